@@ -1,0 +1,1 @@
+"""The Moon: constants, frames, gravity, terrain."""
