@@ -1,0 +1,1 @@
+"""Flight software: navigation, guidance, control, modes. Sees measurements only, never truth."""

@@ -1,0 +1,1 @@
+"""Lander specifications: masses, engines, attitude control — typed and validated."""

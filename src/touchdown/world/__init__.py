@@ -1,0 +1,1 @@
+"""The world (truth): lander dynamics, sensors, actuators and contact. Compiled kernels."""

@@ -1,0 +1,348 @@
+"""Navigation (compiled): an EKF on inertial position and velocity, propagated with the IMU and
+updated with the laser range finder's slant range, with chi-square innovation gating.
+
+Inputs / Outputs
+=============  ==========================================  ========  ==================
+name           layout                                      unit      rate
+=============  ==========================================  ========  ==================
+meas           ``MEAS``: imu_dv_body, imu_dtheta_body,     SI        each FSW cycle
+               star_tracker_q, lrf_range
+map            elev, meta of the ONBOARD map (coarser      m         per LRF reading
+               LOLA product, not the truth DEM)
+fsw            ``FSW``: x_mci, cov, q_body_mci, lrf_*      SI        written
+events         event log                                   -         on state changes
+=============  ==========================================  ========  ==================
+
+Range prediction and the rejection policies (``fsw_params.policy``):
+
+* Both policies take the first ``acquire_n`` readings ungated (acquisition); after that a
+  reading is accepted when its normalised innovation squared (NIS) is within ``gate_nis``.
+* ``as_flown_m1``: no terrain model, as on Apollo's landing radar and (by ispace's account)
+  on M1. The beam is intersected with a sphere through the landing site's height. With no
+  terrain model a range says nothing but height, so acquisition is an altitude
+  initialisation: each reading sets the estimate's height along the local vertical. ``fault_run``
+  consecutive rejections are judged a sensor fault, and the range finder is ignored from then
+  on.
+* ``terrain_aware``: the predicted range is a ray cast of the estimated beam through the
+  onboard map, and acquisition readings are ordinary Kalman updates (through the map's
+  slopes they also correct the horizontal position). Rejections never latch: after ``reacquire_run`` consecutive rejections the
+  position uncertainty is widened to the size of the innovation so that a healthy sensor is
+  re-acquired.
+
+The filter's range noise grows with altitude, sigma = a + b h: with a = 5 m and b = 1/24 the
+3-sigma gate is Apollo's landing-radar bound |dH| < 50 ft + H/8 (Luminary 099), the allowance a
+filter needs for terrain relief it does not model.
+
+The measurement Jacobian is the surface's: d(range)/d(r) = -n / (n . b), with n the unit
+normal where the beam meets the modelled surface and b the beam direction.
+"""
+
+import math
+
+from touchdown._compile import kernel
+from touchdown.moon.constants import GM, OMEGA, R_REF
+from touchdown.moon.frames import latlon_from_mcmf, rotate_z
+from touchdown.moon.gravity import gravity_mci
+from touchdown.moon.terrain import ray_cast, terrain_height, terrain_normal
+from touchdown.sim.eventlog import log_event
+from touchdown.sim.state import (
+    EV_LRF_ACQ,
+    EV_LRF_FAULT,
+    EV_LRF_REACQ,
+    EV_LRF_REJ,
+    EV_LRF_WIDEN,
+    F_ALT,
+    F_CMD_DUTY,
+    F_CMD_MAIN,
+    F_LRF_LAST,
+    F_LRF_NACC,
+    F_LRF_NREJ,
+    F_LRF_STATE,
+    F_P,
+    F_Q,
+    F_X,
+    FP_ACQ_N,
+    FP_BEAM,
+    FP_FAULT_N,
+    FP_GATE,
+    FP_LRF_MAX,
+    FP_LRF_SIGMA,
+    FP_POLICY,
+    FP_Q_ACC,
+    FP_REACQ_N,
+    FP_SITE,
+    LRF_FAULTY,
+    LRF_TRACKING,
+    LRF_WAITING,
+    M_DTH,
+    M_DV,
+    M_LRF,
+    M_ST_Q,
+    M_ST_VALID,
+    POLICY_AS_FLOWN_M1,
+)
+from touchdown.world.attitude import quat_apply_rotvec, quat_rotate
+
+N_WORK = 120  # scratch words for the kernels below
+
+
+@kernel
+def propagate(fsw, fp, meas, t, dt, work):
+    """Advance the estimate from t to t + dt (s) with the IMU increments and the gravity model.
+
+    The accelerometer increments are used only when the engines were commanded on during the
+    cycle; while coasting the estimate follows the gravity model alone.
+    """
+    q = fsw[F_Q:F_Q + 4]
+    # attitude: half the gyro increment, rotate the delta-v at mid-cycle, then the other half
+    h0, h1, h2 = 0.5 * meas[M_DTH], 0.5 * meas[M_DTH + 1], 0.5 * meas[M_DTH + 2]
+    quat_apply_rotvec(q, h0, h1, h2, False)
+    dv_mci = work[0:3]
+    quat_rotate(q, meas[M_DV:M_DV + 3], dv_mci)
+    if fsw[F_CMD_MAIN] < 0.5 and fsw[F_CMD_DUTY] <= 0.0:
+        # engines were off: coast on the gravity model alone rather than integrate the
+        # accelerometer's bias for an hour (as Apollo's average-G did)
+        dv_mci[0], dv_mci[1], dv_mci[2] = 0.0, 0.0, 0.0
+    quat_apply_rotvec(q, h0, h1, h2, False)
+    if meas[M_ST_VALID] > 0.5:
+        for i in range(4):
+            q[i] = meas[M_ST_Q + i]
+    r, v = fsw[F_X:F_X + 3], fsw[F_X + 3:F_X + 6]
+    # velocity Verlet: gravity at both ends of the cycle, the IMU delta-v spread evenly
+    g, w3, g1 = work[3:6], work[6:9], work[81:84]
+    gravity_mci(t, r, g, w3)
+    for i in range(3):
+        r[i] += v[i] * dt + 0.5 * (g[i] * dt + dv_mci[i]) * dt
+    gravity_mci(t + dt, r, g1, w3)
+    for i in range(3):
+        v[i] += 0.5 * (g[i] + g1[i]) * dt + dv_mci[i]
+    # covariance: Phi = [[I, I dt], [G dt, I]], G the point-mass gravity gradient
+    rn = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
+    k = GM / rn ** 3
+    phi = work[9:45].reshape(6, 6)
+    for i in range(6):
+        for j in range(6):
+            phi[i, j] = 1.0 if i == j else 0.0
+    for i in range(3):
+        phi[i, i + 3] = dt
+        for j in range(3):
+            gij = k * (3.0 * r[i] * r[j] / (rn * rn) - (1.0 if i == j else 0.0))
+            phi[i + 3, j] = gij * dt
+    p = fsw[F_P:F_P + 36].reshape(6, 6)
+    tmp = work[45:81].reshape(6, 6)
+    for i in range(6):
+        for j in range(6):
+            s = 0.0
+            for m in range(6):
+                s += phi[i, m] * p[m, j]
+            tmp[i, j] = s
+    for i in range(6):
+        for j in range(6):
+            s = 0.0
+            for m in range(6):
+                s += tmp[i, m] * phi[j, m]
+            p[i, j] = s
+    qa = fp[FP_Q_ACC]
+    for i in range(3):
+        p[i, i] += qa * dt ** 3 / 3.0
+        p[i, i + 3] += qa * dt ** 2 / 2.0
+        p[i + 3, i] += qa * dt ** 2 / 2.0
+        p[i + 3, i + 3] += qa * dt
+
+
+@kernel
+def predict_range(fsw, fp, t, elev, meta, n_mci, work):
+    """Predicted slant range (m) along the estimated beam and the surface normal n_mci there.
+
+    Returns NaN when the modelled surface is not within reach of the beam.
+    """
+    r = fsw[F_X:F_X + 3]
+    b = work[0:3]
+    quat_rotate(fsw[F_Q:F_Q + 4], fp[FP_BEAM:FP_BEAM + 3], b)
+    if fp[FP_POLICY] == POLICY_AS_FLOWN_M1:
+        rs = R_REF + fp[FP_SITE + 2]
+        rb = r[0] * b[0] + r[1] * b[1] + r[2] * b[2]
+        rr = r[0] ** 2 + r[1] ** 2 + r[2] ** 2
+        disc = rb * rb - (rr - rs * rs)
+        if disc < 0.0:
+            return math.nan
+        rho = -rb - math.sqrt(disc)
+        if rho <= 0.0 or rho > fp[FP_LRF_MAX]:
+            return math.nan
+        for i in range(3):
+            n_mci[i] = (r[i] + rho * b[i]) / rs
+        return rho
+    r_mcmf, b_mcmf, n_mcmf, p = work[3:6], work[6:9], work[9:12], work[12:15]
+    rotate_z(-OMEGA * t, r, r_mcmf)
+    rotate_z(-OMEGA * t, b, b_mcmf)
+    rho = ray_cast(elev, meta, r_mcmf, b_mcmf, fp[FP_LRF_MAX])
+    if math.isnan(rho):
+        return math.nan
+    for i in range(3):
+        p[i] = r_mcmf[i] + rho * b_mcmf[i]
+    terrain_normal(elev, meta, p, n_mcmf)
+    rotate_z(OMEGA * t, n_mcmf, n_mci)
+    return rho
+
+
+@kernel
+def _widen(p, h, y):
+    """Add (y/|H|)^2 to the position variances so that innovation y fits the gate again."""
+    hh = h[0] ** 2 + h[1] ** 2 + h[2] ** 2
+    for i in range(3):
+        p[i, i] += y * y / hh
+
+
+@kernel
+def _initialise_height(fsw, h, y, r2, work):
+    """Altitude initialisation: move the position along the local vertical so the reading fits.
+
+    Only the height changes (not the velocity or the horizontal position, whatever the
+    covariance's correlations); the height's variance becomes the reading's, uncorrelated.
+    """
+    r = fsw[F_X:F_X + 3]
+    rn = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
+    u = work[0:3]
+    for i in range(3):
+        u[i] = r[i] / rn
+    hu = h[0] * u[0] + h[1] * u[1] + h[2] * u[2]  # d(range)/d(height)
+    if abs(hu) < 1e-6:
+        return
+    dh = y / hu
+    for i in range(3):
+        r[i] += dh * u[i]
+    # P <- T P T^T + var_h u u^T, with T = I - u u^T acting on the position rows/columns
+    p = fsw[F_P:F_P + 36].reshape(6, 6)
+    tmat = work[3:39].reshape(6, 6)
+    for i in range(6):
+        for j in range(6):
+            tmat[i, j] = (1.0 if i == j else 0.0) - (u[i] * u[j] if i < 3 and j < 3 else 0.0)
+    tmp = work[39:75].reshape(6, 6)
+    for i in range(6):
+        for j in range(6):
+            acc = 0.0
+            for m in range(6):
+                acc += tmat[i, m] * p[m, j]
+            tmp[i, j] = acc
+    var_h = r2 / (hu * hu)
+    for i in range(6):
+        for j in range(6):
+            acc = 0.0
+            for m in range(6):
+                acc += tmp[i, m] * tmat[j, m]
+            p[i, j] = acc + (var_h * u[i] * u[j] if i < 3 and j < 3 else 0.0)
+
+
+@kernel
+def update_lrf(fsw, fp, meas, t, elev, meta, events, n_events, work):
+    """Use (or reject) this cycle's range reading. Returns 1 if accepted, 0 if not, -1 if none."""
+    rho_m = meas[M_LRF]
+    last = fsw[F_LRF_LAST:F_LRF_LAST + 4]
+    last[0], last[1], last[2], last[3] = rho_m, math.nan, math.nan, 0.0
+    if math.isnan(rho_m):
+        return -1
+    state = fsw[F_LRF_STATE]
+    if state == LRF_FAULTY:
+        return 0
+    n = work[20:23]
+    rho_p = predict_range(fsw, fp, t, elev, meta, n, work)
+    last[1] = rho_p
+    if math.isnan(rho_p):
+        return 0
+    b = work[23:26]
+    quat_rotate(fsw[F_Q:F_Q + 4], fp[FP_BEAM:FP_BEAM + 3], b)
+    nb = n[0] * b[0] + n[1] * b[1] + n[2] * b[2]
+    if nb > -0.05:  # grazing incidence: the geometry is too poorly conditioned to use
+        return 0
+    h = work[26:29]
+    for i in range(3):
+        h[i] = -n[i] / nb
+    p = fsw[F_P:F_P + 36].reshape(6, 6)
+    ph = work[29:35]  # P H^T (6)
+    for i in range(6):
+        ph[i] = p[i, 0] * h[0] + p[i, 1] * h[1] + p[i, 2] * h[2]
+    sigma = fp[FP_LRF_SIGMA] + fp[FP_LRF_SIGMA + 1] * max(fsw[F_ALT], 0.0)
+    s = h[0] * ph[0] + h[1] * ph[1] + h[2] * ph[2] + sigma * sigma
+    y = rho_m - rho_p
+    nis = y * y / s
+    last[2] = nis
+    if state == LRF_WAITING:
+        fsw[F_LRF_STATE] = LRF_TRACKING
+        fsw[F_LRF_NACC] = 0.0
+        fsw[F_LRF_NREJ] = 0.0
+        log_event(events, n_events, t, EV_LRF_ACQ, rho_m)
+    acquiring = fsw[F_LRF_NACC] < fp[FP_ACQ_N]
+    if not acquiring and nis > fp[FP_GATE]:
+        fsw[F_LRF_NREJ] += 1.0
+        if fsw[F_LRF_NREJ] == 1.0:
+            log_event(events, n_events, t, EV_LRF_REJ, y)
+        if fp[FP_POLICY] == POLICY_AS_FLOWN_M1:
+            if fsw[F_LRF_NREJ] >= fp[FP_FAULT_N]:
+                fsw[F_LRF_STATE] = LRF_FAULTY
+                log_event(events, n_events, t, EV_LRF_FAULT, y)
+        elif fsw[F_LRF_NREJ] >= fp[FP_REACQ_N]:
+            _widen(p, h, y)
+            fsw[F_LRF_NREJ] = 0.0
+            log_event(events, n_events, t, EV_LRF_WIDEN, y)
+        return 0
+    if fsw[F_LRF_NREJ] > 0.0:
+        log_event(events, n_events, t, EV_LRF_REACQ, y)
+    fsw[F_LRF_NREJ] = 0.0
+    fsw[F_LRF_NACC] += 1.0
+    last[3] = 1.0
+    if acquiring and fp[FP_POLICY] == POLICY_AS_FLOWN_M1:
+        _initialise_height(fsw, h, y, sigma * sigma, work[41:116])
+        return 1
+    # Kalman update, Joseph form: P = (I - K H) P (I - K H)^T + K R K^T
+    k = work[35:41]
+    for i in range(6):
+        k[i] = ph[i] / s
+    x = fsw[F_X:F_X + 6]
+    for i in range(6):
+        x[i] += k[i] * y
+    a = work[41:77].reshape(6, 6)
+    for i in range(6):
+        for j in range(6):
+            a[i, j] = (1.0 if i == j else 0.0) - (k[i] * h[j] if j < 3 else 0.0)
+    tmp = work[77:113].reshape(6, 6)
+    for i in range(6):
+        for j in range(6):
+            acc = 0.0
+            for m in range(6):
+                acc += a[i, m] * p[m, j]
+            tmp[i, j] = acc
+    r2 = sigma * sigma
+    for i in range(6):
+        for j in range(6):
+            acc = 0.0
+            for m in range(6):
+                acc += tmp[i, m] * a[j, m]
+            p[i, j] = acc + k[i] * k[j] * r2
+    return 1
+
+
+@kernel
+def surface_estimate(fsw, fp, t, elev, meta, out, work):
+    """Write the FSW's altitude (m), vertical speed (m/s, up +) and horizontal speed (m/s).
+
+    Altitude is above the policy's surface model: the landing site's height for
+    ``as_flown_m1``, the onboard map below the estimated position for ``terrain_aware``.
+    """
+    r, v = fsw[F_X:F_X + 3], fsw[F_X + 3:F_X + 6]
+    rn = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
+    if fp[FP_POLICY] == POLICY_AS_FLOWN_M1:
+        ground = fp[FP_SITE + 2]
+    else:
+        r_mcmf, ll = work[0:3], work[3:6]
+        rotate_z(-OMEGA * t, r, r_mcmf)
+        latlon_from_mcmf(r_mcmf, ll)
+        ground = terrain_height(elev, meta, ll[0], ll[1])
+        if math.isnan(ground):
+            ground = fp[FP_SITE + 2]
+    # velocity relative to the rotating surface: v - omega x r
+    vx, vy, vz = v[0] + OMEGA * r[1], v[1] - OMEGA * r[0], v[2]
+    hdot = (vx * r[0] + vy * r[1] + vz * r[2]) / rn
+    vh2 = vx * vx + vy * vy + vz * vz - hdot * hdot
+    out[0] = rn - R_REF - ground
+    out[1] = hdot
+    out[2] = math.sqrt(max(vh2, 0.0))

@@ -1,0 +1,85 @@
+"""Frames and their conversions (compiled): Moon-fixed, Moon-centred inertial, site ENU.
+
+Frame names used in vector suffixes across touchdown (a closed list):
+
+=========  ==================================================================================
+``mcmf``   Moon-centred, Moon-fixed, mean-Earth/polar-axis (ME); x to 0 E on the equator,
+           z to the north pole; latitude planetocentric, longitude east-positive.
+``mci``    Moon-centred inertial: aligned with ``mcmf`` at the scenario epoch (t = 0) and not
+           rotating. The Moon turns about z at ``OMEGA``; libration over one landing (~1 h)
+           is neglected (an assumption, < 1e-3 deg).
+``enu``    East-north-up at a site on the reference sphere.
+``guid``   Guidance frame at the landing site: x downrange (approach azimuth), y crossrange
+           (left), z up.
+``body``   Lander body: +z along the main engines' thrust (out of the top deck), the range
+           finder looks along -z.
+=========  ==================================================================================
+"""
+
+import math
+
+from touchdown._compile import kernel
+from touchdown.moon.constants import OMEGA
+
+FRAMES = ("mcmf", "mci", "enu", "guid", "body")
+
+
+@kernel
+def latlon_from_mcmf(r_mcmf, out):
+    """Write planetocentric lat (rad), east lon in [0, 2 pi) (rad) and radius (m) of r_mcmf."""
+    x, y, z = r_mcmf[0], r_mcmf[1], r_mcmf[2]
+    rho = math.hypot(x, y)
+    out[0] = math.atan2(z, rho)
+    lon = math.atan2(y, x)
+    out[1] = lon + 2.0 * math.pi if lon < 0.0 else lon
+    out[2] = math.hypot(rho, z)
+
+
+@kernel
+def mcmf_from_latlon(lat, lon, radius, out):
+    """Write into out (m) the Moon-fixed position at lat, lon (rad) and radius (m)."""
+    c = math.cos(lat)
+    out[0] = radius * c * math.cos(lon)
+    out[1] = radius * c * math.sin(lon)
+    out[2] = radius * math.sin(lat)
+
+
+@kernel
+def enu_axes(lat, lon, dcm_enu_mcmf):
+    """Write the 3x3 matrix whose rows are east, north, up (mcmf components) at lat, lon (rad)."""
+    sl, cl = math.sin(lat), math.cos(lat)
+    so, co = math.sin(lon), math.cos(lon)
+    dcm_enu_mcmf[0, 0], dcm_enu_mcmf[0, 1], dcm_enu_mcmf[0, 2] = -so, co, 0.0
+    dcm_enu_mcmf[1, 0], dcm_enu_mcmf[1, 1], dcm_enu_mcmf[1, 2] = -sl * co, -sl * so, cl
+    dcm_enu_mcmf[2, 0], dcm_enu_mcmf[2, 1], dcm_enu_mcmf[2, 2] = cl * co, cl * so, sl
+
+
+@kernel
+def rotate_z(angle, v_in, v_out):
+    """Write v_in rotated by +angle (rad) about z into v_out (v_out may not alias v_in)."""
+    c, s = math.cos(angle), math.sin(angle)
+    v_out[0] = c * v_in[0] - s * v_in[1]
+    v_out[1] = s * v_in[0] + c * v_in[1]
+    v_out[2] = v_in[2]
+
+
+@kernel
+def mcmf_from_mci(t, r_mci, v_mci, r_mcmf, v_mcmf):
+    """Moon-fixed position (m) and velocity relative to the surface (m/s) at time t (s)."""
+    rotate_z(-OMEGA * t, r_mci, r_mcmf)
+    rotate_z(-OMEGA * t, v_mci, v_mcmf)
+    # v_rel = v_inertial - omega x r, expressed in mcmf
+    v_mcmf[0] += OMEGA * r_mcmf[1]
+    v_mcmf[1] -= OMEGA * r_mcmf[0]
+
+
+@kernel
+def mci_from_mcmf(t, r_mcmf, v_mcmf, r_mci, v_mci):
+    """Inertial position (m) and velocity (m/s) at time t (s) of a Moon-fixed state."""
+    vx = v_mcmf[0] - OMEGA * r_mcmf[1]
+    vy = v_mcmf[1] + OMEGA * r_mcmf[0]
+    rotate_z(OMEGA * t, r_mcmf, r_mci)
+    c, s = math.cos(OMEGA * t), math.sin(OMEGA * t)
+    v_mci[0] = c * vx - s * vy
+    v_mci[1] = s * vx + c * vy
+    v_mci[2] = v_mcmf[2]

@@ -1,0 +1,467 @@
+"""Terrain queries on layered lat/lon height grids (compiled): height, slope, normal, ray cast.
+
+A terrain is two arrays, built by ``touchdown.moon.dem_tiles`` (the shell) or by hand:
+
+``elev``  1-D float32 (m above ``R_REF``): every layer's grid, row-major, concatenated.
+``meta``  2-D float64, shape (n_layers, 8), one row per layer, in priority order:
+
+==  ==========================================================================================
+0   offset of the layer's first value in ``elev`` (-)
+1   nrows (-); rows run north to south (latitude decreasing), at least 2
+2   ncols (-); columns run east (longitude increasing), at least 2
+3   latitude of the first row's pixel centre (rad)
+4   longitude of the first column's pixel centre (rad)
+5   pixel size, the same in latitude and longitude (rad)
+6   1 if the layer wraps in longitude (a global grid: ``ncols * pixel = 2 pi``), else 0
+7   bound G on ``|dh/dlat|`` and ``|dh/dlon|`` of the layer's surface, polar caps included
+    (m/rad); written by ``fill_gradient_bounds``, which a hand-built terrain must call too,
+    because ``ray_cast`` relies on it (0 would mean a flat layer)
+==  ==========================================================================================
+
+A point is served by the first layer whose bilinear cell (the square between four pixel
+centres) contains it. A wrapping layer also covers the polar caps beyond its first and last
+row centres, where the height blends linearly in latitude from the edge row to that row's
+first value at the pole (continuous, single-valued at the pole). Latitudes are
+planetocentric and longitudes east-positive; any longitude value is accepted. No kernel
+raises: a point that no layer covers gives NaN (and layer index -1).
+"""
+
+import math
+
+import numpy as np
+
+from touchdown._compile import kernel
+from touchdown.moon.constants import R_REF
+from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_latlon
+
+__all__ = [
+    "META_COLS",
+    "fill_gradient_bounds",
+    "latlon_from_mcmf",
+    "mcmf_from_latlon",
+    "ray_cast",
+    "terrain_height",
+    "terrain_height_grad",
+    "terrain_height_many",
+    "terrain_normal",
+    "terrain_slope",
+    "terrain_slope_many",
+]
+
+META_COLS = 8  # -, columns of the meta array
+TWO_PI = 2.0 * math.pi  # rad
+HALF_PI = 0.5 * math.pi  # rad
+EDGE_EPS = 1e-9  # pixels, rounding allowance that keeps a layer's outermost centres inside it
+
+# Ray cast tunables (see ray_cast for the reasoning).
+RHO_LOW = 0.98 * R_REF  # m, lower bound on the radius of any ray point above the terrain
+COS_FLOOR = 1e-9  # -, floor on cos(lat) in the Lipschitz bound (poles)
+CELL_FRACTION = 0.25  # -, near-surface probe step as a fraction of the current cell width
+STEP_TOL = 1e-4  # m, smallest probe step; a dip shorter than this along the ray may be missed
+ROOT_TOL = 1e-4  # m, width of the final bracket around the hit
+MAX_EVALS = 200_000  # -, budget of terrain evaluations per ray (only polar rays come close)
+MAX_REFINE = 100  # -, budget of root-refinement iterations
+
+
+@kernel
+def _cap_sample(elev, meta, k, edge, j, j1, u, lat):
+    """Height (m) and gradient (m/rad) in the polar cap beyond edge row `edge` of layer k.
+
+    The height blends linearly in latitude from the edge row (interpolated in longitude) at
+    the row centre to the row's first value at the pole, so the surface is continuous,
+    single-valued at the pole and of bounded slope: with w the blend weight, the east slope
+    (1 - w) dr/dlon / (rho cos lat) stays below its value on the edge row.
+    """
+    pix = meta[k, 5]
+    row = int(meta[k, 0]) + edge * int(meta[k, 2])
+    r0 = np.float64(elev[row + j])
+    r1 = np.float64(elev[row + j1])
+    r = r0 + u * (r1 - r0)  # m, edge row at this longitude
+    pole = np.float64(elev[row])  # m, height at the pole
+    lat_edge = meta[k, 3] - edge * pix
+    width = HALF_PI - abs(lat_edge)  # rad, cap width
+    if width <= 0.0:
+        return r, 0.0, (r1 - r0) / pix
+    w = min(max((abs(lat) - abs(lat_edge)) / width, 0.0), 1.0)
+    sign = 1.0 if lat > 0.0 else -1.0
+    return r + w * (pole - r), sign * (pole - r) / width, (1.0 - w) * (r1 - r0) / pix
+
+
+@kernel
+def _sample(elev, meta, lat, lon):
+    """Bilinear height and gradient at (lat, lon) (rad) from the first layer that covers it.
+
+    Returns
+    -------
+    (k, h, dh_dlat, dh_dlon) : layer index (-1 if none covers the point), height (m),
+        gradient (m/rad); the last three are NaN when k is -1.
+    """
+    nan = math.nan
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        return -1, nan, nan, nan
+    for k in range(meta.shape[0]):
+        nrows = int(meta[k, 1])
+        ncols = int(meta[k, 2])
+        lat0 = meta[k, 3]
+        lon0 = meta[k, 4]
+        pix = meta[k, 5]
+        wraps = meta[k, 6] != 0.0
+        fr = (lat0 - lat) / pix  # fractional row, 0 at the first (northern) row centre
+        cap = False
+        if not (fr >= 0.0 and fr <= nrows - 1.0):
+            if wraps:
+                cap = True  # polar cap of a global layer (see _cap_sample)
+            elif not (fr >= -EDGE_EPS and fr <= nrows - 1.0 + EDGE_EPS):
+                continue
+            fr = 0.0 if fr < 0.0 else nrows - 1.0
+        dl = lon - lon0
+        dl -= TWO_PI * math.floor(dl / TWO_PI)  # rad, in [0, 2 pi]
+        fc = dl / pix  # fractional column
+        if wraps:
+            j = int(fc)
+            if j >= ncols:  # dl rounded to 2 pi
+                j -= ncols
+                fc -= ncols
+            j1 = j + 1 if j + 1 < ncols else 0
+        else:
+            if fc > ncols - 1.0:
+                if fc <= ncols - 1.0 + EDGE_EPS:  # on the last column centre, up to rounding
+                    fc = ncols - 1.0
+                elif fc >= TWO_PI / pix - EDGE_EPS:  # on the first column centre
+                    fc = 0.0
+                else:
+                    continue
+            j = int(fc)
+            if j > ncols - 2:
+                j = ncols - 2
+            j1 = j + 1
+        u = fc - j  # -, eastward fraction of the cell
+        if cap:
+            edge = 0 if fr == 0.0 else nrows - 1
+            h, dh_dlat, dh_dlon = _cap_sample(elev, meta, k, edge, j, j1, u, lat)
+            return k, h, dh_dlat, dh_dlon
+        i = int(fr)
+        if i > nrows - 2:
+            i = nrows - 2
+        t = fr - i  # -, southward fraction of the cell
+        base = int(meta[k, 0]) + i * ncols
+        h00 = np.float64(elev[base + j])
+        h01 = np.float64(elev[base + j1])
+        h10 = np.float64(elev[base + ncols + j])
+        h11 = np.float64(elev[base + ncols + j1])
+        top = h00 + u * (h01 - h00)
+        bottom = h10 + u * (h11 - h10)
+        h = top + t * (bottom - top)
+        dh_dlat = -(bottom - top) / pix
+        dh_dlon = ((1.0 - t) * (h01 - h00) + t * (h11 - h10)) / pix
+        return k, h, dh_dlat, dh_dlon
+    return -1, nan, nan, nan
+
+
+@kernel
+def terrain_height(elev, meta, lat, lon):
+    """Bilinear terrain height (m above R_REF) at lat, lon (rad); NaN where no layer covers."""
+    return _sample(elev, meta, lat, lon)[1]
+
+
+@kernel
+def terrain_height_grad(elev, meta, lat, lon, out):
+    """Height and gradient of the bilinear surface at lat, lon (rad).
+
+    Parameters
+    ----------
+    elev, meta : terrain arrays (see module docstring).
+    lat, lon : float
+        Planetocentric latitude and east longitude (rad).
+    out : (3,) float64
+        Written: height (m), dh/dlat (m/rad), dh/dlon (m/rad); NaN where no layer covers.
+
+    Returns
+    -------
+    int
+        Index of the layer used, or -1 where no layer covers the point.
+    """
+    k, h, dh_dlat, dh_dlon = _sample(elev, meta, lat, lon)
+    out[0] = h
+    out[1] = dh_dlat
+    out[2] = dh_dlon
+    return k
+
+
+@kernel
+def _slope_parts(h, dh_dlat, dh_dlon, lat):
+    """North and east surface gradients (m/m) on the sphere of radius R_REF + h (m)."""
+    rho = R_REF + h
+    c = max(math.cos(lat), COS_FLOOR)
+    return dh_dlat / rho, dh_dlon / (rho * c)
+
+
+@kernel
+def terrain_slope(elev, meta, lat, lon):
+    """Slope angle (rad) of the bilinear surface at lat, lon (rad); NaN where no layer covers.
+
+    The gradient is taken on the sphere of radius R_REF + h: north component
+    dh/dlat / (R_REF + h), east component dh/dlon / ((R_REF + h) cos lat).
+    """
+    k, h, dh_dlat, dh_dlon = _sample(elev, meta, lat, lon)
+    if k < 0:
+        return math.nan
+    g_n, g_e = _slope_parts(h, dh_dlat, dh_dlon, lat)
+    return math.atan(math.sqrt(g_n * g_n + g_e * g_e))
+
+
+@kernel
+def terrain_height_many(elev, meta, lat, lon, out):
+    """Write terrain_height at each lat[i], lon[i] (rad) into out[i] (m); return NaN count."""
+    n_nan = 0
+    for i in range(lat.shape[0]):
+        out[i] = _sample(elev, meta, lat[i], lon[i])[1]
+        if math.isnan(out[i]):
+            n_nan += 1
+    return n_nan
+
+
+@kernel
+def terrain_slope_many(elev, meta, lat, lon, out):
+    """Write terrain_slope at each lat[i], lon[i] (rad) into out[i] (rad); return NaN count."""
+    n_nan = 0
+    for i in range(lat.shape[0]):
+        out[i] = terrain_slope(elev, meta, lat[i], lon[i])
+        if math.isnan(out[i]):
+            n_nan += 1
+    return n_nan
+
+
+@kernel
+def terrain_normal(elev, meta, r_mcmf, out_n):
+    """Unit outward normal (mcmf) of the surface r = R_REF + h(lat, lon) below r_mcmf (m).
+
+    For the surface P = (R_REF + h) e_up, dP/dlon x dP/dlat is along
+    e_up - g_n e_north - g_e e_east with g_n, g_e the gradients of ``terrain_slope``.
+
+    Returns
+    -------
+    float
+        Terrain height (m) at the lat/lon of r_mcmf; NaN (and out_n NaN) where no layer covers.
+    """
+    x, y, z = r_mcmf[0], r_mcmf[1], r_mcmf[2]
+    lat = math.atan2(z, math.hypot(x, y))
+    lon = math.atan2(y, x)
+    k, h, dh_dlat, dh_dlon = _sample(elev, meta, lat, lon)
+    if k < 0:
+        out_n[0] = math.nan
+        out_n[1] = math.nan
+        out_n[2] = math.nan
+        return math.nan
+    g_n, g_e = _slope_parts(h, dh_dlat, dh_dlon, lat)
+    sl, cl = math.sin(lat), math.cos(lat)
+    so, co = math.sin(lon), math.cos(lon)
+    # up = (cl co, cl so, sl); north = (-sl co, -sl so, cl); east = (-so, co, 0)
+    nx = cl * co + g_n * sl * co + g_e * so
+    ny = cl * so + g_n * sl * so - g_e * co
+    nz = sl - g_n * cl
+    inv = 1.0 / math.sqrt(nx * nx + ny * ny + nz * nz)
+    out_n[0] = nx * inv
+    out_n[1] = ny * inv
+    out_n[2] = nz * inv
+    return h
+
+
+@kernel
+def fill_gradient_bounds(elev, meta):
+    """Write into meta[:, 7] each layer's bound on |dh/dlat| and |dh/dlon| (m/rad).
+
+    The bilinear gradient components inside a cell are convex combinations of differences
+    between neighbouring pixels divided by the pixel size, so the largest such difference
+    (including the longitude seam of a wrapping layer) divided by the pixel size bounds them;
+    a wrapping layer's polar caps add |edge value - pole value| / cap width.
+    """
+    for k in range(meta.shape[0]):
+        off = int(meta[k, 0])
+        nrows = int(meta[k, 1])
+        ncols = int(meta[k, 2])
+        wraps = meta[k, 6] != 0.0
+        d_max = 0.0
+        for i in range(nrows):
+            row = off + i * ncols
+            for j in range(ncols):
+                h = np.float64(elev[row + j])
+                if j + 1 < ncols:
+                    d_max = max(d_max, abs(np.float64(elev[row + j + 1]) - h))
+                elif wraps:
+                    d_max = max(d_max, abs(np.float64(elev[row]) - h))
+                if i + 1 < nrows:
+                    d_max = max(d_max, abs(np.float64(elev[row + ncols + j]) - h))
+        g = d_max / meta[k, 5]
+        if wraps:  # polar caps: |dh/dlat| = |pole - r| / cap width
+            for edge in (0, nrows - 1):
+                width = HALF_PI - abs(meta[k, 3] - edge * meta[k, 5])
+                row = off + edge * ncols
+                if width > 0.0:
+                    for j in range(ncols):
+                        g = max(g, abs(np.float64(elev[row + j]) - np.float64(elev[row])) / width)
+        meta[k, 7] = g
+
+
+@kernel
+def _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, s):
+    """Height above the terrain (m) of the ray point at distance s (m), its layer and latitude."""
+    x = ox + s * dx
+    y = oy + s * dy
+    z = oz + s * dz
+    rxy = math.hypot(x, y)
+    rho = math.hypot(rxy, z)
+    lat = math.atan2(z, rxy)
+    k, h, _, _ = _sample(elev, meta, lat, math.atan2(y, x))
+    return rho - R_REF - h, k, lat
+
+
+@kernel
+def _lipschitz(g, abs_lat_max):
+    """Bound on |d f / d s| (-) for f = |p| - R_REF - h, |lat| <= abs_lat_max (rad).
+
+    With d = d_up e_up + d_n e_north + d_e e_east (|d| = 1), dlat/ds = d_n / rho and
+    dlon/ds = d_e / (rho cos lat), so |f'| <= |d_up| + (G / rho)(|d_n| + |d_e| / cos lat),
+    and by Cauchy-Schwarz <= sqrt(1 + (G / rho)^2 (1 + 1 / cos^2 lat)). g is G / RHO_LOW.
+    """
+    c = math.cos(min(abs_lat_max, HALF_PI))
+    c = max(c, COS_FLOOR)
+    return math.sqrt(1.0 + g * g * (1.0 + 1.0 / (c * c)))
+
+
+@kernel
+def _cell_step(meta, k, lat, rho):
+    """Probe step (m): CELL_FRACTION of layer k's narrowest cell width at lat (rad), rho (m)."""
+    c = max(math.cos(lat), 1e-3)
+    return max(CELL_FRACTION * meta[k, 5] * rho * c, STEP_TOL)
+
+
+@kernel
+def _refine(elev, meta, ox, oy, oz, dx, dy, dz, a, fa, b, fb):
+    """Root of f in [a, b] (m) with fa > 0 >= fb, by Illinois regula falsi with bisection."""
+    side = 0
+    for it in range(MAX_REFINE):
+        if b - a <= ROOT_TOL:
+            break
+        c = a + fa * (b - a) / (fa - fb)
+        if not (c > a and c < b) or it % 4 == 3:
+            c = 0.5 * (a + b)
+        fc, kc, _ = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, c)
+        if kc < 0:
+            return math.nan
+        if fc == 0.0:
+            return c
+        if fc > 0.0:
+            a, fa = c, fc
+            if side == 1:
+                fb *= 0.5
+            side = 1
+        else:
+            b, fb = c, fc
+            if side == -1:
+                fa *= 0.5
+            side = -1
+    return 0.5 * (a + b)
+
+
+@kernel
+def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
+    """Distance (m) along dir_mcmf from origin_mcmf to the first point on the terrain surface.
+
+    The surface is r = R_REF + h(lat, lon) with h the layered bilinear height. With
+    f(s) = |o + s d| - R_REF - h(lat, lon) (m), the result is the first s in [0, max_range]
+    where f goes from positive to zero or below, bracketed to ROOT_TOL.
+
+    Why nothing is skipped: inside one layer f is Lipschitz with the constant K of
+    ``_lipschitz`` (from the per-layer gradient bounds in meta[:, 7]). From a point s with
+    f(s) > 0 the stretch [s, s + f(s)/K) is therefore free of the surface, so far from the
+    ground the walk takes those steps (sphere tracing: a few dozen evaluations from 10 km).
+    Near the ground it probes a quarter of the current cell ahead (point b) and accepts
+    [s, b] as free when f(s) + f(b) > K (b - s) (the two one-sided cones cover it); else it
+    halves the probe, down to STEP_TOL (a dip shorter than that along the ray, at most
+    K STEP_TOL / 2 deep, could be missed). Across a layer seam the height may jump, so both
+    f(s) and f(b) must then reach K (b - s), and a long step that ends below the surface in
+    another layer is halved until it is at most a quarter cell. The first probe with
+    f(b) <= 0 thus brackets the hit either at the end of a surface-free step or within a
+    quarter cell, where f is close to one quadratic (a bilinear patch along a nearly straight
+    path in lat/lon), so the bracket holds one crossing, refined by regula falsi to ROOT_TOL.
+    K is evaluated at the largest |lat| a step can reach (the east metric grows as
+    1/cos(lat)), but not beyond the outermost row centre (in the polar caps the east slope
+    is capped, see ``_cap_sample``), at the radius RHO_LOW. Layers are assumed wider than
+    one step, so a step never jumps over a whole layer. Near the poles K grows as
+    1/cos(lat) and the walk slows down (about 0.1-2 ms within 1 deg of a pole).
+
+    Parameters
+    ----------
+    elev, meta : terrain arrays (see module docstring).
+    origin_mcmf : (3,) float64
+        Ray origin (m, Moon-fixed).
+    dir_mcmf : (3,) float64
+        Ray direction (-, Moon-fixed); normalised here.
+    max_range : float
+        Longest distance searched (m).
+
+    Returns
+    -------
+    float
+        Distance to the hit (m); 0 if the origin lies on the surface; NaN if there is no hit
+        within max_range, the origin is below the surface, the ray reaches a point no layer
+        covers, or the evaluation budget (MAX_EVALS, reachable only near the poles) runs out.
+    """
+    ox, oy, oz = origin_mcmf[0], origin_mcmf[1], origin_mcmf[2]
+    norm = math.sqrt(dir_mcmf[0] ** 2 + dir_mcmf[1] ** 2 + dir_mcmf[2] ** 2)
+    if not (norm > 0.0 and math.isfinite(norm) and max_range >= 0.0):
+        return math.nan
+    dx, dy, dz = dir_mcmf[0] / norm, dir_mcmf[1] / norm, dir_mcmf[2] / norm
+    g_max = 0.0  # m/rad
+    lat_rows = 0.0  # rad, largest |lat| of any row centre; beyond it only polar caps lie
+    for k in range(meta.shape[0]):
+        g_max = max(g_max, meta[k, 7])
+        lat_last = meta[k, 3] - (meta[k, 1] - 1.0) * meta[k, 5]
+        lat_rows = max(lat_rows, abs(meta[k, 3]), abs(lat_last))
+    g = g_max / RHO_LOW  # -
+
+    s = 0.0
+    fa, ka, lat_a = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, s)
+    if ka < 0 or fa < 0.0:
+        return math.nan
+    if fa == 0.0:
+        return 0.0
+    probe = _cell_step(meta, ka, lat_a, R_REF + fa)
+    cap = math.inf  # m, upper limit on the next step after a rejected one
+    for _ in range(MAX_EVALS):
+        if s >= max_range:
+            return math.nan
+        cell = _cell_step(meta, ka, lat_a, R_REF)
+        probe = min(probe, cell)
+        # Lipschitz constant valid over any step up to `reach` (latitude may grow by reach/rho)
+        k0 = _lipschitz(g, min(abs(lat_a), lat_rows))
+        reach = max(fa / k0, probe)
+        lip = _lipschitz(g, min(abs(lat_a) + reach / RHO_LOW, lat_rows))
+        sphere = fa / lip  # m, surface-free stretch ahead
+        step = min(max(sphere, probe), cap)
+        b = min(s + step, max_range)
+        step = b - s
+        fb, kb, lat_b = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, b)
+        if kb < 0:
+            return math.nan
+        if fb <= 0.0:
+            if kb != ka and step > cell:
+                cap = 0.5 * step  # long step into another layer: find the seam first
+                probe = min(probe, cap)
+                continue
+            return _refine(elev, meta, ox, oy, oz, dx, dy, dz, s, fa, b, fb)
+        if kb == ka:
+            free = step <= sphere or fa + fb > lip * step
+        else:
+            free = fa >= lip * step and fb >= lip * step
+        if free or step <= STEP_TOL:
+            s, fa, ka, lat_a = b, fb, kb, lat_b
+            if step <= probe:  # a probe was accepted: try a longer one next (<= cell)
+                probe = 2.0 * probe
+            cap = math.inf
+        else:
+            cap = 0.5 * step
+            probe = min(probe, cap)
+    return math.nan
+

@@ -1,0 +1,197 @@
+"""The compiled simulation loop: sensors -> flight software -> engines -> dynamics -> contact.
+
+Time is integer ticks (``TICK_S``). The flight software runs every ``cycle`` ticks; the
+dynamics advance in substeps of ``substep`` ticks; the star tracker and the range finder report
+every ``st_every`` and ``lrf_every`` cycles. ``advance`` runs until ``until_tick`` or the end of
+the flight, so a host can run it in chunks (for pacing, uplink or telemetry) or in one call.
+"""
+
+import math
+
+import numpy as np
+
+from touchdown._compile import kernel
+from touchdown.fsw.cycle import fsw_cycle
+from touchdown.moon.constants import OMEGA
+from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci
+from touchdown.sim.eventlog import log_event
+from touchdown.sim.state import (
+    EV_CONTACT,
+    EV_PROP_OUT,
+    EV_TIMEOUT,
+    F_ALT,
+    F_CMD_DIR,
+    F_CMD_DUTY,
+    F_CMD_MAIN,
+    F_HDOT,
+    F_LRF_LAST,
+    F_MODE,
+    F_PROP,
+    F_X,
+    FLYING,
+    FP_AZ,
+    FP_SITE,
+    LANDED,
+    M_LRF,
+    M_ST_VALID,
+    T_ALT,
+    T_ALT_EST,
+    T_DOWNRANGE,
+    T_HS,
+    T_LAT,
+    T_LON,
+    T_LRF,
+    T_LRF_ACC,
+    T_LRF_PRED,
+    T_LRF_TRUE,
+    T_MODE,
+    T_POS_ERR,
+    T_PROP,
+    T_PROP_EST,
+    T_T,
+    T_TERRAIN,
+    T_THRUST,
+    T_TILT,
+    T_VS,
+    T_VS_EST,
+    TIMEOUT,
+    W_ALT,
+    W_LRF_TRUE,
+    W_PROP,
+    W_PROP_OUT_T,
+    W_Q,
+    W_R,
+    W_STATUS,
+    W_T,
+    W_TD,
+    W_TERRAIN_H,
+    W_IMPULSE,
+    W_V,
+)
+from touchdown.world.attitude import quat_rotate
+from touchdown.world.contact import classify_contact, update_altitude
+from touchdown.world.dynamics import substep
+from touchdown.world.sensors import read_imu, read_lrf, read_star_tracker
+
+TICK_S = 1e-3  # s, one tick
+# clock (int64) layout
+C_TICK, C_CYCLE, C_SUBSTEP, C_ST_EVERY, C_LRF_EVERY, C_MAX_TICK = range(6)
+N_CLOCK = 6
+N_WORK = 512
+
+
+@kernel
+def record(world, fsw, fp, meas, trace, n_trace, work):
+    """Append one trace row (truth beside the flight software's view) if there is room."""
+    k = n_trace[0]
+    if k >= trace.shape[0]:
+        return
+    row = trace[k]
+    r_m, v_m, ll = work[0:3], work[3:6], work[6:9]
+    t = world[W_T]
+    mcmf_from_mci(t, world[W_R:W_R + 3], world[W_V:W_V + 3], r_m, v_m)
+    latlon_from_mcmf(r_m, ll)
+    up = work[9:12]
+    for i in range(3):
+        up[i] = r_m[i] / ll[2]
+    vs = v_m[0] * up[0] + v_m[1] * up[1] + v_m[2] * up[2]
+    vh2 = v_m[0] ** 2 + v_m[1] ** 2 + v_m[2] ** 2 - vs * vs
+    ez, z_mci = work[12:15], work[15:18]
+    ez[0], ez[1], ez[2] = 0.0, 0.0, 1.0
+    quat_rotate(world[W_Q:W_Q + 4], ez, z_mci)
+    # up in mci
+    c, s = math.cos(OMEGA * t), math.sin(OMEGA * t)
+    up_mci0, up_mci1 = c * up[0] - s * up[1], s * up[0] + c * up[1]
+    cos_tilt = z_mci[0] * up_mci0 + z_mci[1] * up_mci1 + z_mci[2] * up[2]
+    err2 = 0.0
+    for i in range(3):
+        err2 += (fsw[F_X + i] - world[W_R + i]) ** 2
+    # downrange: great-circle distance to the site, negative before it along the approach
+    lat_s, lon_s = fp[FP_SITE], fp[FP_SITE + 1]
+    dlon = ll[1] - lon_s
+    north = math.cos(lat_s) * math.sin(ll[0]) - math.sin(lat_s) * math.cos(ll[0]) * math.cos(dlon)
+    east = math.cos(ll[0]) * math.sin(dlon)
+    ang = math.acos(max(-1.0, min(1.0, math.sin(lat_s) * math.sin(ll[0])
+                                  + math.cos(lat_s) * math.cos(ll[0]) * math.cos(dlon))))
+    along = north * math.cos(fp[FP_AZ]) + east * math.sin(fp[FP_AZ])
+    row[T_T] = t
+    row[T_LAT] = math.degrees(ll[0])
+    row[T_LON] = math.degrees(ll[1])
+    row[T_ALT] = world[W_ALT]
+    row[T_TERRAIN] = world[W_TERRAIN_H]
+    row[T_ALT_EST] = fsw[F_ALT]
+    row[T_LRF] = meas[M_LRF]
+    row[T_LRF_PRED] = fsw[F_LRF_LAST + 1]
+    row[T_LRF_ACC] = fsw[F_LRF_LAST + 3]
+    row[T_LRF_TRUE] = world[W_LRF_TRUE]
+    row[T_VS] = vs
+    row[T_HS] = math.sqrt(max(vh2, 0.0))
+    row[T_VS_EST] = fsw[F_HDOT]
+    row[T_PROP] = world[W_PROP]
+    row[T_PROP_EST] = fsw[F_PROP]
+    row[T_MODE] = fsw[F_MODE]
+    dt_row = t - trace[k - 1, T_T] if k > 0 else 0.0
+    row[T_THRUST] = world[W_IMPULSE] / dt_row if dt_row > 0.0 else 0.0
+    world[W_IMPULSE] = 0.0
+    row[T_TILT] = math.degrees(math.acos(max(-1.0, min(1.0, cos_tilt))))
+    row[T_POS_ERR] = math.sqrt(err2)
+    row[T_DOWNRANGE] = 1737.4 * ang * (1.0 if along >= 0.0 else -1.0)
+    n_trace[0] = k + 1
+
+
+@kernel
+def _sense(world, wp, clock, truth_elev, truth_meta, rng, meas, work):
+    """Read every sensor due at the current cycle boundary."""
+    cycle = clock[C_TICK] // clock[C_CYCLE]
+    read_imu(world, wp, clock[C_CYCLE] * TICK_S, rng, meas)
+    meas[M_ST_VALID] = 0.0
+    if cycle % clock[C_ST_EVERY] == 0:
+        read_star_tracker(world, wp, rng, meas)
+    meas[M_LRF] = math.nan
+    if cycle % clock[C_LRF_EVERY] == 0:
+        read_lrf(world, wp, truth_elev, truth_meta, rng, meas, work)
+
+
+@kernel
+def advance(world, wp, fsw, fp, truth_elev, truth_meta, map_elev, map_meta, rng, meas,
+            events, n_events, trace, n_trace, clock, until_tick, work):
+    """Run the closed loop until ``until_tick`` or the end of the flight; return the status."""
+    w_world, w_fsw = work[0:128], work[128:N_WORK]
+    dt_sub = clock[C_SUBSTEP] * TICK_S
+    n_sub = clock[C_CYCLE] // clock[C_SUBSTEP]
+    n_on = 0
+    while clock[C_TICK] < until_tick and world[W_STATUS] == FLYING:
+        tick = clock[C_TICK]
+        if tick % clock[C_CYCLE] == 0:
+            _sense(world, wp, clock, truth_elev, truth_meta, rng, meas, w_world)
+            if tick > 0:
+                fsw_cycle(fsw, fp, meas, world[W_T], map_elev, map_meta, events, n_events,
+                          w_fsw)
+            n_on = int(round(fsw[F_CMD_DUTY] * n_sub))
+            record(world, fsw, fp, meas, trace, n_trace, w_world)
+        k_sub = (tick % clock[C_CYCLE]) // clock[C_SUBSTEP]
+        main_on = fsw[F_CMD_MAIN] > 0.5
+        ran_out = substep(world, wp, fsw[F_CMD_DIR:F_CMD_DIR + 3], main_on, k_sub < n_on,
+                          dt_sub, w_world)
+        if ran_out:
+            log_event(events, n_events, world[W_PROP_OUT_T], EV_PROP_OUT, 0.0)
+        clock[C_TICK] = tick + clock[C_SUBSTEP]
+        if update_altitude(world, wp, truth_elev, truth_meta, w_world) <= 0.0:
+            status = classify_contact(world, wp, truth_elev, truth_meta, w_world)
+            log_event(events, n_events, world[W_T], EV_CONTACT, world[W_TD + 6])
+            if status == LANDED:  # the footpad switches close: the FSW sees them next cycle
+                _sense(world, wp, clock, truth_elev, truth_meta, rng, meas, w_world)
+                fsw_cycle(fsw, fp, meas, world[W_T], map_elev, map_meta, events, n_events,
+                          w_fsw)
+            record(world, fsw, fp, meas, trace, n_trace, w_world)
+        elif clock[C_TICK] >= clock[C_MAX_TICK]:
+            world[W_STATUS] = TIMEOUT
+            log_event(events, n_events, world[W_T], EV_TIMEOUT, world[W_T])
+            record(world, fsw, fp, meas, trace, n_trace, w_world)
+    return world[W_STATUS]
+
+
+def trace_rows(duration_s: float, cycle_ticks: int) -> int:
+    """Rows a trace needs for a flight of duration_s (one per cycle, plus the final rows)."""
+    return int(np.ceil(duration_s / (cycle_ticks * TICK_S))) + 4
+

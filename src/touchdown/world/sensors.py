@@ -1,0 +1,102 @@
+"""Sensor models (compiled): IMU, star tracker, laser range finder, footpad switches.
+
+Inputs / Outputs
+==============  =====================================  ==============  ================
+name            layout                                 unit            rate
+==============  =====================================  ==============  ================
+world           ``sim.state.WORLD`` (read; IMU         SI              each FSW cycle
+                accumulators reset)
+terrain         elev, meta (truth DEM)                 m               LRF readings
+meas            ``sim.state.MEAS`` (written)           SI              each FSW cycle
+==============  =====================================  ==============  ================
+
+Each model keeps truth and measurement side by side and applies its errors in the order
+bias -> scale -> noise -> limits (range window, dropouts).
+"""
+
+import math
+
+from touchdown._compile import kernel
+from touchdown.moon.constants import OMEGA
+from touchdown.moon.frames import rotate_z
+from touchdown.moon.terrain import ray_cast
+from touchdown.sim.state import (
+    FLYING,
+    M_DTH,
+    M_DV,
+    M_LEG,
+    M_LRF,
+    M_ST_Q,
+    M_ST_VALID,
+    M_T,
+    W_DTH,
+    W_DV,
+    W_LRF_TRUE,
+    W_Q,
+    W_R,
+    W_STATUS,
+    W_T,
+    WP_ACC_BIAS,
+    WP_ACC_SF,
+    WP_ACC_VRW,
+    WP_GYR_ARW,
+    WP_GYR_BIAS,
+    WP_LRF_BEAM,
+    WP_LRF_DROP,
+    WP_LRF_MAX,
+    WP_LRF_MIN,
+    WP_LRF_NOISE,
+    WP_ST_NOISE,
+)
+from touchdown.world.attitude import quat_apply_rotvec, quat_rotate
+from touchdown.world.noise import normal, uniform
+
+
+@kernel
+def read_imu(world, wp, dt, rng, meas):
+    """Accelerometer and gyro increments over the last dt (s); resets the world's accumulators."""
+    sq = math.sqrt(dt)
+    for i in range(3):
+        dv_true = world[W_DV + i]
+        meas[M_DV + i] = ((1.0 + wp[WP_ACC_SF]) * dv_true + wp[WP_ACC_BIAS + i] * dt
+                          + wp[WP_ACC_VRW] * sq * normal(rng))
+        meas[M_DTH + i] = (world[W_DTH + i] + wp[WP_GYR_BIAS + i] * dt
+                           + wp[WP_GYR_ARW] * sq * normal(rng))
+        world[W_DV + i] = 0.0
+        world[W_DTH + i] = 0.0
+    meas[M_T] = world[W_T]
+    meas[M_LEG] = 0.0 if world[W_STATUS] == FLYING else 1.0
+
+
+@kernel
+def read_star_tracker(world, wp, rng, meas):
+    """An attitude fix: the true attitude turned by a small random rotation (noise per axis)."""
+    for i in range(4):
+        meas[M_ST_Q + i] = world[W_Q + i]
+    s = wp[WP_ST_NOISE]
+    quat_apply_rotvec(meas[M_ST_Q:M_ST_Q + 4], s * normal(rng), s * normal(rng),
+                      s * normal(rng), False)
+    meas[M_ST_VALID] = 1.0
+
+
+@kernel
+def read_lrf(world, wp, elev, meta, rng, meas, work):
+    """Slant range along the beam to where it meets the true terrain, or NaN without a reading.
+
+    No reading when the terrain is beyond the maximum range (or the beam misses the Moon),
+    closer than the minimum range, or on a random dropout. The range is measured from the
+    centre of mass (the sensor's lever arm, under 1 m, is neglected).
+    """
+    beam_mci, beam_mcmf, r_mcmf = work[0:3], work[3:6], work[6:9]
+    quat_rotate(world[W_Q:W_Q + 4], wp[WP_LRF_BEAM:WP_LRF_BEAM + 3], beam_mci)
+    angle = -OMEGA * world[W_T]
+    rotate_z(angle, beam_mci, beam_mcmf)
+    rotate_z(angle, world[W_R:W_R + 3], r_mcmf)
+    rho = ray_cast(elev, meta, r_mcmf, beam_mcmf, wp[WP_LRF_MAX])
+    world[W_LRF_TRUE] = rho
+    drop = uniform(rng) < wp[WP_LRF_DROP]
+    noise = wp[WP_LRF_NOISE] * normal(rng)
+    if math.isnan(rho) or rho < wp[WP_LRF_MIN] or drop:
+        meas[M_LRF] = math.nan
+    else:
+        meas[M_LRF] = rho + noise

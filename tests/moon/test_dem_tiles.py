@@ -1,0 +1,184 @@
+"""Terrain tiles on the real LRO data in TOUCHDOWN_DATA (../shared/data/README.md)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from touchdown.errors import DataFileError
+from touchdown.moon import dem_tiles
+from touchdown.moon.constants import R_REF
+from touchdown.moon.dem_tiles import (
+    ONBOARD_TILES,
+    TRUTH_TILES,
+    data_dir,
+    load_onboard_map,
+    load_tile,
+    load_truth_terrain,
+)
+
+ATLAS_LAT, ATLAS_LON = 46.74, 44.38  # deg, Atlas crater centre (IAU), per the data README
+
+
+@pytest.fixture(scope="module")
+def folder():
+    try:
+        return data_dir()
+    except DataFileError as exc:
+        pytest.skip(f"LRO tiles not available: set TOUCHDOWN_DATA to ../shared/data ({exc})")
+
+
+@pytest.fixture(scope="module")
+def truth(folder):
+    return load_truth_terrain(folder)
+
+
+@pytest.fixture(scope="module")
+def onboard(folder):
+    return load_onboard_map(folder)
+
+
+def raw(folder, name):
+    """The file's own arrays, read straight with np.load."""
+    with np.load(folder / name) as d:
+        return d["elevation_m"].astype(np.float64), d["lat_deg"].copy(), d["lon_deg"].copy()
+
+
+def up(lat_deg, lon_deg):
+    lat, lon = math.radians(lat_deg), math.radians(lon_deg)
+    return np.array([math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon),
+                     math.sin(lat)])
+
+
+# pixels (row, col) per file: Atlas centre area, and scattered pixels the higher layers miss
+PIXELS = {
+    "moon_atlas_crater_gld100_256ppd.npz": [(706, 865), (706, 864), (0, 0), (1279, 1791),
+                                            (300, 1500), (1000, 200)],
+    "moon_atlas_region_gld100_128ppd.npz": [(1500, 400), (100, 3700), (1919, 0)],
+    "moon_global_lola_8ppd.npz": [(800, 1600), (0, 10), (1439, 2879), (700, 0)],
+}
+ONBOARD_PIXELS = {
+    "moon_atlas_region_lola_ldem16.npz": [(105, 231), (0, 0), (239, 479)],
+    "moon_global_lola_ldem4.npz": [(400, 800), (719, 1439), (0, 0)],
+}
+
+
+@pytest.mark.parametrize(("terrain_name", "pixels"),
+                         [("truth", PIXELS), ("onboard", ONBOARD_PIXELS)])
+def test_height_at_pixel_centres_equals_file_values(folder, truth, onboard, terrain_name,
+                                                    pixels):
+    terrain = truth if terrain_name == "truth" else onboard
+    for name, ij in pixels.items():
+        elev, lat, lon = raw(folder, name)
+        rows, cols = np.array(ij).T
+        got = terrain.height(lat[rows], lon[cols])  # array call
+        np.testing.assert_allclose(got, elev[rows, cols], rtol=0, atol=1e-6, err_msg=name)
+        i, j = ij[0]
+        assert abs(terrain.height(lat[i], lon[j]) - elev[i, j]) < 1e-6  # scalar call
+
+
+def test_height_halfway_between_four_centres_is_their_mean(folder, truth):
+    elev, lat, lon = raw(folder, "moon_atlas_crater_gld100_256ppd.npz")
+    for i, j in [(706, 864), (200, 1700), (1100, 50)]:
+        mid = truth.height(0.5 * (lat[i] + lat[i + 1]), 0.5 * (lon[j] + lon[j + 1]))
+        assert abs(mid - elev[i:i + 2, j:j + 2].mean()) < 1e-6
+
+
+def test_atlas_floor_depth_matches_readme(truth, onboard):
+    h_truth = truth.height(ATLAS_LAT, ATLAS_LON)
+    h_onboard = onboard.height(ATLAS_LAT, ATLAS_LON)
+    assert abs(h_truth - (-3114.0)) < 20.0  # README: GLD100 -3114 m at the centre
+    assert abs(h_onboard - (-3074.0)) < 50.0  # README: LOLA 16 ppd -3074 m
+    assert 1.0 < abs(h_truth - h_onboard) < 300.0
+
+
+def test_atlas_walls_are_steep_but_within_readme_limits(truth):
+    # README: local wall slopes on the 256 ppd grid reach 34 deg at most
+    lat = np.linspace(46.0, 47.5, 301)
+    slopes = truth.slope_deg(lat[:, None], np.linspace(43.5, 45.3, 301)[None, :])
+    assert slopes.shape == (301, 301)
+    assert 20.0 < slopes.max() < 40.0
+
+
+def test_ray_straight_down_agrees_with_height(truth, onboard):
+    for terrain in (truth, onboard):
+        for lat, lon in [(ATLAS_LAT, ATLAS_LON), (45.3, 44.4), (-10.0, 250.0), (50.0, 35.0)]:
+            u = up(lat, lon)
+            got = terrain.ray_cast((R_REF + 10_000.0) * u, -u, 30_000.0)
+            assert abs(got - (10_000.0 - terrain.height(lat, lon))) < 1e-3
+
+
+def test_slant_ray_into_atlas_finds_first_crossing(truth):
+    # 8 km above 45.3 N 44.4 E, beam 50 deg from nadir toward north: march it every 0.25 m
+    lat0, lon0 = 45.3, 44.4
+    u = up(lat0, lon0)
+    north = np.array([-math.sin(math.radians(lat0)) * math.cos(math.radians(lon0)),
+                      -math.sin(math.radians(lat0)) * math.sin(math.radians(lon0)),
+                      math.cos(math.radians(lat0))])
+    origin = (R_REF + truth.height(lat0, lon0) + 8_000.0) * u
+    d = -math.cos(math.radians(50.0)) * u + math.sin(math.radians(50.0)) * north
+    got = truth.ray_cast(origin, d, 30_000.0)
+    s = np.arange(0.0, 30_000.0, 0.25)
+    p = origin[None, :] + s[:, None] * d[None, :]
+    lat = np.degrees(np.arctan2(p[:, 2], np.hypot(p[:, 0], p[:, 1])))
+    lon = np.degrees(np.arctan2(p[:, 1], p[:, 0]))
+    above = np.linalg.norm(p, axis=1) - R_REF - truth.height(lat, lon)
+    first = s[np.flatnonzero(above <= 0.0)[0]]
+    assert first - 0.25 <= got <= first
+    hit = origin + got * d
+    lat_h = math.degrees(math.atan2(hit[2], math.hypot(hit[0], hit[1])))
+    lon_h = math.degrees(math.atan2(hit[1], hit[0]))
+    assert abs(np.linalg.norm(hit) - R_REF - truth.height(lat_h, lon_h)) < 1e-3
+
+
+def test_loading_twice_is_cached(folder, truth):
+    assert load_truth_terrain(folder) is truth
+    assert load_truth_terrain() is truth
+    assert [t.name for t in truth.tiles] == list(TRUTH_TILES)
+    assert [t.name for t in load_onboard_map(folder).tiles] == list(ONBOARD_TILES)
+
+
+def test_tile_metadata_follows_readme(folder):
+    tile = load_tile(folder / "moon_global_lola_8ppd.npz")
+    assert tile.wraps and tile.ppd == 8.0 and tile.elevation_m.dtype == np.float32
+    assert tile.bounds_deg == (-90.0, 90.0, 0.0, 360.0)
+    crater = load_tile(folder / "moon_atlas_crater_gld100_256ppd.npz")
+    assert not crater.wraps and crater.elevation_m.shape == (1280, 1792)
+    assert "GLD100" in crater.product
+
+
+# ---------------------------------------------------------------- errors (no data needed)
+
+
+def test_missing_tile_names_the_file_and_the_variable(tmp_path):
+    with pytest.raises(DataFileError) as info:
+        load_tile(tmp_path / "moon_atlas_crater_gld100_256ppd.npz")
+    msg = str(info.value)
+    assert "moon_atlas_crater_gld100_256ppd.npz" in msg and "TOUCHDOWN_DATA" in msg
+    assert "README" in msg
+    with pytest.raises(DataFileError, match=TRUTH_TILES[0].replace(".", r"\.")):
+        load_truth_terrain(tmp_path)
+
+
+def test_tile_with_wrong_keys_names_the_missing_key(tmp_path):
+    np.savez(tmp_path / "bad.npz", elevation=np.zeros((2, 2)))
+    with pytest.raises(DataFileError, match="missing key 'elevation_m'"):
+        load_tile(tmp_path / "bad.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip file")
+    with pytest.raises(DataFileError, match=r"junk\.npz: not a readable \.npz"):
+        load_tile(tmp_path / "junk.npz")
+
+
+def test_data_dir_uses_the_variable_then_the_shared_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("TOUCHDOWN_DATA", str(tmp_path))
+    assert data_dir() == tmp_path
+    monkeypatch.delenv("TOUCHDOWN_DATA")
+    work = tmp_path / "repo"
+    shared = tmp_path / "shared" / "data"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    with pytest.raises(DataFileError, match="set TOUCHDOWN_DATA to the folder holding"):
+        data_dir()
+    shared.mkdir(parents=True)
+    assert data_dir() == shared.resolve()
+    assert dem_tiles.DATA_ENV == "TOUCHDOWN_DATA"
