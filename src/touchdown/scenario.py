@@ -200,8 +200,9 @@ def _reject_unknown(doc: dict[str, Any], path: Path, prefix: str = "") -> None:
         if isinstance(v, dict):
             _reject_unknown(v, path, full + ".")
         elif full not in known:
-            raise ScenarioError(path, full, "is not a known field",
-                                "remove it or check its spelling against scenarios/hakuto-r-m1.toml")
+            raise ScenarioError(
+                path, full, "is not a known field",
+                "remove it or check its spelling against scenarios/hakuto-r-m1.toml")
 
 
 def resolve(name_or_path: str | Path) -> Path:

@@ -33,7 +33,7 @@ def estimated_mass(fsw, fp):
 
 @kernel
 def command_thrust(fsw, fp, a_thrust_mci, main_on):
-    """Point along a_thrust_mci (m/s^2) and choose engines to give |a| m; returns thrust asked (N)."""
+    """Point along a_thrust_mci (m/s^2) with engines giving |a| m; return the thrust (N)."""
     a = math.sqrt(a_thrust_mci[0] ** 2 + a_thrust_mci[1] ** 2 + a_thrust_mci[2] ** 2)
     if a > 1e-9:
         for i in range(3):

@@ -22,6 +22,20 @@ go falls below ``tgo_switch``.
 import math
 
 from touchdown._compile import kernel
+from touchdown.fsw.control import (
+    account_propellant,
+    command_thrust,
+    engines_off,
+    estimated_mass,
+)
+from touchdown.fsw.guidance import (
+    descent_rate_command,
+    polynomial_accel,
+    solve_tgo,
+    to_guidance,
+    vertical_accel,
+)
+from touchdown.fsw.navigation import propagate, surface_estimate, update_lrf
 from touchdown.moon.constants import GM, OMEGA, R_REF
 from touchdown.moon.frames import rotate_z
 from touchdown.sim.eventlog import log_event
@@ -58,10 +72,10 @@ from touchdown.sim.state import (
     FP_RESERVE,
     FP_SITE,
     FP_TERMINAL_ALT,
+    FP_TGO_MIN,
     FP_THR_F,
     FP_THR_N,
     FP_TILT_MAX,
-    FP_TGO_MIN,
     M_DV,
     M_LEG,
     MODE_APPROACH,
@@ -73,20 +87,6 @@ from touchdown.sim.state import (
     MODE_TOUCHDOWN,
     MODE_VERTICAL,
 )
-from touchdown.fsw.control import (
-    account_propellant,
-    command_thrust,
-    engines_off,
-    estimated_mass,
-)
-from touchdown.fsw.guidance import (
-    descent_rate_command,
-    polynomial_accel,
-    solve_tgo,
-    to_guidance,
-    vertical_accel,
-)
-from touchdown.fsw.navigation import propagate, surface_estimate, update_lrf
 
 N_WORK = 200
 COS_GUIDANCE_RANGE = math.cos(math.radians(45.0))  # polynomial guidance within 45 deg of the site
@@ -224,7 +224,7 @@ def fsw_cycle(fsw, fp, meas, t, elev, meta, events, n_events, work):
                 mode = MODE_BRAKING
         else:
             fsw[F_TGO] = 0.0
-    if mode == MODE_BRAKING or mode == MODE_APPROACH:
+    if mode in (MODE_BRAKING, MODE_APPROACH):
         off = FP_BRAKE_TGT if mode == MODE_BRAKING else FP_APPR_TGT
         countdown = fsw[F_TGO] - dt if mode == MODE_APPROACH else 0.0
         tgo = _polynomial_phase(fsw, fp, t, fp[off:off + 12], countdown, work)
@@ -238,7 +238,7 @@ def fsw_cycle(fsw, fp, meas, t, elev, meta, events, n_events, work):
                 _enter(fsw, MODE_APPROACH, t, events, n_events, EV_APPROACH, fsw[F_ALT])
             else:
                 _enter(fsw, MODE_VERTICAL, t, events, n_events, EV_VERTICAL, fsw[F_ALT])
-    elif mode == MODE_VERTICAL or mode == MODE_TERMINAL:
+    elif mode in (MODE_VERTICAL, MODE_TERMINAL):
         _vertical_phase(fsw, fp, t, work)
         command_thrust(fsw, fp, work[0:3], False)
         if mode == MODE_VERTICAL and fsw[F_ALT] <= fp[FP_TERMINAL_ALT]:

@@ -25,9 +25,9 @@ Range prediction and the rejection policies (``fsw_params.policy``):
   on.
 * ``terrain_aware``: the predicted range is a ray cast of the estimated beam through the
   onboard map, and acquisition readings are ordinary Kalman updates (through the map's
-  slopes they also correct the horizontal position). Rejections never latch: after ``reacquire_run`` consecutive rejections the
-  position uncertainty is widened to the size of the innovation so that a healthy sensor is
-  re-acquired.
+  slopes they also correct the horizontal position). Rejections never latch: after
+  ``reacquire_run`` consecutive rejections the position uncertainty is widened to the size of
+  the innovation so that a healthy sensor is re-acquired.
 
 The filter's range noise grows with altitude, sigma = a + b h: with a = 5 m and b = 1/24 the
 3-sigma gate is Apollo's landing-radar bound |dH| < 50 ft + H/8 (Luminary 099), the allowance a

@@ -31,7 +31,9 @@ def latlon_from_mcmf(r_mcmf, out):
     rho = math.hypot(x, y)
     out[0] = math.atan2(z, rho)
     lon = math.atan2(y, x)
-    out[1] = lon + 2.0 * math.pi if lon < 0.0 else lon
+    if lon < 0.0:
+        lon += 2.0 * math.pi
+    out[1] = lon if lon < 2.0 * math.pi else 0.0  # -1e-17 + 2 pi rounds to 2 pi
     out[2] = math.hypot(rho, z)
 
 

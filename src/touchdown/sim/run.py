@@ -14,12 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from touchdown.moon.constants import GM, R_REF
+from touchdown.moon.constants import GM, OMEGA, R_REF
 from touchdown.moon.dem_tiles import Terrain, load_onboard_map, load_truth_terrain
 from touchdown.moon.frames import mcmf_from_latlon, rotate_z
-from touchdown.moon.constants import OMEGA
 from touchdown.scenario import Scenario
-from touchdown.sim import state as S
+from touchdown.sim import state as st
 from touchdown.sim.step import (
     C_CYCLE,
     C_LRF_EVERY,
@@ -50,14 +49,15 @@ class Arrays:
     rng: np.ndarray
     meas: np.ndarray
     clock: np.ndarray
-    events: np.ndarray = field(default_factory=lambda: np.zeros((S.MAX_EVENTS, 3)))
+    events: np.ndarray = field(default_factory=lambda: np.zeros((st.MAX_EVENTS, 3)))
     n_events: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
 
 
 def _ticks(seconds: float, what: str) -> int:
     n = round(seconds / TICK_S)
     if n < 1 or abs(n * TICK_S - seconds) > 1e-9:
-        raise ValueError(f"{what} = {seconds} s must be a whole number of {TICK_S * 1e3:g} ms ticks")
+        raise ValueError(
+            f"{what} = {seconds} s must be a whole number of {TICK_S * 1e3:g} ms ticks")
     return n
 
 
@@ -101,83 +101,83 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain) -> 
     od_seq, world_seq = ss.spawn(2)
     od_rng = np.random.default_rng(od_seq)
 
-    world = np.zeros(S.N_WORLD)
+    world = np.zeros(st.N_WORLD)
     r, v = initial_orbit(s)
-    world[S.W_R:S.W_R + 3] = r
-    world[S.W_V:S.W_V + 3] = v
-    quat_from_z_axis(-v / np.linalg.norm(v), world[S.W_Q:S.W_Q + 4])
-    world[S.W_PROP] = spec.propellant_kg
-    world[S.W_PROP_OUT_T] = math.nan
-    world[S.W_ALT] = math.nan
-    world[S.W_LRF_TRUE] = math.nan
-    world[S.W_TD:S.W_TD + 7] = math.nan
+    world[st.W_R:st.W_R + 3] = r
+    world[st.W_V:st.W_V + 3] = v
+    quat_from_z_axis(-v / np.linalg.norm(v), world[st.W_Q:st.W_Q + 4])
+    world[st.W_PROP] = spec.propellant_kg
+    world[st.W_PROP_OUT_T] = math.nan
+    world[st.W_ALT] = math.nan
+    world[st.W_LRF_TRUE] = math.nan
+    world[st.W_TD:st.W_TD + 7] = math.nan
 
-    wp = np.zeros(S.N_WORLD_PARAMS)
-    wp[S.WP_DRY] = spec.empty_mass_kg
-    wp[S.WP_MAIN_F] = spec.main.thrust_n * spec.main.count
-    wp[S.WP_MAIN_ISP] = spec.main.isp_s
-    wp[S.WP_THR_F] = spec.thrusters.thrust_n
-    wp[S.WP_THR_N] = spec.thrusters.count
-    wp[S.WP_THR_ISP] = spec.thrusters.isp_s
-    wp[S.WP_SLEW] = math.radians(spec.slew_rate_max_deg_s)
-    wp[S.WP_ACC_BIAS:S.WP_ACC_BIAS + 3] = s["sensors.imu.accel_bias_mps2"]
-    wp[S.WP_ACC_SF] = s["sensors.imu.accel_scale_ppm"] * 1e-6
-    wp[S.WP_ACC_VRW] = s["sensors.imu.accel_vrw_mps_rths"]
-    wp[S.WP_GYR_BIAS:S.WP_GYR_BIAS + 3] = np.radians(s["sensors.imu.gyro_bias_deg_h"]) / 3600.0
-    wp[S.WP_GYR_ARW] = math.radians(s["sensors.imu.gyro_arw_deg_rth"]) / 60.0
-    wp[S.WP_ST_NOISE] = s["sensors.star_tracker.noise_arcsec"] * ARCSEC
-    wp[S.WP_ST_PERIOD] = s["sensors.star_tracker.period_s"]
-    wp[S.WP_LRF_NOISE] = s["sensors.lrf.noise_m"]
-    wp[S.WP_LRF_MAX] = s["sensors.lrf.max_range_m"]
-    wp[S.WP_LRF_MIN] = s["sensors.lrf.min_range_m"]
-    wp[S.WP_LRF_DROP] = s["sensors.lrf.dropout_probability"]
-    wp[S.WP_LRF_BEAM:S.WP_LRF_BEAM + 3] = s["sensors.lrf.beam_body"]
-    wp[S.WP_LRF_PERIOD] = s["sensors.lrf.period_s"]
-    wp[S.WP_FOOT] = spec.footpad_depth_m
-    wp[S.WP_LIM:S.WP_LIM + 3] = (s["touchdown.max_vertical_speed_mps"],
+    wp = np.zeros(st.N_WORLD_PARAMS)
+    wp[st.WP_DRY] = spec.empty_mass_kg
+    wp[st.WP_MAIN_F] = spec.main.thrust_n * spec.main.count
+    wp[st.WP_MAIN_ISP] = spec.main.isp_s
+    wp[st.WP_THR_F] = spec.thrusters.thrust_n
+    wp[st.WP_THR_N] = spec.thrusters.count
+    wp[st.WP_THR_ISP] = spec.thrusters.isp_s
+    wp[st.WP_SLEW] = math.radians(spec.slew_rate_max_deg_s)
+    wp[st.WP_ACC_BIAS:st.WP_ACC_BIAS + 3] = s["sensors.imu.accel_bias_mps2"]
+    wp[st.WP_ACC_SF] = s["sensors.imu.accel_scale_ppm"] * 1e-6
+    wp[st.WP_ACC_VRW] = s["sensors.imu.accel_vrw_mps_rths"]
+    wp[st.WP_GYR_BIAS:st.WP_GYR_BIAS + 3] = np.radians(s["sensors.imu.gyro_bias_deg_h"]) / 3600.0
+    wp[st.WP_GYR_ARW] = math.radians(s["sensors.imu.gyro_arw_deg_rth"]) / 60.0
+    wp[st.WP_ST_NOISE] = s["sensors.star_tracker.noise_arcsec"] * ARCSEC
+    wp[st.WP_ST_PERIOD] = s["sensors.star_tracker.period_s"]
+    wp[st.WP_LRF_NOISE] = s["sensors.lrf.noise_m"]
+    wp[st.WP_LRF_MAX] = s["sensors.lrf.max_range_m"]
+    wp[st.WP_LRF_MIN] = s["sensors.lrf.min_range_m"]
+    wp[st.WP_LRF_DROP] = s["sensors.lrf.dropout_probability"]
+    wp[st.WP_LRF_BEAM:st.WP_LRF_BEAM + 3] = s["sensors.lrf.beam_body"]
+    wp[st.WP_LRF_PERIOD] = s["sensors.lrf.period_s"]
+    wp[st.WP_FOOT] = spec.footpad_depth_m
+    wp[st.WP_LIM:st.WP_LIM + 3] = (s["touchdown.max_vertical_speed_mps"],
                                  s["touchdown.max_horizontal_speed_mps"],
                                  math.radians(s["touchdown.max_tilt_deg"]))
 
-    fp = np.zeros(S.N_FSW_PARAMS)
-    fp[S.FP_DT] = s["flight_software.cycle_s"]
-    fp[S.FP_DRY] = spec.empty_mass_kg
-    fp[S.FP_MAIN_F] = spec.main.thrust_n * spec.main.count
-    fp[S.FP_MAIN_ISP] = spec.main.isp_s
-    fp[S.FP_THR_F] = spec.thrusters.thrust_n
-    fp[S.FP_THR_N] = spec.thrusters.count
-    fp[S.FP_THR_ISP] = spec.thrusters.isp_s
+    fp = np.zeros(st.N_FSW_PARAMS)
+    fp[st.FP_DT] = s["flight_software.cycle_s"]
+    fp[st.FP_DRY] = spec.empty_mass_kg
+    fp[st.FP_MAIN_F] = spec.main.thrust_n * spec.main.count
+    fp[st.FP_MAIN_ISP] = spec.main.isp_s
+    fp[st.FP_THR_F] = spec.thrusters.thrust_n
+    fp[st.FP_THR_N] = spec.thrusters.count
+    fp[st.FP_THR_ISP] = spec.thrusters.isp_s
     site_h = float(onboard.height(s["target.lat_deg"], s["target.lon_deg"]))
-    fp[S.FP_SITE:S.FP_SITE + 3] = (math.radians(s["target.lat_deg"]),
+    fp[st.FP_SITE:st.FP_SITE + 3] = (math.radians(s["target.lat_deg"]),
                                    math.radians(s["target.lon_deg"] % 360.0), site_h)
-    fp[S.FP_AZ] = math.radians(s["target.approach_azimuth_deg"])
-    fp[S.FP_POLICY] = S.POLICIES.index(s["flight_software.rejection_policy"])
-    fp[S.FP_GATE] = s["flight_software.gate_nis"]
-    fp[S.FP_FAULT_N] = s["flight_software.fault_after_rejections"]
-    fp[S.FP_ACQ_N] = s["flight_software.acquire_readings"]
-    fp[S.FP_REACQ_N] = s["flight_software.reacquire_after_rejections"]
-    fp[S.FP_LRF_SIGMA:S.FP_LRF_SIGMA + 2] = (s["flight_software.lrf_sigma_m"],
+    fp[st.FP_AZ] = math.radians(s["target.approach_azimuth_deg"])
+    fp[st.FP_POLICY] = st.POLICIES.index(s["flight_software.rejection_policy"])
+    fp[st.FP_GATE] = s["flight_software.gate_nis"]
+    fp[st.FP_FAULT_N] = s["flight_software.fault_after_rejections"]
+    fp[st.FP_ACQ_N] = s["flight_software.acquire_readings"]
+    fp[st.FP_REACQ_N] = s["flight_software.reacquire_after_rejections"]
+    fp[st.FP_LRF_SIGMA:st.FP_LRF_SIGMA + 2] = (s["flight_software.lrf_sigma_m"],
                                              s["flight_software.lrf_sigma_per_altitude"])
-    fp[S.FP_LRF_MAX] = s["sensors.lrf.max_range_m"]
-    fp[S.FP_BEAM:S.FP_BEAM + 3] = s["sensors.lrf.beam_body"]
-    fp[S.FP_Q_ACC] = s["flight_software.accel_psd_m2_s3"]
-    fp[S.FP_DOI_T] = s["orbit.doi_time_s"]
-    fp[S.FP_PERILUNE] = 1e3 * s["orbit.perilune_altitude_km"]
-    fp[S.FP_IGN_THROTTLE] = s["guidance.ignition_throttle"]
-    for off, phase in ((S.FP_BRAKE_TGT, "braking"), (S.FP_APPR_TGT, "approach")):
+    fp[st.FP_LRF_MAX] = s["sensors.lrf.max_range_m"]
+    fp[st.FP_BEAM:st.FP_BEAM + 3] = s["sensors.lrf.beam_body"]
+    fp[st.FP_Q_ACC] = s["flight_software.accel_psd_m2_s3"]
+    fp[st.FP_DOI_T] = s["orbit.doi_time_s"]
+    fp[st.FP_PERILUNE] = 1e3 * s["orbit.perilune_altitude_km"]
+    fp[st.FP_IGN_THROTTLE] = s["guidance.ignition_throttle"]
+    for off, phase in ((st.FP_BRAKE_TGT, "braking"), (st.FP_APPR_TGT, "approach")):
         fp[off:off + 3] = s[f"guidance.{phase}_target_position_m"]
         fp[off + 3:off + 6] = s[f"guidance.{phase}_target_velocity_mps"]
         fp[off + 6:off + 9] = s[f"guidance.{phase}_target_acceleration_mps2"]
         fp[off + 9:off + 12] = s[f"guidance.{phase}_target_jerk_mps3"]
-    fp[S.FP_TGO_MIN] = s["guidance.tgo_switch_s"]
-    fp[S.FP_APPR_T] = s["guidance.approach_duration_s"]
-    fp[S.FP_DESCENT:S.FP_DESCENT + 3] = (s["guidance.descent_deceleration_mps2"],
+    fp[st.FP_TGO_MIN] = s["guidance.tgo_switch_s"]
+    fp[st.FP_APPR_T] = s["guidance.approach_duration_s"]
+    fp[st.FP_DESCENT:st.FP_DESCENT + 3] = (s["guidance.descent_deceleration_mps2"],
                                          s["guidance.final_speed_mps"],
                                          s["guidance.rate_time_constant_s"])
-    fp[S.FP_HGAIN:S.FP_HGAIN + 2] = s["guidance.horizontal_gains"]
-    fp[S.FP_TILT_MAX] = math.radians(s["guidance.tilt_max_deg"])
-    fp[S.FP_TERMINAL_ALT] = s["guidance.terminal_altitude_m"]
-    fp[S.FP_PULSE] = spec.pulse_resolution_s
-    fp[S.FP_RESERVE] = s["flight_software.propellant_reserve_kg"]
+    fp[st.FP_HGAIN:st.FP_HGAIN + 2] = s["guidance.horizontal_gains"]
+    fp[st.FP_TILT_MAX] = math.radians(s["guidance.tilt_max_deg"])
+    fp[st.FP_TERMINAL_ALT] = s["guidance.terminal_altitude_m"]
+    fp[st.FP_PULSE] = spec.pulse_resolution_s
+    fp[st.FP_RESERVE] = s["flight_software.propellant_reserve_kg"]
 
     # the ground's orbit determination: truth plus an error drawn in radial/along/cross axes
     r_hat = r / np.linalg.norm(r)
@@ -186,29 +186,29 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain) -> 
     rsw = np.column_stack([r_hat, np.cross(w_hat, r_hat), w_hat])
     sig_p = np.asarray(s["orbit_determination.position_sigma_m"])
     sig_v = np.asarray(s["orbit_determination.velocity_sigma_mps"])
-    fsw = np.zeros(S.N_FSW)
-    fsw[S.F_X:S.F_X + 3] = r + rsw @ (sig_p * od_rng.standard_normal(3))
-    fsw[S.F_X + 3:S.F_X + 6] = v + rsw @ (sig_v * od_rng.standard_normal(3))
+    fsw = np.zeros(st.N_FSW)
+    fsw[st.F_X:st.F_X + 3] = r + rsw @ (sig_p * od_rng.standard_normal(3))
+    fsw[st.F_X + 3:st.F_X + 6] = v + rsw @ (sig_v * od_rng.standard_normal(3))
     cov = np.zeros((6, 6))
     cov[:3, :3] = rsw @ np.diag(sig_p**2) @ rsw.T
     cov[3:, 3:] = rsw @ np.diag(sig_v**2) @ rsw.T
-    fsw[S.F_P:S.F_P + 36] = cov.ravel()
-    fsw[S.F_Q:S.F_Q + 4] = world[S.W_Q:S.W_Q + 4]
-    fsw[S.F_PROP] = spec.propellant_kg
-    fsw[S.F_MODE] = S.MODE_COAST_ORBIT
-    fsw[S.F_LRF_STATE] = S.LRF_WAITING
-    fsw[S.F_LRF_LAST:S.F_LRF_LAST + 4] = (math.nan, math.nan, math.nan, 0.0)
-    fsw[S.F_CMD_DIR:S.F_CMD_DIR + 3] = -v / np.linalg.norm(v)
+    fsw[st.F_P:st.F_P + 36] = cov.ravel()
+    fsw[st.F_Q:st.F_Q + 4] = world[st.W_Q:st.W_Q + 4]
+    fsw[st.F_PROP] = spec.propellant_kg
+    fsw[st.F_MODE] = st.MODE_COAST_ORBIT
+    fsw[st.F_LRF_STATE] = st.LRF_WAITING
+    fsw[st.F_LRF_LAST:st.F_LRF_LAST + 4] = (math.nan, math.nan, math.nan, 0.0)
+    fsw[st.F_CMD_DIR:st.F_CMD_DIR + 3] = -v / np.linalg.norm(v)
 
     clock = np.zeros(N_CLOCK, np.int64)
     clock[C_CYCLE] = _ticks(s["flight_software.cycle_s"], "flight_software.cycle_s")
     clock[C_SUBSTEP] = _ticks(spec.pulse_resolution_s, "lander.thrusters.pulse_resolution_s")
     if clock[C_CYCLE] % clock[C_SUBSTEP]:
         raise ValueError("flight_software.cycle_s must be a multiple of the pulse resolution")
-    clock[C_ST_EVERY] = max(1, round(s["sensors.star_tracker.period_s"] / fp[S.FP_DT]))
-    clock[C_LRF_EVERY] = max(1, round(s["sensors.lrf.period_s"] / fp[S.FP_DT]))
+    clock[C_ST_EVERY] = max(1, round(s["sensors.star_tracker.period_s"] / fp[st.FP_DT]))
+    clock[C_LRF_EVERY] = max(1, round(s["sensors.lrf.period_s"] / fp[st.FP_DT]))
     clock[C_MAX_TICK] = _ticks(s["scenario.duration_max_s"], "scenario.duration_max_s")
-    return Arrays(world, wp, fsw, fp, seed_words(world_seq), np.zeros(S.N_MEAS), clock)
+    return Arrays(world, wp, fsw, fp, seed_words(world_seq), np.zeros(st.N_MEAS), clock)
 
 
 @dataclass
@@ -223,10 +223,10 @@ class Flight:
 
     @property
     def outcome(self) -> str:
-        return S.OUTCOMES[int(self.arrays.world[S.W_STATUS])]
+        return st.OUTCOMES[int(self.arrays.world[st.W_STATUS])]
 
     def touchdown(self) -> dict[str, float] | None:
-        td = self.arrays.world[S.W_TD:S.W_TD + 7]
+        td = self.arrays.world[st.W_TD:st.W_TD + 7]
         if math.isnan(td[0]):
             return None
         return {"time_s": float(td[0]), "lat_deg": math.degrees(td[1]),
@@ -241,11 +241,11 @@ class Flight:
             "seed": self.seed,
             "policy": self.scenario["flight_software.rejection_policy"],
             "outcome": self.outcome,
-            "impact_speed_mps": float(w[S.W_TD + 6]) if self.outcome == "crashed" else None,
+            "impact_speed_mps": float(w[st.W_TD + 6]) if self.outcome == "crashed" else None,
             "touchdown": td,
-            "propellant_remaining_kg": float(w[S.W_PROP]),
-            "propellant_estimate_kg": float(self.arrays.fsw[S.F_PROP]),
-            "flight_time_s": float(w[S.W_T]),
+            "propellant_remaining_kg": float(w[st.W_PROP]),
+            "propellant_estimate_kg": float(self.arrays.fsw[st.F_PROP]),
+            "flight_time_s": float(w[st.W_T]),
             "events": self.events,
         }
 
@@ -254,7 +254,7 @@ def event_list(events: np.ndarray, n: int) -> list[dict[str, Any]]:
     """The event log as dicts with time, name and a readable detail."""
     out = []
     for t, code, value in events[:n]:
-        _, name, meaning = S.EVENTS[int(code)]
+        _, name, meaning = st.EVENTS[int(code)]
         detail = meaning if math.isnan(value) else f"{meaning}: {value:.6g}"
         out.append({"time_s": round(float(t), 3), "name": name, "detail": detail,
                     "value": None if math.isnan(value) else float(value)})
@@ -268,12 +268,12 @@ def fly(s: Scenario, seed: int = 0, truth: Terrain | None = None,
     onboard = onboard or load_onboard_map()
     a = build(s, seed, onboard)
     rows = trace_rows(s["scenario.duration_max_s"], int(a.clock[C_CYCLE]))
-    trace = np.full((rows, S.N_TRACE), np.nan)
+    trace = np.full((rows, st.N_TRACE), np.nan)
     n_trace = np.zeros(1, np.int64)
     advance(a.world, a.world_params, a.fsw, a.fsw_params, truth.elev, truth.meta, onboard.elev,
             onboard.meta, a.rng, a.meas, a.events, a.n_events, trace, n_trace, a.clock,
             a.clock[C_MAX_TICK] + 1, np.zeros(N_WORK))
-    df = pd.DataFrame(trace[: n_trace[0]], columns=list(S.TRACE.fields))
+    df = pd.DataFrame(trace[: n_trace[0]], columns=list(st.TRACE.fields))
     df["lrf_accepted"] = df["lrf_accepted"] > 0.5
-    df["mode"] = pd.Categorical.from_codes(df["mode"].astype(int), categories=list(S.MODES))
+    df["mode"] = pd.Categorical.from_codes(df["mode"].astype(int), categories=list(st.MODES))
     return Flight(s, seed, a, df, event_list(a.events, int(a.n_events[0])))

@@ -56,6 +56,7 @@ from touchdown.sim.state import (
     T_VS_EST,
     TIMEOUT,
     W_ALT,
+    W_IMPULSE,
     W_LRF_TRUE,
     W_PROP,
     W_PROP_OUT_T,
@@ -65,7 +66,6 @@ from touchdown.sim.state import (
     W_T,
     W_TD,
     W_TERRAIN_H,
-    W_IMPULSE,
     W_V,
 )
 from touchdown.world.attitude import quat_rotate
@@ -167,7 +167,7 @@ def advance(world, wp, fsw, fp, truth_elev, truth_meta, map_elev, map_meta, rng,
             if tick > 0:
                 fsw_cycle(fsw, fp, meas, world[W_T], map_elev, map_meta, events, n_events,
                           w_fsw)
-            n_on = int(round(fsw[F_CMD_DUTY] * n_sub))
+            n_on = round(fsw[F_CMD_DUTY] * n_sub)
             record(world, fsw, fp, meas, trace, n_trace, w_world)
         k_sub = (tick % clock[C_CYCLE]) // clock[C_SUBSTEP]
         main_on = fsw[F_CMD_MAIN] > 0.5

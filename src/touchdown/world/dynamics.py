@@ -25,13 +25,13 @@ from touchdown.moon.gravity import gravity_mci
 from touchdown.sim.state import (
     W_DTH,
     W_DV,
+    W_IMPULSE,
     W_OMEGA,
     W_PROP,
     W_PROP_OUT_T,
     W_Q,
     W_R,
     W_T,
-    W_IMPULSE,
     W_V,
     WP_DRY,
     WP_MAIN_F,
@@ -43,7 +43,7 @@ from touchdown.sim.state import (
 )
 from touchdown.world.attitude import quat_apply_rotvec, quat_rotate, quat_rotate_inverse
 
-N_WORK = 40  # float64 scratch words needed by ``substep``
+N_WORK = 48  # float64 scratch words needed by ``substep`` (18 + 30 for coast_or_burn)
 
 
 @kernel
@@ -156,7 +156,7 @@ def substep(world, wp, thrust_dir_mci, main_on, thr_on, dt, work):
     m0 = wp[WP_DRY] + max(prop, 0.0)
     ran_out = 0
     rk = work[18:N_WORK]
-    if mdot > 0.0 and prop < mdot * dt:  # split at the instant the tanks run dry
+    if mdot > 0.0 and prop <= mdot * dt:  # split at the instant the tanks run dry
         t_burn = prop / mdot
         dv = coast_or_burn(t0, r, v, m0, force, mdot, u, t_burn, rk)
         coast_or_burn(t0 + t_burn, r, v, wp[WP_DRY], 0.0, 0.0, u, dt - t_burn, rk)

@@ -1,0 +1,1 @@
+"""Reports on flights (shell): plots and tables a person reads, written from a ``Flight``."""

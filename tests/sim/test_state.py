@@ -1,0 +1,151 @@
+"""Array layouts and codes in ``sim.state``: the single source of every index.
+
+What validates what: every layout's fields tile [0, size) with no overlap or gap and carry a unit
+and a meaning; every named index constant (read from the module's source, so a hand-typed index
+is caught) equals the start of the field it was made from and uses its layout's prefix; the code
+tables (events, modes, outcomes, policies, range-finder states) number their tuples 0..n-1.
+"""
+
+import ast
+import inspect
+
+import pytest
+
+from touchdown.sim import state as st
+
+PREFIX = {"world": "W_", "world_params": "WP_", "meas": "M_", "fsw": "F_",
+          "fsw_params": "FP_", "trace": "T_"}
+LAYOUT_VAR = {"WORLD": st.WORLD, "WORLD_PARAMS": st.WORLD_PARAMS, "MEAS": st.MEAS, "FSW": st.FSW,
+              "FSW_PARAMS": st.FSW_PARAMS, "TRACE": st.TRACE}
+SIZE_CONST = {"world": "N_WORLD", "world_params": "N_WORLD_PARAMS", "meas": "N_MEAS",
+              "fsw": "N_FSW", "fsw_params": "N_FSW_PARAMS", "trace": "N_TRACE"}
+
+
+def _add_calls():
+    """(constant name, layout variable, field name) for every ``X = LAYOUT.add("f", ...)``."""
+    tree = ast.parse(inspect.getsource(st))
+    found = []
+    for node in tree.body:
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
+            continue
+        func = node.value.func
+        if isinstance(func, ast.Attribute) and func.attr == "add":
+            assert len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+            found.append((node.targets[0].id, func.value.id, node.value.args[0].value))
+    return found
+
+
+ADDS = _add_calls()
+
+
+def test_all_layouts_listed():
+    assert sorted(map(id, st.ALL_LAYOUTS)) == sorted(map(id, LAYOUT_VAR.values()))
+    assert len({lay.name for lay in st.ALL_LAYOUTS}) == len(st.ALL_LAYOUTS)
+    assert set(PREFIX) == {lay.name for lay in st.ALL_LAYOUTS}
+
+
+@pytest.mark.parametrize("layout", st.ALL_LAYOUTS, ids=lambda lay: lay.name)
+def test_fields_tile_the_layout_without_overlap(layout):
+    """Sorted by start, each field begins where the previous ended, from 0 to ``size``."""
+    spans = sorted((start, n, name) for name, (start, n, _, _) in layout.fields.items())
+    end = 0
+    for start, n, name in spans:
+        assert n >= 1, name
+        assert start == end, f"{layout.name}.{name} starts at {start}, expected {end}"
+        end = start + n
+    assert end == layout.size
+    assert sum(n for _, n, _, _ in layout.fields.values()) == layout.size
+    assert getattr(st, SIZE_CONST[layout.name]) == layout.size
+
+
+@pytest.mark.parametrize("layout", st.ALL_LAYOUTS, ids=lambda lay: lay.name)
+def test_every_field_has_unit_and_doc(layout):
+    for name, (_, _, unit, doc) in layout.fields.items():
+        assert isinstance(unit, str) and unit.strip(), f"{layout.name}.{name}: no unit"
+        assert isinstance(doc, str) and doc.strip(), f"{layout.name}.{name}: no doc"
+
+
+@pytest.mark.parametrize("layout", st.ALL_LAYOUTS, ids=lambda lay: lay.name)
+def test_index_constants_equal_field_starts(layout):
+    """Each ``PREFIX_*`` constant was made by ``add`` on its own layout and equals that field's
+    start; each field has exactly one constant; no other int constant uses the prefix."""
+    var = next(k for k, v in LAYOUT_VAR.items() if v is layout)
+    prefix = PREFIX[layout.name]
+    mine = [(const, fname) for const, lvar, fname in ADDS if lvar == var]
+    assert sorted(f for _, f in mine) == sorted(layout.fields), "a field without a constant"
+    for const, fname in mine:
+        assert const.startswith(prefix), f"{const} should start with {prefix}"
+        assert getattr(st, const) == layout.fields[fname][0], const
+        assert layout.slice(fname) == slice(getattr(st, const),
+                                            getattr(st, const) + layout.fields[fname][1])
+    made = {const for const, _ in mine}
+    stray = [k for k, v in vars(st).items()
+             if k.startswith(prefix) and isinstance(v, int) and k not in made]
+    assert not stray, f"index constants not made by {var}.add: {stray}"
+
+
+def test_trace_column_suffixes_match_units():
+    """Trace columns cross an edge (files, UI), so their names carry the unit suffix."""
+    suffix_unit = {"_s": "s", "_deg": "deg", "_m": "m", "_km": "km", "_mps": "m/s",
+                   "_kg": "kg", "_n": "N"}
+    for name, (_, _, unit, _) in st.TRACE.fields.items():
+        for suffix, expected in suffix_unit.items():
+            if name.endswith(suffix):
+                assert unit == expected, f"trace.{name}: unit {unit}, suffix says {expected}"
+
+
+def test_layout_rejects_duplicate_field():
+    lay = st.Layout("x")
+    assert lay.add("a", 2, "m", "first") == 0
+    assert lay.add("b", 1, "s", "second") == 2
+    with pytest.raises(ValueError, match="defined twice"):
+        lay.add("a", 1, "m", "again")
+    assert lay.size == 3
+
+
+# ---------------------------------------------------------------- codes
+
+
+def test_event_codes_are_0_to_n_minus_1_and_unique():
+    codes = [code for code, _, _ in st.EVENTS]
+    names = [name for _, name, _ in st.EVENTS]
+    assert codes == list(range(len(st.EVENTS)))
+    assert len(set(names)) == len(names)
+    assert all(meaning.strip() for _, _, meaning in st.EVENTS)
+    assert {name: code for code, name, _ in st.EVENTS} == st.EV
+
+
+def test_event_constants_name_the_right_events():
+    expected = {
+        "EV_DOI_START": "doi_start", "EV_DOI_END": "doi_end", "EV_BRAKING": "braking_start",
+        "EV_APPROACH": "approach_start", "EV_VERTICAL": "vertical_descent_start",
+        "EV_TERMINAL": "terminal_descent_start", "EV_LRF_ACQ": "lrf_acquired",
+        "EV_LRF_REJ": "lrf_rejected", "EV_LRF_FAULT": "lrf_fault_declared",
+        "EV_LRF_REACQ": "lrf_reacquired", "EV_ALT_ZERO": "altitude_estimate_zero",
+        "EV_PROP_LOW": "propellant_low", "EV_PROP_OUT": "propellant_exhausted",
+        "EV_TD_DETECT": "touchdown_detected", "EV_CONTACT": "contact",
+        "EV_LRF_WIDEN": "lrf_widened", "EV_TIMEOUT": "timeout",
+    }
+    defined = {k for k, v in vars(st).items() if k.startswith("EV_") and isinstance(v, int)}
+    assert defined == set(expected)
+    for const, name in expected.items():
+        assert getattr(st, const) == st.EV[name], const
+
+
+@pytest.mark.parametrize(("table", "codes"), [
+    ("OUTCOMES", {"FLYING": "flying", "LANDED": "landed", "CRASHED": "crashed",
+                  "TIMEOUT": "timeout"}),
+    ("POLICIES", {"POLICY_AS_FLOWN_M1": "as_flown_m1", "POLICY_TERRAIN_AWARE": "terrain_aware"}),
+    ("MODES", {"MODE_COAST_ORBIT": "orbit_coast", "MODE_DOI": "doi",
+               "MODE_COAST_DESCENT": "descent_coast", "MODE_BRAKING": "braking",
+               "MODE_APPROACH": "approach", "MODE_VERTICAL": "vertical_descent",
+               "MODE_TERMINAL": "terminal_descent", "MODE_TOUCHDOWN": "touchdown"}),
+    ("LRF_STATES", {"LRF_WAITING": "waiting", "LRF_TRACKING": "tracking",
+                    "LRF_FAULTY": "faulty"}),
+])
+def test_code_constants_index_their_tuples(table, codes):
+    names = getattr(st, table)
+    assert len(set(names)) == len(names)
+    assert sorted(getattr(st, c) for c in codes) == list(range(len(names)))
+    for const, name in codes.items():
+        assert names[getattr(st, const)] == name, const

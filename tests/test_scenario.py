@@ -1,0 +1,91 @@
+"""Scenario validation: every bad field is refused with the file, the field and what is allowed."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from touchdown.errors import ScenarioError
+from touchdown.scenario import SCHEMA, Scenario, resolve
+
+M1 = resolve("hakuto-r-m1")
+
+
+def _doc() -> dict:
+    return tomllib.loads(M1.read_text())
+
+
+def _set(doc: dict, path: str, value) -> None:
+    *parents, leaf = path.split(".")
+    for p in parents:
+        doc = doc[p]
+    if value is None:
+        del doc[leaf]
+    else:
+        doc[leaf] = value
+
+
+def test_both_scenarios_load_and_differ_only_in_policy_and_name():
+    a = Scenario.from_toml(M1)
+    b = Scenario.from_toml(resolve("hakuto-r-m1-fixed"))
+    differ = {k for k in a.values if a[k] != b[k]}
+    assert differ == {"scenario.name", "scenario.description", "flight_software.rejection_policy"}
+    assert a["flight_software.rejection_policy"] == "as_flown_m1"
+    assert b["flight_software.rejection_policy"] == "terrain_aware"
+    assert a["scenario.epoch_utc"].isoformat() == "2023-04-25T15:40:00+00:00"
+    assert (a["target.lat_deg"], a["target.lon_deg"]) == (47.5, 44.4)
+
+
+def test_every_assumption_is_labelled():
+    text = M1.read_text()
+    assert text.count("ASSUMPTION") >= 15
+    for key in ("isp_s", "propellant_kg", "max_range_m", "position_sigma_m"):
+        line = next(i for i, t in enumerate(text.splitlines()) if t.startswith(key))
+        nearby = "\n".join(text.splitlines()[max(0, line - 8):line + 1])
+        assert "ASSUMPTION" in nearby, f"{key} is not labelled as an assumption"
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    ("flight_software.gate_nis", -1.0, "must be within"),
+    ("flight_software.rejection_policy", "ignore_it", "must be one of as_flown_m1, terrain_aware"),
+    ("lander.main_engine.thrust_n", "400 N", "must be a number"),
+    ("target.lat_deg", 95.0, "must be within [-90, 90]"),
+    ("sensors.lrf.beam_body", [0.0, 0.0], "must be a list of 3 numbers"),
+    ("sensors.lrf.beam_body", [0.0, 0.0, -2.0], "must be within"),
+    ("scenario.epoch_utc", "yesterday", "is not a date and time"),
+    ("lander.thrusters.count", 2.5, "must be an integer"),
+    ("orbit.altitude_km", None, "is missing"),
+])
+def test_bad_field_names_file_field_and_fix(tmp_path: Path, field, value, expected):
+    doc = _doc()
+    _set(doc, field, value)
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_dict(doc, tmp_path / "bad.toml")
+    msg = str(err.value)
+    assert "bad.toml" in msg and field in msg and expected in msg, msg
+    assert err.value.field == field
+
+
+def test_unknown_field_is_refused(tmp_path: Path):
+    doc = _doc()
+    doc["lander"]["thrust_to_weight"] = 2.0
+    with pytest.raises(ScenarioError, match=r"lander\.thrust_to_weight is not a known field"):
+        Scenario.from_dict(doc, tmp_path / "bad.toml")
+
+
+def test_broken_toml_and_missing_file(tmp_path: Path):
+    bad = tmp_path / "broken.toml"
+    bad.write_text("[scenario\nname = 1\n")
+    with pytest.raises(ScenarioError, match=r"broken\.toml: is not valid TOML"):
+        Scenario.from_toml(bad)
+    with pytest.raises(ScenarioError, match="does not exist"):
+        Scenario.from_toml(tmp_path / "nope.toml")
+    with pytest.raises(ScenarioError, match="hakuto-r-m1"):
+        resolve("no-such-scenario")
+
+
+def test_schema_paths_are_unique():
+    keys = [k for k, *_ in SCHEMA]
+    assert len(keys) == len(set(keys))
