@@ -186,9 +186,8 @@ def _terrain_panel(ax: Axes, rows: pd.DataFrame, window: tuple[float, float] | N
     dr = rows["downrange_km"].to_numpy()
     terrain = rows["terrain_m"].to_numpy() / 1e3
     true_h = terrain + rows["altitude_m"].to_numpy() / 1e3
-    # The estimate is a height above the surface: the believed height above the sphere is the
-    # true one plus the estimate's error, i.e. the true terrain plus the estimated altitude.
-    believed_h = terrain + rows["altitude_est_m"].to_numpy() / 1e3
+    # The flight software's own height above the sphere (drawn at the true downrange).
+    believed_h = rows["height_est_m"].to_numpy() / 1e3
     reading = rows["lrf_range_m"].to_numpy()
     rejected = np.isfinite(reading) & ~rows["lrf_accepted"].to_numpy(dtype=bool)
     inside = np.ones(dr.size, bool) if window is None else (

@@ -210,6 +210,8 @@ T_LON = TRACE.add("lon_deg", 1, "deg", "true longitude")
 T_ALT = TRACE.add("altitude_m", 1, "m", "true height above the terrain below")
 T_TERRAIN = TRACE.add("terrain_m", 1, "m", "true terrain height below, above 1737.4 km")
 T_ALT_EST = TRACE.add("altitude_est_m", 1, "m", "flight software's altitude estimate")
+T_HEIGHT_EST = TRACE.add("height_est_m", 1, "m",
+                         "flight software's height estimate above the 1737.4 km sphere")
 T_LRF = TRACE.add("lrf_range_m", 1, "m", "range-finder reading (NaN without one)")
 T_LRF_PRED = TRACE.add("lrf_predicted_m", 1, "m", "flight software's predicted range")
 T_LRF_ACC = TRACE.add("lrf_accepted", 1, "-", "1 when the reading was used")

@@ -12,7 +12,7 @@ import numpy as np
 
 from touchdown._compile import kernel
 from touchdown.fsw.cycle import fsw_cycle
-from touchdown.moon.constants import OMEGA
+from touchdown.moon.constants import OMEGA, R_REF
 from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci
 from touchdown.sim.eventlog import log_event
 from touchdown.sim.state import (
@@ -38,6 +38,7 @@ from touchdown.sim.state import (
     T_ALT_EST,
     T_DOWNRANGE,
     T_HS,
+    T_HEIGHT_EST,
     T_LAT,
     T_LON,
     T_LRF,
@@ -120,6 +121,7 @@ def record(world, fsw, fp, meas, trace, n_trace, work):
     row[T_ALT] = world[W_ALT]
     row[T_TERRAIN] = world[W_TERRAIN_H]
     row[T_ALT_EST] = fsw[F_ALT]
+    row[T_HEIGHT_EST] = math.sqrt(fsw[F_X] ** 2 + fsw[F_X + 1] ** 2 + fsw[F_X + 2] ** 2) - R_REF
     row[T_LRF] = meas[M_LRF]
     row[T_LRF_PRED] = fsw[F_LRF_LAST + 1]
     row[T_LRF_ACC] = fsw[F_LRF_LAST + 3]
