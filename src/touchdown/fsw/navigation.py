@@ -87,6 +87,23 @@ N_WORK = 120  # scratch words for the kernels below
 
 
 @kernel
+def _congruence(a, p, tmp):
+    """p <- a p a^T for 6x6 matrices, in place; tmp is 6x6 scratch."""
+    for i in range(6):
+        for j in range(6):
+            s = 0.0
+            for m in range(6):
+                s += a[i, m] * p[m, j]
+            tmp[i, j] = s
+    for i in range(6):
+        for j in range(6):
+            s = 0.0
+            for m in range(6):
+                s += tmp[i, m] * a[j, m]
+            p[i, j] = s
+
+
+@kernel
 def propagate(fsw, fp, meas, t, dt, work):
     """Advance the estimate from t to t + dt (s) with the IMU increments and the gravity model.
 
@@ -129,19 +146,7 @@ def propagate(fsw, fp, meas, t, dt, work):
             gij = k * (3.0 * r[i] * r[j] / (rn * rn) - (1.0 if i == j else 0.0))
             phi[i + 3, j] = gij * dt
     p = fsw[F_P:F_P + 36].reshape(6, 6)
-    tmp = work[45:81].reshape(6, 6)
-    for i in range(6):
-        for j in range(6):
-            s = 0.0
-            for m in range(6):
-                s += phi[i, m] * p[m, j]
-            tmp[i, j] = s
-    for i in range(6):
-        for j in range(6):
-            s = 0.0
-            for m in range(6):
-                s += tmp[i, m] * phi[j, m]
-            p[i, j] = s
+    _congruence(phi, p, work[45:81].reshape(6, 6))
     qa = fp[FP_Q_ACC]
     for i in range(3):
         p[i, i] += qa * dt ** 3 / 3.0
@@ -217,20 +222,11 @@ def _initialise_height(fsw, h, y, r2, work):
     for i in range(6):
         for j in range(6):
             tmat[i, j] = (1.0 if i == j else 0.0) - (u[i] * u[j] if i < 3 and j < 3 else 0.0)
-    tmp = work[39:75].reshape(6, 6)
-    for i in range(6):
-        for j in range(6):
-            acc = 0.0
-            for m in range(6):
-                acc += tmat[i, m] * p[m, j]
-            tmp[i, j] = acc
+    _congruence(tmat, p, work[39:75].reshape(6, 6))
     var_h = r2 / (hu * hu)
-    for i in range(6):
-        for j in range(6):
-            acc = 0.0
-            for m in range(6):
-                acc += tmp[i, m] * tmat[j, m]
-            p[i, j] = acc + (var_h * u[i] * u[j] if i < 3 and j < 3 else 0.0)
+    for i in range(3):
+        for j in range(3):
+            p[i, j] += var_h * u[i] * u[j]
 
 
 @kernel
@@ -304,20 +300,11 @@ def update_lrf(fsw, fp, meas, t, elev, meta, events, n_events, work):
     for i in range(6):
         for j in range(6):
             a[i, j] = (1.0 if i == j else 0.0) - (k[i] * h[j] if j < 3 else 0.0)
-    tmp = work[77:113].reshape(6, 6)
-    for i in range(6):
-        for j in range(6):
-            acc = 0.0
-            for m in range(6):
-                acc += a[i, m] * p[m, j]
-            tmp[i, j] = acc
+    _congruence(a, p, work[77:113].reshape(6, 6))
     r2 = sigma * sigma
     for i in range(6):
         for j in range(6):
-            acc = 0.0
-            for m in range(6):
-                acc += tmp[i, m] * a[j, m]
-            p[i, j] = acc + k[i] * k[j] * r2
+            p[i, j] += k[i] * k[j] * r2
     return 1
 
 
