@@ -13,7 +13,7 @@ import numpy as np
 from touchdown._compile import kernel
 from touchdown.fsw.cycle import fsw_cycle
 from touchdown.moon.constants import OMEGA, R_REF
-from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci
+from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci, rotate_z
 from touchdown.sim.eventlog import log_event
 from touchdown.sim.state import (
     EV_CONTACT,
@@ -69,7 +69,7 @@ from touchdown.sim.state import (
     W_TERRAIN_H,
     W_V,
 )
-from touchdown.world.attitude import quat_rotate
+from touchdown.world.attitude import body_z_mci
 from touchdown.world.contact import classify_contact, update_altitude
 from touchdown.world.dynamics import substep
 from touchdown.world.sensors import read_imu, read_lrf, read_star_tracker
@@ -97,13 +97,10 @@ def record(world, fsw, fp, meas, trace, n_trace, work):
         up[i] = r_m[i] / ll[2]
     vs = v_m[0] * up[0] + v_m[1] * up[1] + v_m[2] * up[2]
     vh2 = v_m[0] ** 2 + v_m[1] ** 2 + v_m[2] ** 2 - vs * vs
-    ez, z_mci = work[12:15], work[15:18]
-    ez[0], ez[1], ez[2] = 0.0, 0.0, 1.0
-    quat_rotate(world[W_Q:W_Q + 4], ez, z_mci)
-    # up in mci
-    c, s = math.cos(OMEGA * t), math.sin(OMEGA * t)
-    up_mci0, up_mci1 = c * up[0] - s * up[1], s * up[0] + c * up[1]
-    cos_tilt = z_mci[0] * up_mci0 + z_mci[1] * up_mci1 + z_mci[2] * up[2]
+    z_mci, up_mci = work[12:15], work[15:18]
+    body_z_mci(world[W_Q:W_Q + 4], z_mci)
+    rotate_z(OMEGA * t, up, up_mci)
+    cos_tilt = z_mci[0] * up_mci[0] + z_mci[1] * up_mci[1] + z_mci[2] * up_mci[2]
     err2 = 0.0
     for i in range(3):
         err2 += (fsw[F_X + i] - world[W_R + i]) ** 2

@@ -10,36 +10,35 @@ from touchdown._compile import kernel
 
 
 @kernel
-def quat_rotate(q, v, out):
-    """Write R(q) v into out (out may not alias v)."""
-    w, x, y, z = q[0], q[1], q[2], q[3]
+def _rotate(w, x, y, z, v, out):
+    """Write into out the vector v rotated by the unit quaternion (w, x, y, z)."""
     tx = 2.0 * (y * v[2] - z * v[1])
     ty = 2.0 * (z * v[0] - x * v[2])
     tz = 2.0 * (x * v[1] - y * v[0])
     out[0] = v[0] + w * tx + (y * tz - z * ty)
     out[1] = v[1] + w * ty + (z * tx - x * tz)
     out[2] = v[2] + w * tz + (x * ty - y * tx)
+
+
+@kernel
+def quat_rotate(q, v, out):
+    """Write R(q) v into out (out may not alias v)."""
+    _rotate(q[0], q[1], q[2], q[3], v, out)
 
 
 @kernel
 def quat_rotate_inverse(q, v, out):
-    """Write R(q)^T v into out."""
-    w, x, y, z = q[0], -q[1], -q[2], -q[3]
-    tx = 2.0 * (y * v[2] - z * v[1])
-    ty = 2.0 * (z * v[0] - x * v[2])
-    tz = 2.0 * (x * v[1] - y * v[0])
-    out[0] = v[0] + w * tx + (y * tz - z * ty)
-    out[1] = v[1] + w * ty + (z * tx - x * tz)
-    out[2] = v[2] + w * tz + (x * ty - y * tx)
+    """Write R(q)^T v into out (out may not alias v)."""
+    _rotate(q[0], -q[1], -q[2], -q[3], v, out)
 
 
 @kernel
-def quat_mul_into(a, b, out):
-    """out = a ⊗ b (out may not alias a or b)."""
-    out[0] = a[0] * b[0] - a[1] * b[1] - a[2] * b[2] - a[3] * b[3]
-    out[1] = a[0] * b[1] + a[1] * b[0] + a[2] * b[3] - a[3] * b[2]
-    out[2] = a[0] * b[2] - a[1] * b[3] + a[2] * b[0] + a[3] * b[1]
-    out[3] = a[0] * b[3] + a[1] * b[2] - a[2] * b[1] + a[3] * b[0]
+def body_z_mci(q, out):
+    """Write the body +z axis (the thrust axis) in mci components: the third column of R(q)."""
+    w, x, y, z = q[0], q[1], q[2], q[3]
+    out[0] = 2.0 * (x * z + w * y)
+    out[1] = 2.0 * (y * z - w * x)
+    out[2] = 1.0 - 2.0 * (x * x + y * y)
 
 
 @kernel

@@ -9,7 +9,7 @@ import math
 
 from touchdown._compile import kernel
 from touchdown.moon.constants import OMEGA, R_REF
-from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci
+from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci, rotate_z
 from touchdown.moon.terrain import terrain_height, terrain_normal
 from touchdown.sim.state import (
     CRASHED,
@@ -25,7 +25,7 @@ from touchdown.sim.state import (
     WP_FOOT,
     WP_LIM,
 )
-from touchdown.world.attitude import quat_rotate
+from touchdown.world.attitude import body_z_mci
 
 
 @kernel
@@ -54,13 +54,8 @@ def classify_contact(world, wp, elev, meta, work):
     vt2 = 0.0
     for i in range(3):
         vt2 += (v_mcmf[i] - vn * n[i]) ** 2
-    ez = work[18:21]
-    ez[0], ez[1], ez[2] = 0.0, 0.0, 1.0
-    quat_rotate(world[W_Q:W_Q + 4], ez, z_mci)
-    c, s = math.cos(-OMEGA * t), math.sin(-OMEGA * t)
-    z_mcmf[0] = c * z_mci[0] - s * z_mci[1]
-    z_mcmf[1] = s * z_mci[0] + c * z_mci[1]
-    z_mcmf[2] = z_mci[2]
+    body_z_mci(world[W_Q:W_Q + 4], z_mci)
+    rotate_z(-OMEGA * t, z_mci, z_mcmf)
     cos_tilt = z_mcmf[0] * n[0] + z_mcmf[1] * n[1] + z_mcmf[2] * n[2]
     tilt = math.acos(max(-1.0, min(1.0, cos_tilt)))
     v_down = -vn

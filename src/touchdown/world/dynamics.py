@@ -41,13 +41,13 @@ from touchdown.sim.state import (
     WP_THR_ISP,
     WP_THR_N,
 )
-from touchdown.world.attitude import quat_apply_rotvec, quat_rotate, quat_rotate_inverse
+from touchdown.world.attitude import body_z_mci, quat_apply_rotvec, quat_rotate_inverse
 
 N_WORK = 48  # float64 scratch words needed by ``substep`` (18 + 30 for coast_or_burn)
 
 
 @kernel
-def _accel(t, r, v_out_unused, thrust_acc, u_mci, a_out, work3):
+def _accel(t, r, thrust_acc, u_mci, a_out, work3):
     """a_out = gravity(t, r) + thrust_acc * u_mci."""
     gravity_mci(t, r, a_out, work3)
     for i in range(3):
@@ -71,22 +71,22 @@ def coast_or_burn(t0, r, v, m0, force, mdot, u_mci, dt, work):
     fh = force / (m0 - mdot * half)
     f1 = force / (m0 - mdot * dt)
     # k1
-    _accel(t0, r, v, f0, u_mci, k1v, w3)
+    _accel(t0, r, f0, u_mci, k1v, w3)
     for i in range(3):
         k1r[i] = v[i]
         tmp[i] = r[i] + half * k1r[i]
     # k2
-    _accel(t0 + half, tmp, v, fh, u_mci, k2v, w3)
+    _accel(t0 + half, tmp, fh, u_mci, k2v, w3)
     for i in range(3):
         k2r[i] = v[i] + half * k1v[i]
         tmp[i] = r[i] + half * k2r[i]
     # k3
-    _accel(t0 + half, tmp, v, fh, u_mci, k3v, w3)
+    _accel(t0 + half, tmp, fh, u_mci, k3v, w3)
     for i in range(3):
         k3r[i] = v[i] + half * k2v[i]
         tmp[i] = r[i] + dt * k3r[i]
     # k4
-    _accel(t0 + dt, tmp, v, f1, u_mci, k4v, w3)
+    _accel(t0 + dt, tmp, f1, u_mci, k4v, w3)
     for i in range(3):
         k4r[i] = v[i] + dt * k3v[i]
     for i in range(3):
@@ -101,9 +101,8 @@ def coast_or_burn(t0, r, v, m0, force, mdot, u_mci, dt, work):
 def slew(world, wp, thrust_dir_mci, dt, work):
     """Turn body +z toward thrust_dir_mci at no more than the rate limit for dt (s)."""
     q = world[W_Q:W_Q + 4]
-    ez, z_mci = work[0:3], work[3:6]
-    ez[0], ez[1], ez[2] = 0.0, 0.0, 1.0
-    quat_rotate(q, ez, z_mci)
+    z_mci = work[3:6]
+    body_z_mci(q, z_mci)
     ax = z_mci[1] * thrust_dir_mci[2] - z_mci[2] * thrust_dir_mci[1]
     ay = z_mci[2] * thrust_dir_mci[0] - z_mci[0] * thrust_dir_mci[2]
     az = z_mci[0] * thrust_dir_mci[1] - z_mci[1] * thrust_dir_mci[0]
@@ -136,9 +135,8 @@ def substep(world, wp, thrust_dir_mci, main_on, thr_on, dt, work):
     Returns 1 if the propellant ran out during this substep, else 0.
     """
     slew(world, wp, thrust_dir_mci, dt, work)
-    ez, u = work[12:15], work[15:18]
-    ez[0], ez[1], ez[2] = 0.0, 0.0, 1.0
-    quat_rotate(world[W_Q:W_Q + 4], ez, u)
+    u = work[15:18]
+    body_z_mci(world[W_Q:W_Q + 4], u)
     force = 0.0
     mdot = 0.0
     if main_on:
