@@ -94,9 +94,16 @@ def initial_orbit(s: Scenario) -> tuple[np.ndarray, np.ndarray]:
     return r0 * r_hat, math.sqrt(GM / r0) * v_hat
 
 
-def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain) -> Arrays:
-    """Arrays for one run: truth at the epoch, the ground's orbit estimate, and all parameters."""
+def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
+          truth: Scenario | None = None) -> Arrays:
+    """Arrays for one run: truth at the epoch, the ground's orbit estimate, and all parameters.
+
+    The flight software and the ground plan with ``s``; the real lander and its sensors are
+    ``truth`` (a dispersed copy of ``s`` in a campaign), ``s`` itself when not given.
+    """
+    truth = truth or s
     spec = LanderSpec.from_scenario(s)
+    real = LanderSpec.from_scenario(truth)
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     od_seq, world_seq = ss.spawn(2)
     od_rng = np.random.default_rng(od_seq)
@@ -106,37 +113,38 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain) -> 
     world[st.W_R:st.W_R + 3] = r
     world[st.W_V:st.W_V + 3] = v
     quat_from_z_axis(-v / np.linalg.norm(v), world[st.W_Q:st.W_Q + 4])
-    world[st.W_PROP] = spec.propellant_kg
+    world[st.W_PROP] = real.propellant_kg
     world[st.W_PROP_OUT_T] = math.nan
     world[st.W_ALT] = math.nan
     world[st.W_LRF_TRUE] = math.nan
     world[st.W_TD:st.W_TD + 7] = math.nan
 
     wp = np.zeros(st.N_WORLD_PARAMS)
-    wp[st.WP_DRY] = spec.empty_mass_kg
-    wp[st.WP_MAIN_F] = spec.main.thrust_n * spec.main.count
-    wp[st.WP_MAIN_ISP] = spec.main.isp_s
-    wp[st.WP_THR_F] = spec.thrusters.thrust_n
-    wp[st.WP_THR_N] = spec.thrusters.count
-    wp[st.WP_THR_ISP] = spec.thrusters.isp_s
-    wp[st.WP_SLEW] = math.radians(spec.slew_rate_max_deg_s)
-    wp[st.WP_ACC_BIAS:st.WP_ACC_BIAS + 3] = s["sensors.imu.accel_bias_mps2"]
-    wp[st.WP_ACC_SF] = s["sensors.imu.accel_scale_ppm"] * 1e-6
-    wp[st.WP_ACC_VRW] = s["sensors.imu.accel_vrw_mps_rths"]
-    wp[st.WP_GYR_BIAS:st.WP_GYR_BIAS + 3] = np.radians(s["sensors.imu.gyro_bias_deg_h"]) / 3600.0
-    wp[st.WP_GYR_ARW] = math.radians(s["sensors.imu.gyro_arw_deg_rth"]) / 60.0
-    wp[st.WP_ST_NOISE] = s["sensors.star_tracker.noise_arcsec"] * ARCSEC
-    wp[st.WP_ST_PERIOD] = s["sensors.star_tracker.period_s"]
-    wp[st.WP_LRF_NOISE] = s["sensors.lrf.noise_m"]
-    wp[st.WP_LRF_MAX] = s["sensors.lrf.max_range_m"]
-    wp[st.WP_LRF_MIN] = s["sensors.lrf.min_range_m"]
-    wp[st.WP_LRF_DROP] = s["sensors.lrf.dropout_probability"]
-    wp[st.WP_LRF_BEAM:st.WP_LRF_BEAM + 3] = s["sensors.lrf.beam_body"]
-    wp[st.WP_LRF_PERIOD] = s["sensors.lrf.period_s"]
-    wp[st.WP_FOOT] = spec.footpad_depth_m
-    wp[st.WP_LIM:st.WP_LIM + 3] = (s["touchdown.max_vertical_speed_mps"],
-                                 s["touchdown.max_horizontal_speed_mps"],
-                                 math.radians(s["touchdown.max_tilt_deg"]))
+    wp[st.WP_DRY] = real.empty_mass_kg
+    wp[st.WP_MAIN_F] = real.main.thrust_n * real.main.count
+    wp[st.WP_MAIN_ISP] = real.main.isp_s
+    wp[st.WP_THR_F] = real.thrusters.thrust_n
+    wp[st.WP_THR_N] = real.thrusters.count
+    wp[st.WP_THR_ISP] = real.thrusters.isp_s
+    wp[st.WP_SLEW] = math.radians(real.slew_rate_max_deg_s)
+    wp[st.WP_ACC_BIAS:st.WP_ACC_BIAS + 3] = truth["sensors.imu.accel_bias_mps2"]
+    wp[st.WP_ACC_SF] = truth["sensors.imu.accel_scale_ppm"] * 1e-6
+    wp[st.WP_ACC_VRW] = truth["sensors.imu.accel_vrw_mps_rths"]
+    wp[st.WP_GYR_BIAS:st.WP_GYR_BIAS + 3] = (np.radians(truth["sensors.imu.gyro_bias_deg_h"])
+                                           / 3600.0)
+    wp[st.WP_GYR_ARW] = math.radians(truth["sensors.imu.gyro_arw_deg_rth"]) / 60.0
+    wp[st.WP_ST_NOISE] = truth["sensors.star_tracker.noise_arcsec"] * ARCSEC
+    wp[st.WP_ST_PERIOD] = truth["sensors.star_tracker.period_s"]
+    wp[st.WP_LRF_NOISE] = truth["sensors.lrf.noise_m"]
+    wp[st.WP_LRF_MAX] = truth["sensors.lrf.max_range_m"]
+    wp[st.WP_LRF_MIN] = truth["sensors.lrf.min_range_m"]
+    wp[st.WP_LRF_DROP] = truth["sensors.lrf.dropout_probability"]
+    wp[st.WP_LRF_BEAM:st.WP_LRF_BEAM + 3] = truth["sensors.lrf.beam_body"]
+    wp[st.WP_LRF_PERIOD] = truth["sensors.lrf.period_s"]
+    wp[st.WP_FOOT] = real.footpad_depth_m
+    wp[st.WP_LIM:st.WP_LIM + 3] = (truth["touchdown.max_vertical_speed_mps"],
+                                 truth["touchdown.max_horizontal_speed_mps"],
+                                 math.radians(truth["touchdown.max_tilt_deg"]))
 
     fp = np.zeros(st.N_FSW_PARAMS)
     fp[st.FP_DT] = s["flight_software.cycle_s"]
