@@ -1,167 +1,55 @@
-"""The ``touchdown`` command line (shell): fly or compare scenarios; thin over the library.
-
-Results go to stdout, the status line and errors to stderr. Library errors become one line,
-``error: <message>``, exiting 2 for scenario, data and usage problems and 1 for a failed run;
-``--debug`` adds the traceback. A crash or timeout of the simulated lander is a result, not a
-failed run: the command still exits 0.
-"""
+"""``touchdown fly`` and ``touchdown compare``: one flight, or two side by side."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
-import sys
-import threading
-import time
-import traceback
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from touchdown.errors import DataFileError, DataRangeError, ScenarioError, TouchdownError
+from touchdown.cli.common import (
+    OutputError,
+    common_options,
+    errors_to_exit,
+    jsonable,
+    load_scenario,
+    replace_into,
+    status_line,
+)
 
 if TYPE_CHECKING:
     from touchdown.scenario import Scenario
     from touchdown.sim.run import Flight
 
-EXIT_FAILED = 1  # the run itself failed
-EXIT_CONFIG = 2  # scenario, data or usage problem (click uses 2 for usage errors too)
-
 # Events that repeat (one per rejected reading, say) are shown once, with a count.
 REPEATING_EVENTS = ("lrf_rejected", "lrf_reacquired", "lrf_widened")
 
 
-# ---------------------------------------------------------------- errors and the status line
-
-class OutputError(Exception):
-    """An output file could not be written (the flight itself went fine)."""
-
-
-def _fail(message: str, code: int, debug: bool) -> NoReturn:
-    if debug:
-        click.echo(traceback.format_exc().rstrip(), err=True)
-    click.echo(f"error: {message}", err=True)
-    raise click.exceptions.Exit(code)
-
-
-@contextlib.contextmanager
-def _errors(debug: bool) -> Iterator[None]:
-    """Turn library errors into one line on stderr and an exit code (once, at the edge)."""
-    try:
-        yield
-    except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-        raise
-    except (ScenarioError, DataFileError, DataRangeError) as exc:
-        _fail(str(exc), EXIT_CONFIG, debug)
-    except TouchdownError as exc:
-        _fail(str(exc), EXIT_FAILED, debug)
-    except OutputError as exc:
-        _fail(str(exc), EXIT_FAILED, debug)
-    except OSError as exc:  # e.g. a scenario file that cannot be read
-        _fail(str(exc), EXIT_CONFIG, debug)
-    except Exception as exc:
-        hint = "" if debug else "; rerun with --debug for the traceback"
-        _fail(f"internal error, {type(exc).__name__}: {exc}{hint}", EXIT_FAILED, debug)
-
-
-@contextlib.contextmanager
-def _status(text: str, quiet: bool) -> Iterator[None]:
-    """A one-line status on stderr while work runs: only on a TTY, never with --quiet."""
-    stream = sys.stderr
-    if quiet or not stream.isatty():
-        yield
-        return
-    dots = "…" if "utf" in (getattr(stream, "encoding", "") or "").lower() else "..."
-    stop = threading.Event()
-    t0 = time.monotonic()
-
-    def draw() -> None:
-        while True:
-            elapsed = time.monotonic() - t0
-            note = ("  (the first run compiles the flight code, about a minute)"
-                    if elapsed > 5 else "")
-            stream.write(f"\r\033[K{text} {dots} {elapsed:.0f} s{note}")
-            stream.flush()
-            if stop.wait(0.5):  # redraw at most twice a second
-                return
-
-    drawer = threading.Thread(target=draw, daemon=True)
-    drawer.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        drawer.join()
-        stream.write("\r\033[K")
-        stream.flush()
-
-
-def _common_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("--debug", is_flag=True, help="Show the full traceback on errors.")(f)
-    f = click.option("--quiet", "-q", is_flag=True,
-                     help="No status line on stderr.")(f)
-    return click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-                        help="Random seed: the same seed flies the same numbers.")(f)
-
-
 # ---------------------------------------------------------------- library calls
-
-def _load(name_or_path: str) -> Scenario:
-    from touchdown.scenario import Scenario, resolve
-
-    return Scenario.from_toml(resolve(name_or_path))
-
 
 def _fly(scenario: Scenario, seed: int, quiet: bool) -> Flight:
     from touchdown.sim.run import fly
 
-    with _status(f"flying {scenario.name}", quiet):
+    with status_line(f"flying {scenario.name}", quiet):
         return fly(scenario, seed=seed)
 
 
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types; NaN and infinities become null so any parser reads the result."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _replace_into(path: Path, write: Callable[[Path], None]) -> Path:
-    """Write through ``write(tmp)`` to a temporary name beside ``path``, then rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    return path
-
-
-def _write_outputs(flight: Flight, folder: Path) -> list[Path]:
+def write_flight_outputs(flight: Flight, folder: Path) -> list[Path]:
     """trajectory.parquet (the trace, mode as text), flight.png and flight.json in folder."""
     from touchdown.report.flight_plot import plot_flight
 
     trace = flight.trace.copy()
     trace["mode"] = trace["mode"].astype(str)
-    text = json.dumps(_jsonable(flight.to_dict()), indent=2) + "\n"
+    text = json.dumps(jsonable(flight.to_dict()), indent=2) + "\n"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         return [
-            _replace_into(folder / "trajectory.parquet",
+            replace_into(folder / "trajectory.parquet",
                           lambda p: trace.to_parquet(p, index=False)),
             plot_flight(flight, folder / "flight.png"),
-            _replace_into(folder / "flight.json", lambda p: p.write_text(text, encoding="utf-8")),
+            replace_into(folder / "flight.json", lambda p: p.write_text(text, encoding="utf-8")),
         ]
     except OSError as exc:
         raise OutputError(f"could not write the outputs in {folder}: {exc}; "
@@ -264,7 +152,7 @@ def _event_rows(flight: Flight) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _summary(flight: Flight) -> str:
+def flight_summary(flight: Flight) -> str:
     """What ``fly`` prints: the landing in four lines, then the events."""
     info = flight.to_dict()
     td = info["touchdown"]
@@ -316,19 +204,9 @@ def _output_dirs(out: Path, a: Scenario, b: Scenario) -> tuple[Path, Path]:
 
 # ---------------------------------------------------------------- commands
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="touchdown")
-def main() -> None:
-    """Fly lunar landings over real LRO terrain.
-
-    SCENARIO is a name under scenarios/ (e.g. hakuto-r-m1) or a path to a .toml file.
-    Terrain tiles are read from $TOUCHDOWN_DATA.
-    """
-
-
-@main.command()
+@click.command()
 @click.argument("scenario")
-@_common_options
+@common_options
 @click.option("--out", type=click.Path(file_okay=False, writable=True, path_type=Path),
               help="Write trajectory.parquet, flight.png and flight.json into this folder.")
 @click.option("--json", "as_json", is_flag=True,
@@ -336,14 +214,14 @@ def main() -> None:
 def fly(scenario: str, seed: int, out: Path | None, as_json: bool, quiet: bool,
         debug: bool) -> None:
     """Fly SCENARIO once and summarise the landing."""
-    with _errors(debug):
-        s = _load(scenario)
+    with errors_to_exit(debug):
+        s = load_scenario(scenario)
         flight = _fly(s, seed, quiet)
-        written = _write_outputs(flight, out) if out is not None else []
+        written = write_flight_outputs(flight, out) if out is not None else []
     if as_json:
-        click.echo(json.dumps(_jsonable(flight.to_dict()), indent=2))
+        click.echo(json.dumps(jsonable(flight.to_dict()), indent=2))
     else:
-        click.echo(_summary(flight))
+        click.echo(flight_summary(flight))
     if written:
         if not as_json:
             click.echo()
@@ -351,22 +229,22 @@ def fly(scenario: str, seed: int, out: Path | None, as_json: bool, quiet: bool,
             click.echo(f"wrote {p}", err=as_json)
 
 
-@main.command()
+@click.command()
 @click.argument("a", metavar="A")
 @click.argument("b", metavar="B")
-@_common_options
+@common_options
 @click.option("--out", type=click.Path(file_okay=False, writable=True, path_type=Path),
               help="Write each flight's trajectory.parquet, flight.png and flight.json into "
                    "OUT/<scenario name>/.")
 def compare(a: str, b: str, seed: int, out: Path | None, quiet: bool, debug: bool) -> None:
     """Fly scenarios A and B with the same seed and show them side by side."""
-    with _errors(debug):
-        sa, sb = _load(a), _load(b)  # both checked before the first (long) flight
+    with errors_to_exit(debug):
+        sa, sb = load_scenario(a), load_scenario(b)  # both checked before the first (long) flight
         fa, fb = _fly(sa, seed, quiet), _fly(sb, seed, quiet)
         written: list[Path] = []
         if out is not None:
             da, db = _output_dirs(out, sa, sb)
-            written = _write_outputs(fa, da) + _write_outputs(fb, db)
+            written = write_flight_outputs(fa, da) + write_flight_outputs(fb, db)
     click.echo(_side_by_side(fa, fb))
     if written:
         click.echo()

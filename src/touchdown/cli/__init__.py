@@ -1,0 +1,22 @@
+"""The ``touchdown`` command line (shell): thin commands over the library.
+
+``fly`` and ``compare`` fly single scenarios; ``campaign`` and ``survey`` fly many.
+"""
+
+import click
+
+from touchdown.cli.flight import compare, fly
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="touchdown")
+def main() -> None:
+    """Fly lunar landings over real LRO terrain.
+
+    SCENARIO is a name under scenarios/ (e.g. hakuto-r-m1) or a path to a .toml file.
+    Terrain tiles are read from $TOUCHDOWN_DATA.
+    """
+
+
+main.add_command(fly)
+main.add_command(compare)

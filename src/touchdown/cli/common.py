@@ -1,0 +1,133 @@
+"""Shared pieces of the ``touchdown`` command line: errors to exit codes, the status line,
+common options, scenario loading and safe output writing.
+
+Results go to stdout, the status line and errors to stderr. Library errors become one line,
+``error: <message>``, exiting 2 for scenario, data and usage problems and 1 for a failed run;
+``--debug`` adds the traceback. A crash or timeout of the simulated lander is a result, not a
+failed run: the command still exits 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from touchdown.errors import DataFileError, DataRangeError, ScenarioError, TouchdownError
+
+if TYPE_CHECKING:
+    from touchdown.scenario import Scenario
+
+EXIT_FAILED = 1  # the run itself failed
+EXIT_CONFIG = 2  # scenario, data or usage problem (click uses 2 for usage errors too)
+
+
+class OutputError(Exception):
+    """An output file could not be written (the flight itself went fine)."""
+
+
+def _fail(message: str, code: int, debug: bool) -> NoReturn:
+    if debug:
+        click.echo(traceback.format_exc().rstrip(), err=True)
+    click.echo(f"error: {message}", err=True)
+    raise click.exceptions.Exit(code)
+
+
+@contextlib.contextmanager
+def errors_to_exit(debug: bool) -> Iterator[None]:
+    """Turn library errors into one line on stderr and an exit code (once, at the edge)."""
+    try:
+        yield
+    except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        raise
+    except (ScenarioError, DataFileError, DataRangeError) as exc:
+        _fail(str(exc), EXIT_CONFIG, debug)
+    except TouchdownError as exc:
+        _fail(str(exc), EXIT_FAILED, debug)
+    except OutputError as exc:
+        _fail(str(exc), EXIT_FAILED, debug)
+    except OSError as exc:  # e.g. a scenario file that cannot be read
+        _fail(str(exc), EXIT_CONFIG, debug)
+    except Exception as exc:
+        hint = "" if debug else "; rerun with --debug for the traceback"
+        _fail(f"internal error, {type(exc).__name__}: {exc}{hint}", EXIT_FAILED, debug)
+
+
+@contextlib.contextmanager
+def status_line(text: str, quiet: bool) -> Iterator[None]:
+    """A one-line status on stderr while work runs: only on a TTY, never with --quiet."""
+    stream = sys.stderr
+    if quiet or not stream.isatty():
+        yield
+        return
+    dots = "…" if "utf" in (getattr(stream, "encoding", "") or "").lower() else "..."
+    stop = threading.Event()
+    t0 = time.monotonic()
+
+    def draw() -> None:
+        while True:
+            elapsed = time.monotonic() - t0
+            note = ("  (the first run compiles the flight code, about a minute)"
+                    if elapsed > 5 else "")
+            stream.write(f"\r\033[K{text} {dots} {elapsed:.0f} s{note}")
+            stream.flush()
+            if stop.wait(0.5):  # redraw at most twice a second
+                return
+
+    drawer = threading.Thread(target=draw, daemon=True)
+    drawer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        drawer.join()
+        stream.write("\r\033[K")
+        stream.flush()
+
+
+def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--debug", is_flag=True, help="Show the full traceback on errors.")(f)
+    f = click.option("--quiet", "-q", is_flag=True,
+                     help="No status line on stderr.")(f)
+    return click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+                        help="Random seed: the same seed flies the same numbers.")(f)
+
+
+def load_scenario(name_or_path: str) -> Scenario:
+    from touchdown.scenario import Scenario, resolve
+
+    return Scenario.from_toml(resolve(name_or_path))
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON types; NaN and infinities become null so any parser reads the result."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def replace_into(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write through ``write(tmp)`` to a temporary name beside ``path``, then rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return path
