@@ -11,12 +11,13 @@ import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from touchdown.errors import ScenarioError
 from touchdown.sim.state import POLICIES
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
+CAMPAIGN_SUFFIX = ".campaign.toml"  # NAME.campaign.toml beside NAME.toml holds its dispersions
 
 # (field path, kind, lower, upper, meaning). Kinds: "float", "int", "str", "vec3", "time",
 # "policy". Bounds are inclusive; None means unbounded.
@@ -91,6 +92,9 @@ SCHEMA: tuple[tuple[str, str, float | None, float | None, str], ...] = (
     ("touchdown.max_horizontal_speed_mps", "float", 0.0, 100.0, "m/s"),
     ("touchdown.max_tilt_deg", "float", 0.0, 90.0, "deg"),
 )
+
+
+FIELDS = {key: (kind, lo, hi, what) for key, kind, lo, hi, what in SCHEMA}
 
 
 def _lookup(doc: dict[str, Any], path: str) -> tuple[bool, Any]:
@@ -180,26 +184,42 @@ class Scenario:
                 raise ScenarioError(path, key, "is missing", f"add it ({what})")
             values[key] = _check(path, key, kind, lo, hi, what, value)
         _reject_unknown(doc, path)
-        beam = values["sensors.lrf.beam_body"]
-        if abs(math.hypot(*beam) - 1.0) > 1e-6:
-            raise ScenarioError(path, "sensors.lrf.beam_body", f"must be a unit vector, got {beam}",
-                                "give a direction whose length is 1")
-        if values["orbit.perilune_altitude_km"] >= values["orbit.altitude_km"]:
-            raise ScenarioError(path, "orbit.perilune_altitude_km",
-                                "must be below orbit.altitude_km", "lower the perilune")
-        if values["sensors.lrf.min_range_m"] >= values["sensors.lrf.max_range_m"]:
-            raise ScenarioError(path, "sensors.lrf.min_range_m", "must be below max_range_m",
-                                "check the range window")
+        _check_together(path, values)
         return cls(path, values)
+
+    def replace(self, changes: dict[str, Any]) -> Self:
+        """A copy with some fields changed, each checked as when the file is read."""
+        values = dict(self.values)
+        for key, value in changes.items():
+            if key not in FIELDS:
+                raise ScenarioError(self.path, key, "is not a known field",
+                                    "check its spelling against scenarios/hakuto-r-m1.toml")
+            v = list(value) if isinstance(value, tuple | list) else value
+            values[key] = _check(self.path, key, *FIELDS[key], v)
+        _check_together(self.path, values)
+        return type(self)(self.path, values)
+
+
+def _check_together(path: Path, values: dict[str, Any]) -> None:
+    """Checks that involve more than one field."""
+    beam = values["sensors.lrf.beam_body"]
+    if abs(math.hypot(*beam) - 1.0) > 1e-6:
+        raise ScenarioError(path, "sensors.lrf.beam_body", f"must be a unit vector, got {beam}",
+                            "give a direction whose length is 1")
+    if values["orbit.perilune_altitude_km"] >= values["orbit.altitude_km"]:
+        raise ScenarioError(path, "orbit.perilune_altitude_km",
+                            "must be below orbit.altitude_km", "lower the perilune")
+    if values["sensors.lrf.min_range_m"] >= values["sensors.lrf.max_range_m"]:
+        raise ScenarioError(path, "sensors.lrf.min_range_m", "must be below max_range_m",
+                            "check the range window")
 
 
 def _reject_unknown(doc: dict[str, Any], path: Path, prefix: str = "") -> None:
-    known = {key for key, *_ in SCHEMA}
     for k, v in doc.items():
         full = f"{prefix}{k}"
         if isinstance(v, dict):
             _reject_unknown(v, path, full + ".")
-        elif full not in known:
+        elif full not in FIELDS:
             raise ScenarioError(
                 path, full, "is not a known field",
                 "remove it or check its spelling against scenarios/hakuto-r-m1.toml")
@@ -213,6 +233,7 @@ def resolve(name_or_path: str | Path) -> Path:
     candidate = SCENARIO_DIR / f"{name_or_path}.toml"
     if candidate.exists():
         return candidate
-    names = ", ".join(sorted(x.stem for x in SCENARIO_DIR.glob("*.toml")))
+    names = ", ".join(sorted(x.stem for x in SCENARIO_DIR.glob("*.toml")
+                             if not x.name.endswith(CAMPAIGN_SUFFIX)))
     raise ScenarioError(name_or_path, "", "is neither a scenario name nor a file",
                         f"use one of: {names}, or a path to a .toml file")

@@ -5,6 +5,7 @@
 
 import click
 
+from touchdown.cli.campaign import campaign
 from touchdown.cli.flight import compare, fly
 
 
@@ -20,3 +21,4 @@ def main() -> None:
 
 main.add_command(fly)
 main.add_command(compare)
+main.add_command(campaign)

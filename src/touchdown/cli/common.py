@@ -10,14 +10,11 @@ failed run: the command still exits 0.
 from __future__ import annotations
 
 import contextlib
-import math
-import os
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -106,28 +103,3 @@ def load_scenario(name_or_path: str) -> Scenario:
     from touchdown.scenario import Scenario, resolve
 
     return Scenario.from_toml(resolve(name_or_path))
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON types; NaN and infinities become null so any parser reads the result."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def replace_into(path: Path, write: Callable[[Path], None]) -> Path:
-    """Write through ``write(tmp)`` to a temporary name beside ``path``, then rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    return path

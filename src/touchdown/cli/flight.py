@@ -13,11 +13,10 @@ from touchdown.cli.common import (
     OutputError,
     common_options,
     errors_to_exit,
-    jsonable,
     load_scenario,
-    replace_into,
     status_line,
 )
+from touchdown.files import jsonable, write_atomic
 
 if TYPE_CHECKING:
     from touchdown.scenario import Scenario
@@ -46,10 +45,10 @@ def write_flight_outputs(flight: Flight, folder: Path) -> list[Path]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         return [
-            replace_into(folder / "trajectory.parquet",
+            write_atomic(folder / "trajectory.parquet",
                           lambda p: trace.to_parquet(p, index=False)),
             plot_flight(flight, folder / "flight.png"),
-            replace_into(folder / "flight.json", lambda p: p.write_text(text, encoding="utf-8")),
+            write_atomic(folder / "flight.json", lambda p: p.write_text(text, encoding="utf-8")),
         ]
     except OSError as exc:
         raise OutputError(f"could not write the outputs in {folder}: {exc}; "

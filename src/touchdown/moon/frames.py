@@ -18,8 +18,11 @@ Frame names used in vector suffixes across touchdown (a closed list):
 
 import math
 
+import numpy as np
+from numpy.typing import ArrayLike
+
 from touchdown._compile import kernel
-from touchdown.moon.constants import OMEGA
+from touchdown.moon.constants import OMEGA, R_REF
 
 FRAMES = ("mcmf", "mci", "enu", "guid", "body")
 
@@ -85,3 +88,11 @@ def mci_from_mcmf(t, r_mcmf, v_mcmf, r_mci, v_mci):
     v_mci[0] = c * vx - s * vy
     v_mci[1] = s * vx + c * vy
     v_mci[2] = v_mcmf[2]
+
+
+def tangent_plane_en(lat_deg: ArrayLike, lon_deg: ArrayLike, lat0_deg: float,
+                     lon0_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """East and north (m) of (lat0, lon0) on the 1737.4 km sphere: small-area map coordinates."""
+    dlon = (np.asarray(lon_deg, float) - lon0_deg + 180.0) % 360.0 - 180.0
+    north = np.radians(np.asarray(lat_deg, float) - lat0_deg) * R_REF
+    return np.radians(dlon) * R_REF * math.cos(math.radians(lat0_deg)), north

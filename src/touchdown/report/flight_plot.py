@@ -4,8 +4,6 @@ key events, and the terrain under the ground track, written as a PNG.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,8 @@ from matplotlib.backend_bases import RendererBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
+
+from touchdown.files import write_atomic
 
 __all__ = ["MARKED_EVENTS", "plot_flight"]
 
@@ -61,14 +61,7 @@ def plot_flight(flight: Any, path: str | Path) -> Path:
     if path.is_dir():
         path = path / "flight.png"
     fig = _figure(flight)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        fig.savefig(tmp, format="png", dpi=DPI)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    return path
+    return write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=DPI))
 
 
 def _figure(flight: Any) -> Figure:

@@ -95,15 +95,15 @@ def initial_orbit(s: Scenario) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
-          truth: Scenario | None = None) -> Arrays:
+          real: Scenario | None = None) -> Arrays:
     """Arrays for one run: truth at the epoch, the ground's orbit estimate, and all parameters.
 
     The flight software and the ground plan with ``s``; the real lander and its sensors are
-    ``truth`` (a dispersed copy of ``s`` in a campaign), ``s`` itself when not given.
+    ``real`` (a dispersed copy of ``s`` in a campaign), ``s`` itself when not given.
     """
-    truth = truth or s
+    truth = real or s
     spec = LanderSpec.from_scenario(s)
-    real = LanderSpec.from_scenario(truth)
+    real_spec = LanderSpec.from_scenario(truth)
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     od_seq, world_seq = ss.spawn(2)
     od_rng = np.random.default_rng(od_seq)
@@ -113,20 +113,20 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
     world[st.W_R:st.W_R + 3] = r
     world[st.W_V:st.W_V + 3] = v
     quat_from_z_axis(-v / np.linalg.norm(v), world[st.W_Q:st.W_Q + 4])
-    world[st.W_PROP] = real.propellant_kg
+    world[st.W_PROP] = real_spec.propellant_kg
     world[st.W_PROP_OUT_T] = math.nan
     world[st.W_ALT] = math.nan
     world[st.W_LRF_TRUE] = math.nan
     world[st.W_TD:st.W_TD + 7] = math.nan
 
     wp = np.zeros(st.N_WORLD_PARAMS)
-    wp[st.WP_DRY] = real.empty_mass_kg
-    wp[st.WP_MAIN_F] = real.main.thrust_n * real.main.count
-    wp[st.WP_MAIN_ISP] = real.main.isp_s
-    wp[st.WP_THR_F] = real.thrusters.thrust_n
-    wp[st.WP_THR_N] = real.thrusters.count
-    wp[st.WP_THR_ISP] = real.thrusters.isp_s
-    wp[st.WP_SLEW] = math.radians(real.slew_rate_max_deg_s)
+    wp[st.WP_DRY] = real_spec.empty_mass_kg
+    wp[st.WP_MAIN_F] = real_spec.main.thrust_n * real_spec.main.count
+    wp[st.WP_MAIN_ISP] = real_spec.main.isp_s
+    wp[st.WP_THR_F] = real_spec.thrusters.thrust_n
+    wp[st.WP_THR_N] = real_spec.thrusters.count
+    wp[st.WP_THR_ISP] = real_spec.thrusters.isp_s
+    wp[st.WP_SLEW] = math.radians(real_spec.slew_rate_max_deg_s)
     wp[st.WP_ACC_BIAS:st.WP_ACC_BIAS + 3] = truth["sensors.imu.accel_bias_mps2"]
     wp[st.WP_ACC_SF] = truth["sensors.imu.accel_scale_ppm"] * 1e-6
     wp[st.WP_ACC_VRW] = truth["sensors.imu.accel_vrw_mps_rths"]
@@ -141,7 +141,7 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
     wp[st.WP_LRF_DROP] = truth["sensors.lrf.dropout_probability"]
     wp[st.WP_LRF_BEAM:st.WP_LRF_BEAM + 3] = truth["sensors.lrf.beam_body"]
     wp[st.WP_LRF_PERIOD] = truth["sensors.lrf.period_s"]
-    wp[st.WP_FOOT] = real.footpad_depth_m
+    wp[st.WP_FOOT] = real_spec.footpad_depth_m
     wp[st.WP_LIM:st.WP_LIM + 3] = (truth["touchdown.max_vertical_speed_mps"],
                                  truth["touchdown.max_horizontal_speed_mps"],
                                  math.radians(truth["touchdown.max_tilt_deg"]))
@@ -224,7 +224,7 @@ class Flight:
     """The result of one flight: outcome, contact state, events and the per-cycle trace."""
 
     scenario: Scenario
-    seed: int
+    seed: int | np.random.SeedSequence
     arrays: Arrays
     trace: pd.DataFrame
     events: list[dict[str, Any]]
@@ -246,7 +246,7 @@ class Flight:
         w = self.arrays.world
         return {
             "scenario": self.scenario.name,
-            "seed": self.seed,
+            "seed": seed_label(self.seed),
             "policy": self.scenario["flight_software.rejection_policy"],
             "outcome": self.outcome,
             "impact_speed_mps": float(w[st.W_TD + 6]) if self.outcome == "crashed" else None,
@@ -256,6 +256,13 @@ class Flight:
             "flight_time_s": float(w[st.W_T]),
             "events": self.events,
         }
+
+
+def seed_label(seed: int | np.random.SeedSequence) -> int | str:
+    """An integer seed as is; a campaign sample's SeedSequence as its root and spawn key."""
+    if isinstance(seed, np.random.SeedSequence):
+        return f"{seed.entropy} spawn key {'/'.join(map(str, seed.spawn_key))}"
+    return seed
 
 
 def event_list(events: np.ndarray, n: int) -> list[dict[str, Any]]:
@@ -269,12 +276,15 @@ def event_list(events: np.ndarray, n: int) -> list[dict[str, Any]]:
     return out
 
 
-def fly(s: Scenario, seed: int = 0, truth: Terrain | None = None,
-        onboard: Terrain | None = None) -> Flight:
-    """Fly scenario s with the given seed over the truth terrain; same seed, same numbers."""
+def fly(s: Scenario, seed: int | np.random.SeedSequence = 0, truth: Terrain | None = None,
+        onboard: Terrain | None = None, real: Scenario | None = None) -> Flight:
+    """Fly scenario s with the given seed over the truth terrain; same seed, same numbers.
+
+    ``real`` is the lander as built when it differs from the plan ``s`` (a campaign sample).
+    """
     truth = truth or load_truth_terrain()
     onboard = onboard or load_onboard_map()
-    a = build(s, seed, onboard)
+    a = build(s, seed, onboard, real)
     rows = trace_rows(s["scenario.duration_max_s"], int(a.clock[C_CYCLE]))
     trace = np.full((rows, st.N_TRACE), np.nan)
     n_trace = np.zeros(1, np.int64)

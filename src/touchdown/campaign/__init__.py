@@ -1,0 +1,1 @@
+"""Monte Carlo campaigns: dispersions, local and Dask runners, statistics, figures, site maps."""

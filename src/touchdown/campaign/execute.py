@@ -1,0 +1,117 @@
+"""Run a campaign end to end: results folder, progress, statistics, figures; rerun one sample."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm import tqdm
+
+from touchdown.campaign.dispersions import Campaign
+from touchdown.campaign.figures import campaign_figures
+from touchdown.campaign.runner import run_dask, run_local
+from touchdown.campaign.statistics import summarize
+from touchdown.campaign.store import ResultsDir, ResultsError, manifest
+from touchdown.campaign.table import od_errors, sample_rows
+from touchdown.files import jsonable, write_atomic
+from touchdown.moon.dem_tiles import load_onboard_map, load_truth_terrain
+from touchdown.scenario import Scenario
+from touchdown.sim.run import Flight, build, fly
+
+
+class CampaignInterruptedError(Exception):
+    """Ctrl-C during a campaign: what finished is stored; carries the counts."""
+
+    def __init__(self, done: int, runs: int, folder: Path) -> None:
+        self.done, self.runs, self.folder = done, runs, folder
+        super().__init__(f"interrupted: {done:,} of {runs:,} samples are stored in {folder}; "
+                         "run the same command with --resume to fly the rest")
+
+
+@dataclass
+class CampaignResult:
+    samples: pd.DataFrame
+    summary: dict[str, Any]
+    written: list[Path]
+
+
+def run_campaign(nominal: Scenario, campaign: Campaign, runs: int, out: Path, seed: int = 0,
+                 workers: int | None = None, scheduler: str | None = None,
+                 resume: bool = False, progress: bool = True) -> CampaignResult:
+    """Fly samples 0..runs-1 (those not stored yet), then write the table, summary, figures."""
+    store = ResultsDir(out)
+    done = store.open(manifest(nominal, campaign, seed, runs), resume)
+    todo = [i for i in range(runs) if i not in done]
+    bar = tqdm(total=runs, initial=runs - len(todo), unit="sample", dynamic_ncols=True,
+               disable=not progress, file=sys.stderr, desc=nominal.name, smoothing=0.1)
+    flown = 0
+
+    def on_chunk(rows: pd.DataFrame) -> None:
+        nonlocal flown
+        store.add(rows)
+        flown += len(rows)
+        bar.update(len(rows))
+
+    t0 = time.perf_counter()
+    try:
+        if scheduler:
+            run_dask(nominal, campaign, seed, todo, on_chunk, scheduler)
+        else:
+            run_local(nominal, campaign, seed, todo, on_chunk, workers)
+    except KeyboardInterrupt:
+        bar.close()
+        raise CampaignInterruptedError(runs - len(todo) + flown, runs, out) from None
+    bar.close()
+    wall = time.perf_counter() - t0
+    samples = store.consolidate()
+    samples = samples[samples["sample"] < runs]
+    target = (nominal["target.lat_deg"], nominal["target.lon_deg"])
+    summary = {
+        "scenario": nominal.name,
+        "policy": nominal["flight_software.rejection_policy"],
+        "seed": seed,
+        **summarize(samples, target),
+        "flown_now": flown,
+        "wall_s": round(wall, 3),
+        "samples_per_s": round(flown / wall, 2) if flown and wall > 0 else None,
+        "runner": f"dask {scheduler}" if scheduler else "local",
+    }
+    text = json.dumps(jsonable(summary), indent=2) + "\n"
+    written = [store.samples_path,
+               write_atomic(store.summary_path, lambda p: p.write_text(text, "utf-8"))]
+    written += campaign_figures(samples, summary, campaign.columns(),
+                                f"{nominal.name} ({summary['policy']})", target,
+                                load_truth_terrain(), out)
+    return CampaignResult(samples, summary, written)
+
+
+def rerun_sample(folder: Path, sample: int) -> tuple[Flight, pd.Series, list[str]]:
+    """Fly one stored sample again, alone and with full telemetry.
+
+    Returns the flight, its stored row and the columns whose values differ from that row
+    (empty: the same numbers).
+    """
+    store = ResultsDir(folder)
+    nominal, campaign, seed = store.campaign()
+    table = store.samples()
+    stored = table[table["sample"] == sample]
+    if stored.empty:
+        have = f"0..{int(table['sample'].max())}" if len(table) else "none"
+        raise ResultsError(f"sample {sample} is not in {folder} (stored samples: {have}); "
+                           "give a sample id from samples.parquet")
+    plan, real, flight_seed, inputs = campaign.sample(nominal, seed, sample)
+    flight = fly(plan, seed=flight_seed, real=real)
+    a, initial = flight.arrays, build(plan, flight_seed, load_onboard_map(), real)
+    again = sample_rows([sample], [inputs], od_errors(initial.world[None], initial.fsw[None]),
+                        a.world[None], a.world_params[None], a.fsw[None], a.fsw_params[None],
+                        a.events[None], a.n_events[None]).iloc[0]
+    row = stored.iloc[0]
+    differ = [c for c in row.index
+              if c not in again or not (row[c] == again[c] or (pd.isna(row[c])
+                                                               and pd.isna(again[c])))]
+    return flight, row, differ

@@ -1,0 +1,124 @@
+"""Fly campaign samples: all local cores in one compiled loop, or chunks over a Dask cluster.
+
+``fly_samples`` is the unit of work everywhere: it draws each sample's dispersions, builds its
+arrays and flies them through ``fly_batch``, a ``prange`` loop that calls the same ``advance``
+as a single ``touchdown fly``. A sample's numbers depend only on the root seed and its index,
+never on the chunk it was flown in, the thread that flew it or the machine, so a local run, a
+Dask run and ``campaign rerun`` agree exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+
+import numba
+import numpy as np
+import pandas as pd
+from numba import prange
+
+from touchdown._compile import kernel
+from touchdown.campaign.dispersions import Campaign
+from touchdown.campaign.table import od_errors, sample_rows
+from touchdown.errors import TouchdownError
+from touchdown.moon.dem_tiles import load_onboard_map, load_truth_terrain
+from touchdown.scenario import Scenario
+from touchdown.sim.run import build
+from touchdown.sim.state import N_TRACE
+from touchdown.sim.step import C_MAX_TICK, N_WORK, advance
+
+ARRAYS = ("world", "world_params", "fsw", "fsw_params", "rng", "meas", "clock", "events",
+          "n_events")
+CHUNK_SECONDS = 2.0  # local chunks are sized to report progress about this often
+DASK_CHUNK = 64      # samples per Dask task
+
+
+@kernel(parallel=True)
+def fly_batch(world, wp, fsw, fp, truth_elev, truth_meta, map_elev, map_meta, rng, meas,
+              events, n_events, clock):
+    """Fly every sample (row) to the end of its flight, spread over the local cores."""
+    for i in prange(world.shape[0]):
+        trace = np.empty((0, N_TRACE))  # campaigns keep summary rows, not per-cycle traces
+        n_trace = np.zeros(1, np.int64)
+        advance(world[i], wp[i], fsw[i], fp[i], truth_elev, truth_meta, map_elev, map_meta,
+                rng[i], meas[i], events[i], n_events[i], trace, n_trace, clock[i],
+                clock[i, C_MAX_TICK] + 1, np.zeros(N_WORK))
+
+
+def fly_samples(nominal: Scenario, campaign: Campaign, seed: int,
+                ids: Iterable[int]) -> pd.DataFrame:
+    """Draw, build and fly the given samples; one table row each, in the order given."""
+    ids = [int(i) for i in ids]
+    truth, onboard = load_truth_terrain(), load_onboard_map()
+    drawn = [campaign.sample(nominal, seed, i) for i in ids]
+    built = [build(plan, flight_seed, onboard, real) for plan, real, flight_seed, _ in drawn]
+    a = {name: np.stack([getattr(b, name) for b in built]) for name in ARRAYS}
+    od = od_errors(a["world"], a["fsw"])
+    fly_batch(a["world"], a["world_params"], a["fsw"], a["fsw_params"], truth.elev, truth.meta,
+              onboard.elev, onboard.meta, a["rng"], a["meas"], a["events"], a["n_events"],
+              a["clock"])
+    return sample_rows(ids, [inputs for *_, inputs in drawn], od, a["world"],
+                       a["world_params"], a["fsw"], a["fsw_params"], a["events"],
+                       a["n_events"])
+
+
+@contextmanager
+def _threads(workers: int | None) -> Iterator[int]:
+    """Run the compiled loop on ``workers`` threads (all cores when None)."""
+    if workers is None:
+        yield numba.config.NUMBA_NUM_THREADS
+        return
+    if not 1 <= workers <= numba.config.NUMBA_NUM_THREADS:
+        raise TouchdownError(f"--workers {workers} is not between 1 and the "
+                             f"{numba.config.NUMBA_NUM_THREADS} cores here; give a count in "
+                             "that range or leave it out to use them all")
+    before = numba.get_num_threads()
+    numba.set_num_threads(workers)
+    try:
+        yield workers
+    finally:
+        numba.set_num_threads(before)
+
+
+def run_local(nominal: Scenario, campaign: Campaign, seed: int, ids: list[int],
+              on_chunk: Callable[[pd.DataFrame], None], workers: int | None = None) -> None:
+    """Fly ``ids`` in this process, handing each finished chunk to ``on_chunk`` at once.
+
+    Chunks grow until one takes about ``CHUNK_SECONDS``, so progress (and what Ctrl-C keeps)
+    stays fresh; chunking does not change any sample's numbers.
+    """
+    with _threads(workers) as n_threads:
+        size, start = 2 * n_threads, 0
+        while start < len(ids):
+            chunk = ids[start:start + size]
+            t0 = time.perf_counter()
+            on_chunk(fly_samples(nominal, campaign, seed, chunk))
+            start += len(chunk)
+            per_sample = (time.perf_counter() - t0) / len(chunk)
+            size = int(np.clip(CHUNK_SECONDS / max(per_sample, 1e-6), 2 * n_threads, 4096))
+
+
+def run_dask(nominal: Scenario, campaign: Campaign, seed: int, ids: list[int],
+             on_chunk: Callable[[pd.DataFrame], None], address: str) -> None:
+    """Fly ``ids`` in chunks on the Dask cluster at ``address``; chunks arrive as they finish."""
+    from distributed import Client, as_completed
+
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise TouchdownError(
+            f"could not reach a Dask scheduler at {address} ({exc}); start one with "
+            "`dask scheduler` and workers with `dask worker ADDRESS`, or check the address"
+        ) from None
+    with client:
+        if not client.scheduler_info().get("workers"):
+            client.wait_for_workers(1, timeout=30)
+        futures = [client.submit(fly_samples, nominal, campaign, seed, ids[k:k + DASK_CHUNK],
+                                 pure=False)
+                   for k in range(0, len(ids), DASK_CHUNK)]
+        try:
+            for future in as_completed(futures):
+                on_chunk(future.result())
+        finally:
+            client.cancel(futures)

@@ -1,0 +1,168 @@
+"""``touchdown campaign`` (run, rerun) and ``touchdown survey``: many landings at once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from touchdown.cli.common import EXIT_FAILED, errors_to_exit, load_scenario, status_line
+from touchdown.cli.flight import flight_summary, write_flight_outputs
+from touchdown.files import jsonable
+
+if TYPE_CHECKING:
+    from touchdown.campaign.dispersions import Campaign
+    from touchdown.scenario import Scenario
+
+EXIT_INTERRUPTED = 130  # as a shell reports a command stopped by Ctrl-C
+
+
+class DefaultGroup(click.Group):
+    """A group whose first argument, when it names no subcommand, goes to a default one."""
+
+    def __init__(self, *args: Any, default: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default = default
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = [self.default, *args]
+        return super().parse_args(ctx, args)
+
+
+def _campaign_for(nominal: Scenario, dispersions: Path | None) -> Campaign:
+    """The campaign file given, else NAME.campaign.toml beside the scenario, else none."""
+    from touchdown.campaign.dispersions import Campaign, campaign_file_for, load_campaign
+
+    path = dispersions or campaign_file_for(nominal.path)
+    if dispersions is None and not path.exists():
+        return Campaign(())
+    return load_campaign(path, nominal)
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f} %"
+
+
+def _summary_text(s: dict[str, Any], folder: Path) -> str:
+    lo, hi = s["success_rate_ci95"]
+    lines = [
+        f"{s['scenario']}  (policy {s['policy']}, seed {s['seed']}, {s['runs']:,} runs)",
+        "",
+        f"  landed        {s['landed']:,}   crashed {s['crashed']:,}   timeout {s['timeout']:,}",
+        f"  success rate  {_pct(s['success_rate'])}  (95 % Wilson interval "
+        f"{_pct(lo)} to {_pct(hi)})",
+    ]
+    p = s["propellant_remaining_kg"]
+    if p:
+        lines.append(f"  propellant    left at contact: p1 {p['p1']:.1f}, p50 {p['p50']:.1f}, "
+                     f"p99 {p['p99']:.1f} kg")
+    for key, label in (("landing_ellipse_3sigma_m", "landing"), ("impact_ellipse_3sigma_m",
+                                                                    "impacts")):
+        e = s[key]
+        if e:
+            lines.append(
+                f"  {label:<12}  3-sigma ellipse {2 * e['semi_major_m']:,.0f} x "
+                f"{2 * e['semi_minor_m']:,.0f} m, major axis {e['orientation_deg_from_north']:.0f}"
+                f" deg from north, centre {e['centre_east_m']:+,.0f} m E "
+                f"{e['centre_north_m']:+,.0f} m N of the target ({e['points']:,} points)")
+    if s["failure_modes"]:
+        lines.append("  failures      " + ", ".join(f"{k} {v:,}"
+                                                  for k, v in s["failure_modes"].items()))
+    if s.get("samples_per_s"):
+        lines.append(f"  speed         {s['flown_now']:,} samples in {s['wall_s']:.1f} s "
+                     f"({s['samples_per_s']:.1f} samples/s, {s['runner']})")
+    lines.append(f"  results       {folder}")
+    return "\n".join(lines)
+
+
+@click.group(cls=DefaultGroup, default="run")
+def campaign() -> None:
+    """Monte Carlo campaigns: `campaign SCENARIO --runs N` flies one, `campaign rerun` one sample.
+
+    Dispersions come from NAME.campaign.toml beside the scenario (or --dispersions FILE).
+    """
+
+
+@campaign.command("run")
+@click.argument("scenario")
+@click.option("--runs", type=click.IntRange(min=1), required=True, help="Samples to fly.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Root seed: sample i draws from (seed, i) alone.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Results folder [default: out/campaign-NAME].")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Local threads [default: all cores].")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run on the Dask cluster at tcp://HOST:PORT instead of locally.")
+@click.option("--dispersions", type=click.Path(dir_okay=False, path_type=Path),
+              help="Campaign file [default: NAME.campaign.toml beside the scenario].")
+@click.option("--resume", is_flag=True, help="Continue the campaign stored in --out.")
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json on stdout only.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+def run(scenario: str, runs: int, seed: int, out: Path | None, workers: int | None,
+        scheduler: str | None, dispersions: Path | None, resume: bool, as_json: bool,
+        quiet: bool, debug: bool) -> None:
+    """Fly SCENARIO RUNS times with everything dispersed; write table, summary and figures."""
+    from touchdown.campaign.execute import CampaignInterruptedError, run_campaign
+
+    if workers is not None and scheduler:
+        raise click.UsageError("--workers sets local threads; with --scheduler the cluster's "
+                               "workers fly the samples: give one or the other")
+    with errors_to_exit(debug):
+        nominal = load_scenario(scenario)
+        plan = _campaign_for(nominal, dispersions)
+        folder = out or Path("out") / f"campaign-{nominal.name}"
+        try:
+            result = run_campaign(nominal, plan, runs, folder, seed, workers, scheduler, resume,
+                                  progress=not quiet)
+        except CampaignInterruptedError as exc:
+            click.echo(str(exc), err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    if as_json:
+        click.echo(json.dumps(jsonable(result.summary), indent=2))
+        return
+    click.echo(_summary_text(result.summary, folder))
+    for p in result.written:
+        click.echo(f"wrote {p}")
+
+
+@campaign.command()
+@click.argument("results", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("sample_id", type=click.IntRange(min=0))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Telemetry folder [default: RESULTS/sample-ID].")
+@click.option("--json", "as_json", is_flag=True, help="Print the flight as JSON on stdout.")
+@click.option("--quiet", "-q", is_flag=True, help="No status line on stderr.")
+@click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+def rerun(results: Path, sample_id: int, out: Path | None, as_json: bool, quiet: bool,
+          debug: bool) -> None:
+    """Fly sample SAMPLE_ID of the campaign in RESULTS alone, with full telemetry.
+
+    Exits 1 if any number differs from the campaign's row.
+    """
+    from touchdown.campaign.execute import rerun_sample
+
+    with errors_to_exit(debug):
+        with status_line(f"flying sample {sample_id}", quiet):
+            flight, row, differ = rerun_sample(results, sample_id)
+        written = write_flight_outputs(flight, out or results / f"sample-{sample_id}")
+    if as_json:
+        click.echo(json.dumps(jsonable({**flight.to_dict(), "sample": sample_id,
+                                        "matches_campaign_row": not differ,
+                                        "differing_columns": differ}), indent=2))
+    else:
+        click.echo(flight_summary(flight))
+        click.echo()
+        if differ:
+            click.echo(f"DIFFERS from the campaign's row in: {', '.join(differ)}")
+        else:
+            click.echo(f"same numbers as row {sample_id} of {results / 'samples.parquet'} "
+                       f"(all {len(row)} columns)")
+        for p in written:
+            click.echo(f"wrote {p}")
+    if differ:
+        raise click.exceptions.Exit(EXIT_FAILED)
