@@ -16,12 +16,15 @@ Modelled, with Basilisk 2.12 modules unless noted:
 * ``thrusterDynamicEffector``: 1 x 400 N (Isp 318 s) main engine and 6 x 200 N (Isp 290 s)
   thrusters, all along body +z, instantaneous on/off; the six thrusters are throttled together
   by pulse width with on-times in steps of 10 ms (touchdown: pulse resolution 0.01 s).
-* Flight software at 10 Hz: ``simpleNav`` (perfect truth) -> ``DescentGuidance`` -> ``attTrackingError``
-  -> ``mrpFeedback`` -> ``extForceTorque`` (ideal torque). ``DescentGuidance`` is a Python
-  ``sysModel``: Basilisk has no powered-descent guidance or throttle module. Its law: brake
-  along -v at full thrust while descending at (altitude - 1 km) / time-to-go, then on the
-  thrusters alone follow touchdown's vertical law hdot = -sqrt(0.72^2 + 2 * 0.54 * h) down to
-  20 m and 0.72 m/s below, nulling the horizontal velocity with a 5 s time constant.
+* Flight software at 10 Hz: ``simpleNav`` (perfect truth) -> ``DescentGuidance`` ->
+  ``attTrackingError`` -> ``mrpFeedback`` (PD + integral) -> ``extForceTorque`` (ideal torque).
+  ``DescentGuidance`` is a Python ``sysModel``: Basilisk has no powered-descent guidance or
+  throttle module. Its law: brake at full thrust, against the horizontal velocity, while
+  descending at (altitude - 1 km) / time-to-go; below 5 m/s of horizontal speed, on the
+  thrusters alone, follow touchdown's vertical law hdot = -sqrt(0.72^2 + 2 * 0.54 * h) down to
+  20 m and 0.72 m/s below, nulling the horizontal velocity with a 5 s time constant. The thrust
+  direction turns at no more than 10 deg/s (touchdown: 5 deg/s, but its approach phase pitches
+  up gently; this law pitches up in seconds).
 * A terminal event, checked at 10 Hz, ends the run at footpad contact (centre of mass 1.2 m
   above the sphere) or at 900 s.
 * Dispersed per sample with the Controller's dispersion classes: propellant load, the thrust
@@ -47,6 +50,7 @@ import shutil
 import statistics
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -61,50 +65,51 @@ from Basilisk.simulation import (
     thrusterDynamicEffector,
 )
 from Basilisk.utilities import SimulationBaseClass, macros, simIncludeGravBody, simIncludeThruster
-from Basilisk.utilities.MonteCarlo.Controller import Controller
+from Basilisk.utilities.MonteCarlo.Controller import Controller, RetentionPolicy
 from Basilisk.utilities.MonteCarlo.Dispersions import NormalDispersion, NormalVectorCartDispersion
 
 # --- the reduced hakuto-r-m1 descent (scenarios/hakuto-r-m1.toml) ---------------------------
-GM_MOON = 4.9028e12          # m^3/s^2
-R_MOON = 1737.4e3            # m
-G0 = 9.80665                 # m/s^2, Basilisk's EARTH_GRAV for Isp
-PERILUNE_ALT = 25.0e3        # m, braking ignition
-APOLUNE_ALT = 100.0e3        # m
-DRY_MASS = 360.0             # kg, 340 dry + 20 payload
-PROPELLANT = 390.0           # kg at ignition: 400 at DOI less ~10 used since (total ~750 kg)
-PROPELLANT_SIGMA = 4.0       # kg, ASSUMPTION (1-sigma propellant-load uncertainty)
+GM_MOON = 4.9028e12  # m^3/s^2
+R_MOON = 1737.4e3  # m
+G0 = 9.80665  # m/s^2, Basilisk's EARTH_GRAV for Isp
+PERILUNE_ALT = 25.0e3  # m, braking ignition
+APOLUNE_ALT = 100.0e3  # m
+DRY_MASS = 360.0  # kg, 340 dry + 20 payload
+PROPELLANT = 390.0  # kg at ignition: 400 at DOI less ~10 used since (total ~750 kg)
+PROPELLANT_SIGMA = 4.0  # kg, ASSUMPTION (1-sigma propellant-load uncertainty)
 MAIN_THRUST, MAIN_ISP = 400.0, 318.0
 THR_COUNT, THR_THRUST, THR_ISP = 6, 200.0, 290.0
-THRUST_SIGMA = 0.02          # 1-sigma fractional thrust error per engine, ASSUMPTION
-POS_SIGMA = [100.0, 300.0, 100.0]   # m, radial / along-track / cross-track (touchdown's OD)
-VEL_SIGMA = [0.1, 0.1, 0.1]         # m/s
-INERTIA = [250.0, 0.0, 0.0, 0.0, 250.0, 0.0, 0.0, 0.0, 300.0]   # kg m^2, hub, ASSUMPTION
-FOOTPAD_DEPTH = 1.2          # m, centre of mass above the footpad plane
+THRUST_SIGMA = 0.02  # 1-sigma fractional thrust error per engine, ASSUMPTION
+POS_SIGMA = [100.0, 300.0, 100.0]  # m, radial / along-track / cross-track (touchdown's OD)
+VEL_SIGMA = [0.1, 0.1, 0.1]  # m/s
+INERTIA = [250.0, 0.0, 0.0, 0.0, 250.0, 0.0, 0.0, 0.0, 300.0]  # kg m^2, hub, ASSUMPTION
+FOOTPAD_DEPTH = 1.2  # m, centre of mass above the footpad plane
 
 # --- rates and limits --------------------------------------------------------------------------
-DYN_STEP = 0.01              # s, dynamics (RK4) step
-FSW_STEP = 0.1               # s, flight software cycle
-PULSE_STEP = 0.01            # s, thruster on-time resolution
-T_MAX = 900.0                # s, timeout
+DYN_STEP = 0.01  # s, dynamics (RK4) step
+FSW_STEP = 0.1  # s, flight software cycle
+PULSE_STEP = 0.01  # s, thruster on-time resolution
+T_MAX = 900.0  # s, timeout
 
 # --- throttle law ------------------------------------------------------------------------------
-H_GATE = 1000.0              # m, braking aims to null the horizontal speed at this height
-V_SWITCH = 5.0               # m/s, horizontal speed that ends braking
-DESCENT_DECEL = 0.54         # m/s^2, touchdown's vertical law
-FINAL_SPEED = 0.72           # m/s
-TERMINAL_ALT = 20.0          # m, constant FINAL_SPEED below this
-TAU_V = 1.0                  # s, vertical-speed tracking time constant
-TAU_H = 5.0                  # s, horizontal-speed nulling time constant (touchdown: 0.2 /s)
-VZ_BRAKE_MAX = 60.0          # m/s, descent-rate limit while braking
-PROP_RESERVE = 1.0           # kg, engines off below this (the tank model would go negative)
+H_GATE = 1000.0  # m, braking aims to null the horizontal speed at this height
+V_SWITCH = 5.0  # m/s, horizontal speed that ends braking
+DESCENT_DECEL = 0.54  # m/s^2, touchdown's vertical law
+FINAL_SPEED = 0.72  # m/s
+TERMINAL_ALT = 20.0  # m, constant FINAL_SPEED below this
+TAU_V = 1.0  # s, vertical-speed tracking time constant
+TAU_H = 5.0  # s, horizontal-speed nulling time constant (touchdown: 0.2 /s)
+VZ_BRAKE_MAX = 60.0  # m/s, descent-rate limit while braking
+PROP_RESERVE = 1.0  # kg, engines off below this (the tank model would go negative)
 
 # mrpFeedback gains: a 1 rad/s, 0.9-damped attitude loop (L = -K sigma - P omega + integral
 # term), the integral absorbing the torque of the dispersed thrusters
 ATT_WN, ATT_ZETA = 1.0, 0.9
 ATT_K = 4.0 * INERTIA[0] * ATT_WN**2
 ATT_P = 2.0 * ATT_ZETA * ATT_WN * INERTIA[0]
-ATT_KI = 0.02
-ATT_INTEGRAL_LIMIT = 50.0    # N m
+ATT_KI = 0.1 / ATT_P  # integral torque builds at 0.1 /s of the proportional one
+ATT_INTEGRAL_LIMIT = 300.0  # N m s, on K * integral(sigma)
+SLEW_MAX = math.radians(10.0)  # rad/s, thrust-direction rate limit (touchdown: 5 deg/s)
 
 
 def initial_state() -> tuple[list[float], list[float]]:
@@ -127,8 +132,7 @@ def _dot(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
-def _mrp_from_axes(x: tuple[float, ...], y: tuple[float, ...], z: tuple[float, ...]
-                   ) -> list[float]:
+def _mrp_from_axes(x: tuple[float, ...], y: tuple[float, ...], z: tuple[float, ...]) -> list[float]:
     """MRP sigma_RN of the frame whose axes (in N) are x, y, z: rows of [RN]."""
     c = (x, y, z)
     tr = c[0][0] + c[1][1] + c[2][2]
@@ -137,27 +141,44 @@ def _mrp_from_axes(x: tuple[float, ...], y: tuple[float, ...], z: tuple[float, .
     k = max(range(4), key=lambda i: cands[i])
     if k == 0:
         q0 = 0.5 * math.sqrt(1.0 + tr)
-        q = (q0, (c[1][2] - c[2][1]) / (4 * q0), (c[2][0] - c[0][2]) / (4 * q0),
-             (c[0][1] - c[1][0]) / (4 * q0))
+        q = (
+            q0,
+            (c[1][2] - c[2][1]) / (4 * q0),
+            (c[2][0] - c[0][2]) / (4 * q0),
+            (c[0][1] - c[1][0]) / (4 * q0),
+        )
     elif k == 1:
         q1 = 0.5 * math.sqrt(1.0 + 2 * c[0][0] - tr)
-        q = ((c[1][2] - c[2][1]) / (4 * q1), q1, (c[0][1] + c[1][0]) / (4 * q1),
-             (c[2][0] + c[0][2]) / (4 * q1))
+        q = (
+            (c[1][2] - c[2][1]) / (4 * q1),
+            q1,
+            (c[0][1] + c[1][0]) / (4 * q1),
+            (c[2][0] + c[0][2]) / (4 * q1),
+        )
     elif k == 2:
         q2 = 0.5 * math.sqrt(1.0 + 2 * c[1][1] - tr)
-        q = ((c[2][0] - c[0][2]) / (4 * q2), (c[0][1] + c[1][0]) / (4 * q2), q2,
-             (c[1][2] + c[2][1]) / (4 * q2))
+        q = (
+            (c[2][0] - c[0][2]) / (4 * q2),
+            (c[0][1] + c[1][0]) / (4 * q2),
+            q2,
+            (c[1][2] + c[2][1]) / (4 * q2),
+        )
     else:
         q3 = 0.5 * math.sqrt(1.0 + 2 * c[2][2] - tr)
-        q = ((c[0][1] - c[1][0]) / (4 * q3), (c[2][0] + c[0][2]) / (4 * q3),
-             (c[1][2] + c[2][1]) / (4 * q3), q3)
+        q = (
+            (c[0][1] - c[1][0]) / (4 * q3),
+            (c[2][0] + c[0][2]) / (4 * q3),
+            (c[1][2] + c[2][1]) / (4 * q3),
+            q3,
+        )
     if q[0] < 0.0:
         q = (-q[0], -q[1], -q[2], -q[3])
     return [q[1] / (1.0 + q[0]), q[2] / (1.0 + q[0]), q[3] / (1.0 + q[0])]
 
 
-def reference_attitude(thrust_dir: tuple[float, ...], x_prev: tuple[float, ...]
-                       ) -> tuple[list[float], tuple[float, float, float]]:
+def reference_attitude(
+    thrust_dir: tuple[float, ...], x_prev: tuple[float, ...]
+) -> tuple[list[float], tuple[float, float, float]]:
     """sigma_RN putting body +z on thrust_dir, with the least roll from x_prev."""
     z = thrust_dir
     d = _dot(x_prev, z)
@@ -167,6 +188,15 @@ def reference_attitude(thrust_dir: tuple[float, ...], x_prev: tuple[float, ...]
     x = _unit(x)
     y = _cross(z, x)
     return _mrp_from_axes(x, y, z), x
+
+
+def ignition_direction(r: list[float], v: list[float]) -> tuple[float, float, float]:
+    """Thrust direction of the first guidance cycle, for the initial attitude."""
+    g = DescentGuidance()
+    g.thrust_dir = _unit((-v[0], -v[1], -v[2]))
+    for _ in range(int(math.pi / (SLEW_MAX * FSW_STEP)) + 1):
+        g.command(tuple(r), tuple(v), DRY_MASS + PROPELLANT)
+    return g.thrust_dir
 
 
 class DescentGuidance(sysModel.SysModel):
@@ -186,16 +216,18 @@ class DescentGuidance(sysModel.SysModel):
         self.thrCmdOutMsg = messaging.THRArrayOnTimeCmdMsg()
         self.braking = True
         self.thrust_dir: tuple[float, float, float] = (1.0, 0.0, 0.0)
+        self.omega_ref: tuple[float, float, float] = (0.0, 0.0, 0.0)
         self.x_ref: tuple[float, float, float] = (0.0, 0.0, 1.0)
-        self.main_on_s = 0.0       # accumulated firing times, for the outcome summary
+        self.main_on_s = 0.0  # accumulated firing times, for the outcome summary
         self.thr_on_s = 0.0
 
     def Reset(self, CurrentSimNanos: int) -> None:  # noqa: N802 (Basilisk API)
         self.braking = True
         self.main_on_s = self.thr_on_s = 0.0
 
-    def command(self, r: tuple[float, ...], v: tuple[float, ...], mass: float
-                ) -> tuple[tuple[float, float, float], float, float]:
+    def command(
+        self, r: tuple[float, ...], v: tuple[float, ...], mass: float
+    ) -> tuple[tuple[float, float, float], float, float]:
         """Thrust direction, main-engine on-time and thruster on-time (s) for this cycle."""
         rn = math.sqrt(_dot(r, r))
         up = (r[0] / rn, r[1] / rn, r[2] / rn)
@@ -205,7 +237,7 @@ class DescentGuidance(sysModel.SysModel):
         vh = math.sqrt(_dot(vh_vec, vh_vec))
         if self.braking and vh < V_SWITCH:
             self.braking = False
-        thrust_max = MAIN_THRUST + THR_COUNT * THR_THRUST if self.braking else THR_COUNT * THR_THRUST
+        thrust_max = THR_COUNT * THR_THRUST + (MAIN_THRUST if self.braking else 0.0)
         a_max = thrust_max / mass
         if self.braking:
             t_go = vh / (0.9 * a_max)
@@ -213,7 +245,7 @@ class DescentGuidance(sysModel.SysModel):
             a_ref = 0.0
         elif h > TERMINAL_ALT:
             vz_ref = -math.sqrt(FINAL_SPEED**2 + 2.0 * DESCENT_DECEL * h)
-            a_ref = DESCENT_DECEL   # the profile's own deceleration, fed forward
+            a_ref = DESCENT_DECEL  # the profile's own deceleration, fed forward
         else:
             vz_ref, a_ref = -FINAL_SPEED, 0.0
         # vertical thrust acceleration: gravity less the centripetal relief, the profile's
@@ -222,13 +254,17 @@ class DescentGuidance(sysModel.SysModel):
         az = min(max(az, 0.0), a_max)
         ah = min(math.sqrt(max(a_max * a_max - az * az, 0.0)), vh / TAU_H)
         if vh > 1e-6:
-            a = (az * up[0] - ah * vh_vec[0] / vh, az * up[1] - ah * vh_vec[1] / vh,
-                 az * up[2] - ah * vh_vec[2] / vh)
+            a = (
+                az * up[0] - ah * vh_vec[0] / vh,
+                az * up[1] - ah * vh_vec[1] / vh,
+                az * up[2] - ah * vh_vec[2] / vh,
+            )
         else:
             a = (az * up[0], az * up[1], az * up[2])
         an = math.sqrt(_dot(a, a))
+        self.omega_ref = (0.0, 0.0, 0.0)
         if an > 1e-9:
-            self.thrust_dir = (a[0] / an, a[1] / an, a[2] / an)
+            self.slew_towards((a[0] / an, a[1] / an, a[2] / an))
         thrust = mass * an
         main = self.braking and thrust >= MAIN_THRUST
         duty = (thrust - (MAIN_THRUST if main else 0.0)) / (THR_COUNT * THR_THRUST)
@@ -236,6 +272,26 @@ class DescentGuidance(sysModel.SysModel):
         thr_on = round(duty * FSW_STEP / PULSE_STEP) * PULSE_STEP
         # a main-engine on-time longer than the cycle keeps it burning until the next command
         return self.thrust_dir, (2.0 * FSW_STEP if main else 0.0), thr_on
+
+    def slew_towards(self, target: tuple[float, float, float]) -> None:
+        """Turn the thrust direction towards target at no more than SLEW_MAX."""
+        d = self.thrust_dir
+        axis = _cross(d, target)
+        s = math.sqrt(_dot(axis, axis))
+        ang = math.atan2(s, _dot(d, target))
+        if s < 1e-12:
+            if ang < 1e-6:
+                self.thrust_dir = target
+            return  # exactly opposite: does not occur in this law
+        axis = (axis[0] / s, axis[1] / s, axis[2] / s)
+        step = min(ang, SLEW_MAX * FSW_STEP)
+        c, sn = math.cos(step), math.sin(step)
+        ad = _cross(axis, d)
+        self.thrust_dir = _unit(
+            (c * d[0] + sn * ad[0], c * d[1] + sn * ad[1], c * d[2] + sn * ad[2])
+        )
+        rate = step / FSW_STEP
+        self.omega_ref = (rate * axis[0], rate * axis[1], rate * axis[2])
 
     def UpdateState(self, CurrentSimNanos: int) -> None:  # noqa: N802 (Basilisk API)
         nav = self.navTransInMsg()
@@ -249,6 +305,7 @@ class DescentGuidance(sysModel.SysModel):
         sigma, self.x_ref = reference_attitude(direction, self.x_ref)
         ref = messaging.AttRefMsgPayload()
         ref.sigma_RN = sigma
+        ref.omega_RN_N = list(self.omega_ref)
         self.attRefOutMsg.write(ref, CurrentSimNanos, self.moduleID)
         cmd = messaging.THRArrayOnTimeCmdMsgPayload()
         cmd.OnTimeRequest = [main_on] + [thr_on] * THR_COUNT
@@ -260,8 +317,11 @@ def _touched_down(sim: Any) -> bool:
     return math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2) - R_MOON <= FOOTPAD_DEPTH
 
 
-def create_descent_sim() -> Any:
-    """Build one sample's simulation (the Controller's simulation function)."""
+def create_descent_sim(retain: bool = False) -> Any:
+    """Build one sample's simulation (the Controller's simulation function).
+
+    With retain, a 1 Hz recorder of the spacecraft state is added for a ``RetentionPolicy``.
+    """
     t_build = time.perf_counter()
     sim = SimulationBaseClass.SimBaseClass()
     sim.t_build = t_build
@@ -281,7 +341,7 @@ def create_descent_sim() -> Any:
     sc.hub.v_CN_NInit = v0
     guid = sim.guidance = DescentGuidance()
     guid.ModelTag = "descentGuidance"
-    guid.command(tuple(r0), tuple(v0), DRY_MASS + PROPELLANT)
+    guid.thrust_dir = ignition_direction(r0, v0)
     sigma0, guid.x_ref = reference_attitude(guid.thrust_dir, guid.x_ref)
     sc.hub.sigma_BNInit = sigma0
     sc.hub.omega_BN_BInit = [0.0, 0.0, 0.0]
@@ -294,15 +354,26 @@ def create_descent_sim() -> Any:
 
     sim.thrFactory = simIncludeThruster.thrusterFactory()
     sim.mainEngine = sim.thrFactory.create(
-        "Blank_Thruster", [0.0, 0.0, -1.0], np.array([0.0, 0.0, 1.0]),
-        MaxThrust=MAIN_THRUST, steadyIsp=MAIN_ISP, label="MAIN")
+        "Blank_Thruster",
+        [0.0, 0.0, -1.0],
+        np.array([0.0, 0.0, 1.0]),
+        MaxThrust=MAIN_THRUST,
+        steadyIsp=MAIN_ISP,
+        label="MAIN",
+    )
     sim.thrusters = []
     for k in range(THR_COUNT):
         ang = 2.0 * math.pi * k / THR_COUNT
-        sim.thrusters.append(sim.thrFactory.create(
-            "Blank_Thruster", [0.8 * math.cos(ang), 0.8 * math.sin(ang), -0.8],
-            np.array([0.0, 0.0, 1.0]), MaxThrust=THR_THRUST, steadyIsp=THR_ISP,
-            label=f"T{k + 1}"))
+        sim.thrusters.append(
+            sim.thrFactory.create(
+                "Blank_Thruster",
+                [0.8 * math.cos(ang), 0.8 * math.sin(ang), -0.8],
+                np.array([0.0, 0.0, 1.0]),
+                MaxThrust=THR_THRUST,
+                steadyIsp=THR_ISP,
+                label=f"T{k + 1}",
+            )
+        )
     sim.thrEffector = thrusterDynamicEffector.ThrusterDynamicEffector()
     sim.thrFactory.addToSpacecraft("engines", sim.thrEffector, sc)
     sim.AddModelToTask("dynTask", sim.thrEffector, 90)
@@ -341,7 +412,8 @@ def create_descent_sim() -> Any:
     sim.attError.attRefInMsg.subscribeTo(guid.attRefOutMsg)
     sim.AddModelToTask("fswTask", sim.attError, 80)
     sim.vehConfigMsg = messaging.VehicleConfigMsg().write(
-        messaging.VehicleConfigMsgPayload(ISCPntB_B=INERTIA))
+        messaging.VehicleConfigMsgPayload(ISCPntB_B=INERTIA)
+    )
     sim.attControl = mrpFeedback.mrpFeedback()
     sim.attControl.ModelTag = "attControl"
     sim.attControl.guidInMsg.subscribeTo(sim.attError.attGuidOutMsg)
@@ -353,8 +425,16 @@ def create_descent_sim() -> Any:
     sim.AddModelToTask("fswTask", sim.attControl, 70)
     sim.extTorque.cmdTorqueInMsg.subscribeTo(sim.attControl.cmdTorqueOutMsg)
 
-    sim.createNewEvent("footpadContact", macros.sec2nano(FSW_STEP), eventActive=True,
-                       conditionFunction=_touched_down, terminal=True)
+    sim.createNewEvent(
+        "footpadContact",
+        macros.sec2nano(FSW_STEP),
+        eventActive=True,
+        conditionFunction=_touched_down,
+        terminal=True,
+    )
+    if retain:
+        sim.msgRecList = {"state": sc.scStateOutMsg.recorder(macros.sec2nano(1.0))}
+        sim.AddModelToTask("fswTask", sim.msgRecList["state"])
     return sim
 
 
@@ -365,7 +445,7 @@ def outcome(sim: Any) -> dict[str, float | bool]:
     up = r / np.linalg.norm(r)
     vz = float(v @ up)
     vh = float(np.linalg.norm(v - vz * up))
-    c_bn = _mrp_to_dcm(sigma)   # its third row is body +z in N
+    c_bn = _mrp_to_dcm(sigma)  # its third row is body +z in N
     tilt = math.degrees(math.acos(min(1.0, max(-1.0, float(c_bn[2] @ up)))))
     t = sim.TotalSim.CurrentNanos * 1e-9
     fuel = sim.tank.fuelTankOutMsg.read().fuelMass
@@ -419,18 +499,26 @@ def _summary(values: list[float]) -> dict[str, float]:
     return {"mean": statistics.fmean(values), "min": min(values), "max": max(values)}
 
 
-def run_basilisk_campaign(n_samples: int, threads: int, out_dir: Path) -> dict[str, Any]:
+def run_basilisk_campaign(
+    n_samples: int, threads: int, out_dir: Path, retain: bool = False
+) -> dict[str, Any]:
     """Fly n_samples dispersed descents through Basilisk's Monte Carlo Controller.
 
     ``out_dir / "basilisk-mc"`` is the Controller's archive (it deletes and recreates it).
     Returns ``samples``, ``threads``, ``wall_s`` (the whole ``executeSimulations`` call, process
-    pools included), ``s_per_sample``, ``failed`` and ``outcomes`` (per-metric mean / min / max,
-    in-worker build / initialise / fly seconds, and the count of soft landings).
+    pools included), ``s_per_sample``, ``in_worker_s_per_sample`` (build + initialise + fly,
+    summed over the samples, over n), ``failed`` and ``outcomes`` (per-metric mean / min / max
+    and the counts of touchdowns and soft landings).
+
+    retain adds what most Basilisk Monte Carlo scripts have, a ``RetentionPolicy`` (here the
+    spacecraft state at 1 Hz, written by the Controller's DataWriter process). Basilisk 2.12's
+    worker sleeps 1 s after queueing each run's retained data, so this costs about 1 s per
+    sample per process; it is off by default so as not to charge Basilisk for it.
     """
     archive = Path(out_dir).resolve() / "basilisk-mc"
     archive.parent.mkdir(parents=True, exist_ok=True)
     mc = Controller()
-    mc.setSimulationFunction(create_descent_sim)
+    mc.setSimulationFunction(partial(create_descent_sim, retain))
     mc.setExecutionFunction(execute_descent)
     mc.setExecutionCount(n_samples)
     mc.setThreadCount(threads)
@@ -444,6 +532,11 @@ def run_basilisk_campaign(n_samples: int, threads: int, out_dir: Path) -> dict[s
     mc.addDispersion(NormalVectorCartDispersion("scObject.hub.r_CN_NInit", r0, POS_SIGMA))
     mc.addDispersion(NormalVectorCartDispersion("scObject.hub.v_CN_NInit", v0, VEL_SIGMA))
 
+    if retain:
+        policy = RetentionPolicy(macros.sec2nano(1.0))
+        policy.addMessageLog("state", ["r_BN_N", "v_BN_N"])
+        mc.addRetentionPolicy(policy)
+
     t0 = time.perf_counter()
     failed = mc.executeSimulations()
     wall = time.perf_counter() - t0
@@ -453,24 +546,58 @@ def run_basilisk_campaign(n_samples: int, threads: int, out_dir: Path) -> dict[s
         f = archive / f"run{i}.outcome.json"
         if f.exists():
             runs.append(json.loads(f.read_text()))
-    keys = ("time_s", "vertical_speed_mps", "horizontal_speed_mps", "tilt_deg",
-            "propellant_used_kg", "propellant_left_kg", "build_s", "init_s", "fly_s")
-    outcomes: dict[str, Any] = {"flown": len(runs),
-                                "touched_down": sum(r["touched_down"] for r in runs),
-                                "soft": sum(r["soft"] for r in runs)}
+    keys = (
+        "time_s",
+        "vertical_speed_mps",
+        "horizontal_speed_mps",
+        "tilt_deg",
+        "propellant_used_kg",
+        "propellant_left_kg",
+        "build_s",
+        "init_s",
+        "fly_s",
+    )
+    outcomes: dict[str, Any] = {
+        "flown": len(runs),
+        "touched_down": sum(r["touched_down"] for r in runs),
+        "soft": sum(r["soft"] for r in runs),
+    }
     if runs:
         outcomes.update({k: _summary([r[k] for r in runs]) for k in keys})
-    return {"samples": n_samples, "threads": threads, "wall_s": wall,
-            "s_per_sample": wall / n_samples, "failed": list(failed), "outcomes": outcomes}
+    return {
+        "samples": n_samples,
+        "threads": threads,
+        "wall_s": wall,
+        "s_per_sample": wall / n_samples,
+        "in_worker_s_per_sample": sum(r["build_s"] + r["init_s"] + r["fly_s"] for r in runs)
+        / n_samples,
+        "retain": retain,
+        "failed": list(failed),
+        "outcomes": outcomes,
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--samples", type=int, default=20)
-    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2],
-                    help="Controller thread (process) counts to time, one campaign each")
-    ap.add_argument("--out", type=Path, default=None,
-                    help="directory for the Controller archive (default: a temporary one)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="Controller thread (process) counts to time, one campaign each",
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="directory for the Controller archive (default: a temporary one)",
+    )
+    ap.add_argument(
+        "--retain",
+        action="store_true",
+        help="also retain the state at 1 Hz through a RetentionPolicy (costs ~1 s per sample)",
+    )
     args = ap.parse_args()
     tmp = None
     out = args.out
@@ -479,7 +606,7 @@ def main() -> None:
         out = Path(tmp)
     try:
         for th in args.threads:
-            res = run_basilisk_campaign(args.samples, th, out / f"threads{th}")
+            res = run_basilisk_campaign(args.samples, th, out / f"threads{th}", args.retain)
             print(json.dumps(res, indent=1))
     finally:
         if tmp is not None:

@@ -34,6 +34,7 @@ from scipy.special import ndtr, ndtri
 
 from touchdown.errors import ScenarioError
 from touchdown.scenario import CAMPAIGN_SUFFIX, FIELDS, Scenario
+from touchdown.world.noise import children
 
 DISTRIBUTIONS = {
     "normal": ("sigma",),
@@ -100,7 +101,7 @@ class Campaign:
 
         The flight's seed drives the orbit-determination error and all sensor noise.
         """
-        disp_seq, flight_seq = np.random.SeedSequence(root_seed, spawn_key=(index,)).spawn(2)
+        disp_seq, flight_seq = children(np.random.SeedSequence(root_seed, spawn_key=(index,)), 2)
         rng = np.random.default_rng(disp_seq)
         plan_changes: dict[str, Any] = {}
         real_changes: dict[str, Any] = {}

@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from tqdm import tqdm
 
 from touchdown.campaign.dispersions import Campaign
 from touchdown.campaign.figures import campaign_figures
-from touchdown.campaign.runner import run_dask, run_local
+from touchdown.campaign.runner import fly_samples, run_dask, run_local
 from touchdown.campaign.statistics import summarize
 from touchdown.campaign.store import ResultsDir, ResultsError, manifest
 from touchdown.campaign.table import od_errors, sample_rows
@@ -62,7 +63,7 @@ def run_campaign(nominal: Scenario, campaign: Campaign, runs: int, out: Path, se
         if scheduler:
             run_dask(nominal, campaign, seed, todo, on_chunk, scheduler)
         else:
-            run_local(nominal, campaign, seed, todo, on_chunk, workers)
+            run_local(partial(fly_samples, nominal, campaign, seed), todo, on_chunk, workers)
     except KeyboardInterrupt:
         bar.close()
         raise CampaignInterruptedError(runs - len(todo) + flown, runs, out) from None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import numba
 import numpy as np
@@ -32,6 +33,7 @@ ARRAYS = ("world", "world_params", "fsw", "fsw_params", "rng", "meas", "clock", 
           "n_events")
 CHUNK_SECONDS = 2.0  # local chunks are sized to report progress about this often
 DASK_CHUNK = 64      # samples per Dask task
+T = TypeVar("T")
 
 
 @kernel(parallel=True)
@@ -48,17 +50,21 @@ def fly_batch(world, wp, fsw, fp, truth_elev, truth_meta, map_elev, map_meta, rn
 
 def fly_samples(nominal: Scenario, campaign: Campaign, seed: int,
                 ids: Iterable[int]) -> pd.DataFrame:
-    """Draw, build and fly the given samples; one table row each, in the order given."""
-    ids = [int(i) for i in ids]
+    """Draw, build and fly the given samples of one scenario; one table row each, in order."""
+    return fly_jobs([(nominal, int(i)) for i in ids], campaign, seed)
+
+
+def fly_jobs(jobs: list[tuple[Scenario, int]], campaign: Campaign, seed: int) -> pd.DataFrame:
+    """Fly (nominal scenario, sample id) pairs in one compiled loop; one row each, in order."""
     truth, onboard = load_truth_terrain(), load_onboard_map()
-    drawn = [campaign.sample(nominal, seed, i) for i in ids]
+    drawn = [campaign.sample(nominal, seed, i) for nominal, i in jobs]
     built = [build(plan, flight_seed, onboard, real) for plan, real, flight_seed, _ in drawn]
     a = {name: np.stack([getattr(b, name) for b in built]) for name in ARRAYS}
     od = od_errors(a["world"], a["fsw"])
     fly_batch(a["world"], a["world_params"], a["fsw"], a["fsw_params"], truth.elev, truth.meta,
               onboard.elev, onboard.meta, a["rng"], a["meas"], a["events"], a["n_events"],
               a["clock"])
-    return sample_rows(ids, [inputs for *_, inputs in drawn], od, a["world"],
+    return sample_rows([i for _, i in jobs], [inputs for *_, inputs in drawn], od, a["world"],
                        a["world_params"], a["fsw"], a["fsw_params"], a["events"],
                        a["n_events"])
 
@@ -81,19 +87,19 @@ def _threads(workers: int | None) -> Iterator[int]:
         numba.set_num_threads(before)
 
 
-def run_local(nominal: Scenario, campaign: Campaign, seed: int, ids: list[int],
+def run_local(fly_chunk: Callable[[list[T]], pd.DataFrame], todo: list[T],
               on_chunk: Callable[[pd.DataFrame], None], workers: int | None = None) -> None:
-    """Fly ``ids`` in this process, handing each finished chunk to ``on_chunk`` at once.
+    """Fly ``todo`` in this process in chunks, handing each finished chunk to ``on_chunk``.
 
     Chunks grow until one takes about ``CHUNK_SECONDS``, so progress (and what Ctrl-C keeps)
     stays fresh; chunking does not change any sample's numbers.
     """
     with _threads(workers) as n_threads:
         size, start = 2 * n_threads, 0
-        while start < len(ids):
-            chunk = ids[start:start + size]
+        while start < len(todo):
+            chunk = todo[start:start + size]
             t0 = time.perf_counter()
-            on_chunk(fly_samples(nominal, campaign, seed, chunk))
+            on_chunk(fly_chunk(chunk))
             start += len(chunk)
             per_sample = (time.perf_counter() - t0) / len(chunk)
             size = int(np.clip(CHUNK_SECONDS / max(per_sample, 1e-6), 2 * n_threads, 4096))

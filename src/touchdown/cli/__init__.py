@@ -5,7 +5,7 @@
 
 import click
 
-from touchdown.cli.campaign import campaign
+from touchdown.cli.campaign import campaign, survey
 from touchdown.cli.flight import compare, fly
 
 
@@ -22,3 +22,4 @@ def main() -> None:
 main.add_command(fly)
 main.add_command(compare)
 main.add_command(campaign)
+main.add_command(survey)

@@ -166,3 +166,52 @@ def rerun(results: Path, sample_id: int, out: Path | None, as_json: bool, quiet:
             click.echo(f"wrote {p}")
     if differ:
         raise click.exceptions.Exit(EXIT_FAILED)
+
+
+@click.command()
+@click.argument("scenarios", nargs=-1, required=True, metavar="SCENARIO...")
+@click.option("--region", type=float, nargs=4, required=True,
+              metavar="LAT0 LAT1 LON0 LON1", help="South, north, west, east edges (deg).")
+@click.option("--grid", type=click.IntRange(min=1, max=100), default=8, show_default=True,
+              help="Sites per side: GRID x GRID sites.")
+@click.option("--runs-per-site", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Dispersed landings flown to each site.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Root seed (the same for every scenario).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Results folder [default: out/survey-NAME].")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="Local threads [default: all cores].")
+@click.option("--json", "as_json", is_flag=True, help="Print survey.json on stdout only.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+def survey(scenarios: tuple[str, ...], region: tuple[float, float, float, float], grid: int,
+           runs_per_site: int, seed: int, out: Path | None, workers: int | None,
+           as_json: bool, quiet: bool, debug: bool) -> None:
+    """Map the landing success of SCENARIO (side by side if several) over a region's sites.
+
+    Every site of the grid is flown RUNS_PER_SITE times with the scenario's dispersions,
+    approached on the scenario's azimuth over the real terrain.
+    """
+    from touchdown.campaign.survey import run_survey
+
+    with errors_to_exit(debug):
+        loaded = [load_scenario(s) for s in scenarios]
+        pairs = [(s, _campaign_for(s, None)) for s in loaded]
+        folder = out or Path("out") / f"survey-{loaded[0].name}"
+        try:
+            result = run_survey(pairs, region, grid, runs_per_site, folder, seed, workers,
+                                progress=not quiet)
+        except KeyboardInterrupt:
+            click.echo("interrupted: the survey wrote nothing", err=True)
+            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+    summary = json.loads((folder / "survey.json").read_text(encoding="utf-8"))
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    for name, s in summary["scenarios"].items():
+        click.echo(f"{name} ({s['policy']}): {100 * s['success_rate']:.1f} % landed; "
+                   f"{s['sites_all_landed']} of {grid * grid} sites always, "
+                   f"{s['sites_none_landed']} never")
+    for p in result.written:
+        click.echo(f"wrote {p}")

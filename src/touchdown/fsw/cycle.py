@@ -140,8 +140,11 @@ def _vertical_phase(fsw, fp, t, work):
     to_guidance(fsw, fp, t, r_g, v_g, g_g, dcm, work[24:48])
     hdot_cmd = descent_rate_command(fp, fsw[F_ALT])
     vertical_accel(fp, r_g, v_g, fsw[F_HDOT], hdot_cmd, a_g)
-    # thrust = a - g; limit its tilt from the vertical
-    tz = a_g[2] - g_g[2]
+    # thrust = a - g; engines push and never pull: a command to fall faster than gravity
+    # alone would is a coast (zero thrust, attitude kept), not a thrust pointing down
+    tz = max(a_g[2] - g_g[2], 0.0)
+    a_g[2] = g_g[2] + tz
+    # limit the thrust's tilt from the vertical
     tx, ty = a_g[0] - g_g[0], a_g[1] - g_g[1]
     th = math.sqrt(tx * tx + ty * ty)
     lim = math.tan(fp[FP_TILT_MAX]) * max(tz, 0.0)

@@ -257,7 +257,9 @@ def update_lrf(fsw, fp, meas, t, elev, meta, events, n_events, work):
     ph = work[29:35]  # P H^T (6)
     for i in range(6):
         ph[i] = p[i, 0] * h[0] + p[i, 1] * h[1] + p[i, 2] * h[2]
-    sigma = fp[FP_LRF_SIGMA] + fp[FP_LRF_SIGMA + 1] * max(fsw[F_ALT], 0.0)
+    # The allowance for unmodelled relief is a height (Apollo's 50 ft + H/8); along a slanted
+    # beam a height error stretches the range by 1/|n.b|, as the position row h does.
+    sigma = (fp[FP_LRF_SIGMA] + fp[FP_LRF_SIGMA + 1] * max(fsw[F_ALT], 0.0)) / -nb
     s = h[0] * ph[0] + h[1] * ph[1] + h[2] * ph[2] + sigma * sigma
     y = rho_m - rho_p
     nis = y * y / s

@@ -33,7 +33,7 @@ from touchdown.sim.step import (
 )
 from touchdown.vehicle.spec import LanderSpec
 from touchdown.world.attitude import quat_from_z_axis
-from touchdown.world.noise import seed_words
+from touchdown.world.noise import children, seed_words
 
 ARCSEC = math.pi / 180.0 / 3600.0
 
@@ -105,7 +105,7 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
     spec = LanderSpec.from_scenario(s)
     real_spec = LanderSpec.from_scenario(truth)
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    od_seq, world_seq = ss.spawn(2)
+    od_seq, world_seq = children(ss, 2)
     od_rng = np.random.default_rng(od_seq)
 
     world = np.zeros(st.N_WORLD)

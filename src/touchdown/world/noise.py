@@ -57,3 +57,12 @@ def seed_words(seed: int | np.random.SeedSequence) -> np.ndarray:
     if not words.any():
         words[0] = np.uint64(0x9E3779B97F4A7C15)
     return words
+
+
+def children(seq: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
+    """The first n children of seq, as ``seq.spawn(n)`` on a fresh sequence gives them.
+
+    Unlike ``spawn`` this does not advance seq, so asking twice gives the same seeds.
+    """
+    return [np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, k),
+                                   pool_size=seq.pool_size) for k in range(n)]
