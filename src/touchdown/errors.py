@@ -32,3 +32,7 @@ class DataRangeError(TouchdownError, ValueError):
     def __init__(self, message: str, covered: tuple[float, float, float, float]) -> None:
         self.covered = covered
         super().__init__(message)
+
+
+class ResultsError(TouchdownError, ValueError):
+    """A results folder is missing, unreadable or holds a different campaign."""

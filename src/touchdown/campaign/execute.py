@@ -17,8 +17,9 @@ from touchdown.campaign.dispersions import Campaign
 from touchdown.campaign.figures import campaign_figures
 from touchdown.campaign.runner import fly_samples, run_dask, run_local
 from touchdown.campaign.statistics import summarize
-from touchdown.campaign.store import ResultsDir, ResultsError, manifest
+from touchdown.campaign.store import ResultsDir, manifest
 from touchdown.campaign.table import od_errors, sample_rows
+from touchdown.errors import ResultsError
 from touchdown.files import jsonable, write_atomic
 from touchdown.moon.dem_tiles import load_onboard_map, load_truth_terrain
 from touchdown.scenario import Scenario

@@ -22,15 +22,11 @@ from typing import Any
 import pandas as pd
 
 from touchdown.campaign.dispersions import Campaign, Dispersion
-from touchdown.errors import TouchdownError
+from touchdown.errors import ResultsError
 from touchdown.files import write_atomic
 from touchdown.scenario import Scenario
 
 FORMAT = 1
-
-
-class ResultsError(TouchdownError):
-    """A results folder is missing, unreadable or holds another campaign."""
 
 
 def manifest(nominal: Scenario, campaign: Campaign, seed: int, runs: int) -> dict[str, Any]:

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from touchdown.errors import DataFileError, DataRangeError, ScenarioError, TouchdownError
+from touchdown.errors import (
+    DataFileError,
+    DataRangeError,
+    ResultsError,
+    ScenarioError,
+    TouchdownError,
+)
 
 if TYPE_CHECKING:
     from touchdown.scenario import Scenario
@@ -46,7 +52,7 @@ def errors_to_exit(debug: bool) -> Iterator[None]:
         yield
     except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
         raise
-    except (ScenarioError, DataFileError, DataRangeError) as exc:
+    except (ScenarioError, DataFileError, DataRangeError, ResultsError) as exc:
         _fail(str(exc), EXIT_CONFIG, debug)
     except TouchdownError as exc:
         _fail(str(exc), EXIT_FAILED, debug)
