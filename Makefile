@@ -25,8 +25,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_fly.py
+# Benchmarks run in their own environment: touchdown plus Basilisk (bsk) for the comparison.
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): pyproject.toml benchmarks/requirements-basilisk.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -e . -r benchmarks/requirements-basilisk.txt
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python benchmarks/bench_fly.py
+	$(BENCH_VENV)/bin/python benchmarks/bench_campaign.py
 
 clean:
-	rm -rf $(VENV) .numba-cache out
+	rm -rf $(VENV) $(BENCH_VENV) .numba-cache out

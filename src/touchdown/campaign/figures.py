@@ -124,7 +124,7 @@ def outcome_by_parameter(samples: pd.DataFrame, columns: list[str], title: str,
             lo, hi = wilson_interval(k_ok, n)
             mids.append(float(np.median(x[sel])))
             rates.append(k_ok / n)
-            err.append((k_ok / n - lo, hi - k_ok / n))
+            err.append((max(k_ok / n - lo, 0.0), max(hi - k_ok / n, 0.0)))
         ax.errorbar(mids, rates, yerr=np.array(err).T, fmt="o-", color="tab:blue", ms=3,
                     capsize=2, lw=1)
         ax.set_ylim(-0.05, 1.05)

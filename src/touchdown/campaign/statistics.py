@@ -22,7 +22,9 @@ def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, floa
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z / denom * math.sqrt(p * (1.0 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)  # exact ends, free of rounding
+    hi = 1.0 if successes == n else min(1.0, centre + half)
+    return lo, hi
 
 
 def ellipse(east_m: np.ndarray, north_m: np.ndarray, k: float = 3.0) -> dict[str, Any] | None:
