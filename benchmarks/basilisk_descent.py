@@ -34,11 +34,11 @@ Modelled, with Basilisk 2.12 modules unless noted:
 
 Not modelled (touchdown models them): IMU, star tracker and range finder with their errors, the
 navigation filter and its range-finder gating, terrain (LRO elevation), J2 / C22 gravity and the
-Moon's rotation, the slew-rate limit, the flight-software phases and failure logic, the descent
-from orbit before ignition, engine and sensor faults, the event log and the per-cycle trace.
+Moon's rotation, the flight-software phases and failure logic, the orbit and the descent-orbit
+insertion before ignition, engine and sensor faults, the event log and the per-cycle trace.
 
-Run: ``.venv-bench/bin/python benchmarks/basilisk_descent.py --samples 20 --threads 2``
-(see ``benchmarks/requirements-basilisk.txt`` for the environment).
+Run: ``.venv-bench/bin/python benchmarks/basilisk_descent.py --samples 30 --threads 1 2``
+(environment: ``benchmarks/requirements-basilisk.txt``; notes: ``README-basilisk-notes.md``).
 """
 
 from __future__ import annotations
@@ -71,7 +71,6 @@ from Basilisk.utilities.MonteCarlo.Dispersions import NormalDispersion, NormalVe
 # --- the reduced hakuto-r-m1 descent (scenarios/hakuto-r-m1.toml) ---------------------------
 GM_MOON = 4.9028e12  # m^3/s^2
 R_MOON = 1737.4e3  # m
-G0 = 9.80665  # m/s^2, Basilisk's EARTH_GRAV for Isp
 PERILUNE_ALT = 25.0e3  # m, braking ignition
 APOLUNE_ALT = 100.0e3  # m
 DRY_MASS = 360.0  # kg, 340 dry + 20 payload
@@ -108,7 +107,7 @@ ATT_WN, ATT_ZETA = 1.0, 0.9
 ATT_K = 4.0 * INERTIA[0] * ATT_WN**2
 ATT_P = 2.0 * ATT_ZETA * ATT_WN * INERTIA[0]
 ATT_KI = 0.1 / ATT_P  # integral torque builds at 0.1 /s of the proportional one
-ATT_INTEGRAL_LIMIT = 300.0  # N m s, on K * integral(sigma)
+ATT_INTEGRAL_LIMIT = 300.0  # N m s on K * integral(sigma): caps the integral torque at 30 N m
 SLEW_MAX = math.radians(10.0)  # rad/s, thrust-direction rate limit (touchdown: 5 deg/s)
 
 
