@@ -9,7 +9,8 @@ from touchdown.errors import DataRangeError
 from touchdown.moon.constants import R_REF
 from touchdown.moon.dem_tiles import Terrain, Tile
 from touchdown.moon.terrain import (
-    fill_gradient_bounds,
+    META_COLS,
+    fill_bounds,
     ray_cast,
     terrain_height,
     terrain_height_grad,
@@ -56,7 +57,7 @@ def naive_first_hit(f_of_s, max_range, step):
 
 def make_terrain(layers):
     """elev, meta from [(grid_m, lat_first_deg, lon_first_deg, pix_deg, wraps), ...]."""
-    meta = np.zeros((len(layers), 8))
+    meta = np.zeros((len(layers), META_COLS))
     offset = 0
     for k, (grid, lat0, lon0, pix, wraps) in enumerate(layers):
         rows, cols = np.shape(grid)
@@ -64,7 +65,7 @@ def make_terrain(layers):
                        math.radians(pix), 1.0 if wraps else 0.0)
         offset += rows * cols
     elev = np.concatenate([np.asarray(layer[0], dtype=np.float32).ravel() for layer in layers])
-    fill_gradient_bounds(elev, meta)
+    fill_bounds(elev, meta)
     return elev, meta
 
 
@@ -459,15 +460,16 @@ def test_shell_height_outside_coverage_raises_range_error(shell_terrain):
     assert info.value.covered == (39.875, 45.125, 39.875, 47.625)
 
 
-def test_shell_gradient_bounds_match_the_kernel():
+def test_shell_bounds_match_the_kernel():
     rng = np.random.default_rng(9)
     tiles = [synthetic_tile(rng.uniform(-300, 300, (9, 13)), 10.0, 20.0, 2.0, "a.npz"),
              synthetic_tile(rng.uniform(-900, 900, (18, 36)), 90 - 5.0, 5.0, 0.1, "g.npz")]
     t = Terrain.from_tiles(tiles, "two")
     assert t.tiles[1].wraps and not t.tiles[0].wraps
     meta = t.meta.copy()
-    fill_gradient_bounds(t.elev, meta)
+    fill_bounds(t.elev, meta)
     np.testing.assert_allclose(t.meta[:, 7], meta[:, 7], rtol=1e-12)
+    np.testing.assert_array_equal(t.meta[:, 8], meta[:, 8])
 
 
 def test_shell_ray_cast_matches_kernel(shell_terrain):

@@ -3,7 +3,7 @@
 A terrain is two arrays, built by ``touchdown.moon.dem_tiles`` (the shell) or by hand:
 
 ``elev``  1-D float32 (m above ``R_REF``): every layer's grid, row-major, concatenated.
-``meta``  2-D float64, shape (n_layers, 8), one row per layer, in priority order:
+``meta``  2-D float64, shape (n_layers, 9), one row per layer, in priority order:
 
 ==  ==========================================================================================
 0   offset of the layer's first value in ``elev`` (-)
@@ -14,8 +14,9 @@ A terrain is two arrays, built by ``touchdown.moon.dem_tiles`` (the shell) or by
 5   pixel size, the same in latitude and longitude (rad)
 6   1 if the layer wraps in longitude (a global grid: ``ncols * pixel = 2 pi``), else 0
 7   bound G on ``|dh/dlat|`` and ``|dh/dlon|`` of the layer's surface, polar caps included
-    (m/rad); written by ``fill_gradient_bounds``, which a hand-built terrain must call too,
+    (m/rad); written by ``fill_bounds``, which a hand-built terrain must call too,
     because ``ray_cast`` relies on it (0 would mean a flat layer)
+8   the layer's highest value (m), a bound on its surface; written by ``fill_bounds``
 ==  ==========================================================================================
 
 A point is served by the first layer whose bilinear cell (the square between four pixel
@@ -36,19 +37,21 @@ from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_latlon
 
 __all__ = [
     "META_COLS",
-    "fill_gradient_bounds",
+    "fill_bounds",
     "latlon_from_mcmf",
     "mcmf_from_latlon",
     "ray_cast",
     "terrain_height",
+    "terrain_height_bound",
     "terrain_height_grad",
     "terrain_height_many",
+    "terrain_max_in_box",
     "terrain_normal",
     "terrain_slope",
     "terrain_slope_many",
 ]
 
-META_COLS = 8  # -, columns of the meta array
+META_COLS = 9  # -, columns of the meta array
 TWO_PI = 2.0 * math.pi  # rad
 HALF_PI = 0.5 * math.pi  # rad
 EDGE_EPS = 1e-9  # pixels, rounding allowance that keeps a layer's outermost centres inside it
@@ -61,6 +64,7 @@ STEP_TOL = 1e-4  # m, smallest probe step; a dip shorter than this along the ray
 ROOT_TOL = 1e-4  # m, width of the final bracket around the hit
 MAX_EVALS = 200_000  # -, budget of terrain evaluations per ray (only polar rays come close)
 MAX_REFINE = 100  # -, budget of root-refinement iterations
+TOP_MARGIN = 1.0  # m, allowance for rounding above the highest layer value
 
 
 @kernel
@@ -268,13 +272,16 @@ def terrain_normal(elev, meta, r_mcmf, out_n):
 
 
 @kernel
-def fill_gradient_bounds(elev, meta):
-    """Write into meta[:, 7] each layer's bound on |dh/dlat| and |dh/dlon| (m/rad).
+def fill_bounds(elev, meta):
+    """Write into meta[:, 7] each layer's bound on |dh/dlat| and |dh/dlon| (m/rad), and into
+    meta[:, 8] its highest value (m).
 
     The bilinear gradient components inside a cell are convex combinations of differences
     between neighbouring pixels divided by the pixel size, so the largest such difference
     (including the longitude seam of a wrapping layer) divided by the pixel size bounds them;
-    a wrapping layer's polar caps add |edge value - pole value| / cap width.
+    a wrapping layer's polar caps add |edge value - pole value| / cap width. A bilinear cell
+    lies within its corners and a polar cap within its edge row and pole value, so no point
+    of a layer's surface is above its highest value.
     """
     for k in range(meta.shape[0]):
         off = int(meta[k, 0])
@@ -282,10 +289,13 @@ def fill_gradient_bounds(elev, meta):
         ncols = int(meta[k, 2])
         wraps = meta[k, 6] != 0.0
         d_max = 0.0
+        h_max = -math.inf
         for i in range(nrows):
             row = off + i * ncols
             for j in range(ncols):
                 h = np.float64(elev[row + j])
+                if h > h_max:
+                    h_max = h
                 if j + 1 < ncols:
                     d_max = max(d_max, abs(np.float64(elev[row + j + 1]) - h))
                 elif wraps:
@@ -301,6 +311,79 @@ def fill_gradient_bounds(elev, meta):
                     for j in range(ncols):
                         g = max(g, abs(np.float64(elev[row + j]) - np.float64(elev[row])) / width)
         meta[k, 7] = g
+        meta[k, 8] = h_max
+
+
+@kernel
+def terrain_height_bound(meta):
+    """Height (m above R_REF) that no point of the terrain exceeds (+inf without meta[:, 8])."""
+    if meta.shape[1] <= 8:
+        return math.inf
+    h = -math.inf
+    for k in range(meta.shape[0]):
+        h = max(h, meta[k, 8])
+    return h
+
+
+@kernel
+def _max_in_range(elev, row, j0, j1, ncols, wraps, h):
+    """Largest of h and the values of columns j0..j1 (wrapped when wraps) of a row at `row`."""
+    for jj in range(j0, j1 + 1):
+        j = jj % ncols if wraps else jj
+        v = np.float64(elev[row + j])
+        if v > h:
+            h = v
+    return h
+
+
+@kernel
+def terrain_max_in_box(elev, meta, lat_lo, lat_hi, lon_lo, lon_hi):
+    """Bound (m above R_REF) on the terrain height at every point of a lat/lon box (rad).
+
+    The largest grid value of every layer cell that meets the box, whichever layer serves
+    each point (a bilinear cell lies within its four corners; a polar cap within its edge row
+    and its pole value). -inf where no layer meets the box. The box needs lat_lo <= lat_hi
+    within [-pi/2, pi/2] and lon_lo <= lon_hi < lon_lo + 2 pi; longitudes may take any value.
+    Its cost grows with the number of pixels in the box: meant for small boxes.
+    """
+    h = -math.inf
+    for k in range(meta.shape[0]):
+        off = int(meta[k, 0])
+        nrows = int(meta[k, 1])
+        ncols = int(meta[k, 2])
+        pix = meta[k, 5]
+        wraps = meta[k, 6] != 0.0
+        fr_lo = (meta[k, 3] - lat_hi) / pix
+        fr_hi = (meta[k, 3] - lat_lo) / pix
+        if not wraps and (fr_hi < -EDGE_EPS or fr_lo > nrows - 1.0 + EDGE_EPS):
+            continue
+        i0 = min(max(math.floor(fr_lo), 0), nrows - 1)
+        i1 = min(max(math.ceil(fr_hi), 0), nrows - 1)
+        dl = lon_lo - meta[k, 4]
+        dl -= TWO_PI * math.floor(dl / TWO_PI)  # rad, in [0, 2 pi]
+        fc_lo = dl / pix
+        fc_hi = fc_lo + (lon_hi - lon_lo) / pix
+        for i in range(i0, i1 + 1):
+            row = off + i * ncols
+            if wraps:
+                j0 = math.floor(fc_lo)
+                j1 = math.ceil(fc_hi)
+                if j1 - j0 >= ncols:
+                    j0, j1 = 0, ncols - 1
+                h = _max_in_range(elev, row, j0, j1, ncols, True, h)
+            else:  # the box, and the box one turn west (it may straddle the layer's 2 pi)
+                for shift in (0.0, TWO_PI / pix):
+                    a, b = fc_lo - shift, fc_hi - shift
+                    if b < -EDGE_EPS or a > ncols - 1.0 + EDGE_EPS:
+                        continue
+                    j0 = min(max(math.floor(a), 0), ncols - 1)
+                    j1 = min(max(math.ceil(b), 0), ncols - 1)
+                    h = _max_in_range(elev, row, j0, j1, ncols, False, h)
+        if wraps and fr_lo < 0.0:  # north polar cap: its pole value too
+            h = max(h, np.float64(elev[off]))
+        if wraps and fr_hi > nrows - 1.0:
+            h = max(h, np.float64(elev[off + (nrows - 1) * ncols]))
+    return h
 
 
 @kernel
@@ -415,10 +498,12 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
     dx, dy, dz = dir_mcmf[0] / norm, dir_mcmf[1] / norm, dir_mcmf[2] / norm
     g_max = 0.0  # m/rad
     lat_rows = 0.0  # rad, largest |lat| of any row centre; beyond it only polar caps lie
+    covers_all = False  # a wrapping layer covers every point
     for k in range(meta.shape[0]):
         g_max = max(g_max, meta[k, 7])
         lat_last = meta[k, 3] - (meta[k, 1] - 1.0) * meta[k, 5]
         lat_rows = max(lat_rows, abs(meta[k, 3]), abs(lat_last))
+        covers_all = covers_all or meta[k, 6] != 0.0
     g = g_max / RHO_LOW  # -
 
     s = 0.0
@@ -427,6 +512,23 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
         return math.nan
     if fa == 0.0:
         return 0.0
+    if covers_all:  # no surface above the highest layer value: go straight down to it
+        rho_top = R_REF + terrain_height_bound(meta) + TOP_MARGIN
+        od = ox * dx + oy * dy + oz * dz
+        c = ox * ox + oy * oy + oz * oz - rho_top * rho_top
+        if c > 0.0:  # the origin is above that sphere
+            disc = od * od - c
+            if od >= 0.0 or disc < 0.0:
+                return math.nan  # the ray never comes down to it
+            s_top = c / (math.sqrt(disc) - od)  # first crossing of |o + s d| = rho_top
+            if s_top >= max_range:
+                return math.nan
+            fb, kb, lat_b = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, s_top)
+            if kb < 0:
+                return math.nan
+            if fb <= 0.0:  # only by rounding
+                return _refine(elev, meta, ox, oy, oz, dx, dy, dz, s, fa, s_top, fb)
+            s, fa, ka, lat_a = s_top, fb, kb, lat_b
     probe = _cell_step(meta, ka, lat_a, R_REF + fa)
     cap = math.inf  # m, upper limit on the next step after a rejected one
     for _ in range(MAX_EVALS):

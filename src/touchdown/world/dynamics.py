@@ -10,9 +10,15 @@ world             ``sim.state.WORLD`` (read/write)  SI         per substep
 ================  ================================  =========  ===================
 
 Engines: every engine fires along body +z (an assumption: parallel nozzles, no cant losses).
-Once the propellant is gone the engines give no thrust: a substep in which it runs out is split
+Once the propellant is gone the engines give no thrust: a step in which it runs out is split
 at that instant. Attitude follows the commanded thrust direction by the shortest rotation at no
 more than ``slew_rate_max`` (roll about the thrust axis is left free).
+
+``substep`` advances by any dt with the engines held: it turns first, then thrusts along the
+new attitude for the whole step. That is exact for a coast (turns toward a fixed command about
+one axis add up) and for a burn once the turn left is within one pulse's turn
+(``slew_settled``); while the thrust axis is still turning, the caller steps one pulse
+resolution at a time, so the thrust direction follows the turn pulse by pulse.
 """
 
 import math
@@ -129,10 +135,19 @@ def slew(world, wp, thrust_dir_mci, dt, work):
 
 
 @kernel
-def substep(world, wp, thrust_dir_mci, main_on, thr_on, dt, work):
-    """Advance the world by one dynamics substep of dt (s): slew, then burn or coast.
+def slew_settled(world, wp, thrust_dir_mci, dt, work):
+    """Whether body +z is within the turn of one step of dt (s) from thrust_dir_mci (unit)."""
+    z_mci = work[0:3]
+    body_z_mci(world[W_Q:W_Q + 4], z_mci)
+    c = z_mci[0] * thrust_dir_mci[0] + z_mci[1] * thrust_dir_mci[1] + z_mci[2] * thrust_dir_mci[2]
+    return c >= math.cos(min(wp[WP_SLEW] * dt, math.pi))
 
-    Returns 1 if the propellant ran out during this substep, else 0.
+
+@kernel
+def substep(world, wp, thrust_dir_mci, main_on, thr_on, dt, work):
+    """Advance the world by dt (s) with the engines held: slew, then burn or coast.
+
+    Returns 1 if the propellant ran out during this step, else 0.
     """
     slew(world, wp, thrust_dir_mci, dt, work)
     u = work[15:18]
