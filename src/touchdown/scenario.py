@@ -61,7 +61,7 @@ SCHEMA: tuple[tuple[str, str, float | None, float | None, str], ...] = (
     ("sensors.lrf.period_s", "float", 0.001, 60.0, "s"),
     ("sensors.lrf.beam_body", "vec3", -1.0, 1.0, "unit vector, body"),
     ("flight_software.cycle_s", "float", 0.001, 10.0, "s"),
-    ("flight_software.coast_cycle_s", "float", 0.001, 10.0, "s, a whole multiple of cycle_s"),
+    ("flight_software.coast_cycle_s", "float", 0.001, 60.0, "s, a whole multiple of cycle_s"),
     ("flight_software.rejection_policy", "policy", None, None, " or ".join(POLICIES)),
     ("flight_software.gate_nis", "float", 0.1, 1e6, "chi-square threshold"),
     ("flight_software.fault_after_rejections", "int", 1, 100000, "readings"),
