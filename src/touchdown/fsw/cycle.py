@@ -44,8 +44,7 @@ from touchdown.fsw.guidance import (
     vertical_accel,
 )
 from touchdown.fsw.navigation import propagate, surface_estimate, update_lrf
-from touchdown.moon.constants import GM, OMEGA, R_REF
-from touchdown.moon.frames import rotate_z
+from touchdown.moon.constants import GM, R_REF
 from touchdown.sim.eventlog import log_event
 from touchdown.sim.state import (
     EV_ALT_ZERO,
@@ -114,14 +113,17 @@ def _enter(fsw, mode, t, events, n_events, code, value):
 
 
 @kernel
-def _thrust_from_guid(a_g, g_g, dcm, t, out_mci, work):
-    """Thrust acceleration a_g - g_g (guidance frame) rotated into mci."""
+def _thrust_from_guid(a_g, g_g, dcm, c, s, out_mci, work):
+    """Thrust acceleration a_g - g_g (guidance frame) rotated into mci; c, s: cos, sin of the
+    Moon's rotation angle."""
     m = work[0:3]
     for j in range(3):
         m[j] = 0.0
         for i in range(3):
             m[j] += dcm[i, j] * (a_g[i] - g_g[i])
-    rotate_z(OMEGA * t, m, out_mci)
+    out_mci[0] = c * m[0] - s * m[1]
+    out_mci[1] = s * m[0] + c * m[1]
+    out_mci[2] = m[2]
 
 
 @kernel
@@ -133,7 +135,7 @@ def _polynomial_phase(fsw, fp, t, target, tgo_given, work):
     """
     r_g, v_g, g_g, a_g = work[3:6], work[6:9], work[9:12], work[12:15]
     dcm = work[15:24].reshape(3, 3)
-    to_guidance(fsw, fp, t, r_g, v_g, g_g, dcm, work[24:48])
+    c, s = to_guidance(fsw, fp, t, r_g, v_g, g_g, dcm, work[24:48])
     r = fsw[F_X:F_X + 3]
     rn = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
     if (r_g[2] + R_REF + fp[FP_SITE + 2]) / rn < COS_GUIDANCE_RANGE or r_g[0] > 0.0:
@@ -142,7 +144,7 @@ def _polynomial_phase(fsw, fp, t, target, tgo_given, work):
     if math.isnan(tgo):
         return tgo
     polynomial_accel(r_g, v_g, target, tgo, a_g)
-    _thrust_from_guid(a_g, g_g, dcm, t, work[0:3], work[48:51])
+    _thrust_from_guid(a_g, g_g, dcm, c, s, work[0:3], work[48:51])
     return tgo
 
 
@@ -151,7 +153,7 @@ def _vertical_phase(fsw, fp, t, work):
     """Rate-of-descent guidance; writes the thrust accel (mci) into work[0:3]."""
     r_g, v_g, g_g, a_g = work[3:6], work[6:9], work[9:12], work[12:15]
     dcm = work[15:24].reshape(3, 3)
-    to_guidance(fsw, fp, t, r_g, v_g, g_g, dcm, work[24:48])
+    c, s = to_guidance(fsw, fp, t, r_g, v_g, g_g, dcm, work[24:48])
     hdot_cmd = descent_rate_command(fp, fsw[F_ALT])
     vertical_accel(fp, r_g, v_g, fsw[F_HDOT], hdot_cmd, a_g)
     # thrust = a - g; limit its tilt from the vertical
@@ -160,10 +162,10 @@ def _vertical_phase(fsw, fp, t, work):
     th = math.sqrt(tx * tx + ty * ty)
     lim = math.tan(fp[FP_TILT_MAX]) * max(tz, 0.0)
     if th > lim:
-        s = lim / th if th > 0.0 else 0.0
-        a_g[0] = g_g[0] + tx * s
-        a_g[1] = g_g[1] + ty * s
-    _thrust_from_guid(a_g, g_g, dcm, t, work[0:3], work[48:51])
+        k = lim / th if th > 0.0 else 0.0
+        a_g[0] = g_g[0] + tx * k
+        a_g[1] = g_g[1] + ty * k
+    _thrust_from_guid(a_g, g_g, dcm, c, s, work[0:3], work[48:51])
 
 
 @kernel

@@ -115,15 +115,17 @@ def propagate(fsw, fp, meas, t, dt, work):
     h0, h1, h2 = 0.5 * meas[M_DTH], 0.5 * meas[M_DTH + 1], 0.5 * meas[M_DTH + 2]
     quat_apply_rotvec(q, h0, h1, h2, False)
     dv_mci = work[0:3]
-    quat_rotate(q, meas[M_DV:M_DV + 3], dv_mci)
     if fsw[F_CMD_MAIN] < 0.5 and fsw[F_CMD_DUTY] <= 0.0:
         # engines were off: coast on the gravity model alone rather than integrate the
         # accelerometer's bias for an hour (as Apollo's average-G did)
         dv_mci[0], dv_mci[1], dv_mci[2] = 0.0, 0.0, 0.0
-    quat_apply_rotvec(q, h0, h1, h2, False)
-    if meas[M_ST_VALID] > 0.5:
+    else:
+        quat_rotate(q, meas[M_DV:M_DV + 3], dv_mci)
+    if meas[M_ST_VALID] > 0.5:  # a star-tracker fix replaces the propagated attitude
         for i in range(4):
             q[i] = meas[M_ST_Q + i]
+    else:
+        quat_apply_rotvec(q, h0, h1, h2, False)
     r, v = fsw[F_X:F_X + 3], fsw[F_X + 3:F_X + 6]
     # velocity Verlet: gravity at both ends of the cycle, the IMU delta-v spread evenly
     g, w3, g1 = work[3:6], work[6:9], work[81:84]

@@ -65,6 +65,7 @@ ROOT_TOL = 1e-4  # m, width of the final bracket around the hit
 MAX_EVALS = 200_000  # -, budget of terrain evaluations per ray (only polar rays come close)
 MAX_REFINE = 100  # -, budget of root-refinement iterations
 TOP_MARGIN = 1.0  # m, allowance for rounding above the highest layer value
+BAND = 2e-3  # rad, latitude margin of a ray's Lipschitz constant, so it is rarely recomputed
 
 
 @kernel
@@ -249,7 +250,7 @@ def terrain_normal(elev, meta, r_mcmf, out_n):
         Terrain height (m) at the lat/lon of r_mcmf; NaN (and out_n NaN) where no layer covers.
     """
     x, y, z = r_mcmf[0], r_mcmf[1], r_mcmf[2]
-    lat = math.atan2(z, math.hypot(x, y))
+    lat = math.atan2(z, math.sqrt(x * x + y * y))
     lon = math.atan2(y, x)
     k, h, dh_dlat, dh_dlon = _sample(elev, meta, lat, lon)
     if k < 0:
@@ -326,6 +327,34 @@ def terrain_height_bound(meta):
 
 
 @kernel
+def _layers_top(meta, lat_lo, lat_hi, lon_lo, lon_w):
+    """Bound (m) on the terrain at every point of a lat/lon box (rad): the highest value of the
+    layers that may serve a point of it, down to the first layer whose coverage holds the whole
+    box (the lower ones serve none of it). +inf when no layer holds the box, or without
+    meta[:, 8]. The box is [lat_lo, lat_hi] x [lon_lo, lon_lo + lon_w], lon_w < 2 pi.
+    """
+    if meta.shape[1] <= 8:
+        return math.inf
+    h = -math.inf
+    for k in range(meta.shape[0]):
+        if meta[k, 6] != 0.0:  # a wrapping layer covers every point
+            return max(h, meta[k, 8])
+        pix = meta[k, 5]
+        tol = EDGE_EPS * pix
+        lat_top = meta[k, 3]
+        lat_bot = lat_top - (meta[k, 1] - 1.0) * pix
+        width = (meta[k, 2] - 1.0) * pix
+        d = lon_lo - meta[k, 4]
+        d -= TWO_PI * math.floor(d / TWO_PI)  # rad, box start east of the layer's first column
+        if lat_bot <= lat_lo and lat_hi <= lat_top and d + lon_w <= width:
+            return max(h, meta[k, 8])
+        if (lat_lo <= lat_top + tol and lat_hi >= lat_bot - tol
+                and (d <= width + tol or d + lon_w >= TWO_PI - tol)):
+            h = max(h, meta[k, 8])
+    return math.inf
+
+
+@kernel
 def _max_in_range(elev, row, j0, j1, ncols, wraps, h):
     """Largest of h and the values of columns j0..j1 (wrapped when wraps) of a row at `row`."""
     for jj in range(j0, j1 + 1):
@@ -392,8 +421,9 @@ def _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, s):
     x = ox + s * dx
     y = oy + s * dy
     z = oz + s * dz
-    rxy = math.hypot(x, y)
-    rho = math.hypot(rxy, z)
+    rxy2 = x * x + y * y
+    rxy = math.sqrt(rxy2)
+    rho = math.sqrt(rxy2 + z * z)
     lat = math.atan2(z, rxy)
     k, h, _, _ = _sample(elev, meta, lat, math.atan2(y, x))
     return rho - R_REF - h, k, lat
@@ -455,24 +485,30 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
     f(s) = |o + s d| - R_REF - h(lat, lon) (m), the result is the first s in [0, max_range]
     where f goes from positive to zero or below, bracketed to ROOT_TOL.
 
-    Why nothing is skipped: inside one layer f is Lipschitz with the constant K of
-    ``_lipschitz`` (from the per-layer gradient bounds in meta[:, 7]). From a point s with
-    f(s) > 0 the stretch [s, s + f(s)/K) is therefore free of the surface, so far from the
-    ground the walk takes those steps (sphere tracing: a few dozen evaluations from 10 km).
-    Near the ground it probes a quarter of the current cell ahead (point b) and accepts
-    [s, b] as free when f(s) + f(b) > K (b - s) (the two one-sided cones cover it); else it
-    halves the probe, down to STEP_TOL (a dip shorter than that along the ray, at most
-    K STEP_TOL / 2 deep, could be missed). Across a layer seam the height may jump, so both
-    f(s) and f(b) must then reach K (b - s), and a long step that ends below the surface in
-    another layer is halved until it is at most a quarter cell. The first probe with
-    f(b) <= 0 thus brackets the hit either at the end of a surface-free step or within a
-    quarter cell, where f is close to one quadratic (a bilinear patch along a nearly straight
-    path in lat/lon), so the bracket holds one crossing, refined by regula falsi to ROOT_TOL.
+    Why nothing is skipped: first, no point of the surface within reach lies above the
+    highest value of the layers that can serve the ray's footprint (``_layers_top``, over a
+    lat/lon box holding every point within max_range), so the walk starts where the ray comes
+    down to that height, found in closed form (or gives up at once if it never does). Then,
+    inside one layer f is Lipschitz with the constant K of ``_lipschitz`` (from the per-layer
+    gradient bounds in meta[:, 7]). From a point s with f(s) > 0 the stretch [s, s + f(s)/K)
+    is therefore free of the surface, so far from the ground the walk takes those steps
+    (sphere tracing: a few dozen evaluations from 10 km). Near the ground it probes a quarter
+    of the current cell ahead (point b) and accepts [s, b] as free when
+    f(s) + f(b) > K (b - s) (the two one-sided cones cover it); else it halves the probe, down
+    to STEP_TOL (a dip shorter than that along the ray, at most K STEP_TOL / 2 deep, could be
+    missed). Across a layer seam the height may jump, so both f(s) and f(b) must then reach
+    K (b - s), and a long step that ends below the surface in another layer is halved until it
+    is at most a quarter cell. The first probe with f(b) <= 0 thus brackets the hit either at
+    the end of a surface-free step or within a quarter cell, where f is close to one quadratic
+    (a bilinear patch along a nearly straight path in lat/lon), so the bracket holds one
+    crossing, refined by regula falsi to ROOT_TOL.
     K is evaluated at the largest |lat| a step can reach (the east metric grows as
     1/cos(lat)), but not beyond the outermost row centre (in the polar caps the east slope
-    is capped, see ``_cap_sample``), at the radius RHO_LOW. Layers are assumed wider than
-    one step, so a step never jumps over a whole layer. Near the poles K grows as
-    1/cos(lat) and the walk slows down (about 0.1-2 ms within 1 deg of a pole).
+    is capped, see ``_cap_sample``), at the radius RHO_LOW; it is kept for a band of
+    latitude BAND wider than needed and recomputed only when a step could leave the band.
+    Layers are assumed wider than one step, so a step never jumps over a whole layer. Near
+    the poles K grows as 1/cos(lat) and the walk slows down (about 0.1-2 ms within 1 deg of
+    a pole).
 
     Parameters
     ----------
@@ -498,12 +534,10 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
     dx, dy, dz = dir_mcmf[0] / norm, dir_mcmf[1] / norm, dir_mcmf[2] / norm
     g_max = 0.0  # m/rad
     lat_rows = 0.0  # rad, largest |lat| of any row centre; beyond it only polar caps lie
-    covers_all = False  # a wrapping layer covers every point
     for k in range(meta.shape[0]):
         g_max = max(g_max, meta[k, 7])
         lat_last = meta[k, 3] - (meta[k, 1] - 1.0) * meta[k, 5]
         lat_rows = max(lat_rows, abs(meta[k, 3]), abs(lat_last))
-        covers_all = covers_all or meta[k, 6] != 0.0
     g = g_max / RHO_LOW  # -
 
     s = 0.0
@@ -512,14 +546,26 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
         return math.nan
     if fa == 0.0:
         return 0.0
-    if covers_all:  # no surface above the highest layer value: go straight down to it
-        rho_top = R_REF + terrain_height_bound(meta) + TOP_MARGIN
-        od = ox * dx + oy * dy + oz * dz
-        c = ox * ox + oy * oy + oz * oz - rho_top * rho_top
-        if c > 0.0:  # the origin is above that sphere
+    # the footprint: every point within max_range is within asin(max_range / |o|) of o
+    o2 = ox * ox + oy * oy + oz * oz
+    on = math.sqrt(o2)
+    if max_range < 0.5 * on:
+        alpha = 1.0001 * math.asin(max_range / on) + 1e-12
+        lat_o = math.asin(oz / on)
+        lat_far = abs(lat_o) + alpha
+        if lat_far < 1.5:
+            lon_w = alpha / math.cos(lat_far)
+            top = _layers_top(meta, lat_o - alpha, lat_o + alpha,
+                              math.atan2(oy, ox) - lon_w, 2.0 * lon_w)
+        else:
+            top = _layers_top(meta, -HALF_PI, HALF_PI, 0.0, 0.999 * TWO_PI)
+        rho_top = R_REF + top + TOP_MARGIN
+        c = o2 - rho_top * rho_top
+        if c > 0.0:  # the origin is above every point of the surface it can reach
+            od = ox * dx + oy * dy + oz * dz
             disc = od * od - c
             if od >= 0.0 or disc < 0.0:
-                return math.nan  # the ray never comes down to it
+                return math.nan  # the ray never comes down to that height
             s_top = c / (math.sqrt(disc) - od)  # first crossing of |o + s d| = rho_top
             if s_top >= max_range:
                 return math.nan
@@ -531,15 +577,22 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
             s, fa, ka, lat_a = s_top, fb, kb, lat_b
     probe = _cell_step(meta, ka, lat_a, R_REF + fa)
     cap = math.inf  # m, upper limit on the next step after a rejected one
+    band = -1.0  # rad, |lat| up to which lip and cos_band hold (none yet)
+    lip = 1.0
+    cos_band = 1.0
     for _ in range(MAX_EVALS):
         if s >= max_range:
             return math.nan
-        cell = _cell_step(meta, ka, lat_a, R_REF)
+        cell = max(CELL_FRACTION * meta[ka, 5] * R_REF * cos_band, STEP_TOL)
         probe = min(probe, cell)
-        # Lipschitz constant valid over any step up to `reach` (latitude may grow by reach/rho)
-        k0 = _lipschitz(g, min(abs(lat_a), lat_rows))
-        reach = max(fa / k0, probe)
-        lip = _lipschitz(g, min(abs(lat_a) + reach / RHO_LOW, lat_rows))
+        if abs(lat_a) + max(fa / lip, probe) / RHO_LOW > band:
+            # a step could leave the band: widen it around the reach of the longest step
+            k0 = _lipschitz(g, min(abs(lat_a), lat_rows))
+            band = abs(lat_a) + max(fa / k0, probe) / RHO_LOW + BAND
+            lip = _lipschitz(g, min(band, lat_rows))
+            cos_band = max(math.cos(min(band, HALF_PI)), 1e-3)
+            cell = max(CELL_FRACTION * meta[ka, 5] * R_REF * cos_band, STEP_TOL)
+            probe = min(probe, cell)
         sphere = fa / lip  # m, surface-free stretch ahead
         step = min(max(sphere, probe), cap)
         b = min(s + step, max_range)
@@ -566,4 +619,3 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
             cap = 0.5 * step
             probe = min(probe, cap)
     return math.nan
-

@@ -121,6 +121,10 @@ F_FLAGS = FSW.add("flags", 4, "-", "one-shot flags: alt<=0 seen, prop low, prop 
 F_SLEEP = FSW.add("sleep_cycles", 1, "-",
                   "cycles the flight software sleeps through before its next one (0: every "
                   "cycle); chosen each cycle, so it also gives the interval just flown")
+F_GUID_DCM = FSW.add("dcm_guid_mcmf", 9, "-",
+                     "guidance frame: rows downrange, crossrange, up (mcmf components), row-major;"
+                     " computed with r_site_mcmf at the first guidance cycle")
+F_SITE_MCMF = FSW.add("r_site_mcmf", 3, "m", "landing site, Moon-fixed (zero until computed)")
 F_IGN_LAST = FSW.add("ignition_throttle_last", 1, "-",
                      "descent coast: fraction of full thrust the braking guidance needed at "
                      "the previous cycle (0: not evaluated)")
