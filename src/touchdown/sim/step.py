@@ -86,7 +86,7 @@ from touchdown.sim.state import (
 )
 from touchdown.world.attitude import body_z_mci
 from touchdown.world.contact import classify_contact, contact_possible, update_altitude
-from touchdown.world.dynamics import slew_settled, substep
+from touchdown.world.dynamics import MAX_PULSES, burn_pulses, substep
 from touchdown.world.sensors import read_imu, read_lrf, read_star_tracker
 
 TICK_S = 1e-3  # s, one tick
@@ -184,28 +184,28 @@ def _fly(world, wp, fsw, elev, meta, events, n_events, clock, end_tick, stop_tic
     n_on = round(fsw[F_CMD_DUTY] * (cyc // sub))  # thruster pulses at the start of each cycle
     main_on = fsw[F_CMD_MAIN] > 0.5
     u_cmd = fsw[F_CMD_DIR:F_CMD_DIR + 3]
-    f_main = wp[WP_MAIN_F] if main_on else 0.0
-    f_thr = wp[WP_THR_N] * wp[WP_THR_F]
+    f_max = (wp[WP_MAIN_F] if main_on else 0.0) + (wp[WP_THR_N] * wp[WP_THR_F] if n_on else 0.0)
     while clock[C_TICK] < end_tick and clock[C_TICK] < stop_tick:
         tick = clock[C_TICK]
         k = tick % cyc
-        thr_on = k < n_on * sub
-        if thr_on:
-            nxt = tick - k + n_on * sub  # the thrusters' last pulse ends
+        burning = (main_on or k < n_on * sub) and world[W_PROP] > 0.0
+        if burning:  # to the end of the cycle, in pulses (the engines change only on pulses)
+            nxt = min(tick - k + cyc, end_tick, tick + MAX_PULSES * sub)
         elif n_on > 0:
-            nxt = tick - k + cyc  # they fire again next cycle
+            nxt = min(tick - k + cyc, end_tick)  # coast to the next cycle's pulses
         else:
             nxt = end_tick
-        nxt = min(nxt, end_tick)
-        accel = 0.0  # m/s^2, bound on the thrust acceleration
-        if (main_on or thr_on) and world[W_PROP] > 0.0:
-            accel = (f_main + (f_thr if thr_on else 0.0)) / wp[WP_DRY]
-            if not slew_settled(world, wp, u_cmd, sub * TICK_S, work):
-                nxt = min(nxt, tick + sub)  # the thrust axis is still turning
+        accel = f_max / wp[WP_DRY] if burning else 0.0  # m/s^2, bound on the thrust
         check = contact_possible(world, wp, (nxt - tick) * TICK_S, accel, elev, meta, work)
         if check:
-            nxt = min(nxt, tick + sub)
-        if substep(world, wp, u_cmd, main_on, thr_on, (nxt - tick) * TICK_S, work):
+            nxt = tick + sub
+        if burning and nxt - tick > sub:
+            ran_out = burn_pulses(world, wp, u_cmd, main_on, max(n_on - k // sub, 0),
+                                  sub * TICK_S, (nxt - tick) // sub, work)
+        else:
+            ran_out = substep(world, wp, u_cmd, main_on, k < n_on * sub,
+                              (nxt - tick) * TICK_S, work)
+        if ran_out:
             log_event(events, n_events, world[W_PROP_OUT_T], EV_PROP_OUT, 0.0)
         world[W_T] = nxt * TICK_S  # time from the tick count: no drift from summed steps
         clock[C_TICK] = nxt
