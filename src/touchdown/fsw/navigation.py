@@ -135,20 +135,38 @@ def propagate(fsw, fp, meas, t, dt, work):
     gravity_mci(t + dt, r, g1, w3)
     for i in range(3):
         v[i] += 0.5 * (g[i] + g1[i]) * dt + dv_mci[i]
-    # covariance: Phi = [[I, I dt], [G dt, I]], G the point-mass gravity gradient
+    # covariance: P <- Phi P Phi^T, Phi = [[I, I dt], [G dt, I]], G the point-mass gravity
+    # gradient (symmetric). In 3x3 blocks P = [[A, B], [B^T, C]]: Phi P = [[X, Y], [Z, W]] with
+    # X = A + dt B^T, Y = B + dt C, Z = dt G A + B^T, W = dt G B + C, and
+    # Phi P Phi^T = [[X + dt Y, dt X G + Y], [Z + dt W, dt Z G + W]].
     rn = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
     k = GM / rn ** 3
-    phi = work[9:45].reshape(6, 6)
-    for i in range(6):
-        for j in range(6):
-            phi[i, j] = 1.0 if i == j else 0.0
-    for i in range(3):
-        phi[i, i + 3] = dt
-        for j in range(3):
-            gij = k * (3.0 * r[i] * r[j] / (rn * rn) - (1.0 if i == j else 0.0))
-            phi[i + 3, j] = gij * dt
     p = fsw[F_P:F_P + 36].reshape(6, 6)
-    _congruence(phi, p, work[45:81].reshape(6, 6))
+    gm, x, y = work[9:18].reshape(3, 3), work[18:27].reshape(3, 3), work[27:36].reshape(3, 3)
+    z, w = work[36:45].reshape(3, 3), work[45:54].reshape(3, 3)
+    for i in range(3):
+        for j in range(3):
+            gm[i, j] = k * (3.0 * r[i] * r[j] / (rn * rn) - (1.0 if i == j else 0.0))
+    for i in range(3):
+        for j in range(3):
+            ga, gb = 0.0, 0.0
+            for m in range(3):
+                ga += gm[i, m] * p[m, j]
+                gb += gm[i, m] * p[m, j + 3]
+            x[i, j] = p[i, j] + dt * p[j, i + 3]
+            y[i, j] = p[i, j + 3] + dt * p[i + 3, j + 3]
+            z[i, j] = dt * ga + p[j, i + 3]
+            w[i, j] = dt * gb + p[i + 3, j + 3]
+    for i in range(3):
+        for j in range(3):
+            xg, zg = 0.0, 0.0
+            for m in range(3):
+                xg += x[i, m] * gm[m, j]
+                zg += z[i, m] * gm[m, j]
+            p[i, j] = x[i, j] + dt * y[i, j]
+            p[i, j + 3] = dt * xg + y[i, j]
+            p[i + 3, j] = z[i, j] + dt * w[i, j]
+            p[i + 3, j + 3] = dt * zg + w[i, j]
     qa = fp[FP_Q_ACC]
     for i in range(3):
         p[i, i] += qa * dt ** 3 / 3.0
