@@ -451,7 +451,8 @@ def _cell_step(meta, k, lat, rho):
 
 @kernel
 def _refine(elev, meta, ox, oy, oz, dx, dy, dz, a, fa, b, fb):
-    """Root of f in [a, b] (m) with fa > 0 >= fb, by Illinois regula falsi with bisection."""
+    """Root of f in [a, b] (m) with fa > 0 >= fb, by Illinois regula falsi with bisection,
+    each point kept ROOT_TOL / 2 inside the bracket."""
     side = 0
     for it in range(MAX_REFINE):
         if b - a <= ROOT_TOL:
@@ -459,6 +460,9 @@ def _refine(elev, meta, ox, oy, oz, dx, dy, dz, a, fa, b, fb):
         c = a + fa * (b - a) / (fa - fb)
         if not (c > a and c < b) or it % 4 == 3:
             c = 0.5 * (a + b)
+        # at least half a tolerance inside either end: a point that lands next to the root
+        # then leaves the next one on its other side, and the bracket closes
+        c = min(max(c, a + 0.5 * ROOT_TOL), b - 0.5 * ROOT_TOL)
         fc, kc, _ = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, c)
         if kc < 0:
             return math.nan
@@ -580,20 +584,38 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
     band = -1.0  # rad, |lat| up to which lip and cos_band hold (none yet)
     lip = 1.0
     cos_band = 1.0
+    b_pend, fb_pend, kb_pend, lat_pend = -1.0, 0.0, -1, 0.0  # the last probe not yet accepted
     for _ in range(MAX_EVALS):
         if s >= max_range:
             return math.nan
+        if (b_pend > s and kb_pend == ka and fa + fb_pend > lip * (b_pend - s)
+                and abs(lat_a) + (b_pend - s) / RHO_LOW <= band):
+            # a probe refused from an earlier point is free from this one: take it as it is
+            s, fa, ka, lat_a = b_pend, fb_pend, kb_pend, lat_pend
+            b_pend = -1.0
+            cap = math.inf
+            continue
         cell = max(CELL_FRACTION * meta[ka, 5] * R_REF * cos_band, STEP_TOL)
         probe = min(probe, cell)
-        if abs(lat_a) + max(fa / lip, probe) / RHO_LOW > band:
-            # a step could leave the band: widen it around the reach of the longest step
-            k0 = _lipschitz(g, min(abs(lat_a), lat_rows))
-            band = abs(lat_a) + max(fa / k0, probe) / RHO_LOW + BAND
+        if abs(lat_a) + max(fa, probe) / RHO_LOW > band:
+            # a step could leave the band (no free step exceeds f, as K >= 1): widen it
+            band = abs(lat_a) + max(fa, probe) / RHO_LOW + BAND
             lip = _lipschitz(g, min(band, lat_rows))
             cos_band = max(math.cos(min(band, HALF_PI)), 1e-3)
             cell = max(CELL_FRACTION * meta[ka, 5] * R_REF * cos_band, STEP_TOL)
             probe = min(probe, cell)
         sphere = fa / lip  # m, surface-free stretch ahead
+        room = (band - abs(lat_a)) * RHO_LOW  # m, the longest step the band allows
+        if room > sphere:
+            # sharper for steep rays: the ray's own radius is exactly |o + s d|, convex in s,
+            # so it changes by at least rdot x; only the terrain's rise is bounded by the
+            # slopes, over the horizontal part of the ray (sin of its angle from the vertical,
+            # which turns by at most x / RHO_LOW): f(s + x) >= f(s) + (rdot - climb) x
+            px, py, pz = ox + s * dx, oy + s * dy, oz + s * dz
+            rdot = (px * dx + py * dy + pz * dz) / math.sqrt(px * px + py * py + pz * pz)
+            horiz = min(1.0, math.sqrt(max(1.0 - rdot * rdot, 0.0)) + room / RHO_LOW)
+            climb = math.sqrt(lip * lip - 1.0) * horiz
+            sphere = max(sphere, room if climb <= rdot else min(fa / (climb - rdot), room))
         step = min(max(sphere, probe), cap)
         b = min(s + step, max_range)
         step = b - s
@@ -618,4 +640,5 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
         else:
             cap = 0.5 * step
             probe = min(probe, cap)
+            b_pend, fb_pend, kb_pend, lat_pend = b, fb, kb, lat_b
     return math.nan
