@@ -2,18 +2,18 @@
 
 Time is integer ticks (``TICK_S``). The flight software runs on a grid of ``cycle`` ticks; at
 the end of each cycle it says how many cycles it will sleep through (``sleep_cycles``: 0 at full
-rate, more while it coasts), and the sensors are read when it wakes: the IMU reports the
-increments over the whole interval, the star tracker and the range finder a reading when one
-fell due in it (every ``st_every`` and ``lrf_every`` cycles). Between two cycles the dynamics
-advance with the commands held, in steps as long as the engines allow: a step ends where the
-engine state changes (the thrusters' last ``substep``-tick pulse of a cycle, the next cycle),
-a thrust step is one ``substep`` long while the attitude is still turning, and a step is one
-``substep`` long, followed by a contact check, only where ``contact_possible`` cannot rule
-contact out. So a coast is a few RK4 steps per flight-software interval and a powered cycle is
-one or two, while thrust pulses, contact and its time keep the ``substep`` resolution.
-``advance`` runs until the first step boundary at or after ``until_tick`` or the end of the
-flight, so a host can run it in chunks (for pacing, uplink or telemetry) or in one call, with
-the same numbers either way.
+rate, the coast cycle while it coasts with the engines off), and the sensors are read when it
+wakes: the IMU reports the increments over the whole interval, the star tracker and the range
+finder a reading when one fell due in it (every ``st_every`` and ``lrf_every`` cycles).
+Between two wake-ups the world advances with the commands held, in steps as long as the
+engines allow: a powered cycle is one step (``burn_pulses``: thrust in closed form over the
+10 ms pulses, gravity in one RK4 step), a coast one RK4 step for the whole interval
+(``substep``), and only where ``contact_possible`` cannot rule contact out within a step does
+the loop take 10 ms ``substep`` steps and check contact after each. Thrust pulses, the
+attitude's turn pulse by pulse, the tanks running dry and contact keep the ``substep``
+(pulse) resolution. ``advance`` runs until the first step boundary at or after ``until_tick``
+or the end of the flight, so a host can run it in chunks (for pacing, uplink or telemetry) or
+in one call, with the same numbers either way.
 """
 
 import math

@@ -4,21 +4,25 @@ Inputs / Outputs
 ================  ================================  =========  ===================
 name              layout                            unit       rate
 ================  ================================  =========  ===================
-thrust_dir_mci    3-vector, FSW command             -          per substep
-main_on, thr_on   engine on/off for this substep    -          per substep
-world             ``sim.state.WORLD`` (read/write)  SI         per substep
+thrust_dir_mci    3-vector, FSW command             -          held between cycles
+main_on, thr_on   engine on/off (thrusters: the     -          per pulse (10 ms)
+                  first n_on pulses of a cycle)
+world             ``sim.state.WORLD`` (read/write)  SI         per step
 ================  ================================  =========  ===================
 
 Engines: every engine fires along body +z (an assumption: parallel nozzles, no cant losses).
 Once the propellant is gone the engines give no thrust: a step in which it runs out is split
 at that instant. Attitude follows the commanded thrust direction by the shortest rotation at no
-more than ``slew_rate_max`` (roll about the thrust axis is left free).
+more than ``slew_rate_max`` (roll about the thrust axis is left free): at the start of each
+pulse it turns by up to slew_rate_max times the pulse, and the engines thrust along the axis
+after that turn for the pulse (a staircase while it turns).
 
-``substep`` advances by any dt with the engines held: it turns first, then thrusts along the
-new attitude for the whole step. That is exact for a coast (turns toward a fixed command about
-one axis add up) and for a burn once the turn left is within one pulse's turn
-(``slew_settled``); while the thrust axis is still turning, the caller steps one pulse
-resolution at a time, so the thrust direction follows the turn pulse by pulse.
+Two steps, one model. ``substep`` advances by any dt with the engines held: it turns first,
+then thrusts along the new attitude; one pulse of the staircase, or a coast of any length
+(turns toward a fixed command about one axis add up, and nothing thrusts). ``burn_pulses``
+takes a run of pulses (a powered cycle) in one: it gives what the same pulses give one
+``substep`` at a time (to rounding), with the thrust in closed form and one RK4 step for
+gravity.
 """
 
 import math
