@@ -2,12 +2,14 @@
 
 import numpy as np
 import pytest
-from numba import prange
+from numba import config, prange
 from numba.core.errors import TypingError
 
 from touchdown._compile import kernel
 from touchdown.moon.terrain import ray_cast
 from touchdown.sim.step import advance
+
+pytestmark = pytest.mark.skipif(config.DISABLE_JIT, reason="compile flags need the JIT")
 
 
 def test_kernels_run_without_reference_counting_and_campaign_loops_with_it():

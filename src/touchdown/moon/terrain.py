@@ -417,7 +417,8 @@ def terrain_max_in_box(elev, meta, lat_lo, lat_hi, lon_lo, lon_hi):
 
 @kernel
 def _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, s):
-    """Height above the terrain (m) of the ray point at distance s (m), its layer and latitude."""
+    """Height above the terrain (m) of the ray point at distance s (m), its layer, latitude
+    (rad) and the rate of change of its radius along the ray (-)."""
     x = ox + s * dx
     y = oy + s * dy
     z = oz + s * dz
@@ -426,7 +427,7 @@ def _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, s):
     rho = math.sqrt(rxy2 + z * z)
     lat = math.atan2(z, rxy)
     k, h, _, _ = _sample(elev, meta, lat, math.atan2(y, x))
-    return rho - R_REF - h, k, lat
+    return rho - R_REF - h, k, lat, (x * dx + y * dy + z * dz) / rho
 
 
 @kernel
@@ -463,7 +464,7 @@ def _refine(elev, meta, ox, oy, oz, dx, dy, dz, a, fa, b, fb):
         # at least half a tolerance inside either end: a point that lands next to the root
         # then leaves the next one on its other side, and the bracket closes
         c = min(max(c, a + 0.5 * ROOT_TOL), b - 0.5 * ROOT_TOL)
-        fc, kc, _ = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, c)
+        fc, kc, _, _ = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, c)
         if kc < 0:
             return math.nan
         if fc == 0.0:
@@ -545,7 +546,7 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
     g = g_max / RHO_LOW  # -
 
     s = 0.0
-    fa, ka, lat_a = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, s)
+    fa, ka, lat_a, rdot_a = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, s)
     if ka < 0 or fa < 0.0:
         return math.nan
     if fa == 0.0:
@@ -573,25 +574,26 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
             s_top = c / (math.sqrt(disc) - od)  # first crossing of |o + s d| = rho_top
             if s_top >= max_range:
                 return math.nan
-            fb, kb, lat_b = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, s_top)
+            fb, kb, lat_b, rdot_b = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, s_top)
             if kb < 0:
                 return math.nan
             if fb <= 0.0:  # only by rounding
                 return _refine(elev, meta, ox, oy, oz, dx, dy, dz, s, fa, s_top, fb)
-            s, fa, ka, lat_a = s_top, fb, kb, lat_b
+            s, fa, ka, lat_a, rdot_a = s_top, fb, kb, lat_b, rdot_b
     probe = _cell_step(meta, ka, lat_a, R_REF + fa)
     cap = math.inf  # m, upper limit on the next step after a rejected one
-    band = -1.0  # rad, |lat| up to which lip and cos_band hold (none yet)
+    band = -1.0  # rad, |lat| up to which lip, slope and cos_band hold (none yet)
     lip = 1.0
+    slope = 0.0  # -, sqrt(lip^2 - 1): the bound on the terrain's rise per metre across
     cos_band = 1.0
-    b_pend, fb_pend, kb_pend, lat_pend = -1.0, 0.0, -1, 0.0  # the last probe not yet accepted
+    b_pend, fb_pend, kb_pend, lat_pend, rdot_pend = -1.0, 0.0, -1, 0.0, 0.0  # last refused
     for _ in range(MAX_EVALS):
         if s >= max_range:
             return math.nan
         if (b_pend > s and kb_pend == ka and fa + fb_pend > lip * (b_pend - s)
                 and abs(lat_a) + (b_pend - s) / RHO_LOW <= band):
             # a probe refused from an earlier point is free from this one: take it as it is
-            s, fa, ka, lat_a = b_pend, fb_pend, kb_pend, lat_pend
+            s, fa, ka, lat_a, rdot_a = b_pend, fb_pend, kb_pend, lat_pend, rdot_pend
             b_pend = -1.0
             cap = math.inf
             continue
@@ -601,6 +603,7 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
             # a step could leave the band (no free step exceeds f, as K >= 1): widen it
             band = abs(lat_a) + max(fa, probe) / RHO_LOW + BAND
             lip = _lipschitz(g, min(band, lat_rows))
+            slope = math.sqrt(lip * lip - 1.0)
             cos_band = max(math.cos(min(band, HALF_PI)), 1e-3)
             cell = max(CELL_FRACTION * meta[ka, 5] * R_REF * cos_band, STEP_TOL)
             probe = min(probe, cell)
@@ -611,15 +614,14 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
             # so it changes by at least rdot x; only the terrain's rise is bounded by the
             # slopes, over the horizontal part of the ray (sin of its angle from the vertical,
             # which turns by at most x / RHO_LOW): f(s + x) >= f(s) + (rdot - climb) x
-            px, py, pz = ox + s * dx, oy + s * dy, oz + s * dz
-            rdot = (px * dx + py * dy + pz * dz) / math.sqrt(px * px + py * py + pz * pz)
-            horiz = min(1.0, math.sqrt(max(1.0 - rdot * rdot, 0.0)) + room / RHO_LOW)
-            climb = math.sqrt(lip * lip - 1.0) * horiz
-            sphere = max(sphere, room if climb <= rdot else min(fa / (climb - rdot), room))
+            horiz = math.sqrt(max(1.0 - rdot_a * rdot_a, 0.0)) + room / RHO_LOW
+            climb = slope * min(1.0, horiz)
+            free_x = room if climb <= rdot_a else min(fa / (climb - rdot_a), room)
+            sphere = max(sphere, free_x)
         step = min(max(sphere, probe), cap)
         b = min(s + step, max_range)
         step = b - s
-        fb, kb, lat_b = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, b)
+        fb, kb, lat_b, rdot_b = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, b)
         if kb < 0:
             return math.nan
         if fb <= 0.0:
@@ -633,12 +635,12 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
         else:
             free = fa >= lip * step and fb >= lip * step
         if free or step <= STEP_TOL:
-            s, fa, ka, lat_a = b, fb, kb, lat_b
+            s, fa, ka, lat_a, rdot_a = b, fb, kb, lat_b, rdot_b
             if step <= probe:  # a probe was accepted: try a longer one next (<= cell)
                 probe = 2.0 * probe
             cap = math.inf
         else:
             cap = 0.5 * step
             probe = min(probe, cap)
-            b_pend, fb_pend, kb_pend, lat_pend = b, fb, kb, lat_b
+            b_pend, fb_pend, kb_pend, lat_pend, rdot_pend = b, fb, kb, lat_b, rdot_b
     return math.nan
