@@ -89,3 +89,23 @@ def test_broken_toml_and_missing_file(tmp_path: Path):
 def test_schema_paths_are_unique():
     keys = [k for k, *_ in SCHEMA]
     assert len(keys) == len(set(keys))
+
+
+@pytest.mark.parametrize(("coast", "hint"), [(0.25, "use 0.2 s"), (0.05, "use 0.1 s")])
+def test_coast_cycle_must_be_a_whole_number_of_cycles(tmp_path: Path, coast, hint):
+    doc = _doc()
+    _set(doc, "flight_software.coast_cycle_s", coast)
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_dict(doc, tmp_path / "bad.toml")
+    msg = str(err.value)
+    assert "flight_software.coast_cycle_s" in msg and "whole multiple of cycle_s" in msg, msg
+    assert hint in msg, msg
+
+
+def test_coast_cycle_is_labelled_and_a_multiple_of_the_cycle():
+    s = Scenario.from_toml(M1)
+    n = s["flight_software.coast_cycle_s"] / s["flight_software.cycle_s"]
+    assert abs(n - round(n)) < 1e-9 and round(n) >= 1
+    lines = M1.read_text().splitlines()
+    at = next(i for i, t in enumerate(lines) if t.startswith("coast_cycle_s"))
+    assert "ASSUMPTION" in "\n".join(lines[max(0, at - 8):at + 1])

@@ -11,9 +11,20 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def kernel(func: F | None = None, *, parallel: bool = False) -> Any:
-    """Compile ``func`` with the project's flags; ``parallel=True`` only for campaign loops."""
+    """Compile ``func`` with the project's flags; ``parallel=True`` only for campaign loops.
+
+    Kernels never allocate (they write into arrays the shell gives them), so they are compiled
+    without Numba's reference-counting runtime (NRT, Numba's private ``_nrt=False`` option).
+    With it, every slice of a work array handed from one kernel to another costs an atomic
+    increment and decrement that Numba cannot prune across calls (Numba issue #2345): about
+    40 % of a flight's time. Without it a kernel that allocates fails to compile, which is the
+    rule anyway. The campaign loop (``parallel=True``) allocates each sample's scratch, so it
+    keeps NRT. The option changes memory bookkeeping only, never a number; if a Numba release
+    drops it, ``njit`` refuses the option at import and this flag is the one line to remove.
+    """
 
     def wrap(f: F) -> F:
-        return njit(cache=True, fastmath=False, parallel=parallel, error_model="numpy")(f)
+        return njit(cache=True, fastmath=False, parallel=parallel, error_model="numpy",
+                    _nrt=parallel)(f)
 
     return wrap(func) if func is not None else wrap

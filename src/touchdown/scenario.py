@@ -62,6 +62,7 @@ SCHEMA: tuple[tuple[str, str, float | None, float | None, str], ...] = (
     ("sensors.lrf.period_s", "float", 0.001, 60.0, "s"),
     ("sensors.lrf.beam_body", "vec3", -1.0, 1.0, "unit vector, body"),
     ("flight_software.cycle_s", "float", 0.001, 10.0, "s"),
+    ("flight_software.coast_cycle_s", "float", 0.001, 60.0, "s, a whole multiple of cycle_s"),
     ("flight_software.rejection_policy", "policy", None, None, " or ".join(POLICIES)),
     ("flight_software.gate_nis", "float", 0.1, 1e6, "chi-square threshold"),
     ("flight_software.fault_after_rejections", "int", 1, 100000, "readings"),
@@ -209,6 +210,13 @@ def _check_together(path: Path, values: dict[str, Any]) -> None:
     if values["orbit.perilune_altitude_km"] >= values["orbit.altitude_km"]:
         raise ScenarioError(path, "orbit.perilune_altitude_km",
                             "must be below orbit.altitude_km", "lower the perilune")
+    cycle, coast = values["flight_software.cycle_s"], values["flight_software.coast_cycle_s"]
+    n_coast = round(coast / cycle)
+    if n_coast < 1 or abs(n_coast * cycle - coast) > 1e-9 * coast:
+        raise ScenarioError(path, "flight_software.coast_cycle_s",
+                            f"must be a whole multiple of cycle_s ({cycle:g} s), got {coast:g}",
+                            f"use {max(n_coast, 1) * cycle:g} s, or {cycle:g} s to run every "
+                            "cycle while coasting")
     if values["sensors.lrf.min_range_m"] >= values["sensors.lrf.max_range_m"]:
         raise ScenarioError(path, "sensors.lrf.min_range_m", "must be below max_range_m",
                             "check the range window")

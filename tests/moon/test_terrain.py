@@ -9,10 +9,14 @@ from touchdown.errors import DataRangeError
 from touchdown.moon.constants import R_REF
 from touchdown.moon.dem_tiles import Terrain, Tile
 from touchdown.moon.terrain import (
-    fill_gradient_bounds,
+    META_COLS,
+    fill_bounds,
     ray_cast,
     terrain_height,
+    terrain_height_bound,
     terrain_height_grad,
+    terrain_height_many,
+    terrain_max_in_box,
     terrain_normal,
     terrain_slope,
 )
@@ -56,7 +60,7 @@ def naive_first_hit(f_of_s, max_range, step):
 
 def make_terrain(layers):
     """elev, meta from [(grid_m, lat_first_deg, lon_first_deg, pix_deg, wraps), ...]."""
-    meta = np.zeros((len(layers), 8))
+    meta = np.zeros((len(layers), META_COLS))
     offset = 0
     for k, (grid, lat0, lon0, pix, wraps) in enumerate(layers):
         rows, cols = np.shape(grid)
@@ -64,7 +68,7 @@ def make_terrain(layers):
                        math.radians(pix), 1.0 if wraps else 0.0)
         offset += rows * cols
     elev = np.concatenate([np.asarray(layer[0], dtype=np.float32).ravel() for layer in layers])
-    fill_gradient_bounds(elev, meta)
+    fill_bounds(elev, meta)
     return elev, meta
 
 
@@ -459,15 +463,16 @@ def test_shell_height_outside_coverage_raises_range_error(shell_terrain):
     assert info.value.covered == (39.875, 45.125, 39.875, 47.625)
 
 
-def test_shell_gradient_bounds_match_the_kernel():
+def test_shell_bounds_match_the_kernel():
     rng = np.random.default_rng(9)
     tiles = [synthetic_tile(rng.uniform(-300, 300, (9, 13)), 10.0, 20.0, 2.0, "a.npz"),
              synthetic_tile(rng.uniform(-900, 900, (18, 36)), 90 - 5.0, 5.0, 0.1, "g.npz")]
     t = Terrain.from_tiles(tiles, "two")
     assert t.tiles[1].wraps and not t.tiles[0].wraps
     meta = t.meta.copy()
-    fill_gradient_bounds(t.elev, meta)
+    fill_bounds(t.elev, meta)
     np.testing.assert_allclose(t.meta[:, 7], meta[:, 7], rtol=1e-12)
+    np.testing.assert_array_equal(t.meta[:, 8], meta[:, 8])
 
 
 def test_shell_ray_cast_matches_kernel(shell_terrain):
@@ -477,3 +482,90 @@ def test_shell_ray_cast_matches_kernel(shell_terrain):
     assert abs(t.ray_cast((R_REF + 5000.0) * up, -up, 1e4) - (5000.0 - h)) < 1e-3
     with pytest.raises(ValueError, match="shape"):
         t.ray_cast([1.0, 2.0], -up, 1e4)
+
+
+# ---------------------------------------------------------------- (f) bounds for skipping
+
+
+def sampled_max(elev, meta, lat_lo, lat_hi, lon_lo, lon_hi, n=161):
+    """Largest terrain height (m) on an n x n grid of points of the box (deg), edges included."""
+    lat, lon = np.meshgrid(np.linspace(lat_lo, lat_hi, n), np.linspace(lon_lo, lon_hi, n))
+    out = np.empty(lat.size)
+    terrain_height_many(elev, meta, np.radians(lat.ravel()), np.radians(lon.ravel()), out)
+    return np.nanmax(out)
+
+
+def test_layer_maxima_and_overall_bound(layered):
+    """meta[:, 8] is each layer's highest value; terrain_height_bound their maximum."""
+    _, meta = layered
+    assert meta[0, 8] == 200.0 and meta[1, 8] == 3590.0
+    assert terrain_height_bound(meta) == 3590.0
+    assert terrain_height_bound(meta[:, :8]) == math.inf  # without the column: no bound
+
+
+@pytest.mark.parametrize(("lat_lo", "lat_hi", "lon_lo", "lon_hi"), [
+    (6.0, 6.3, 2.0, 2.5),        # inside the plateau only
+    (9.8, 10.4, 4.0, 4.6),       # across the plateau's north edge: global cells too
+    (-30.0, -29.2, 359.1, 360.9),  # across the global layer's longitude seam
+    (-30.0, -29.2, -0.9, 0.9),   # the same box, longitudes given the other way
+    (88.9, 89.9, 150.0, 151.0),  # into the north polar cap
+    (-0.5, 0.4, 179.6, 180.2),   # an ordinary global box
+])
+def test_max_in_box_bounds_every_point_of_the_box(layered, lat_lo, lat_hi, lon_lo, lon_hi):
+    """The bound is at or above the height at every sampled point of the box (whatever layer
+    serves it), and no higher than the grid values of the cells within a pixel of it."""
+    elev, meta = layered
+    box = np.radians([lat_lo, lat_hi, lon_lo, lon_hi])
+    bound = terrain_max_in_box(elev, meta, *box)
+    assert sampled_max(elev, meta, lat_lo, lat_hi, lon_lo, lon_hi) <= bound + 1e-9
+    ramp_top = 10.0 * (math.floor(lon_hi % 360.0) + 1.0)  # m, the ramp's next column east
+    seam = lon_lo % 360.0 > lon_hi % 360.0  # the box holds the 3590 m column
+    plateau = lat_hi > 5.0 and lat_lo < 10.0 and (lon_lo % 360.0 < 10.0
+                                                   or lon_lo % 360.0 > 350.0)
+    assert bound <= max(ramp_top if not seam else 3590.0, 200.0 if plateau else 0.0) + 1e-9
+
+
+def test_max_in_box_of_rough_grid_is_the_highest_covering_pixel(rough):
+    """Random boxes over the ridge, cliff and spike grid: the bound is exactly the highest
+    pixel of the cells meeting the box (none lower would do: the surface reaches it)."""
+    grid, elev, meta = rough
+    rng = np.random.default_rng(11)
+    for _ in range(30):
+        lat_lo, lon_lo = rng.uniform(-0.9, 0.9), rng.uniform(0.05, 1.9)
+        lat_hi, lon_hi = lat_lo + rng.uniform(0.0, 0.05), lon_lo + rng.uniform(0.0, 0.05)
+        bound = terrain_max_in_box(elev, meta, *np.radians([lat_lo, lat_hi, lon_lo, lon_hi]))
+        i0 = math.floor((LAT0_C - lat_hi) / PIX_C)
+        i1 = math.ceil((LAT0_C - lat_lo) / PIX_C)
+        j0 = math.floor((lon_lo - LON0_C) / PIX_C)
+        j1 = math.ceil((lon_hi - LON0_C) / PIX_C)
+        assert bound == grid[i0:i1 + 1, j0:j1 + 1].max()
+        assert sampled_max(elev, meta, lat_lo, lat_hi, lon_lo, lon_hi, n=41) <= bound
+
+
+def test_ray_cast_below_a_far_mountain_matches_fine_march(rough):
+    """A 9 km mountain on the global layer far from the rough regional layer: rays over the
+    region start where they come down to the region's own top (1,000 m), not the mountain's,
+    and still match the fine march; a ray whose reach includes the mountain also does."""
+    grid, _, _ = rough
+    mountain = np.zeros((180, 360))
+    mountain[60:62, 100:102] = 9000.0  # m, near 29.5 N 100.5 E
+    elev, meta = make_terrain([(grid, LAT0_C, LON0_C, PIX_C, False), global_layer(mountain)])
+    rng = np.random.default_rng(7)
+    hits = 0
+    for _ in range(8):
+        lat, lon = rng.uniform(-0.6, 0.6), rng.uniform(0.4, 1.6)
+        alt = rng.uniform(3000.0, 15_000.0)
+        d = beam(lat, lon, rng.uniform(20.0, 70.0), rng.uniform(0.0, 360.0))
+        origin = (R_REF + alt) * enu(lat, lon)[2]
+        expected = reference_hit(grid, origin, d, 25_000.0, step=0.05)
+        got = ray_cast(elev, meta, origin, d, 25_000.0)
+        if math.isnan(expected):
+            assert math.isnan(got)
+        else:
+            assert abs(got - expected) < 1e-3, (lat, lon, alt, got, expected)
+            hits += 1
+    assert hits >= 4
+    origin, d = aimed_ray((29.5, 99.0), 12_000.0, (29.51, 100.51), 8000.0)
+    got = ray_cast(elev, meta, origin, d, 200_000.0)
+    _, hit_lon = latlon_deg(origin + got * d)
+    assert 100.0 < hit_lon < 100.6  # on the mountain's west face

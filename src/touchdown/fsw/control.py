@@ -14,6 +14,7 @@ from touchdown.sim.state import (
     F_CMD_DUTY,
     F_CMD_MAIN,
     F_PROP,
+    F_SLEEP,
     FP_DRY,
     FP_DT,
     FP_MAIN_F,
@@ -57,9 +58,10 @@ def engines_off(fsw):
 
 @kernel
 def account_propellant(fsw, fp):
-    """Subtract the nominal flow of this cycle's commands from the propellant estimate (kg)."""
+    """Subtract the nominal flow of this cycle's commands, held until the next cycle, from the
+    propellant estimate (kg)."""
     mdot = 0.0
     if fsw[F_CMD_MAIN] > 0.5:
         mdot += fp[FP_MAIN_F] / (fp[FP_MAIN_ISP] * G0)
     mdot += fsw[F_CMD_DUTY] * fp[FP_THR_N] * fp[FP_THR_F] / (fp[FP_THR_ISP] * G0)
-    fsw[F_PROP] -= mdot * fp[FP_DT]
+    fsw[F_PROP] -= mdot * (1.0 + fsw[F_SLEEP]) * fp[FP_DT]

@@ -17,6 +17,14 @@ evaluated while coasting, needs ``ignition_throttle`` of full thrust; its time t
 the downrange cubic. The approach (pitch-up) phase flies a fixed duration counted down, since
 its target has no downrange speed left to solve the cubic with. A phase ends when its time to
 go falls below ``tgo_switch``.
+
+Scheduling: while coasting with the engines off the flight software runs every ``coast_cycle``
+(a whole number of cycles) and says so in ``sleep_cycles``; the IMU then reports the increments
+over the longer interval. It runs every cycle again from the cycle that reaches the DOI time,
+and in the descent coast as soon as the thrust the braking guidance needs comes within
+``WAKE_MARGIN`` of ``ignition_throttle`` or, rising as it did since the last cycle, would reach
+it within ``WAKE_CYCLES`` coast cycles: DOI and braking ignition are decided on the full-rate
+cycle.
 """
 
 import math
@@ -36,8 +44,7 @@ from touchdown.fsw.guidance import (
     vertical_accel,
 )
 from touchdown.fsw.navigation import propagate, surface_estimate, update_lrf
-from touchdown.moon.constants import GM, OMEGA, R_REF
-from touchdown.moon.frames import rotate_z
+from touchdown.moon.constants import GM, R_REF
 from touchdown.sim.eventlog import log_event
 from touchdown.sim.state import (
     EV_ALT_ZERO,
@@ -51,19 +58,23 @@ from touchdown.sim.state import (
     EV_VERTICAL,
     F_ALT,
     F_CMD_DIR,
+    F_CMD_DUTY,
     F_CMD_MAIN,
     F_DOI_DV,
     F_FLAGS,
     F_HDOT,
+    F_IGN_LAST,
     F_MODE,
     F_MODE_T,
     F_PROP,
+    F_SLEEP,
     F_TGO,
     F_VH,
     F_X,
     FP_APPR_T,
     FP_APPR_TGT,
     FP_BRAKE_TGT,
+    FP_COAST_DT,
     FP_DOI_T,
     FP_DT,
     FP_IGN_THROTTLE,
@@ -90,6 +101,8 @@ from touchdown.sim.state import (
 
 N_WORK = 200
 COS_GUIDANCE_RANGE = math.cos(math.radians(45.0))  # polynomial guidance within 45 deg of the site
+WAKE_MARGIN = 0.1  # -, full rate when the needed throttle is this close to ignition_throttle
+WAKE_CYCLES = 3.0  # -, or would reach it within this many coast cycles at its rate of rise
 
 
 @kernel
@@ -100,14 +113,17 @@ def _enter(fsw, mode, t, events, n_events, code, value):
 
 
 @kernel
-def _thrust_from_guid(a_g, g_g, dcm, t, out_mci, work):
-    """Thrust acceleration a_g - g_g (guidance frame) rotated into mci."""
+def _thrust_from_guid(a_g, g_g, dcm, c, s, out_mci, work):
+    """Thrust acceleration a_g - g_g (guidance frame) rotated into mci; c, s: cos, sin of the
+    Moon's rotation angle."""
     m = work[0:3]
     for j in range(3):
         m[j] = 0.0
         for i in range(3):
             m[j] += dcm[i, j] * (a_g[i] - g_g[i])
-    rotate_z(OMEGA * t, m, out_mci)
+    out_mci[0] = c * m[0] - s * m[1]
+    out_mci[1] = s * m[0] + c * m[1]
+    out_mci[2] = m[2]
 
 
 @kernel
@@ -119,7 +135,7 @@ def _polynomial_phase(fsw, fp, t, target, tgo_given, work):
     """
     r_g, v_g, g_g, a_g = work[3:6], work[6:9], work[9:12], work[12:15]
     dcm = work[15:24].reshape(3, 3)
-    to_guidance(fsw, fp, t, r_g, v_g, g_g, dcm, work[24:48])
+    c, s = to_guidance(fsw, fp, t, r_g, v_g, g_g, dcm, work[24:48])
     r = fsw[F_X:F_X + 3]
     rn = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
     if (r_g[2] + R_REF + fp[FP_SITE + 2]) / rn < COS_GUIDANCE_RANGE or r_g[0] > 0.0:
@@ -128,7 +144,7 @@ def _polynomial_phase(fsw, fp, t, target, tgo_given, work):
     if math.isnan(tgo):
         return tgo
     polynomial_accel(r_g, v_g, target, tgo, a_g)
-    _thrust_from_guid(a_g, g_g, dcm, t, work[0:3], work[48:51])
+    _thrust_from_guid(a_g, g_g, dcm, c, s, work[0:3], work[48:51])
     return tgo
 
 
@@ -137,7 +153,7 @@ def _vertical_phase(fsw, fp, t, work):
     """Rate-of-descent guidance; writes the thrust accel (mci) into work[0:3]."""
     r_g, v_g, g_g, a_g = work[3:6], work[6:9], work[9:12], work[12:15]
     dcm = work[15:24].reshape(3, 3)
-    to_guidance(fsw, fp, t, r_g, v_g, g_g, dcm, work[24:48])
+    c, s = to_guidance(fsw, fp, t, r_g, v_g, g_g, dcm, work[24:48])
     hdot_cmd = descent_rate_command(fp, fsw[F_ALT])
     vertical_accel(fp, r_g, v_g, fsw[F_HDOT], hdot_cmd, a_g)
     # thrust = a - g; engines push and never pull: a command to fall faster than gravity
@@ -149,10 +165,10 @@ def _vertical_phase(fsw, fp, t, work):
     th = math.sqrt(tx * tx + ty * ty)
     lim = math.tan(fp[FP_TILT_MAX]) * max(tz, 0.0)
     if th > lim:
-        s = lim / th if th > 0.0 else 0.0
-        a_g[0] = g_g[0] + tx * s
-        a_g[1] = g_g[1] + ty * s
-    _thrust_from_guid(a_g, g_g, dcm, t, work[0:3], work[48:51])
+        k = lim / th if th > 0.0 else 0.0
+        a_g[0] = g_g[0] + tx * k
+        a_g[1] = g_g[1] + ty * k
+    _thrust_from_guid(a_g, g_g, dcm, c, s, work[0:3], work[48:51])
 
 
 @kernel
@@ -164,9 +180,37 @@ def _retrograde(fsw, out):
 
 
 @kernel
+def _schedule(fsw, fp, t, dt, mode, need):
+    """Choose the cycles to sleep through before the next one (see the module docstring).
+
+    need: fraction of full thrust the braking guidance needed this cycle (0: not evaluated);
+    dt (s): the interval since the previous cycle.
+    """
+    n = 1
+    n_coast = round(fp[FP_COAST_DT] / fp[FP_DT])
+    if n_coast > 1 and fsw[F_CMD_MAIN] < 0.5 and fsw[F_CMD_DUTY] <= 0.0:
+        if mode == MODE_COAST_ORBIT:
+            to_doi = math.ceil((fp[FP_DOI_T] - t) / fp[FP_DT] - 1e-6)
+            n = max(1, min(n_coast, to_doi))
+        elif mode == MODE_COAST_DESCENT:
+            n = n_coast
+            if need > 0.0:
+                last = fsw[F_IGN_LAST]
+                rate = max(need - last, 0.0) / dt if last > 0.0 else 0.0
+                ahead = need + rate * WAKE_CYCLES * fp[FP_COAST_DT]
+                if max(need + WAKE_MARGIN, ahead) >= fp[FP_IGN_THROTTLE]:
+                    n = 1
+    fsw[F_IGN_LAST] = need
+    fsw[F_SLEEP] = n - 1
+
+
+@kernel
 def fsw_cycle(fsw, fp, meas, t, elev, meta, events, n_events, work):
-    """Run one cycle at time t (s): meas holds the IMU increments over [t - dt, t]."""
-    dt = fp[FP_DT]
+    """Run one cycle at time t (s): meas holds the IMU increments over [t - dt, t].
+
+    dt is the interval the previous cycle chose to sleep (``sleep_cycles``, 0 at full rate).
+    """
+    dt = (1.0 + fsw[F_SLEEP]) * fp[FP_DT]
     propagate(fsw, fp, meas, t - dt, dt, work)
     update_lrf(fsw, fp, meas, t, elev, meta, events, n_events, work)
     est = work[120:123]
@@ -174,6 +218,7 @@ def fsw_cycle(fsw, fp, meas, t, elev, meta, events, n_events, work):
     fsw[F_ALT], fsw[F_HDOT], fsw[F_VH] = est[0], est[1], est[2]
     mode = fsw[F_MODE]
     a_mci = work[150:153]
+    need = 0.0  # fraction of full thrust the braking guidance needs (0: not evaluated)
 
     if meas[M_LEG] > 0.5 and mode != MODE_TOUCHDOWN:
         _enter(fsw, MODE_TOUCHDOWN, t, events, n_events, EV_TD_DETECT, fsw[F_ALT])
@@ -222,6 +267,7 @@ def fsw_cycle(fsw, fp, meas, t, elev, meta, events, n_events, work):
                 fsw[F_CMD_DIR + i] = a[i] / an
             f_max = fp[FP_MAIN_F] + fp[FP_THR_N] * fp[FP_THR_F]
             force = an * estimated_mass(fsw, fp)
+            need = force / f_max
             if force >= fp[FP_IGN_THROTTLE] * f_max:
                 _enter(fsw, MODE_BRAKING, t, events, n_events, EV_BRAKING, fsw[F_ALT])
                 mode = MODE_BRAKING
@@ -248,4 +294,5 @@ def fsw_cycle(fsw, fp, meas, t, elev, meta, events, n_events, work):
             _enter(fsw, MODE_TERMINAL, t, events, n_events, EV_TERMINAL, fsw[F_ALT])
     elif mode == MODE_TOUCHDOWN:
         engines_off(fsw)
+    _schedule(fsw, fp, t, dt, mode, need)
     account_propellant(fsw, fp)

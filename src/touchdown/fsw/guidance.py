@@ -11,9 +11,18 @@ import math
 
 from touchdown._compile import kernel
 from touchdown.moon.constants import OMEGA, R_REF
-from touchdown.moon.frames import enu_axes, mcmf_from_latlon, rotate_z
+from touchdown.moon.frames import enu_axes, mcmf_from_latlon
 from touchdown.moon.gravity import gravity_mcmf
-from touchdown.sim.state import F_X, FP_AZ, FP_DESCENT, FP_HGAIN, FP_SITE, FP_TERMINAL_ALT
+from touchdown.sim.state import (
+    F_GUID_DCM,
+    F_SITE_MCMF,
+    F_X,
+    FP_AZ,
+    FP_DESCENT,
+    FP_HGAIN,
+    FP_SITE,
+    FP_TERMINAL_ALT,
+)
 
 
 @kernel
@@ -34,15 +43,21 @@ def site_frame(fp, dcm_guid_mcmf, r_site_mcmf, work):
 def to_guidance(fsw, fp, t, r_g, v_g, g_g, dcm, work):
     """Estimated position, surface-relative velocity and gravity in the guidance frame.
 
-    ``dcm`` (3x3) receives dcm_guid_mcmf. g_g includes the centrifugal and Coriolis terms of
-    the rotating frame, so that a_total = thrust/m + g_g in guidance coordinates.
+    ``dcm`` (3x3) receives dcm_guid_mcmf (computed with the site position at the first call
+    and kept in ``fsw``). g_g includes the centrifugal and Coriolis terms of the rotating
+    frame, so that a_total = thrust/m + g_g in guidance coordinates. Returns cos and sin of
+    the Moon's rotation angle OMEGA t, to turn results back into mci.
     """
-    r_site = work[0:3]
-    site_frame(fp, dcm, r_site, work[3:12])
+    r_site = fsw[F_SITE_MCMF:F_SITE_MCMF + 3]
+    frame = fsw[F_GUID_DCM:F_GUID_DCM + 9].reshape(3, 3)
+    if r_site[0] == 0.0 and r_site[1] == 0.0 and r_site[2] == 0.0:
+        site_frame(fp, frame, r_site, work[3:12])
     r, v = fsw[F_X:F_X + 3], fsw[F_X + 3:F_X + 6]
     r_m, v_m, g_m = work[12:15], work[15:18], work[18:21]
-    rotate_z(-OMEGA * t, r, r_m)
-    rotate_z(-OMEGA * t, v, v_m)
+    c, s = math.cos(OMEGA * t), math.sin(OMEGA * t)
+    # r_mcmf = Rz(-OMEGA t) r_mci, likewise v; then v relative to the surface: v - w x r
+    r_m[0], r_m[1], r_m[2] = c * r[0] + s * r[1], -s * r[0] + c * r[1], r[2]
+    v_m[0], v_m[1], v_m[2] = c * v[0] + s * v[1], -s * v[0] + c * v[1], v[2]
     v_m[0] += OMEGA * r_m[1]
     v_m[1] -= OMEGA * r_m[0]
     gravity_mcmf(r_m, g_m)
@@ -54,9 +69,11 @@ def to_guidance(fsw, fp, t, r_g, v_g, g_g, dcm, work):
         v_g[i] = 0.0
         g_g[i] = 0.0
         for j in range(3):
-            r_g[i] += dcm[i, j] * (r_m[j] - r_site[j])
-            v_g[i] += dcm[i, j] * v_m[j]
-            g_g[i] += dcm[i, j] * g_m[j]
+            dcm[i, j] = frame[i, j]
+            r_g[i] += frame[i, j] * (r_m[j] - r_site[j])
+            v_g[i] += frame[i, j] * v_m[j]
+            g_g[i] += frame[i, j] * g_m[j]
+    return c, s
 
 
 @kernel

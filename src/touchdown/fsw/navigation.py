@@ -115,15 +115,17 @@ def propagate(fsw, fp, meas, t, dt, work):
     h0, h1, h2 = 0.5 * meas[M_DTH], 0.5 * meas[M_DTH + 1], 0.5 * meas[M_DTH + 2]
     quat_apply_rotvec(q, h0, h1, h2, False)
     dv_mci = work[0:3]
-    quat_rotate(q, meas[M_DV:M_DV + 3], dv_mci)
     if fsw[F_CMD_MAIN] < 0.5 and fsw[F_CMD_DUTY] <= 0.0:
         # engines were off: coast on the gravity model alone rather than integrate the
         # accelerometer's bias for an hour (as Apollo's average-G did)
         dv_mci[0], dv_mci[1], dv_mci[2] = 0.0, 0.0, 0.0
-    quat_apply_rotvec(q, h0, h1, h2, False)
-    if meas[M_ST_VALID] > 0.5:
+    else:
+        quat_rotate(q, meas[M_DV:M_DV + 3], dv_mci)
+    if meas[M_ST_VALID] > 0.5:  # a star-tracker fix replaces the propagated attitude
         for i in range(4):
             q[i] = meas[M_ST_Q + i]
+    else:
+        quat_apply_rotvec(q, h0, h1, h2, False)
     r, v = fsw[F_X:F_X + 3], fsw[F_X + 3:F_X + 6]
     # velocity Verlet: gravity at both ends of the cycle, the IMU delta-v spread evenly
     g, w3, g1 = work[3:6], work[6:9], work[81:84]
@@ -133,20 +135,38 @@ def propagate(fsw, fp, meas, t, dt, work):
     gravity_mci(t + dt, r, g1, w3)
     for i in range(3):
         v[i] += 0.5 * (g[i] + g1[i]) * dt + dv_mci[i]
-    # covariance: Phi = [[I, I dt], [G dt, I]], G the point-mass gravity gradient
+    # covariance: P <- Phi P Phi^T, Phi = [[I, I dt], [G dt, I]], G the point-mass gravity
+    # gradient (symmetric). In 3x3 blocks P = [[A, B], [B^T, C]]: Phi P = [[X, Y], [Z, W]] with
+    # X = A + dt B^T, Y = B + dt C, Z = dt G A + B^T, W = dt G B + C, and
+    # Phi P Phi^T = [[X + dt Y, dt X G + Y], [Z + dt W, dt Z G + W]].
     rn = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
     k = GM / rn ** 3
-    phi = work[9:45].reshape(6, 6)
-    for i in range(6):
-        for j in range(6):
-            phi[i, j] = 1.0 if i == j else 0.0
-    for i in range(3):
-        phi[i, i + 3] = dt
-        for j in range(3):
-            gij = k * (3.0 * r[i] * r[j] / (rn * rn) - (1.0 if i == j else 0.0))
-            phi[i + 3, j] = gij * dt
     p = fsw[F_P:F_P + 36].reshape(6, 6)
-    _congruence(phi, p, work[45:81].reshape(6, 6))
+    gm, x, y = work[9:18].reshape(3, 3), work[18:27].reshape(3, 3), work[27:36].reshape(3, 3)
+    z, w = work[36:45].reshape(3, 3), work[45:54].reshape(3, 3)
+    for i in range(3):
+        for j in range(3):
+            gm[i, j] = k * (3.0 * r[i] * r[j] / (rn * rn) - (1.0 if i == j else 0.0))
+    for i in range(3):
+        for j in range(3):
+            ga, gb = 0.0, 0.0
+            for m in range(3):
+                ga += gm[i, m] * p[m, j]
+                gb += gm[i, m] * p[m, j + 3]
+            x[i, j] = p[i, j] + dt * p[j, i + 3]
+            y[i, j] = p[i, j + 3] + dt * p[i + 3, j + 3]
+            z[i, j] = dt * ga + p[j, i + 3]
+            w[i, j] = dt * gb + p[i + 3, j + 3]
+    for i in range(3):
+        for j in range(3):
+            xg, zg = 0.0, 0.0
+            for m in range(3):
+                xg += x[i, m] * gm[m, j]
+                zg += z[i, m] * gm[m, j]
+            p[i, j] = x[i, j] + dt * y[i, j]
+            p[i, j + 3] = dt * xg + y[i, j]
+            p[i + 3, j] = z[i, j] + dt * w[i, j]
+            p[i + 3, j + 3] = dt * zg + w[i, j]
     qa = fp[FP_Q_ACC]
     for i in range(3):
         p[i, i] += qa * dt ** 3 / 3.0

@@ -163,7 +163,7 @@ def load_tile(path: str | Path) -> Tile:
 
 
 def _gradient_bound(tile: Tile) -> float:
-    """Bound on |dh/dlat|, |dh/dlon| (m/rad) of a tile's surface, as ``fill_gradient_bounds``.
+    """Bound on |dh/dlat|, |dh/dlon| (m/rad) of a tile's surface, as ``fill_bounds``.
 
     Vectorised here so that loading stays fast when kernels run as plain Python
     (``NUMBA_DISABLE_JIT=1``).
@@ -190,7 +190,7 @@ class Terrain:
     name : label (e.g. ``truth``).
     tiles : the layers, first = highest priority.
     elev : 1-D float32 (m), all layers row-major (read-only).
-    meta : (n_layers, 8) float64 layer table, see ``touchdown.moon.terrain`` (read-only).
+    meta : (n_layers, 9) float64 layer table, see ``touchdown.moon.terrain`` (read-only).
     """
 
     def __init__(self, name: str, tiles: Sequence[Tile], elev: np.ndarray,
@@ -215,6 +215,7 @@ class Terrain:
             offset += rows * cols
         elev = np.concatenate([t.elevation_m.ravel() for t in tiles]).astype(np.float32)
         meta[:, 7] = [_gradient_bound(t) for t in tiles]
+        meta[:, 8] = [float(t.elevation_m.max()) for t in tiles]
         return cls(name, tiles, _readonly(elev), _readonly(meta))
 
     def __repr__(self) -> str:

@@ -47,7 +47,12 @@ def potential_mcmf(r_mcmf):
 @kernel
 def gravity_mci(t, r_mci, a_mci, work3):
     """Write gravity (m/s^2) in the inertial frame at time t (s); work3 is a scratch 3-vector."""
-    c, s = math.cos(OMEGA * t), math.sin(OMEGA * t)
+    gravity_mci_turned(math.cos(OMEGA * t), math.sin(OMEGA * t), r_mci, a_mci, work3)
+
+
+@kernel
+def gravity_mci_turned(c, s, r_mci, a_mci, work3):
+    """``gravity_mci`` given c, s = cos, sin of the Moon's turn OMEGA t since the epoch."""
     # r_mcmf = Rz(-wt) r_mci, into a_mci as scratch
     a_mci[0] = c * r_mci[0] + s * r_mci[1]
     a_mci[1] = -s * r_mci[0] + c * r_mci[1]

@@ -3,7 +3,7 @@
 A terrain is two arrays, built by ``touchdown.moon.dem_tiles`` (the shell) or by hand:
 
 ``elev``  1-D float32 (m above ``R_REF``): every layer's grid, row-major, concatenated.
-``meta``  2-D float64, shape (n_layers, 8), one row per layer, in priority order:
+``meta``  2-D float64, shape (n_layers, 9), one row per layer, in priority order:
 
 ==  ==========================================================================================
 0   offset of the layer's first value in ``elev`` (-)
@@ -14,8 +14,9 @@ A terrain is two arrays, built by ``touchdown.moon.dem_tiles`` (the shell) or by
 5   pixel size, the same in latitude and longitude (rad)
 6   1 if the layer wraps in longitude (a global grid: ``ncols * pixel = 2 pi``), else 0
 7   bound G on ``|dh/dlat|`` and ``|dh/dlon|`` of the layer's surface, polar caps included
-    (m/rad); written by ``fill_gradient_bounds``, which a hand-built terrain must call too,
+    (m/rad); written by ``fill_bounds``, which a hand-built terrain must call too,
     because ``ray_cast`` relies on it (0 would mean a flat layer)
+8   the layer's highest value (m), a bound on its surface; written by ``fill_bounds``
 ==  ==========================================================================================
 
 A point is served by the first layer whose bilinear cell (the square between four pixel
@@ -36,19 +37,21 @@ from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_latlon
 
 __all__ = [
     "META_COLS",
-    "fill_gradient_bounds",
+    "fill_bounds",
     "latlon_from_mcmf",
     "mcmf_from_latlon",
     "ray_cast",
     "terrain_height",
+    "terrain_height_bound",
     "terrain_height_grad",
     "terrain_height_many",
+    "terrain_max_in_box",
     "terrain_normal",
     "terrain_slope",
     "terrain_slope_many",
 ]
 
-META_COLS = 8  # -, columns of the meta array
+META_COLS = 9  # -, columns of the meta array
 TWO_PI = 2.0 * math.pi  # rad
 HALF_PI = 0.5 * math.pi  # rad
 EDGE_EPS = 1e-9  # pixels, rounding allowance that keeps a layer's outermost centres inside it
@@ -61,6 +64,8 @@ STEP_TOL = 1e-4  # m, smallest probe step; a dip shorter than this along the ray
 ROOT_TOL = 1e-4  # m, width of the final bracket around the hit
 MAX_EVALS = 200_000  # -, budget of terrain evaluations per ray (only polar rays come close)
 MAX_REFINE = 100  # -, budget of root-refinement iterations
+TOP_MARGIN = 1.0  # m, allowance for rounding above the highest layer value
+BAND = 2e-3  # rad, latitude margin of a ray's Lipschitz constant, so it is rarely recomputed
 
 
 @kernel
@@ -245,7 +250,7 @@ def terrain_normal(elev, meta, r_mcmf, out_n):
         Terrain height (m) at the lat/lon of r_mcmf; NaN (and out_n NaN) where no layer covers.
     """
     x, y, z = r_mcmf[0], r_mcmf[1], r_mcmf[2]
-    lat = math.atan2(z, math.hypot(x, y))
+    lat = math.atan2(z, math.sqrt(x * x + y * y))
     lon = math.atan2(y, x)
     k, h, dh_dlat, dh_dlon = _sample(elev, meta, lat, lon)
     if k < 0:
@@ -268,13 +273,16 @@ def terrain_normal(elev, meta, r_mcmf, out_n):
 
 
 @kernel
-def fill_gradient_bounds(elev, meta):
-    """Write into meta[:, 7] each layer's bound on |dh/dlat| and |dh/dlon| (m/rad).
+def fill_bounds(elev, meta):
+    """Write into meta[:, 7] each layer's bound on |dh/dlat| and |dh/dlon| (m/rad), and into
+    meta[:, 8] its highest value (m).
 
     The bilinear gradient components inside a cell are convex combinations of differences
     between neighbouring pixels divided by the pixel size, so the largest such difference
     (including the longitude seam of a wrapping layer) divided by the pixel size bounds them;
-    a wrapping layer's polar caps add |edge value - pole value| / cap width.
+    a wrapping layer's polar caps add |edge value - pole value| / cap width. A bilinear cell
+    lies within its corners and a polar cap within its edge row and pole value, so no point
+    of a layer's surface is above its highest value.
     """
     for k in range(meta.shape[0]):
         off = int(meta[k, 0])
@@ -282,10 +290,13 @@ def fill_gradient_bounds(elev, meta):
         ncols = int(meta[k, 2])
         wraps = meta[k, 6] != 0.0
         d_max = 0.0
+        h_max = -math.inf
         for i in range(nrows):
             row = off + i * ncols
             for j in range(ncols):
                 h = np.float64(elev[row + j])
+                if h > h_max:
+                    h_max = h
                 if j + 1 < ncols:
                     d_max = max(d_max, abs(np.float64(elev[row + j + 1]) - h))
                 elif wraps:
@@ -301,19 +312,122 @@ def fill_gradient_bounds(elev, meta):
                     for j in range(ncols):
                         g = max(g, abs(np.float64(elev[row + j]) - np.float64(elev[row])) / width)
         meta[k, 7] = g
+        meta[k, 8] = h_max
+
+
+@kernel
+def terrain_height_bound(meta):
+    """Height (m above R_REF) that no point of the terrain exceeds (+inf without meta[:, 8])."""
+    if meta.shape[1] <= 8:
+        return math.inf
+    h = -math.inf
+    for k in range(meta.shape[0]):
+        h = max(h, meta[k, 8])
+    return h
+
+
+@kernel
+def _layers_top(meta, lat_lo, lat_hi, lon_lo, lon_w):
+    """Bound (m) on the terrain at every point of a lat/lon box (rad): the highest value of the
+    layers that may serve a point of it, down to the first layer whose coverage holds the whole
+    box (the lower ones serve none of it). +inf when no layer holds the box, or without
+    meta[:, 8]. The box is [lat_lo, lat_hi] x [lon_lo, lon_lo + lon_w], lon_w < 2 pi.
+    """
+    if meta.shape[1] <= 8:
+        return math.inf
+    h = -math.inf
+    for k in range(meta.shape[0]):
+        if meta[k, 6] != 0.0:  # a wrapping layer covers every point
+            return max(h, meta[k, 8])
+        pix = meta[k, 5]
+        tol = EDGE_EPS * pix
+        lat_top = meta[k, 3]
+        lat_bot = lat_top - (meta[k, 1] - 1.0) * pix
+        width = (meta[k, 2] - 1.0) * pix
+        d = lon_lo - meta[k, 4]
+        d -= TWO_PI * math.floor(d / TWO_PI)  # rad, box start east of the layer's first column
+        if lat_bot <= lat_lo and lat_hi <= lat_top and d + lon_w <= width:
+            return max(h, meta[k, 8])
+        if (lat_lo <= lat_top + tol and lat_hi >= lat_bot - tol
+                and (d <= width + tol or d + lon_w >= TWO_PI - tol)):
+            h = max(h, meta[k, 8])
+    return math.inf
+
+
+@kernel
+def _max_in_range(elev, row, j0, j1, ncols, wraps, h):
+    """Largest of h and the values of columns j0..j1 (wrapped when wraps) of a row at `row`."""
+    for jj in range(j0, j1 + 1):
+        j = jj % ncols if wraps else jj
+        v = np.float64(elev[row + j])
+        if v > h:
+            h = v
+    return h
+
+
+@kernel
+def terrain_max_in_box(elev, meta, lat_lo, lat_hi, lon_lo, lon_hi):
+    """Bound (m above R_REF) on the terrain height at every point of a lat/lon box (rad).
+
+    The largest grid value of every layer cell that meets the box, whichever layer serves
+    each point (a bilinear cell lies within its four corners; a polar cap within its edge row
+    and its pole value). -inf where no layer meets the box. The box needs lat_lo <= lat_hi
+    within [-pi/2, pi/2] and lon_lo <= lon_hi < lon_lo + 2 pi; longitudes may take any value.
+    Its cost grows with the number of pixels in the box: meant for small boxes.
+    """
+    h = -math.inf
+    for k in range(meta.shape[0]):
+        off = int(meta[k, 0])
+        nrows = int(meta[k, 1])
+        ncols = int(meta[k, 2])
+        pix = meta[k, 5]
+        wraps = meta[k, 6] != 0.0
+        fr_lo = (meta[k, 3] - lat_hi) / pix
+        fr_hi = (meta[k, 3] - lat_lo) / pix
+        if not wraps and (fr_hi < -EDGE_EPS or fr_lo > nrows - 1.0 + EDGE_EPS):
+            continue
+        i0 = min(max(math.floor(fr_lo), 0), nrows - 1)
+        i1 = min(max(math.ceil(fr_hi), 0), nrows - 1)
+        dl = lon_lo - meta[k, 4]
+        dl -= TWO_PI * math.floor(dl / TWO_PI)  # rad, in [0, 2 pi]
+        fc_lo = dl / pix
+        fc_hi = fc_lo + (lon_hi - lon_lo) / pix
+        for i in range(i0, i1 + 1):
+            row = off + i * ncols
+            if wraps:
+                j0 = math.floor(fc_lo)
+                j1 = math.ceil(fc_hi)
+                if j1 - j0 >= ncols:
+                    j0, j1 = 0, ncols - 1
+                h = _max_in_range(elev, row, j0, j1, ncols, True, h)
+            else:  # the box, and the box one turn west (it may straddle the layer's 2 pi)
+                for shift in (0.0, TWO_PI / pix):
+                    a, b = fc_lo - shift, fc_hi - shift
+                    if b < -EDGE_EPS or a > ncols - 1.0 + EDGE_EPS:
+                        continue
+                    j0 = min(max(math.floor(a), 0), ncols - 1)
+                    j1 = min(max(math.ceil(b), 0), ncols - 1)
+                    h = _max_in_range(elev, row, j0, j1, ncols, False, h)
+        if wraps and fr_lo < 0.0:  # north polar cap: its pole value too
+            h = max(h, np.float64(elev[off]))
+        if wraps and fr_hi > nrows - 1.0:
+            h = max(h, np.float64(elev[off + (nrows - 1) * ncols]))
+    return h
 
 
 @kernel
 def _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, s):
-    """Height above the terrain (m) of the ray point at distance s (m), its layer and latitude."""
+    """Height above the terrain (m) of the ray point at distance s (m), its layer, latitude
+    (rad) and the rate of change of its radius along the ray (-)."""
     x = ox + s * dx
     y = oy + s * dy
     z = oz + s * dz
-    rxy = math.hypot(x, y)
-    rho = math.hypot(rxy, z)
+    rxy2 = x * x + y * y
+    rxy = math.sqrt(rxy2)
+    rho = math.sqrt(rxy2 + z * z)
     lat = math.atan2(z, rxy)
     k, h, _, _ = _sample(elev, meta, lat, math.atan2(y, x))
-    return rho - R_REF - h, k, lat
+    return rho - R_REF - h, k, lat, (x * dx + y * dy + z * dz) / rho
 
 
 @kernel
@@ -338,7 +452,8 @@ def _cell_step(meta, k, lat, rho):
 
 @kernel
 def _refine(elev, meta, ox, oy, oz, dx, dy, dz, a, fa, b, fb):
-    """Root of f in [a, b] (m) with fa > 0 >= fb, by Illinois regula falsi with bisection."""
+    """Root of f in [a, b] (m) with fa > 0 >= fb, by Illinois regula falsi with bisection,
+    each point kept ROOT_TOL / 2 inside the bracket."""
     side = 0
     for it in range(MAX_REFINE):
         if b - a <= ROOT_TOL:
@@ -346,7 +461,10 @@ def _refine(elev, meta, ox, oy, oz, dx, dy, dz, a, fa, b, fb):
         c = a + fa * (b - a) / (fa - fb)
         if not (c > a and c < b) or it % 4 == 3:
             c = 0.5 * (a + b)
-        fc, kc, _ = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, c)
+        # at least half a tolerance inside either end: a point that lands next to the root
+        # then leaves the next one on its other side, and the bracket closes
+        c = min(max(c, a + 0.5 * ROOT_TOL), b - 0.5 * ROOT_TOL)
+        fc, kc, _, _ = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, c)
         if kc < 0:
             return math.nan
         if fc == 0.0:
@@ -372,24 +490,30 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
     f(s) = |o + s d| - R_REF - h(lat, lon) (m), the result is the first s in [0, max_range]
     where f goes from positive to zero or below, bracketed to ROOT_TOL.
 
-    Why nothing is skipped: inside one layer f is Lipschitz with the constant K of
-    ``_lipschitz`` (from the per-layer gradient bounds in meta[:, 7]). From a point s with
-    f(s) > 0 the stretch [s, s + f(s)/K) is therefore free of the surface, so far from the
-    ground the walk takes those steps (sphere tracing: a few dozen evaluations from 10 km).
-    Near the ground it probes a quarter of the current cell ahead (point b) and accepts
-    [s, b] as free when f(s) + f(b) > K (b - s) (the two one-sided cones cover it); else it
-    halves the probe, down to STEP_TOL (a dip shorter than that along the ray, at most
-    K STEP_TOL / 2 deep, could be missed). Across a layer seam the height may jump, so both
-    f(s) and f(b) must then reach K (b - s), and a long step that ends below the surface in
-    another layer is halved until it is at most a quarter cell. The first probe with
-    f(b) <= 0 thus brackets the hit either at the end of a surface-free step or within a
-    quarter cell, where f is close to one quadratic (a bilinear patch along a nearly straight
-    path in lat/lon), so the bracket holds one crossing, refined by regula falsi to ROOT_TOL.
+    Why nothing is skipped: first, no point of the surface within reach lies above the
+    highest value of the layers that can serve the ray's footprint (``_layers_top``, over a
+    lat/lon box holding every point within max_range), so the walk starts where the ray comes
+    down to that height, found in closed form (or gives up at once if it never does). Then,
+    inside one layer f is Lipschitz with the constant K of ``_lipschitz`` (from the per-layer
+    gradient bounds in meta[:, 7]). From a point s with f(s) > 0 the stretch [s, s + f(s)/K)
+    is therefore free of the surface, so far from the ground the walk takes those steps
+    (sphere tracing: a few dozen evaluations from 10 km). Near the ground it probes a quarter
+    of the current cell ahead (point b) and accepts [s, b] as free when
+    f(s) + f(b) > K (b - s) (the two one-sided cones cover it); else it halves the probe, down
+    to STEP_TOL (a dip shorter than that along the ray, at most K STEP_TOL / 2 deep, could be
+    missed). Across a layer seam the height may jump, so both f(s) and f(b) must then reach
+    K (b - s), and a long step that ends below the surface in another layer is halved until it
+    is at most a quarter cell. The first probe with f(b) <= 0 thus brackets the hit either at
+    the end of a surface-free step or within a quarter cell, where f is close to one quadratic
+    (a bilinear patch along a nearly straight path in lat/lon), so the bracket holds one
+    crossing, refined by regula falsi to ROOT_TOL.
     K is evaluated at the largest |lat| a step can reach (the east metric grows as
     1/cos(lat)), but not beyond the outermost row centre (in the polar caps the east slope
-    is capped, see ``_cap_sample``), at the radius RHO_LOW. Layers are assumed wider than
-    one step, so a step never jumps over a whole layer. Near the poles K grows as
-    1/cos(lat) and the walk slows down (about 0.1-2 ms within 1 deg of a pole).
+    is capped, see ``_cap_sample``), at the radius RHO_LOW; it is kept for a band of
+    latitude BAND wider than needed and recomputed only when a step could leave the band.
+    Layers are assumed wider than one step, so a step never jumps over a whole layer. Near
+    the poles K grows as 1/cos(lat) and the walk slows down (about 0.1-2 ms within 1 deg of
+    a pole).
 
     Parameters
     ----------
@@ -422,27 +546,82 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
     g = g_max / RHO_LOW  # -
 
     s = 0.0
-    fa, ka, lat_a = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, s)
+    fa, ka, lat_a, rdot_a = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, s)
     if ka < 0 or fa < 0.0:
         return math.nan
     if fa == 0.0:
         return 0.0
+    # the footprint: every point within max_range is within asin(max_range / |o|) of o
+    o2 = ox * ox + oy * oy + oz * oz
+    on = math.sqrt(o2)
+    if max_range < 0.5 * on:
+        alpha = 1.0001 * math.asin(max_range / on) + 1e-12
+        lat_o = math.asin(oz / on)
+        lat_far = abs(lat_o) + alpha
+        if lat_far < 1.5:
+            lon_w = alpha / math.cos(lat_far)
+            top = _layers_top(meta, lat_o - alpha, lat_o + alpha,
+                              math.atan2(oy, ox) - lon_w, 2.0 * lon_w)
+        else:
+            top = _layers_top(meta, -HALF_PI, HALF_PI, 0.0, 0.999 * TWO_PI)
+        rho_top = R_REF + top + TOP_MARGIN
+        c = o2 - rho_top * rho_top
+        if c > 0.0:  # the origin is above every point of the surface it can reach
+            od = ox * dx + oy * dy + oz * dz
+            disc = od * od - c
+            if od >= 0.0 or disc < 0.0:
+                return math.nan  # the ray never comes down to that height
+            s_top = c / (math.sqrt(disc) - od)  # first crossing of |o + s d| = rho_top
+            if s_top >= max_range:
+                return math.nan
+            fb, kb, lat_b, rdot_b = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, s_top)
+            if kb < 0:
+                return math.nan
+            if fb <= 0.0:  # only by rounding
+                return _refine(elev, meta, ox, oy, oz, dx, dy, dz, s, fa, s_top, fb)
+            s, fa, ka, lat_a, rdot_a = s_top, fb, kb, lat_b, rdot_b
     probe = _cell_step(meta, ka, lat_a, R_REF + fa)
     cap = math.inf  # m, upper limit on the next step after a rejected one
+    band = -1.0  # rad, |lat| up to which lip, slope and cos_band hold (none yet)
+    lip = 1.0
+    slope = 0.0  # -, sqrt(lip^2 - 1): the bound on the terrain's rise per metre across
+    cos_band = 1.0
+    b_pend, fb_pend, kb_pend, lat_pend, rdot_pend = -1.0, 0.0, -1, 0.0, 0.0  # last refused
     for _ in range(MAX_EVALS):
         if s >= max_range:
             return math.nan
-        cell = _cell_step(meta, ka, lat_a, R_REF)
+        if (b_pend > s and kb_pend == ka and fa + fb_pend > lip * (b_pend - s)
+                and abs(lat_a) + (b_pend - s) / RHO_LOW <= band):
+            # a probe refused from an earlier point is free from this one: take it as it is
+            s, fa, ka, lat_a, rdot_a = b_pend, fb_pend, kb_pend, lat_pend, rdot_pend
+            b_pend = -1.0
+            cap = math.inf
+            continue
+        cell = max(CELL_FRACTION * meta[ka, 5] * R_REF * cos_band, STEP_TOL)
         probe = min(probe, cell)
-        # Lipschitz constant valid over any step up to `reach` (latitude may grow by reach/rho)
-        k0 = _lipschitz(g, min(abs(lat_a), lat_rows))
-        reach = max(fa / k0, probe)
-        lip = _lipschitz(g, min(abs(lat_a) + reach / RHO_LOW, lat_rows))
+        if abs(lat_a) + max(fa, probe) / RHO_LOW > band:
+            # a step could leave the band (no free step exceeds f, as K >= 1): widen it
+            band = abs(lat_a) + max(fa, probe) / RHO_LOW + BAND
+            lip = _lipschitz(g, min(band, lat_rows))
+            slope = math.sqrt(lip * lip - 1.0)
+            cos_band = max(math.cos(min(band, HALF_PI)), 1e-3)
+            cell = max(CELL_FRACTION * meta[ka, 5] * R_REF * cos_band, STEP_TOL)
+            probe = min(probe, cell)
         sphere = fa / lip  # m, surface-free stretch ahead
+        room = (band - abs(lat_a)) * RHO_LOW  # m, the longest step the band allows
+        if room > sphere:
+            # sharper for steep rays: the ray's own radius is exactly |o + s d|, convex in s,
+            # so it changes by at least rdot x; only the terrain's rise is bounded by the
+            # slopes, over the horizontal part of the ray (sin of its angle from the vertical,
+            # which turns by at most x / RHO_LOW): f(s + x) >= f(s) + (rdot - climb) x
+            horiz = math.sqrt(max(1.0 - rdot_a * rdot_a, 0.0)) + room / RHO_LOW
+            climb = slope * min(1.0, horiz)
+            free_x = room if climb <= rdot_a else min(fa / (climb - rdot_a), room)
+            sphere = max(sphere, free_x)
         step = min(max(sphere, probe), cap)
         b = min(s + step, max_range)
         step = b - s
-        fb, kb, lat_b = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, b)
+        fb, kb, lat_b, rdot_b = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, b)
         if kb < 0:
             return math.nan
         if fb <= 0.0:
@@ -456,12 +635,12 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
         else:
             free = fa >= lip * step and fb >= lip * step
         if free or step <= STEP_TOL:
-            s, fa, ka, lat_a = b, fb, kb, lat_b
+            s, fa, ka, lat_a, rdot_a = b, fb, kb, lat_b, rdot_b
             if step <= probe:  # a probe was accepted: try a longer one next (<= cell)
                 probe = 2.0 * probe
             cap = math.inf
         else:
             cap = 0.5 * step
             probe = min(probe, cap)
+            b_pend, fb_pend, kb_pend, lat_pend, rdot_pend = b, fb, kb, lat_b, rdot_b
     return math.nan
-

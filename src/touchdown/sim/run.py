@@ -148,6 +148,7 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
 
     fp = np.zeros(st.N_FSW_PARAMS)
     fp[st.FP_DT] = s["flight_software.cycle_s"]
+    fp[st.FP_COAST_DT] = s["flight_software.coast_cycle_s"]
     fp[st.FP_DRY] = spec.empty_mass_kg
     fp[st.FP_MAIN_F] = spec.main.thrust_n * spec.main.count
     fp[st.FP_MAIN_ISP] = spec.main.isp_s

@@ -51,6 +51,10 @@ W_TD = WORLD.add("contact", 7, "-",
 W_PROP_OUT_T = WORLD.add("propellant_out_t", 1, "s", "time propellant ran out (NaN if not)")
 W_LRF_TRUE = WORLD.add("lrf_true_range", 1, "m", "true range along the beam (NaN: no terrain)")
 W_IMPULSE = WORLD.add("impulse", 1, "N s", "true engine impulse since the last trace row")
+W_TERRAIN_BOX = WORLD.add("terrain_box", 5, "rad, rad, rad, rad, m",
+                          "contact search: a lat/lon box (lat min, lat max, lon min, lon max) "
+                          "and a bound on the true terrain height in it; unset while lat max "
+                          "<= lat min")
 N_WORLD = WORLD.size
 
 # ---------------------------------------------------------------- world parameters
@@ -114,11 +118,23 @@ F_DOI_DV = FSW.add("doi_dv", 1, "m/s", "accumulated measured delta-v of the DOI 
 F_TGO = FSW.add("tgo", 1, "s or m/s",
                 "time-to-go of the current guidance phase; in DOI the delta-v target")
 F_FLAGS = FSW.add("flags", 4, "-", "one-shot flags: alt<=0 seen, prop low, prop zero, spare")
+F_SLEEP = FSW.add("sleep_cycles", 1, "-",
+                  "cycles the flight software sleeps through before its next one (0: every "
+                  "cycle); chosen each cycle, so it also gives the interval just flown")
+F_GUID_DCM = FSW.add("dcm_guid_mcmf", 9, "-",
+                     "guidance frame: rows downrange, crossrange, up (mcmf components), row-major;"
+                     " computed with r_site_mcmf at the first guidance cycle")
+F_SITE_MCMF = FSW.add("r_site_mcmf", 3, "m", "landing site, Moon-fixed (zero until computed)")
+F_IGN_LAST = FSW.add("ignition_throttle_last", 1, "-",
+                     "descent coast: fraction of full thrust the braking guidance needed at "
+                     "the previous cycle (0: not evaluated)")
 N_FSW = FSW.size
 
 # ---------------------------------------------------------------- flight-software params
 FSW_PARAMS = Layout("fsw_params")
 FP_DT = FSW_PARAMS.add("cycle", 1, "s", "flight-software cycle")
+FP_COAST_DT = FSW_PARAMS.add("coast_cycle", 1, "s",
+                             "cycle while coasting with the engines off (a multiple of cycle)")
 FP_DRY = FSW_PARAMS.add("dry_mass", 1, "kg", "dry mass (onboard value)")
 FP_MAIN_F = FSW_PARAMS.add("main_thrust", 1, "N", "nominal main thrust")
 FP_MAIN_ISP = FSW_PARAMS.add("main_isp", 1, "s", "nominal main Isp")

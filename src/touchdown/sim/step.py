@@ -1,9 +1,19 @@
 """The compiled simulation loop: sensors -> flight software -> engines -> dynamics -> contact.
 
-Time is integer ticks (``TICK_S``). The flight software runs every ``cycle`` ticks; the
-dynamics advance in substeps of ``substep`` ticks; the star tracker and the range finder report
-every ``st_every`` and ``lrf_every`` cycles. ``advance`` runs until ``until_tick`` or the end of
-the flight, so a host can run it in chunks (for pacing, uplink or telemetry) or in one call.
+Time is integer ticks (``TICK_S``). The flight software runs on a grid of ``cycle`` ticks; at
+the end of each cycle it says how many cycles it will sleep through (``sleep_cycles``: 0 at full
+rate, the coast cycle while it coasts with the engines off), and the sensors are read when it
+wakes: the IMU reports the increments over the whole interval, the star tracker and the range
+finder a reading when one fell due in it (every ``st_every`` and ``lrf_every`` cycles).
+Between two wake-ups the world advances with the commands held, in steps as long as the
+engines allow: a powered cycle is one step (``burn_pulses``: thrust in closed form over the
+10 ms pulses, gravity in one RK4 step), a coast one RK4 step for the whole interval
+(``substep``), and only where ``contact_possible`` cannot rule contact out within a step does
+the loop take 10 ms ``substep`` steps and check contact after each. Thrust pulses, the
+attitude's turn pulse by pulse, the tanks running dry and contact keep the ``substep``
+(pulse) resolution. ``advance`` runs until the first step boundary at or after ``until_tick``
+or the end of the flight, so a host can run it in chunks (for pacing, uplink or telemetry) or
+in one call, with the same numbers either way.
 """
 
 import math
@@ -27,6 +37,7 @@ from touchdown.sim.state import (
     F_LRF_LAST,
     F_MODE,
     F_PROP,
+    F_SLEEP,
     F_X,
     FLYING,
     FP_AZ,
@@ -68,25 +79,31 @@ from touchdown.sim.state import (
     W_TD,
     W_TERRAIN_H,
     W_V,
+    WP_DRY,
+    WP_MAIN_F,
+    WP_THR_F,
+    WP_THR_N,
 )
 from touchdown.world.attitude import body_z_mci
-from touchdown.world.contact import classify_contact, update_altitude
-from touchdown.world.dynamics import substep
+from touchdown.world.contact import classify_contact, contact_possible, update_altitude
+from touchdown.world.dynamics import MAX_PULSES, burn_pulses, substep
 from touchdown.world.sensors import read_imu, read_lrf, read_star_tracker
 
 TICK_S = 1e-3  # s, one tick
-# clock (int64) layout
-C_TICK, C_CYCLE, C_SUBSTEP, C_ST_EVERY, C_LRF_EVERY, C_MAX_TICK = range(6)
-N_CLOCK = 6
+# clock (int64) layout; a zeroed clock starts with a flight-software cycle at tick 0
+(C_TICK, C_CYCLE, C_SUBSTEP, C_ST_EVERY, C_LRF_EVERY, C_MAX_TICK, C_NEXT_FSW,
+ C_LAST_READ) = range(8)
+N_CLOCK = 8
 N_WORK = 512
 
 
 @kernel
-def record(world, fsw, fp, meas, trace, n_trace, work):
+def record(world, wp, fsw, fp, meas, trace, n_trace, elev, meta, work):
     """Append one trace row (truth beside the flight software's view) if there is room."""
     k = n_trace[0]
     if k >= trace.shape[0]:
         return
+    update_altitude(world, wp, elev, meta, work)
     row = trace[k]
     r_m, v_m, ll = work[0:3], work[3:6], work[6:9]
     t = world[W_T]
@@ -140,15 +157,61 @@ def record(world, fsw, fp, meas, trace, n_trace, work):
 
 @kernel
 def _sense(world, wp, clock, truth_elev, truth_meta, rng, meas, work):
-    """Read every sensor due at the current cycle boundary."""
-    cycle = clock[C_TICK] // clock[C_CYCLE]
-    read_imu(world, wp, clock[C_CYCLE] * TICK_S, rng, meas)
+    """Read the sensors at the flight software's wake-up: the IMU over the interval since the
+    last read, the star tracker and the range finder when one of their readings fell due."""
+    tick = clock[C_TICK]
+    cycle = tick // clock[C_CYCLE]
+    last = clock[C_LAST_READ] // clock[C_CYCLE]
+    read_imu(world, wp, (tick - clock[C_LAST_READ]) * TICK_S, rng, meas)
+    clock[C_LAST_READ] = tick
     meas[M_ST_VALID] = 0.0
-    if cycle % clock[C_ST_EVERY] == 0:
+    if tick == 0 or cycle // clock[C_ST_EVERY] != last // clock[C_ST_EVERY]:
         read_star_tracker(world, wp, rng, meas)
     meas[M_LRF] = math.nan
-    if cycle % clock[C_LRF_EVERY] == 0:
+    if tick == 0 or cycle // clock[C_LRF_EVERY] != last // clock[C_LRF_EVERY]:
         read_lrf(world, wp, truth_elev, truth_meta, rng, meas, work)
+
+
+@kernel
+def _fly(world, wp, fsw, elev, meta, events, n_events, clock, end_tick, stop_tick, work):
+    """Advance the world toward end_tick with the flight software's commands held.
+
+    Steps as long as the engines allow (see the module docstring); returns at the first step
+    boundary at or after stop_tick, or at end_tick. Returns 1 at contact (footpads at or below
+    the true terrain at a substep's end), else 0.
+    """
+    cyc, sub = clock[C_CYCLE], clock[C_SUBSTEP]
+    n_on = round(fsw[F_CMD_DUTY] * (cyc // sub))  # thruster pulses at the start of each cycle
+    main_on = fsw[F_CMD_MAIN] > 0.5
+    u_cmd = fsw[F_CMD_DIR:F_CMD_DIR + 3]
+    f_max = (wp[WP_MAIN_F] if main_on else 0.0) + (wp[WP_THR_N] * wp[WP_THR_F] if n_on else 0.0)
+    while clock[C_TICK] < end_tick and clock[C_TICK] < stop_tick:
+        tick = clock[C_TICK]
+        k = tick % cyc
+        burning = (main_on or k < n_on * sub) and world[W_PROP] > 0.0
+        if burning:  # to the end of the cycle, in pulses (the engines change only on pulses)
+            nxt = min(tick - k + cyc, end_tick, tick + MAX_PULSES * sub)
+        elif n_on > 0:
+            nxt = min(tick - k + cyc, end_tick)  # coast to the next cycle's pulses
+        else:
+            nxt = end_tick
+        accel = f_max / wp[WP_DRY] if burning else 0.0  # m/s^2, bound on the thrust
+        check = contact_possible(world, wp, (nxt - tick) * TICK_S, accel, elev, meta, work)
+        if check:
+            nxt = tick + sub
+        if burning and nxt - tick > sub:
+            ran_out = burn_pulses(world, wp, u_cmd, main_on, max(n_on - k // sub, 0),
+                                  sub * TICK_S, (nxt - tick) // sub, work)
+        else:
+            ran_out = substep(world, wp, u_cmd, main_on, k < n_on * sub,
+                              (nxt - tick) * TICK_S, work)
+        if ran_out:
+            log_event(events, n_events, world[W_PROP_OUT_T], EV_PROP_OUT, 0.0)
+        world[W_T] = nxt * TICK_S  # time from the tick count: no drift from summed steps
+        clock[C_TICK] = nxt
+        if check and update_altitude(world, wp, elev, meta, work) <= 0.0:
+            return 1
+    return 0
 
 
 @kernel
@@ -156,37 +219,29 @@ def advance(world, wp, fsw, fp, truth_elev, truth_meta, map_elev, map_meta, rng,
             events, n_events, trace, n_trace, clock, until_tick, work):
     """Run the closed loop until ``until_tick`` or the end of the flight; return the status."""
     w_world, w_fsw = work[0:128], work[128:N_WORK]
-    dt_sub = clock[C_SUBSTEP] * TICK_S
-    n_sub = clock[C_CYCLE] // clock[C_SUBSTEP]
-    n_on = 0
     while clock[C_TICK] < until_tick and world[W_STATUS] == FLYING:
         tick = clock[C_TICK]
-        if tick % clock[C_CYCLE] == 0:
+        if tick >= clock[C_NEXT_FSW]:  # the flight software wakes up
             _sense(world, wp, clock, truth_elev, truth_meta, rng, meas, w_world)
             if tick > 0:
                 fsw_cycle(fsw, fp, meas, world[W_T], map_elev, map_meta, events, n_events,
                           w_fsw)
-            n_on = round(fsw[F_CMD_DUTY] * n_sub)
-            record(world, fsw, fp, meas, trace, n_trace, w_world)
-        k_sub = (tick % clock[C_CYCLE]) // clock[C_SUBSTEP]
-        main_on = fsw[F_CMD_MAIN] > 0.5
-        ran_out = substep(world, wp, fsw[F_CMD_DIR:F_CMD_DIR + 3], main_on, k_sub < n_on,
-                          dt_sub, w_world)
-        if ran_out:
-            log_event(events, n_events, world[W_PROP_OUT_T], EV_PROP_OUT, 0.0)
-        clock[C_TICK] = tick + clock[C_SUBSTEP]
-        if update_altitude(world, wp, truth_elev, truth_meta, w_world) <= 0.0:
+            record(world, wp, fsw, fp, meas, trace, n_trace, truth_elev, truth_meta, w_world)
+            clock[C_NEXT_FSW] = tick + (1 + round(fsw[F_SLEEP])) * clock[C_CYCLE]
+        end = min(clock[C_NEXT_FSW], clock[C_MAX_TICK])
+        if _fly(world, wp, fsw, truth_elev, truth_meta, events, n_events, clock, end,
+                until_tick, w_world):
             status = classify_contact(world, wp, truth_elev, truth_meta, w_world)
             log_event(events, n_events, world[W_T], EV_CONTACT, world[W_TD + 6])
             if status == LANDED:  # the footpad switches close: the FSW sees them next cycle
                 _sense(world, wp, clock, truth_elev, truth_meta, rng, meas, w_world)
                 fsw_cycle(fsw, fp, meas, world[W_T], map_elev, map_meta, events, n_events,
                           w_fsw)
-            record(world, fsw, fp, meas, trace, n_trace, w_world)
+            record(world, wp, fsw, fp, meas, trace, n_trace, truth_elev, truth_meta, w_world)
         elif clock[C_TICK] >= clock[C_MAX_TICK]:
             world[W_STATUS] = TIMEOUT
             log_event(events, n_events, world[W_T], EV_TIMEOUT, world[W_T])
-            record(world, fsw, fp, meas, trace, n_trace, w_world)
+            record(world, wp, fsw, fp, meas, trace, n_trace, truth_elev, truth_meta, w_world)
     return world[W_STATUS]
 
 

@@ -1,16 +1,27 @@
-"""Contact with the terrain (compiled): altitude above the truth DEM and the outcome at contact.
+"""Contact with the terrain (compiled): altitude above the truth DEM, whether contact is
+possible within a step, and the outcome at contact.
 
 A run ends at first contact, classified ``landed`` when the vertical speed (along the local
 surface normal), the horizontal speed and the tilt of the body axis from the surface normal are
 all within ``landing_limits``; otherwise ``crashed`` with the impact speed.
+
+Contact is looked for on the dynamics substep grid (10 ms), but only where it is possible:
+``contact_possible`` proves, for a step of any length, that the footpads stay above the true
+terrain (a lower bound on the radius against an upper bound on the terrain the lander can
+reach), and the loop checks each substep only where it cannot.
 """
 
 import math
 
 from touchdown._compile import kernel
-from touchdown.moon.constants import OMEGA, R_REF
+from touchdown.moon.constants import GM, OMEGA, R_REF
 from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci, rotate_z
-from touchdown.moon.terrain import terrain_height, terrain_normal
+from touchdown.moon.terrain import (
+    terrain_height,
+    terrain_height_bound,
+    terrain_max_in_box,
+    terrain_normal,
+)
 from touchdown.sim.state import (
     CRASHED,
     LANDED,
@@ -20,12 +31,79 @@ from touchdown.sim.state import (
     W_STATUS,
     W_T,
     W_TD,
+    W_TERRAIN_BOX,
     W_TERRAIN_H,
     W_V,
     WP_FOOT,
     WP_LIM,
 )
 from touchdown.world.attitude import body_z_mci
+
+R_FLOOR = 0.98 * R_REF  # m, below any terrain (the lowest lunar point is ~9 km below R_REF)
+G_BOUND = 1.01 * GM / R_FLOOR**2  # m/s^2, bound on gravity above R_FLOOR (J2, C22 < 1e-3)
+BOUND_MARGIN = 1e-3  # m, allowance for rounding in the bounds
+BOX_MIN = 1e-4  # rad (~170 m), smallest half-width of a terrain box
+BOX_GROW = 4.0  # -, a new box holds this many times the reach of the step asked about
+ANGLE_MAX = 0.2  # rad, longest reach the box bound handles (beyond it: always possible)
+LAT_MAX = 1.4  # rad (80 deg), highest latitude the box bound handles
+
+
+@kernel
+def _box_holds(box, lat_lo, lat_hi, lon_lo, lon_w):
+    """Whether the cached box is set and holds [lat_lo, lat_hi] x [lon_lo, lon_lo + lon_w]."""
+    if not (box[1] > box[0] and box[0] <= lat_lo and lat_hi <= box[1]):
+        return False
+    d = lon_lo - box[2]
+    d -= 2.0 * math.pi * math.floor(d / (2.0 * math.pi))
+    return d + lon_w <= box[3] - box[2]
+
+
+@kernel
+def contact_possible(world, wp, dt, accel, elev, meta, work):
+    """False when the footpads cannot reach the true terrain within the next dt (s).
+
+    accel (m/s^2) bounds the non-gravitational acceleration over the step. The radius obeys
+    r'' = (|v|^2 - r'^2) / r + a . r_hat >= -|a|, so r >= r0 + min(r'0, 0) dt - a_max dt^2 / 2
+    with a_max = accel + G_BOUND. Against it: the highest value of any terrain layer, or, when
+    the lander is below that, the highest grid value in a lat/lon box holding every point it
+    can reach (the surface-relative displacement is at most |v_rel| dt + (a_max + Coriolis +
+    centrifugal) dt^2 / 2). The box is kept in ``terrain_box`` and remade, larger than needed
+    (``BOX_GROW``), when the reach leaves it or when a tighter one may decide.
+    """
+    r = world[W_R:W_R + 3]
+    v = world[W_V:W_V + 3]
+    rn = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
+    rdot = (r[0] * v[0] + r[1] * v[1] + r[2] * v[2]) / rn
+    a_max = accel + G_BOUND
+    clear = rn + min(rdot, 0.0) * dt - 0.5 * a_max * dt * dt - R_REF - wp[WP_FOOT] - BOUND_MARGIN
+    if clear > terrain_height_bound(meta):
+        return False
+    r_mcmf, v_mcmf, ll = work[0:3], work[3:6], work[6:9]
+    mcmf_from_mci(world[W_T], r, v, r_mcmf, v_mcmf)
+    latlon_from_mcmf(r_mcmf, ll)
+    vrel = math.sqrt(v_mcmf[0] ** 2 + v_mcmf[1] ** 2 + v_mcmf[2] ** 2)
+    reach = vrel * dt + 0.5 * (a_max + 2.0 * OMEGA * vrel + OMEGA * OMEGA * rn) * dt * dt
+    # every reachable point is within angle asin(reach / rn) of this one; asin(x) <= 1.01 x
+    delta = 1.01 * reach / rn
+    lat_far = abs(ll[0]) + delta
+    if delta > ANGLE_MAX or lat_far > LAT_MAX:
+        return True
+    dlon = 1.01 * delta / math.cos(lat_far)  # longitude half-width of that cap
+    box = world[W_TERRAIN_BOX:W_TERRAIN_BOX + 5]
+    held = _box_holds(box, ll[0] - delta, ll[0] + delta, ll[1] - dlon, 2.0 * dlon)
+    half = max(BOX_GROW * delta, BOX_MIN)
+    if held and (clear > box[4] or box[1] - box[0] <= 4.0 * half):
+        return clear <= box[4]
+    # a new box around the lander, BOX_GROW times the reach (so it serves later steps too)
+    lat_far = min(abs(ll[0]) + half, LAT_MAX)
+    half_lon = 1.01 * half / math.cos(lat_far)
+    box[0], box[1] = ll[0] - half, ll[0] + half
+    box[2], box[3] = ll[1] - half_lon, ll[1] + half_lon
+    box[4] = terrain_max_in_box(elev, meta, box[0], box[1], box[2], box[3])
+    if not _box_holds(box, ll[0] - delta, ll[0] + delta, ll[1] - dlon, 2.0 * dlon):
+        box[0], box[1] = 0.0, 0.0  # unset: (only near LAT_MAX) no bound
+        return True
+    return clear <= box[4]
 
 
 @kernel

@@ -4,15 +4,25 @@ Inputs / Outputs
 ================  ================================  =========  ===================
 name              layout                            unit       rate
 ================  ================================  =========  ===================
-thrust_dir_mci    3-vector, FSW command             -          per substep
-main_on, thr_on   engine on/off for this substep    -          per substep
-world             ``sim.state.WORLD`` (read/write)  SI         per substep
+thrust_dir_mci    3-vector, FSW command             -          held between cycles
+main_on, thr_on   engine on/off (thrusters: the     -          per pulse (10 ms)
+                  first n_on pulses of a cycle)
+world             ``sim.state.WORLD`` (read/write)  SI         per step
 ================  ================================  =========  ===================
 
 Engines: every engine fires along body +z (an assumption: parallel nozzles, no cant losses).
-Once the propellant is gone the engines give no thrust: a substep in which it runs out is split
+Once the propellant is gone the engines give no thrust: a step in which it runs out is split
 at that instant. Attitude follows the commanded thrust direction by the shortest rotation at no
-more than ``slew_rate_max`` (roll about the thrust axis is left free).
+more than ``slew_rate_max`` (roll about the thrust axis is left free): at the start of each
+pulse it turns by up to slew_rate_max times the pulse, and the engines thrust along the axis
+after that turn for the pulse (a staircase while it turns).
+
+Two steps, one model. ``substep`` advances by any dt with the engines held: it turns first,
+then thrusts along the new attitude; one pulse of the staircase, or a coast of any length
+(turns toward a fixed command about one axis add up, and nothing thrusts). ``burn_pulses``
+takes a run of pulses (a powered cycle) in one: it gives what the same pulses give one
+``substep`` at a time (to rounding), with the thrust in closed form and one RK4 step for
+gravity.
 """
 
 import math
@@ -20,8 +30,8 @@ import math
 import numpy as np
 
 from touchdown._compile import kernel
-from touchdown.moon.constants import G0
-from touchdown.moon.gravity import gravity_mci
+from touchdown.moon.constants import G0, OMEGA
+from touchdown.moon.gravity import gravity_mci_turned
 from touchdown.sim.state import (
     W_DTH,
     W_DV,
@@ -43,15 +53,29 @@ from touchdown.sim.state import (
 )
 from touchdown.world.attitude import body_z_mci, quat_apply_rotvec, quat_rotate_inverse
 
-N_WORK = 48  # float64 scratch words needed by ``substep`` (18 + 30 for coast_or_burn)
+MAX_PULSES = 10  # longest run of pulses for ``burn_pulses``
+N_WORK = 110  # float64 scratch words: ``substep`` 48 (18 + 30 for coast_or_burn),
+# ``burn_pulses`` 30 + 8 MAX_PULSES
 
 
 @kernel
-def _accel(t, r, thrust_acc, u_mci, a_out, work3):
-    """a_out = gravity(t, r) + thrust_acc * u_mci."""
-    gravity_mci(t, r, a_out, work3)
+def _accel(c, s, r, thrust_acc, u_mci, a_out, work3):
+    """a_out = gravity(r) + thrust_acc * u_mci; c, s: cos, sin of the Moon's turn."""
+    gravity_mci_turned(c, s, r, a_out, work3)
     for i in range(3):
         a_out[i] += thrust_acc * u_mci[i]
+
+
+@kernel
+def _turned(c, s, x):
+    """cos, sin of (angle + x) from c, s = cos, sin(angle); x (rad) small: series to x^5."""
+    if abs(x) > 1e-2:
+        cx, sx = math.cos(x), math.sin(x)
+    else:
+        x2 = x * x
+        cx = 1.0 - x2 * (0.5 - x2 / 24.0)
+        sx = x * (1.0 - x2 * (1.0 / 6.0 - x2 / 120.0))
+    return c * cx - s * sx, s * cx + c * sx
 
 
 @kernel
@@ -70,23 +94,27 @@ def coast_or_burn(t0, r, v, m0, force, mdot, u_mci, dt, work):
     f0 = force / m0
     fh = force / (m0 - mdot * half)
     f1 = force / (m0 - mdot * dt)
+    # the Moon's turn at t0, t0 + dt/2 and t0 + dt (one cos/sin, then the small steps)
+    c0, s0 = math.cos(OMEGA * t0), math.sin(OMEGA * t0)
+    ch, sh = _turned(c0, s0, OMEGA * half)
+    c1, s1 = _turned(ch, sh, OMEGA * half)
     # k1
-    _accel(t0, r, f0, u_mci, k1v, w3)
+    _accel(c0, s0, r, f0, u_mci, k1v, w3)
     for i in range(3):
         k1r[i] = v[i]
         tmp[i] = r[i] + half * k1r[i]
     # k2
-    _accel(t0 + half, tmp, fh, u_mci, k2v, w3)
+    _accel(ch, sh, tmp, fh, u_mci, k2v, w3)
     for i in range(3):
         k2r[i] = v[i] + half * k1v[i]
         tmp[i] = r[i] + half * k2r[i]
     # k3
-    _accel(t0 + half, tmp, fh, u_mci, k3v, w3)
+    _accel(ch, sh, tmp, fh, u_mci, k3v, w3)
     for i in range(3):
         k3r[i] = v[i] + half * k2v[i]
         tmp[i] = r[i] + dt * k3r[i]
     # k4
-    _accel(t0 + dt, tmp, f1, u_mci, k4v, w3)
+    _accel(c1, s1, tmp, f1, u_mci, k4v, w3)
     for i in range(3):
         k4r[i] = v[i] + dt * k3v[i]
     for i in range(3):
@@ -98,10 +126,9 @@ def coast_or_burn(t0, r, v, m0, force, mdot, u_mci, dt, work):
 
 
 @kernel
-def slew(world, wp, thrust_dir_mci, dt, work):
-    """Turn body +z toward thrust_dir_mci at no more than the rate limit for dt (s)."""
-    q = world[W_Q:W_Q + 4]
-    z_mci = work[3:6]
+def _turn_axis(q, thrust_dir_mci, work):
+    """Unit axis (mci) and angle (rad) of the shortest turn of body +z onto thrust_dir_mci."""
+    z_mci = work[0:3]
     body_z_mci(q, z_mci)
     ax = z_mci[1] * thrust_dir_mci[2] - z_mci[2] * thrust_dir_mci[1]
     ay = z_mci[2] * thrust_dir_mci[0] - z_mci[0] * thrust_dir_mci[2]
@@ -109,19 +136,23 @@ def slew(world, wp, thrust_dir_mci, dt, work):
     s = math.sqrt(ax * ax + ay * ay + az * az)
     c = z_mci[0] * thrust_dir_mci[0] + z_mci[1] * thrust_dir_mci[1] + z_mci[2] * thrust_dir_mci[2]
     angle = math.atan2(s, c)
-    step = min(angle, wp[WP_SLEW] * dt)
     if s < 1e-12:
         if c > 0.0:
-            step = 0.0
-        else:  # exactly opposite: any perpendicular axis
-            ax, ay, az, s = 1.0, 0.0, 0.0, 1.0
-    rot = work[6:9]
+            return 1.0, 0.0, 0.0, 0.0
+        return 1.0, 0.0, 0.0, angle  # exactly opposite: any perpendicular axis
+    return ax / s, ay / s, az / s, angle
+
+
+@kernel
+def _apply_turn(world, nx, ny, nz, step, dt, work):
+    """Turn the attitude by step (rad) about the unit mci axis n; book the gyro's truth (the
+    turn in body axes) and the body rate over dt (s)."""
+    q = world[W_Q:W_Q + 4]
+    rot = work[0:3]
+    rot[0], rot[1], rot[2] = nx * step, ny * step, nz * step
     if step > 0.0:
-        rot[0], rot[1], rot[2] = ax / s * step, ay / s * step, az / s * step
         quat_apply_rotvec(q, rot[0], rot[1], rot[2], True)
-    else:
-        rot[0], rot[1], rot[2] = 0.0, 0.0, 0.0
-    w_body = work[9:12]
+    w_body = work[3:6]
     quat_rotate_inverse(q, rot, w_body)
     for i in range(3):
         world[W_OMEGA + i] = w_body[i] / dt
@@ -129,10 +160,144 @@ def slew(world, wp, thrust_dir_mci, dt, work):
 
 
 @kernel
-def substep(world, wp, thrust_dir_mci, main_on, thr_on, dt, work):
-    """Advance the world by one dynamics substep of dt (s): slew, then burn or coast.
+def slew(world, wp, thrust_dir_mci, dt, work):
+    """Turn body +z toward thrust_dir_mci at no more than the rate limit for dt (s)."""
+    nx, ny, nz, angle = _turn_axis(world[W_Q:W_Q + 4], thrust_dir_mci, work)
+    _apply_turn(world, nx, ny, nz, min(angle, wp[WP_SLEW] * dt), dt, work[3:9])
 
-    Returns 1 if the propellant ran out during this substep, else 0.
+
+@kernel
+def _thrust_path(tau, groups, n_groups, d_out, dv_out):
+    """Thrust-only displacement (m) and velocity (m/s) at tau (s) into a run of thrust groups.
+
+    Group g (``groups[g]``: start (s), duration (s), mass at its start (kg), mass flow (kg/s),
+    exhaust velocity (m/s), direction (3)) thrusts along its direction: after x seconds of it,
+    with mu = m_g - mdot x, its delta-v is ve ln(m_g / mu) and its displacement
+    ve (x - (mu / mdot) ln(m_g / mu)); after it ends its delta-v keeps moving.
+    """
+    for i in range(3):
+        d_out[i] = 0.0
+        dv_out[i] = 0.0
+    for g in range(n_groups):
+        t_g, dur, m_g, mdot, ve = groups[g, 0], groups[g, 1], groups[g, 2], groups[g, 3], \
+            groups[g, 4]
+        if t_g >= tau:
+            break
+        if mdot <= 0.0:
+            continue
+        x = min(tau - t_g, dur)
+        lg = math.log1p(-mdot * x / m_g)  # ln(mu / m_g)
+        dv = -ve * lg
+        disp = ve * (x + (m_g - mdot * x) / mdot * lg) + (tau - t_g - x) * dv
+        for i in range(3):
+            d_out[i] += disp * groups[g, 5 + i]
+            dv_out[i] += dv * groups[g, 5 + i]
+
+
+@kernel
+def burn_pulses(world, wp, thrust_dir_mci, main_on, n_on, dt, n, work):
+    """n steps of dt (s) of ``substep`` in one (thrusters on in the first n_on): what they give,
+    with one gravity step.
+
+    Each pulse turns the attitude toward the command by at most slew_rate_max dt, then
+    thrusts along the body axis after that turn, so the thrust direction is a staircase while
+    the attitude turns; the thrust is constant over runs of pulses with the same engines and
+    direction (groups). With r = r_g + d, d'' = thrust acceleration (d(0) = d'(0) = 0, exact
+    in closed form group by group, ``_thrust_path``), r_g'' = gravity(t, r_g + d(t)) is smooth
+    and takes one RK4 step. If the propellant does not last the n pulses it takes them one
+    ``substep`` at a time. n <= MAX_PULSES. Returns 1 if the propellant ran out, else 0.
+    """
+    q = world[W_Q:W_Q + 4]
+    nx, ny, nz, angle = _turn_axis(q, thrust_dir_mci, work)
+    f_main = wp[WP_MAIN_F] if main_on else 0.0
+    md_main = wp[WP_MAIN_F] / (wp[WP_MAIN_ISP] * G0) if main_on else 0.0
+    f_thr = wp[WP_THR_N] * wp[WP_THR_F]
+    md_thr = f_thr / (wp[WP_THR_ISP] * G0)
+    n_on = min(n_on, n)
+    use = md_main * n * dt + md_thr * n_on * dt  # kg
+    if not (use > 0.0 and world[W_PROP] > use):
+        ran_out = 0
+        for k in range(n):
+            ran_out += substep(world, wp, thrust_dir_mci, main_on, k < n_on, dt, work)
+        return ran_out
+    m0 = wp[WP_DRY] + world[W_PROP]
+    # the groups: a new one where the thrusters stop or the thrust axis has turned again
+    groups = work[30:30 + 8 * n].reshape(n, 8)
+    u0 = work[0:3]
+    body_z_mci(q, u0)
+    rate_step = wp[WP_SLEW] * dt
+    nu = nx * u0[0] + ny * u0[1] + nz * u0[2]
+    cx, cy, cz = ny * u0[2] - nz * u0[1], nz * u0[0] - nx * u0[2], nx * u0[1] - ny * u0[0]
+    n_groups = 0
+    phi_last = -1.0
+    m = m0
+    for k in range(n):
+        phi = min((k + 1) * rate_step, angle)
+        thr = k < n_on
+        if n_groups == 0 or phi != phi_last or k == n_on:
+            grp = groups[n_groups]
+            n_groups += 1
+            grp[0], grp[1], grp[2] = k * dt, 0.0, m
+            grp[3] = md_main + (md_thr if thr else 0.0)
+            force = f_main + (f_thr if thr else 0.0)
+            grp[4] = force / grp[3] if grp[3] > 0.0 else 0.0
+            c, sn = math.cos(phi), math.sin(phi)
+            grp[5] = u0[0] * c + cx * sn + nx * nu * (1.0 - c)
+            grp[6] = u0[1] * c + cy * sn + ny * nu * (1.0 - c)
+            grp[7] = u0[2] * c + cz * sn + nz * nu * (1.0 - c)
+            phi_last = phi
+        grp = groups[n_groups - 1]
+        grp[1] += dt
+        m -= grp[3] * dt
+    # one RK4 step for r_g, v_g, with gravity at r_g + d(t)
+    h = n * dt
+    half = 0.5 * h
+    r, v = world[W_R:W_R + 3], world[W_V:W_V + 3]
+    d_h, dv_h, d_1, dv_1 = work[3:6], work[6:9], work[9:12], work[12:15]
+    _thrust_path(half, groups, n_groups, d_h, dv_h)
+    _thrust_path(h, groups, n_groups, d_1, dv_1)
+    t0 = world[W_T]
+    c0, s0 = math.cos(OMEGA * t0), math.sin(OMEGA * t0)
+    ch, sh = _turned(c0, s0, OMEGA * half)
+    c1, s1 = _turned(ch, sh, OMEGA * half)
+    a1, a2, a3, a4 = work[15:18], work[18:21], work[21:24], work[0:3]
+    tmp, w3 = work[24:27], work[27:30]
+    gravity_mci_turned(c0, s0, r, a1, w3)
+    for i in range(3):
+        tmp[i] = r[i] + half * v[i] + d_h[i]
+    gravity_mci_turned(ch, sh, tmp, a2, w3)
+    for i in range(3):
+        tmp[i] = r[i] + half * (v[i] + half * a1[i]) + d_h[i]
+    gravity_mci_turned(ch, sh, tmp, a3, w3)
+    for i in range(3):
+        tmp[i] = r[i] + h * (v[i] + half * a2[i]) + d_1[i]
+    gravity_mci_turned(c1, s1, tmp, a4, w3)
+    for i in range(3):
+        # k1r = v, k2r = v + h/2 a1, k3r = v + h/2 a2, k4r = v + h a3
+        r[i] += h * v[i] + h * h / 6.0 * (a1[i] + a2[i] + a3[i]) + d_1[i]
+        v[i] += h / 6.0 * (a1[i] + 2.0 * a2[i] + 2.0 * a3[i] + a4[i]) + dv_1[i]
+    dv_total = 0.0
+    for g in range(n_groups):
+        if groups[g, 3] > 0.0:
+            dv_total -= groups[g, 4] * math.log1p(-groups[g, 3] * groups[g, 1] / groups[g, 2])
+    world[W_DV + 2] += dv_total
+    world[W_PROP] -= use
+    world[W_IMPULSE] += (f_main * n + f_thr * n_on) * dt
+    world[W_T] = t0 + h
+    # the attitude: the whole turn at once (about one axis), the rate of the last pulse
+    turned = min(angle, n * rate_step)
+    _apply_turn(world, nx, ny, nz, turned, dt, work[0:6])
+    last = turned - min(angle, (n - 1) * rate_step)
+    for i in range(3):
+        world[W_OMEGA + i] *= last / turned if turned > 0.0 else 0.0
+    return 0
+
+
+@kernel
+def substep(world, wp, thrust_dir_mci, main_on, thr_on, dt, work):
+    """Advance the world by dt (s) with the engines held: slew, then burn or coast.
+
+    Returns 1 if the propellant ran out during this step, else 0.
     """
     slew(world, wp, thrust_dir_mci, dt, work)
     u = work[15:18]

@@ -50,6 +50,17 @@ def normal(s):
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 
+@kernel
+def normal_pair(s):
+    """Two independent standard normal draws: both branches of one Box-Muller transform."""
+    u1 = uniform(s)
+    while u1 <= 0.0:
+        u1 = uniform(s)
+    u2 = uniform(s)
+    r = math.sqrt(-2.0 * math.log(u1))
+    return r * math.cos(2.0 * math.pi * u2), r * math.sin(2.0 * math.pi * u2)
+
+
 def seed_words(seed: int | np.random.SeedSequence) -> np.ndarray:
     """Four uint64 state words from an integer seed or a SeedSequence (never all zero)."""
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)

@@ -49,7 +49,7 @@ from touchdown.sim.state import (
     WP_ST_NOISE,
 )
 from touchdown.world.attitude import quat_apply_rotvec, quat_rotate
-from touchdown.world.noise import normal, uniform
+from touchdown.world.noise import normal, normal_pair, uniform
 
 
 @kernel
@@ -58,10 +58,11 @@ def read_imu(world, wp, dt, rng, meas):
     sq = math.sqrt(dt)
     for i in range(3):
         dv_true = world[W_DV + i]
+        n_acc, n_gyr = normal_pair(rng)
         meas[M_DV + i] = ((1.0 + wp[WP_ACC_SF]) * dv_true + wp[WP_ACC_BIAS + i] * dt
-                          + wp[WP_ACC_VRW] * sq * normal(rng))
+                          + wp[WP_ACC_VRW] * sq * n_acc)
         meas[M_DTH + i] = (world[W_DTH + i] + wp[WP_GYR_BIAS + i] * dt
-                           + wp[WP_GYR_ARW] * sq * normal(rng))
+                           + wp[WP_GYR_ARW] * sq * n_gyr)
         world[W_DV + i] = 0.0
         world[W_DTH + i] = 0.0
     meas[M_T] = world[W_T]

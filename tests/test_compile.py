@@ -1,0 +1,49 @@
+"""The kernel decorator (``touchdown._compile``): one set of flags for every compiled kernel."""
+
+import numpy as np
+import pytest
+from numba import config, prange
+from numba.core.errors import TypingError
+
+from touchdown._compile import kernel
+from touchdown.moon.terrain import ray_cast
+from touchdown.sim.step import advance
+
+pytestmark = pytest.mark.skipif(config.DISABLE_JIT, reason="compile flags need the JIT")
+
+
+def test_kernels_run_without_reference_counting_and_campaign_loops_with_it():
+    """Step kernels are compiled with Numba's NRT off (no atomic reference counts on the
+    work-array views they pass each other); a parallel kernel keeps NRT, since it allocates
+    per-sample scratch, and may still call them."""
+    for k in (advance, ray_cast):
+        assert k.targetoptions["_nrt"] is False
+        assert k.targetoptions["fastmath"] is False
+
+    @kernel
+    def double_into(x, out):
+        view = out[1:]
+        for i in range(x.shape[0]):
+            view[i] = 2.0 * x[i]
+
+    @kernel(parallel=True)
+    def many(xs):
+        out = np.zeros((xs.shape[0], xs.shape[1] + 1))
+        for i in prange(xs.shape[0]):
+            scratch = np.zeros(xs.shape[1] + 1)
+            double_into(xs[i], scratch)
+            out[i] = scratch
+        return out
+
+    assert many.targetoptions["_nrt"] is True
+    xs = np.arange(12.0).reshape(4, 3)
+    assert np.array_equal(many(xs)[:, 1:], 2.0 * xs)
+
+
+def test_a_kernel_that_allocates_fails_to_compile():
+    @kernel
+    def allocates(n):
+        return np.zeros(n).sum()
+
+    with pytest.raises(TypingError, match="zeros"):  # "Only accept returning of array passed"
+        allocates(3)
