@@ -53,7 +53,7 @@ def test_results_folder_holds_table_summary_and_figures(reference: CampaignResul
     assert table["sample"].tolist() == list(range(RUNS))
     for column in [*dispersions.columns(), "outcome", "failure_mode", "od_along_m",
                    "contact_lat_deg", "vertical_speed_mps", "propellant_remaining_kg",
-                   "lrf_first_rejection_s", "flight_time_s"]:
+                   "lrf_first_rejection_s", "lrf_first_rejection_altitude_m", "flight_time_s"]:
         assert column in table, column
     summary = json.loads((folder / "summary.json").read_text())
     for key in ("runs", "landed", "crashed", "success_rate", "success_rate_ci95",

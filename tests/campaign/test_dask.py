@@ -73,7 +73,10 @@ def test_dask_campaign_equals_the_local_one(cluster: str, tmp_path: Path) -> Non
     local = run_campaign(nominal, dispersions, 6, tmp_path / "local", seed=2, progress=False)
     assert on_dask.summary["runner"].startswith("dask")
     pd.testing.assert_frame_equal(on_dask.samples, local.samples)
-    assert (local.samples["outcome"] == "crashed").all()  # the as-flown M1 over Atlas
+    # the as-flown M1 over Atlas: the healthy range finder rejected kilometres up, then a crash
+    assert (local.samples["outcome"] == "crashed").all()
+    assert (local.samples["lrf_first_rejection_altitude_m"] > 2000.0).all()
+    assert (local.samples["failure_mode"] == "range_finder_fault_declared").all()
 
 
 def test_unreachable_scheduler_names_the_address_and_the_fix(tmp_path: Path) -> None:

@@ -69,7 +69,7 @@ def sample_rows(ids: list[int], inputs: list[dict[str, float]], od: np.ndarray,
         lat_t, lon_t = fp[k, st.FP_SITE], fp[k, st.FP_SITE + 1]
         miss = tangent_plane_en(math.degrees(td[1]), math.degrees(td[2]), math.degrees(lat_t),
                                 math.degrees(lon_t))
-        rej_t, rej_innov = _first(ev, n, st.EV_LRF_REJ)
+        _, rej_innov = _first(ev, n, st.EV_LRF_REJ)
         row: dict[str, Any] = {"sample": sample, "outcome": st.OUTCOMES[int(w[st.W_STATUS])]}
         row.update(inputs[k])
         row.update(zip(OD_COLUMNS, od[k].tolist(), strict=True))
@@ -95,7 +95,8 @@ def sample_rows(ids: list[int], inputs: list[dict[str, float]], od: np.ndarray,
                                                     - w[st.W_R:st.W_R + 3])),
             "braking_start_s": _first(ev, n, st.EV_BRAKING)[0],
             "lrf_acquired_s": _first(ev, n, st.EV_LRF_ACQ)[0],
-            "lrf_first_rejection_s": rej_t,
+            "lrf_first_rejection_s": w[st.W_REJ1],
+            "lrf_first_rejection_altitude_m": w[st.W_REJ1 + 1],
             "lrf_first_rejection_innovation_m": rej_innov,
             "lrf_rejections_logged": int(np.count_nonzero(ev[:n, 1] == st.EV_LRF_REJ)),
             "lrf_fault_s": _first(ev, n, st.EV_LRF_FAULT)[0],

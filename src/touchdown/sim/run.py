@@ -118,6 +118,7 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
     world[st.W_ALT] = math.nan
     world[st.W_LRF_TRUE] = math.nan
     world[st.W_TD:st.W_TD + 7] = math.nan
+    world[st.W_REJ1:st.W_REJ1 + 2] = math.nan
 
     wp = np.zeros(st.N_WORLD_PARAMS)
     wp[st.WP_DRY] = real_spec.empty_mass_kg

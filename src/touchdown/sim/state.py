@@ -51,6 +51,9 @@ W_TD = WORLD.add("contact", 7, "-",
 W_PROP_OUT_T = WORLD.add("propellant_out_t", 1, "s", "time propellant ran out (NaN if not)")
 W_LRF_TRUE = WORLD.add("lrf_true_range", 1, "m", "true range along the beam (NaN: no terrain)")
 W_IMPULSE = WORLD.add("impulse", 1, "N s", "true engine impulse since the last trace row")
+W_REJ1 = WORLD.add("first_lrf_rejection", 2, "s, m",
+                   "time of the flight software's first range-finder rejection and the true "
+                   "altitude then (NaN: none), for campaign tables")
 W_TERRAIN_BOX = WORLD.add("terrain_box", 5, "rad, rad, rad, rad, m",
                           "contact search: a lat/lon box (lat min, lat max, lon min, lon max) "
                           "and a bound on the true terrain height in it; unset while lat max "

@@ -27,6 +27,7 @@ from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci, rotate_z
 from touchdown.sim.eventlog import log_event
 from touchdown.sim.state import (
     EV_CONTACT,
+    EV_LRF_REJ,
     EV_PROP_OUT,
     EV_TIMEOUT,
     F_ALT,
@@ -74,6 +75,7 @@ from touchdown.sim.state import (
     W_PROP_OUT_T,
     W_Q,
     W_R,
+    W_REJ1,
     W_STATUS,
     W_T,
     W_TD,
@@ -215,6 +217,19 @@ def _fly(world, wp, fsw, elev, meta, events, n_events, clock, end_tick, stop_tic
 
 
 @kernel
+def _note_first_rejection(world, wp, events, start, n_events, elev, meta, work):
+    """Keep the time and the true altitude of the flight software's first range-finder rejection
+    (simulation truth for campaign tables; the flight software never sees it)."""
+    if not math.isnan(world[W_REJ1]):
+        return
+    for k in range(start, n_events[0]):
+        if events[k, 1] == EV_LRF_REJ:
+            world[W_REJ1] = events[k, 0]
+            world[W_REJ1 + 1] = update_altitude(world, wp, elev, meta, work)
+            return
+
+
+@kernel
 def advance(world, wp, fsw, fp, truth_elev, truth_meta, map_elev, map_meta, rng, meas,
             events, n_events, trace, n_trace, clock, until_tick, work):
     """Run the closed loop until ``until_tick`` or the end of the flight; return the status."""
@@ -224,8 +239,11 @@ def advance(world, wp, fsw, fp, truth_elev, truth_meta, map_elev, map_meta, rng,
         if tick >= clock[C_NEXT_FSW]:  # the flight software wakes up
             _sense(world, wp, clock, truth_elev, truth_meta, rng, meas, w_world)
             if tick > 0:
+                logged = n_events[0]
                 fsw_cycle(fsw, fp, meas, world[W_T], map_elev, map_meta, events, n_events,
                           w_fsw)
+                _note_first_rejection(world, wp, events, logged, n_events, truth_elev,
+                                      truth_meta, w_world)
             record(world, wp, fsw, fp, meas, trace, n_trace, truth_elev, truth_meta, w_world)
             clock[C_NEXT_FSW] = tick + (1 + round(fsw[F_SLEEP])) * clock[C_CYCLE]
         end = min(clock[C_NEXT_FSW], clock[C_MAX_TICK])
