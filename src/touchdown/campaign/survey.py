@@ -32,6 +32,10 @@ from touchdown.report.terrain_map import draw_hillshade
 from touchdown.scenario import Scenario
 
 DPI = 110
+# One letter per failure cause, written in a site's cell after its landed/flown count.
+CAUSE_LETTER = {"range_finder_fault_declared": "F", "propellant_exhausted": "P",
+                "vertical_speed": "V", "horizontal_speed": "H", "tilt": "T", "timeout": "O",
+                "other": "?"}
 
 
 @dataclass
@@ -130,8 +134,9 @@ def survey_map(table: pd.DataFrame, region: tuple[float, float, float, float], g
                              rate, cmap="RdYlGn", vmin=0.0, vmax=1.0, alpha=0.5,
                              edgecolors="none")
         for _, r in t.iterrows():
-            ax.text(r["lon_deg"], r["lat_deg"], f"{r['landed']}/{r['runs']}", ha="center",
-                    va="center", fontsize=7, color="black")
+            cause = CAUSE_LETTER.get(r["main_failure"], "")
+            ax.text(r["lon_deg"], r["lat_deg"], f"{r['landed']}/{r['runs']}\n{cause}",
+                    ha="center", va="center", fontsize=6.5, color="black", linespacing=0.9)
         overall = t["landed"].sum() / t["runs"].sum()
         ax.set_title(f"{name} ({t['policy'].iloc[0]})\n{100 * overall:.0f} % of "
                      f"{t['runs'].sum():,} landings succeed", fontsize=10)
@@ -142,7 +147,8 @@ def survey_map(table: pd.DataFrame, region: tuple[float, float, float, float], g
         ax.set_aspect(1.0 / math.cos(math.radians(0.5 * (lat0 + lat1))))  # km-true shape
     if mesh is not None:
         fig.colorbar(mesh, ax=list(axes), shrink=0.8, label="probability of landing")
-    fig.suptitle("Site survey: landings per site (landed/flown) over LRO terrain; each site is "
-                 "approached on the scenario's azimuth", fontsize=10)
+    fig.suptitle("Site survey over LRO terrain: landed/flown per site, each approached on the "
+                 "scenario's azimuth; main failure: F range finder judged faulty, H horizontal "
+                 "speed, V vertical speed, T tilt, P propellant, O timeout", fontsize=9)
     FigureCanvasAgg(fig)
     return write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=DPI))
