@@ -56,14 +56,17 @@ def dispersion_map(samples: pd.DataFrame, summary: dict[str, Any], title: str,
         if sel.any():
             ax.scatter(east[sel], north[sel], linewidths=1.0, zorder=3,
                        **{**style, "label": f"{style['label']}: {sel.sum():,}"})
-    ell = summary["landing_ellipse_3sigma_m"]
-    if ell:
-        ax.add_patch(Ellipse((ell["centre_east_m"] / 1e3, ell["centre_north_m"] / 1e3),
-                             2 * ell["semi_minor_m"] / 1e3, 2 * ell["semi_major_m"] / 1e3,
-                             angle=-ell["orientation_deg_from_north"], fill=False,
-                             color="yellow", lw=2.0, zorder=4,
-                             label=f"3σ landing ellipse {2 * ell['semi_major_m']:,.0f} x "
-                                   f"{2 * ell['semi_minor_m']:,.0f} m"))
+    for key, colour, what in (("landing_ellipse_3sigma_m", "yellow", "landing"),
+                              ("impact_ellipse_3sigma_m", "orangered", "impact")):
+        ell = summary[key]
+        if ell:
+            ax.add_patch(Ellipse((ell["centre_east_m"] / 1e3, ell["centre_north_m"] / 1e3),
+                                 2 * ell["semi_minor_m"] / 1e3, 2 * ell["semi_major_m"] / 1e3,
+                                 angle=-ell["orientation_deg_from_north"], fill=False,
+                                 color=colour, lw=2.0, zorder=4, ls="-" if what == "landing"
+                                 else "--",
+                                 label=f"3σ {what} ellipse {2 * ell['semi_major_m']:,.0f} x "
+                                       f"{2 * ell['semi_minor_m']:,.0f} m"))
     ax.plot(0, 0, marker="*", color="deepskyblue", ms=16, mec="black", zorder=5,
             ls="none", label="nominal target")
     ax.set_xlim(-reach, reach)
