@@ -98,6 +98,17 @@ SCHEMA: tuple[tuple[str, str, float | None, float | None, str], ...] = (
 FIELDS = {key: (kind, lo, hi, what) for key, kind, lo, hi, what in SCHEMA}
 
 
+def read_toml(path: Path, if_missing: str) -> dict[str, Any]:
+    """A TOML file's document; ScenarioError naming the file if it is missing or malformed."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(path, "", "does not exist", if_missing) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(path, "", f"is not valid TOML ({exc})",
+                            "fix the syntax at the line shown") from None
+
+
 def _lookup(doc: dict[str, Any], path: str) -> tuple[bool, Any]:
     node: Any = doc
     for part in path.split("."):
@@ -165,15 +176,7 @@ class Scenario:
     def from_toml(cls, path: str | Path) -> Scenario:
         """Read and validate a scenario file; raise ScenarioError naming the file and field."""
         path = Path(path)
-        try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ScenarioError(path, "", "does not exist",
-                                f"give a path or a name from {SCENARIO_DIR}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ScenarioError(path, "", f"is not valid TOML ({exc})",
-                                "fix the syntax at the line shown") from None
-        return cls.from_dict(doc, path)
+        return cls.from_dict(read_toml(path, f"give a path or a name from {SCENARIO_DIR}"), path)
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any], path: str | Path = "<scenario>") -> Scenario:

@@ -24,7 +24,6 @@ alone, so any sample can be flown again on its own.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from touchdown.errors import ScenarioError
-from touchdown.scenario import CAMPAIGN_SUFFIX, FIELDS, Scenario
+from touchdown.scenario import CAMPAIGN_SUFFIX, FIELDS, Scenario, read_toml
 from touchdown.world.noise import children
 
 DISTRIBUTIONS = {
@@ -126,14 +125,7 @@ def load_campaign(path: Path, nominal: Scenario, _seen: tuple[Path, ...] = ()) -
     if path.resolve() in _seen:
         raise ScenarioError(path, "extends", "forms a loop",
                             "make the chain of extends end at a file without one")
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(path, "", "does not exist",
-                            f"give an existing campaign file (NAME{CAMPAIGN_SUFFIX})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(path, "", f"is not valid TOML ({exc})",
-                            "fix the syntax at the line shown") from None
+    doc = read_toml(path, f"give an existing campaign file (NAME{CAMPAIGN_SUFFIX})")
     unknown = set(doc) - {"extends", "dispersion"}
     if unknown:
         raise ScenarioError(path, sorted(unknown)[0], "is not a known campaign field",
