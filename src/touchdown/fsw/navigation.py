@@ -141,38 +141,39 @@ def propagate(fsw, fp, meas, t, dt, work):
     # Phi P Phi^T = [[X + dt Y, dt X G + Y], [Z + dt W, dt Z G + W]].
     rn = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
     k = GM / rn ** 3
-    p = fsw[F_P:F_P + 36].reshape(6, 6)
-    gm, x, y = work[9:18].reshape(3, 3), work[18:27].reshape(3, 3), work[27:36].reshape(3, 3)
-    z, w = work[36:45].reshape(3, 3), work[45:54].reshape(3, 3)
+    # flat views indexed by hand: a reshape is a call into Numba's helper library each time
+    p = fsw[F_P:F_P + 36]  # p[6 i + j] = P[i, j]
+    gm, x, y = work[9:18], work[18:27], work[27:36]  # 3x3, [3 i + j]
+    z, w = work[36:45], work[45:54]
     for i in range(3):
         for j in range(3):
-            gm[i, j] = k * (3.0 * r[i] * r[j] / (rn * rn) - (1.0 if i == j else 0.0))
+            gm[3 * i + j] = k * (3.0 * r[i] * r[j] / (rn * rn) - (1.0 if i == j else 0.0))
     for i in range(3):
         for j in range(3):
             ga, gb = 0.0, 0.0
             for m in range(3):
-                ga += gm[i, m] * p[m, j]
-                gb += gm[i, m] * p[m, j + 3]
-            x[i, j] = p[i, j] + dt * p[j, i + 3]
-            y[i, j] = p[i, j + 3] + dt * p[i + 3, j + 3]
-            z[i, j] = dt * ga + p[j, i + 3]
-            w[i, j] = dt * gb + p[i + 3, j + 3]
+                ga += gm[3 * i + m] * p[6 * m + j]
+                gb += gm[3 * i + m] * p[6 * m + j + 3]
+            x[3 * i + j] = p[6 * i + j] + dt * p[6 * j + i + 3]
+            y[3 * i + j] = p[6 * i + j + 3] + dt * p[6 * (i + 3) + j + 3]
+            z[3 * i + j] = dt * ga + p[6 * j + i + 3]
+            w[3 * i + j] = dt * gb + p[6 * (i + 3) + j + 3]
     for i in range(3):
         for j in range(3):
             xg, zg = 0.0, 0.0
             for m in range(3):
-                xg += x[i, m] * gm[m, j]
-                zg += z[i, m] * gm[m, j]
-            p[i, j] = x[i, j] + dt * y[i, j]
-            p[i, j + 3] = dt * xg + y[i, j]
-            p[i + 3, j] = z[i, j] + dt * w[i, j]
-            p[i + 3, j + 3] = dt * zg + w[i, j]
+                xg += x[3 * i + m] * gm[3 * m + j]
+                zg += z[3 * i + m] * gm[3 * m + j]
+            p[6 * i + j] = x[3 * i + j] + dt * y[3 * i + j]
+            p[6 * i + j + 3] = dt * xg + y[3 * i + j]
+            p[6 * (i + 3) + j] = z[3 * i + j] + dt * w[3 * i + j]
+            p[6 * (i + 3) + j + 3] = dt * zg + w[3 * i + j]
     qa = fp[FP_Q_ACC]
     for i in range(3):
-        p[i, i] += qa * dt ** 3 / 3.0
-        p[i, i + 3] += qa * dt ** 2 / 2.0
-        p[i + 3, i] += qa * dt ** 2 / 2.0
-        p[i + 3, i + 3] += qa * dt
+        p[7 * i] += qa * dt ** 3 / 3.0
+        p[7 * i + 3] += qa * dt ** 2 / 2.0
+        p[7 * i + 18] += qa * dt ** 2 / 2.0
+        p[7 * i + 21] += qa * dt
 
 
 @kernel
