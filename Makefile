@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/touchdown compare hakuto-r-m1 hakuto-r-m1-fixed --out out
+	$(BIN)/touchdown campaign hakuto-r-m1 --runs 500 --out out/campaign-hakuto-r-m1 --resume
+	$(BIN)/touchdown campaign hakuto-r-m1-fixed --runs 500 --out out/campaign-hakuto-r-m1-fixed \
+		--resume
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -70,8 +70,9 @@ def test_results_folder_holds_table_summary_and_figures(reference: CampaignResul
 def test_same_seed_same_table_whatever_the_threads(tmp_path: Path, nominal: Scenario,
                                                    dispersions: Campaign,
                                                    reference: CampaignResult) -> None:
+    # --resume into an empty folder starts the campaign there
     again = run_campaign(nominal, dispersions, RUNS, tmp_path, seed=11, workers=1,
-                         progress=False)
+                         resume=True, progress=False)
     pd.testing.assert_frame_equal(again.samples, reference.samples)
     other = run_campaign(nominal, dispersions, 2, tmp_path / "other", seed=12, progress=False)
     assert not np.array_equal(other.samples["od_along_m"], reference.samples["od_along_m"][:2])

@@ -74,7 +74,11 @@ class ResultsDir:
                                ) from None
 
     def open(self, wanted: dict[str, Any], resume: bool) -> set[int]:
-        """Start or continue the campaign; return the samples already stored."""
+        """Start the campaign, or continue it (``resume``); return the samples already stored.
+
+        With ``resume`` and nothing stored yet, the campaign starts, so one command both starts
+        a campaign and finishes an interrupted one.
+        """
         if self.exists():
             held = self.read_manifest()
             if not resume:
@@ -86,9 +90,6 @@ class ResultsDir:
             if wanted["runs"] < held["runs"]:
                 raise ResultsError(f"the campaign in {self.path} has {held['runs']} runs; "
                                    f"pass --runs {held['runs']} or more to resume it")
-        elif resume:
-            raise ResultsError(f"nothing to resume in {self.path} (no campaign.json); "
-                               "leave out --resume to start the campaign there")
         self.parts.mkdir(parents=True, exist_ok=True)
         wanted = {**wanted, "created_utc": datetime.now(UTC).isoformat(timespec="seconds")}
         write_atomic(self.manifest_path,

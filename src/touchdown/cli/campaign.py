@@ -99,7 +99,8 @@ def campaign() -> None:
               help="Run on the Dask cluster at tcp://HOST:PORT instead of locally.")
 @click.option("--dispersions", type=click.Path(dir_okay=False, path_type=Path),
               help="Campaign file [default: NAME.campaign.toml beside the scenario].")
-@click.option("--resume", is_flag=True, help="Continue the campaign stored in --out.")
+@click.option("--resume", is_flag=True,
+              help="Continue the campaign stored in --out (or start it there).")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json on stdout only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
