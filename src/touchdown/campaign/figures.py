@@ -8,28 +8,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
 
 from touchdown.campaign.statistics import contact_en, wilson_interval
 from touchdown.campaign.table import OD_COLUMNS
-from touchdown.files import write_atomic
 from touchdown.moon.constants import R_REF
 from touchdown.moon.dem_tiles import Terrain
+from touchdown.report.png import save_png
 from touchdown.report.terrain_map import draw_hillshade
 
-DPI = 110
 OUTCOME_STYLE = {
     "landed": {"color": "tab:green", "marker": "o", "s": 9, "label": "landed"},
     "crashed": {"color": "tab:red", "marker": "x", "s": 14, "label": "crashed (impact point)"},
     "timeout": {"color": "tab:gray", "marker": "s", "s": 9, "label": "timed out"},
 }
-
-
-def _save(fig: Figure, path: Path) -> Path:
-    FigureCanvasAgg(fig)
-    return write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=DPI))
 
 
 def _rate_text(summary: dict[str, Any]) -> str:
@@ -77,7 +70,7 @@ def dispersion_map(samples: pd.DataFrame, summary: dict[str, Any], title: str,
     ax.set_title(f"{title}\n{_rate_text(summary)}\nterrain: LRO truth model, hillshade",
                  fontsize=10)
     ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def propellant_histogram(samples: pd.DataFrame, summary: dict[str, Any], title: str,
@@ -100,7 +93,7 @@ def propellant_histogram(samples: pd.DataFrame, summary: dict[str, Any], title: 
     ax.set_ylabel("samples")
     ax.set_title(f"{title}: propellant margin\n{_rate_text(summary)}", fontsize=10)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def outcome_by_parameter(samples: pd.DataFrame, columns: list[str], title: str,
@@ -136,7 +129,7 @@ def outcome_by_parameter(samples: pd.DataFrame, columns: list[str], title: str,
         ax.grid(alpha=0.3)
         if k % ncol == 0:
             ax.set_ylabel("landed", fontsize=8)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def campaign_figures(samples: pd.DataFrame, summary: dict[str, Any], columns: list[str],

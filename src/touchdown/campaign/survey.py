@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
@@ -28,10 +27,10 @@ from touchdown.campaign.statistics import wilson_interval
 from touchdown.errors import ScenarioError
 from touchdown.files import jsonable, write_atomic
 from touchdown.moon.dem_tiles import load_truth_terrain
+from touchdown.report.png import save_png
 from touchdown.report.terrain_map import draw_hillshade
 from touchdown.scenario import Scenario
 
-DPI = 110
 # One letter per failure cause, written in a site's cell after its landed/flown count.
 CAUSE_LETTER = {"range_finder_fault_declared": "F", "propellant_exhausted": "P",
                 "vertical_speed": "V", "horizontal_speed": "H", "tilt": "T", "timeout": "O",
@@ -150,5 +149,4 @@ def survey_map(table: pd.DataFrame, region: tuple[float, float, float, float], g
     fig.suptitle("Site survey over LRO terrain: landed/flown per site, each approached on the "
                  "scenario's azimuth; main failure: F range finder judged faulty, H horizontal "
                  "speed, V vertical speed, T tilt, P propellant, O timeout", fontsize=9)
-    FigureCanvasAgg(fig)
-    return write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=DPI))
+    return save_png(fig, path)

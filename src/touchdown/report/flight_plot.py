@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
-from touchdown.files import write_atomic
+from touchdown.report.png import save_png
 
 __all__ = ["MARKED_EVENTS", "plot_flight"]
 
@@ -37,7 +37,6 @@ REJECTED_COLOUR = "tab:red"
 ZOOM_S = 90.0  # s, the right-hand panel shows at least the last this many seconds,
 ZOOM_MAX_S = 300.0  # s, and at most this many, reaching back to these events:
 ZOOM_EVENTS = ("altitude_estimate_zero", "propellant_exhausted", "lrf_fault_declared")
-DPI = 110
 JUMP_KM = 100.0  # km, a step in downrange this large between cycles is a wrap, not flight
 
 
@@ -61,7 +60,7 @@ def plot_flight(flight: Any, path: str | Path) -> Path:
     if path.is_dir():
         path = path / "flight.png"
     fig = _figure(flight)
-    return write_atomic(path, lambda p: fig.savefig(p, format="png", dpi=DPI))
+    return save_png(fig, path)
 
 
 def _figure(flight: Any) -> Figure:
