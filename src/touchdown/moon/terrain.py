@@ -66,6 +66,7 @@ MAX_EVALS = 200_000  # -, budget of terrain evaluations per ray (only polar rays
 MAX_REFINE = 100  # -, budget of root-refinement iterations
 TOP_MARGIN = 1.0  # m, allowance for rounding above the highest layer value
 BAND = 2e-3  # rad, latitude margin of a ray's Lipschitz constant, so it is rarely recomputed
+SMALL_ANGLE = 0.02  # -, tangent up to which an angle is summed from its series (~35 km)
 
 
 @kernel
@@ -416,17 +417,46 @@ def terrain_max_in_box(elev, meta, lat_lo, lat_hi, lon_lo, lon_hi):
 
 
 @kernel
-def _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, s):
+def _small_atan2(num, den):
+    """atan2(num, den) (rad); for |num| <= SMALL_ANGLE den by its series, which is exact to
+    rounding there (the first term left out is below 1e-18 of the result) and cheaper than
+    the library's atan2."""
+    if den > 0.0 and abs(num) <= SMALL_ANGLE * den:
+        t = num / den
+        t2 = t * t
+        return t * (1.0 - t2 * (1.0 / 3.0 - t2 * (0.2 - t2 * (1.0 / 7.0 - t2 / 9.0))))
+    return math.atan2(num, den)
+
+
+@kernel
+def _ray(ox, oy, oz, dx, dy, dz):
+    """A ray as one tuple: origin (m), unit direction (-), and the origin's latitude,
+    longitude (rad) and distance from the polar axis (m), from which ray points are placed."""
+    rxy = math.sqrt(ox * ox + oy * oy)
+    return ox, oy, oz, dx, dy, dz, math.atan2(oz, rxy), math.atan2(oy, ox), rxy
+
+
+@kernel
+def _ray_f(elev, meta, ray, s):
     """Height above the terrain (m) of the ray point at distance s (m), its layer, latitude
-    (rad) and the rate of change of its radius along the ray (-)."""
+    (rad) and the rate of change of its radius along the ray (-).
+
+    The point's latitude and longitude are the origin's plus the angles between them
+    (tan(a - b) from the tangents of a and b), small near the origin.
+    """
+    ox, oy, oz, dx, dy, dz, lat_o, lon_o, rxy_o = ray
     x = ox + s * dx
     y = oy + s * dy
     z = oz + s * dz
     rxy2 = x * x + y * y
     rxy = math.sqrt(rxy2)
     rho = math.sqrt(rxy2 + z * z)
-    lat = math.atan2(z, rxy)
-    k, h, _, _ = _sample(elev, meta, lat, math.atan2(y, x))
+    lat = lat_o + _small_atan2(z * rxy_o - rxy * oz, rxy * rxy_o + z * oz)
+    if rxy_o > 0.0:
+        lon = lon_o + _small_atan2(ox * y - oy * x, ox * x + oy * y)
+    else:  # from a pole every longitude is as near
+        lon = math.atan2(y, x)
+    k, h, _, _ = _sample(elev, meta, lat, lon)
     return rho - R_REF - h, k, lat, (x * dx + y * dy + z * dz) / rho
 
 
@@ -451,7 +481,7 @@ def _cell_step(meta, k, lat, rho):
 
 
 @kernel
-def _refine(elev, meta, ox, oy, oz, dx, dy, dz, a, fa, b, fb):
+def _refine(elev, meta, ray, a, fa, b, fb):
     """Root of f in [a, b] (m) with fa > 0 >= fb, by Illinois regula falsi with bisection,
     each point kept ROOT_TOL / 2 inside the bracket."""
     side = 0
@@ -464,7 +494,7 @@ def _refine(elev, meta, ox, oy, oz, dx, dy, dz, a, fa, b, fb):
         # at least half a tolerance inside either end: a point that lands next to the root
         # then leaves the next one on its other side, and the bracket closes
         c = min(max(c, a + 0.5 * ROOT_TOL), b - 0.5 * ROOT_TOL)
-        fc, kc, _, _ = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, c)
+        fc, kc, _, _ = _ray_f(elev, meta, ray, c)
         if kc < 0:
             return math.nan
         if fc == 0.0:
@@ -537,6 +567,7 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
     if not (norm > 0.0 and math.isfinite(norm) and max_range >= 0.0):
         return math.nan
     dx, dy, dz = dir_mcmf[0] / norm, dir_mcmf[1] / norm, dir_mcmf[2] / norm
+    ray = _ray(ox, oy, oz, dx, dy, dz)
     g_max = 0.0  # m/rad
     lat_rows = 0.0  # rad, largest |lat| of any row centre; beyond it only polar caps lie
     for k in range(meta.shape[0]):
@@ -546,7 +577,7 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
     g = g_max / RHO_LOW  # -
 
     s = 0.0
-    fa, ka, lat_a, rdot_a = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, s)
+    fa, ka, lat_a, rdot_a = _ray_f(elev, meta, ray, s)
     if ka < 0 or fa < 0.0:
         return math.nan
     if fa == 0.0:
@@ -574,11 +605,11 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
             s_top = c / (math.sqrt(disc) - od)  # first crossing of |o + s d| = rho_top
             if s_top >= max_range:
                 return math.nan
-            fb, kb, lat_b, rdot_b = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, s_top)
+            fb, kb, lat_b, rdot_b = _ray_f(elev, meta, ray, s_top)
             if kb < 0:
                 return math.nan
             if fb <= 0.0:  # only by rounding
-                return _refine(elev, meta, ox, oy, oz, dx, dy, dz, s, fa, s_top, fb)
+                return _refine(elev, meta, ray, s, fa, s_top, fb)
             s, fa, ka, lat_a, rdot_a = s_top, fb, kb, lat_b, rdot_b
     probe = _cell_step(meta, ka, lat_a, R_REF + fa)
     cap = math.inf  # m, upper limit on the next step after a rejected one
@@ -621,7 +652,7 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
         step = min(max(sphere, probe), cap)
         b = min(s + step, max_range)
         step = b - s
-        fb, kb, lat_b, rdot_b = _ray_f(elev, meta, ox, oy, oz, dx, dy, dz, b)
+        fb, kb, lat_b, rdot_b = _ray_f(elev, meta, ray, b)
         if kb < 0:
             return math.nan
         if fb <= 0.0:
@@ -629,7 +660,7 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
                 cap = 0.5 * step  # long step into another layer: find the seam first
                 probe = min(probe, cap)
                 continue
-            return _refine(elev, meta, ox, oy, oz, dx, dy, dz, s, fa, b, fb)
+            return _refine(elev, meta, ray, s, fa, b, fb)
         if kb == ka:
             free = step <= sphere or fa + fb > lip * step
         else:
