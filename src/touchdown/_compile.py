@@ -10,7 +10,7 @@ from numba import njit
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def kernel(func: F | None = None, *, parallel: bool = False) -> Any:
+def kernel(func: F | None = None, *, parallel: bool = False, inline: bool = False) -> Any:
     """Compile ``func`` with the project's flags; ``parallel=True`` only for campaign loops.
 
     Kernels never allocate (they write into arrays the shell gives them), so they are compiled
@@ -25,6 +25,6 @@ def kernel(func: F | None = None, *, parallel: bool = False) -> Any:
 
     def wrap(f: F) -> F:
         return njit(cache=True, fastmath=False, parallel=parallel, error_model="numpy",
-                    _nrt=parallel)(f)
+                    _nrt=parallel, inline="always" if inline else "never")(f)
 
     return wrap(func) if func is not None else wrap

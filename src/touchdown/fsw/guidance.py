@@ -11,11 +11,12 @@ import math
 
 from touchdown._compile import kernel
 from touchdown.moon.constants import OMEGA, R_REF
-from touchdown.moon.frames import enu_axes, mcmf_from_latlon
+from touchdown.moon.frames import enu_axes, mcmf_from_latlon, moon_turn
 from touchdown.moon.gravity import gravity_mcmf
 from touchdown.sim.state import (
     F_GUID_DCM,
     F_SITE_MCMF,
+    F_TURN,
     F_X,
     FP_AZ,
     FP_DESCENT,
@@ -54,7 +55,7 @@ def to_guidance(fsw, fp, t, r_g, v_g, g_g, dcm, work):
         site_frame(fp, frame, r_site, work[3:12])
     r, v = fsw[F_X:F_X + 3], fsw[F_X + 3:F_X + 6]
     r_m, v_m, g_m = work[12:15], work[15:18], work[18:21]
-    c, s = math.cos(OMEGA * t), math.sin(OMEGA * t)
+    c, s = moon_turn(t, fsw[F_TURN:F_TURN + 3])
     # r_mcmf = Rz(-OMEGA t) r_mci, likewise v; then v relative to the surface: v - w x r
     r_m[0], r_m[1], r_m[2] = c * r[0] + s * r[1], -s * r[0] + c * r[1], r[2]
     v_m[0], v_m[1], v_m[2] = c * v[0] + s * v[1], -s * v[0] + c * v[1], v[2]

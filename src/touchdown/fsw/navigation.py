@@ -41,8 +41,8 @@ import math
 
 from touchdown._compile import kernel
 from touchdown.moon.constants import GM, OMEGA, R_REF
-from touchdown.moon.frames import latlon_from_mcmf, rotate_z
-from touchdown.moon.gravity import gravity_mci
+from touchdown.moon.frames import latlon_from_mcmf, moon_turn, turn_z
+from touchdown.moon.gravity import gravity_mci_turned
 from touchdown.moon.terrain import ray_cast, terrain_height, terrain_normal
 from touchdown.sim.eventlog import log_event
 from touchdown.sim.state import (
@@ -60,6 +60,7 @@ from touchdown.sim.state import (
     F_LRF_STATE,
     F_P,
     F_Q,
+    F_TURN,
     F_X,
     FP_ACQ_N,
     FP_BEAM,
@@ -81,7 +82,7 @@ from touchdown.sim.state import (
     M_ST_VALID,
     POLICY_AS_FLOWN_M1,
 )
-from touchdown.world.attitude import quat_apply_rotvec, quat_rotate
+from touchdown.world.attitude import quat_compose, quat_rotate, rotvec_quat
 
 N_WORK = 120  # scratch words for the kernels below
 
@@ -113,7 +114,8 @@ def propagate(fsw, fp, meas, t, dt, work):
     q = fsw[F_Q:F_Q + 4]
     # attitude: half the gyro increment, rotate the delta-v at mid-cycle, then the other half
     h0, h1, h2 = 0.5 * meas[M_DTH], 0.5 * meas[M_DTH + 1], 0.5 * meas[M_DTH + 2]
-    quat_apply_rotvec(q, h0, h1, h2, False)
+    dq = rotvec_quat(h0, h1, h2)
+    quat_compose(q, dq, False)
     dv_mci = work[0:3]
     if fsw[F_CMD_MAIN] < 0.5 and fsw[F_CMD_DUTY] <= 0.0:
         # engines were off: coast on the gravity model alone rather than integrate the
@@ -125,14 +127,16 @@ def propagate(fsw, fp, meas, t, dt, work):
         for i in range(4):
             q[i] = meas[M_ST_Q + i]
     else:
-        quat_apply_rotvec(q, h0, h1, h2, False)
+        quat_compose(q, dq, False)
     r, v = fsw[F_X:F_X + 3], fsw[F_X + 3:F_X + 6]
     # velocity Verlet: gravity at both ends of the cycle, the IMU delta-v spread evenly
     g, w3, g1 = work[3:6], work[6:9], work[81:84]
-    gravity_mci(t, r, g, w3)
+    c, s = moon_turn(t, fsw[F_TURN:F_TURN + 3])
+    gravity_mci_turned(c, s, r, g, w3)
     for i in range(3):
         r[i] += v[i] * dt + 0.5 * (g[i] * dt + dv_mci[i]) * dt
-    gravity_mci(t + dt, r, g1, w3)
+    c, s = moon_turn(t + dt, fsw[F_TURN:F_TURN + 3])
+    gravity_mci_turned(c, s, r, g1, w3)
     for i in range(3):
         v[i] += 0.5 * (g[i] + g1[i]) * dt + dv_mci[i]
     # covariance: P <- Phi P Phi^T, Phi = [[I, I dt], [G dt, I]], G the point-mass gravity
@@ -199,15 +203,16 @@ def predict_range(fsw, fp, t, elev, meta, n_mci, work):
             n_mci[i] = (r[i] + rho * b[i]) / rs
         return rho
     r_mcmf, b_mcmf, n_mcmf, p = work[3:6], work[6:9], work[9:12], work[12:15]
-    rotate_z(-OMEGA * t, r, r_mcmf)
-    rotate_z(-OMEGA * t, b, b_mcmf)
+    c, s = moon_turn(t, fsw[F_TURN:F_TURN + 3])
+    turn_z(c, -s, r, r_mcmf)
+    turn_z(c, -s, b, b_mcmf)
     rho = ray_cast(elev, meta, r_mcmf, b_mcmf, fp[FP_LRF_MAX])
     if math.isnan(rho):
         return math.nan
     for i in range(3):
         p[i] = r_mcmf[i] + rho * b_mcmf[i]
     terrain_normal(elev, meta, p, n_mcmf)
-    rotate_z(OMEGA * t, n_mcmf, n_mci)
+    turn_z(c, s, n_mcmf, n_mci)
     return rho
 
 
@@ -344,7 +349,8 @@ def surface_estimate(fsw, fp, t, elev, meta, out, work):
         ground = fp[FP_SITE + 2]
     else:
         r_mcmf, ll = work[0:3], work[3:6]
-        rotate_z(-OMEGA * t, r, r_mcmf)
+        c, s = moon_turn(t, fsw[F_TURN:F_TURN + 3])
+        turn_z(c, -s, r, r_mcmf)
         latlon_from_mcmf(r_mcmf, ll)
         ground = terrain_height(elev, meta, ll[0], ll[1])
         if math.isnan(ground):

@@ -60,19 +60,43 @@ def enu_axes(lat, lon, dcm_enu_mcmf):
 
 
 @kernel
-def rotate_z(angle, v_in, v_out):
-    """Write v_in rotated by +angle (rad) about z into v_out (v_out may not alias v_in)."""
-    c, s = math.cos(angle), math.sin(angle)
+def turn_z(c, s, v_in, v_out):
+    """Write v_in rotated about z by the angle of cosine c and sine s into v_out (no alias)."""
     v_out[0] = c * v_in[0] - s * v_in[1]
     v_out[1] = s * v_in[0] + c * v_in[1]
     v_out[2] = v_in[2]
 
 
 @kernel
+def rotate_z(angle, v_in, v_out):
+    """Write v_in rotated by +angle (rad) about z into v_out (v_out may not alias v_in)."""
+    turn_z(math.cos(angle), math.sin(angle), v_in, v_out)
+
+
+@kernel
+def moon_turn(t, memo):
+    """cos and sin of the Moon's turn OMEGA t since the epoch (t in s, mci -> mcmf is a turn
+    by minus it). memo (3 words: t, cos, sin) keeps the last instant asked, so the several
+    frame changes of one instant compute them once; a zeroed memo is recognised as empty."""
+    if not (memo[0] == t and memo[1] * memo[1] + memo[2] * memo[2] > 0.5):
+        memo[0] = t
+        memo[1] = math.cos(OMEGA * t)
+        memo[2] = math.sin(OMEGA * t)
+    return memo[1], memo[2]
+
+
+@kernel
 def mcmf_from_mci(t, r_mci, v_mci, r_mcmf, v_mcmf):
     """Moon-fixed position (m) and velocity relative to the surface (m/s) at time t (s)."""
-    rotate_z(-OMEGA * t, r_mci, r_mcmf)
-    rotate_z(-OMEGA * t, v_mci, v_mcmf)
+    mcmf_from_mci_turned(math.cos(OMEGA * t), math.sin(OMEGA * t), r_mci, v_mci, r_mcmf,
+                         v_mcmf)
+
+
+@kernel
+def mcmf_from_mci_turned(c, s, r_mci, v_mci, r_mcmf, v_mcmf):
+    """``mcmf_from_mci`` given c, s = cos, sin of the Moon's turn then (``moon_turn``)."""
+    turn_z(c, -s, r_mci, r_mcmf)
+    turn_z(c, -s, v_mci, v_mcmf)
     # v_rel = v_inertial - omega x r, expressed in mcmf
     v_mcmf[0] += OMEGA * r_mcmf[1]
     v_mcmf[1] -= OMEGA * r_mcmf[0]

@@ -93,7 +93,7 @@ def _cap_sample(elev, meta, k, edge, j, j1, u, lat):
     return r + w * (pole - r), sign * (pole - r) / width, (1.0 - w) * (r1 - r0) / pix
 
 
-@kernel
+@kernel(inline=True)
 def _sample(elev, meta, lat, lon):
     """Bilinear height and gradient at (lat, lon) (rad) from the first layer that covers it.
 
@@ -121,7 +121,8 @@ def _sample(elev, meta, lat, lon):
                 continue
             fr = 0.0 if fr < 0.0 else nrows - 1.0
         dl = lon - lon0
-        dl -= TWO_PI * math.floor(dl / TWO_PI)  # rad, in [0, 2 pi]
+        if not (dl >= 0.0 and dl < TWO_PI):
+            dl -= TWO_PI * math.floor(dl / TWO_PI)  # rad, in [0, 2 pi]
         fc = dl / pix  # fractional column
         if wraps:
             j = int(fc)
@@ -416,7 +417,7 @@ def terrain_max_in_box(elev, meta, lat_lo, lat_hi, lon_lo, lon_hi):
     return h
 
 
-@kernel
+@kernel(inline=True)
 def _small_atan2(num, den):
     """atan2(num, den) (rad); for |num| <= SMALL_ANGLE den by its series, which is exact to
     rounding there (the first term left out is below 1e-18 of the result) and cheaper than
@@ -436,7 +437,7 @@ def _ray(ox, oy, oz, dx, dy, dz):
     return ox, oy, oz, dx, dy, dz, math.atan2(oz, rxy), math.atan2(oy, ox), rxy
 
 
-@kernel
+@kernel(inline=True)
 def _ray_f(elev, meta, ray, s):
     """Height above the terrain (m) of the ray point at distance s (m), its layer, latitude
     (rad) and the rate of change of its radius along the ray (-).
@@ -461,15 +462,14 @@ def _ray_f(elev, meta, ray, s):
 
 
 @kernel
-def _lipschitz(g, abs_lat_max):
-    """Bound on |d f / d s| (-) for f = |p| - R_REF - h, |lat| <= abs_lat_max (rad).
+def _lipschitz(g, cos_lat):
+    """Bound on |d f / d s| (-) for f = |p| - R_REF - h where cos(lat) >= cos_lat (-).
 
     With d = d_up e_up + d_n e_north + d_e e_east (|d| = 1), dlat/ds = d_n / rho and
     dlon/ds = d_e / (rho cos lat), so |f'| <= |d_up| + (G / rho)(|d_n| + |d_e| / cos lat),
     and by Cauchy-Schwarz <= sqrt(1 + (G / rho)^2 (1 + 1 / cos^2 lat)). g is G / RHO_LOW.
     """
-    c = math.cos(min(abs_lat_max, HALF_PI))
-    c = max(c, COS_FLOOR)
+    c = max(cos_lat, COS_FLOOR)
     return math.sqrt(1.0 + g * g * (1.0 + 1.0 / (c * c)))
 
 
@@ -587,12 +587,11 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
     on = math.sqrt(o2)
     if max_range < 0.5 * on:
         alpha = 1.0001 * math.asin(max_range / on) + 1e-12
-        lat_o = math.asin(oz / on)
+        lat_o, lon_o = ray[6], ray[7]
         lat_far = abs(lat_o) + alpha
         if lat_far < 1.5:
             lon_w = alpha / math.cos(lat_far)
-            top = _layers_top(meta, lat_o - alpha, lat_o + alpha,
-                              math.atan2(oy, ox) - lon_w, 2.0 * lon_w)
+            top = _layers_top(meta, lat_o - alpha, lat_o + alpha, lon_o - lon_w, 2.0 * lon_w)
         else:
             top = _layers_top(meta, -HALF_PI, HALF_PI, 0.0, 0.999 * TWO_PI)
         rho_top = R_REF + top + TOP_MARGIN
@@ -633,9 +632,11 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
         if abs(lat_a) + max(fa, probe) / RHO_LOW > band:
             # a step could leave the band (no free step exceeds f, as K >= 1): widen it
             band = abs(lat_a) + max(fa, probe) / RHO_LOW + BAND
-            lip = _lipschitz(g, min(band, lat_rows))
+            cos_band = math.cos(min(band, HALF_PI))
+            # beyond the outermost row centre the polar caps cap the east slope
+            lip = _lipschitz(g, cos_band if band <= lat_rows else math.cos(min(lat_rows, HALF_PI)))
             slope = math.sqrt(lip * lip - 1.0)
-            cos_band = max(math.cos(min(band, HALF_PI)), 1e-3)
+            cos_band = max(cos_band, 1e-3)
             cell = max(CELL_FRACTION * meta[ka, 5] * R_REF * cos_band, STEP_TOL)
             probe = min(probe, cell)
         sphere = fa / lip  # m, surface-free stretch ahead

@@ -54,10 +54,12 @@ W_IMPULSE = WORLD.add("impulse", 1, "N s", "true engine impulse since the last t
 W_REJ1 = WORLD.add("first_lrf_rejection", 2, "s, m",
                    "time of the flight software's first range-finder rejection and the true "
                    "altitude then (NaN: none), for campaign tables")
-W_TERRAIN_BOX = WORLD.add("terrain_box", 5, "rad, rad, rad, rad, m",
-                          "contact search: a lat/lon box (lat min, lat max, lon min, lon max) "
-                          "and a bound on the true terrain height in it; unset while lat max "
-                          "<= lat min")
+W_TURN = WORLD.add("moon_turn", 3, "s, -, -",
+                   "memo of the Moon's turn: t and the cos, sin of OMEGA t (``moon_turn``)")
+W_TERRAIN_BOX = WORLD.add("terrain_box", 5, "-, -, -, -, m",
+                          "contact search: a cap of the Moon (centre, a unit vector in mcmf; "
+                          "chord radius) and a bound on the true terrain height in it; unset "
+                          "while the chord radius is 0")
 N_WORLD = WORLD.size
 
 # ---------------------------------------------------------------- world parameters
@@ -131,6 +133,8 @@ F_SITE_MCMF = FSW.add("r_site_mcmf", 3, "m", "landing site, Moon-fixed (zero unt
 F_IGN_LAST = FSW.add("ignition_throttle_last", 1, "-",
                      "descent coast: fraction of full thrust the braking guidance needed at "
                      "the previous cycle (0: not evaluated)")
+F_TURN = FSW.add("moon_turn", 3, "s, -, -",
+                 "memo of the Moon's turn: t and the cos, sin of OMEGA t (``moon_turn``)")
 N_FSW = FSW.size
 
 # ---------------------------------------------------------------- flight-software params

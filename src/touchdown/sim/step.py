@@ -22,8 +22,8 @@ import numpy as np
 
 from touchdown._compile import kernel
 from touchdown.fsw.cycle import fsw_cycle
-from touchdown.moon.constants import OMEGA, R_REF
-from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci, rotate_z
+from touchdown.moon.constants import R_REF
+from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci_turned, moon_turn, turn_z
 from touchdown.sim.eventlog import log_event
 from touchdown.sim.state import (
     EV_CONTACT,
@@ -80,6 +80,7 @@ from touchdown.sim.state import (
     W_T,
     W_TD,
     W_TERRAIN_H,
+    W_TURN,
     W_V,
     WP_DRY,
     WP_MAIN_F,
@@ -109,7 +110,8 @@ def record(world, wp, fsw, fp, meas, trace, n_trace, elev, meta, work):
     row = trace[k]
     r_m, v_m, ll = work[0:3], work[3:6], work[6:9]
     t = world[W_T]
-    mcmf_from_mci(t, world[W_R:W_R + 3], world[W_V:W_V + 3], r_m, v_m)
+    c, s = moon_turn(t, world[W_TURN:W_TURN + 3])
+    mcmf_from_mci_turned(c, s, world[W_R:W_R + 3], world[W_V:W_V + 3], r_m, v_m)
     latlon_from_mcmf(r_m, ll)
     up = work[9:12]
     for i in range(3):
@@ -118,7 +120,7 @@ def record(world, wp, fsw, fp, meas, trace, n_trace, elev, meta, work):
     vh2 = v_m[0] ** 2 + v_m[1] ** 2 + v_m[2] ** 2 - vs * vs
     z_mci, up_mci = work[12:15], work[15:18]
     body_z_mci(world[W_Q:W_Q + 4], z_mci)
-    rotate_z(OMEGA * t, up, up_mci)
+    turn_z(c, s, up, up_mci)
     cos_tilt = z_mci[0] * up_mci[0] + z_mci[1] * up_mci[1] + z_mci[2] * up_mci[2]
     err2 = 0.0
     for i in range(3):

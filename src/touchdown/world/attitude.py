@@ -42,16 +42,34 @@ def body_z_mci(q, out):
 
 
 @kernel
+def rotvec_quat(ax, ay, az):
+    """The unit quaternion (w, x, y, z) of the rotation vector (ax, ay, az) (rad); w > 1 (an
+    identity that ``quat_compose`` skips) when the angle is below 1e-15 rad."""
+    angle = math.sqrt(ax * ax + ay * ay + az * az)
+    if angle < 1e-15:
+        return 2.0, 0.0, 0.0, 0.0
+    s = math.sin(0.5 * angle) / angle
+    return math.cos(0.5 * angle), ax * s, ay * s, az * s
+
+
+@kernel
 def quat_apply_rotvec(q, ax, ay, az, left):
     """Compose q in place with the rotation vector (ax, ay, az) (rad).
 
     ``left=True``: q <- dq ⊗ q (rotation vector in mci); ``left=False``: q <- q ⊗ dq (body).
     """
-    angle = math.sqrt(ax * ax + ay * ay + az * az)
-    if angle < 1e-15:
+    quat_compose(q, rotvec_quat(ax, ay, az), left)
+
+
+@kernel
+def quat_compose(q, dq, left):
+    """Compose q in place with the unit quaternion dq from ``rotvec_quat``, then normalise.
+
+    ``left=True``: q <- dq ⊗ q; ``left=False``: q <- q ⊗ dq.
+    """
+    dw, dx, dy, dz = dq
+    if dw > 1.0:
         return
-    s = math.sin(0.5 * angle) / angle
-    dw, dx, dy, dz = math.cos(0.5 * angle), ax * s, ay * s, az * s
     w, x, y, z = q[0], q[1], q[2], q[3]
     if left:
         q[0] = dw * w - dx * x - dy * y - dz * z

@@ -15,7 +15,7 @@ import math
 
 from touchdown._compile import kernel
 from touchdown.moon.constants import GM, OMEGA, R_REF
-from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci, rotate_z
+from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci_turned, moon_turn, turn_z
 from touchdown.moon.terrain import (
     terrain_height,
     terrain_height_bound,
@@ -33,6 +33,7 @@ from touchdown.sim.state import (
     W_TD,
     W_TERRAIN_BOX,
     W_TERRAIN_H,
+    W_TURN,
     W_V,
     WP_FOOT,
     WP_LIM,
@@ -49,26 +50,19 @@ LAT_MAX = 1.4  # rad (80 deg), highest latitude the box bound handles
 
 
 @kernel
-def _box_holds(box, lat_lo, lat_hi, lon_lo, lon_w):
-    """Whether the cached box is set and holds [lat_lo, lat_hi] x [lon_lo, lon_lo + lon_w]."""
-    if not (box[1] > box[0] and box[0] <= lat_lo and lat_hi <= box[1]):
-        return False
-    d = lon_lo - box[2]
-    d -= 2.0 * math.pi * math.floor(d / (2.0 * math.pi))
-    return d + lon_w <= box[3] - box[2]
-
-
-@kernel
 def contact_possible(world, wp, dt, accel, elev, meta, work):
     """False when the footpads cannot reach the true terrain within the next dt (s).
 
     accel (m/s^2) bounds the non-gravitational acceleration over the step. The radius obeys
     r'' = (|v|^2 - r'^2) / r + a . r_hat >= -|a|, so r >= r0 + min(r'0, 0) dt - a_max dt^2 / 2
     with a_max = accel + G_BOUND. Against it: the highest value of any terrain layer, or, when
-    the lander is below that, the highest grid value in a lat/lon box holding every point it
-    can reach (the surface-relative displacement is at most |v_rel| dt + (a_max + Coriolis +
-    centrifugal) dt^2 / 2). The box is kept in ``terrain_box`` and remade, larger than needed
-    (``BOX_GROW``), when the reach leaves it or when a tighter one may decide.
+    the lander is below that, the highest grid value over a cap of the Moon holding every
+    point it can reach (the surface-relative displacement is at most |v_rel| dt + (a_max +
+    Coriolis + centrifugal) dt^2 / 2, so its direction stays within delta of r_hat, and
+    within the cap when |r_hat - centre| + delta <= the cap's chord radius: chords obey the
+    triangle inequality and are shorter than arcs). The cap is kept in ``terrain_box`` and
+    remade, BOX_GROW times larger than needed, when the reach leaves it or when a tighter
+    one may decide; its bound is taken over a lat/lon box holding it.
     """
     r = world[W_R:W_R + 3]
     v = world[W_V:W_V + 3]
@@ -78,39 +72,46 @@ def contact_possible(world, wp, dt, accel, elev, meta, work):
     clear = rn + min(rdot, 0.0) * dt - 0.5 * a_max * dt * dt - R_REF - wp[WP_FOOT] - BOUND_MARGIN
     if clear > terrain_height_bound(meta):
         return False
-    r_mcmf, v_mcmf, ll = work[0:3], work[3:6], work[6:9]
-    mcmf_from_mci(world[W_T], r, v, r_mcmf, v_mcmf)
-    latlon_from_mcmf(r_mcmf, ll)
-    vrel = math.sqrt(v_mcmf[0] ** 2 + v_mcmf[1] ** 2 + v_mcmf[2] ** 2)
+    # |v - omega x r|, the same in either frame (the turn is about z)
+    vx, vy = v[0] + OMEGA * r[1], v[1] - OMEGA * r[0]
+    vrel = math.sqrt(vx * vx + vy * vy + v[2] * v[2])
     reach = vrel * dt + 0.5 * (a_max + 2.0 * OMEGA * vrel + OMEGA * OMEGA * rn) * dt * dt
     # every reachable point is within angle asin(reach / rn) of this one; asin(x) <= 1.01 x
     delta = 1.01 * reach / rn
-    lat_far = abs(ll[0]) + delta
-    if delta > ANGLE_MAX or lat_far > LAT_MAX:
+    if delta > ANGLE_MAX:
         return True
-    dlon = 1.01 * delta / math.cos(lat_far)  # longitude half-width of that cap
-    box = world[W_TERRAIN_BOX:W_TERRAIN_BOX + 5]
-    held = _box_holds(box, ll[0] - delta, ll[0] + delta, ll[1] - dlon, 2.0 * dlon)
+    u = work[0:3]
+    c, s = moon_turn(world[W_T], world[W_TURN:W_TURN + 3])
+    turn_z(c, -s, r, u)
+    for i in range(3):
+        u[i] /= rn
+    cap = world[W_TERRAIN_BOX:W_TERRAIN_BOX + 5]  # centre (unit, mcmf), chord radius, bound
+    off = math.sqrt((u[0] - cap[0]) ** 2 + (u[1] - cap[1]) ** 2 + (u[2] - cap[2]) ** 2)
     half = max(BOX_GROW * delta, BOX_MIN)
-    if held and (clear > box[4] or box[1] - box[0] <= 4.0 * half):
-        return clear <= box[4]
-    # a new box around the lander, BOX_GROW times the reach (so it serves later steps too)
-    lat_far = min(abs(ll[0]) + half, LAT_MAX)
-    half_lon = 1.01 * half / math.cos(lat_far)
-    box[0], box[1] = ll[0] - half, ll[0] + half
-    box[2], box[3] = ll[1] - half_lon, ll[1] + half_lon
-    box[4] = terrain_max_in_box(elev, meta, box[0], box[1], box[2], box[3])
-    if not _box_holds(box, ll[0] - delta, ll[0] + delta, ll[1] - dlon, 2.0 * dlon):
-        box[0], box[1] = 0.0, 0.0  # unset: (only near LAT_MAX) no bound
+    if cap[3] > 0.0 and off + delta <= cap[3] and (clear > cap[4] or cap[3] <= 2.0 * half):
+        return clear <= cap[4]
+    # a new cap around the lander, of angular radius half, and a lat/lon box holding it
+    ll = work[3:6]
+    latlon_from_mcmf(u, ll)
+    lat_far = abs(ll[0]) + half
+    if lat_far > LAT_MAX:
+        cap[3] = 0.0  # unset: (only near the poles) no bound
         return True
-    return clear <= box[4]
+    half_lon = 1.01 * half / math.cos(lat_far)
+    for i in range(3):
+        cap[i] = u[i]
+    cap[3] = 2.0 * math.sin(0.5 * half)
+    cap[4] = terrain_max_in_box(elev, meta, ll[0] - half, ll[0] + half, ll[1] - half_lon,
+                                ll[1] + half_lon)
+    return clear <= cap[4]
 
 
 @kernel
 def update_altitude(world, wp, elev, meta, work):
     """Store the true terrain height below and the footpads' height above it; return the latter."""
     r_mcmf, v_mcmf, ll = work[0:3], work[3:6], work[6:9]
-    mcmf_from_mci(world[W_T], world[W_R:W_R + 3], world[W_V:W_V + 3], r_mcmf, v_mcmf)
+    c, s = moon_turn(world[W_T], world[W_TURN:W_TURN + 3])
+    mcmf_from_mci_turned(c, s, world[W_R:W_R + 3], world[W_V:W_V + 3], r_mcmf, v_mcmf)
     latlon_from_mcmf(r_mcmf, ll)
     h = terrain_height(elev, meta, ll[0], ll[1])
     world[W_TERRAIN_H] = h
@@ -125,7 +126,8 @@ def classify_contact(world, wp, elev, meta, work):
     r_mcmf, v_mcmf, ll = work[0:3], work[3:6], work[6:9]
     n, z_mci, z_mcmf = work[9:12], work[12:15], work[15:18]
     t = world[W_T]
-    mcmf_from_mci(t, world[W_R:W_R + 3], world[W_V:W_V + 3], r_mcmf, v_mcmf)
+    c, s = moon_turn(t, world[W_TURN:W_TURN + 3])
+    mcmf_from_mci_turned(c, s, world[W_R:W_R + 3], world[W_V:W_V + 3], r_mcmf, v_mcmf)
     latlon_from_mcmf(r_mcmf, ll)
     terrain_normal(elev, meta, r_mcmf, n)
     vn = v_mcmf[0] * n[0] + v_mcmf[1] * n[1] + v_mcmf[2] * n[2]
@@ -133,7 +135,7 @@ def classify_contact(world, wp, elev, meta, work):
     for i in range(3):
         vt2 += (v_mcmf[i] - vn * n[i]) ** 2
     body_z_mci(world[W_Q:W_Q + 4], z_mci)
-    rotate_z(-OMEGA * t, z_mci, z_mcmf)
+    turn_z(c, -s, z_mci, z_mcmf)
     cos_tilt = z_mcmf[0] * n[0] + z_mcmf[1] * n[1] + z_mcmf[2] * n[2]
     tilt = math.acos(max(-1.0, min(1.0, cos_tilt)))
     v_down = -vn

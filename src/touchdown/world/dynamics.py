@@ -31,6 +31,7 @@ import numpy as np
 
 from touchdown._compile import kernel
 from touchdown.moon.constants import G0, OMEGA
+from touchdown.moon.frames import moon_turn
 from touchdown.moon.gravity import gravity_mci_turned
 from touchdown.sim.state import (
     W_DTH,
@@ -42,6 +43,7 @@ from touchdown.sim.state import (
     W_Q,
     W_R,
     W_T,
+    W_TURN,
     W_V,
     WP_DRY,
     WP_MAIN_F,
@@ -257,7 +259,7 @@ def burn_pulses(world, wp, thrust_dir_mci, main_on, n_on, dt, n, work):
     _thrust_path(half, groups, n_groups, d_h, dv_h)
     _thrust_path(h, groups, n_groups, d_1, dv_1)
     t0 = world[W_T]
-    c0, s0 = math.cos(OMEGA * t0), math.sin(OMEGA * t0)
+    c0, s0 = moon_turn(t0, world[W_TURN:W_TURN + 3])
     ch, sh = _turned(c0, s0, OMEGA * half)
     c1, s1 = _turned(ch, sh, OMEGA * half)
     a1, a2, a3, a4 = work[15:18], work[18:21], work[21:24], work[0:3]

@@ -17,8 +17,7 @@ bias -> scale -> noise -> limits (range window, dropouts).
 import math
 
 from touchdown._compile import kernel
-from touchdown.moon.constants import OMEGA
-from touchdown.moon.frames import rotate_z
+from touchdown.moon.frames import moon_turn, turn_z
 from touchdown.moon.terrain import ray_cast
 from touchdown.sim.state import (
     FLYING,
@@ -36,6 +35,7 @@ from touchdown.sim.state import (
     W_R,
     W_STATUS,
     W_T,
+    W_TURN,
     WP_ACC_BIAS,
     WP_ACC_SF,
     WP_ACC_VRW,
@@ -90,9 +90,9 @@ def read_lrf(world, wp, elev, meta, rng, meas, work):
     """
     beam_mci, beam_mcmf, r_mcmf = work[0:3], work[3:6], work[6:9]
     quat_rotate(world[W_Q:W_Q + 4], wp[WP_LRF_BEAM:WP_LRF_BEAM + 3], beam_mci)
-    angle = -OMEGA * world[W_T]
-    rotate_z(angle, beam_mci, beam_mcmf)
-    rotate_z(angle, world[W_R:W_R + 3], r_mcmf)
+    c, s = moon_turn(world[W_T], world[W_TURN:W_TURN + 3])
+    turn_z(c, -s, beam_mci, beam_mcmf)
+    turn_z(c, -s, world[W_R:W_R + 3], r_mcmf)
     rho = ray_cast(elev, meta, r_mcmf, beam_mcmf, wp[WP_LRF_MAX])
     world[W_LRF_TRUE] = rho
     drop = uniform(rng) < wp[WP_LRF_DROP]
