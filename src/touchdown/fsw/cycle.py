@@ -62,6 +62,7 @@ from touchdown.sim.state import (
     F_CMD_MAIN,
     F_DOI_DV,
     F_FLAGS,
+    F_GUID_DCM,
     F_HDOT,
     F_IGN_LAST,
     F_MODE,
@@ -114,13 +115,13 @@ def _enter(fsw, mode, t, events, n_events, code, value):
 
 @kernel
 def _thrust_from_guid(a_g, g_g, dcm, c, s, out_mci, work):
-    """Thrust acceleration a_g - g_g (guidance frame) rotated into mci; c, s: cos, sin of the
-    Moon's rotation angle."""
+    """Thrust acceleration a_g - g_g (guidance frame) rotated into mci; dcm: dcm_guid_mcmf
+    (9 words, row-major); c, s: cos, sin of the Moon's rotation angle."""
     m = work[0:3]
     for j in range(3):
         m[j] = 0.0
         for i in range(3):
-            m[j] += dcm[i, j] * (a_g[i] - g_g[i])
+            m[j] += dcm[3 * i + j] * (a_g[i] - g_g[i])
     out_mci[0] = c * m[0] - s * m[1]
     out_mci[1] = s * m[0] + c * m[1]
     out_mci[2] = m[2]
@@ -134,8 +135,8 @@ def _polynomial_phase(fsw, fp, t, target, tgo_given, work):
     the time to go (s), NaN when there is no solution.
     """
     r_g, v_g, g_g, a_g = work[3:6], work[6:9], work[9:12], work[12:15]
-    dcm = work[15:24].reshape(3, 3)
-    c, s = to_guidance(fsw, fp, t, r_g, v_g, g_g, dcm, work[24:48])
+    dcm = fsw[F_GUID_DCM:F_GUID_DCM + 9]
+    c, s = to_guidance(fsw, fp, t, r_g, v_g, g_g, work[24:48])
     r = fsw[F_X:F_X + 3]
     rn = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
     if (r_g[2] + R_REF + fp[FP_SITE + 2]) / rn < COS_GUIDANCE_RANGE or r_g[0] > 0.0:
@@ -152,8 +153,8 @@ def _polynomial_phase(fsw, fp, t, target, tgo_given, work):
 def _vertical_phase(fsw, fp, t, work):
     """Rate-of-descent guidance; writes the thrust accel (mci) into work[0:3]."""
     r_g, v_g, g_g, a_g = work[3:6], work[6:9], work[9:12], work[12:15]
-    dcm = work[15:24].reshape(3, 3)
-    c, s = to_guidance(fsw, fp, t, r_g, v_g, g_g, dcm, work[24:48])
+    dcm = fsw[F_GUID_DCM:F_GUID_DCM + 9]
+    c, s = to_guidance(fsw, fp, t, r_g, v_g, g_g, work[24:48])
     hdot_cmd = descent_rate_command(fp, fsw[F_ALT])
     vertical_accel(fp, r_g, v_g, fsw[F_HDOT], hdot_cmd, a_g)
     # thrust = a - g; engines push and never pull: a command to fall faster than gravity

@@ -28,29 +28,30 @@ from touchdown.sim.state import (
 
 @kernel
 def site_frame(fp, dcm_guid_mcmf, r_site_mcmf, work):
-    """Write the guidance axes (rows: downrange, crossrange-left, up) and the site position."""
+    """Write the guidance axes (rows: downrange, crossrange-left, up; 9 words, row-major) and
+    the site position."""
     lat, lon, h = fp[FP_SITE], fp[FP_SITE + 1], fp[FP_SITE + 2]
     enu = work[0:9].reshape(3, 3)
     enu_axes(lat, lon, enu)
     ca, sa = math.cos(fp[FP_AZ]), math.sin(fp[FP_AZ])
     for j in range(3):
-        dcm_guid_mcmf[0, j] = sa * enu[0, j] + ca * enu[1, j]  # downrange
-        dcm_guid_mcmf[1, j] = -ca * enu[0, j] + sa * enu[1, j]  # crossrange, to the left
-        dcm_guid_mcmf[2, j] = enu[2, j]
+        dcm_guid_mcmf[j] = sa * enu[0, j] + ca * enu[1, j]  # downrange
+        dcm_guid_mcmf[3 + j] = -ca * enu[0, j] + sa * enu[1, j]  # crossrange, to the left
+        dcm_guid_mcmf[6 + j] = enu[2, j]
     mcmf_from_latlon(lat, lon, R_REF + h, r_site_mcmf)
 
 
 @kernel
-def to_guidance(fsw, fp, t, r_g, v_g, g_g, dcm, work):
+def to_guidance(fsw, fp, t, r_g, v_g, g_g, work):
     """Estimated position, surface-relative velocity and gravity in the guidance frame.
 
-    ``dcm`` (3x3) receives dcm_guid_mcmf (computed with the site position at the first call
-    and kept in ``fsw``). g_g includes the centrifugal and Coriolis terms of the rotating
+    The frame (``dcm_guid_mcmf`` in ``fsw``) is computed with the site position at the first
+    call. g_g includes the centrifugal and Coriolis terms of the rotating
     frame, so that a_total = thrust/m + g_g in guidance coordinates. Returns cos and sin of
     the Moon's rotation angle OMEGA t, to turn results back into mci.
     """
     r_site = fsw[F_SITE_MCMF:F_SITE_MCMF + 3]
-    frame = fsw[F_GUID_DCM:F_GUID_DCM + 9].reshape(3, 3)
+    frame = fsw[F_GUID_DCM:F_GUID_DCM + 9]  # [3 i + j]: flat, as a reshape costs a call
     if r_site[0] == 0.0 and r_site[1] == 0.0 and r_site[2] == 0.0:
         site_frame(fp, frame, r_site, work[3:12])
     r, v = fsw[F_X:F_X + 3], fsw[F_X + 3:F_X + 6]
@@ -70,10 +71,9 @@ def to_guidance(fsw, fp, t, r_g, v_g, g_g, dcm, work):
         v_g[i] = 0.0
         g_g[i] = 0.0
         for j in range(3):
-            dcm[i, j] = frame[i, j]
-            r_g[i] += frame[i, j] * (r_m[j] - r_site[j])
-            v_g[i] += frame[i, j] * v_m[j]
-            g_g[i] += frame[i, j] * g_m[j]
+            r_g[i] += frame[3 * i + j] * (r_m[j] - r_site[j])
+            v_g[i] += frame[3 * i + j] * v_m[j]
+            g_g[i] += frame[3 * i + j] * g_m[j]
     return c, s
 
 

@@ -474,6 +474,29 @@ def _lipschitz(g, cos_lat):
 
 
 @kernel
+def _cones_cover(fa, fb, k_fwd, k_back, step):
+    """Whether [a, a + step] is free of the surface, given f > 0 at both ends (fa, fb, m) and
+    f falling at most k_fwd per metre forward from a and k_back per metre back from b."""
+    if k_fwd <= 0.0 or k_back <= 0.0:
+        return True
+    return fa / k_fwd + fb / k_back > step
+
+
+@kernel
+def _north_east(ray, s):
+    """|north| and |east| components (-) of the ray's direction at its point s (m)."""
+    ox, oy, oz, dx, dy, dz, _, _, _ = ray
+    x, y, z = ox + s * dx, oy + s * dy, oz + s * dz
+    rxy = math.sqrt(x * x + y * y)
+    rho = math.sqrt(rxy * rxy + z * z)
+    if rxy <= 0.0:
+        return 1.0, 1.0
+    east = abs(x * dy - y * dx) / rxy
+    north = abs(rxy * dz - z * (x * dx + y * dy) / rxy) / rho
+    return north, east
+
+
+@kernel
 def _cell_step(meta, k, lat, rho):
     """Probe step (m): CELL_FRACTION of layer k's narrowest cell width at lat (rad), rho (m)."""
     c = max(math.cos(lat), 1e-3)
@@ -612,16 +635,21 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
             s, fa, ka, lat_a, rdot_a = s_top, fb, kb, lat_b, rdot_b
     probe = _cell_step(meta, ka, lat_a, R_REF + fa)
     cap = math.inf  # m, upper limit on the next step after a rejected one
+    climb = math.inf  # -, bound on the terrain's rise per metre along the ray (none yet)
     band = -1.0  # rad, |lat| up to which lip, slope and cos_band hold (none yet)
     lip = 1.0
     slope = 0.0  # -, sqrt(lip^2 - 1): the bound on the terrain's rise per metre across
     cos_band = 1.0
+    cos_lip = 1.0  # -, the cosine the east slope bound is taken at
+    s_ref, d_north, d_east = 0.0, 1.0, 1.0  # the ray's north and east components at s_ref
     b_pend, fb_pend, kb_pend, lat_pend, rdot_pend = -1.0, 0.0, -1, 0.0, 0.0  # last refused
     for _ in range(MAX_EVALS):
         if s >= max_range:
             return math.nan
-        if (b_pend > s and kb_pend == ka and fa + fb_pend > lip * (b_pend - s)
-                and abs(lat_a) + (b_pend - s) / RHO_LOW <= band):
+        if (b_pend > s and kb_pend == ka and abs(lat_a) + (b_pend - s) / RHO_LOW <= band
+                and (fa + fb_pend > lip * (b_pend - s)
+                     or _cones_cover(fa, fb_pend, climb - rdot_a, climb + rdot_pend,
+                                     b_pend - s))):
             # a probe refused from an earlier point is free from this one: take it as it is
             s, fa, ka, lat_a, rdot_a = b_pend, fb_pend, kb_pend, lat_pend, rdot_pend
             b_pend = -1.0
@@ -634,20 +662,30 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
             band = abs(lat_a) + max(fa, probe) / RHO_LOW + BAND
             cos_band = math.cos(min(band, HALF_PI))
             # beyond the outermost row centre the polar caps cap the east slope
-            lip = _lipschitz(g, cos_band if band <= lat_rows else math.cos(min(lat_rows, HALF_PI)))
+            cos_lip = cos_band if band <= lat_rows else math.cos(min(lat_rows, HALF_PI))
+            lip = _lipschitz(g, cos_lip)
+            cos_lip = max(cos_lip, COS_FLOOR)
             slope = math.sqrt(lip * lip - 1.0)
             cos_band = max(cos_band, 1e-3)
+            s_ref, d_north, d_east = s, *_north_east(ray, s)
             cell = max(CELL_FRACTION * meta[ka, 5] * R_REF * cos_band, STEP_TOL)
             probe = min(probe, cell)
         sphere = fa / lip  # m, surface-free stretch ahead
         room = (band - abs(lat_a)) * RHO_LOW  # m, the longest step the band allows
+        # sharper for steep rays: the ray's own radius is exactly |o + s d|, convex in s, so
+        # it changes by at least rdot x; only the terrain's rise is bounded by the slopes,
+        # over the horizontal part of the ray (sin of its angle from the vertical, which
+        # turns by at most x / RHO_LOW): f(s + x) >= f(s) + (rdot - climb) x. Sharper still
+        # along the ray's own heading: the terrain rises by at most g (|d_n| + |d_e| / cos lat)
+        # per metre, d_n and d_e the ray's north and east components, which turn by at most
+        # (1 + tan lat) and 1 / cos lat times the arc travelled.
+        horiz = math.sqrt(max(1.0 - rdot_a * rdot_a, 0.0)) + room / RHO_LOW
+        arc = 1.01 * (s + room - s_ref) / RHO_LOW
+        north = min(d_north + arc * (1.0 + math.sqrt(1.0 - cos_band * cos_band) / cos_band),
+                    1.0)
+        east = min(d_east + arc / cos_band, 1.0)
+        climb = min(slope * min(1.0, horiz), g * (north + east / cos_lip))  # -, within room
         if room > sphere:
-            # sharper for steep rays: the ray's own radius is exactly |o + s d|, convex in s,
-            # so it changes by at least rdot x; only the terrain's rise is bounded by the
-            # slopes, over the horizontal part of the ray (sin of its angle from the vertical,
-            # which turns by at most x / RHO_LOW): f(s + x) >= f(s) + (rdot - climb) x
-            horiz = math.sqrt(max(1.0 - rdot_a * rdot_a, 0.0)) + room / RHO_LOW
-            climb = slope * min(1.0, horiz)
             free_x = room if climb <= rdot_a else min(fa / (climb - rdot_a), room)
             sphere = max(sphere, free_x)
         step = min(max(sphere, probe), cap)
@@ -663,7 +701,8 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
                 continue
             return _refine(elev, meta, ray, s, fa, b, fb)
         if kb == ka:
-            free = step <= sphere or fa + fb > lip * step
+            free = (step <= sphere or fa + fb > lip * step
+                    or _cones_cover(fa, fb, climb - rdot_a, climb + rdot_b, step))
         else:
             free = fa >= lip * step and fb >= lip * step
         if free or step <= STEP_TOL:

@@ -172,17 +172,17 @@ def slew(world, wp, thrust_dir_mci, dt, work):
 def _thrust_path(tau, groups, n_groups, d_out, dv_out):
     """Thrust-only displacement (m) and velocity (m/s) at tau (s) into a run of thrust groups.
 
-    Group g (``groups[g]``: start (s), duration (s), mass at its start (kg), mass flow (kg/s),
-    exhaust velocity (m/s), direction (3)) thrusts along its direction: after x seconds of it,
-    with mu = m_g - mdot x, its delta-v is ve ln(m_g / mu) and its displacement
+    Group g (``groups[8 g:8 g + 8]``: start (s), duration (s), mass at its start (kg), mass
+    flow (kg/s), exhaust velocity (m/s), direction (3)) thrusts along its direction: after x
+    seconds of it, with mu = m_g - mdot x, its delta-v is ve ln(m_g / mu) and its displacement
     ve (x - (mu / mdot) ln(m_g / mu)); after it ends its delta-v keeps moving.
     """
     for i in range(3):
         d_out[i] = 0.0
         dv_out[i] = 0.0
     for g in range(n_groups):
-        t_g, dur, m_g, mdot, ve = groups[g, 0], groups[g, 1], groups[g, 2], groups[g, 3], \
-            groups[g, 4]
+        grp = groups[8 * g:8 * g + 8]
+        t_g, dur, m_g, mdot, ve = grp[0], grp[1], grp[2], grp[3], grp[4]
         if t_g >= tau:
             break
         if mdot <= 0.0:
@@ -192,8 +192,8 @@ def _thrust_path(tau, groups, n_groups, d_out, dv_out):
         dv = -ve * lg
         disp = ve * (x + (m_g - mdot * x) / mdot * lg) + (tau - t_g - x) * dv
         for i in range(3):
-            d_out[i] += disp * groups[g, 5 + i]
-            dv_out[i] += dv * groups[g, 5 + i]
+            d_out[i] += disp * grp[5 + i]
+            dv_out[i] += dv * grp[5 + i]
 
 
 @kernel
@@ -224,7 +224,7 @@ def burn_pulses(world, wp, thrust_dir_mci, main_on, n_on, dt, n, work):
         return ran_out
     m0 = wp[WP_DRY] + world[W_PROP]
     # the groups: a new one where the thrusters stop or the thrust axis has turned again
-    groups = work[30:30 + 8 * n].reshape(n, 8)
+    groups = work[30:30 + 8 * n]  # flat, 8 words a group: a reshape costs a call
     u0 = work[0:3]
     body_z_mci(q, u0)
     rate_step = wp[WP_SLEW] * dt
@@ -237,7 +237,7 @@ def burn_pulses(world, wp, thrust_dir_mci, main_on, n_on, dt, n, work):
         phi = min((k + 1) * rate_step, angle)
         thr = k < n_on
         if n_groups == 0 or phi != phi_last or k == n_on:
-            grp = groups[n_groups]
+            grp = groups[8 * n_groups:8 * n_groups + 8]
             n_groups += 1
             grp[0], grp[1], grp[2] = k * dt, 0.0, m
             grp[3] = md_main + (md_thr if thr else 0.0)
@@ -248,8 +248,7 @@ def burn_pulses(world, wp, thrust_dir_mci, main_on, n_on, dt, n, work):
             grp[6] = u0[1] * c + cy * sn + ny * nu * (1.0 - c)
             grp[7] = u0[2] * c + cz * sn + nz * nu * (1.0 - c)
             phi_last = phi
-        grp = groups[n_groups - 1]
-        grp[1] += dt
+        groups[8 * (n_groups - 1) + 1] += dt
         m -= grp[3] * dt
     # one RK4 step for r_g, v_g, with gravity at r_g + d(t)
     h = n * dt
@@ -280,8 +279,9 @@ def burn_pulses(world, wp, thrust_dir_mci, main_on, n_on, dt, n, work):
         v[i] += h / 6.0 * (a1[i] + 2.0 * a2[i] + 2.0 * a3[i] + a4[i]) + dv_1[i]
     dv_total = 0.0
     for g in range(n_groups):
-        if groups[g, 3] > 0.0:
-            dv_total -= groups[g, 4] * math.log1p(-groups[g, 3] * groups[g, 1] / groups[g, 2])
+        grp = groups[8 * g:8 * g + 8]
+        if grp[3] > 0.0:
+            dv_total -= grp[4] * math.log1p(-grp[3] * grp[1] / grp[2])
     world[W_DV + 2] += dv_total
     world[W_PROP] -= use
     world[W_IMPULSE] += (f_main * n + f_thr * n_on) * dt
