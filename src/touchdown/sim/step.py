@@ -244,9 +244,12 @@ def advance(world, wp, fsw, fp, truth_elev, truth_meta, map_elev, map_meta, rng,
                 logged = n_events[0]
                 fsw_cycle(fsw, fp, meas, world[W_T], map_elev, map_meta, events, n_events,
                           w_fsw)
-                _note_first_rejection(world, wp, events, logged, n_events, truth_elev,
-                                      truth_meta, w_world)
-            record(world, wp, fsw, fp, meas, trace, n_trace, truth_elev, truth_meta, w_world)
+                if n_events[0] > logged and math.isnan(world[W_REJ1]):
+                    _note_first_rejection(world, wp, events, logged, n_events, truth_elev,
+                                          truth_meta, w_world)
+            if n_trace[0] < trace.shape[0]:  # (a campaign keeps no trace: skip the call)
+                record(world, wp, fsw, fp, meas, trace, n_trace, truth_elev, truth_meta,
+                       w_world)
             clock[C_NEXT_FSW] = tick + (1 + round(fsw[F_SLEEP])) * clock[C_CYCLE]
         end = min(clock[C_NEXT_FSW], clock[C_MAX_TICK])
         if _fly(world, wp, fsw, truth_elev, truth_meta, events, n_events, clock, end,

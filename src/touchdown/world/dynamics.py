@@ -170,7 +170,8 @@ def slew(world, wp, thrust_dir_mci, dt, work):
 
 @kernel
 def _thrust_path(tau, groups, n_groups, d_out, dv_out):
-    """Thrust-only displacement (m) and velocity (m/s) at tau (s) into a run of thrust groups.
+    """Thrust-only displacement (m) and velocity (m/s) at tau (s) into a run of thrust groups;
+    returns the delta-v's magnitude summed over the groups (m/s).
 
     Group g (``groups[8 g:8 g + 8]``: start (s), duration (s), mass at its start (kg), mass
     flow (kg/s), exhaust velocity (m/s), direction (3)) thrusts along its direction: after x
@@ -180,6 +181,7 @@ def _thrust_path(tau, groups, n_groups, d_out, dv_out):
     for i in range(3):
         d_out[i] = 0.0
         dv_out[i] = 0.0
+    dv_sum = 0.0
     for g in range(n_groups):
         grp = groups[8 * g:8 * g + 8]
         t_g, dur, m_g, mdot, ve = grp[0], grp[1], grp[2], grp[3], grp[4]
@@ -191,9 +193,11 @@ def _thrust_path(tau, groups, n_groups, d_out, dv_out):
         lg = math.log1p(-mdot * x / m_g)  # ln(mu / m_g)
         dv = -ve * lg
         disp = ve * (x + (m_g - mdot * x) / mdot * lg) + (tau - t_g - x) * dv
+        dv_sum += dv
         for i in range(3):
             d_out[i] += disp * grp[5 + i]
             dv_out[i] += dv * grp[5 + i]
+    return dv_sum
 
 
 @kernel
@@ -256,7 +260,7 @@ def burn_pulses(world, wp, thrust_dir_mci, main_on, n_on, dt, n, work):
     r, v = world[W_R:W_R + 3], world[W_V:W_V + 3]
     d_h, dv_h, d_1, dv_1 = work[3:6], work[6:9], work[9:12], work[12:15]
     _thrust_path(half, groups, n_groups, d_h, dv_h)
-    _thrust_path(h, groups, n_groups, d_1, dv_1)
+    dv_total = _thrust_path(h, groups, n_groups, d_1, dv_1)  # each group to its end
     t0 = world[W_T]
     c0, s0 = moon_turn(t0, world[W_TURN:W_TURN + 3])
     ch, sh = _turned(c0, s0, OMEGA * half)
@@ -277,11 +281,6 @@ def burn_pulses(world, wp, thrust_dir_mci, main_on, n_on, dt, n, work):
         # k1r = v, k2r = v + h/2 a1, k3r = v + h/2 a2, k4r = v + h a3
         r[i] += h * v[i] + h * h / 6.0 * (a1[i] + a2[i] + a3[i]) + d_1[i]
         v[i] += h / 6.0 * (a1[i] + 2.0 * a2[i] + 2.0 * a3[i] + a4[i]) + dv_1[i]
-    dv_total = 0.0
-    for g in range(n_groups):
-        grp = groups[8 * g:8 * g + 8]
-        if grp[3] > 0.0:
-            dv_total -= grp[4] * math.log1p(-grp[3] * grp[1] / grp[2])
     world[W_DV + 2] += dv_total
     world[W_PROP] -= use
     world[W_IMPULSE] += (f_main * n + f_thr * n_on) * dt
