@@ -2,7 +2,9 @@
 
 Each run (or campaign sample) owns its words, seeded from ``numpy.random.SeedSequence``; no
 global generator is used, so a run is reproducible alone and identical in any process.
-Reference: Blackman & Vigna, "Scrambled linear pseudorandom number generators" (2021).
+Normal draws use Marsaglia's polar method, which needs no sine or cosine.
+References: Blackman & Vigna, "Scrambled linear pseudorandom number generators" (2021);
+Marsaglia & Bray, "A convenient method for generating normal variables", SIAM Review 6 (1964).
 """
 
 import math
@@ -41,24 +43,23 @@ def uniform(s):
 
 
 @kernel
-def normal(s):
-    """A standard normal draw (Box–Muller, one of the pair; simple and reproducible)."""
-    u1 = uniform(s)
-    while u1 <= 0.0:
-        u1 = uniform(s)
-    u2 = uniform(s)
-    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+def normal_pair(s):
+    """Two independent standard normal draws (Marsaglia's polar method): a point (u, v)
+    uniform in the unit disc (drawn in the square, the rest rejected; 4 / pi pairs of
+    uniforms on average), scaled by sqrt(-2 ln q / q) with q = u^2 + v^2."""
+    while True:
+        u = 2.0 * uniform(s) - 1.0
+        v = 2.0 * uniform(s) - 1.0
+        q = u * u + v * v
+        if q < 1.0 and q > 0.0:
+            f = math.sqrt(-2.0 * math.log(q) / q)
+            return u * f, v * f
 
 
 @kernel
-def normal_pair(s):
-    """Two independent standard normal draws: both branches of one Box-Muller transform."""
-    u1 = uniform(s)
-    while u1 <= 0.0:
-        u1 = uniform(s)
-    u2 = uniform(s)
-    r = math.sqrt(-2.0 * math.log(u1))
-    return r * math.cos(2.0 * math.pi * u2), r * math.sin(2.0 * math.pi * u2)
+def normal(s):
+    """A standard normal draw: the first of a ``normal_pair``."""
+    return normal_pair(s)[0]
 
 
 def seed_words(seed: int | np.random.SeedSequence) -> np.ndarray:
