@@ -317,6 +317,58 @@ def test_random_rays_over_rough_grid_match_fine_march(rough):
             assert abs(got - expected) < 1e-3, (lat, lon, alt, got, expected)
 
 
+@pytest.mark.parametrize("lat0", [60.0, 80.0])
+def test_random_rays_at_high_latitude_match_fine_march(lat0):
+    """Steep random relief (0-300 m per 0.01 deg pixel, east-west slopes up to ~11 at 80 N)
+    where the east metric stretches: rays of every heading and tilt hit where a 5 cm march
+    says, so the heading-split slope bound with its turn allowances skips nothing."""
+    rng = np.random.default_rng(int(lat0))
+    grid = rng.uniform(0.0, 300.0, (121, 121))
+    elev, meta = make_terrain([(grid, lat0, 10.0, PIX_C, False),
+                               global_layer(np.zeros((180, 360)))])
+
+    def f_of_s(s, origin, d):
+        p = origin[None, :] + s[:, None] * d[None, :]
+        lat = np.degrees(np.arctan2(p[:, 2], np.hypot(p[:, 0], p[:, 1])))
+        lon = np.degrees(np.arctan2(p[:, 1], p[:, 0]))
+        h = naive_bilinear(grid, lat0, 10.0, PIX_C, lat, lon)
+        return np.linalg.norm(p, axis=1) - R_REF - np.where(np.isnan(h), 0.0, h)
+
+    hits = 0
+    for _ in range(10):
+        lat, lon = lat0 - rng.uniform(0.3, 0.9), 10.0 + rng.uniform(0.3, 0.9)
+        origin = (R_REF + rng.uniform(400.0, 3000.0)) * enu(lat, lon)[2]
+        d = beam(lat, lon, rng.uniform(30.0, 89.0), rng.uniform(0.0, 360.0))
+        expected = naive_first_hit(lambda s, o=origin, dd=d: f_of_s(s, o, dd), 8_000.0, 0.05)
+        got = ray_cast(elev, meta, origin, d, 8_000.0)
+        if math.isnan(expected):
+            assert math.isnan(got)
+        else:
+            hits += 1
+            assert abs(got - expected) < 1e-3, (lat, lon, got, expected)
+    assert hits >= 5
+
+
+@pytest.mark.parametrize("clearance", [-2.0, 2.0])
+def test_eastward_ray_at_80n_meets_a_one_pixel_ridge(clearance):
+    """At 80 N a 500 m ridge one pixel wide (0.01 deg, 53 m east-west) is nearly 10 m/m
+    steep across; a ray heading east that passes 2 m under its top stops on it, one that
+    passes 2 m over it goes on to the plain."""
+    lat0, j_ridge = 80.0, 60
+    grid = np.zeros((41, 121))
+    grid[:, j_ridge] = 500.0
+    elev, meta = make_terrain([(grid, lat0, 10.0, PIX_C, False),
+                               global_layer(np.zeros((180, 360)))])
+    lat, ridge_lon = lat0 - 0.2, 10.0 + j_ridge * PIX_C
+    origin, d = aimed_ray((lat, 10.3), 800.0, (lat, ridge_lon), 500.0 + clearance)
+    got = ray_cast(elev, meta, origin, d, 20_000.0)
+    _, hit_lon = latlon_deg(origin + got * d)
+    if clearance < 0.0:
+        assert abs(hit_lon - ridge_lon) < PIX_C
+    else:
+        assert hit_lon > ridge_lon + PIX_C
+
+
 # ---------------------------------------------------------------- (d) misses
 
 

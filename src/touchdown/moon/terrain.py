@@ -560,6 +560,10 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
     the end of a surface-free step or within a quarter cell, where f is close to one quadratic
     (a bilinear patch along a nearly straight path in lat/lon), so the bracket holds one
     crossing, refined by regula falsi to ROOT_TOL.
+    Both tests are sharpened by splitting f's rate into the ray's own radius rate, known
+    exactly (|o + s d| is convex, so it only grows along the ray), and the terrain's rise, at
+    most the layer's slope bounds taken along the ray's north and east components: a step or a
+    pair of one-sided cones is free when either the plain K or this split allows it.
     K is evaluated at the largest |lat| a step can reach (the east metric grows as
     1/cos(lat)), but not beyond the outermost row centre (in the polar caps the east slope
     is capped, see ``_cap_sample``), at the radius RHO_LOW; it is kept for a band of
