@@ -12,6 +12,7 @@ import struct
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache, cached_property
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,7 @@ def _field(path: Path, packet: str, raw: dict[str, Any]) -> Field:
             raise _fail(path, where, f"limits.{sev} must be [low, high] with low < high")
         limits[sev] = (float(lo_hi[0]), float(lo_hi[1]))
     ranked = [limits[s] for s in SEVERITIES if s in limits]
-    for milder, graver in zip(ranked, ranked[1:], strict=False):
+    for milder, graver in pairwise(ranked):
         if not (graver[0] <= milder[0] and milder[1] <= graver[1]):
             raise _fail(path, where, "has a graver limit range inside a milder one; each "
                         "severity's nominal range must hold the milder ones'")
