@@ -8,6 +8,7 @@ event log and the per-cycle trace (a pandas DataFrame), with ``summary()`` for p
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from touchdown.sim.step import (
     C_MAX_TICK,
     C_ST_EVERY,
     C_SUBSTEP,
+    C_TICK,
     N_CLOCK,
     N_WORK,
     TICK_S,
@@ -279,10 +281,15 @@ def event_list(events: np.ndarray, n: int) -> list[dict[str, Any]]:
 
 
 def fly(s: Scenario, seed: int | np.random.SeedSequence = 0, truth: Terrain | None = None,
-        onboard: Terrain | None = None, real: Scenario | None = None) -> Flight:
+        onboard: Terrain | None = None, real: Scenario | None = None,
+        observe: Callable[[Arrays], None] | None = None, every_s: float = 1.0) -> Flight:
     """Fly scenario s with the given seed over the truth terrain; same seed, same numbers.
 
     ``real`` is the lander as built when it differs from the plan ``s`` (a campaign sample).
+    ``observe``, when given, is called with the arrays at the start and then every ``every_s``
+    seconds of flight (at the first step boundary at or after each, see ``advance``) and at
+    the end, the way a host drains telemetry between compiled chunks; the numbers do not
+    depend on it.
     """
     truth = truth or load_truth_terrain()
     onboard = onboard or load_onboard_map()
@@ -290,9 +297,18 @@ def fly(s: Scenario, seed: int | np.random.SeedSequence = 0, truth: Terrain | No
     rows = trace_rows(s["scenario.duration_max_s"], int(a.clock[C_CYCLE]))
     trace = np.full((rows, st.N_TRACE), np.nan)
     n_trace = np.zeros(1, np.int64)
-    advance(a.world, a.world_params, a.fsw, a.fsw_params, truth.elev, truth.meta, onboard.elev,
-            onboard.meta, a.rng, a.meas, a.events, a.n_events, trace, n_trace, a.clock,
-            a.clock[C_MAX_TICK] + 1, np.zeros(N_WORK))
+    work = np.zeros(N_WORK)
+    end = a.clock[C_MAX_TICK] + 1
+    chunk = max(1, round(every_s / TICK_S)) if observe else end
+    if observe:
+        observe(a)
+    while a.clock[C_TICK] < end and a.world[st.W_STATUS] == st.FLYING:
+        until = min(end, (a.clock[C_TICK] // chunk + 1) * chunk)
+        advance(a.world, a.world_params, a.fsw, a.fsw_params, truth.elev, truth.meta,
+                onboard.elev, onboard.meta, a.rng, a.meas, a.events, a.n_events, trace, n_trace,
+                a.clock, until, work)
+        if observe:
+            observe(a)
     df = pd.DataFrame(trace[: n_trace[0]], columns=list(st.TRACE.fields))
     df["lrf_accepted"] = df["lrf_accepted"] > 0.5
     df["mode"] = pd.Categorical.from_codes(df["mode"].astype(int), categories=list(st.MODES))

@@ -1,0 +1,121 @@
+"""The lander's telemetry task (shell): the flight software's state sampled into packets.
+
+It reads only what the lander knows: the flight software's state and parameters, its
+measurements and the events it logged (never the world's). Periodic packets are due every
+``period_s`` of onboard time; while the flight software sleeps through a coast its state does
+not change, so a packet due before it wakes carries the values it had when it last ran. Event
+packets go out as the flight software logs events (the simulation's own events, such as the
+true contact, are not the lander's and are not sent).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from touchdown.moon.constants import OMEGA, R_REF
+from touchdown.sim import state as st
+from touchdown.sim.run import Arrays
+from touchdown.sim.step import C_TICK, TICK_S
+from touchdown.telemetry.dictionary import Dictionary, Packet, load_dictionary
+from touchdown.telemetry.packets import PacketEncoder
+
+# events the simulation logs about the world, which the lander does not know
+WORLD_EVENTS = frozenset({st.EV_PROP_OUT, st.EV_CONTACT, st.EV_TIMEOUT})
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A packet made onboard: when (s since the epoch), how urgent, and its bytes."""
+
+    t: float
+    priority: int
+    apid: int
+    data: bytes
+
+
+def _nav(fsw: np.ndarray, t: float) -> list[float]:
+    r, p = fsw[st.F_X:st.F_X + 3], fsw[st.F_P:st.F_P + 36]
+    turn = -OMEGA * t  # the flight software's own model of the Moon's rotation
+    x = math.cos(turn) * r[0] - math.sin(turn) * r[1]
+    y = math.sin(turn) * r[0] + math.cos(turn) * r[1]
+    rn = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
+    return [math.degrees(math.atan2(r[2], math.hypot(x, y))),
+            math.degrees(math.atan2(y, x)) % 360.0, rn - R_REF, fsw[st.F_ALT], fsw[st.F_HDOT],
+            fsw[st.F_VH], math.sqrt(max(p[0] + p[7] + p[14], 0.0)),
+            math.sqrt(max(p[21] + p[28] + p[35], 0.0))]
+
+
+def _lrf(fsw: np.ndarray, t: float) -> list[float]:
+    rng, pred, nis, acc = fsw[st.F_LRF_LAST:st.F_LRF_LAST + 4]
+    return [rng, pred, nis, acc, fsw[st.F_LRF_STATE], min(fsw[st.F_LRF_NREJ], 65535.0),
+            fsw[st.F_LRF_NACC]]
+
+
+def _gnc(fsw: np.ndarray, t: float) -> list[float]:
+    r, u = fsw[st.F_X:st.F_X + 3], fsw[st.F_CMD_DIR:st.F_CMD_DIR + 3]
+    rn, un = np.linalg.norm(r), np.linalg.norm(u)
+    cos_tilt = float(r @ u) / (rn * un) if rn > 0.0 and un > 0.0 else 1.0
+    return [fsw[st.F_MODE], t - fsw[st.F_MODE_T], fsw[st.F_TGO], fsw[st.F_CMD_MAIN],
+            fsw[st.F_CMD_DUTY], math.degrees(math.acos(max(-1.0, min(1.0, cos_tilt)))),
+            fsw[st.F_FLAGS]]
+
+
+def _prop(fsw: np.ndarray, t: float) -> list[float]:
+    return [fsw[st.F_PROP]]
+
+
+SAMPLERS = {"nav": _nav, "lrf": _lrf, "gnc": _gnc, "prop": _prop}
+
+
+class TelemetryTask:
+    """Makes the lander's packets from its flight software's state, at the dictionary's rates.
+
+    Call ``sample(arrays)`` between compiled chunks (``fly(observe=...)``); ``packets`` holds
+    everything made so far, in onboard time order within each call.
+    """
+
+    def __init__(self, dictionary: Dictionary | None = None) -> None:
+        self.dictionary = dictionary or load_dictionary()
+        self.encoder = PacketEncoder()
+        self.packets: list[Outgoing] = []
+        self._periodic = [p for p in self.dictionary.packets if p.period_s > 0]
+        missing = {p.name for p in self._periodic} - set(SAMPLERS) - {"health"}
+        if missing:
+            raise ValueError(f"no onboard sampler for packets {sorted(missing)}")
+        self._next = {p.name: 0.0 for p in self._periodic}
+        self._held: dict[str, list[float]] = {}
+        self._events_sent = 0
+        self._fsw_events = 0
+
+    def _values(self, packet: Packet, fsw: np.ndarray, t: float) -> list[float]:
+        if packet.name == "health":
+            return [fsw[st.F_SLEEP], min(self._fsw_events, 65535)]
+        return SAMPLERS[packet.name](fsw, t)
+
+    def _emit(self, packet: Packet, t: float, values: list[float]) -> None:
+        data = self.encoder.encode(packet, t, values)
+        self.packets.append(Outgoing(t, packet.priority, packet.apid, data))
+
+    def sample(self, a: Arrays) -> None:
+        """Packets due up to the arrays' current time, and any events logged since last call."""
+        t = float(a.clock[C_TICK]) * TICK_S
+        event = self.dictionary["event"]
+        for k in range(self._events_sent, int(a.n_events[0])):
+            t_ev, code, value = a.events[k]
+            if int(code) in WORLD_EVENTS:
+                continue
+            self._fsw_events += 1
+            self._emit(event, t_ev, [code, value])
+        self._events_sent = int(a.n_events[0])
+        for p in self._periodic:
+            while self._next[p.name] <= t + 1e-9:
+                due = self._next[p.name]
+                held = self._held.get(p.name)
+                values = held if held is not None and due < t - 1e-9 else self._values(
+                    p, a.fsw, due)
+                self._emit(p, due, values)
+                self._next[p.name] = due + p.period_s
+            self._held[p.name] = self._values(p, a.fsw, t)
