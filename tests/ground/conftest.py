@@ -40,11 +40,17 @@ def ingest(dictionary, archive) -> Ingest:
     return Ingest(dictionary, archive)
 
 
-def packet(dictionary: Dictionary, encoder: PacketEncoder, name: str, t: float,
-           **changes: float) -> bytes:
+def make_packet(dictionary: Dictionary, encoder: PacketEncoder, name: str, t: float,
+                **changes: float) -> bytes:
     """A packet of type ``name`` at onboard time t (s): nominal values with some changed."""
     p = dictionary[name]
     values = list(NOMINAL[name])
     for k, v in changes.items():
         values[[f.name for f in p.fields].index(k)] = v
     return encoder.encode(p, t, values)
+
+
+@pytest.fixture
+def packet():
+    """make_packet as a fixture: ``packet(dictionary, encoder, name, t, field=value, ...)``."""
+    return make_packet
