@@ -70,7 +70,11 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 
 
 class ArchiveError(TouchdownError, OSError):
-    """The archive file cannot be opened or written."""
+    """The archive file cannot be written."""
+
+
+class ArchiveOpenError(ArchiveError):
+    """The archive file cannot be opened (not SQLite, another schema, no permission)."""
 
 
 @dataclass(frozen=True)
@@ -157,12 +161,12 @@ class Archive:
             self._db.executescript(_SCHEMA)
             row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise ArchiveError(f"{self.path}: cannot open it as a ground archive ({exc}); give "
+            raise ArchiveOpenError(f"{self.path}: cannot open it as a ground archive ({exc}); give "
                                "--archive a new file or an archive this version wrote") from None
         if row is None:
             self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         elif row[0] != str(SCHEMA_VERSION):
-            raise ArchiveError(f"{self.path}: archive schema {row[0]}, this touchdown reads "
+            raise ArchiveOpenError(f"{self.path}: archive schema {row[0]}, this touchdown reads "
                                f"{SCHEMA_VERSION}; give --archive a new file")
         self.journal_mode = mode
         self._in_tx = False
