@@ -139,3 +139,15 @@ def test_counts_add_up_for_any_loss_duplication_and_local_reordering(start, n, d
         assert c["duplicates"] == len(stream) - distinct
         assert c["missing"] == max(stream) + 1 - distinct
         assert sorted(v for _, v in a.history("lrf.accepted_n")) == sorted(set(stream))
+
+
+def test_a_failing_subscriber_does_not_stop_the_ingest(packet, ingest, dictionary, encoder):
+    got = []
+    ingest.subscribe(lambda *a: 1 / 0)
+    unsubscribe = ingest.subscribe(lambda name, *rest: got.append(name))
+    ingest.packet(packet(dictionary, encoder, "prop", 1.0), 2.0)
+    assert got == ["prop.propellant_kg"] and ingest.archive.packet_count() == 1
+    assert ingest.archive.counters["subscriber_errors"] == 1
+    unsubscribe()
+    ingest.packet(packet(dictionary, encoder, "prop", 2.0), 3.0)
+    assert got == ["prop.propellant_kg"]

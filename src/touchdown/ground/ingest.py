@@ -13,6 +13,7 @@ reset (an onboard restart) and logged.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import OrderedDict
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from touchdown.ground.status import LinkMonitor
 from touchdown.telemetry.dictionary import Dictionary
 from touchdown.telemetry.packets import SEQ_MODULO, PacketError, TmPacket, decode_packet
 
+log = logging.getLogger(__name__)
 REORDER_WINDOW = 1024  # packets: how far back a count is remembered (< SEQ_MODULO / 2)
 HALF = SEQ_MODULO // 2
 
@@ -107,7 +109,11 @@ class Ingest:
         for name, value in qualified.items():
             sev = self.alarms.check(name, tm.t, value, t_received)
             for sub in tuple(self.subscribers):
-                sub(name, tm.t, value, sev, t_received)
+                try:
+                    sub(name, tm.t, value, sev, t_received)
+                except Exception:  # a broken subscriber must not stop the ingest
+                    archive.count("subscriber_errors")
+                    log.exception("subscriber %r failed on %s", sub, name)
         archive.maybe_commit()
         return tm
 
