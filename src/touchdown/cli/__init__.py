@@ -1,12 +1,14 @@
 """The ``touchdown`` command line (shell): thin commands over the library.
 
-``fly`` and ``compare`` fly single scenarios; ``campaign`` and ``survey`` fly many.
+``fly`` and ``compare`` fly single scenarios; ``campaign`` and ``survey`` fly many;
+``ground`` runs the ground station.
 """
 
 import click
 
 from touchdown.cli.campaign import campaign, survey
 from touchdown.cli.flight import compare, fly
+from touchdown.cli.ground import ground
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,3 +25,4 @@ main.add_command(fly)
 main.add_command(compare)
 main.add_command(campaign)
 main.add_command(survey)
+main.add_command(ground)
