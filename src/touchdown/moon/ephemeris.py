@@ -92,7 +92,7 @@ def dcm_mcmf_icrf(d_tdb: ArrayLike) -> np.ndarray:
 
 
 def _site_mcmf(lat_deg: ArrayLike, lon_deg: ArrayLike) -> np.ndarray:
-    lat, lon = np.radians(lat_deg), np.radians(lon_deg)
+    lat, lon = np.broadcast_arrays(np.radians(lat_deg), np.radians(lon_deg))
     return R_REF * np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon),
                              np.sin(lat)], -1)
 

@@ -180,6 +180,8 @@ class FrameEncoder:
         self.mc_count = 0  # count the next frame will carry
         self.vc_count = 0
         self._queue: deque[bytes] = deque()
+        self._idle: deque[bool] = deque()  # beside _queue: is the packet idle fill
+        self.packets_framed = 0  # pushed packets whose last octet is in a frame made
         self._offset = 0  # octets of the queue's first packet already framed
         self._pending = 0
         self._word0 = (spacecraft_id << 4) | (vcid << 1)
@@ -196,6 +198,7 @@ class FrameEncoder:
                              f"says {packet_length(packet) if len(packet) >= 6 else '?'}; "
                              "push complete packets (PacketEncoder.encode makes them)")
         self._queue.append(bytes(packet))
+        self._idle.append(False)
         self._pending += len(packet)
 
     def next_frame(self) -> bytes:
@@ -212,6 +215,7 @@ class FrameEncoder:
                 if not self._queue:
                     idle = idle_packet(max(n - filled, PACKET_MIN_LEN))
                     self._queue.append(idle)
+                    self._idle.append(True)
                     self._pending += len(idle)
                 head = self._queue[0]
                 if self._offset == 0 and fhp == FHP_NONE:
@@ -222,6 +226,7 @@ class FrameEncoder:
                 self._offset += take
                 if self._offset == len(head):
                     self._queue.popleft()
+                    self.packets_framed += not self._idle.popleft()
                     self._offset = 0
             self._pending -= n
             data = b"".join(parts)
