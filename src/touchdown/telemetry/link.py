@@ -169,10 +169,9 @@ class _PriorityQueue:
         self.octets += len(packet)
         while self.octets > self.limit:
             worst = self._busy[-1]
-            _, dropped = self._take(worst)
+            self._take(worst)
             self.stats.packets_dropped += 1
             self.stats.priority_dropped[worst] = self.stats.priority_dropped.get(worst, 0) + 1
-            del dropped
 
     def pop(self) -> tuple[float, bytes]:
         return self._take(self._busy[0])
@@ -184,9 +183,6 @@ class _PriorityQueue:
             self._busy.remove(priority)
         self.octets -= len(item[1])
         return item
-
-    def __len__(self) -> int:
-        return sum(len(lane) for lane in self._lanes.values())
 
     def __bool__(self) -> bool:
         return bool(self._busy)
