@@ -92,6 +92,12 @@ SCHEMA: tuple[tuple[str, str, float | None, float | None, str], ...] = (
     ("touchdown.max_vertical_speed_mps", "float", 0.0, 100.0, "m/s"),
     ("touchdown.max_horizontal_speed_mps", "float", 0.0, 100.0, "m/s"),
     ("touchdown.max_tilt_deg", "float", 0.0, 90.0, "deg"),
+    ("link.rate_bps", "float", 1.0, 1e9, "downlink bit rate (bit/s)"),
+    ("link.frame_length_octets", "int", 16, 2048, "TM frame length, header and FECF included"),
+    ("link.frame_loss_probability", "float", 0.0, 1.0, "probability a frame is lost, 0..1"),
+    ("link.bit_error_rate", "float", 0.0, 0.5, "probability a bit is flipped, 0..0.5"),
+    ("link.elevation_mask_deg", "float", -90.0, 90.0, "lowest Earth elevation (deg)"),
+    ("link.queue_limit_octets", "int", 0, 1e9, "octets the onboard downlink queue holds"),
 )
 
 

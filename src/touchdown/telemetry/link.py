@@ -1,0 +1,329 @@
+"""The downlink: onboard packets through a priority queue, TM frames, the radio and space (shell).
+
+Model, in the order things happen:
+
+1. Packets made onboard, ``(t_s, priority, packet)`` in time order, join a priority queue when
+   they are made: lower priority number first, first in first out within a priority. When the
+   queue holds more than ``queue_limit_octets``, the oldest packets of the lowest priority
+   (largest number) present are dropped and counted.
+2. The transmitter starts with the first packet and sends ASM + frame back to back at
+   ``rate_bps``: frame k occupies ``[t0 + k T, t0 + (k + 1) T)`` with
+   ``T = (4 + frame_length) * 8 / rate_bps``. When frame k starts it takes packets from the queue
+   into the framer (``FrameEncoder``) until a frame's worth is committed, so a packet waits at
+   most one frame behind packets of a higher priority that came later. An empty queue gives idle
+   fill (see ``touchdown.telemetry.frames``). It stops when every packet made before the end
+   has been sent, or at the destruction of the lander (loss of signal): a frame being sent then
+   is cut off and lost, and what is still queued is never sent.
+3. A frame is sent at the end of its slot (``t_send_s``, when its last bit leaves). Sent while
+   the Earth is below ``elevation_mask_deg`` at the lander's position, it is lost. Otherwise it
+   is lost at random with ``frame_loss_probability``, and each of its bits (ASM included) is
+   flipped with probability ``bit_error_rate``. The random draws come from
+   ``numpy.random.default_rng(seed)``, drawn for every frame sent in the same order whatever the
+   visibility, so a seed gives one outcome.
+4. A frame that survives arrives at ``t_send_s`` plus the one-way light time from the lander's
+   site (on the 1737.4 km sphere) to the Earth's centre, from DE421 (``touchdown.moon.ephemeris``).
+
+Times are seconds after the scenario epoch.
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from touchdown.errors import TouchdownError
+from touchdown.telemetry.frames import (
+    ASM,
+    FECF_LEN,
+    HEADER_LEN,
+    LENGTH_MAX,
+    LENGTH_MIN,
+    FrameEncoder,
+)
+
+PathFunction = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+FRAMES_MAX = 20_000_000  # a guard: ~4 days at 4 kbit/s with 256-octet frames
+
+
+class LinkError(TouchdownError, ValueError):
+    """A link setting or input is invalid; the message names it and the fix."""
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    """Downlink settings (the scenario's ``[link]`` section).
+
+    Parameters
+    ----------
+    rate_bps : float
+        Channel bit rate (bit/s), ASM and frames back to back.
+    frame_length : int
+        TM frame length (octets), header and FECF included.
+    frame_loss_probability : float
+        Probability a frame is lost (-).
+    bit_error_rate : float
+        Probability each bit of a delivered frame is flipped (-).
+    elevation_mask_deg : float
+        Frames sent while the Earth is lower than this (deg) are lost.
+    queue_limit_octets : int
+        Octets the onboard queue holds before it drops packets.
+    seed : int
+        Seed of the loss and bit-error draws.
+    """
+
+    rate_bps: float = 4000.0
+    frame_length: int = 256
+    frame_loss_probability: float = 1e-3
+    bit_error_rate: float = 1e-6
+    elevation_mask_deg: float = 5.0
+    queue_limit_octets: int = 65536
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks = (
+            ("rate_bps", self.rate_bps > 0, "must be > 0; give the bit rate in bit/s"),
+            ("frame_length", LENGTH_MIN <= self.frame_length <= LENGTH_MAX,
+             f"must be {LENGTH_MIN}..{LENGTH_MAX} octets; 256 is usual at low rates"),
+            ("frame_loss_probability", 0.0 <= self.frame_loss_probability <= 1.0,
+             "must be a probability, 0..1"),
+            ("bit_error_rate", 0.0 <= self.bit_error_rate <= 0.5, "must be 0..0.5"),
+            ("elevation_mask_deg", -90.0 <= self.elevation_mask_deg <= 90.0,
+             "must be -90..90 deg"),
+            ("queue_limit_octets", self.queue_limit_octets >= 0, "must be >= 0 octets"),
+        )
+        for name, ok, fix in checks:
+            if not ok:
+                raise LinkError(f"link {name} = {getattr(self, name)!r} {fix}")
+
+    @property
+    def frame_period_s(self) -> float:
+        """Time to send one ASM + frame (s)."""
+        return (len(ASM) + self.frame_length) * 8.0 / self.rate_bps
+
+    @classmethod
+    def from_scenario(cls, scenario: Any, seed: int = 0) -> LinkConfig:
+        """The ``[link]`` section of a ``touchdown.scenario.Scenario``, with a seed."""
+        return cls(rate_bps=scenario["link.rate_bps"],
+                   frame_length=int(scenario["link.frame_length_octets"]),
+                   frame_loss_probability=scenario["link.frame_loss_probability"],
+                   bit_error_rate=scenario["link.bit_error_rate"],
+                   elevation_mask_deg=scenario["link.elevation_mask_deg"],
+                   queue_limit_octets=int(scenario["link.queue_limit_octets"]),
+                   seed=seed)
+
+
+@dataclass
+class LinkStats:
+    """What happened on the link (counts; times in s)."""
+
+    frames_sent: int = 0  # frames whose last bit left before loss of signal
+    frames_lost_visibility: int = 0  # sent with the Earth below the mask
+    frames_lost_random: int = 0  # lost on the way (frame_loss_probability)
+    frames_lost_destruction: int = 0  # cut off by the destruction (0 or 1)
+    frames_delivered: int = 0
+    frames_bit_errors: int = 0  # delivered with one bit flipped or more
+    bits_flipped: int = 0
+    packets_queued: int = 0  # packets made before loss of signal
+    packets_dropped: int = 0  # dropped by the queue limit
+    packets_sent: int = 0  # wholly framed into frames that were sent
+    packets_unsent: int = 0  # still on board at loss of signal (or made after it)
+    max_queue_delay_s: float = 0.0  # longest wait from made to first octet framed
+    priority_dropped: dict[int, int] = field(default_factory=dict)  # priority: packets dropped
+
+
+@dataclass
+class Downlink:
+    """The frames that reach the ground and how the link treated the traffic.
+
+    ``frames[i] = (t_receive_s, ASM + frame)``, in order of arrival; ``t_send_s[i]`` and
+    ``sent_index[i]`` give the send time and the transmission slot of each.
+    """
+
+    frames: list[tuple[float, bytes]]
+    t_send_s: np.ndarray
+    sent_index: np.ndarray
+    t_start_s: float
+    stats: LinkStats
+
+
+class _PriorityQueue:
+    """Packets by priority, FIFO within one, with an octet limit that drops the least wanted."""
+
+    def __init__(self, limit: int, stats: LinkStats) -> None:
+        self.limit, self.stats = limit, stats
+        self.octets = 0
+        self._lanes: dict[int, deque[tuple[float, bytes]]] = {}
+        self._busy: list[int] = []  # priorities with packets, ascending
+
+    def push(self, t: float, priority: int, packet: bytes) -> None:
+        lane = self._lanes.setdefault(priority, deque())
+        if not lane:
+            insort(self._busy, priority)
+        lane.append((t, packet))
+        self.octets += len(packet)
+        while self.octets > self.limit:
+            worst = self._busy[-1]
+            self._take(worst)
+            self.stats.packets_dropped += 1
+            self.stats.priority_dropped[worst] = self.stats.priority_dropped.get(worst, 0) + 1
+
+    def pop(self) -> tuple[float, bytes]:
+        return self._take(self._busy[0])
+
+    def _take(self, priority: int) -> tuple[float, bytes]:
+        lane = self._lanes[priority]
+        item = lane.popleft()
+        if not lane:
+            self._busy.remove(priority)
+        self.octets -= len(item[1])
+        return item
+
+    def __bool__(self) -> bool:
+        return bool(self._busy)
+
+
+def _path_at(path: PathFunction | tuple[Sequence[float], Sequence[float], Sequence[float]],
+             t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if callable(path):
+        lat, lon = path(t)
+        return (np.broadcast_to(np.asarray(lat, dtype=float), t.shape),
+                np.broadcast_to(np.asarray(lon, dtype=float), t.shape))
+    try:
+        tp, latp, lonp = (np.asarray(a, dtype=float) for a in path)
+    except (TypeError, ValueError):
+        raise LinkError("path must be a function t_s -> (lat_deg, lon_deg) or three arrays "
+                        "(t_s, lat_deg, lon_deg)") from None
+    if not (tp.ndim == 1 and tp.shape == latp.shape == lonp.shape and tp.size > 0):
+        raise LinkError(f"path arrays must be 1-D and of one length, got shapes {tp.shape}, "
+                        f"{latp.shape}, {lonp.shape}")
+    if np.any(np.diff(tp) <= 0):
+        raise LinkError("path t_s must increase strictly; sort the samples by time")
+    lon_cont = np.degrees(np.unwrap(np.radians(lonp)))
+    return np.interp(t, tp, latp), np.interp(t, tp, lon_cont)
+
+
+def simulate_downlink(
+    packets: Sequence[tuple[float, int, bytes]],
+    path: PathFunction | tuple[Sequence[float], Sequence[float], Sequence[float]],
+    config: LinkConfig,
+    *,
+    epoch_utc: datetime,
+    spacecraft_id: int,
+    destroyed_s: float | None = None,
+    ephemeris: Any = None,
+    vcid: int = 0,
+) -> Downlink:
+    """Carry onboard packets to the ground.
+
+    Parameters
+    ----------
+    packets : sequence of (float, int, bytes)
+        ``(t_s, priority, packet)`` in time order: when the packet was made (s after the epoch),
+        its priority (0 first) and the whole space packet.
+    path : callable or (t_s, lat_deg, lon_deg) arrays
+        The lander's position for Earth visibility and light time: a function of an array of
+        times (s) returning latitude and east longitude (deg), or samples interpolated linearly.
+    config : LinkConfig
+        Link settings and seed.
+    epoch_utc : datetime
+        The scenario epoch (UTC).
+    spacecraft_id : int
+        10-bit spacecraft ID in the frame headers.
+    destroyed_s : float, optional
+        When the lander was destroyed (s); nothing is sent from then on.
+    ephemeris : touchdown.moon.ephemeris.Ephemeris, optional
+        Default: ``load_ephemeris()``.
+    vcid : int
+        Virtual channel of the frames.
+
+    Returns
+    -------
+    Downlink
+        Received frames with their arrival times, and LinkStats.
+    """
+    stats = LinkStats()
+    T = config.frame_period_s
+    if not packets:
+        return Downlink([], np.empty(0), np.empty(0, dtype=np.int64), 0.0, stats)
+    times = np.fromiter((p[0] for p in packets), dtype=float, count=len(packets))
+    if np.any(np.diff(times) < 0) or not np.all(np.isfinite(times)):
+        raise LinkError("packets must be given in time order with finite times; sort them "
+                        "by t_s")
+    t0 = float(times[0])
+    los = np.inf if destroyed_s is None else float(destroyed_s)
+    made = int(np.searchsorted(times, los, side="left"))  # packets made before LOS
+    stats.packets_queued = made
+
+    encoder = FrameEncoder(spacecraft_id, vcid=vcid, length=config.frame_length)
+    data_len = config.frame_length - HEADER_LEN - FECF_LEN
+    queue = _PriorityQueue(config.queue_limit_octets, stats)
+    frames: list[bytes] = []
+    nxt = 0
+    k = 0
+    while True:
+        start = t0 + k * T
+        if start + T > los:
+            if start < los:
+                stats.frames_lost_destruction = 1
+            break
+        while nxt < made and times[nxt] <= start:
+            t_p, prio, pkt = packets[nxt]
+            queue.push(t_p, int(prio), bytes(pkt))
+            nxt += 1
+        if nxt >= made and not queue and encoder.pending_octets == 0:
+            break
+        while queue and encoder.pending_octets < data_len:
+            t_p, pkt = queue.pop()
+            stats.max_queue_delay_s = max(stats.max_queue_delay_s, start - t_p)
+            encoder.push(pkt)
+        frames.append(encoder.next_frame())
+        k += 1
+        if k > FRAMES_MAX:
+            raise LinkError(f"the link would send over {FRAMES_MAX} frames; shorten the "
+                            "packet times' span or raise rate_bps")
+    stats.packets_sent = encoder.packets_framed
+    stats.packets_unsent = len(packets) - stats.packets_dropped - stats.packets_sent
+    n = len(frames)
+    stats.frames_sent = n
+
+    t_send = t0 + (np.arange(n) + 1.0) * T
+    rng = np.random.default_rng(config.seed)
+    lost_random = rng.random(n) < config.frame_loss_probability
+    nbits = (len(ASM) + config.frame_length) * 8
+    n_flips = rng.binomial(nbits, config.bit_error_rate, size=n)
+    flips = {int(i): rng.choice(nbits, size=int(n_flips[i]), replace=False)
+             for i in np.flatnonzero(n_flips)}
+    if n:
+        if ephemeris is None:
+            from touchdown.moon.ephemeris import load_ephemeris
+
+            ephemeris = load_ephemeris()
+        lat, lon = _path_at(path, t_send)
+        elevation = np.asarray(ephemeris.earth_elevation_deg(epoch_utc, t_send, lat, lon))
+        light = np.asarray(ephemeris.light_time_s(epoch_utc, t_send, lat, lon))
+    else:
+        elevation = light = np.empty(0)
+    hidden = elevation < config.elevation_mask_deg
+    stats.frames_lost_visibility = int(hidden.sum())
+    stats.frames_lost_random = int((lost_random & ~hidden).sum())
+    delivered = np.flatnonzero(~hidden & ~lost_random)
+    stats.frames_delivered = int(delivered.size)
+
+    out: list[tuple[float, bytes]] = []
+    for i in delivered:
+        wire = ASM + frames[i]
+        bits = flips.get(int(i))
+        if bits is not None:
+            buf = np.frombuffer(wire, dtype=np.uint8).copy()
+            np.bitwise_xor.at(buf, bits // 8, (0x80 >> (bits % 8)).astype(np.uint8))
+            wire = buf.tobytes()
+            stats.frames_bit_errors += 1
+            stats.bits_flipped += int(n_flips[i])
+        out.append((float(t_send[i] + light[i]), wire))
+    return Downlink(out, t_send[delivered], delivered.astype(np.int64), t0, stats)
