@@ -1,0 +1,79 @@
+"""A flight with its downlink (shell): the lander's telemetry through the radio link.
+
+``fly_downlink`` flies a scenario with the onboard telemetry task sampling its flight software,
+then carries the packets through the link model (``telemetry.link``): queue, TM frames at the
+scenario's bit rate, Earth visibility, random loss and bit errors, light time, and loss of
+signal when the lander is destroyed. The link is part of the world, so it may use the
+simulation's truth (where the lander is, when it hit the ground); the packets never do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from touchdown.scenario import Scenario
+from touchdown.sim import state as st
+from touchdown.sim.run import Flight, fly
+from touchdown.telemetry.dictionary import Dictionary, load_dictionary
+from touchdown.telemetry.link import Downlink, LinkConfig, simulate_downlink
+from touchdown.telemetry.onboard import Outgoing, TelemetryTask
+from touchdown.telemetry.recording import write_recording
+
+SAMPLE_S = 0.5  # s, how often the host drains telemetry between compiled chunks
+
+
+@dataclass
+class DownlinkedFlight:
+    """A flight, the packets its lander made and what the link delivered of them."""
+
+    flight: Flight
+    packets: list[Outgoing]
+    link: Downlink
+    config: LinkConfig
+    dictionary: Dictionary
+
+    def meta(self) -> dict[str, Any]:
+        """A recording's metadata: what was flown and how the link was set up."""
+        s = self.flight.scenario
+        stats = self.link.stats
+        return {"scenario": s.name, "seed": self.flight.to_dict()["seed"],
+                "epoch_utc": _epoch(s).isoformat().replace("+00:00", "Z"),
+                "frame_length": self.config.frame_length,
+                "spacecraft_id": self.dictionary.spacecraft_id,
+                "link": {"rate_bps": self.config.rate_bps,
+                         "frame_loss_probability": self.config.frame_loss_probability,
+                         "bit_error_rate": self.config.bit_error_rate,
+                         "elevation_mask_deg": self.config.elevation_mask_deg},
+                "packets_made": len(self.packets),
+                "frames_sent": stats.frames_sent, "frames_delivered": stats.frames_delivered}
+
+    def record(self, path: Path) -> Path:
+        """Write what the ground station received as a downlink recording."""
+        return write_recording(path, self.meta(), self.link.frames)
+
+
+def destroyed_s(flight: Flight) -> float | None:
+    """When the lander was destroyed (s since the epoch), None if it survived."""
+    return float(flight.arrays.world[st.W_TD]) if flight.outcome == "crashed" else None
+
+
+def _epoch(s: Scenario) -> datetime:
+    return datetime.fromisoformat(str(s["scenario.epoch_utc"]).replace("Z", "+00:00"))
+
+
+def fly_downlink(s: Scenario, seed: int = 0) -> DownlinkedFlight:
+    """Fly s with its telemetry and carry the packets to the ground."""
+    dictionary = load_dictionary()
+    task = TelemetryTask(dictionary)
+    flight = fly(s, seed, observe=task.sample, every_s=SAMPLE_S)
+    packets = sorted(task.packets, key=lambda p: p.t)  # stable: events keep their order
+    trace = flight.trace
+    path = (trace["t_s"].to_numpy(), trace["lat_deg"].to_numpy(), trace["lon_deg"].to_numpy())
+    config = LinkConfig.from_scenario(s, seed)
+    link = simulate_downlink([(p.t, p.priority, p.data) for p in packets], path, config,
+                             epoch_utc=_epoch(s), spacecraft_id=dictionary.spacecraft_id,
+                             destroyed_s=destroyed_s(flight))
+    return DownlinkedFlight(flight, packets, link, config, dictionary)
