@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from touchdown.cli import main
 from touchdown.ground.archive import Archive
+from touchdown.telemetry.frames import ASM, FrameEncoder
 
 
 def test_get_answers_one_request_and_exits_by_status(tmp_path):
@@ -47,9 +48,14 @@ def test_serve_ingests_over_tcp_answers_the_api_and_stops_cleanly(tmp_path, dict
         tcp = re.search(r"tcp://([\d.]+):(\d+)", lines[2])
         assert api and tcp, lines
         assert api.group(1) == "127.0.0.1"  # the safe default
+        framer = FrameEncoder(dictionary.spacecraft_id)  # the lander's TM frames, 256 octets
+        for k in range(10):
+            framer.push(packet(dictionary, encoder, "nav", float(k), altitude_m=k))
+        stream = b""
+        while framer.pending_octets:
+            stream += ASM + framer.next_frame()
         with socket.create_connection((tcp.group(1), int(tcp.group(2)))) as s:
-            s.sendall(b"".join(packet(dictionary, encoder, "nav", float(k), altitude_m=k)
-                               for k in range(10)))
+            s.sendall(stream)
         url = f"http://127.0.0.1:{api.group(2)}/api/latest"
         for _ in range(100):
             latest = json.load(urllib.request.urlopen(url, timeout=5))

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from touchdown.cli.common import EXIT_FAILED, errors_to_exit, load_scenario, status_line
+from touchdown.cli.common import (
+    EXIT_FAILED,
+    DefaultGroup,
+    errors_to_exit,
+    load_scenario,
+    status_line,
+)
 from touchdown.cli.flight import flight_summary, write_flight_outputs
 from touchdown.files import jsonable
 
@@ -17,19 +23,6 @@ if TYPE_CHECKING:
     from touchdown.scenario import Scenario
 
 EXIT_INTERRUPTED = 130  # as a shell reports a command stopped by Ctrl-C
-
-
-class DefaultGroup(click.Group):
-    """A group whose first argument, when it names no subcommand, goes to a default one."""
-
-    def __init__(self, *args: Any, default: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.default = default
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
-            args = [self.default, *args]
-        return super().parse_args(ctx, args)
 
 
 def _campaign_for(nominal: Scenario, dispersions: Path | None) -> Campaign:

@@ -26,6 +26,7 @@ from touchdown.errors import (
     ScenarioError,
     TouchdownError,
 )
+from touchdown.telemetry.recording import RecordingError
 
 if TYPE_CHECKING:
     from touchdown.scenario import Scenario
@@ -52,7 +53,7 @@ def errors_to_exit(debug: bool) -> Iterator[None]:
         yield
     except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
         raise
-    except (ScenarioError, DataFileError, DataRangeError, ResultsError) as exc:
+    except (ScenarioError, DataFileError, DataRangeError, ResultsError, RecordingError) as exc:
         _fail(str(exc), EXIT_CONFIG, debug)
     except TouchdownError as exc:
         _fail(str(exc), EXIT_FAILED, debug)
@@ -109,3 +110,16 @@ def load_scenario(name_or_path: str) -> Scenario:
     from touchdown.scenario import Scenario, resolve
 
     return Scenario.from_toml(resolve(name_or_path))
+
+
+class DefaultGroup(click.Group):
+    """A group whose first argument, when it names no subcommand, goes to a default one."""
+
+    def __init__(self, *args: Any, default: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default = default
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = [self.default, *args]
+        return super().parse_args(ctx, args)

@@ -21,6 +21,7 @@ from touchdown.files import jsonable, write_atomic
 if TYPE_CHECKING:
     from touchdown.scenario import Scenario
     from touchdown.sim.run import Flight
+    from touchdown.telemetry.downlink import DownlinkedFlight
 
 # Events that repeat (one per rejected reading, say) are shown once, with a count.
 REPEATING_EVENTS = ("lrf_rejected", "lrf_reacquired", "lrf_widened")
@@ -33,6 +34,48 @@ def _fly(scenario: Scenario, seed: int, quiet: bool) -> Flight:
 
     with status_line(f"flying {scenario.name}", quiet):
         return fly(scenario, seed=seed)
+
+
+def _ground_address(value: str | None) -> tuple[str, int] | None:
+    """HOST, PORT from tcp://HOST:PORT (click.BadParameter naming the form otherwise)."""
+    if value is None:
+        return None
+    host, sep, port = value.removeprefix("tcp://").rpartition(":")
+    if not value.startswith("tcp://") or not sep or not host or not port.isdigit():
+        raise click.BadParameter(f"{value!r} is not tcp://HOST:PORT; give the ground server's "
+                                 "ingest address, e.g. tcp://127.0.0.1:10015",
+                                 param_hint="--ground")
+    return host, int(port)
+
+
+def _stream(frames: list[tuple[float, bytes]], host: str, port: int, speed: float,
+            quiet: bool) -> None:
+    """Send each received frame to the ground server when it arrives, ``speed`` times faster
+    than real time (light time included: the frames carry their receive times)."""
+    import socket
+    import time
+
+    from tqdm import tqdm
+
+    try:
+        sock = socket.create_connection((host, port), timeout=10.0)
+    except OSError as exc:
+        raise OutputError(f"could not reach the ground server at tcp://{host}:{port} "
+                          f"({exc.strerror or exc}); start it with `touchdown ground` or check "
+                          "--ground") from None
+    with sock, tqdm(total=len(frames), unit="frame", disable=quiet, leave=False,
+                    desc=f"downlink x{speed:g}") as bar:
+        t0_wall, t0 = time.monotonic(), frames[0][0] if frames else 0.0
+        for t, data in frames:
+            wait = (t - t0) / speed - (time.monotonic() - t0_wall)
+            if wait > 0:
+                time.sleep(wait)
+            try:
+                sock.sendall(data)
+            except OSError as exc:
+                raise OutputError(f"the ground server at tcp://{host}:{port} closed the link "
+                                  f"({exc.strerror or exc})") from None
+            bar.update()
 
 
 def write_flight_outputs(flight: Flight, folder: Path) -> list[Path]:
@@ -151,6 +194,20 @@ def _event_rows(flight: Flight) -> list[tuple[str, str, str]]:
     return rows
 
 
+def downlink_line(link: DownlinkedFlight) -> str:
+    """What the radio link did with the lander's telemetry, in two lines."""
+    st = link.link.stats
+    lost = st.frames_lost_visibility + st.frames_lost_random + st.frames_lost_destruction
+    last = link.link.frames[-1][0] if link.link.frames else None
+    return (f"\ndownlink    {link.config.rate_bps:g} bit/s: {st.frames_delivered:,} of "
+            f"{st.frames_sent:,} frames reached the ground ({lost:,} lost: "
+            f"{st.frames_lost_visibility:,} with the Earth below the horizon, "
+            f"{st.frames_lost_random:,} at random, {st.frames_lost_destruction} at the impact), "
+            f"{st.frames_bit_errors:,} with bit errors;\n            {len(link.packets):,} "
+            f"packets made, {st.packets_dropped:,} dropped by the queue; last frame received at "
+            f"{_clock(last)}")
+
+
 def flight_summary(flight: Flight) -> str:
     """What ``fly`` prints: the landing in four lines, then the events."""
     info = flight.to_dict()
@@ -210,17 +267,48 @@ def _output_dirs(out: Path, a: Scenario, b: Scenario) -> tuple[Path, Path]:
               help="Write trajectory.parquet, flight.png and flight.json into this folder.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the flight as one JSON object on stdout, nothing else.")
-def fly(scenario: str, seed: int, out: Path | None, as_json: bool, quiet: bool,
-        debug: bool) -> None:
-    """Fly SCENARIO once and summarise the landing."""
+@click.option("--downlink", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Record what the ground station received through the scenario's radio "
+                   "link into this file (replay it with `touchdown ground ingest FILE`).")
+@click.option("--ground", "ground_url", metavar="tcp://HOST:PORT",
+              help="Stream the received frames to a running `touchdown ground` server's "
+                   "ingest port, paced by their receive times.")
+@click.option("--speed", type=click.FloatRange(min=0.0, min_open=True), default=1.0,
+              show_default=True, help="With --ground: times faster than real time.")
+def fly(scenario: str, seed: int, out: Path | None, as_json: bool, downlink: Path | None,
+        ground_url: str | None, speed: float, quiet: bool, debug: bool) -> None:
+    """Fly SCENARIO once and summarise the landing; with --downlink or --ground, its telemetry
+    goes through the radio link to the ground."""
+    address = _ground_address(ground_url)
     with errors_to_exit(debug):
         s = load_scenario(scenario)
-        flight = _fly(s, seed, quiet)
+        link = None
+        if downlink is None and address is None:
+            flight = _fly(s, seed, quiet)
+        else:
+            from touchdown.telemetry.downlink import fly_downlink
+
+            with status_line(f"flying {s.name} with its downlink", quiet):
+                link = fly_downlink(s, seed)
+            flight = link.flight
         written = write_flight_outputs(flight, out) if out is not None else []
+        if link is not None and downlink is not None:
+            try:
+                written.append(link.record(downlink))
+            except OSError as exc:
+                raise OutputError(f"could not write {downlink}: {exc}; give --downlink a "
+                                  "file you can write") from None
+        if link is not None and address is not None:
+            _stream(link.link.frames, *address, speed, quiet or as_json)
     if as_json:
-        click.echo(json.dumps(jsonable(flight.to_dict()), indent=2))
+        info = flight.to_dict()
+        if link is not None:
+            info["downlink"] = vars(link.link.stats)
+        click.echo(json.dumps(jsonable(info), indent=2))
     else:
         click.echo(flight_summary(flight))
+        if link is not None:
+            click.echo(downlink_line(link))
     if written:
         if not as_json:
             click.echo()

@@ -1,18 +1,27 @@
-"""``touchdown ground``: the ground server (archive, alarms, LOS, REST + websocket, TCP ingest).
-
-Thin over ``touchdown.ground``. ``touchdown ground ingest FILE`` (a recorded frame file) waits
-for the TM frame layer and is not offered yet.
+"""``touchdown ground``: the ground server (archive, alarms, LOS, REST + websocket, TCP ingest),
+and ``touchdown ground ingest FILE``: a downlink recording into an archive, with what the
+ground saw. Thin over ``touchdown.ground``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import math
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from touchdown.cli.common import errors_to_exit
+from touchdown.cli.common import DefaultGroup, errors_to_exit
+from touchdown.cli.flight import _clock
+from touchdown.files import jsonable
+
+if TYPE_CHECKING:
+    from touchdown.ground.ingest import Ingest
+    from touchdown.ground.replay import ReplayReport
 
 HOST_HELP = ("Address to listen on (web API and TCP ingest). The default 127.0.0.1 admits "
              "only this machine; 0.0.0.0 exposes the server, unauthenticated, to every "
@@ -49,10 +58,12 @@ async def _get(ingest, path: str) -> tuple[int, str]:
         await runner.cleanup()
 
 
-async def _serve(ingest, host: str, port: int, ingest_port: int, quiet: bool) -> None:
+async def _serve(ingest, host: str, port: int, ingest_port: int, frame_length: int,
+                 quiet: bool) -> None:
     from aiohttp import web
 
     from touchdown.ground.server import make_app, start_ingest_server
+    from touchdown.telemetry.frames import FrameDecoder
 
     runner = web.AppRunner(make_app(ingest), access_log=None)
     await runner.setup()
@@ -65,7 +76,8 @@ async def _serve(ingest, host: str, port: int, ingest_port: int, quiet: bool) ->
                                      "another port, or 0 for a free one",
                                      param_hint="--port") from None
         try:
-            tcp = await start_ingest_server(ingest, host, ingest_port)
+            decoder = partial(FrameDecoder, frame_length, ingest.dictionary.spacecraft_id)
+            tcp = await start_ingest_server(ingest, host, ingest_port, decoder=decoder)
         except OSError as exc:
             raise click.BadParameter(f"cannot listen on {host}:{ingest_port} ({exc.strerror});"
                                      " give another port, or 0 for a free one",
@@ -76,8 +88,8 @@ async def _serve(ingest, host: str, port: int, ingest_port: int, quiet: bool) ->
             click.echo(f"ground: archive {ingest.archive.path}\n"
                        f"ground: API on http://{host}:{web_port}/api/parameters, realtime "
                        f"ws://{host}:{web_port}/api/realtime\n"
-                       f"ground: ingest on tcp://{host}:{tcp_port} (concatenated space "
-                       "packets until the frame layer is plugged in); Ctrl-C stops",
+                       f"ground: ingest on tcp://{host}:{tcp_port} (sync marker + "
+                       f"{frame_length}-octet TM frames); Ctrl-C stops",
                        err=True)
         try:
             await asyncio.Event().wait()
@@ -88,7 +100,13 @@ async def _serve(ingest, host: str, port: int, ingest_port: int, quiet: bool) ->
         await runner.cleanup()
 
 
-@click.command()
+@click.group(cls=DefaultGroup, default="serve")
+def ground() -> None:
+    """The ground station: ``serve`` (the default) runs the server; ``ingest FILE`` replays a
+    downlink recording into an archive and says what the ground saw."""
+
+
+@ground.command()
 @click.option("--archive", "archive_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("ground.sqlite"), show_default=True,
               help="SQLite archive; created if missing, continued if present.")
@@ -100,13 +118,16 @@ async def _serve(ingest, host: str, port: int, ingest_port: int, quiet: bool) ->
 @click.option("--los-timeout", type=click.FloatRange(min=0.0, min_open=True), default=None,
               help="Seconds of silence before loss of signal [default: the longest packet "
                    "expiry in the telemetry dictionary].")
+@click.option("--frame-length", type=click.IntRange(16, 2048), default=256, show_default=True,
+              help="TM frame length (octets) of the ingest stream, as the lander sends.")
 @click.option("--get", "get_path", metavar="PATH", default=None,
               help="Answer one GET (e.g. /api/link) in-process, print it and exit; exits 1 "
                    "unless the answer is 200.")
 @click.option("--quiet", "-q", is_flag=True, help="No startup lines on stderr.")
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
-def ground(archive_path: Path, host: str, port: int, ingest_port: int,
-           los_timeout: float | None, get_path: str | None, quiet: bool, debug: bool) -> None:
+def serve(archive_path: Path, host: str, port: int, ingest_port: int,
+          los_timeout: float | None, frame_length: int, get_path: str | None, quiet: bool,
+          debug: bool) -> None:
     """Run the ground station: archive, alarms, loss of signal, web API and TCP ingest.
 
     The API serves the telemetry dictionary, history, latest values, alarms (acknowledge with
@@ -123,9 +144,119 @@ def ground(archive_path: Path, host: str, port: int, ingest_port: int,
                     raise click.exceptions.Exit(1)
                 return
             with contextlib.suppress(KeyboardInterrupt):
-                asyncio.run(_serve(ingest, host, port, ingest_port, quiet))
+                asyncio.run(_serve(ingest, host, port, ingest_port, frame_length, quiet))
             if not quiet:
                 click.echo("ground: stopped; the archive is committed", err=True)
         finally:
             ingest.archive.close()
 
+
+
+# ---------------------------------------------------------------- ingest a recording
+
+def ground_report(report: ReplayReport, ingest: Ingest) -> dict[str, Any]:
+    """What the ground saw: reception, alarms, loss of signal, last known state, outcome."""
+    from touchdown.ground.status import last_known_state, outcome_estimate
+
+    los = report.losses[-1] if report.losses else None
+    state = last_known_state(ingest.dictionary, ingest.archive, los)
+    fields = ingest.dictionary.parameters
+    alarms = [{"parameter": a.parameter, "severity": a.severity, "t_onboard": a.t_onboard,
+               "t_raised": a.t_raised, "value": a.value,
+               "state": fields[a.parameter].state(a.value) if a.parameter in fields else None}
+              for a in sorted(ingest.archive.alarms(), key=lambda a: a.t_raised)]
+    return {"records": report.records, "frames": vars(report.frames),
+            "packets": ingest.counters, "t_first_received": report.t_first,
+            "t_last_received": report.t_last, "truncated": report.truncated,
+            "losses_of_signal": [vars(x) for x in report.losses], "alarms": alarms,
+            "events": [vars(e) for e in ingest.archive.events()], "last_known": state.values,
+            "last_known_states": state.states,
+            "outcome_estimate": outcome_estimate(state).to_dict()}
+
+
+def _value(name: str, v: float, ingest: Ingest) -> str:
+    f = ingest.dictionary.parameters.get(name)
+    if f is not None and f.enum:
+        return str(f.state(v))
+    return f"{v:,.1f} {f.unit}" if f is not None and f.unit != "-" else f"{v:,.1f}"
+
+
+def ground_text(r: dict[str, Any], ingest: Ingest, source: str) -> str:
+    """The report for people: a few lines per topic, times as T+ since the scenario epoch."""
+    fr, pk = r["frames"], r["packets"]
+    lines = [f"ground: {source} into {ingest.archive.path}", "",
+             f"  {'received':<11} {fr['frames_ok']:,} frames ({fr['frames_bad_crc']:,} failed "
+             f"the CRC, {fr['frames_lost']:,} missing), {pk['packets']:,} packets "
+             f"({pk['missing']:,} missing in {pk['gaps']:,} gaps, {pk['bad']:,} bad)",
+             f"  {'signal':<11} first at {_clock(r['t_first_received'])}, last at "
+             f"{_clock(r['t_last_received'])}" + (" (recording cut short)" if r["truncated"]
+                                                  else "")]
+    for los in r["losses_of_signal"]:
+        lines.append(f"  {'LOS':<11} at {_clock(los['t_los'])} (declared "
+                     f"{_clock(los['t_declared'])}; newest onboard time "
+                     f"{_clock(los['t_onboard_last'])})")
+    lines.append("")
+    lines.append("events (onboard time)")
+    for e in r["events"]:
+        lines.append(f"  {_clock(e['t_onboard']):>10}  {e['state']:<24} {e['value']:,.1f}")
+    lines.append("")
+    lines.append("alarms (ground time raised, worst severity reached, value then)")
+    for a in r["alarms"]:
+        value = a["state"] if a["state"] is not None else _value(a["parameter"], a["value"],
+                                                                   ingest)
+        lines.append(f"  {_clock(a['t_raised']):>10}  {a['severity']:<8}  {a['parameter']} "
+                     f"= {value}")
+    if not r["alarms"]:
+        lines.append("  none")
+    shown = ("nav.altitude_m", "nav.vertical_speed_mps", "nav.horizontal_speed_mps",
+             "prop.propellant_kg", "gnc.mode", "lrf.state")
+    last = r["last_known"]
+    lines += ["", "last known state (the lander's own estimates, onboard time)"]
+    for name in shown:
+        if name in last:
+            t, v = last[name]
+            shown_v = "NaN" if math.isnan(v) else _value(name, v, ingest)
+            lines.append(f"  {_clock(t):>10}  {name:<26} {shown_v}")
+    est = r["outcome_estimate"]
+    lines += ["", "outcome estimate"]
+    if est["impact_speed_mps"] is not None:
+        lines.append(f"  impact at {_clock(est['t_impact'])} (onboard), "
+                     f"{est['impact_speed_mps']:.1f} m/s, if it kept falling with no thrust")
+    lines += [f"  {n}" for n in est["notes"]]
+    lines.append(f"  ({est['basis']})")
+    return "\n".join(lines)
+
+
+@ground.command("ingest")
+@click.argument("recording", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--archive", "archive_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("ground.sqlite"), show_default=True,
+              help="SQLite archive; created if missing, continued if present.")
+@click.option("--los-timeout", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="Seconds of silence before loss of signal [default: the longest packet "
+                   "expiry in the telemetry dictionary].")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+def ingest(recording: Path, archive_path: Path, los_timeout: float | None, as_json: bool,
+           quiet: bool, debug: bool) -> None:
+    """Replay a downlink RECORDING (from ``touchdown fly --downlink``) into an archive, at its
+    receive times, and print what the ground saw: alarms, loss of signal, last known state."""
+    from tqdm import tqdm
+
+    from touchdown.ground.replay import replay_recording
+    from touchdown.telemetry.recording import read_recording
+
+    with errors_to_exit(debug):
+        rec = read_recording(recording)
+        ing = _open(archive_path, los_timeout)
+        try:
+            with tqdm(total=recording.stat().st_size, unit="B", unit_scale=True,
+                      disable=quiet, leave=False, desc="ingest") as bar:
+                report = replay_recording(rec, ing, bar.update)
+            result = ground_report(report, ing)
+            text = (json.dumps(jsonable(result), indent=2) if as_json
+                    else ground_text(result, ing, f"{recording} ({rec.meta.get('scenario')})"))
+        finally:
+            ing.archive.close()
+    click.echo(text)

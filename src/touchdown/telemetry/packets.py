@@ -86,7 +86,7 @@ class PacketEncoder:
         header = SpacePacketHeader(packet_type=PacketType.TM, apid=packet.apid, seq_count=seq,
                                    data_len=CUC_LEN + len(body) - 1, sec_header_flag=True,
                                    seq_flags=SequenceFlags.UNSEGMENTED)
-        return header.pack() + cuc_encode(t) + body
+        return bytes(header.pack()) + cuc_encode(t) + body
 
 
 def packet_length(header: bytes) -> int:

@@ -1,0 +1,69 @@
+"""The M1 flight's telemetry through the link to the ground: round trip, LOS, the story."""
+
+import pytest
+from click.testing import CliRunner
+
+from touchdown.cli import main
+from touchdown.ground.archive import Archive
+from touchdown.ground.ingest import Ingest
+from touchdown.ground.replay import replay_recording
+from touchdown.scenario import Scenario, resolve
+from touchdown.telemetry.dictionary import load_dictionary
+from touchdown.telemetry.downlink import destroyed_s, fly_downlink
+from touchdown.telemetry.packets import decode_packet
+from touchdown.telemetry.recording import read_recording
+
+DICT = load_dictionary()
+PERFECT = {"link.frame_loss_probability": 0.0, "link.bit_error_rate": 0.0,
+           "link.elevation_mask_deg": -90.0}
+
+
+@pytest.fixture(scope="module")
+def m1():
+    return fly_downlink(Scenario.from_toml(resolve("hakuto-r-m1")), 0)
+
+
+def test_every_packet_type_survives_a_perfect_link_unchanged(tmp_path):
+    link = fly_downlink(Scenario.from_toml(resolve("hakuto-r-m1")).replace(PERFECT), 0)
+    sent = [p.data for p in link.packets if p.t < destroyed_s(link.flight) - 5.0]
+    path = link.record(tmp_path / "perfect.tdl")
+    with Archive(tmp_path / "g.sqlite") as archive:
+        ingest = Ingest(DICT, archive)
+        report = replay_recording(read_recording(path), ingest)
+        assert report.frames.frames_bad_crc == 0 and report.frames.frames_lost == 0
+        assert ingest.counters["missing"] == 0 and ingest.counters["bad"] == 0
+        got = {bytes(raw) for *_, raw in archive.packets()}
+    assert {decode_packet(d, DICT).name for d in sent} == {p.name for p in DICT.packets}
+    assert set(sent) <= got  # byte for byte, every type
+
+
+def test_the_link_falls_silent_at_the_impact_plus_light_time(m1):
+    t_impact = destroyed_s(m1.flight)
+    last = m1.link.frames[-1][0]
+    assert t_impact < last < t_impact + 1.4 + m1.config.frame_period_s  # light time < 1.4 s
+    assert m1.link.stats.frames_lost_visibility > 0  # behind the Moon before the descent
+    assert m1.link.stats.frames_delivered == len(m1.link.frames)
+
+
+def test_ground_sees_the_fault_the_alarms_and_loss_of_signal(m1, tmp_path):
+    path = m1.record(tmp_path / "m1.tdl")
+    result = CliRunner().invoke(main, ["ground", "ingest", str(path), "--archive",
+                                       str(tmp_path / "g.sqlite"), "-q"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "critical  lrf.state = faulty" in out
+    assert "LOS         at T+72:2" in out
+    assert "lrf_fault_declared" in out and "contact" not in out.split("events")[1].split(
+        "alarms")[0]
+    assert "it believed it was on the surface" in out
+
+
+def test_cli_fly_downlink_writes_a_recording_and_refuses_a_bad_ground_address(tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(main, ["fly", "hakuto-r-m1", "--downlink", str(tmp_path / "x.tdl"), "-q"])
+    assert r.exit_code == 0, r.output
+    assert "downlink    4000 bit/s" in r.output and (tmp_path / "x.tdl").stat().st_size > 1e6
+    r = runner.invoke(main, ["fly", "hakuto-r-m1", "--ground", "udp://x:1"])
+    assert r.exit_code == 2 and "tcp://HOST:PORT" in r.output
+    r = runner.invoke(main, ["ground", "ingest", str(tmp_path / "none.tdl")])
+    assert r.exit_code == 2 and "no such file" in r.output
