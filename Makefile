@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/touchdown compare hakuto-r-m1 hakuto-r-m1-fixed --out out
+	$(BIN)/touchdown fly hakuto-r-m1 --downlink out/hakuto-r-m1.downlink -q
+	rm -f out/ground-hakuto-r-m1.sqlite*
+	$(BIN)/touchdown ground ingest out/hakuto-r-m1.downlink --archive out/ground-hakuto-r-m1.sqlite -q
 	$(BIN)/touchdown campaign hakuto-r-m1 --runs 500 --out out/campaign-hakuto-r-m1 --resume
 	$(BIN)/touchdown campaign hakuto-r-m1-fixed --runs 500 --out out/campaign-hakuto-r-m1-fixed \
 		--resume
