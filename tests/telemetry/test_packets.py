@@ -4,6 +4,8 @@ import math
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from touchdown.telemetry.dictionary import load_dictionary
 from touchdown.telemetry.packets import (
@@ -106,3 +108,30 @@ def test_bad_packets_name_what_is_wrong():
             decode_packet(data, DICT)
     with pytest.raises(PacketError, match="has 8 fields, got 2"):
         PacketEncoder().encode(nav, 0.0, [1.0, 2.0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=80))
+def test_random_bytes_decode_or_raise_packet_error(data):
+    try:
+        got = decode_packet(data, DICT)
+    except PacketError:
+        return
+    assert DICT.by_apid(got.apid) is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.sampled_from([p.name for p in DICT.packets]),
+       flips=st.lists(st.tuples(st.integers(0, 200), st.integers(0, 7)), max_size=4),
+       cut=st.integers(0, 60))
+def test_damaged_packets_decode_or_raise_packet_error(name, flips, cut):
+    """Flipped bits and truncation never escape as anything but PacketError."""
+    data = bytearray(PacketEncoder().encode(DICT[name], 7.0, values_for(DICT[name])))
+    for pos, bit in flips:
+        data[pos % len(data)] ^= 1 << bit
+    data = bytes(data[:len(data) - cut % len(data)])
+    try:
+        got = decode_packet(data, DICT)
+    except PacketError:
+        return
+    assert len(got.values) == len(DICT[got.name].fields)
