@@ -100,3 +100,15 @@ def test_time_range_query_on_a_million_parameter_rows_is_fast(tmp_path):
             "t_onboard BETWEEN ? AND ?", ("p.x3", 0.0, 1.0)))
         assert "parameters_by_name_time" in plan
         assert dt < 0.05, f"{dt * 1e3:.1f} ms per 1000-row query"
+
+
+def test_raw_frames_are_kept_as_they_arrived_good_and_bad(tmp_path):
+    with Archive(tmp_path / "f.sqlite") as a:
+        a.add_frame(1.5, b"\x01" * 256, True)
+        a.add_frame(2.5, b"\x02" * 256, False)
+        a.add_frame(9.0, b"\x03" * 256, True)
+        a.flush()
+        assert a.frames(1.0, 3.0) == [(1.5, True, b"\x01" * 256), (2.5, False, b"\x02" * 256)]
+        assert [t for t, _, _ in a.frames(ok=True)] == [1.5, 9.0]
+    with Archive(tmp_path / "f.sqlite") as a:  # committed, so still there
+        assert len(a.frames()) == 3

@@ -100,15 +100,13 @@ def test_a_websocket_subscriber_receives_new_values(ingest, dictionary, encoder,
             ingest.packet(packet(dictionary, encoder, "prop", 1.0), 10.0)  # not subscribed
             ingest.packet(packet(dictionary, encoder, "nav", 2.0, vertical_speed_mps=-90.0),
                           10.0)
-            msgs = []
             while True:
                 m = await ws.receive_json(timeout=5)
-                msgs.append(m)
-                if m["type"] == "value":
+                if m["type"] == "values":
                     break
-            assert m == {"type": "value", "name": "nav.vertical_speed_mps", "t": 2.0,
-                         "value": -90.0, "state": None, "severity": "warning",
-                         "t_received": 10.0}
+            assert m["values"] == [{"name": "nav.vertical_speed_mps", "t": 2.0,
+                                    "value": -90.0, "state": None, "severity": "warning",
+                                    "t_received": 10.0}]
             await ws.close()
 
     run(check())

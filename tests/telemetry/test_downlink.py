@@ -67,3 +67,13 @@ def test_cli_fly_downlink_writes_a_recording_and_refuses_a_bad_ground_address(tm
     assert r.exit_code == 2 and "tcp://HOST:PORT" in r.output
     r = runner.invoke(main, ["ground", "ingest", str(tmp_path / "none.tdl")])
     assert r.exit_code == 2 and "no such file" in r.output
+
+
+def test_the_archive_keeps_every_received_frame_with_its_check(m1, tmp_path):
+    path = m1.record(tmp_path / "m1.tdl")
+    with Archive(tmp_path / "g.sqlite") as archive:
+        report = replay_recording(read_recording(path), Ingest(DICT, archive))
+        frames = archive.frames()
+    assert len(frames) == report.frames.frames_ok + report.frames.frames_bad_crc
+    assert sum(not ok for _, ok, _ in frames) == report.frames.frames_bad_crc > 0
+    assert all(len(b) == m1.config.frame_length for _, _, b in frames)

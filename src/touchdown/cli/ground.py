@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import json
 import math
-from functools import partial
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,7 +76,10 @@ async def _serve(ingest, host: str, port: int, ingest_port: int, frame_length: i
                                      "another port, or 0 for a free one",
                                      param_hint="--port") from None
         try:
-            decoder = partial(FrameDecoder, frame_length, ingest.dictionary.spacecraft_id)
+            def decoder() -> FrameDecoder:  # frames archived as they arrive, good or bad
+                return FrameDecoder(frame_length, ingest.dictionary.spacecraft_id,
+                                    lambda f, ok: ingest.archive.add_frame(time.time(), f, ok))
+
             tcp = await start_ingest_server(ingest, host, ingest_port, decoder=decoder)
         except OSError as exc:
             raise click.BadParameter(f"cannot listen on {host}:{ingest_port} ({exc.strerror});"

@@ -57,10 +57,10 @@ class AlarmMonitor:
         """The severity of ``value`` of parameter ``name`` (None: nominal); raises, escalates
         or returns-to-normal its alarm. t_onboard, t_ground in s."""
         fld = self.fields.get(name)
-        if fld is None:
-            return None
-        sev = fld.severity(value)
         alarm = self._active.get(name)
+        if fld is None or (alarm is None and not fld.limits and not fld.alarms):
+            return None  # (most values: no limits to check, no alarm to follow)
+        sev = fld.severity(value)
         if sev is not None:
             if alarm is None:
                 new = AlarmRecord(0, name, sev, sev, t_ground, t_onboard, value, value, t_ground,
@@ -68,11 +68,13 @@ class AlarmMonitor:
                 alarm = replace(new, id=self.archive.insert_alarm(new))
             else:
                 worse = RANK[sev] > RANK[alarm.severity]
+                changed = worse or sev != alarm.current_severity
                 alarm = replace(alarm, current_severity=sev, last_value=value,
                                 severity=sev if worse else alarm.severity,
                                 value=value if worse else alarm.value,
                                 t_updated=t_ground, t_returned=None)
-                self.archive.update_alarm(alarm)
+                if changed:  # the same alarm going on is archived at its next change
+                    self.archive.update_alarm(alarm)
             self._active[name] = alarm
         elif alarm is not None and alarm.current_severity is not None:
             alarm = replace(alarm, current_severity=None, last_value=value, t_updated=t_ground,

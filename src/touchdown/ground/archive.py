@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS packets (
     t_onboard REAL NOT NULL, t_received REAL NOT NULL, bytes BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS packets_by_time ON packets (t_onboard);
 CREATE INDEX IF NOT EXISTS packets_by_apid ON packets (apid, t_onboard);
+CREATE TABLE IF NOT EXISTS frames (
+    t_received REAL NOT NULL, ok INTEGER NOT NULL, bytes BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS frames_by_time ON frames (t_received);
 CREATE TABLE IF NOT EXISTS parameters (name TEXT NOT NULL, t_onboard REAL NOT NULL, value REAL);
 CREATE INDEX IF NOT EXISTS parameters_by_name_time ON parameters (name, t_onboard, value);
 CREATE TABLE IF NOT EXISTS latest (
@@ -260,6 +263,11 @@ class Archive:
                 self._latest_dirty.add(n)
         self._pending_packets += 1
 
+    def add_frame(self, t_received: float, frame: bytes, ok: bool) -> None:
+        """Archive one received TM frame as it arrived (ok: it passed the CRC and header
+        checks)."""
+        self._write("INSERT INTO frames VALUES (?, ?, ?)", (t_received, int(ok), frame))
+
     def add_event(self, t_onboard: float, t_received: float, code: int, state: str,
                   value: float) -> None:
         self._write("INSERT INTO events VALUES (?, ?, ?, ?, ?)",
@@ -339,6 +347,18 @@ class Archive:
             sql += " AND apid=?"
             args += (apid,)
         return [tuple(r) for r in self._db.execute(sql + " ORDER BY t_onboard, id", args)]
+
+    def frames(self, start: float = -math.inf, end: float = math.inf,
+               ok: bool | None = None) -> list[tuple[float, bool, bytes]]:
+        """Raw frames (t_received, ok, bytes) with start <= t_received <= end (ground s);
+        only good or only bad ones with ``ok``."""
+        sql = "SELECT t_received, ok, bytes FROM frames WHERE t_received BETWEEN ? AND ?"
+        args: tuple[Any, ...] = (max(start, -1e300), min(end, 1e300))
+        if ok is not None:
+            sql += " AND ok=?"
+            args += (int(ok),)
+        return [(t, bool(k), bytes(b)) for t, k, b in
+                self._db.execute(sql + " ORDER BY t_received, rowid", args)]
 
     def alarms(self, active_only: bool = False) -> list[AlarmRecord]:
         """Alarms, oldest first; only those not yet cleared with ``active_only``."""

@@ -35,9 +35,15 @@ def replay_recording(recording: Recording, ingest: Ingest,
                      progress: Callable[[int], None] | None = None) -> ReplayReport:
     """Ingest every record of ``recording``; ``progress`` gets the octets of each record."""
     meta = recording.meta
-    decoder = FrameDecoder(int(meta.get("frame_length", 256)), meta.get("spacecraft_id"))
+    t_now = 0.0
+
+    def keep(frame: bytes, ok: bool) -> None:
+        ingest.archive.add_frame(t_now, frame, ok)
+
+    decoder = FrameDecoder(int(meta.get("frame_length", 256)), meta.get("spacecraft_id"), keep)
     report = ReplayReport(frames=decoder.stats)
     for t, data in recording.records():
+        t_now = t
         if report.t_first is None:
             report.t_first = t
         lost = ingest.link.update(t)

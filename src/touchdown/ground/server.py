@@ -12,16 +12,17 @@ REST (JSON; NaN and infinities are sent as null):
 - ``GET /api/estimate`` — last known state and the free-fall outcome estimate (see
   ``touchdown.ground.status``; it rests on the lander's own estimates).
 
-Websocket ``/api/realtime``: each new parameter value as
-``{"type": "value", "name", "t", "value", "state", "severity", "t_received"}``, and link status
-changes as ``{"type": "link", ...}``. A client may send ``{"subscribe": [names]}`` to receive only
+Websocket ``/api/realtime``: new parameter values, batched as
+``{"type": "values", "values": [{"name", "t", "value", "state", "severity", "t_received"}, ...]}``
+(everything queued for the client goes in one message), and link status changes as
+``{"type": "link", ...}``. A client may send ``{"subscribe": [names]}`` to receive only
 those parameters (default: all) and ``{"unsubscribe": [names]}``.
 
 TCP ingest: a byte stream in, whole packets out through a **stream decoder** — anything with
-``feed(chunk: bytes) -> list[bytes]``. Until the TM frame layer is plugged in (its
-``FrameDecoder(length=256)`` has that method), ``PacketStreamSplitter`` reads a stream of
-concatenated space packets split by their own length fields; it has no sync marker, so a
-corrupted length field desynchronises the rest of that connection (reconnect to recover).
+``feed(chunk: bytes) -> list[bytes]``: ``touchdown ground`` uses the TM frame decoder
+(``telemetry.frames.FrameDecoder``: sync marker, CRC, frame counts); ``PacketStreamSplitter``
+(concatenated space packets split by their length fields, no sync) remains for tests and
+tools.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ from touchdown.ground.status import last_known_state, outcome_estimate
 from touchdown.telemetry.packets import SPACE_PACKET_HEADER_SIZE, packet_length
 
 HOUSEKEEPING_S = 0.2  # s: how often the server commits the archive and checks for LOS
-QUEUE_LEN = 10_000  # messages a slow websocket client may fall behind before values are dropped
+QUEUE_LEN = 50_000  # messages a slow websocket client may fall behind before values are dropped
+BATCH_LEN = 2_000  # values sent in one websocket message at most
+READ_LEN = 16_384  # octets read from an ingest stream at a time (the loop serves others between)
 
 INGEST = web.AppKey("ingest", Ingest)
 CLOCK = web.AppKey("clock", Callable[[], float])
@@ -231,8 +234,23 @@ async def realtime(request: web.Request) -> web.WebSocketResponse:
     request.app[CLIENTS].add(client)
 
     async def send() -> None:
+        """Everything queued goes out at once: runs of values as one ``values`` message (a
+        message per value would cost more than ingesting it), anything else as it is."""
         while True:
-            await ws.send_str(json.dumps(_clean(await client.queue.get()), allow_nan=False))
+            pending = [await client.queue.get()]
+            while not client.queue.empty() and len(pending) < BATCH_LEN:
+                pending.append(client.queue.get_nowait())
+            values: list[dict[str, Any]] = []
+            for m in [*pending, None]:
+                if m is not None and m["type"] == "value":
+                    values.append({k: v for k, v in m.items() if k != "type"})
+                    continue
+                if values:
+                    await ws.send_str(json.dumps(_clean({"type": "values", "values": values}),
+                                                 allow_nan=False))
+                    values = []
+                if m is not None:
+                    await ws.send_str(json.dumps(_clean(m), allow_nan=False))
 
     sender = asyncio.create_task(send())
     try:
@@ -328,7 +346,7 @@ def make_app(ingest: Ingest, clock: Callable[[], float] = time.time) -> web.Appl
 async def packets_from_stream(reader: asyncio.StreamReader,
                               decoder: StreamDecoder) -> AsyncIterator[bytes]:
     """Whole packets from a byte stream, through ``decoder`` (the framing seam)."""
-    while chunk := await reader.read(65536):
+    while chunk := await reader.read(READ_LEN):
         for raw in decoder.feed(chunk):
             yield raw
 

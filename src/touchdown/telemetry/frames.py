@@ -36,6 +36,7 @@ from __future__ import annotations
 import binascii
 import struct
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from touchdown.errors import TouchdownError
@@ -277,9 +278,14 @@ class FrameDecoder:
         Frame length (octets), header and FECF included.
     spacecraft_id : int, optional
         Accept frames from this spacecraft only (None: any).
+    on_frame : callable, optional
+        Called with each frame found after a sync marker and whether it passed the checks
+        (the ground archives them as they arrived).
     """
 
-    def __init__(self, length: int = 256, spacecraft_id: int | None = None) -> None:
+    def __init__(self, length: int = 256, spacecraft_id: int | None = None,
+                 on_frame: Callable[[bytes, bool], None] | None = None) -> None:
+        self.on_frame = on_frame
         self.length = _check_length(length)
         self.data_length = length - HEADER_LEN - FECF_LEN
         self.spacecraft_id = spacecraft_id
@@ -310,10 +316,14 @@ class FrameDecoder:
                     stats.frames_bad_header += 1
                 else:
                     stats.frames_bad_crc += 1
+                if self.on_frame is not None:
+                    self.on_frame(frame, False)
                 stats.garbage_octets += 1
                 pos = i + 1  # a false or damaged ASM: the next one may start inside it
                 continue
             stats.frames_ok += 1
+            if self.on_frame is not None:
+                self.on_frame(frame, True)
             self._take(frame, out)
             pos = i + span
         del buf[:pos]

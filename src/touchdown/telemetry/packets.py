@@ -1,6 +1,6 @@
 """CCSDS Space Packets made from the telemetry dictionary: encoded onboard, decoded on the ground.
 
-A packet is a 6-octet primary header (CCSDS 133.0-B-2, via the ``spacepackets`` package:
+A packet is a 6-octet primary header (CCSDS 133.0-B-2, made with the ``spacepackets`` package:
 telemetry, secondary header present, unsegmented, the packet's APID and its own 14-bit sequence
 count), a 7-octet secondary header holding the time as a CCSDS Unsegmented Time Code (CUC,
 CCSDS 301.0-B-4: a P-field, 4 octets of seconds and 2 of binary fraction since the mission
@@ -31,6 +31,7 @@ CUC_LEN = 7  # octets: P-field + 4 + 2
 HEADER_LEN = SPACE_PACKET_HEADER_SIZE + CUC_LEN
 SEQ_MODULO = 1 << 14
 _CUC = struct.Struct(">BIH")
+_PRIMARY = struct.Struct(">HHH")
 
 
 class PacketError(TouchdownError, ValueError):
@@ -99,17 +100,20 @@ def decode_packet(data: bytes, dictionary: Dictionary) -> TmPacket:
     if len(data) < HEADER_LEN:
         raise PacketError(f"packet of {len(data)} octets is shorter than its headers "
                           f"({HEADER_LEN})")
-    header = SpacePacketHeader.unpack(data[:SPACE_PACKET_HEADER_SIZE])
-    if header.ccsds_version != 0 or header.packet_type != PacketType.TM:
-        raise PacketError(f"not a version-0 telemetry packet (version {header.ccsds_version},"
-                          f" type {int(header.packet_type)})")
-    if len(data) != header.packet_len:
-        raise PacketError(f"APID {header.apid:#05x}: length field says {header.packet_len} "
-                          f"octets, got {len(data)}")
-    packet = dictionary.by_apid(header.apid)
+    # the primary header by hand (the ground reads thousands a second): 3 version bits, type,
+    # secondary header flag, 11-bit APID; 2 sequence flags, 14-bit count; data length - 1
+    word, seq_word, length = _PRIMARY.unpack_from(data)
+    version, tc, apid = word >> 13, (word >> 12) & 1, word & 0x7FF
+    if version != 0 or tc:
+        raise PacketError(f"not a version-0 telemetry packet (version {version}, type {tc})")
+    total = SPACE_PACKET_HEADER_SIZE + length + 1
+    if len(data) != total:
+        raise PacketError(f"APID {apid:#05x}: length field says {total} octets, got "
+                          f"{len(data)}")
+    packet = dictionary.by_apid(apid)
     if packet is None:
-        raise PacketError(f"APID {header.apid:#05x} is not in the telemetry dictionary")
-    if not header.sec_header_flag or header.seq_flags != SequenceFlags.UNSEGMENTED:
+        raise PacketError(f"APID {apid:#05x} is not in the telemetry dictionary")
+    if not (word >> 11) & 1 or seq_word >> 14 != SequenceFlags.UNSEGMENTED:
         raise PacketError(f"{packet.name}: expected an unsegmented packet with a time header")
     layout = packet.layout
     if len(data) != HEADER_LEN + layout.size:
@@ -117,5 +121,5 @@ def decode_packet(data: bytes, dictionary: Dictionary) -> TmPacket:
                           f"dictionary says {layout.size}")
     t = cuc_decode(data[SPACE_PACKET_HEADER_SIZE:HEADER_LEN])
     raw = layout.unpack_from(data, HEADER_LEN)
-    return TmPacket(header.apid, packet.name, header.seq_count, t,
+    return TmPacket(apid, packet.name, seq_word & 0x3FFF, t,
                     {f.name: float(v) for f, v in zip(packet.fields, raw, strict=True)})
