@@ -69,3 +69,79 @@ def test_sigkill_mid_stream_keeps_every_committed_packet(tmp_path):
         assert ingest.counters["missing"] == 0 and ingest.counters["duplicates"] == 0
     with Archive(path) as a:
         assert a.packet_count() == n + 1
+
+
+def _start_server(path):
+    import re
+
+    proc = subprocess.Popen([sys.executable, "-c", "from touchdown.cli import main; main()",
+                             "ground", "--archive", str(path), "--port", "0",
+                             "--ingest-port", "0"], stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONWARNINGS": "error"})
+    lines = [proc.stderr.readline() for _ in range(3)]
+    web = int(re.search(r"http://[\d.]+:(\d+)", lines[1]).group(1))
+    tcp = int(re.search(r"tcp://[\d.]+:(\d+)", lines[2]).group(1))
+    return proc, web, tcp
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_the_server_killed_mid_stream_keeps_what_it_committed_and_resumes(tmp_path):
+    """`touchdown ground` takes a long frame stream over TCP; killed with SIGKILL while
+    ingesting, it keeps every packet its API had counted half a second before (it commits every
+    0.2 s), and restarted on the same archive it carries on from there."""
+    import json
+    import socket
+    import threading
+    import time
+    import urllib.request
+
+    from touchdown.telemetry.frames import ASM, FrameEncoder
+
+    d = load_dictionary()
+    nav, enc, framer = d["nav"], PacketEncoder(), FrameEncoder(d.spacecraft_id)
+    for k in range(60_000):
+        framer.push(enc.encode(nav, 0.1 * k, [45.0, 44.0, 0.0, 1000.0, -5.0, 10.0, 1.0, 0.1]))
+    stream = b"".join(ASM + framer.next_frame() for _ in range(-(-framer.pending_octets
+                                                                   // 248) + 1))
+    path = tmp_path / "server.sqlite"
+    proc, web, tcp = _start_server(path)
+
+    def counted() -> int:
+        with urllib.request.urlopen(f"http://127.0.0.1:{web}/api/link", timeout=5) as r:
+            return json.load(r)["counters"]["packets"]
+
+    sock = socket.create_connection(("127.0.0.1", tcp))
+    sender = threading.Thread(target=lambda: sock.sendall(stream), daemon=True)
+    sender.start()
+    try:
+        deadline = time.monotonic() + 30
+        while (n_seen := counted()) < 5000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert counted() < 60_000, "the stream ended before the kill: make it longer"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stderr.close()
+        sock.close()
+    with Archive(path) as a:
+        assert a.integrity_check() == "ok"
+        n = a.packet_count()
+        assert n >= n_seen >= 5000
+        assert [p[1] for p in a.packets()] == [k % 16384 for k in range(n)]
+    proc, web, tcp = _start_server(path)  # restarted, it continues the same archive
+    try:
+        assert counted() == n
+        framer = FrameEncoder(d.spacecraft_id)
+        enc.counts[nav.apid] = n % 16384
+        framer.push(enc.encode(nav, 1e5, [45.0, 44.0, 0.0, 1000.0, -5.0, 10.0, 1.0, 0.1]))
+        with socket.create_connection(("127.0.0.1", tcp)) as s:
+            s.sendall(ASM + framer.next_frame())
+        deadline = time.monotonic() + 10
+        while counted() < n + 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert counted() == n + 1
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        proc.stderr.close()
