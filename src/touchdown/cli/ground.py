@@ -105,7 +105,7 @@ async def _serve(ingest, host: str, port: int, ingest_port: int, frame_length: i
 
 @click.group(cls=DefaultGroup, default="serve")
 def ground() -> None:
-    """The ground station: ``serve`` (the default) runs the server; ``ingest FILE`` replays a
+    """The ground station: `serve` (the default) runs the server; `ingest FILE` replays a
     downlink recording into an archive and says what the ground saw."""
 
 
@@ -243,7 +243,7 @@ def ground_text(r: dict[str, Any], ingest: Ingest, source: str) -> str:
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
 def ingest(recording: Path, archive_path: Path, los_timeout: float | None, as_json: bool,
            quiet: bool, debug: bool) -> None:
-    """Replay a downlink RECORDING (from ``touchdown fly --downlink``) into an archive, at its
+    """Replay a downlink RECORDING (from `touchdown fly --downlink`) into an archive, at its
     receive times, and print what the ground saw: alarms, loss of signal, last known state."""
     from tqdm import tqdm
 
