@@ -253,12 +253,14 @@ def rough():
     return grid, elev, meta
 
 
-def reference_hit(grid, origin, d, max_range, step=0.02):
+def reference_hit(grid, origin, d, max_range, step=0.02, lat0=LAT0_C, lon0=LON0_C):
+    """First hit by a fine march over one layer (first pixel centre lat0, lon0 deg) above a
+    flat global layer at 0 m."""
     def f_of_s(s):
         p = origin[None, :] + s[:, None] * d[None, :]
         lat = np.degrees(np.arctan2(p[:, 2], np.hypot(p[:, 0], p[:, 1])))
         lon = np.degrees(np.arctan2(p[:, 1], p[:, 0]))
-        h = naive_bilinear(grid, LAT0_C, LON0_C, PIX_C, lat, lon)
+        h = naive_bilinear(grid, lat0, lon0, PIX_C, lat, lon)
         h = np.where(np.isnan(h), 0.0, h)  # the global layer below is flat at 0 m
         return np.linalg.norm(p, axis=1) - R_REF - h
     return naive_first_hit(f_of_s, max_range, step)
@@ -326,20 +328,12 @@ def test_random_rays_at_high_latitude_match_fine_march(lat0):
     grid = rng.uniform(0.0, 300.0, (121, 121))
     elev, meta = make_terrain([(grid, lat0, 10.0, PIX_C, False),
                                global_layer(np.zeros((180, 360)))])
-
-    def f_of_s(s, origin, d):
-        p = origin[None, :] + s[:, None] * d[None, :]
-        lat = np.degrees(np.arctan2(p[:, 2], np.hypot(p[:, 0], p[:, 1])))
-        lon = np.degrees(np.arctan2(p[:, 1], p[:, 0]))
-        h = naive_bilinear(grid, lat0, 10.0, PIX_C, lat, lon)
-        return np.linalg.norm(p, axis=1) - R_REF - np.where(np.isnan(h), 0.0, h)
-
     hits = 0
     for _ in range(10):
         lat, lon = lat0 - rng.uniform(0.3, 0.9), 10.0 + rng.uniform(0.3, 0.9)
         origin = (R_REF + rng.uniform(400.0, 3000.0)) * enu(lat, lon)[2]
         d = beam(lat, lon, rng.uniform(30.0, 89.0), rng.uniform(0.0, 360.0))
-        expected = naive_first_hit(lambda s, o=origin, dd=d: f_of_s(s, o, dd), 8_000.0, 0.05)
+        expected = reference_hit(grid, origin, d, 8_000.0, step=0.05, lat0=lat0, lon0=10.0)
         got = ray_cast(elev, meta, origin, d, 8_000.0)
         if math.isnan(expected):
             assert math.isnan(got)

@@ -107,8 +107,8 @@ def mci_from_mcmf(t, r_mcmf, v_mcmf, r_mci, v_mci):
     """Inertial position (m) and velocity (m/s) at time t (s) of a Moon-fixed state."""
     vx = v_mcmf[0] - OMEGA * r_mcmf[1]
     vy = v_mcmf[1] + OMEGA * r_mcmf[0]
-    rotate_z(OMEGA * t, r_mcmf, r_mci)
     c, s = math.cos(OMEGA * t), math.sin(OMEGA * t)
+    turn_z(c, s, r_mcmf, r_mci)
     v_mci[0] = c * vx - s * vy
     v_mci[1] = s * vx + c * vy
     v_mci[2] = v_mcmf[2]

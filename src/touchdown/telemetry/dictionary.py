@@ -95,15 +95,19 @@ class Dictionary:
     spacecraft_id: int
     packets: tuple[Packet, ...]
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_apid", {p.apid: p for p in self.packets})
-        object.__setattr__(self, "_by_name", {p.name: p for p in self.packets})
+    @cached_property
+    def _by_apid(self) -> dict[int, Packet]:
+        return {p.apid: p for p in self.packets}
+
+    @cached_property
+    def _by_name(self) -> dict[str, Packet]:
+        return {p.name: p for p in self.packets}
 
     def by_apid(self, apid: int) -> Packet | None:
-        return self._by_apid.get(apid)  # type: ignore[attr-defined]
+        return self._by_apid.get(apid)
 
     def __getitem__(self, name: str) -> Packet:
-        return self._by_name[name]  # type: ignore[attr-defined]
+        return self._by_name[name]
 
     @property
     def parameters(self) -> dict[str, Field]:
