@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from touchdown.moon.constants import OMEGA, R_REF
+from touchdown.moon.frames import latlon_from_mcmf, rotate_z
 from touchdown.sim import state as st
 from touchdown.sim.run import Arrays
 from touchdown.sim.step import C_TICK, TICK_S
@@ -37,13 +38,11 @@ class Outgoing:
 
 
 def _nav(fsw: np.ndarray, t: float) -> list[float]:
-    r, p = fsw[st.F_X:st.F_X + 3], fsw[st.F_P:st.F_P + 36]
-    turn = -OMEGA * t  # the flight software's own model of the Moon's rotation
-    x = math.cos(turn) * r[0] - math.sin(turn) * r[1]
-    y = math.sin(turn) * r[0] + math.cos(turn) * r[1]
-    rn = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
-    return [math.degrees(math.atan2(r[2], math.hypot(x, y))),
-            math.degrees(math.atan2(y, x)) % 360.0, rn - R_REF, fsw[st.F_ALT], fsw[st.F_HDOT],
+    p = fsw[st.F_P:st.F_P + 36]
+    r_mcmf, ll = np.empty(3), np.empty(3)
+    rotate_z(-OMEGA * t, fsw[st.F_X:st.F_X + 3], r_mcmf)  # the FSW's own model of the turn
+    latlon_from_mcmf(r_mcmf, ll)
+    return [math.degrees(ll[0]), math.degrees(ll[1]), ll[2] - R_REF, fsw[st.F_ALT], fsw[st.F_HDOT],
             fsw[st.F_VH], math.sqrt(max(p[0] + p[7] + p[14], 0.0)),
             math.sqrt(max(p[21] + p[28] + p[35], 0.0))]
 
