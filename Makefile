@@ -6,7 +6,13 @@ STAMP  := $(VENV)/.installed
 export TOUCHDOWN_DATA ?= $(abspath ../shared/data)
 export NUMBA_CACHE_DIR ?= $(abspath .numba-cache)
 
-.PHONY: run test lint bench clean
+# Open MCT for mission control in the browser, from the npm registry (pinned in package-lock).
+MCT       := src/touchdown/ground/mct
+MCT_STAMP := $(MCT)/node_modules/.installed
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +20,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-run: $(STAMP)
+$(MCT_STAMP): $(MCT)/package.json $(MCT)/package-lock.json
+	npm ci --prefix $(MCT) --no-audit --no-fund --loglevel=error
+	touch $(MCT_STAMP)
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+run: $(STAMP) $(MCT_STAMP)
 	$(BIN)/touchdown compare hakuto-r-m1 hakuto-r-m1-fixed --out out
 	$(BIN)/touchdown fly hakuto-r-m1 --downlink out/hakuto-r-m1.downlink -q
 	rm -f out/ground-hakuto-r-m1.sqlite*
@@ -23,7 +38,7 @@ run: $(STAMP)
 	$(BIN)/touchdown campaign hakuto-r-m1-fixed --runs 500 --out out/campaign-hakuto-r-m1-fixed \
 		--resume
 
-test: $(STAMP)
+test: $(STAMP) $(MCT_STAMP) browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 
@@ -46,4 +61,4 @@ bench: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python benchmarks/bench_campaign.py
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .numba-cache out
+	rm -rf $(VENV) $(BENCH_VENV) .numba-cache out $(MCT)/node_modules

@@ -273,17 +273,37 @@ def _output_dirs(out: Path, a: Scenario, b: Scenario) -> tuple[Path, Path]:
 @click.option("--ground", "ground_url", metavar="tcp://HOST:PORT",
               help="Stream the received frames to a running `touchdown ground` server's "
                    "ingest port, paced by their receive times.")
+@click.option("--live", is_flag=True,
+              help="Start a ground server with a fresh archive and mission control in the "
+                   "browser, and stream the flight into it (prints the URL to open).")
 @click.option("--speed", type=click.FloatRange(min=0.0, min_open=True), default=1.0,
-              show_default=True, help="With --ground: times faster than real time.")
+              show_default=True, help="With --ground or --live: times faster than real time.")
+@click.option("--archive", "archive_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --live: the new archive [default: "
+                   "out/flights/SCENARIO-YYYYMMDDTHHMMSS.sqlite].")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="With --live: address to serve on (127.0.0.1: this machine only).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
+              help="With --live: web port (0: a free one).")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="With --live: start the downlink when the page opens, or at once.")
 def fly(scenario: str, seed: int, out: Path | None, as_json: bool, downlink: Path | None,
-        ground_url: str | None, speed: float, quiet: bool, debug: bool) -> None:
-    """Fly SCENARIO once and summarise the landing; with --downlink or --ground, its telemetry
-    goes through the radio link to the ground."""
+        ground_url: str | None, live: bool, speed: float, archive_path: Path | None,
+        host: str, port: int, wait: bool, quiet: bool, debug: bool) -> None:
+    """Fly SCENARIO once and summarise the landing; with --downlink, --ground or --live, its
+    telemetry goes through the radio link to the ground."""
     address = _ground_address(ground_url)
+    if live and (address is not None or as_json):
+        raise click.UsageError("--live runs its own ground server: leave out --ground and "
+                               "--json")
     with errors_to_exit(debug):
         s = load_scenario(scenario)
+        if live:
+            from touchdown.ground.web import openmct_dist
+
+            openmct_dist()  # before flying: say how to install Open MCT
         link = None
-        if downlink is None and address is None:
+        if downlink is None and address is None and not live:
             flight = _fly(s, seed, quiet)
         else:
             from touchdown.telemetry.downlink import fly_downlink
@@ -300,6 +320,15 @@ def fly(scenario: str, seed: int, out: Path | None, as_json: bool, downlink: Pat
                                   "file you can write") from None
         if link is not None and address is not None:
             _stream(link.link.frames, *address, speed, quiet or as_json)
+        if link is not None and live:
+            from touchdown.cli.ground import default_live_archive, serve_live
+
+            def summary() -> None:
+                click.echo("\n" + flight_summary(flight) + "\n" + downlink_line(link) + "\n")
+
+            serve_live(link, archive_path or default_live_archive(s.name), host, port, speed,
+                       wait, quiet, summary)
+            return
     if as_json:
         info = flight.to_dict()
         if link is not None:

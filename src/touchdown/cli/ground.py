@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from touchdown.cli.common import DefaultGroup, errors_to_exit
+from touchdown.cli.common import DefaultGroup, errors_to_exit, load_scenario
 from touchdown.cli.flight import _clock
 from touchdown.files import jsonable
+from touchdown.telemetry.flight_info import FlightInfo
 
 if TYPE_CHECKING:
     from touchdown.ground.ingest import Ingest
     from touchdown.ground.replay import ReplayReport
+    from touchdown.telemetry.downlink import DownlinkedFlight
 
 HOST_HELP = ("Address to listen on (web API and TCP ingest). The default 127.0.0.1 admits "
              "only this machine; 0.0.0.0 exposes the server, unauthenticated, to every "
@@ -58,23 +60,28 @@ async def _get(ingest, path: str) -> tuple[int, str]:
         await runner.cleanup()
 
 
-async def _serve(ingest, host: str, port: int, ingest_port: int, frame_length: int,
-                 quiet: bool) -> None:
+async def start_web(app, host: str, port: int):  # -> (web.AppRunner, port)
+    """Serve app on host:port (0: a free port); click.BadParameter when it cannot listen."""
     from aiohttp import web
 
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise click.BadParameter(f"cannot listen on {host}:{port} ({exc.strerror}); give "
+                                 "another port, or 0 for a free one", param_hint="--port") from None
+    return runner, runner.addresses[0][1]
+
+
+async def _serve(ingest, host: str, port: int, ingest_port: int, frame_length: int,
+                 quiet: bool) -> None:
     from touchdown.ground.server import make_app, start_ingest_server
     from touchdown.telemetry.frames import FrameDecoder
 
-    runner = web.AppRunner(make_app(ingest), access_log=None)
-    await runner.setup()
+    runner, web_port = await start_web(make_app(ingest), host, port)
     try:
-        try:
-            site = web.TCPSite(runner, host, port)
-            await site.start()
-        except OSError as exc:
-            raise click.BadParameter(f"cannot listen on {host}:{port} ({exc.strerror}); give "
-                                     "another port, or 0 for a free one",
-                                     param_hint="--port") from None
         try:
             def decoder() -> FrameDecoder:  # frames archived as they arrive, good or bad
                 return FrameDecoder(frame_length, ingest.dictionary.spacecraft_id,
@@ -85,10 +92,10 @@ async def _serve(ingest, host: str, port: int, ingest_port: int, frame_length: i
             raise click.BadParameter(f"cannot listen on {host}:{ingest_port} ({exc.strerror});"
                                      " give another port, or 0 for a free one",
                                      param_hint="--ingest-port") from None
-        web_port = runner.addresses[0][1]
         tcp_port = tcp.sockets[0].getsockname()[1]
         if not quiet:
             click.echo(f"ground: archive {ingest.archive.path}\n"
+                       f"ground: mission control on http://{host}:{web_port}/\n"
                        f"ground: API on http://{host}:{web_port}/api/parameters, realtime "
                        f"ws://{host}:{web_port}/api/realtime\n"
                        f"ground: ingest on tcp://{host}:{tcp_port} (sync marker + "
@@ -123,14 +130,18 @@ def ground() -> None:
                    "expiry in the telemetry dictionary].")
 @click.option("--frame-length", type=click.IntRange(16, 2048), default=256, show_default=True,
               help="TM frame length (octets) of the ingest stream, as the lander sends.")
+@click.option("--scenario", default=None, metavar="SCENARIO",
+              help="The flight the archive is for (a name or a .toml path): its epoch and "
+                   "target, for the UI's times and map; recorded in the archive. `fly --live` "
+                   "and `ground ingest` record it themselves.")
 @click.option("--get", "get_path", metavar="PATH", default=None,
               help="Answer one GET (e.g. /api/link) in-process, print it and exit; exits 1 "
                    "unless the answer is 200.")
 @click.option("--quiet", "-q", is_flag=True, help="No startup lines on stderr.")
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
 def serve(archive_path: Path, host: str, port: int, ingest_port: int,
-          los_timeout: float | None, frame_length: int, get_path: str | None, quiet: bool,
-          debug: bool) -> None:
+          los_timeout: float | None, frame_length: int, scenario: str | None,
+          get_path: str | None, quiet: bool, debug: bool) -> None:
     """Run the ground station: archive, alarms, loss of signal, web API and TCP ingest.
 
     The API serves the telemetry dictionary, history, latest values, alarms (acknowledge with
@@ -138,8 +149,11 @@ def serve(archive_path: Path, host: str, port: int, ingest_port: int,
     of signal; /api/realtime is a websocket of new values.
     """
     with errors_to_exit(debug):
+        plan = None if scenario is None else FlightInfo.from_scenario(load_scenario(scenario))
         ingest = _open(archive_path, los_timeout)
         try:
+            if plan is not None:
+                ingest.archive.set_flight(plan.to_dict())
             if get_path is not None:
                 status, text = asyncio.run(_get(ingest, get_path))
                 click.echo(text)
@@ -254,6 +268,8 @@ def ingest(recording: Path, archive_path: Path, los_timeout: float | None, as_js
         rec = read_recording(recording)
         ing = _open(archive_path, los_timeout)
         try:
+            if rec.meta.get("scenario"):
+                ing.archive.set_flight(FlightInfo.from_dict(rec.meta).to_dict())
             with tqdm(total=recording.stat().st_size, unit="B", unit_scale=True,
                       disable=quiet, leave=False, desc="ingest") as bar:
                 report = replay_recording(rec, ing, bar.update)
@@ -263,3 +279,76 @@ def ingest(recording: Path, archive_path: Path, los_timeout: float | None, as_js
         finally:
             ing.archive.close()
     click.echo(text)
+
+
+# ---------------------------------------------------------------- a live flight
+
+def default_live_archive(scenario: str) -> Path:
+    """out/flights/SCENARIO-YYYYMMDDTHHMMSS.sqlite (local time): a fresh archive per flight."""
+    return Path("out") / "flights" / f"{scenario}-{time.strftime('%Y%m%dT%H%M%S')}.sqlite"
+
+
+def serve_live(link: DownlinkedFlight, archive_path: Path, host: str, port: int, speed: float,
+               wait: bool, quiet: bool, on_stream_end: Any = None) -> None:
+    """Start a ground server with a fresh archive and stream the flight's received frames into
+    it at ``speed`` times real time; serve until Ctrl-C. ``on_stream_end()`` is called once
+    the stream has ended (loss of signal declared or the last frame in)."""
+    from touchdown.ground.web import openmct_dist
+
+    openmct_dist()  # says how to install Open MCT before anything is flown or written
+    if archive_path.exists():
+        raise click.BadParameter(f"{archive_path} exists; --live needs a fresh archive: give "
+                                 "a new file (open the old one with `touchdown ground "
+                                 f"--archive {archive_path}`)", param_hint="--archive")
+    try:
+        archive_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.BadParameter(f"cannot make {archive_path.parent} ({exc.strerror})",
+                                 param_hint="--archive") from None
+    ingest = _open(archive_path, None)
+    try:
+        plan = FlightInfo.from_scenario(link.flight.scenario)
+        ingest.archive.set_flight(plan.to_dict())
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_live(link, plan, ingest, host, port, speed, wait, quiet,
+                              on_stream_end))
+        click.echo(f"ground: stopped; the archive {archive_path} is committed (open it again "
+                   f"with `touchdown ground --archive {archive_path}`)", err=True)
+    finally:
+        ingest.archive.close()
+
+
+async def _live(link: DownlinkedFlight, plan: FlightInfo, ingest: Ingest, host: str, port: int,
+                speed: float, wait: bool, quiet: bool, on_stream_end: Any) -> None:
+    from tqdm import tqdm
+
+    from touchdown.ground.live import LiveStream, stream
+    from touchdown.ground.server import CLIENTS, make_app
+
+    live = LiveStream(link.link.frames, link.config.frame_length, link.dictionary.spacecraft_id)
+    clock = live.clock(speed)
+    app = make_app(ingest, clock, flight=plan, live=True, clock_rate=speed)
+    runner, web_port = await start_web(app, host, port)
+    try:
+        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{web_port}/"
+        t_aos = live.frames[0][0] if live.frames else None
+        click.echo(f"mission control: open {url}\n"
+                   f"  {plan.scenario}, {len(live.frames):,} frames received from "
+                   f"{_clock(t_aos)} (acquisition of signal), streamed at x{speed:g} into "
+                   f"{ingest.archive.path}", nl=True)
+        if wait:
+            click.echo("  the downlink starts when the page opens (--no-wait: at once)")
+            while not app[CLIENTS]:
+                await asyncio.sleep(0.1)
+        with tqdm(total=len(live.frames), unit="frame", disable=quiet, leave=False,
+                  desc=f"downlink x{speed:g}") as bar:
+            report = await stream(live, ingest, clock, bar.update)
+        los = report.losses[-1] if report.losses else None
+        click.echo(f"  downlink over: {report.packets:,} packets"
+                   + (f", loss of signal at {_clock(los.t_los)}" if los else "")
+                   + "; the server stays up for browsing: Ctrl-C stops it")
+        if on_stream_end is not None:
+            on_stream_end()
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()

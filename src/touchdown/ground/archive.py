@@ -21,6 +21,7 @@ Reopening an existing archive continues it: counters, latest values and active a
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 import time
@@ -301,18 +302,31 @@ class Archive:
                      a.t_updated, a.t_returned, a.t_acknowledged, a.acknowledged_by,
                      a.t_cleared, a.id))
 
+    def set_flight(self, info: dict[str, Any]) -> None:
+        """Record what flight this archive holds (scenario, epoch, target: see
+        ``touchdown.ground.flight``), committed at once."""
+        self._write("INSERT OR REPLACE INTO meta VALUES ('flight', ?)", (json.dumps(info),))
+        self.flush()
+
     # ------------------------------------------------------------ reads
 
-    def history(self, name: str, start: float = -math.inf,
-                end: float = math.inf, limit: int | None = None) -> list[tuple[float, float]]:
-        """(t_onboard, value) of parameter ``name`` with start <= t <= end (s), oldest first."""
+    def flight(self) -> dict[str, Any]:
+        """What ``set_flight`` recorded ({} when nothing was)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key='flight'").fetchone()
+        return {} if row is None else json.loads(row[0])
+
+    def history(self, name: str, start: float = -math.inf, end: float = math.inf,
+                limit: int | None = None, newest: bool = False) -> list[tuple[float, float]]:
+        """(t_onboard, value) of parameter ``name`` with start <= t <= end (s), oldest first;
+        at most ``limit`` of them, the oldest or (``newest``) the newest."""
         sql = ("SELECT t_onboard, value FROM parameters WHERE name=? AND t_onboard BETWEEN ? "
-               "AND ? ORDER BY t_onboard")
+               f"AND ? ORDER BY t_onboard {'DESC' if newest else ''}")
         args: tuple[Any, ...] = (name, max(start, -1e300), min(end, 1e300))
         if limit is not None:
             sql += " LIMIT ?"
             args += (limit,)
-        return [(t, _f(v)) for t, v in self._db.execute(sql, args)]
+        rows = [(t, _f(v)) for t, v in self._db.execute(sql, args)]
+        return rows[::-1] if newest else rows
 
     def latest(self) -> dict[str, tuple[float, float]]:
         """Each parameter's newest value (by onboard time): {name: (t_onboard, value)}."""
@@ -382,6 +396,11 @@ class Archive:
         return [LinkLogEntry(*r) for r in self._db.execute(
             "SELECT * FROM link_log WHERE t_received BETWEEN ? AND ? ORDER BY rowid",
             (max(start, -1e300), min(end, 1e300)))]
+
+    def time_span(self) -> tuple[float, float] | None:
+        """Onboard times (s) of the oldest and newest packet archived (None: none yet)."""
+        lo, hi = self._db.execute("SELECT MIN(t_onboard), MAX(t_onboard) FROM packets").fetchone()
+        return None if lo is None else (lo, hi)
 
     def last_received(self) -> float | None:
         """Ground time of the newest packet archived (s), None for an empty archive."""

@@ -31,37 +31,56 @@ class ReplayReport:
     truncated: bool = False
 
 
-def replay_recording(recording: Recording, ingest: Ingest,
-                     progress: Callable[[int], None] | None = None) -> ReplayReport:
-    """Ingest every record of ``recording``; ``progress`` gets the octets of each record."""
-    meta = recording.meta
-    t_now = 0.0
+class Replayer:
+    """Received frames into an ingest, one record at a time, at their receive times (s)."""
 
-    def keep(frame: bytes, ok: bool) -> None:
-        ingest.archive.add_frame(t_now, frame, ok)
+    def __init__(self, ingest: Ingest, frame_length: int = 256,
+                 spacecraft_id: int | None = None) -> None:
+        self.ingest = ingest
+        self._t = 0.0
+        self.decoder = FrameDecoder(frame_length, spacecraft_id, self._keep)
+        self.report = ReplayReport(frames=self.decoder.stats)
 
-    decoder = FrameDecoder(int(meta.get("frame_length", 256)), meta.get("spacecraft_id"), keep)
-    report = ReplayReport(frames=decoder.stats)
-    for t, data in recording.records():
-        t_now = t
+    def _keep(self, frame: bytes, ok: bool) -> None:
+        self.ingest.archive.add_frame(self._t, frame, ok)
+
+    def record(self, t: float, data: bytes) -> None:
+        """The octets (sync marker and frame, damaged or not) received at ground time t."""
+        ingest, report = self.ingest, self.report
+        self._t = t
         if report.t_first is None:
             report.t_first = t
-        lost = ingest.link.update(t)
-        if lost is not None:
-            report.losses.append(lost)
-        for raw in decoder.feed(data):
+        self.silence(t)
+        for raw in self.decoder.feed(data):
             report.packets += 1
             ingest.packet(raw, t)
         report.records += 1
         report.octets += len(data)
         report.t_last = t
         ingest.archive.maybe_commit()
+
+    def silence(self, t: float) -> None:
+        """Nothing more received up to ground time t: declare loss of signal if it is due."""
+        lost = self.ingest.link.update(t)
+        if lost is not None and lost not in self.report.losses:
+            self.report.losses.append(lost)
+
+    def finish(self) -> ReplayReport:
+        """Let the silence after the last record run until loss of signal; commit."""
+        if self.report.t_last is not None:
+            self.silence(self.report.t_last + self.ingest.link.los_timeout_s + 1e-3)
+        self.ingest.archive.flush()
+        return self.report
+
+
+def replay_recording(recording: Recording, ingest: Ingest,
+                     progress: Callable[[int], None] | None = None) -> ReplayReport:
+    """Ingest every record of ``recording``; ``progress`` gets the octets of each record."""
+    meta = recording.meta
+    replayer = Replayer(ingest, int(meta.get("frame_length", 256)), meta.get("spacecraft_id"))
+    for t, data in recording.records():
+        replayer.record(t, data)
         if progress is not None:
             progress(len(data))
-    report.truncated = recording.truncated
-    if report.t_last is not None:  # the silence after the last record
-        lost = ingest.link.update(report.t_last + ingest.link.los_timeout_s + 1e-3)
-        if lost is not None:
-            report.losses.append(lost)
-    ingest.archive.flush()
-    return report
+    replayer.report.truncated = recording.truncated
+    return replayer.finish()

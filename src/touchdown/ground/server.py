@@ -4,19 +4,26 @@ REST (JSON; NaN and infinities are sent as null):
 
 - ``GET /api/parameters`` — the telemetry dictionary: names, units, types, limits, enumerations,
   descriptions, periods and expiries (made from the dictionary).
-- ``GET /api/history/{name}?start=&end=&limit=`` — ``[t_onboard, value]`` pairs (onboard s).
+- ``GET /api/history/{name}?start=&end=&limit=&newest=`` — ``[t_onboard, value]`` pairs
+  (onboard s), oldest first; ``newest=1`` with ``limit=N``: the newest N.
 - ``GET /api/latest`` — each parameter's newest value, its state, severity and staleness.
 - ``GET /api/alarms?active=1`` and ``POST /api/alarms/{id}/acknowledge`` (body ``{"by": name}``).
-- ``GET /api/link`` — link status (UNAVAIL / OK / FAILED), counters, loss of signal.
+- ``GET /api/link`` — link status (UNAVAIL / OK / FAILED), counters, loss of signal, stale
+  packet types, the onboard time it is now, and the light time and the Earth's elevation at the
+  lander's last reported position.
 - ``GET /api/events?start=&end=`` — onboard events.
 - ``GET /api/estimate`` — last known state and the free-fall outcome estimate (see
   ``touchdown.ground.status``; it rests on the lander's own estimates).
 
 Websocket ``/api/realtime``: new parameter values, batched as
 ``{"type": "values", "values": [{"name", "t", "value", "state", "severity", "t_received"}, ...]}``
-(everything queued for the client goes in one message), and link status changes as
-``{"type": "link", ...}``. A client may send ``{"subscribe": [names]}`` to receive only
-those parameters (default: all) and ``{"unsubscribe": [names]}``.
+(everything queued for the client goes in one message); link status as ``{"type": "link", ...}``
+when the status or the set of stale packets changes; the active alarms as
+``{"type": "alarms", "active": [...]}`` when any is raised, escalated, acknowledged or cleared;
+and on a live server, the clock every 0.2 s as ``{"type": "clock", "t_ground", "rate",
+"t_onboard_now"}``. A new client first gets the link status and the active alarms. A client may
+send ``{"subscribe": [names]}`` to receive only those parameters (default: all) and
+``{"unsubscribe": [names]}``. ``touchdown.ground.web`` adds the browser UI.
 
 TCP ingest: a byte stream in, whole packets out through a **stream decoder** — anything with
 ``feed(chunk: bytes) -> list[bytes]``: ``touchdown ground`` uses the TM frame decoder
@@ -40,8 +47,11 @@ from aiohttp import WSMsgType, web
 
 from touchdown.ground.alarms import AlarmError
 from touchdown.ground.archive import AlarmRecord
+from touchdown.ground.http import CLOCK, INGEST, dumps, error, http_error, json_response
 from touchdown.ground.ingest import Ingest
 from touchdown.ground.status import last_known_state, outcome_estimate
+from touchdown.ground.web import FLIGHT, LIVE, add_ui
+from touchdown.telemetry.flight_info import FlightInfo
 from touchdown.telemetry.packets import SPACE_PACKET_HEADER_SIZE, packet_length
 
 HOUSEKEEPING_S = 0.2  # s: how often the server commits the archive and checks for LOS
@@ -49,9 +59,8 @@ QUEUE_LEN = 50_000  # messages a slow websocket client may fall behind before va
 BATCH_LEN = 2_000  # values sent in one websocket message at most
 READ_LEN = 16_384  # octets read from an ingest stream at a time (the loop serves others between)
 
-INGEST = web.AppKey("ingest", Ingest)
-CLOCK = web.AppKey("clock", Callable[[], float])
 CLIENTS = web.AppKey("clients", set["_Client"])
+CLOCK_RATE = web.AppKey("clock_rate", float)
 
 
 class StreamDecoder(Protocol):
@@ -90,26 +99,6 @@ class _Client:
         self.names: set[str] | None = None
 
 
-def _clean(x: Any) -> Any:
-    """JSON-safe: NaN and infinities become None, recursively."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    return x
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(_clean(data), status=status, dumps=lambda d: json.dumps(
-        d, allow_nan=False))
-
-
-def _error(status: int, message: str) -> web.Response:
-    return _json({"error": message}, status)
-
-
 def _alarm(a: AlarmRecord) -> dict[str, Any]:
     return {**asdict(a), "active": a.active, "acknowledged": a.acknowledged}
 
@@ -122,10 +111,8 @@ def _range(request: web.Request) -> tuple[float, float]:
         try:
             out.append(float(text) if text else default)
         except ValueError:
-            raise web.HTTPBadRequest(
-                text=json.dumps({"error": f"{key}={text!r} is not a number; give seconds "
-                                 "since the mission epoch"}),
-                content_type="application/json") from None
+            raise http_error(web.HTTPBadRequest, f"{key}={text!r} is not a number; give "
+                             "seconds since the mission epoch") from None
     return out[0], out[1]
 
 
@@ -133,11 +120,12 @@ def _range(request: web.Request) -> tuple[float, float]:
 
 async def parameters(request: web.Request) -> web.Response:
     d = request.app[INGEST].dictionary
-    return _json([{"name": f.qualified, "packet": p.name, "apid": p.apid, "field": f.name,
+    return json_response([{"name": f.qualified, "packet": p.name, "apid": p.apid, "field": f.name,
                    "type": f.type, "unit": f.unit, "description": f.description,
                    "limits": {s: list(r) for s, r in f.limits.items()},
                    "enumeration": {str(k): v for k, v in f.enum.items()},
-                   "alarms": f.alarms, "period_s": p.period_s, "expiry_s": p.expiry_s}
+                   "alarms": f.alarms, "period_s": p.period_s, "expiry_s": p.expiry_s,
+                   "split_by": f"{p.name}.{f.split_by}" if f.split_by else None}
                   for p in d.packets for f in p.fields])
 
 
@@ -145,13 +133,15 @@ async def history(request: web.Request) -> web.Response:
     ingest = request.app[INGEST]
     name = request.match_info["name"]
     if name not in ingest.dictionary.parameters:
-        return _error(404, f"no parameter {name!r}; GET /api/parameters lists them")
+        return error(404, f"no parameter {name!r}; GET /api/parameters lists them")
     start, end = _range(request)
     limit = request.query.get("limit")
     if limit is not None and not limit.isdigit():
-        return _error(400, f"limit={limit!r} must be a whole number of samples")
-    rows = ingest.archive.history(name, start, end, None if limit is None else int(limit))
-    return _json({"name": name, "values": rows})
+        return error(400, f"limit={limit!r} must be a whole number of samples")
+    newest = request.query.get("newest", "") in ("1", "true", "yes")
+    rows = ingest.archive.history(name, start, end, None if limit is None else int(limit),
+                                  newest)
+    return json_response({"name": name, "values": rows})
 
 
 async def latest(request: web.Request) -> web.Response:
@@ -165,12 +155,13 @@ async def latest(request: web.Request) -> web.Response:
                      "state": f.state(v) if f is not None and not math.isnan(v) else None,
                      "severity": ingest.alarms.severity_of(name),
                      "stale": f is not None and ingest.link.is_stale(name, now)}
-    return _json(out)
+    return json_response(out)
 
 
 async def alarms(request: web.Request) -> web.Response:
     active = request.query.get("active", "") in ("1", "true", "yes")
-    return _json([_alarm(a) for a in request.app[INGEST].archive.alarms(active_only=active)])
+    archived = request.app[INGEST].archive.alarms(active_only=active)
+    return json_response([_alarm(a) for a in archived])
 
 
 async def acknowledge(request: web.Request) -> web.Response:
@@ -178,41 +169,61 @@ async def acknowledge(request: web.Request) -> web.Response:
     try:
         alarm_id = int(request.match_info["id"])
     except ValueError:
-        return _error(400, f"alarm id {request.match_info['id']!r} must be a whole number")
+        return error(400, f"alarm id {request.match_info['id']!r} must be a whole number")
     body: dict[str, Any] = {}
     if request.can_read_body:
         try:
             body = await request.json()
         except json.JSONDecodeError:
-            return _error(400, 'the body must be JSON like {"by": "your name"}')
+            return error(400, 'the body must be JSON like {"by": "your name"}')
     by = str(body.get("by", "")).strip() if isinstance(body, dict) else ""
     if not by:
-        return _error(400, 'say who acknowledges: a JSON body like {"by": "your name"}')
+        return error(400, 'say who acknowledges: a JSON body like {"by": "your name"}')
     try:
         a = ingest.alarms.acknowledge(alarm_id, by, request.app[CLOCK]())
     except AlarmError as exc:
-        return _error(404 if "does not exist" in str(exc) else 409, str(exc))
+        return error(404 if "does not exist" in str(exc) else 409, str(exc))
     ingest.archive.flush()  # an operator's action is committed at once
-    return _json(_alarm(a))
+    return json_response(_alarm(a))
 
 
-def link_status(ingest: Ingest, now: float) -> dict[str, Any]:
+def link_status(ingest: Ingest, now: float, flight: FlightInfo | None = None) -> dict[str, Any]:
+    """Link status, counters, LOS, stale packet types and, when the flight's epoch is known,
+    the light time and the Earth's elevation at the lander's last reported position."""
     link = ingest.link
     status = link.status(now)
-    return {"status": status, "t_ground": now, "counters": ingest.counters,
+    latest = ingest.archive.latest()
+    lat, lon = latest.get("nav.lat_deg"), latest.get("nav.lon_deg")
+    light = (flight.light(lat[0], lat[1], lon[1]) if flight is not None and lat and lon
+             and math.isfinite(lat[1]) and math.isfinite(lon[1]) else None)
+    return {"status": status, "t_ground": now, "t_onboard_now": onboard_now(ingest, now),
+            "counters": ingest.counters,
             "last_received": link.last_any, "los_timeout_s": link.los_timeout_s,
             "los": None if link.los is None else asdict(link.los),
             "los_history": [asdict(x) for x in link.history],
-            "stale_packets": link.stale_packets(now) if status != "UNAVAIL" else []}
+            "stale_packets": link.stale_packets(now) if status != "UNAVAIL" else [],
+            **(light or {"light_time_s": None, "earth_elevation_deg": None})}
+
+
+def onboard_now(ingest: Ingest, now: float) -> float | None:
+    """The onboard time (s) it is now, at ground time ``now`` (s): the newest onboard time
+    received plus the ground time since it arrived (None before the first packet and after
+    loss of signal)."""
+    link = ingest.link
+    if (link.last_any is None or not math.isfinite(link.t_onboard_last)
+            or link.update(now) is not None):
+        return None
+    return link.t_onboard_last + (now - link.last_any)
 
 
 async def link(request: web.Request) -> web.Response:
-    return _json(link_status(request.app[INGEST], request.app[CLOCK]()))
+    return json_response(link_status(request.app[INGEST], request.app[CLOCK](),
+                                     request.app[FLIGHT]))
 
 
 async def events(request: web.Request) -> web.Response:
     start, end = _range(request)
-    return _json([asdict(e) for e in request.app[INGEST].archive.events(start, end)])
+    return json_response([asdict(e) for e in request.app[INGEST].archive.events(start, end)])
 
 
 async def estimate(request: web.Request) -> web.Response:
@@ -220,7 +231,7 @@ async def estimate(request: web.Request) -> web.Response:
     los = ingest.link.update(request.app[CLOCK]())
     state = last_known_state(ingest.dictionary, ingest.archive, los)
     est = outcome_estimate(state)
-    return _json({"los": None if los is None else asdict(los),
+    return json_response({"los": None if los is None else asdict(los),
                   "signal": "lost" if los is not None else "present or never acquired",
                   "last_known_state": {n: {"t": t, "value": v, "state": state.states.get(n)}
                                        for n, (t, v) in state.values.items()},
@@ -232,6 +243,10 @@ async def realtime(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     client = _Client()
     request.app[CLIENTS].add(client)
+    ingest, now = request.app[INGEST], request.app[CLOCK]()
+    for message in ({"type": "link", **link_status(ingest, now, request.app[FLIGHT])},
+                    {"type": "alarms", "active": [_alarm(a) for a in ingest.alarms.active()]}):
+        client.queue.put_nowait(message)  # where things stand, before anything new
 
     async def send() -> None:
         """Everything queued goes out at once: runs of values as one ``values`` message (a
@@ -246,11 +261,10 @@ async def realtime(request: web.Request) -> web.WebSocketResponse:
                     values.append({k: v for k, v in m.items() if k != "type"})
                     continue
                 if values:
-                    await ws.send_str(json.dumps(_clean({"type": "values", "values": values}),
-                                                 allow_nan=False))
+                    await ws.send_str(dumps({"type": "values", "values": values}))
                     values = []
                 if m is not None:
-                    await ws.send_str(json.dumps(_clean(m), allow_nan=False))
+                    await ws.send_str(dumps(m))
 
     sender = asyncio.create_task(send())
     try:
@@ -300,14 +314,26 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
     unsubscribe = ingest.subscribe(on_value)
 
     async def tick() -> None:
-        last = None
+        last_link: tuple[Any, ...] = ()
+        last_alarms: tuple[Any, ...] = ()
         while True:
             await asyncio.sleep(HOUSEKEEPING_S)
             ingest.archive.maybe_commit()
-            status = ingest.link.status(clock())
-            if status != last:
-                _broadcast(app, {"type": "link", **link_status(ingest, clock())})
-                last = status
+            now = clock()
+            if app[LIVE]:
+                _broadcast(app, {"type": "clock", "t_ground": now, "rate": app[CLOCK_RATE],
+                                 "t_onboard_now": onboard_now(ingest, now)})
+            status = ingest.link.status(now)
+            stale = ingest.link.stale_packets(now) if status != "UNAVAIL" else []
+            if (status, stale) != last_link:
+                _broadcast(app, {"type": "link", **link_status(ingest, now, app[FLIGHT])})
+                last_link = (status, stale)
+            alarms = tuple((a.id, a.current_severity, a.severity, a.t_acknowledged)
+                           for a in ingest.alarms.active())
+            if alarms != last_alarms:
+                _broadcast(app, {"type": "alarms", "active": [_alarm(a) for a in
+                                                              ingest.alarms.active()]})
+                last_alarms = alarms
 
     task = asyncio.create_task(tick())
     yield
@@ -318,14 +344,22 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
     ingest.archive.flush()
 
 
-def make_app(ingest: Ingest, clock: Callable[[], float] = time.time) -> web.Application:
-    """The web application over an ingest (its dictionary, archive, alarms and link monitor).
+def make_app(ingest: Ingest, clock: Callable[[], float] = time.time, *,
+             flight: FlightInfo | None = None, live: bool = True,
+             clock_rate: float = 1.0) -> web.Application:
+    """The web application over an ingest (its dictionary, archive, alarms and link monitor),
+    with the browser UI (``touchdown.ground.web``).
 
     ``clock`` gives ground time (s) for staleness, LOS and acknowledgements; use the same clock
-    that stamps receive times.
+    that stamps receive times. ``clock_rate``: its seconds per wall-clock second (a flight
+    replayed ten times faster than real time: 10). ``flight``: the flight plan's facts (default:
+    what the archive recorded). ``live``: telemetry may arrive (the page follows the clock)
+    rather than only the archive being browsed.
     """
     app = web.Application()
     app[INGEST], app[CLOCK], app[CLIENTS] = ingest, clock, set()
+    app[CLOCK_RATE] = clock_rate
+    add_ui(app, flight or FlightInfo.from_dict(ingest.archive.flight()), live)
     app.add_routes([
         web.get("/api/parameters", parameters),
         web.get("/api/history/{name}", history),

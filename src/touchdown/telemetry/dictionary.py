@@ -40,6 +40,7 @@ class Field:
     limits: dict[str, tuple[float, float]] = field(default_factory=dict)  # severity: nominal range
     enum: dict[int, str] = field(default_factory=dict)  # raw value: state
     alarms: dict[str, str] = field(default_factory=dict)  # state: severity
+    split_by: str = ""  # an enumerated field of the packet; displays show a series per state
 
     @property
     def qualified(self) -> str:
@@ -144,8 +145,11 @@ def _field(path: Path, packet: str, raw: dict[str, Any]) -> Field:
         if state not in enum.values() or sev not in SEVERITIES:
             raise _fail(path, where, f"alarms {state!r} = {sev!r} names an unknown state or "
                         "severity")
+    split_by = raw.get("split_by", "")
+    if not isinstance(split_by, str):
+        raise _fail(path, where, "split_by must name a field of the same packet")
     return Field(packet, raw["name"], raw["type"], raw["unit"], raw["description"], limits,
-                 enum, alarms)
+                 enum, alarms, split_by)
 
 
 def parse(text: str, path: Path = SOURCE) -> Dictionary:
@@ -164,6 +168,11 @@ def parse(text: str, path: Path = SOURCE) -> Dictionary:
         fields = tuple(_field(path, name, f) for f in p.get("fields", []))
         if not fields:
             raise _fail(path, f"packet {name!r}", "has no fields")
+        enumerated = {f.name for f in fields if f.enum}
+        for f in fields:
+            if f.split_by and f.split_by not in enumerated:
+                raise _fail(path, f"packet {name!r} field {f.name!r}", f"has split_by = "
+                            f"{f.split_by!r}; name an enumerated field of packet {name!r}")
         packets.append(Packet(name, p["apid"], float(p.get("period_s", 0.0)),
                               int(p.get("priority", 9)), str(p.get("description", "")), fields))
     for what, key in (("name", lambda q: q.name), ("apid", lambda q: q.apid)):

@@ -10,7 +10,6 @@ simulation's truth (where the lander is, when it hit the ground); the packets ne
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from touchdown.scenario import Scenario
 from touchdown.sim import state as st
 from touchdown.sim.run import Flight, fly
 from touchdown.telemetry.dictionary import Dictionary, load_dictionary
+from touchdown.telemetry.flight_info import FlightInfo
 from touchdown.telemetry.link import Downlink, LinkConfig, simulate_downlink
 from touchdown.telemetry.onboard import Outgoing, TelemetryTask
 from touchdown.telemetry.recording import write_recording
@@ -39,8 +39,7 @@ class DownlinkedFlight:
         """A recording's metadata: what was flown and how the link was set up."""
         s = self.flight.scenario
         stats = self.link.stats
-        return {"scenario": s.name, "seed": self.flight.to_dict()["seed"],
-                "epoch_utc": _epoch(s).isoformat().replace("+00:00", "Z"),
+        return {**FlightInfo.from_scenario(s).to_dict(), "seed": self.flight.to_dict()["seed"],
                 "frame_length": self.config.frame_length,
                 "spacecraft_id": self.dictionary.spacecraft_id,
                 "link": {"rate_bps": self.config.rate_bps,
@@ -60,10 +59,6 @@ def destroyed_s(flight: Flight) -> float | None:
     return float(flight.arrays.world[st.W_TD]) if flight.outcome == "crashed" else None
 
 
-def _epoch(s: Scenario) -> datetime:
-    return datetime.fromisoformat(str(s["scenario.epoch_utc"]).replace("Z", "+00:00"))
-
-
 def fly_downlink(s: Scenario, seed: int = 0) -> DownlinkedFlight:
     """Fly s with its telemetry and carry the packets to the ground."""
     dictionary = load_dictionary()
@@ -74,6 +69,7 @@ def fly_downlink(s: Scenario, seed: int = 0) -> DownlinkedFlight:
     path = (trace["t_s"].to_numpy(), trace["lat_deg"].to_numpy(), trace["lon_deg"].to_numpy())
     config = LinkConfig.from_scenario(s, seed)
     link = simulate_downlink([(p.t, p.priority, p.data) for p in packets], path, config,
-                             epoch_utc=_epoch(s), spacecraft_id=dictionary.spacecraft_id,
+                             epoch_utc=FlightInfo.from_scenario(s).epoch_utc,
+                             spacecraft_id=dictionary.spacecraft_id,
                              destroyed_s=destroyed_s(flight))
     return DownlinkedFlight(flight, packets, link, config, dictionary)

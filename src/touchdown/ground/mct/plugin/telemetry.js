@@ -1,0 +1,226 @@
+// Telemetry objects made from the server's telemetry dictionary (GET /api/parameters), and the
+// Open MCT providers behind them: history from the archive, realtime from the feed, limits with
+// their severities, and staleness from the server's packet expiry.
+import { history } from './feed.js';
+
+export const NAMESPACE = 'touchdown';
+export const TELEMETRY_TYPE = 'touchdown.telemetry';
+
+// Yamcs' severities, mildest first, as Open MCT's limit classes draw them.
+const SEVERITY_COLOR = {
+  watch: 'cyan',
+  warning: 'yellow',
+  distress: 'orange',
+  critical: 'red',
+  severe: 'purple'
+};
+const SEVERITIES = Object.keys(SEVERITY_COLOR);
+
+/** The telemetry points: one per dictionary field, and one per state of a `split_by` field. */
+export function telemetryPoints(parameters) {
+  const byName = new Map(parameters.map((p) => [p.name, p]));
+  const points = [];
+  for (const p of parameters) {
+    points.push({ key: p.name, parameter: p, label: `${p.field}` });
+    if (p.split_by) {
+      const by = byName.get(p.split_by);
+      for (const [raw, state] of Object.entries(by.enumeration)) {
+        points.push({
+          key: `${p.name}~${state}`,
+          parameter: p,
+          split: { by: by.name, raw: Number(raw), state },
+          label: `${p.field} (${state})`
+        });
+      }
+    }
+  }
+  return points;
+}
+
+export function telemetryObject(point) {
+  const p = point.parameter;
+  const value = {
+    key: 'value',
+    name: point.label,
+    unit: p.unit === '-' ? undefined : p.unit,
+    hints: { range: 1 }
+  };
+  if (Object.keys(p.enumeration).length > 0) {
+    value.format = 'enum';
+    value.enumerations = Object.entries(p.enumeration).map(([raw, state]) => ({
+      value: Number(raw),
+      string: state
+    }));
+  } else if (p.type.startsWith('f')) {
+    value.formatString = p.unit === 'deg' ? '%0.4f' : '%0.2f';
+  }
+  return {
+    identifier: { namespace: NAMESPACE, key: point.key },
+    name: point.split ? `${p.name} (${point.split.state})` : p.name,
+    type: TELEMETRY_TYPE,
+    location: `${NAMESPACE}:packet.${p.packet}`,
+    notes: p.description,
+    telemetry: {
+      values: [
+        { key: 'utc', source: 'utc', name: 'Time', format: 'utc', hints: { domain: 1 } },
+        value
+      ]
+    },
+    touchdown: { name: p.name, packet: p.packet, split: point.split || null }
+  };
+}
+
+/** The Open MCT telemetry provider over the archive, the feed and the dictionary's limits. */
+export class TelemetryProvider {
+  constructor(feed, parameters, epochMs) {
+    this.feed = feed;
+    this.parameters = new Map(parameters.map((p) => [p.name, p]));
+    this.epochMs = epochMs;
+    this.staleness = new Map(); // packet -> Set of callbacks
+    feed.on('link', () => this.notifyStaleness());
+    feed.on('connection', () => this.notifyStaleness());
+  }
+
+  datum(t, value) {
+    return { utc: this.epochMs + t * 1000, value, t };
+  }
+
+  supportsRequest(domainObject) {
+    return domainObject.type === TELEMETRY_TYPE;
+  }
+
+  async request(domainObject, options = {}) {
+    const { name, split } = domainObject.touchdown;
+    const startS = (options.start - this.epochMs) / 1000;
+    const endS = (options.end - this.epochMs) / 1000;
+    const latest = options.strategy === 'latest' && options.size === 1;
+    const rows = await history(name, startS, endS, latest ? { limit: 1, newest: true } : {});
+    const present = rows.filter(([, v]) => v !== null); // null: NaN onboard (no reading)
+    if (!split) {
+      return present.map(([t, v]) => this.datum(t, v));
+    }
+    const by = new Map(await history(split.by, rows.length ? rows[0][0] : startS, endS));
+    return present.filter(([t]) => by.get(t) === split.raw).map(([t, v]) => this.datum(t, v));
+  }
+
+  supportsSubscribe(domainObject) {
+    return domainObject.type === TELEMETRY_TYPE;
+  }
+
+  subscribe(domainObject, callback) {
+    const { name, split } = domainObject.touchdown;
+    if (!split) {
+      return this.feed.onValue(name, (v) => {
+        if (v.value !== null) {
+          callback(this.datum(v.t, v.value));
+        }
+      });
+    }
+    // The field and the one it is split by come in the same packet, in dictionary order.
+    let pending = null;
+    const off = [
+      this.feed.onValue(name, (v) => {
+        pending = v;
+      }),
+      this.feed.onValue(split.by, (v) => {
+        if (pending && pending.t === v.t && v.value === split.raw && pending.value !== null) {
+          callback(this.datum(pending.t, pending.value));
+        }
+        pending = null;
+      })
+    ];
+    return () => off.forEach((unsubscribe) => unsubscribe());
+  }
+
+  supportsLimits(domainObject) {
+    const p = domainObject.touchdown && this.parameters.get(domainObject.touchdown.name);
+    return Boolean(p && (Object.keys(p.limits).length || Object.keys(p.alarms).length));
+  }
+
+  getLimitEvaluator(domainObject) {
+    const p = this.parameters.get(domainObject.touchdown.name);
+    return {
+      evaluate: (datum) => evaluateLimits(p, datum.value)
+    };
+  }
+
+  getLimits(domainObject) {
+    const p = this.parameters.get(domainObject.touchdown.name);
+    const limits = {};
+    for (const [severity, [low, high]] of Object.entries(p.limits)) {
+      const color = SEVERITY_COLOR[severity];
+      limits[severity.toUpperCase()] = {
+        low: { color, value: low },
+        high: { color, value: high }
+      };
+    }
+    return { limits: () => Promise.resolve(limits) };
+  }
+
+  supportsStaleness(domainObject) {
+    const p = domainObject.touchdown && this.parameters.get(domainObject.touchdown.name);
+    return Boolean(p && p.period_s > 0);
+  }
+
+  isStale(domainObject) {
+    return Promise.resolve({ isStale: this.packetIsStale(domainObject.touchdown.packet) });
+  }
+
+  subscribeToStaleness(domainObject, callback) {
+    const packet = domainObject.touchdown.packet;
+    const entry = { callback, last: undefined };
+    if (!this.staleness.has(packet)) {
+      this.staleness.set(packet, new Set());
+    }
+    this.staleness.get(packet).add(entry);
+    this.notifyStaleness();
+    return () => this.staleness.get(packet).delete(entry);
+  }
+
+  packetIsStale(packet) {
+    const link = this.feed.link;
+    if (!this.feed.connected || !link) {
+      return true;
+    }
+    return link.status !== 'OK' || link.stale_packets.includes(packet);
+  }
+
+  notifyStaleness() {
+    for (const [packet, entries] of this.staleness) {
+      const isStale = this.packetIsStale(packet);
+      for (const entry of entries) {
+        if (entry.last !== isStale) {
+          entry.last = isStale;
+          entry.callback({ isStale, utc: Date.now() });
+        }
+      }
+    }
+  }
+}
+
+/** The limit a value breaks, as Open MCT's limit evaluators answer (undefined: nominal). */
+export function evaluateLimits(p, value) {
+  if (value === null || value === undefined || Number.isNaN(value)) {
+    return undefined;
+  }
+  const state = p.enumeration[String(value)];
+  if (state !== undefined) {
+    const severity = p.alarms[state];
+    return severity && { cssClass: `is-limit--${SEVERITY_COLOR[severity]}`, name: state };
+  }
+  for (const severity of [...SEVERITIES].reverse()) {
+    const range = p.limits[severity];
+    if (range && (value < range[0] || value > range[1])) {
+      const upper = value > range[1];
+      return {
+        cssClass: `is-limit--${upper ? 'upr' : 'lwr'} is-limit--${SEVERITY_COLOR[severity]}`,
+        name: `${severity} ${upper ? 'high' : 'low'}`,
+        low: upper ? range[1] : -Infinity,
+        high: upper ? Infinity : range[0]
+      };
+    }
+  }
+  return undefined;
+}
+
+export { SEVERITY_COLOR };

@@ -1,0 +1,148 @@
+"""Mission control in the browser (shell): Open MCT and the touchdown plugin, served by the ground
+server, and what the plugin asks for beyond telemetry: the flight and a terrain map.
+
+- ``GET /`` — Open MCT with the touchdown plugin (``ground/mct/``), opening the Landing display.
+- ``/openmct/`` — Open MCT's own files, from the npm package the project installs
+  (``ground/mct/package.json``, pinned; ``TOUCHDOWN_OPENMCT`` points elsewhere). Nothing is
+  fetched from the internet: the page works offline.
+- ``GET /api/flight`` — the flight plan's facts (scenario, epoch, target), the archive's time span
+  and whether the page should follow a live clock or show the archive (``mode``).
+- ``GET /api/terrain/map`` and ``/api/terrain/map.png`` — a shaded relief map of the terrain
+  around the target (the published LRO map, as operators have it) and its lat/lon box.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from touchdown.errors import TouchdownError
+from touchdown.ground.http import CLOCK, INGEST, http_error, json_response
+from touchdown.telemetry.flight_info import FlightInfo
+
+MCT_DIR = Path(__file__).parent / "mct"  # index.html, the plugin, package.json (npm)
+OPENMCT_ENV = "TOUCHDOWN_OPENMCT"
+MAP_HALF_WIDTH_M = 80_000.0  # m: the map spans the target +-80 km (Atlas crater and its rim)
+MAP_PIXELS = 640
+
+FLIGHT = web.AppKey("flight", FlightInfo)
+LIVE = web.AppKey("live", bool)
+MAP = web.AppKey("map", dict)
+
+
+class OpenMCTMissingError(TouchdownError):
+    """Open MCT's files are not installed."""
+
+
+def openmct_dist() -> Path:
+    """Open MCT's ``dist`` folder: ``$TOUCHDOWN_OPENMCT`` or the project's npm install."""
+    path = Path(os.environ.get(OPENMCT_ENV) or MCT_DIR / "node_modules" / "openmct" / "dist")
+    if not (path / "openmct.js").is_file():
+        raise OpenMCTMissingError(
+            f"Open MCT is not installed ({path / 'openmct.js'} is missing); run `make run` or "
+            f"`npm ci --prefix {MCT_DIR}`, or set {OPENMCT_ENV} to an Open MCT dist folder")
+    return path
+
+
+def add_ui(app: web.Application, flight: FlightInfo, live: bool) -> None:
+    """Add the browser UI and its API to a ground server application (see ``make_app``).
+    Without Open MCT installed the API still works and ``/`` says how to install it."""
+    app[FLIGHT], app[LIVE], app[MAP] = flight, live, {}
+    app.add_routes([web.get("/api/flight", flight_handler),
+                    web.get("/api/terrain/map", terrain_map),
+                    web.get("/api/terrain/map.png", terrain_map_png),
+                    web.get("/", index),
+                    web.static("/plugin", MCT_DIR / "plugin")])
+    with contextlib.suppress(OpenMCTMissingError):
+        app.add_routes([web.static("/openmct", openmct_dist())])
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    try:
+        openmct_dist()
+    except OpenMCTMissingError as exc:
+        return web.Response(status=503, text=f"touchdown ground: {exc}\n")
+    return web.FileResponse(MCT_DIR / "index.html")
+
+
+async def flight_handler(request: web.Request) -> web.Response:
+    ingest, flight = request.app[INGEST], request.app[FLIGHT]
+    span = ingest.archive.time_span()
+    status = ingest.link.status(request.app[CLOCK]())
+    realtime = request.app[LIVE] and (span is None or status != "FAILED")
+    return json_response({**flight.to_dict(), "live": request.app[LIVE],
+                  "mode": "realtime" if realtime else "fixed",
+                  "t_first": None if span is None else span[0],
+                  "t_last": None if span is None else span[1]})
+
+
+# ---------------------------------------------------------------- terrain map
+
+def map_box(lat_deg: float, lon_deg: float,
+            half_width_m: float = MAP_HALF_WIDTH_M) -> tuple[float, float, float, float]:
+    """(south, north, west, east) deg of a square of +-half_width_m around a site."""
+    from touchdown.moon.constants import R_REF
+
+    dlat = math.degrees(half_width_m / R_REF)
+    dlon = dlat / max(math.cos(math.radians(lat_deg)), 1e-3)
+    return lat_deg - dlat, lat_deg + dlat, lon_deg - dlon, lon_deg + dlon
+
+
+def render_map(lat_deg: float, lon_deg: float, pixels: int = MAP_PIXELS) -> dict[str, Any]:
+    """A shaded relief PNG of the box around a site, with the box and the height range."""
+    import numpy as np
+    from matplotlib import pyplot as plt
+
+    from touchdown.moon.constants import R_REF
+    from touchdown.moon.dem_tiles import load_truth_terrain
+    from touchdown.report.terrain_map import hillshade
+
+    south, north, west, east = map_box(lat_deg, lon_deg)
+    lats = np.linspace(north, south, pixels)  # image rows run north to south
+    lons = np.linspace(west, east, pixels)
+    terrain = load_truth_terrain()  # the published GLD100/LOLA relief, the best map there is
+    h = np.asarray(terrain.height(lats[:, None], lons[None, :]))
+    dy = math.radians(lats[0] - lats[1]) * R_REF
+    dx = math.radians(lons[1] - lons[0]) * R_REF * math.cos(math.radians(lat_deg))
+    shade = hillshade(h[::-1], dx, dy)[::-1]  # hillshade wants rows south to north
+    buf = io.BytesIO()
+    plt.imsave(buf, shade, cmap="gray", vmin=0.0, vmax=1.0, format="png")
+    return {"south_deg": south, "north_deg": north, "west_deg": west, "east_deg": east,
+            "height_min_m": float(np.nanmin(h)), "height_max_m": float(np.nanmax(h)),
+            "source": "LRO " + " + ".join(dict.fromkeys(
+                t.name.split("_")[-2].upper() for t in terrain.tiles)),
+            "png": buf.getvalue()}
+
+
+async def _map(request: web.Request) -> dict[str, Any]:
+    flight, cache = request.app[FLIGHT], request.app[MAP]
+    if flight.target_lat_deg is None or flight.target_lon_deg is None:
+        raise http_error(web.HTTPNotFound, "this archive does not say where the target is; "
+                         "start the server with --scenario NAME")
+    if "map" not in cache:
+        try:  # the terrain tiles load and shade in a thread: ingest goes on meanwhile
+            cache["map"] = await asyncio.to_thread(render_map, flight.target_lat_deg,
+                                                   flight.target_lon_deg)
+        except TouchdownError as exc:
+            raise http_error(web.HTTPServiceUnavailable, str(exc)) from None
+    return cache["map"]
+
+
+async def terrain_map(request: web.Request) -> web.Response:
+    m = await _map(request)
+    return json_response({**{k: v for k, v in m.items() if k != "png"},
+                  "target": request.app[FLIGHT].to_dict()["target"],
+                  "image": "/api/terrain/map.png"})
+
+
+async def terrain_map_png(request: web.Request) -> web.Response:
+    m = await _map(request)
+    return web.Response(body=m["png"], content_type="image/png",
+                        headers={"Cache-Control": "max-age=3600"})
