@@ -43,9 +43,10 @@ def test_serve_ingests_over_tcp_answers_the_api_and_stops_cleanly(tmp_path, dict
                             stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONWARNINGS": "error"})
     try:
-        lines = [proc.stderr.readline() for _ in range(3)]
-        api = re.search(r"http://([\d.]+):(\d+)", lines[1])
-        tcp = re.search(r"tcp://([\d.]+):(\d+)", lines[2])
+        lines = [proc.stderr.readline() for _ in range(4)]
+        assert re.search(r"mission control on http://127.0.0.1:\d+/$", lines[1].strip())
+        api = re.search(r"http://([\d.]+):(\d+)", lines[2])
+        tcp = re.search(r"tcp://([\d.]+):(\d+)", lines[3])
         assert api and tcp, lines
         assert api.group(1) == "127.0.0.1"  # the safe default
         framer = FrameEncoder(dictionary.spacecraft_id)  # the lander's TM frames, 256 octets

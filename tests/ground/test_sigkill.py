@@ -78,9 +78,9 @@ def _start_server(path):
                              "ground", "--archive", str(path), "--port", "0",
                              "--ingest-port", "0"], stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONWARNINGS": "error"})
-    lines = [proc.stderr.readline() for _ in range(3)]
-    web = int(re.search(r"http://[\d.]+:(\d+)", lines[1]).group(1))
-    tcp = int(re.search(r"tcp://[\d.]+:(\d+)", lines[2]).group(1))
+    lines = "".join(proc.stderr.readline() for _ in range(4))  # archive, UI, API, ingest
+    web = int(re.search(r"http://[\d.]+:(\d+)", lines).group(1))
+    tcp = int(re.search(r"tcp://[\d.]+:(\d+)", lines).group(1))
     return proc, web, tcp
 
 

@@ -299,9 +299,10 @@ def fly(scenario: str, seed: int, out: Path | None, as_json: bool, downlink: Pat
     with errors_to_exit(debug):
         s = load_scenario(scenario)
         if live:
-            from touchdown.ground.web import openmct_dist
+            from touchdown.cli.ground import check_live, default_live_archive
 
-            openmct_dist()  # before flying: say how to install Open MCT
+            archive_path = archive_path or default_live_archive(s.name)
+            check_live(archive_path)  # before the flight: Open MCT there, the archive new
         link = None
         if downlink is None and address is None and not live:
             flight = _fly(s, seed, quiet)
@@ -321,13 +322,13 @@ def fly(scenario: str, seed: int, out: Path | None, as_json: bool, downlink: Pat
         if link is not None and address is not None:
             _stream(link.link.frames, *address, speed, quiet or as_json)
         if link is not None and live:
-            from touchdown.cli.ground import default_live_archive, serve_live
+            from touchdown.cli.ground import serve_live
 
             def summary() -> None:
                 click.echo("\n" + flight_summary(flight) + "\n" + downlink_line(link) + "\n")
 
-            serve_live(link, archive_path or default_live_archive(s.name), host, port, speed,
-                       wait, quiet, summary)
+            assert archive_path is not None
+            serve_live(link, archive_path, host, port, speed, wait, quiet, summary)
             return
     if as_json:
         info = flight.to_dict()

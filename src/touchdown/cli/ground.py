@@ -288,18 +288,23 @@ def default_live_archive(scenario: str) -> Path:
     return Path("out") / "flights" / f"{scenario}-{time.strftime('%Y%m%dT%H%M%S')}.sqlite"
 
 
+def check_live(archive_path: Path) -> None:
+    """What --live needs before anything is flown: Open MCT installed and a fresh archive."""
+    from touchdown.ground.web import openmct_dist
+
+    openmct_dist()
+    if archive_path.exists():
+        raise click.BadParameter(f"{archive_path} exists; --live needs a fresh archive: give "
+                                 "a new file (open the old one with `touchdown ground "
+                                 f"--archive {archive_path}`)", param_hint="--archive")
+
+
 def serve_live(link: DownlinkedFlight, archive_path: Path, host: str, port: int, speed: float,
                wait: bool, quiet: bool, on_stream_end: Any = None) -> None:
     """Start a ground server with a fresh archive and stream the flight's received frames into
     it at ``speed`` times real time; serve until Ctrl-C. ``on_stream_end()`` is called once
     the stream has ended (loss of signal declared or the last frame in)."""
-    from touchdown.ground.web import openmct_dist
-
-    openmct_dist()  # says how to install Open MCT before anything is flown or written
-    if archive_path.exists():
-        raise click.BadParameter(f"{archive_path} exists; --live needs a fresh archive: give "
-                                 "a new file (open the old one with `touchdown ground "
-                                 f"--archive {archive_path}`)", param_hint="--archive")
+    check_live(archive_path)
     try:
         archive_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
