@@ -97,6 +97,10 @@ def test_a_live_landing_shows_values_plots_the_rejection_alarm_and_loss_of_signa
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    outside: list[str] = []  # everything must come from the ground server: no internet
+    page.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1:", "ws://127.0.0.1:",
+                                                           "data:", "blob:"))
+            else outside.append(r.url))
     with touchdown("fly", "hakuto-r-m1", "--live", "--speed", str(SPEED), "--port", "0",
                    "--archive", str(archive), "-q") as url:
         page.goto(url)  # the downlink starts when the page opens
@@ -115,7 +119,7 @@ def test_a_live_landing_shows_values_plots_the_rejection_alarm_and_loss_of_signa
         assert "ack test operator" in alarms.locator("tr[data-parameter='lrf.state']").inner_text()
         time.sleep(1.0)  # the map and the track
         page.screenshot(path=SHOTS / "landing-archive.png")
-    assert errors == []
+    assert errors == [] and outside == []
     page.close()
 
 

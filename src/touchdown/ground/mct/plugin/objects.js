@@ -82,6 +82,14 @@ const container = (size, frames) => ({
 
 export function makeObjects(flight, parameters) {
   const points = telemetryPoints(parameters);
+  const known = new Set(points.map((pt) => pt.key));
+  const missing = [...ALTITUDE, ...SPEEDS, ...PROPELLANT, ...STATUS, ...EVENTS].filter(
+    (key) => !known.has(key)
+  );
+  if (missing.length) {
+    throw new Error(`the Landing display shows ${missing.join(', ')}, which the telemetry ` +
+      'dictionary does not define: fix plugin/objects.js or the dictionary');
+  }
   const objects = new Map();
   const add = (o) => objects.set(o.identifier.key, o);
   const packets = [...new Set(parameters.map((p) => p.packet))];
