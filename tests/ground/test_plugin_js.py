@@ -1,0 +1,32 @@
+"""The Open MCT plugin's pure JavaScript (limits, points, objects, clock) under Node's test
+runner, fed the server's own /api/parameters."""
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from touchdown.ground.server import make_app
+
+TESTS = Path(__file__).parent / "mct" / "plugin.test.mjs"
+
+
+def test_the_plugin_passes_its_node_tests(ingest):
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is missing: make test installs Open MCT with npm, which needs it")
+
+    async def parameters():
+        async with TestClient(TestServer(make_app(ingest))) as client:
+            return await (await client.get("/api/parameters")).json()
+
+    env = {**os.environ, "TOUCHDOWN_PARAMETERS": json.dumps(asyncio.run(parameters()))}
+    r = subprocess.run([node, "--test", str(TESTS)], capture_output=True, text=True, env=env,
+                       timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "# fail 0" in r.stdout and "# pass 5" in r.stdout
