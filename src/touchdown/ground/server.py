@@ -120,13 +120,14 @@ def _range(request: web.Request) -> tuple[float, float]:
 
 async def parameters(request: web.Request) -> web.Response:
     d = request.app[INGEST].dictionary
-    return json_response([{"name": f.qualified, "packet": p.name, "apid": p.apid, "field": f.name,
-                   "type": f.type, "unit": f.unit, "description": f.description,
-                   "limits": {s: list(r) for s, r in f.limits.items()},
-                   "enumeration": {str(k): v for k, v in f.enum.items()},
-                   "alarms": f.alarms, "period_s": p.period_s, "expiry_s": p.expiry_s,
-                   "split_by": f"{p.name}.{f.split_by}" if f.split_by else None}
-                  for p in d.packets for f in p.fields])
+    return json_response([
+        {"name": f.qualified, "packet": p.name, "apid": p.apid, "field": f.name,
+         "type": f.type, "unit": f.unit, "description": f.description,
+         "limits": {s: list(r) for s, r in f.limits.items()},
+         "enumeration": {str(k): v for k, v in f.enum.items()},
+         "alarms": f.alarms, "period_s": p.period_s, "expiry_s": p.expiry_s,
+         "split_by": f"{p.name}.{f.split_by}" if f.split_by else None}
+        for p in d.packets for f in p.fields])
 
 
 async def history(request: web.Request) -> web.Response:
@@ -216,6 +217,14 @@ def onboard_now(ingest: Ingest, now: float) -> float | None:
     return link.t_onboard_last + (now - link.last_any)
 
 
+def _link_message(app: web.Application, now: float) -> dict[str, Any]:
+    return {"type": "link", **link_status(app[INGEST], now, app[FLIGHT])}
+
+
+def _alarms_message(active: list[AlarmRecord]) -> dict[str, Any]:
+    return {"type": "alarms", "active": [_alarm(a) for a in active]}
+
+
 async def link(request: web.Request) -> web.Response:
     return json_response(link_status(request.app[INGEST], request.app[CLOCK](),
                                      request.app[FLIGHT]))
@@ -231,11 +240,12 @@ async def estimate(request: web.Request) -> web.Response:
     los = ingest.link.update(request.app[CLOCK]())
     state = last_known_state(ingest.dictionary, ingest.archive, los)
     est = outcome_estimate(state)
-    return json_response({"los": None if los is None else asdict(los),
-                  "signal": "lost" if los is not None else "present or never acquired",
-                  "last_known_state": {n: {"t": t, "value": v, "state": state.states.get(n)}
-                                       for n, (t, v) in state.values.items()},
-                  "outcome": est.to_dict()})
+    return json_response({
+        "los": None if los is None else asdict(los),
+        "signal": "lost" if los is not None else "present or never acquired",
+        "last_known_state": {n: {"t": t, "value": v, "state": state.states.get(n)}
+                             for n, (t, v) in state.values.items()},
+        "outcome": est.to_dict()})
 
 
 async def realtime(request: web.Request) -> web.WebSocketResponse:
@@ -243,9 +253,8 @@ async def realtime(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     client = _Client()
     request.app[CLIENTS].add(client)
-    ingest, now = request.app[INGEST], request.app[CLOCK]()
-    for message in ({"type": "link", **link_status(ingest, now, request.app[FLIGHT])},
-                    {"type": "alarms", "active": [_alarm(a) for a in ingest.alarms.active()]}):
+    app = request.app
+    for message in (_link_message(app, app[CLOCK]()), _alarms_message(app[INGEST].alarms.active())):
         client.queue.put_nowait(message)  # where things stand, before anything new
 
     async def send() -> None:
@@ -326,13 +335,13 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
             status = ingest.link.status(now)
             stale = ingest.link.stale_packets(now) if status != "UNAVAIL" else []
             if (status, stale) != last_link:
-                _broadcast(app, {"type": "link", **link_status(ingest, now, app[FLIGHT])})
+                _broadcast(app, _link_message(app, now))
                 last_link = (status, stale)
+            active = ingest.alarms.active()
             alarms = tuple((a.id, a.current_severity, a.severity, a.t_acknowledged)
-                           for a in ingest.alarms.active())
+                           for a in active)
             if alarms != last_alarms:
-                _broadcast(app, {"type": "alarms", "active": [_alarm(a) for a in
-                                                              ingest.alarms.active()]})
+                _broadcast(app, _alarms_message(active))
                 last_alarms = alarms
 
     task = asyncio.create_task(tick())

@@ -14,7 +14,6 @@ server, and what the plugin asks for beyond telemetry: the flight and a terrain 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import math
 import os
@@ -35,6 +34,7 @@ MAP_PIXELS = 640
 FLIGHT = web.AppKey("flight", FlightInfo)
 LIVE = web.AppKey("live", bool)
 MAP = web.AppKey("map", dict)
+MISSING = web.AppKey("openmct_missing", str)  # why Open MCT cannot be served ("": it can)
 
 
 class OpenMCTMissingError(TouchdownError):
@@ -54,21 +54,21 @@ def openmct_dist() -> Path:
 def add_ui(app: web.Application, flight: FlightInfo, live: bool) -> None:
     """Add the browser UI and its API to a ground server application (see ``make_app``).
     Without Open MCT installed the API still works and ``/`` says how to install it."""
-    app[FLIGHT], app[LIVE], app[MAP] = flight, live, {}
+    app[FLIGHT], app[LIVE], app[MAP], app[MISSING] = flight, live, {}, ""
     app.add_routes([web.get("/api/flight", flight_handler),
                     web.get("/api/terrain/map", terrain_map),
                     web.get("/api/terrain/map.png", terrain_map_png),
                     web.get("/", index),
                     web.static("/plugin", MCT_DIR / "plugin")])
-    with contextlib.suppress(OpenMCTMissingError):
+    try:
         app.add_routes([web.static("/openmct", openmct_dist())])
+    except OpenMCTMissingError as exc:
+        app[MISSING] = str(exc)
 
 
 async def index(request: web.Request) -> web.StreamResponse:
-    try:
-        openmct_dist()
-    except OpenMCTMissingError as exc:
-        return web.Response(status=503, text=f"touchdown ground: {exc}\n")
+    if request.app[MISSING]:
+        return web.Response(status=503, text=f"touchdown ground: {request.app[MISSING]}\n")
     return web.FileResponse(MCT_DIR / "index.html")
 
 
@@ -78,9 +78,9 @@ async def flight_handler(request: web.Request) -> web.Response:
     status = ingest.link.status(request.app[CLOCK]())
     realtime = request.app[LIVE] and (span is None or status != "FAILED")
     return json_response({**flight.to_dict(), "live": request.app[LIVE],
-                  "mode": "realtime" if realtime else "fixed",
-                  "t_first": None if span is None else span[0],
-                  "t_last": None if span is None else span[1]})
+                          "mode": "realtime" if realtime else "fixed",
+                          "t_first": None if span is None else span[0],
+                          "t_last": None if span is None else span[1]})
 
 
 # ---------------------------------------------------------------- terrain map
