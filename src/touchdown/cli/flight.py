@@ -57,6 +57,8 @@ def _stream(frames: list[tuple[float, bytes]], host: str, port: int, speed: floa
 
     from tqdm import tqdm
 
+    from touchdown.ground.live import PacedClock
+
     try:
         sock = socket.create_connection((host, port), timeout=10.0)
     except OSError as exc:
@@ -65,9 +67,10 @@ def _stream(frames: list[tuple[float, bytes]], host: str, port: int, speed: floa
                           "--ground") from None
     with sock, tqdm(total=len(frames), unit="frame", disable=quiet, leave=False,
                     desc=f"downlink x{speed:g}") as bar:
-        t0_wall, t0 = time.monotonic(), frames[0][0] if frames else 0.0
+        clock = PacedClock(frames[0][0] if frames else 0.0, speed)
+        clock.start()
         for t, data in frames:
-            wait = (t - t0) / speed - (time.monotonic() - t0_wall)
+            wait = (t - clock()) / speed
             if wait > 0:
                 time.sleep(wait)
             try:

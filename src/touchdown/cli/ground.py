@@ -10,6 +10,7 @@ import contextlib
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -300,11 +301,11 @@ def check_live(archive_path: Path) -> None:
 
 
 def serve_live(link: DownlinkedFlight, archive_path: Path, host: str, port: int, speed: float,
-               wait: bool, quiet: bool, on_stream_end: Any = None) -> None:
-    """Start a ground server with a fresh archive and stream the flight's received frames into
-    it at ``speed`` times real time; serve until Ctrl-C. ``on_stream_end()`` is called once
-    the stream has ended (loss of signal declared or the last frame in)."""
-    check_live(archive_path)
+               wait: bool, quiet: bool, on_stream_end: Callable[[], None] | None = None) -> None:
+    """Start a ground server with a fresh archive (``check_live`` it first, before flying)
+    and stream the flight's received frames into it at ``speed`` times real time; serve until
+    Ctrl-C. ``on_stream_end()`` is called once the stream has ended (loss of signal declared
+    or the last frame in)."""
     try:
         archive_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -324,7 +325,8 @@ def serve_live(link: DownlinkedFlight, archive_path: Path, host: str, port: int,
 
 
 async def _live(link: DownlinkedFlight, plan: FlightInfo, ingest: Ingest, host: str, port: int,
-                speed: float, wait: bool, quiet: bool, on_stream_end: Any) -> None:
+                speed: float, wait: bool, quiet: bool,
+                on_stream_end: Callable[[], None] | None) -> None:
     from tqdm import tqdm
 
     from touchdown.ground.live import LiveStream, stream
