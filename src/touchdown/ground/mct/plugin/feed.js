@@ -58,6 +58,24 @@ export class GroundFeed {
     return subscribe(this.byName, name, callback);
   }
 
+  /** Call back with (first, second) when values of both parameters with the same time have
+   *  come: two fields of one packet, `first` before `second` in the dictionary's order. */
+  onPair(first, second, callback) {
+    let pending = null;
+    const off = [
+      this.onValue(first, (v) => {
+        pending = v;
+      }),
+      this.onValue(second, (v) => {
+        if (pending && pending.t === v.t) {
+          callback(pending, v);
+        }
+        pending = null;
+      })
+    ];
+    return () => off.forEach((unsubscribe) => unsubscribe());
+  }
+
   /** Call back with every message of a type ('link', 'alarms', 'clock', 'connection'). */
   on(type, callback) {
     return subscribe(this.byType, type, callback);
@@ -90,4 +108,11 @@ export async function history(name, startS, endS, { limit, newest } = {}) {
   if (newest) query.set('newest', '1');
   const body = await getJSON(`/api/history/${encodeURIComponent(name)}?${query}`);
   return body.values;
+}
+
+/** History of two fields of one packet side by side, [[t, first, second], ...] oldest first. */
+export async function pairedHistory(first, second, startS, endS) {
+  const [a, b] = await Promise.all([history(first, startS, endS), history(second, startS, endS)]);
+  const at = new Map(b);
+  return a.filter(([t]) => at.has(t)).map(([t, v]) => [t, v, at.get(t)]);
 }

@@ -1,7 +1,7 @@
 // Telemetry objects made from the server's telemetry dictionary (GET /api/parameters), and the
 // Open MCT providers behind them: history from the archive, realtime from the feed, limits with
 // their severities, and staleness from the server's packet expiry.
-import { history } from './feed.js';
+import { history, pairedHistory } from './feed.js';
 
 export const NAMESPACE = 'touchdown';
 export const TELEMETRY_TYPE = 'touchdown.telemetry';
@@ -93,14 +93,15 @@ export class TelemetryProvider {
     const { name, split } = domainObject.touchdown;
     const startS = (options.start - this.epochMs) / 1000;
     const endS = (options.end - this.epochMs) / 1000;
+    if (split) {
+      const rows = await pairedHistory(name, split.by, startS, endS);
+      return rows
+        .filter(([, v, by]) => v !== null && by === split.raw) // null: NaN onboard (no reading)
+        .map(([t, v]) => this.datum(t, v));
+    }
     const latest = options.strategy === 'latest' && options.size === 1;
     const rows = await history(name, startS, endS, latest ? { limit: 1, newest: true } : {});
-    const present = rows.filter(([, v]) => v !== null); // null: NaN onboard (no reading)
-    if (!split) {
-      return present.map(([t, v]) => this.datum(t, v));
-    }
-    const by = new Map(await history(split.by, rows.length ? rows[0][0] : startS, endS));
-    return present.filter(([t]) => by.get(t) === split.raw).map(([t, v]) => this.datum(t, v));
+    return rows.filter(([, v]) => v !== null).map(([t, v]) => this.datum(t, v));
   }
 
   supportsSubscribe(domainObject) {
@@ -116,20 +117,11 @@ export class TelemetryProvider {
         }
       });
     }
-    // The field and the one it is split by come in the same packet, in dictionary order.
-    let pending = null;
-    const off = [
-      this.feed.onValue(name, (v) => {
-        pending = v;
-      }),
-      this.feed.onValue(split.by, (v) => {
-        if (pending && pending.t === v.t && v.value === split.raw && pending.value !== null) {
-          callback(this.datum(pending.t, pending.value));
-        }
-        pending = null;
-      })
-    ];
-    return () => off.forEach((unsubscribe) => unsubscribe());
+    return this.feed.onPair(name, split.by, (v, by) => {
+      if (by.value === split.raw && v.value !== null) {
+        callback(this.datum(v.t, v.value));
+      }
+    });
   }
 
   supportsLimits(domainObject) {

@@ -1,6 +1,6 @@
 // touchdown's own views: the alarm list (with acknowledge), the link (status, loss of signal,
 // light time) and the ground track on the terrain map; and the link indicator in the status bar.
-import { getJSON, history } from './feed.js';
+import { getJSON, history, pairedHistory } from './feed.js';
 import { SEVERITY_COLOR } from './telemetry.js';
 import { ALARMS_TYPE, LINK_TYPE, TRACK_TYPE } from './objects.js';
 
@@ -238,7 +238,6 @@ export function trackView(openmct, feed, epochMs) {
     let map = null;
     let track = []; // [t, lat, lon]
     let rejected = []; // [lat, lon] where range readings were rejected
-    let pendingLat = null;
     let alive = true;
 
     function draw() {
@@ -309,13 +308,11 @@ export function trackView(openmct, feed, epochMs) {
       image.src = map.image;
       const end = openmct.time.getBounds().end;
       const endS = (end - epochMs) / 1000;
-      const [lats, lons, accepted] = await Promise.all([
-        history('nav.lat_deg', -Infinity, endS),
-        history('nav.lon_deg', -Infinity, endS),
+      const [positions, accepted] = await Promise.all([
+        pairedHistory('nav.lat_deg', 'nav.lon_deg', -Infinity, endS),
         history('lrf.accepted', -Infinity, endS)
       ]);
-      const lonAt = new Map(lons);
-      track = lats.filter(([t]) => lonAt.has(t)).map(([t, lat]) => [t, lat, lonAt.get(t)]);
+      track = positions.filter(([, lat, lon]) => lat !== null && lon !== null);
       rejected = accepted.filter(([, a]) => a === 0).map(([t]) => positionAt(t)).filter(Boolean);
       caption.textContent =
         `${map.source} relief, ±${Math.round(halfWidthKm())} km around the target (yellow cross); ` +
@@ -341,12 +338,9 @@ export function trackView(openmct, feed, epochMs) {
     }
 
     const offs = [
-      feed.onValue('nav.lat_deg', (v) => {
-        pendingLat = v;
-      }),
-      feed.onValue('nav.lon_deg', (v) => {
-        if (pendingLat && pendingLat.t === v.t && v.value !== null) {
-          track.push([v.t, pendingLat.value, v.value]);
+      feed.onPair('nav.lat_deg', 'nav.lon_deg', (lat, lon) => {
+        if (lat.value !== null && lon.value !== null) {
+          track.push([lat.t, lat.value, lon.value]);
           draw();
         }
       }),
