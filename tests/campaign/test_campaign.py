@@ -80,8 +80,10 @@ def test_same_seed_same_table_whatever_the_threads(tmp_path: Path, nominal: Scen
 
 def test_rerun_flies_a_sample_alone_to_the_same_numbers(reference: CampaignResult) -> None:
     folder = reference.written[0].parent
-    flight, row, differ = rerun_sample(folder, 4)
+    link, row, differ = rerun_sample(folder, 4)
+    flight = link.flight
     assert differ == []
+    assert link.link.frames  # with what its downlink delivered
     assert flight.outcome == row["outcome"]
     assert len(flight.trace) > 5_000  # full telemetry: a row per cycle, 10 Hz once powered
     with pytest.raises(ResultsError, match="sample 99 is not in"):

@@ -23,7 +23,8 @@ from touchdown.errors import ResultsError
 from touchdown.files import jsonable, write_atomic
 from touchdown.moon.dem_tiles import load_onboard_map, load_truth_terrain
 from touchdown.scenario import Scenario
-from touchdown.sim.run import Flight, build, fly
+from touchdown.sim.run import build
+from touchdown.telemetry.downlink import DownlinkedFlight, fly_downlink
 
 
 class CampaignInterruptedError(Exception):
@@ -92,11 +93,11 @@ def run_campaign(nominal: Scenario, campaign: Campaign, runs: int, out: Path, se
     return CampaignResult(samples, summary, written)
 
 
-def rerun_sample(folder: Path, sample: int) -> tuple[Flight, pd.Series, list[str]]:
-    """Fly one stored sample again, alone and with full telemetry.
+def rerun_sample(folder: Path, sample: int) -> tuple[DownlinkedFlight, pd.Series, list[str]]:
+    """Fly one stored sample again, alone, with full telemetry and its downlink.
 
-    Returns the flight, its stored row and the columns whose values differ from that row
-    (empty: the same numbers).
+    Returns the flight with its downlink (``.flight`` is the flight), its stored row and the
+    columns whose values differ from that row (empty: the same numbers).
     """
     store = ResultsDir(folder)
     nominal, campaign, seed = store.campaign()
@@ -107,7 +108,8 @@ def rerun_sample(folder: Path, sample: int) -> tuple[Flight, pd.Series, list[str
         raise ResultsError(f"sample {sample} is not in {folder} (stored samples: {have}); "
                            "give a sample id from samples.parquet")
     plan, real, flight_seed, inputs = campaign.sample(nominal, seed, sample)
-    flight = fly(plan, seed=flight_seed, real=real)
+    link = fly_downlink(plan, flight_seed, real)
+    flight = link.flight
     a, initial = flight.arrays, build(plan, flight_seed, load_onboard_map(), real)
     again = sample_rows([sample], [inputs], od_errors(initial.world[None], initial.fsw[None]),
                         a.world[None], a.world_params[None], a.fsw[None], a.fsw_params[None],
@@ -116,4 +118,4 @@ def rerun_sample(folder: Path, sample: int) -> tuple[Flight, pd.Series, list[str
     differ = [c for c in row.index
               if c not in again or not (row[c] == again[c] or (pd.isna(row[c])
                                                                and pd.isna(again[c])))]
-    return flight, row, differ
+    return link, row, differ

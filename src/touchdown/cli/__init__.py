@@ -1,7 +1,7 @@
 """The ``touchdown`` command line (shell): thin commands over the library.
 
 ``fly`` and ``compare`` fly single scenarios; ``campaign`` and ``survey`` fly many;
-``ground`` runs the ground station.
+``ground`` runs the ground station; ``report`` investigates a flight from its telemetry.
 """
 
 import click
@@ -9,6 +9,7 @@ import click
 from touchdown.cli.campaign import campaign, survey
 from touchdown.cli.flight import compare, fly
 from touchdown.cli.ground import ground
+from touchdown.cli.report import report
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,3 +27,4 @@ main.add_command(compare)
 main.add_command(campaign)
 main.add_command(survey)
 main.add_command(ground)
+main.add_command(report)

@@ -142,8 +142,9 @@ def rerun(results: Path, sample_id: int, out: Path | None, as_json: bool, quiet:
 
     with errors_to_exit(debug):
         with status_line(f"flying sample {sample_id}", quiet):
-            flight, row, differ = rerun_sample(results, sample_id)
-        written = write_flight_outputs(flight, out or results / f"sample-{sample_id}")
+            link, row, differ = rerun_sample(results, sample_id)
+        flight = link.flight
+        written = write_flight_outputs(flight, out or results / f"sample-{sample_id}", link)
     if as_json:
         click.echo(json.dumps(jsonable({**flight.to_dict(), "sample": sample_id,
                                         "matches_campaign_row": not differ,

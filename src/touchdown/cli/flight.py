@@ -17,6 +17,7 @@ from touchdown.cli.common import (
     status_line,
 )
 from touchdown.files import jsonable, write_atomic
+from touchdown.timefmt import mission_clock as _clock
 
 if TYPE_CHECKING:
     from touchdown.scenario import Scenario
@@ -34,6 +35,13 @@ def _fly(scenario: Scenario, seed: int, quiet: bool) -> Flight:
 
     with status_line(f"flying {scenario.name}", quiet):
         return fly(scenario, seed=seed)
+
+
+def _fly_downlink(scenario: Scenario, seed: int, quiet: bool) -> DownlinkedFlight:
+    from touchdown.telemetry.downlink import fly_downlink
+
+    with status_line(f"flying {scenario.name} with its downlink", quiet):
+        return fly_downlink(scenario, seed)
 
 
 def _ground_address(value: str | None) -> tuple[str, int] | None:
@@ -81,9 +89,12 @@ def _stream(frames: list[tuple[float, bytes]], host: str, port: int, speed: floa
             bar.update()
 
 
-def write_flight_outputs(flight: Flight, folder: Path) -> list[Path]:
-    """trajectory.parquet (the trace, mode as text), flight.png and flight.json in folder."""
+def write_flight_outputs(flight: Flight, folder: Path,
+                         link: DownlinkedFlight | None = None) -> list[Path]:
+    """A run folder: trajectory.parquet (the trace, mode as text), flight.png, flight.json and,
+    with the flight's downlink, what the ground received (``received.downlink``)."""
     from touchdown.report.flight_plot import plot_flight
+    from touchdown.telemetry.downlink import RUN_RECORDING
 
     trace = flight.trace.copy()
     trace["mode"] = trace["mode"].astype(str)
@@ -95,21 +106,13 @@ def write_flight_outputs(flight: Flight, folder: Path) -> list[Path]:
                           lambda p: trace.to_parquet(p, index=False)),
             plot_flight(flight, folder / "flight.png"),
             write_atomic(folder / "flight.json", lambda p: p.write_text(text, encoding="utf-8")),
-        ]
+        ] + ([link.record(folder / RUN_RECORDING)] if link is not None else [])
     except OSError as exc:
         raise OutputError(f"could not write the outputs in {folder}: {exc}; "
                           "give --out a folder you can write to") from exc
 
 
 # ---------------------------------------------------------------- formatting
-
-def _clock(t: float | None) -> str:
-    """Time since the scenario epoch as T+mm:ss.s (minutes may pass 59)."""
-    if t is None or not math.isfinite(t):
-        return "-"
-    m, s = divmod(round(t, 1), 60.0)
-    return f"T+{int(m):02d}:{s:04.1f}"
-
 
 def _latlon(lat: float, lon: float) -> str:
     lon = (lon + 180.0) % 360.0 - 180.0
@@ -267,7 +270,8 @@ def _output_dirs(out: Path, a: Scenario, b: Scenario) -> tuple[Path, Path]:
 @click.argument("scenario")
 @common_options
 @click.option("--out", type=click.Path(file_okay=False, writable=True, path_type=Path),
-              help="Write trajectory.parquet, flight.png and flight.json into this folder.")
+              help="Write a run folder: trajectory.parquet, flight.png, flight.json and what the "
+                   "ground received (received.downlink, for `touchdown report`).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the flight as one JSON object on stdout, nothing else.")
 @click.option("--downlink", type=click.Path(dir_okay=False, writable=True, path_type=Path),
@@ -307,15 +311,12 @@ def fly(scenario: str, seed: int, out: Path | None, as_json: bool, downlink: Pat
             archive_path = archive_path or default_live_archive(s.name)
             check_live(archive_path)  # before the flight: Open MCT there, the archive new
         link = None
-        if downlink is None and address is None and not live:
+        if downlink is None and address is None and not live and out is None:
             flight = _fly(s, seed, quiet)
         else:
-            from touchdown.telemetry.downlink import fly_downlink
-
-            with status_line(f"flying {s.name} with its downlink", quiet):
-                link = fly_downlink(s, seed)
+            link = _fly_downlink(s, seed, quiet)
             flight = link.flight
-        written = write_flight_outputs(flight, out) if out is not None else []
+        written = write_flight_outputs(flight, out, link) if out is not None else []
         if link is not None and downlink is not None:
             try:
                 written.append(link.record(downlink))
@@ -360,11 +361,14 @@ def compare(a: str, b: str, seed: int, out: Path | None, quiet: bool, debug: boo
     """Fly scenarios A and B with the same seed and show them side by side."""
     with errors_to_exit(debug):
         sa, sb = load_scenario(a), load_scenario(b)  # both checked before the first (long) flight
-        fa, fb = _fly(sa, seed, quiet), _fly(sb, seed, quiet)
         written: list[Path] = []
-        if out is not None:
+        if out is None:
+            fa, fb = _fly(sa, seed, quiet), _fly(sb, seed, quiet)
+        else:  # run folders keep what the ground received too, for `touchdown report`
+            la, lb = _fly_downlink(sa, seed, quiet), _fly_downlink(sb, seed, quiet)
+            fa, fb = la.flight, lb.flight
             da, db = _output_dirs(out, sa, sb)
-            written = write_flight_outputs(fa, da) + write_flight_outputs(fb, db)
+            written = write_flight_outputs(fa, da, la) + write_flight_outputs(fb, db, lb)
     click.echo(_side_by_side(fa, fb))
     if written:
         click.echo()

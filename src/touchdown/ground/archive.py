@@ -362,6 +362,11 @@ class Archive:
             args += (apid,)
         return [tuple(r) for r in self._db.execute(sql + " ORDER BY t_onboard, id", args)]
 
+    def arrivals(self) -> list[tuple[int, float, float]]:
+        """(apid, t_onboard, t_received) of every archived packet, in order of arrival."""
+        return [tuple(r) for r in self._db.execute(
+            "SELECT apid, t_onboard, t_received FROM packets ORDER BY t_received, id")]
+
     def frames(self, start: float = -math.inf, end: float = math.inf,
                ok: bool | None = None) -> list[tuple[float, bool, bytes]]:
         """Raw frames (t_received, ok, bytes) with start <= t_received <= end (ground s);

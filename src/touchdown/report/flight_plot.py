@@ -18,7 +18,7 @@ from matplotlib.transforms import Bbox
 
 from touchdown.report.png import save_png
 
-__all__ = ["MARKED_EVENTS", "plot_flight"]
+__all__ = ["MARKED_EVENTS", "label_events", "plot_flight"]
 
 # Events drawn as labelled vertical lines: name -> (label, colour).
 MARKED_EVENTS: dict[str, tuple[str, str]] = {
@@ -114,8 +114,8 @@ def _figure(flight: Any) -> Figure:
     # Labels are placed after the layout settles, so that their overlap tests see final sizes.
     fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
-    _label_events(ax_alt, renderer, marks, t_start)
-    _label_events(ax_zoom, renderer, [m for m in marks if m[0] >= zoom_t0], t_start)
+    label_events(ax_alt, renderer, marks, t_start)
+    label_events(ax_zoom, renderer, [m for m in marks if m[0] >= zoom_t0], t_start)
     return fig
 
 
@@ -233,7 +233,7 @@ def _detail_window(rows: pd.DataFrame) -> tuple[float, float]:
     return start - margin, end + 0.4 * margin
 
 
-def _label_events(ax: Axes, renderer: RendererBase,
+def label_events(ax: Axes, renderer: RendererBase,
                   marks: list[tuple[float, str, str]], t_start: float) -> None:
     """Vertical lines at the events, each labelled near the top without overlapping another."""
     blend = transforms.blended_transform_factory(ax.transData, ax.transAxes)

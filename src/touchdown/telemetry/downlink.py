@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from touchdown.scenario import Scenario
 from touchdown.sim import state as st
 from touchdown.sim.run import Flight, fly
@@ -23,6 +25,7 @@ from touchdown.telemetry.onboard import Outgoing, TelemetryTask
 from touchdown.telemetry.recording import write_recording
 
 SAMPLE_S = 0.5  # s, how often the host drains telemetry between compiled chunks
+RUN_RECORDING = "received.downlink"  # in a run folder (``fly --out``): what the ground received
 
 
 @dataclass
@@ -59,11 +62,13 @@ def destroyed_s(flight: Flight) -> float | None:
     return float(flight.arrays.world[st.W_TD]) if flight.outcome == "crashed" else None
 
 
-def fly_downlink(s: Scenario, seed: int = 0) -> DownlinkedFlight:
-    """Fly s with its telemetry and carry the packets to the ground."""
+def fly_downlink(s: Scenario, seed: int | np.random.SeedSequence = 0,
+                 real: Scenario | None = None) -> DownlinkedFlight:
+    """Fly s with its telemetry and carry the packets to the ground (``real``: the lander as
+    built, when it differs from the plan, as in ``sim.run.fly``)."""
     dictionary = load_dictionary()
     task = TelemetryTask(dictionary)
-    flight = fly(s, seed, observe=task.sample, every_s=SAMPLE_S)
+    flight = fly(s, seed, real=real, observe=task.sample, every_s=SAMPLE_S)
     packets = sorted(task.packets, key=lambda p: p.t)  # stable: events keep their order
     trace = flight.trace
     path = (trace["t_s"].to_numpy(), trace["lat_deg"].to_numpy(), trace["lon_deg"].to_numpy())

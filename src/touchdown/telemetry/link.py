@@ -83,7 +83,7 @@ class LinkConfig:
     bit_error_rate: float = 1e-6
     elevation_mask_deg: float = 5.0
     queue_limit_octets: int = 65536
-    seed: int = 0
+    seed: int | np.random.SeedSequence = 0
 
     def __post_init__(self) -> None:
         checks = (
@@ -107,7 +107,8 @@ class LinkConfig:
         return (len(ASM) + self.frame_length) * 8.0 / self.rate_bps
 
     @classmethod
-    def from_scenario(cls, scenario: Any, seed: int = 0) -> LinkConfig:
+    def from_scenario(cls, scenario: Any,
+                      seed: int | np.random.SeedSequence = 0) -> LinkConfig:
         """The ``[link]`` section of a ``touchdown.scenario.Scenario``, with a seed."""
         return cls(rate_bps=scenario["link.rate_bps"],
                    frame_length=int(scenario["link.frame_length_octets"]),

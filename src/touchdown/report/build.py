@@ -1,0 +1,179 @@
+"""Build an investigation report (shell): from an archive, a run folder or a campaign sample.
+
+    touchdown report out/hakuto-r-m1              a run folder (``touchdown fly --out``)
+    touchdown report ground.sqlite                a ground archive
+    touchdown report flight.downlink              a downlink recording
+    touchdown report out/campaign --flight 17     sample 17 of a campaign, flown again
+
+A run folder or a recording is first ingested into ``OUT/ground.sqlite`` exactly as the ground
+station would have ingested it live; a ground archive is read as it is, never written. The
+report folder gets ``report.html`` (self-contained), the figures as PNG and ``findings.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from touchdown.files import jsonable, write_atomic
+from touchdown.report.received import (
+    Received,
+    ReportInputError,
+    Truth,
+    is_archive,
+    read_archive,
+)
+
+REPORT_HTML = "report.html"
+FINDINGS_JSON = "findings.json"
+COMPARE_HTML = "compare.html"
+
+
+@dataclass
+class Report:
+    """A written report: its folder, page, findings document and figures."""
+
+    folder: Path
+    html: Path
+    findings: Path
+    figures: dict[str, Path]
+    document: dict[str, Any]
+
+
+def _ingest(recording: Path, archive_path: Path) -> None:
+    """Replay a downlink recording into a fresh archive, as the ground station would."""
+    from touchdown.ground.archive import Archive
+    from touchdown.ground.ingest import Ingest
+    from touchdown.ground.replay import replay_recording
+    from touchdown.telemetry.dictionary import load_dictionary
+    from touchdown.telemetry.flight_info import FlightInfo
+    from touchdown.telemetry.recording import read_recording
+
+    rec = read_recording(recording)
+    archive_path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in archive_path.parent.glob(archive_path.name + "*"):
+        stale.unlink()  # the report's own working copy, made again from the recording
+    archive = Archive(archive_path)
+    try:
+        if rec.meta.get("scenario"):
+            archive.set_flight(FlightInfo.from_dict(rec.meta).to_dict())
+        replay_recording(rec, Ingest(load_dictionary(), archive))
+    finally:
+        archive.close()
+
+
+def _campaign_sample(folder: Path, sample: int, out: Path) -> Path:
+    """Fly sample ``sample`` of the campaign in ``folder`` again; its run folder."""
+    from touchdown.campaign.execute import rerun_sample
+    from touchdown.cli.flight import write_flight_outputs
+
+    link, _, _ = rerun_sample(folder, sample)
+    run = out / f"sample-{sample}"
+    write_flight_outputs(link.flight, run, link)
+    return run
+
+
+def load_source(source: Path, out: Path, flight: int | None = None
+                ) -> tuple[Received, Truth | None]:
+    """What the ground received (and the simulation truth, for a simulated run) from any of the
+    inputs ``touchdown report`` takes; ReportInputError names what it takes otherwise."""
+    from touchdown.telemetry.downlink import RUN_RECORDING
+
+    if source.is_dir() and (source / "campaign.json").is_file():
+        if flight is None:
+            raise ReportInputError(f"{source} is a campaign results folder: give --flight "
+                                   "SAMPLE_ID (a sample number from its samples.parquet)")
+        source = _campaign_sample(source, flight, out)
+    elif flight is not None:
+        raise ReportInputError(f"--flight picks a sample of a campaign results folder, and "
+                               f"{source} is not one; leave --flight out")
+    if source.is_dir():
+        recording = source / RUN_RECORDING
+        if not recording.is_file():
+            raise ReportInputError(
+                f"{source} has no {RUN_RECORDING}: give a run folder written by `touchdown fly "
+                "SCENARIO --out DIR`, a ground archive (.sqlite) or a downlink recording")
+        archive = out / "ground.sqlite"
+        _ingest(recording, archive)
+        truth = (Truth.read(source) if (source / "trajectory.parquet").is_file()
+                 and (source / "flight.json").is_file() else None)
+        rx = read_archive(archive)
+        rx.source = str(source)
+        return rx, truth
+    if not source.exists():
+        raise ReportInputError(f"{source}: no such file or folder; give a ground archive "
+                               "(.sqlite), a run folder from `touchdown fly --out` or a downlink "
+                               "recording")
+    if is_archive(source):
+        return read_archive(source), None
+    archive = out / "ground.sqlite"
+    _ingest(source, archive)  # a recording (RecordingError if it is not one either)
+    rx = read_archive(archive)
+    rx.source = str(source)
+    return rx, None
+
+
+def _truth_doc(truth: Truth | None) -> dict[str, Any] | None:
+    if truth is None:
+        return None
+    f = truth.flight
+    return {"outcome": f["outcome"], "impact_speed_mps": f.get("impact_speed_mps"),
+            "touchdown": f.get("touchdown"),
+            "t_propellant_exhausted_s": truth.event_time("propellant_exhausted"),
+            "t_altitude_estimate_zero_s": truth.event_time("altitude_estimate_zero"),
+            "note": "simulation truth: from the simulator, not used by any finding"}
+
+
+def build_report(source: Path, out: Path, flight: int | None = None) -> Report:
+    """Read the source, investigate, draw, and write the report folder ``out``."""
+    from touchdown.moon.dem_tiles import load_truth_terrain
+    from touchdown.report.figures import Context, write_figures
+    from touchdown.report.findings import investigate
+    from touchdown.report.html import render_report
+    from touchdown.report.track import reported_track
+
+    out.mkdir(parents=True, exist_ok=True)
+    rx, truth = load_source(source, out, flight)
+    terrain = load_truth_terrain()
+    track = reported_track(rx, terrain)
+    inv = investigate(rx, track)
+    figures = write_figures(Context(rx, inv, track, truth, terrain), out)
+    doc = jsonable({
+        "source": rx.source,
+        "flight": rx.info.to_dict(),
+        "received": {"packets": len(rx.arrivals), "t_first_s": rx.t_first,
+                     "t_last_s": rx.t_last, **rx.counters},
+        "outcome": inv.outcome,
+        "findings": [f.to_dict() for f in inv.findings],
+        "figures": {k: p.name for k, p in figures.items()},
+        "events": [{"t": r.t, "name": r.name, "value": r.value}
+                   for r in rx.events.itertuples()],
+        "alarms": [{"parameter": a.parameter, "severity": a.severity, "t_onboard": a.t_onboard,
+                    "value": a.value} for a in rx.alarms],
+        "truth": _truth_doc(truth),
+    })
+    text = json.dumps(doc, indent=2) + "\n"
+    findings = write_atomic(out / FINDINGS_JSON, lambda p: p.write_text(text, "utf-8"))
+    page = render_report(doc, figures)
+    html = write_atomic(out / REPORT_HTML, lambda p: p.write_text(page, "utf-8"))
+    return Report(out, html, findings, figures, doc)
+
+
+def compare_reports(a: Path, b: Path, out: Path) -> tuple[Path, Report, Report]:
+    """Reports for A and B in ``out/A-name`` and ``out/B-name``, and ``out/compare.html``."""
+    from touchdown.report.html import render_compare
+
+    names = [_name(a), _name(b)]
+    if names[0] == names[1]:
+        names = [f"{names[0]}-1", f"{names[1]}-2"]
+    ra = build_report(a, out / names[0])
+    rb = build_report(b, out / names[1])
+    page = render_compare(ra.document, rb.document, ra.figures, rb.figures,
+                          (f"{names[0]}/{REPORT_HTML}", f"{names[1]}/{REPORT_HTML}"))
+    return write_atomic(out / COMPARE_HTML, lambda p: p.write_text(page, "utf-8")), ra, rb
+
+
+def _name(source: Path) -> str:
+    return source.stem if source.suffix else source.name or "flight"

@@ -1,0 +1,431 @@
+"""The investigation report's figures (shell): one PNG each, drawn from what the ground received.
+
+Telemetry is drawn in solid colours; simulation truth, when the flight was simulated, is drawn
+in grey dashes and labelled "simulation truth" so that no one mistakes it for telemetry. Times
+are onboard, T+mm:ss since the scenario epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from touchdown.moon.dem_tiles import Terrain
+from touchdown.report.findings import Investigation
+from touchdown.report.flight_plot import label_events
+from touchdown.report.png import save_png
+from touchdown.report.received import Received, Truth
+from touchdown.report.terrain_map import draw_hillshade
+from touchdown.report.track import signed_range_km
+
+EST = {"color": "tab:orange", "lw": 1.8}
+ACCEPTED = "tab:green"
+REJECTED = "tab:red"
+TRUTH = {"color": "0.35", "lw": 1.4, "ls": (0, (4, 2))}
+TRUTH_LABEL = "simulation truth"
+MODE_COLOURS = ("#c7d7e8", "#6a9fd4", "#dfe7ef", "#f0a35e", "#e3c94f", "#8cc084", "#4f9d69",
+                "#555555")
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    key: str
+    title: str
+    caption: str
+
+
+FIGURES = (
+    FigureSpec("altitude", "Altitude",
+               "The flight software's altitude estimate and the range finder's readings (made "
+               "vertical along the beam's tilt), accepted and rejected or ignored."),
+    FigureSpec("terrain", "Terrain under the track",
+               "The map's terrain under the reported ground track, the path the lander "
+               "reported, and where the range finder was rejected or ignored."),
+    FigureSpec("velocity", "Velocity", "Vertical and horizontal speed the lander reported."),
+    FigureSpec("engines", "Engine commands",
+               "Main engine command, descent thrusters' duty cycle and the thrust tilt."),
+    FigureSpec("propellant", "Propellant",
+               "The onboard propellant count (from commanded burn time) and its limits."),
+    FigureSpec("modes", "Modes and events", "Guidance mode over time, with the onboard events."),
+    FigureSpec("link", "Link", "Packets received per 10 s of onboard time, by type; "
+               "no-signal spans and the loss of signal."),
+    FigureSpec("map", "Ground track", "The reported ground track on a shaded relief map "
+               "(LRO GLD100 + LOLA), with the target and the rejections."),
+)
+NUMBER = {f.key: k + 1 for k, f in enumerate(FIGURES)}
+
+
+def _tplus(x: float, _pos: int = 0) -> str:
+    sign = "-" if x < 0 else "+"
+    m, s = divmod(abs(x), 60.0)
+    return f"T{sign}{int(m):02d}:{int(s):02d}"
+
+
+def _time_axis(ax: Axes, span: tuple[float, float] | None = None) -> None:
+    ax.xaxis.set_major_formatter(FuncFormatter(_tplus))
+    if span is not None:
+        ax.set_xlim(*span)
+    ax.set_xlabel("onboard time since the scenario epoch")
+    ax.grid(alpha=0.3)
+
+
+def _new(rows: int = 1, height: float = 4.6, cols: int = 1) -> tuple[Figure, list[Axes]]:
+    fig = Figure(figsize=(11, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
+    return fig, axes
+
+
+def _title(fig: Figure, key: str, rx: Received) -> None:
+    spec = FIGURES[NUMBER[key] - 1]
+    fig.suptitle(f"Fig. {NUMBER[key]}  {spec.title} — {rx.info.scenario or rx.source}",
+                 fontsize=12, fontweight="bold", x=0.01, ha="left")
+
+
+@dataclass
+class Context:
+    """What every figure draws from."""
+
+    rx: Received
+    inv: Investigation
+    track: pd.DataFrame
+    truth: Truth | None
+    terrain: Terrain
+
+    @property
+    def descent(self) -> tuple[float, float]:
+        """From the braking burn (or the first range reading) to the end of the signal."""
+        start = self.rx.event_times("braking_start")
+        t0 = start[0] if start else self.rx.t_first
+        return t0 - 30.0, self.rx.t_last + 20.0
+
+    @property
+    def close(self) -> tuple[float, float]:
+        """From the range finder's acquisition (or the last 10 minutes) to the end."""
+        acq = self.rx.event_times("lrf_acquired")
+        t0 = acq[0] if acq else self.rx.t_last - 600.0
+        return t0 - 30.0, self.rx.t_last + 15.0
+
+    def truth_rows(self, span: tuple[float, float]) -> pd.DataFrame | None:
+        if self.truth is None:
+            return None
+        tr = self.truth.trace
+        return tr[(tr["t_s"] >= span[0]) & (tr["t_s"] <= span[1])]
+
+    def marks(self) -> list[tuple[float, str, str]]:
+        """Labelled vertical lines: the key onboard events and the findings' times."""
+        out = []
+        for name, label, colour in (("lrf_fault_declared", "range finder judged faulty",
+                                     "tab:red"),
+                                    ("altitude_estimate_zero", "estimate reaches 0",
+                                     "tab:purple"),
+                                    ("touchdown_detected", "touchdown detected", "black")):
+            out += [(t, label, colour) for t in self.rx.event_times(name)[:1]]
+        if self.inv.no_thrust_t is not None:
+            out.append((self.inv.no_thrust_t, "no thrust (inferred)", "tab:brown"))
+        if self.inv.outcome.get("outcome") == "impact":
+            out.append((self.inv.outcome["t_s"], "impact (inferred)", "black"))
+        return out
+
+
+def _events(ax: Axes, ctx: Context, span: tuple[float, float]) -> None:
+    fig = ax.get_figure()
+    assert fig is not None
+    fig.draw_without_rendering()
+    label_events(ax, fig.canvas.get_renderer(),  # type: ignore[attr-defined]
+                 [m for m in ctx.marks() if span[0] <= m[0] <= span[1]], 0.0)
+
+
+def _clip(df: pd.DataFrame, span: tuple[float, float], col: str = "t") -> pd.DataFrame:
+    return df[(df[col] >= span[0]) & (df[col] <= span[1])]
+
+
+# ---------------------------------------------------------------- the figures
+
+def altitude(ctx: Context) -> Figure:
+    fig, (ax_all, ax_close) = _new(2, 8.6)
+    lrf = ctx.inv.lrf
+    for ax, span, scale, unit in ((ax_all, ctx.descent, 1e3, "km"), (ax_close, ctx.close, 1e3,
+                                                                        "km")):
+        nav = _clip(ctx.rx["nav"], span)
+        rows = _clip(lrf, span)
+        has = np.isfinite(rows["vertical_m"])
+        ok = has & (rows["accepted"] == 1)
+        bad = has & (rows["accepted"] != 1) & (rows["state"] != 0)
+        waiting = has & (rows["state"] == 0)
+        tr = ctx.truth_rows(span)
+        if tr is not None:
+            ax.plot(tr["t_s"], tr["altitude_m"] / scale, label=f"{TRUTH_LABEL}: altitude",
+                    **TRUTH)
+        ax.scatter(rows["t"][waiting], rows["vertical_m"][waiting] / scale, s=5, color="0.6",
+                   lw=0, label="range reading before acquisition")
+        ax.scatter(rows["t"][ok], rows["vertical_m"][ok] / scale, s=6, color=ACCEPTED, lw=0,
+                   label="range reading, accepted")
+        ax.scatter(rows["t"][bad], rows["vertical_m"][bad] / scale, s=9, color=REJECTED,
+                   marker="D", lw=0, label="range reading, rejected or ignored")
+        ax.plot(nav["t"], nav["altitude_m"] / scale, label="altitude estimate (flight software)",
+                **EST)
+        ax.axhline(0.0, color="0.3", lw=0.8)
+        ax.set_ylabel(f"altitude ({unit})")
+        _time_axis(ax, span)
+    ax_all.set_title("Powered descent", loc="left", fontsize=10)
+    ax_close.set_title("From the range finder's acquisition", loc="left", fontsize=10)
+    ax_all.legend(loc="upper right", fontsize=8, markerscale=2, framealpha=0.95)
+    _title(fig, "altitude", ctx.rx)
+    _events(ax_close, ctx, ctx.close)
+    return fig
+
+
+def terrain(ctx: Context) -> Figure:
+    fig, (ax,) = _new(1, 5.6)
+    tk = _clip(ctx.track, ctx.close)
+    if "site_km" not in tk or tk.empty:
+        ax.text(0.5, 0.5, "no target or no track received", transform=ax.transAxes,
+                ha="center")
+        _title(fig, "terrain", ctx.rx)
+        return fig
+    x = tk["site_km"].to_numpy()
+    ax.fill_between(x, tk["terrain_m"] / 1e3, tk["terrain_m"].min() / 1e3 - 1.0, color="0.8",
+                    lw=0, label="terrain under the reported track (map)")
+    ax.plot(x, tk["terrain_m"] / 1e3, color="0.45", lw=0.8)
+    ax.plot(x, tk["height_m"] / 1e3, label="path the lander reported (its height estimate)",
+            **EST)
+    lrf = _clip(ctx.inv.lrf, ctx.close)
+    bad = lrf[np.isfinite(lrf["vertical_m"]) & (lrf["accepted"] != 1) & (lrf["state"] != 0)]
+    t = tk["t"].to_numpy()
+    if not bad.empty:
+        bx = np.interp(bad["t"], t, x)
+        bh = np.interp(bad["t"], t, tk["height_m"])
+        ax.scatter(bx, bh / 1e3, s=10, color=REJECTED, marker="D", lw=0, zorder=5,
+                   label="range finder rejected or ignored here")
+        ax.scatter(bx, (bh - bad["vertical_m"]) / 1e3, s=6, color=REJECTED, alpha=0.4, lw=0,
+                   label="ground where those readings put it")
+    tr = ctx.truth_rows(ctx.close)
+    if tr is not None and ctx.rx.info.target_lat_deg is not None:
+        tx = signed_range_km(tr["lat_deg"].to_numpy(), tr["lon_deg"].to_numpy(),
+                             (ctx.rx.info.target_lat_deg, ctx.rx.info.target_lon_deg))
+        ax.plot(tx, (tr["terrain_m"] + tr["altitude_m"]) / 1e3,
+                label=f"{TRUTH_LABEL}: path", **TRUTH)
+    for f in ctx.inv.by_key("terrain_step") + ctx.inv.by_key("sensor_suspect"):
+        t0, t1 = f.evidence["t_from_s"], f.evidence["t_to_s"]
+        ax.axvspan(float(np.interp(t0, t, x)), float(np.interp(t1, t, x)), color="gold",
+                   alpha=0.35, lw=0, label="terrain step at the range jump")
+    ax.axvline(0.0, color="0.3", lw=0.8, ls=":")
+    ax.set_xlabel("distance to the target along the track (km; target at 0)")
+    ax.set_ylabel("height above the 1737.4 km sphere (km)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8, framealpha=0.95, ncols=2)
+    _title(fig, "terrain", ctx.rx)
+    return fig
+
+
+def velocity(ctx: Context) -> Figure:
+    fig, (ax_h, ax_v) = _new(2, 7.0)
+    nav = _clip(ctx.rx["nav"], ctx.descent)
+    tr = ctx.truth_rows(ctx.descent)
+    for ax, col, what in ((ax_h, "horizontal_speed_mps", "horizontal speed"),
+                          (ax_v, "vertical_speed_mps", "vertical speed (up +)")):
+        if tr is not None:
+            ax.plot(tr["t_s"], tr[col], label=f"{TRUTH_LABEL}: {what}", **TRUTH)
+        ax.plot(nav["t"], nav[col], label=f"{what}, reported", **EST)
+        ax.set_ylabel(f"{what} (m/s)")
+        _time_axis(ax, ctx.descent)
+        ax.legend(loc="upper right", fontsize=8)
+    ax_v.axhline(0.0, color="0.3", lw=0.8)
+    _title(fig, "velocity", ctx.rx)
+    _events(ax_v, ctx, ctx.descent)
+    return fig
+
+
+def engines(ctx: Context) -> Figure:
+    fig, (ax, ax_tilt) = _new(2, 7.0)
+    gnc = _clip(ctx.rx["gnc"], ctx.descent)
+    ax.step(gnc["t"], 100 * gnc["thruster_duty"], where="post", color="tab:blue", lw=1.2,
+            label="descent thrusters, duty cycle (%)")
+    ax.step(gnc["t"], 100 * gnc["main_engine"], where="post", color="tab:orange", lw=1.6,
+            label="main engine command (on = 100)")
+    ax.set_ylim(-5, 115)
+    ax.set_ylabel("command (%)")
+    if ctx.inv.no_thrust_t is not None:
+        ax.axvspan(ctx.inv.no_thrust_t, ctx.descent[1], color="tab:brown", alpha=0.15, lw=0,
+                   label="no thrust delivered (inferred)")
+    tr = ctx.truth_rows(ctx.descent)
+    if tr is not None:
+        twin = ax.twinx()
+        twin.plot(tr["t_s"], tr["thrust_n"], label=f"{TRUTH_LABEL}: thrust (N)", **TRUTH)
+        twin.set_ylabel(f"{TRUTH_LABEL}: thrust (N)", color="0.35")
+        twin.set_ylim(bottom=-0.05 * max(float(tr["thrust_n"].max()), 1.0))
+        twin.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper left", fontsize=8)
+    _time_axis(ax, ctx.descent)
+    ax_tilt.plot(gnc["t"], gnc["thrust_tilt_deg"], color="tab:purple", lw=1.4,
+                 label="commanded thrust from local vertical")
+    ax_tilt.set_ylabel("thrust tilt (deg)")
+    ax_tilt.legend(loc="upper right", fontsize=8)
+    _time_axis(ax_tilt, ctx.descent)
+    _title(fig, "engines", ctx.rx)
+    return fig
+
+
+def propellant(ctx: Context) -> Figure:
+    fig, (ax,) = _new(1, 4.8)
+    prop = _clip(ctx.rx["prop"], ctx.descent).dropna(subset=["propellant_kg"])
+    field = ctx.rx.dictionary.parameters["prop.propellant_kg"]
+    tr = ctx.truth_rows(ctx.descent)
+    if tr is not None:
+        ax.plot(tr["t_s"], tr["propellant_kg"], label=f"{TRUTH_LABEL}: propellant", **TRUTH)
+    ax.step(prop["t"], prop["propellant_kg"], where="post", label="onboard count (telemetry)",
+            **EST)
+    for sev, colour in (("watch", "gold"), ("warning", "darkorange"), ("critical", "red")):
+        lo = field.limits.get(sev, (None,))[0]
+        if lo is not None:
+            ax.axhline(lo, color=colour, lw=0.9, ls=":", label=f"{sev} limit ({lo:g} kg)")
+    if ctx.inv.no_thrust_t is not None:
+        ax.axvline(ctx.inv.no_thrust_t, color="tab:brown", lw=1.5,
+                   label="no thrust from here (inferred)")
+    ax.set_ylabel("propellant (kg)")
+    ax.legend(loc="upper right", fontsize=8)
+    _time_axis(ax, ctx.descent)
+    _title(fig, "propellant", ctx.rx)
+    return fig
+
+
+def _mode_bars(ax: Axes, ctx: Context, span: tuple[float, float]) -> None:
+    gnc = ctx.rx["gnc"].dropna(subset=["mode"])
+    t, m = gnc["t"].to_numpy(), gnc["mode"].to_numpy().astype(int)
+    names = ctx.rx.dictionary.parameters["gnc.mode"].enum
+    change = np.flatnonzero(np.diff(m)) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [len(t) - 1]])
+    for a, b in zip(starts, ends, strict=True):
+        t0, t1 = t[a], t[b] if b > a else t[a] + 1.0
+        ax.barh(0, t1 - t0, left=t0, height=0.6, color=MODE_COLOURS[m[a] % len(MODE_COLOURS)],
+                edgecolor="white")
+        if span[0] <= 0.5 * (t0 + t1) <= span[1] and (t1 - t0) > 0.06 * (span[1] - span[0]):
+            ax.text(0.5 * (t0 + t1), 0, names.get(int(m[a]), "?").replace("_", " "),
+                    ha="center", va="center", fontsize=8)
+    ev = ctx.rx.events
+    ev = ev[(ev["t"] >= span[0]) & (ev["t"] <= span[1])]
+    shown = ev.drop_duplicates("name")
+    for k, (_, e) in enumerate(shown.iterrows()):
+        y = -0.55 - 0.28 * (k % 4)
+        ax.plot([e["t"], e["t"]], [-0.3, y], color="0.3", lw=0.7)
+        ax.plot(e["t"], y, "v", color="tab:red" if "lrf" in e["name"] else "0.2", ms=5)
+        ax.text(e["t"], y - 0.04, f" {e['name'].replace('_', ' ')}", fontsize=7, va="top",
+                rotation=0)
+    ax.set_ylim(-1.7, 0.5)
+    ax.set_yticks([])
+    _time_axis(ax, span)
+
+
+def modes(ctx: Context) -> Figure:
+    fig, (ax_all, ax_close) = _new(2, 6.4)
+    _mode_bars(ax_all, ctx, (ctx.rx.t_first - 60.0, ctx.rx.t_last + 60.0))
+    _mode_bars(ax_close, ctx, ctx.close)
+    ax_all.set_title("Whole flight, from the first packet received", loc="left", fontsize=10)
+    ax_close.set_title("From the range finder's acquisition", loc="left", fontsize=10)
+    _title(fig, "modes", ctx.rx)
+    return fig
+
+
+def link(ctx: Context) -> Figure:
+    fig, (ax,) = _new(1, 4.6)
+    arr = ctx.rx.arrivals
+    lo, hi = 0.0, ctx.rx.t_last + 60.0
+    bins = np.arange(lo, hi + 10.0, 10.0)
+    bottom = np.zeros(bins.size - 1)
+    for k, name in enumerate(sorted(arr["packet"].unique())):
+        counts, _ = np.histogram(arr.loc[arr["packet"] == name, "t"], bins)
+        ax.bar(bins[:-1], counts, width=10.0, bottom=bottom, align="edge", lw=0,
+               color=f"C{k}", label=name)
+        bottom += counts
+    t = np.sort(arr["t"].to_numpy())
+    gaps = np.flatnonzero(np.diff(t) > 30.0)
+    spans = [(0.0, t[0])] + [(t[g], t[g + 1]) for g in gaps] if t.size else []
+    for k, (a, b) in enumerate(spans):
+        ax.axvspan(a, b, color="0.85", lw=0, zorder=0, label="no signal" if k == 0 else None)
+    for los in ctx.rx.losses:
+        ax.axvline(los.t_onboard_last, color="tab:red", lw=1.5)
+        ax.annotate(f"LOS {_tplus(los.t_onboard_last)}", (los.t_onboard_last, 0.95),
+                    xycoords=("data", "axes fraction"), ha="right", va="top", color="tab:red",
+                    fontsize=9, xytext=(-4, 0), textcoords="offset points")
+    ax.set_ylabel("packets per 10 s")
+    ax.legend(loc="upper left", fontsize=8, ncols=4)
+    _time_axis(ax, (lo, hi))
+    _title(fig, "link", ctx.rx)
+    return fig
+
+
+def ground_map(ctx: Context) -> Figure:
+    fig, (ax,) = _new(1, 7.5)
+    tk = _clip(ctx.track, ctx.descent)
+    info = ctx.rx.info
+    lats, lons = list(tk["lat_deg"]), list(tk["lon_deg"])
+    if info.target_lat_deg is not None and info.target_lon_deg is not None:
+        lats.append(info.target_lat_deg)
+        lons.append(info.target_lon_deg)
+    if not lats:
+        _title(fig, "map", ctx.rx)
+        return fig
+    close = _clip(ctx.track, ctx.close)
+    la = list(close["lat_deg"]) + lats[-1:]
+    lo = list(close["lon_deg"]) + lons[-1:]
+    pad = 0.3
+    box_lat = (min(la) - pad, max(la) + pad)
+    mid = math.cos(math.radians(0.5 * sum(box_lat)))
+    half = max((box_lat[1] - box_lat[0]) / mid / 2, (max(lo) - min(lo)) / 2 + pad)
+    c = 0.5 * (min(lo) + max(lo))
+    box_lon = (c - half, c + half)
+    draw_hillshade(ax, ctx.terrain, box_lat, box_lon, pixels=700)
+    ax.plot(tk["lon_deg"], tk["lat_deg"], label="reported track", **EST)
+    tr = ctx.truth_rows(ctx.descent)
+    if tr is not None:
+        ax.plot(tr["lon_deg"], tr["lat_deg"], label=f"{TRUTH_LABEL}: track",
+                **{**TRUTH, "color": "tab:cyan"})
+    lrf = ctx.inv.lrf
+    bad = lrf[np.isfinite(lrf["range_m"]) & (lrf["accepted"] != 1) & (lrf["state"] != 0)]
+    if not bad.empty:
+        t = tk["t"].to_numpy()
+        ax.scatter(np.interp(bad["t"], t, tk["lon_deg"]), np.interp(bad["t"], t, tk["lat_deg"]),
+                   s=12, color=REJECTED, marker="D", lw=0, zorder=5,
+                   label="range finder rejected or ignored")
+    for f in ctx.inv.by_key("terrain_step") + ctx.inv.by_key("sensor_suspect"):
+        ax.plot(f.evidence["lon_deg"], f.evidence["lat_deg"], "o", ms=14, mfc="none",
+                mec="gold", mew=2.5, label="terrain step at the range jump")
+    if info.target_lat_deg is not None:
+        ax.plot(info.target_lon_deg, info.target_lat_deg, "*", ms=18, color="yellow",
+                mec="black", label="target")
+    end = tk.iloc[-1] if not tk.empty else None
+    if end is not None:
+        ax.plot(end["lon_deg"], end["lat_deg"], "X", ms=12, color="black", mec="white",
+                label="last reported position")
+    ax.set_xlim(*box_lon)
+    ax.set_ylim(*box_lat)
+    ax.set_xlabel("east longitude (deg)")
+    ax.set_ylabel("latitude (deg)")
+    ax.set_aspect(1.0 / mid)
+    ax.legend(loc="lower right", fontsize=8, framealpha=0.95)
+    _title(fig, "map", ctx.rx)
+    return fig
+
+
+DRAW: dict[str, Callable[[Context], Figure]] = {
+    "altitude": altitude, "terrain": terrain, "velocity": velocity, "engines": engines,
+    "propellant": propellant, "modes": modes, "link": link, "map": ground_map,
+}
+
+
+def write_figures(ctx: Context, folder: Path) -> dict[str, Path]:
+    """Every figure as ``folder/figN-KEY.png``; {key: path}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return {f.key: save_png(DRAW[f.key](ctx), folder / f"fig{NUMBER[f.key]}-{f.key}.png")
+            for f in FIGURES}

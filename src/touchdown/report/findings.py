@@ -1,0 +1,641 @@
+"""Automatic findings: what the telemetry says happened, each with its evidence (shell).
+
+Every finding is drawn from what the ground received (``Received``) and the public map under
+the reported track (``report.track``), never from the simulation: an investigator with only the
+archive reaches the same findings. Each names its times (onboard, T+ since the epoch), the
+values that support it and the figures that show it.
+
+Detectors
+---------
+- range-finder rejections: runs of readings the filter rejected or ignored, the gap between
+  reading and prediction, how each ended (re-accepted, declared faulty, never);
+- divergence: readings and altitude estimate drifting apart after a rejection;
+- the terrain step under the track at a rejection, and whether it explains the range jump;
+- range-finder silence: no readings for seconds while tracking (a dropout);
+- the altitude estimate reaching zero while the range finder still saw ground far below;
+- propellant exhaustion: thrust commanded, yet the speeds change as gravity alone changes them;
+  propellant the onboard count did not account for;
+- loss of signal, with the Earth's elevation then;
+- the outcome inferred from the last telemetry (touchdown, or impact time and speed);
+- the chain of events, when the links of a HAKUTO-R M1-like loss are all there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from touchdown.ground.status import free_fall
+from touchdown.moon.constants import GM, R_REF
+from touchdown.report.received import Received
+from touchdown.timefmt import mission_clock as clock
+
+SEVERITIES = ("critical", "warning", "notice", "info")  # most severe first
+ALARMING = ("critical", "warning")  # what a nominal landing must not raise
+
+EPISODE_MIN_S = 1.0  # s: shorter runs of rejected readings are counted, not reported singly
+SILENCE_MIN_S = 2.0  # s without a range reading while tracking: a dropout worth reporting
+STEP_WINDOW_S = (30.0, 60.0)  # s before and after a range jump searched for a terrain step
+STEP_EXPLAINS = 0.5  # a terrain step explains a jump when at least this fraction of it
+DIVERGENCE_MIN_M = 100.0  # m, and 10 % of the range: readings and estimate disagree
+ABOVE_SURFACE_M = 50.0  # m: a range reading longer than this means "not on the surface yet"
+NO_THRUST_RESIDUAL = 0.3  # m/s^2: acceleration within this of gravity alone means no thrust
+NO_THRUST_MIN_S = 5.0  # s of it, with thrust commanded, to call the propellant exhausted
+COMMANDED_DUTY = 0.5  # thruster duty at or above which thrust is clearly commanded
+UNACCOUNTED_KG = 5.0  # kg: an onboard count this far above zero at exhaustion is a leak
+EARTH_UP_DEG = 2.0  # deg: LOS with the Earth above this is not an occultation
+LANDED_SPEED = 5.0  # m/s: touchdown detected at or below this vertical speed is a landing
+LATENCY_S = 10.0  # s: the newest packet may be this much older than the end (queue, frames)
+
+LRF_WAITING = 0
+LRF_FAULTY = 2
+
+
+@dataclass
+class Finding:
+    """One finding: what, how bad, when (onboard s), the evidence and the figures showing it."""
+
+    key: str
+    severity: str
+    title: str
+    text: str
+    t_s: float | None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    figures: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["t"] = clock(self.t_s)
+        d["figures"] = list(self.figures)
+        return d
+
+
+@dataclass
+class Episode:
+    """A run of range-finder readings the filter rejected or ignored."""
+
+    t_start: float
+    t_end: float
+    readings: int
+    innovation_first_m: float
+    innovation_max_m: float
+    tilt_deg: float
+    t_fault: float | None = None
+    fault_innovation_m: float | None = None
+    t_recovered: float | None = None
+    recovered_by: str | None = None  # the event that preceded re-acceptance
+
+    @property
+    def duration_s(self) -> float:
+        return self.t_end - self.t_start
+
+    @property
+    def significant(self) -> bool:
+        return self.duration_s >= EPISODE_MIN_S or self.t_fault is not None
+
+
+@dataclass
+class Investigation:
+    """The findings, the inferred outcome and the tables the figures draw from."""
+
+    findings: list[Finding]
+    outcome: dict[str, Any]
+    episodes: list[Episode]
+    lrf: pd.DataFrame  # lrf packet with tilt, altitude estimate and ground-side divergence
+    no_thrust_t: float | None
+    isolated_rejections: int
+
+    def by_key(self, key: str) -> list[Finding]:
+        return [f for f in self.findings if f.key == key]
+
+    def alarming(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity in ALARMING]
+
+
+# ---------------------------------------------------------------- tables
+
+def _at(table: pd.DataFrame, column: str, t: np.ndarray) -> np.ndarray:
+    """The column's latest value at or before each time (NaN before the first)."""
+    rows = table[["t", column]].dropna()
+    if rows.empty:
+        return np.full(len(t), np.nan)
+    i = np.searchsorted(rows["t"].to_numpy(), t, side="right") - 1
+    out = rows[column].to_numpy()[np.clip(i, 0, None)].astype(float)
+    out[i < 0] = np.nan
+    return out
+
+
+def lrf_table(rx: Received) -> pd.DataFrame:
+    """The lrf packet with the thrust tilt and altitude estimate at each row, and the ground's
+    own comparison: the reading turned vertical (``vertical_m``, along the tilt) less the
+    altitude estimate (``divergence_m``)."""
+    lrf = rx["lrf"].copy()
+    t = lrf["t"].to_numpy()
+    lrf["tilt_deg"] = _at(rx["gnc"], "thrust_tilt_deg", t)
+    lrf["altitude_est_m"] = _at(rx["nav"], "altitude_m", t)
+    lrf["vertical_m"] = lrf["range_m"] * np.cos(np.radians(lrf["tilt_deg"]))
+    lrf["divergence_m"] = lrf["vertical_m"] - lrf["altitude_est_m"]
+    lrf["innovation_m"] = lrf["range_m"] - lrf["predicted_m"]
+    return lrf
+
+
+def episodes(rx: Received, lrf: pd.DataFrame) -> tuple[list[Episode], int]:
+    """Runs of rejected or ignored readings (after acquisition); and how many were too short
+    to report singly."""
+    t = lrf["t"].to_numpy()
+    has = np.isfinite(lrf["range_m"].to_numpy())
+    accepted = lrf["accepted"].to_numpy() == 1
+    bad = has & ~accepted & (lrf["state"].to_numpy() != LRF_WAITING)
+    good = has & accepted
+    innov = lrf["innovation_m"].to_numpy()
+    found: list[Episode] = []
+    i = 0
+    while i < len(t):
+        if not bad[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(t) and not good[j + 1]:
+            j += 1
+        rows = np.flatnonzero(bad[i:j + 1]) + i
+        rec = j + 1 if j + 1 < len(t) else None
+        first = _event_before(rx, "lrf_rejected", float(t[i]))
+        finite = innov[rows][np.isfinite(innov[rows])]
+        ep = Episode(
+            t_start=float(first["t"]) if first is not None else float(t[i]),
+            t_end=float(t[rows[-1]]), readings=int(rows.size),
+            innovation_first_m=(float(first["value"]) if first is not None
+                                else float(finite[0]) if finite.size else math.nan),
+            innovation_max_m=float(finite[np.argmax(np.abs(finite))]) if finite.size
+            else math.nan,
+            tilt_deg=float(lrf["tilt_deg"].iloc[i]))
+        for _, e in rx.events[(rx.events["t"] >= ep.t_start - 1e-6)
+                              & (rx.events["t"] <= (t[rec] if rec is not None else math.inf))
+                              ].iterrows():
+            if e["name"] == "lrf_fault_declared" and ep.t_fault is None:
+                ep.t_fault, ep.fault_innovation_m = float(e["t"]), float(e["value"])
+            elif e["name"] in ("lrf_reacquired", "lrf_widened"):
+                ep.recovered_by = str(e["name"])
+        if ep.fault_innovation_m is not None and abs(ep.fault_innovation_m) > abs(
+                ep.innovation_max_m if math.isfinite(ep.innovation_max_m) else 0.0):
+            ep.innovation_max_m = ep.fault_innovation_m
+        if rec is not None:
+            ep.t_recovered = float(t[rec])
+        found.append(ep)
+        i = j + 1
+    significant = [e for e in found if e.significant]
+    return significant, sum(e.readings for e in found if not e.significant)
+
+
+def _event_before(rx: Received, name: str, t: float, within: float = 1.0) -> pd.Series | None:
+    rows = rx.events[(rx.events["name"] == name) & (rx.events["t"] <= t + 1e-6)
+                     & (rx.events["t"] >= t - within)]
+    return None if rows.empty else rows.iloc[0]
+
+
+def no_thrust_onset(rx: Received) -> tuple[float | None, dict[str, Any]]:
+    """When the speeds began to change as gravity alone changes them while thrust was commanded
+    (main engine on, or the thrusters at COMMANDED_DUTY or more) for NO_THRUST_MIN_S."""
+    nav = rx["nav"].dropna(subset=["vertical_speed_mps", "horizontal_speed_mps", "height_m"])
+    if len(nav) < 5:
+        return None, {}
+    t = nav["t"].to_numpy()
+    vv, vh = nav["vertical_speed_mps"].to_numpy(), nav["horizontal_speed_mps"].to_numpy()
+    r = R_REF + nav["height_m"].to_numpy()
+    smooth = pd.Series(np.gradient(vv, t)).rolling(5, center=True, min_periods=3).mean()
+    av = smooth.to_numpy()
+    ah = pd.Series(np.gradient(vh, t)).rolling(5, center=True, min_periods=3).mean().to_numpy()
+    gravity_only = -GM / r**2 + vh**2 / r  # vertical; horizontally nothing
+    residual = np.hypot(av - gravity_only, ah)
+    main = _at(rx["gnc"], "main_engine", t)
+    duty = _at(rx["gnc"], "thruster_duty", t)
+    commanded = (main == 1) | (duty >= COMMANDED_DUTY)
+    coasting = commanded & (residual < NO_THRUST_RESIDUAL)
+    run = 0
+    for k in range(len(t)):
+        run = run + 1 if coasting[k] else 0
+        if run and t[k] - t[k - run + 1] >= NO_THRUST_MIN_S:
+            k0 = k - run + 1
+            return float(t[k0]), {"vertical_acceleration_mps2": float(np.nanmedian(av[k0:k + 1])),
+                                   "gravity_mps2": float(-gravity_only[k0]),
+                                   "thruster_duty": float(np.nanmedian(duty[k0:k + 1])),
+                                   "main_engine": "on" if main[k0] == 1 else "off"}
+    return None, {}
+
+
+# ---------------------------------------------------------------- the detectors
+
+def _duration(s: float) -> str:
+    if s < 60:
+        return f"{s:.1f} s"
+    m, sec = divmod(round(s), 60)
+    return f"{m} min {sec:02d} s"
+
+
+def _rejection_finding(rx: Received, ep: Episode, end: float) -> Finding:
+    first = f"{ep.innovation_first_m:+,.0f} m" if math.isfinite(ep.innovation_first_m) else "?"
+    text = (f"The navigation filter rejected the range finder's readings from "
+            f"{clock(ep.t_start)}: the first was {first} from the range it predicted "
+            f"(slant, beam {ep.tilt_deg:.0f} deg from vertical).")
+    if ep.t_fault is not None:
+        text += (f" {ep.t_fault - ep.t_start:.1f} s later ({clock(ep.t_fault)}, gap "
+                 f"{ep.fault_innovation_m:+,.0f} m) it declared the sensor faulty and ignored it "
+                 f"to the end of the signal at {clock(end)}, while readings kept arriving "
+                 f"({ep.readings:,} in telemetry).")
+        severity, how = "critical", "then declared faulty"
+    elif ep.t_recovered is not None:
+        by = f" after {ep.recovered_by.replace('_', ' ')}" if ep.recovered_by else ""
+        text += (f" Readings were accepted again at {clock(ep.t_recovered)}{by}; the largest gap "
+                 f"was {ep.innovation_max_m:+,.0f} m.")
+        severity, how = "notice", "then re-accepted"
+    else:
+        text += f" None was accepted again before the end of the signal at {clock(end)}."
+        severity, how = "warning", "never re-accepted"
+    length = ep.duration_s if ep.t_fault is None else end - ep.t_start
+    return Finding(
+        "lrf_rejected", severity,
+        f"Range finder rejected at {clock(ep.t_start)} for {_duration(length)}, {how}",
+        text, ep.t_start,
+        {"t_first_rejection_s": ep.t_start, "t_last_rejected_s": ep.t_end,
+         "duration_s": round(length, 2), "readings_in_telemetry": ep.readings,
+         "gap_first_m": ep.innovation_first_m, "gap_largest_m": ep.innovation_max_m,
+         "beam_from_vertical_deg": ep.tilt_deg, "t_fault_declared_s": ep.t_fault,
+         "t_reaccepted_s": ep.t_recovered},
+        ("altitude", "terrain"))
+
+
+def _divergence_finding(lrf: pd.DataFrame, ep: Episode, end: float) -> Finding | None:
+    after = lrf[(lrf["t"] >= ep.t_start) & (lrf["t"] <= (ep.t_recovered or end))
+                & np.isfinite(lrf["divergence_m"])]
+    if after.empty:
+        return None
+    big = after[np.abs(after["divergence_m"]) > np.maximum(DIVERGENCE_MIN_M,
+                                                          0.1 * after["vertical_m"].abs())]
+    if big.empty or big["t"].iloc[-1] - big["t"].iloc[0] < 5.0:
+        return None
+    worst = big.iloc[int(np.argmax(np.abs(big["divergence_m"].to_numpy())))]
+    first, last = big.iloc[0], big.iloc[-1]
+    return Finding(
+        "divergence", "critical" if ep.t_fault is not None else "warning",
+        f"Estimate and range readings diverged for {_duration(last['t'] - first['t'])}, by up "
+        f"to {abs(worst['divergence_m']) / 1e3:,.1f} km",
+        f"From {clock(first['t'])} the range readings (made vertical along the beam's tilt) and "
+        f"the altitude estimate disagreed by more than {DIVERGENCE_MIN_M:.0f} m or 10 %: "
+        f"{first['divergence_m']:+,.0f} m then, {worst['divergence_m']:+,.0f} m at "
+        f"{clock(worst['t'])} (reading {worst['vertical_m']:,.0f} m, estimate "
+        f"{worst['altitude_est_m']:,.0f} m), {last['divergence_m']:+,.0f} m at "
+        f"{clock(last['t'])}. The estimate did not follow the sensor.",
+        float(first["t"]),
+        {"t_from_s": float(first["t"]), "t_to_s": float(last["t"]),
+         "divergence_first_m": float(first["divergence_m"]),
+         "divergence_largest_m": float(worst["divergence_m"]), "t_largest_s": float(worst["t"]),
+         "reading_vertical_m": float(worst["vertical_m"]),
+         "altitude_estimate_m": float(worst["altitude_est_m"])},
+        ("altitude",))
+
+
+def _terrain_step(track: pd.DataFrame, ep: Episode) -> Finding | None:
+    """The largest drop (or rise, for a shorter range) of the map under the reported track
+    around a range jump, and whether it explains the jump."""
+    lo, hi = ep.t_start - STEP_WINDOW_S[0], ep.t_start + STEP_WINDOW_S[1]
+    w = track[(track["t"] >= lo) & (track["t"] <= hi)]
+    if len(w) < 3 or not math.isfinite(ep.innovation_max_m):
+        return None
+    h = w["terrain_m"].to_numpy()
+    sign = 1.0 if ep.innovation_max_m > 0 else -1.0  # a longer range: lower ground
+    change = sign * (np.maximum.accumulate(h) - h if sign > 0 else h - np.minimum.accumulate(h))
+    k = int(np.argmax(sign * change))
+    step = float(change[k])
+    top = int(np.argmax(h[:k + 1])) if sign > 0 else int(np.argmin(h[:k + 1]))
+    reach = top + int(np.argmax(sign * (h[top] - h[top:k + 1]) >= 0.9 * abs(step)))
+    jump_v = ep.innovation_max_m * math.cos(math.radians(ep.tilt_deg))
+    explained = abs(step) >= STEP_EXPLAINS * abs(jump_v)
+    where = ""
+    if "site_km" in w:
+        where = (f", {abs(w['site_km'].iloc[top]):,.0f} to {abs(w['site_km'].iloc[reach]):,.0f}"
+                 " km before the site")
+    t0, t1 = float(w["t"].iloc[top]), float(w["t"].iloc[reach])
+    what = "drops" if sign > 0 else "rises"
+    title = (f"Terrain under the track {what} {abs(step) / 1e3:,.1f} km where the range jumped"
+             if explained else
+             f"No terrain step under the track explains the range jump at {clock(ep.t_start)}")
+    verdict = (f"That accounts for the jump (the largest gap, {ep.innovation_max_m:+,.0f} m slant,"
+               f" is {jump_v:+,.0f} m vertical): the range finder was measuring the lower "
+               "ground, it had not failed."
+               if explained else
+               f"The jump ({ep.innovation_max_m:+,.0f} m slant, {jump_v:+,.0f} m vertical) is "
+               f"far larger than the terrain's change: the readings themselves changed, which "
+               "points at the sensor (a bias or a fault), not the ground.")
+    return Finding(
+        "terrain_step" if explained else "sensor_suspect",
+        "notice" if explained else "warning", title,
+        f"On the map under the reported track, the terrain {what} {abs(step):,.0f} m "
+        f"between {clock(t0)} and {clock(t1)} (from {h[top]:,.0f} m to {h[reach]:,.0f} m"
+        f"{where}); the range finder, looking {ep.tilt_deg:.0f} deg ahead of vertical, "
+        f"reached it first, at {clock(ep.t_start)}. {verdict}",
+        ep.t_start,
+        {"terrain_change_m": sign * abs(step), "t_from_s": t0, "t_to_s": t1,
+         "terrain_from_m": float(h[top]), "terrain_to_m": float(h[reach]),
+         "range_jump_slant_m": ep.innovation_max_m, "range_jump_vertical_m": jump_v,
+         "explains_jump": explained, "lat_deg": float(w["lat_deg"].iloc[reach]),
+         "lon_deg": float(w["lon_deg"].iloc[reach])},
+        ("terrain", "map"))
+
+
+def _silences(lrf: pd.DataFrame, end: float) -> list[Finding]:
+    """Stretches with no reading while the range finder was tracking (not waiting)."""
+    out = []
+    tracking = lrf[lrf["state"] != LRF_WAITING]
+    if tracking.empty:
+        return out
+    readings = tracking[np.isfinite(tracking["range_m"])]
+    t = readings["t"].to_numpy()
+    if t.size < 2:
+        return out
+    gaps = np.flatnonzero(np.diff(t) >= SILENCE_MIN_S)
+    for g in gaps:
+        before, after = readings.iloc[g], readings.iloc[g + 1]
+        length = float(after["t"] - before["t"])
+        back = after["innovation_m"]
+        tail = (f" When readings came back ({clock(after['t'])}) the first was "
+                f"{back:+,.0f} m from the filter's prediction." if math.isfinite(back) else "")
+        out.append(Finding(
+            "lrf_silent", "warning",
+            f"No range readings for {_duration(length)} from {clock(before['t'])}",
+            f"The range finder sent no reading from {clock(before['t'])} to {clock(after['t'])} "
+            f"while tracking, the altitude estimate going from {before['altitude_est_m']:,.0f} m "
+            f"to {after['altitude_est_m']:,.0f} m: for that time the estimate ran on the "
+            f"inertial measurements alone.{tail}",
+            float(before["t"]),
+            {"t_from_s": float(before["t"]), "t_to_s": float(after["t"]), "duration_s": length,
+             "altitude_estimate_from_m": float(before["altitude_est_m"]),
+             "altitude_estimate_to_m": float(after["altitude_est_m"]),
+             "gap_on_return_m": float(back) if math.isfinite(back) else None},
+            ("altitude",)))
+    return out
+
+
+def _estimate_zero(rx: Received, lrf: pd.DataFrame) -> Finding | None:
+    nav = rx["nav"].dropna(subset=["altitude_m"])
+    below = nav[nav["altitude_m"] <= 0.0]
+    ev = rx.first_event("altitude_estimate_zero")
+    if below.empty and ev is None:
+        return None
+    t0 = float(ev["t"]) if ev is not None else float(below["t"].iloc[0])
+    near = lrf[(lrf["t"] >= t0 - 2.0) & (lrf["t"] <= t0 + 2.0) & np.isfinite(lrf["range_m"])]
+    if near.empty:
+        return None
+    r = near.iloc[int(np.argmin(np.abs(near["t"].to_numpy() - t0)))]
+    if not r["vertical_m"] > ABOVE_SURFACE_M:
+        return None
+    vv = _at(rx["nav"], "vertical_speed_mps", np.array([t0]))[0]
+    mode = _at(rx["gnc"], "mode", np.array([t0]))[0]
+    mode_name = rx.state("gnc.mode", mode) if math.isfinite(mode) else "?"
+    ignored = r["state"] == LRF_FAULTY
+    return Finding(
+        "estimate_zero_above_surface", "critical",
+        f"Altitude estimate reached zero {r['vertical_m'] / 1e3:,.1f} km above the surface",
+        f"At {clock(t0)} the flight software's altitude estimate reached 0 m (mode "
+        f"{mode_name}, descending at {abs(vv):.1f} m/s) while the range finder read "
+        f"{r['range_m']:,.0f} m ({r['vertical_m']:,.0f} m vertical)"
+        + (", a reading the software was ignoring" if ignored else "")
+        + ". The lander believed it was at the surface while still high above it.",
+        t0,
+        {"t_s": t0, "range_m": float(r["range_m"]), "range_vertical_m": float(r["vertical_m"]),
+         "vertical_speed_mps": float(vv), "mode": mode_name, "range_finder_ignored": bool(ignored)},
+        ("altitude", "terrain"))
+
+
+def _propellant(rx: Received, onset: float | None, detail: dict[str, Any]) -> list[Finding]:
+    out = []
+    prop = rx["prop"].dropna(subset=["propellant_kg"])
+    zero = prop[prop["propellant_kg"] <= 0.0]
+    t_zero = float(zero["t"].iloc[0]) if not zero.empty else None
+    low = rx.first_event("propellant_low")
+    if onset is None:
+        if t_zero is not None:
+            out.append(Finding(
+                "propellant_count_zero", "notice",
+                f"Onboard propellant count reached zero at {clock(t_zero)}, thrust continued",
+                f"The propellant estimate (counted from commanded burn time) reached 0 kg at "
+                f"{clock(t_zero)}, but the speeds show no loss of thrust afterwards: the count "
+                "was conservative.", t_zero, {"t_count_zero_s": t_zero}, ("propellant",)))
+        return out
+    est = _at(prop, "propellant_kg", np.array([onset]))[0]
+    duty = detail.get("thruster_duty", math.nan)
+    text = (f"From {clock(onset)} the speeds changed as gravity alone changes them (vertical "
+            f"acceleration {detail.get('vertical_acceleration_mps2', math.nan):+.2f} m/s², "
+            f"gravity {detail.get('gravity_mps2', math.nan):.2f} m/s²) although thrust was "
+            f"commanded (thrusters at {100 * duty:.0f} %, main engine "
+            f"{detail.get('main_engine', '?')}): the engines gave no thrust, the propellant was "
+            f"exhausted. The onboard count then: {est:,.1f} kg")
+    text += (f" (low-propellant warning at {clock(float(low['t']))})." if low is not None
+             else ".")
+    out.append(Finding(
+        "propellant_exhausted", "critical", f"Propellant exhausted at {clock(onset)}", text,
+        onset, {"t_s": onset, "onboard_estimate_kg": float(est), "t_count_zero_s": t_zero,
+                "t_low_warning_s": None if low is None else float(low["t"]), **detail},
+        ("propellant", "velocity", "engines")))
+    if est > UNACCOUNTED_KG:
+        out.append(Finding(
+            "propellant_unaccounted", "critical",
+            f"{est:,.0f} kg of propellant unaccounted for: a leak or a gauging error",
+            f"When thrust stopped at {clock(onset)} the onboard count still showed {est:,.1f} kg."
+            " The count follows the commanded burn time, so propellant left the tank another "
+            "way (a leak) or the count was wrong from the start.",
+            onset, {"t_s": onset, "onboard_estimate_kg": float(est)}, ("propellant",)))
+    return out
+
+
+def _losses(rx: Received, landed: bool) -> list[Finding]:
+    out = []
+    nav = rx["nav"].dropna(subset=["lat_deg", "lon_deg"])
+    for k, los in enumerate(rx.losses):
+        last = nav[nav["t"] <= los.t_onboard_last + 1e-6]
+        light = None
+        if not last.empty:
+            light = rx.info.light(los.t_onboard_last, float(last["lat_deg"].iloc[-1]),
+                                  float(last["lon_deg"].iloc[-1]))
+        elev = None if light is None else light["earth_elevation_deg"]
+        final = k == len(rx.losses) - 1 and not (rx.arrivals["t_received"] > los.t_los).any()
+        up = elev is not None and elev > EARTH_UP_DEG
+        if final and landed:
+            severity, why = "info", "after the touchdown (end of the recorded pass)"
+        elif up:
+            severity = "critical" if final else "warning"
+            why = (f"with the Earth {elev:.0f} deg above the lander's horizon: not an "
+                   "occultation")
+        else:
+            severity = "info"
+            why = ("with the Earth below the horizon (occultation)" if elev is not None
+                   else "(Earth elevation unknown: no epoch in the flight plan)")
+        out.append(Finding(
+            "los", severity, f"Loss of signal at {clock(los.t_onboard_last)} (onboard)",
+            f"The last packet arrived at ground time {clock(los.t_los)} (newest onboard time "
+            f"{clock(los.t_onboard_last)}), {why}; loss of signal was declared at "
+            f"{clock(los.t_declared)}.", los.t_onboard_last,
+            {"t_last_received_ground_s": los.t_los, "t_declared_ground_s": los.t_declared,
+             "t_onboard_last_s": los.t_onboard_last, "earth_elevation_deg": elev,
+             "light_time_s": None if light is None else light["light_time_s"], "final": final},
+            ("link",)))
+    return out
+
+
+def infer_outcome(rx: Received, lrf: pd.DataFrame, no_thrust: float | None) -> dict[str, Any]:
+    """Landed, impact (time and speed) or unknown, from the last telemetry alone."""
+    nav = rx["nav"].dropna(subset=["vertical_speed_mps"])
+    end = rx.t_last
+    td = rx.first_event("touchdown_detected")
+    if nav.empty:
+        return {"outcome": "unknown", "basis": "no navigation telemetry received"}
+    last = nav.iloc[-1]
+    t_nav, vv = float(last["t"]), float(last["vertical_speed_mps"])
+    vh = float(last["horizontal_speed_mps"]) if math.isfinite(last["horizontal_speed_mps"]) \
+        else 0.0
+    if td is not None:
+        at = nav[nav["t"] <= float(td["t"]) + 1.0].iloc[-1]
+        v_td = float(at["vertical_speed_mps"])
+        if abs(v_td) <= LANDED_SPEED:
+            return {"outcome": "landed", "t_s": float(td["t"]), "vertical_speed_mps": v_td,
+                    "horizontal_speed_mps": float(at["horizontal_speed_mps"]),
+                    "basis": "touchdown detected by the footpad switches, reported speeds then"}
+    final_los = rx.losses and rx.losses[-1].t_onboard_last >= end - 1e-6
+    if not final_los or vv > -1.0:
+        return {"outcome": "unknown", "t_last_s": end, "vertical_speed_mps": vv,
+                "basis": "the signal did not end in a descent"}
+    powered = no_thrust is None
+    # the lander's height: the last range reading (made vertical), else its own estimate
+    recent = lrf[(lrf["t"] >= end - 5.0) & np.isfinite(lrf["vertical_m"])]
+    if not recent.empty:
+        r = recent.iloc[-1]
+        h = float(r["vertical_m"]) + vv * (t_nav - float(r["t"]))
+        source = f"the last range reading, {r['range_m']:,.0f} m at {clock(float(r['t']))}"
+    else:
+        h = float(last["altitude_m"])
+        source = f"the last altitude estimate, {h:,.0f} m"
+    if powered:
+        fall = max(h, 0.0) / -vv
+        v_imp = vv
+    else:
+        fall, v_imp = free_fall(h, vv, GM / (R_REF + float(last["height_m"]))**2)
+    t_imp = t_nav + fall
+    note = ""
+    if t_imp > end + LATENCY_S or t_imp < end - 1.0:
+        note = (f" That height put the impact at {clock(t_imp)}, inconsistent with the signal "
+                f"ending at {clock(end)}: the height was wrong, and the end of the signal is "
+                "taken as the impact.")
+        t_imp = end
+        v_imp = vv if powered else vv - GM / (R_REF + float(last["height_m"]))**2 * (end - t_nav)
+    speed = math.hypot(v_imp, vh)
+    return {"outcome": "impact", "t_s": t_imp, "speed_mps": speed,
+            "vertical_speed_mps": v_imp, "horizontal_speed_mps": vh, "powered": powered,
+            "basis": (f"from {source}, the last reported speeds ({vv:+.1f} m/s vertical, "
+                      f"{vh:.1f} m/s horizontal, {clock(t_nav)}) and "
+                      + ("constant speed (thrust may have continued)" if powered
+                         else f"free fall (no thrust since {clock(no_thrust)})") + "." + note)}
+
+
+def _outcome_finding(outcome: dict[str, Any]) -> Finding:
+    kind = outcome["outcome"]
+    if kind == "landed":
+        return Finding("outcome", "info", f"Landed at {clock(outcome['t_s'])}",
+                       f"Touchdown was detected at {clock(outcome['t_s'])} at "
+                       f"{abs(outcome['vertical_speed_mps']):.2f} m/s vertical, "
+                       f"{outcome['horizontal_speed_mps']:.2f} m/s horizontal "
+                       f"({outcome['basis']}).", outcome["t_s"], outcome, ("velocity", "modes"))
+    if kind == "impact":
+        return Finding("outcome", "critical",
+                       f"Impact at about {clock(outcome['t_s'])}, {outcome['speed_mps']:.0f} m/s",
+                       f"Inferred impact at {clock(outcome['t_s'])} at "
+                       f"{outcome['speed_mps']:.1f} m/s ({abs(outcome['vertical_speed_mps']):.1f}"
+                       f" m/s vertical), {outcome['basis']}", outcome["t_s"], outcome,
+                       ("altitude", "velocity", "link"))
+    return Finding("outcome", "warning", "Outcome unknown from telemetry",
+                   outcome["basis"], outcome.get("t_last_s"), outcome, ("link",))
+
+
+def _chain(found: list[Finding], eps: list[Episode]) -> Finding | None:
+    """Rim crossing, range jump, sensor judged faulty, estimate at zero above the surface,
+    propellant exhausted, fall: the HAKUTO-R M1 chain, when the telemetry shows it."""
+    def first(key: str) -> Finding | None:
+        return next((f for f in found if f.key == key), None)
+
+    faulted = next((e for e in eps if e.t_fault is not None), None)
+    step, zero = first("terrain_step"), first("estimate_zero_above_surface")
+    prop, outcome = first("propellant_exhausted"), first("outcome")
+    links: list[tuple[str, float | None, str]] = []
+    if step is not None:
+        ev = step.evidence
+        links.append(("rim crossing", step.t_s,
+                      f"terrain under the track drops {abs(ev['terrain_change_m']):,.0f} m "
+                      f"({clock(ev['t_from_s'])}-{clock(ev['t_to_s'])})"))
+    if faulted is not None:
+        links.append(("range jump", faulted.t_start,
+                      f"reading {faulted.innovation_first_m:+,.0f} m from the prediction, "
+                      "rejected"))
+        links.append(("sensor judged faulty", faulted.t_fault,
+                      f"gap {faulted.fault_innovation_m:+,.0f} m; readings ignored from then"))
+    if zero is not None:
+        links.append(("estimate at zero above the surface", zero.t_s,
+                      f"range finder still reading {zero.evidence['range_vertical_m']:,.0f} m"))
+    if prop is not None:
+        links.append(("propellant exhausted", prop.t_s, "thrust commanded, none delivered"))
+    if outcome is not None and outcome.evidence.get("outcome") == "impact":
+        links.append(("fall", outcome.t_s, f"impact at {outcome.evidence['speed_mps']:.0f} m/s"))
+    if faulted is None or len(links) < 4:
+        return None
+    times = [t for _, t, _ in links if t is not None]
+    complete = len(links) == 6 and all(a <= b + 1e-6 for a, b in zip(times, times[1:],
+                                                                          strict=False))
+    lines = "; ".join(f"{clock(t)} {name}: {what}" for name, t, what in links)
+    return Finding(
+        "chain", "critical",
+        "The chain of events" + (": a healthy sensor rejected over the terrain, then the fall"
+                                 if complete else ""),
+        f"From telemetry alone: {lines}.", times[0],
+        {"links": [{"link": n, "t_s": t, "t": clock(t), "evidence": w} for n, t, w in links],
+         "complete": complete},
+        ("altitude", "terrain", "propellant", "modes"))
+
+
+# ---------------------------------------------------------------- all together
+
+def investigate(rx: Received, track: pd.DataFrame) -> Investigation:
+    """Every finding the telemetry supports, most severe first within time order."""
+    lrf = lrf_table(rx)
+    eps, isolated = episodes(rx, lrf)
+    end = rx.t_last
+    onset, detail = no_thrust_onset(rx)
+    outcome = infer_outcome(rx, lrf, onset)
+    found: list[Finding] = []
+    for ep in eps:
+        found.append(_rejection_finding(rx, ep, end))
+        div = _divergence_finding(lrf, ep, end)
+        if div is not None:
+            found.append(div)
+        step = _terrain_step(track, ep)
+        if step is not None:
+            found.append(step)
+    if isolated:
+        found.append(Finding(
+            "lrf_isolated_rejections", "info",
+            f"{isolated} isolated range readings rejected",
+            f"{isolated} readings in telemetry were rejected singly (runs under "
+            f"{EPISODE_MIN_S:g} s) and the next ones accepted: the gate working as designed.",
+            None, {"readings": isolated}, ("altitude",)))
+    found += _silences(lrf, end)
+    zero = _estimate_zero(rx, lrf)
+    if zero is not None:
+        found.append(zero)
+    found += _propellant(rx, onset, detail)
+    found += _losses(rx, outcome["outcome"] == "landed")
+    found.append(_outcome_finding(outcome))
+    chain = _chain(found, eps)
+    found.sort(key=lambda f: (math.inf if f.t_s is None else f.t_s))
+    if chain is not None:
+        found.insert(0, chain)
+    return Investigation(found, outcome, eps, lrf, onset, isolated)

@@ -1,0 +1,157 @@
+"""What the ground received of one flight, as tables (shell).
+
+``read_archive(path)`` reads a ground archive into a ``Received``: one DataFrame per periodic
+packet type (onboard time ``t`` and its fields, enumerations as raw codes), the onboard events,
+the alarms the ground raised, every packet's arrival and the losses of signal. Nothing here
+comes from the simulation: an investigation built on it sees what mission control saw.
+``Truth`` is the simulation's own record of a flown run, kept apart, for overlays only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from touchdown.errors import TouchdownError
+from touchdown.ground.archive import AlarmRecord, Archive
+from touchdown.ground.status import LossOfSignal
+from touchdown.telemetry.dictionary import Dictionary, load_dictionary
+from touchdown.telemetry.flight_info import FlightInfo
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+class ReportInputError(TouchdownError, ValueError):
+    """The report's input is missing or is not an archive, a run folder or a recording."""
+
+
+@dataclass
+class Received:
+    """Everything the ground received of one flight; times are onboard (s since the epoch)
+    unless named ``t_received`` (ground time)."""
+
+    source: str
+    info: FlightInfo
+    dictionary: Dictionary
+    packets: dict[str, pd.DataFrame]  # packet name -> t and one column per field
+    events: pd.DataFrame  # t, t_received, name, value
+    alarms: list[AlarmRecord]
+    arrivals: pd.DataFrame  # packet, t, t_received: one row per packet received
+    losses: list[LossOfSignal]
+    counters: dict[str, int]
+
+    def __getitem__(self, packet: str) -> pd.DataFrame:
+        return self.packets[packet]
+
+    def event_times(self, name: str) -> list[float]:
+        """Onboard times (s) of the events called ``name``, oldest first."""
+        return self.events.loc[self.events["name"] == name, "t"].tolist()
+
+    def first_event(self, name: str) -> pd.Series | None:
+        rows = self.events[self.events["name"] == name]
+        return None if rows.empty else rows.iloc[0]
+
+    @property
+    def t_first(self) -> float:
+        return float(self.arrivals["t"].min()) if len(self.arrivals) else math.nan
+
+    @property
+    def t_last(self) -> float:
+        """Newest onboard time received (s)."""
+        return float(self.arrivals["t"].max()) if len(self.arrivals) else math.nan
+
+    def state(self, field: str, code: float) -> str:
+        """The name of an enumerated field's raw value (``lrf.state``, 2 -> ``faulty``)."""
+        return str(self.dictionary.parameters[field].state(code))
+
+
+@dataclass
+class Truth:
+    """A simulated run's own record: its trace (``trajectory.parquet``) and summary
+    (``flight.json``). Used only to overlay the figures, marked as simulation truth."""
+
+    trace: pd.DataFrame
+    flight: dict[str, Any]
+
+    @classmethod
+    def read(cls, folder: Path) -> Truth:
+        return cls(pd.read_parquet(folder / "trajectory.parquet"),
+                   json.loads((folder / "flight.json").read_text(encoding="utf-8")))
+
+    def event_time(self, name: str) -> float | None:
+        return next((e["time_s"] for e in self.flight["events"] if e["name"] == name), None)
+
+
+def is_archive(path: Path) -> bool:
+    """Whether path is an SQLite file (a ground archive, or at least SQLite)."""
+    try:
+        with path.open("rb") as f:
+            return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def read_archive(path: str | Path) -> Received:
+    """Read a ground archive; ReportInputError when it is missing or holds no packets."""
+    path = Path(path)
+    if not path.is_file():
+        raise ReportInputError(f"{path}: no such archive; give a ground archive (.sqlite), a "
+                               "run folder from `touchdown fly --out` or a downlink recording")
+    if not is_archive(path):
+        raise ReportInputError(f"{path}: not a ground archive (not SQLite)")
+    dictionary = load_dictionary()
+    archive = Archive(path)
+    try:
+        received = _read(archive, dictionary, str(path))
+    finally:
+        archive.close()
+    if received.arrivals.empty:
+        raise ReportInputError(f"{path}: the archive holds no packets; ingest a flight into it "
+                               "first (`touchdown ground ingest RECORDING --archive FILE`)")
+    return received
+
+
+def _read(archive: Archive, dictionary: Dictionary, source: str) -> Received:
+    packets = {}
+    for p in dictionary.packets:
+        if p.period_s <= 0:
+            continue
+        table: pd.DataFrame | None = None
+        for f in p.fields:
+            rows = archive.history(f.qualified)
+            col = pd.DataFrame(rows, columns=["t", f.name]).drop_duplicates("t")
+            table = col if table is None else table.merge(col, on="t", how="outer")
+        packets[p.name] = (table if table is not None else pd.DataFrame({"t": []})
+                           ).sort_values("t", ignore_index=True)
+    events = pd.DataFrame([(e.t_onboard, e.t_received, e.state, e.value)
+                           for e in archive.events()],
+                          columns=["t", "t_received", "name", "value"])
+    names = {p.apid: p.name for p in dictionary.packets}
+    arrivals = pd.DataFrame([(names.get(a, f"apid {a:#x}"), t, tr)
+                             for a, t, tr in archive.arrivals()],
+                            columns=["packet", "t", "t_received"])
+    return Received(source, FlightInfo.from_dict(archive.flight()), dictionary, packets, events,
+                    archive.alarms(), arrivals, _losses(archive, arrivals),
+                    dict(archive.counters))
+
+
+def _losses(archive: Archive, arrivals: pd.DataFrame) -> list[LossOfSignal]:
+    """Each loss of signal the archive's link log declared, with the last packet before it."""
+    out = []
+    rx = arrivals["t_received"].to_numpy()
+    onboard = arrivals["t"].to_numpy()
+    for entry in archive.link_log():
+        if entry.kind != "los":
+            continue
+        before = rx <= entry.t_received
+        if not before.any():
+            continue
+        last = float(rx[before].max())
+        out.append(LossOfSignal(last, entry.t_received, float(np.max(onboard[before]))))
+    return out
