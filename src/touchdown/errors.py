@@ -36,3 +36,7 @@ class DataRangeError(TouchdownError, ValueError):
 
 class ResultsError(TouchdownError, ValueError):
     """A results folder is missing, unreadable or holds a different campaign."""
+
+
+class InputError(TouchdownError, ValueError):
+    """An input file or folder is missing or is not what the command takes."""

@@ -8,7 +8,6 @@ signal, and the archived flight reopened).
 import contextlib
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,28 +15,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 from matplotlib import image
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).parents[2] / "out" / "screenshots"
 SPEED = 200  # the 53 min from acquisition of signal to impact stream in about 16 s
 ESTIMATE_RGB = (0x4D, 0xD3, 0xFF)  # plugin/objects.js: the altitude estimate's line
 REJECTED_RGB = (0xFF, 0x4D, 0x4D)  # and rejected range readings
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield b
-        b.close()
 
 
 @contextlib.contextmanager

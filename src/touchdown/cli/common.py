@@ -22,6 +22,7 @@ import click
 from touchdown.errors import (
     DataFileError,
     DataRangeError,
+    InputError,
     ResultsError,
     ScenarioError,
     TouchdownError,
@@ -53,7 +54,8 @@ def errors_to_exit(debug: bool) -> Iterator[None]:
         yield
     except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
         raise
-    except (ScenarioError, DataFileError, DataRangeError, ResultsError, RecordingError) as exc:
+    except (ScenarioError, DataFileError, DataRangeError, ResultsError, RecordingError,
+            InputError) as exc:
         _fail(str(exc), EXIT_CONFIG, debug)
     except TouchdownError as exc:
         _fail(str(exc), EXIT_FAILED, debug)

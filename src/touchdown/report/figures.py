@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from touchdown.moon.dem_tiles import Terrain
 from touchdown.report.findings import Investigation
@@ -32,6 +32,7 @@ ACCEPTED = "tab:green"
 REJECTED = "tab:red"
 TRUTH = {"color": "0.35", "lw": 1.4, "ls": (0, (4, 2))}
 TRUTH_LABEL = "simulation truth"
+TICK_STEPS_S = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0)
 MODE_COLOURS = ("#c7d7e8", "#6a9fd4", "#dfe7ef", "#f0a35e", "#e3c94f", "#8cc084", "#4f9d69",
                 "#555555")
 
@@ -71,9 +72,13 @@ def _tplus(x: float, _pos: int = 0) -> str:
 
 
 def _time_axis(ax: Axes, span: tuple[float, float] | None = None) -> None:
+    """T+mm:ss ticks on whole minutes (or half minutes, or tens of minutes)."""
     ax.xaxis.set_major_formatter(FuncFormatter(_tplus))
     if span is not None:
         ax.set_xlim(*span)
+    lo, hi = ax.get_xlim()
+    step = next((s for s in TICK_STEPS_S if (hi - lo) / s <= 9), TICK_STEPS_S[-1])
+    ax.xaxis.set_major_locator(MultipleLocator(step))
     ax.set_xlabel("onboard time since the scenario epoch")
     ax.grid(alpha=0.3)
 
@@ -194,8 +199,8 @@ def terrain(ctx: Context) -> Figure:
         _title(fig, "terrain", ctx.rx)
         return fig
     x = tk["site_km"].to_numpy()
-    ax.fill_between(x, tk["terrain_m"] / 1e3, tk["terrain_m"].min() / 1e3 - 1.0, color="0.8",
-                    lw=0, label="terrain under the reported track (map)")
+    ax.fill_between(x, tk["terrain_m"] / 1e3, -1e3, color="0.8", lw=0,
+                    label="terrain under the reported track (map)")
     ax.plot(x, tk["terrain_m"] / 1e3, color="0.45", lw=0.8)
     ax.plot(x, tk["height_m"] / 1e3, label="path the lander reported (its height estimate)",
             **EST)
@@ -220,6 +225,11 @@ def terrain(ctx: Context) -> Figure:
         ax.axvspan(float(np.interp(t0, t, x)), float(np.interp(t1, t, x)), color="gold",
                    alpha=0.35, lw=0, label="terrain step at the range jump")
     ax.axvline(0.0, color="0.3", lw=0.8, ls=":")
+    shown = [c.get_offsets()[:, 1] for c in ax.collections[1:] if len(c.get_offsets())]
+    heights = np.concatenate([tk["terrain_m"] / 1e3, tk["height_m"] / 1e3, *shown])
+    heights = heights[np.isfinite(heights)]
+    span = float(heights.max() - heights.min())
+    ax.set_ylim(heights.min() - 0.05 * span, heights.max() + 0.3 * span)
     ax.set_xlabel("distance to the target along the track (km; target at 0)")
     ax.set_ylabel("height above the 1737.4 km sphere (km)")
     ax.grid(alpha=0.3)
@@ -261,7 +271,8 @@ def engines(ctx: Context) -> Figure:
     tr = ctx.truth_rows(ctx.descent)
     if tr is not None:
         twin = ax.twinx()
-        twin.plot(tr["t_s"], tr["thrust_n"], label=f"{TRUTH_LABEL}: thrust (N)", **TRUTH)
+        mean = tr["thrust_n"].rolling(20, min_periods=1, center=True).mean()  # 2 s at 10 Hz
+        twin.plot(tr["t_s"], mean, label=f"{TRUTH_LABEL}: thrust (N, 2 s mean)", **TRUTH)
         twin.set_ylabel(f"{TRUTH_LABEL}: thrust (N)", color="0.35")
         twin.set_ylim(bottom=-0.05 * max(float(tr["thrust_n"].max()), 1.0))
         twin.legend(loc="upper right", fontsize=8)
@@ -299,7 +310,7 @@ def propellant(ctx: Context) -> Figure:
     return fig
 
 
-def _mode_bars(ax: Axes, ctx: Context, span: tuple[float, float]) -> None:
+def _mode_bars(ax: Axes, ctx: Context, span: tuple[float, float], labels: bool) -> None:
     gnc = ctx.rx["gnc"].dropna(subset=["mode"])
     t, m = gnc["t"].to_numpy(), gnc["mode"].to_numpy().astype(int)
     names = ctx.rx.dictionary.parameters["gnc.mode"].enum
@@ -310,18 +321,20 @@ def _mode_bars(ax: Axes, ctx: Context, span: tuple[float, float]) -> None:
         t0, t1 = t[a], t[b] if b > a else t[a] + 1.0
         ax.barh(0, t1 - t0, left=t0, height=0.6, color=MODE_COLOURS[m[a] % len(MODE_COLOURS)],
                 edgecolor="white")
-        if span[0] <= 0.5 * (t0 + t1) <= span[1] and (t1 - t0) > 0.06 * (span[1] - span[0]):
-            ax.text(0.5 * (t0 + t1), 0, names.get(int(m[a]), "?").replace("_", " "),
+        v0, v1 = max(t0, span[0]), min(t1, span[1])  # the visible part
+        if v1 - v0 > 0.06 * (span[1] - span[0]):
+            ax.text(0.5 * (v0 + v1), 0, names.get(int(m[a]), "?").replace("_", " "),
                     ha="center", va="center", fontsize=8)
     ev = ctx.rx.events
     ev = ev[(ev["t"] >= span[0]) & (ev["t"] <= span[1])]
     shown = ev.drop_duplicates("name")
     for k, (_, e) in enumerate(shown.iterrows()):
-        y = -0.55 - 0.28 * (k % 4)
+        y = -0.55 - 0.28 * (k % 4) if labels else -0.55
         ax.plot([e["t"], e["t"]], [-0.3, y], color="0.3", lw=0.7)
         ax.plot(e["t"], y, "v", color="tab:red" if "lrf" in e["name"] else "0.2", ms=5)
-        ax.text(e["t"], y - 0.04, f" {e['name'].replace('_', ' ')}", fontsize=7, va="top",
-                rotation=0)
+        if labels:
+            ax.text(e["t"], y - 0.04, f" {e['name'].replace('_', ' ')}", fontsize=7,
+                    va="top")
     ax.set_ylim(-1.7, 0.5)
     ax.set_yticks([])
     _time_axis(ax, span)
@@ -329,9 +342,12 @@ def _mode_bars(ax: Axes, ctx: Context, span: tuple[float, float]) -> None:
 
 def modes(ctx: Context) -> Figure:
     fig, (ax_all, ax_close) = _new(2, 6.4)
-    _mode_bars(ax_all, ctx, (ctx.rx.t_first - 60.0, ctx.rx.t_last + 60.0))
-    _mode_bars(ax_close, ctx, ctx.close)
-    ax_all.set_title("Whole flight, from the first packet received", loc="left", fontsize=10)
+    fig.get_layout_engine().set(h_pad=0.1)  # type: ignore[union-attr]
+    _mode_bars(ax_all, ctx, (ctx.rx.t_first - 60.0, ctx.rx.t_last + 60.0), labels=False)
+    ax_all.set_ylim(-0.9, 0.5)
+    _mode_bars(ax_close, ctx, ctx.close, labels=True)
+    ax_all.set_title("Whole flight, from the first packet received (events named below)",
+                     loc="left", fontsize=10)
     ax_close.set_title("From the range finder's acquisition", loc="left", fontsize=10)
     _title(fig, "modes", ctx.rx)
     return fig
@@ -396,7 +412,7 @@ def ground_map(ctx: Context) -> Figure:
     if not bad.empty:
         t = tk["t"].to_numpy()
         ax.scatter(np.interp(bad["t"], t, tk["lon_deg"]), np.interp(bad["t"], t, tk["lat_deg"]),
-                   s=12, color=REJECTED, marker="D", lw=0, zorder=5,
+                   s=5, color=REJECTED, marker="D", lw=0, zorder=5, alpha=0.6,
                    label="range finder rejected or ignored")
     for f in ctx.inv.by_key("terrain_step") + ctx.inv.by_key("sensor_suspect"):
         ax.plot(f.evidence["lon_deg"], f.evidence["lat_deg"], "o", ms=14, mfc="none",

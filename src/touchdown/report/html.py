@@ -114,8 +114,9 @@ def render_report(doc: dict[str, Any], figures: dict[str, Path]) -> str:
     if chain is not None:
         items = "".join(f'<li><span class="t">{_e(x["t"])}</span> <b>{_e(x["link"])}</b>: '
                         f'{_e(x["evidence"])}</li>' for x in chain["evidence"]["links"])
-        chain_html = (f"<h2>The chain of events</h2><p>{_e(chain['title'])}, from telemetry "
-                      f'alone:</p><ol class="chain">{items}</ol>')
+        chain_html = (f"<h2>{_e(chain['title'])}</h2><p>Reconstructed from telemetry alone; "
+                      "each link is a finding below.</p>"
+                      f'<ol class="chain" id="finding-chain">{items}</ol>')
     findings = "".join(_finding(f) for f in doc["findings"] if f["key"] != "chain")
     figs = "".join(
         f'<figure id="fig-{f.key}"><img alt="Fig. {NUMBER[f.key]} {_e(f.title)}" '

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from touchdown.errors import TouchdownError
+from touchdown.errors import InputError
 from touchdown.ground.archive import AlarmRecord, Archive
 from touchdown.ground.status import LossOfSignal
 from touchdown.telemetry.dictionary import Dictionary, load_dictionary
@@ -27,7 +27,7 @@ from touchdown.telemetry.flight_info import FlightInfo
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-class ReportInputError(TouchdownError, ValueError):
+class ReportInputError(InputError):
     """The report's input is missing or is not an archive, a run folder or a recording."""
 
 

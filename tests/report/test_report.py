@@ -1,0 +1,181 @@
+"""The investigation report: findings from telemetry on flights whose truth is known, its files,
+and its page in headless Chromium."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from matplotlib import image
+
+from touchdown.cli import main
+from touchdown.cli.flight import write_flight_outputs
+from touchdown.report.build import Report, build_report, compare_reports
+from touchdown.report.findings import ALARMING
+from touchdown.scenario import Scenario, resolve
+from touchdown.telemetry.downlink import fly_downlink
+
+SHOTS = Path(__file__).parents[2] / "out" / "screenshots"
+
+
+def fly_and_report(root: Path, name: str, scenario: str, changes: dict | None = None
+                   ) -> Report:
+    """Fly a scenario (with some fields changed) into a run folder, then report on it."""
+    s = Scenario.from_toml(resolve(scenario))
+    if changes:
+        s = s.replace(changes)
+    link = fly_downlink(s, 0)
+    write_flight_outputs(link.flight, root / name, link)
+    return build_report(root / name, root / f"report-{name}")
+
+
+def keys(r: Report) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for f in r.document["findings"]:
+        out.setdefault(f["key"], []).append(f)
+    return out
+
+
+def truth_event(r: Report, name: str) -> float:
+    run = Path(r.document["source"])
+    events = json.loads((run / "flight.json").read_text())["events"]
+    return next(e["time_s"] for e in events if e["name"] == name)
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("reports")
+
+
+@pytest.fixture(scope="module")
+def m1(root) -> Report:
+    return fly_and_report(root, "m1", "hakuto-r-m1")
+
+
+@pytest.fixture(scope="module")
+def nominal(root) -> Report:
+    return fly_and_report(root, "fixed", "hakuto-r-m1-fixed")
+
+
+# ---------------------------------------------------------------- HAKUTO-R M1, as flown
+
+def test_m1_chain_is_stated_from_telemetry_in_order(m1: Report) -> None:
+    chain = keys(m1)["chain"][0]
+    links = chain["evidence"]["links"]
+    assert [x["link"] for x in links] == [
+        "rim crossing", "range jump", "sensor judged faulty",
+        "estimate at zero above the surface", "propellant exhausted", "fall"]
+    assert chain["evidence"]["complete"]
+    times = [x["t_s"] for x in links]
+    assert times == sorted(times)
+
+
+def test_m1_findings_match_the_simulation_truth(m1: Report) -> None:
+    k = keys(m1)
+    step = k["terrain_step"][0]["evidence"]
+    assert step["explains_jump"] and step["terrain_change_m"] > 2000  # Atlas's 3 km rim
+    zero = k["estimate_zero_above_surface"][0]["evidence"]
+    assert abs(zero["t_s"] - truth_event(m1, "altitude_estimate_zero")) < 0.2
+    assert zero["range_vertical_m"] > 2500  # the truth: 3,4xx m up
+    exhausted = k["propellant_exhausted"][0]["evidence"]["t_s"]
+    assert 0.0 <= exhausted - truth_event(m1, "propellant_exhausted") < 5.0
+    impact, contact = m1.document["outcome"], truth_event(m1, "contact")
+    assert impact["outcome"] == "impact"
+    assert abs(impact["t_s"] - contact) < 2.0
+    truth_speed = m1.document["truth"]["impact_speed_mps"]
+    assert abs(impact["speed_mps"] - truth_speed) < 0.1 * truth_speed
+    los = k["los"][-1]
+    assert los["severity"] == "critical" and los["evidence"]["earth_elevation_deg"] > 10
+
+
+def test_the_archive_alone_gives_the_same_findings(m1: Report, root: Path) -> None:
+    """Truth only overlays: a report from the ground archive, with no run folder beside it,
+    finds the same things."""
+    alone = root / "archive-only.sqlite"
+    shutil.copy(m1.folder / "ground.sqlite", alone)
+    r = build_report(alone, root / "report-archive-only")
+    assert r.document["truth"] is None
+    assert r.document["findings"] == m1.document["findings"]
+    assert r.document["outcome"] == m1.document["outcome"]
+
+
+# ---------------------------------------------------------------- a nominal landing
+
+def test_nominal_landing_raises_no_false_alarm(nominal: Report) -> None:
+    alarming = [f["title"] for f in nominal.document["findings"] if f["severity"] in ALARMING]
+    assert alarming == []
+    assert nominal.document["outcome"]["outcome"] == "landed"
+    td = nominal.document["truth"]["touchdown"]
+    assert abs(nominal.document["outcome"]["t_s"] - td["time_s"]) < 1.0
+    assert "chain" not in keys(nominal)
+
+
+# ---------------------------------------------------------------- the files
+
+def test_report_files_are_complete_and_self_contained(m1: Report) -> None:
+    page = m1.html.read_text()
+    assert "http://" not in page and "https://" not in page
+    assert page.count('src="data:image/png;base64,') == 8
+    assert "simulation truth" in page
+    doc = json.loads(m1.findings.read_text())
+    for f in doc["findings"]:
+        assert f["figures"] and set(f["figures"]) <= set(doc["figures"])
+        assert f["severity"] in ("critical", "warning", "notice", "info")
+    for key, png in m1.figures.items():
+        img = image.imread(png)
+        assert img.shape[0] > 300 and img[..., :3].std() > 0.05, f"{key} looks blank"
+
+
+def test_report_page_renders_in_chromium(m1: Report, browser) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
+    page.on("request", lambda req: outside.append(req.url)
+            if not req.url.startswith(("file:", "data:")) else None)
+    page.goto(m1.html.as_uri())
+    page.wait_for_load_state("load")
+    loaded = page.evaluate("[...document.images].map(i => i.complete && i.naturalWidth)")
+    assert len(loaded) == 8 and all(w > 500 for w in loaded)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    png = page.screenshot(path=str(SHOTS / "report-m1.png"), full_page=True)
+    page.close()
+    img = image.imread(io.BytesIO(png), format="png")[..., :3]
+    ink = (img.min(axis=-1) < 0.85).mean()  # not white or near it
+    assert img.shape[0] > 3000, "the page should run through findings and figures"
+    assert ink > 0.05, f"only {ink:.1%} of the page is drawn"
+    assert len(np.unique((img[::7, ::7] * 15).astype(int).reshape(-1, 3), axis=0)) > 50
+    assert outside == []
+
+
+def test_compare_puts_two_flights_side_by_side(m1: Report, nominal: Report, root: Path) -> None:
+    page, ra, rb = compare_reports(Path(m1.document["source"]),
+                                   Path(nominal.document["source"]), root / "compare")
+    text = page.read_text()
+    assert page.name == "compare.html" and text.count("data:image/png;base64,") == 16
+    assert ra.document["outcome"]["outcome"] == "impact"
+    assert rb.document["outcome"]["outcome"] == "landed"
+    assert "hakuto-r-m1-fixed" in text and "landed" in text and "impact" in text
+
+
+# ---------------------------------------------------------------- the command
+
+def test_cli_report_and_its_errors(m1: Report, root: Path) -> None:
+    run = CliRunner()
+    r = run.invoke(main, ["report", str(root / "m1"), "--out", str(root / "cli"), "-q"])
+    assert r.exit_code == 0, r.output
+    assert f"wrote {root / 'cli' / 'report.html'}" in r.output
+    assert "impact inferred at T+72:2" in r.output
+    r = run.invoke(main, ["report", str(root / "nowhere")])
+    assert r.exit_code == 2 and "no such file or folder" in r.output
+    r = run.invoke(main, ["report", str(root / "m1"), "--flight", "3"])
+    assert r.exit_code == 2 and "not one; leave --flight out" in r.output
+    r = run.invoke(main, ["report"])
+    assert r.exit_code == 2 and "give one ARCHIVE_OR_RUN, or --compare A B" in r.output
+    empty = root / "empty-run"
+    empty.mkdir()
+    r = run.invoke(main, ["report", str(empty)])
+    assert r.exit_code == 2 and "has no received.downlink" in r.output
