@@ -1,7 +1,8 @@
 """Scenario files: load a TOML scenario, validate every field, and name the problem and the fix.
 
 ``Scenario.from_toml(path)`` returns a typed, validated scenario; ``resolve(name_or_path)``
-finds ``scenarios/NAME.toml`` or takes a path.
+finds ``scenarios/NAME.toml`` or takes a path. Every field is required except those in
+``DEFAULTS`` (the injected faults of an optional ``[faults]`` section, zero when absent).
 """
 
 from __future__ import annotations
@@ -98,8 +99,28 @@ SCHEMA: tuple[tuple[str, str, float | None, float | None, str], ...] = (
     ("link.bit_error_rate", "float", 0.0, 0.5, "probability a bit is flipped, 0..0.5"),
     ("link.elevation_mask_deg", "float", -90.0, 90.0, "lowest Earth elevation (deg)"),
     ("link.queue_limit_octets", "int", 0, 1e9, "octets the onboard downlink queue holds"),
+    # Faults of the real lander, injected into the world simulation for investigations. The
+    # flight software is not told of them: it flies on its own model of a healthy lander, and
+    # meets a fault only through what its sensors read. Times are seconds after the epoch.
+    # Optional: a scenario without a [faults] section flies a healthy lander.
+    ("faults.lrf_bias_m", "float", -1e4, 1e4, "m added to every range reading"),
+    ("faults.lrf_bias_from_s", "float", 0.0, 1e6, "seconds after the epoch the bias appears"),
+    ("faults.lrf_outage_from_s", "float", 0.0, 1e6, "seconds after the epoch the outage starts"),
+    ("faults.lrf_outage_s", "float", 0.0, 1e6, "seconds without range readings (0: none)"),
+    ("faults.propellant_leak_kg_s", "float", 0.0, 1e3, "kg/s lost from the tank (0: none)"),
+    ("faults.propellant_leak_from_s", "float", 0.0, 1e6,
+     "seconds after the epoch the leak starts"),
 )
 
+# Optional fields and the value a document without them gets: every other field is required.
+DEFAULTS: dict[str, Any] = {
+    "faults.lrf_bias_m": 0.0,
+    "faults.lrf_bias_from_s": 0.0,
+    "faults.lrf_outage_from_s": 0.0,
+    "faults.lrf_outage_s": 0.0,
+    "faults.propellant_leak_kg_s": 0.0,
+    "faults.propellant_leak_from_s": 0.0,
+}
 
 FIELDS = {key: (kind, lo, hi, what) for key, kind, lo, hi, what in SCHEMA}
 
@@ -190,6 +211,8 @@ class Scenario:
         values: dict[str, Any] = {}
         for key, kind, lo, hi, what in SCHEMA:
             found, value = _lookup(doc, key)
+            if not found and key in DEFAULTS:
+                found, value = True, DEFAULTS[key]
             if not found:
                 raise ScenarioError(path, key, "is missing", f"add it ({what})")
             values[key] = _check(path, key, kind, lo, hi, what, value)

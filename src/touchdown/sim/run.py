@@ -148,6 +148,12 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
     wp[st.WP_LIM:st.WP_LIM + 3] = (truth["touchdown.max_vertical_speed_mps"],
                                  truth["touchdown.max_horizontal_speed_mps"],
                                  math.radians(truth["touchdown.max_tilt_deg"]))
+    # faults of the real lander (its sensors and its tank), never in the flight software's
+    # parameters; the leak's start is set with the clock below
+    wp[st.WP_LRF_BIAS:st.WP_LRF_BIAS + 2] = (truth["faults.lrf_bias_m"],
+                                           truth["faults.lrf_bias_from_s"])
+    wp[st.WP_LRF_OUTAGE:st.WP_LRF_OUTAGE + 2] = (truth["faults.lrf_outage_from_s"],
+                                               truth["faults.lrf_outage_s"])
 
     fp = np.zeros(st.N_FSW_PARAMS)
     fp[st.FP_DT] = s["flight_software.cycle_s"]
@@ -220,6 +226,10 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
     clock[C_ST_EVERY] = max(1, round(s["sensors.star_tracker.period_s"] / fp[st.FP_DT]))
     clock[C_LRF_EVERY] = max(1, round(s["sensors.lrf.period_s"] / fp[st.FP_DT]))
     clock[C_MAX_TICK] = _ticks(s["scenario.duration_max_s"], "scenario.duration_max_s")
+    # the leak starts at the first pulse at or after its time, where the loop ends a step
+    sub = int(clock[C_SUBSTEP])
+    leak_tick = -(-round(truth["faults.propellant_leak_from_s"] / TICK_S) // sub) * sub
+    wp[st.WP_LEAK:st.WP_LEAK + 2] = (truth["faults.propellant_leak_kg_s"], leak_tick * TICK_S)
     return Arrays(world, wp, fsw, fp, seed_words(world_seq), np.zeros(st.N_MEAS), clock)
 
 

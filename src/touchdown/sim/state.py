@@ -87,6 +87,14 @@ WP_LRF_PERIOD = WORLD_PARAMS.add("lrf_period", 1, "s", "time between readings")
 WP_FOOT = WORLD_PARAMS.add("footpad_depth", 1, "m", "centre of mass above the footpad plane")
 WP_LIM = WORLD_PARAMS.add("landing_limits", 3, "m/s, m/s, rad",
                           "max vertical speed, max horizontal speed, max tilt for 'landed'")
+# injected faults of the real lander (scenario [faults]); the flight software never sees them
+WP_LRF_BIAS = WORLD_PARAMS.add("lrf_bias", 2, "m, s",
+                               "fault: offset added to every range reading from a time on")
+WP_LRF_OUTAGE = WORLD_PARAMS.add("lrf_outage", 2, "s, s",
+                                 "fault: no range readings from a time, for a duration (0: none)")
+WP_LEAK = WORLD_PARAMS.add("propellant_leak", 2, "kg/s, s",
+                           "fault: propellant lost from the tank from a time on (0: none); the "
+                           "time is on the pulse grid (``sim.run.build`` rounds it up)")
 N_WORLD_PARAMS = WORLD_PARAMS.size
 
 # ---------------------------------------------------------------- measurements (world -> FSW)

@@ -11,9 +11,10 @@ engines allow: a powered cycle is one step (``burn_pulses``: thrust in closed fo
 (``substep``), and only where ``contact_possible`` cannot rule contact out within a step does
 the loop take 10 ms ``substep`` steps and check contact after each. Thrust pulses, the
 attitude's turn pulse by pulse, the tanks running dry and contact keep the ``substep``
-(pulse) resolution. ``advance`` runs until the first step boundary at or after ``until_tick``
-or the end of the flight, so a host can run it in chunks (for pacing, uplink or telemetry) or
-in one call, with the same numbers either way.
+(pulse) resolution. A propellant leak (a fault) starts on the pulse grid and a step ends
+there, so every step leaks throughout or not at all, however long. ``advance`` runs until the
+first step boundary at or after ``until_tick`` or the end of the flight, so a host can run it
+in chunks (for pacing, uplink or telemetry) or in one call, with the same numbers either way.
 """
 
 import math
@@ -83,6 +84,7 @@ from touchdown.sim.state import (
     W_TURN,
     W_V,
     WP_DRY,
+    WP_LEAK,
     WP_MAIN_F,
     WP_THR_F,
     WP_THR_N,
@@ -189,6 +191,7 @@ def _fly(world, wp, fsw, elev, meta, events, n_events, clock, end_tick, stop_tic
     main_on = fsw[F_CMD_MAIN] > 0.5
     u_cmd = fsw[F_CMD_DIR:F_CMD_DIR + 3]
     f_max = (wp[WP_MAIN_F] if main_on else 0.0) + (wp[WP_THR_N] * wp[WP_THR_F] if n_on else 0.0)
+    leak_tick = round(wp[WP_LEAK + 1] / TICK_S) if wp[WP_LEAK] > 0.0 else -1  # on the pulse grid
     while clock[C_TICK] < end_tick and clock[C_TICK] < stop_tick:
         tick = clock[C_TICK]
         k = tick % cyc
@@ -199,6 +202,8 @@ def _fly(world, wp, fsw, elev, meta, events, n_events, clock, end_tick, stop_tic
             nxt = min(tick - k + cyc, end_tick)  # coast to the next cycle's pulses
         else:
             nxt = end_tick
+        if tick < leak_tick:  # a step leaks throughout or not at all
+            nxt = min(nxt, leak_tick)
         accel = f_max / wp[WP_DRY] if burning else 0.0  # m/s^2, bound on the thrust
         check = contact_possible(world, wp, (nxt - tick) * TICK_S, accel, elev, meta, work)
         if check:

@@ -12,10 +12,16 @@ world             ``sim.state.WORLD`` (read/write)  SI         per step
 
 Engines: every engine fires along body +z (an assumption: parallel nozzles, no cant losses).
 Once the propellant is gone the engines give no thrust: a step in which it runs out is split
-at that instant. Attitude follows the commanded thrust direction by the shortest rotation at no
-more than ``slew_rate_max`` (roll about the thrust axis is left free): at the start of each
-pulse it turns by up to slew_rate_max times the pulse, and the engines thrust along the axis
-after that turn for the pulse (a staircase while it turns).
+at that instant. A propellant leak (a scenario fault, ``WP_LEAK``) drains the tank at a fixed
+rate from its start, engines on or off: it adds to the mass flow out of the tank, so the mass
+falls faster, but not to the thrust; a step in which the leak empties the tank is split the
+same way. A step leaks throughout or not at all: the leak starts on the pulse grid and the
+loop (``sim.step``) ends a step there.
+
+Attitude follows the commanded thrust direction by the shortest rotation at no more than
+``slew_rate_max`` (roll about the thrust axis is left free): at the start of each pulse it
+turns by up to slew_rate_max times the pulse, and the engines thrust along the axis after that
+turn for the pulse (a staircase while it turns).
 
 Two steps, one model. ``substep`` advances by any dt with the engines held: it turns first,
 then thrusts along the new attitude; one pulse of the staircase, or a coast of any length
@@ -46,6 +52,7 @@ from touchdown.sim.state import (
     W_TURN,
     W_V,
     WP_DRY,
+    WP_LEAK,
     WP_MAIN_F,
     WP_MAIN_ISP,
     WP_SLEW,
@@ -78,6 +85,17 @@ def _turned(c, s, x):
         cx = 1.0 - x2 * (0.5 - x2 / 24.0)
         sx = x * (1.0 - x2 * (1.0 / 6.0 - x2 / 120.0))
     return c * cx - s * sx, s * cx + c * sx
+
+
+@kernel
+def leak_rate(world, wp):
+    """Propellant leak (kg/s, a fault) at the world's time: 0 before it starts or without one.
+
+    The start is on the pulse grid, so the 1 us allowance only absorbs summed-step rounding.
+    """
+    if wp[WP_LEAK] > 0.0 and world[W_T] >= wp[WP_LEAK + 1] - 1e-6:
+        return wp[WP_LEAK]
+    return 0.0
 
 
 @kernel
@@ -174,9 +192,10 @@ def _thrust_path(tau, groups, n_groups, d_out, dv_out):
     returns the delta-v's magnitude summed over the groups (m/s).
 
     Group g (``groups[8 g:8 g + 8]``: start (s), duration (s), mass at its start (kg), mass
-    flow (kg/s), exhaust velocity (m/s), direction (3)) thrusts along its direction: after x
-    seconds of it, with mu = m_g - mdot x, its delta-v is ve ln(m_g / mu) and its displacement
-    ve (x - (mu / mdot) ln(m_g / mu)); after it ends its delta-v keeps moving.
+    flow (kg/s), ve = thrust / mass flow (m/s: the exhaust velocity, less with a leak),
+    direction (3)) thrusts along its direction: after x seconds of it, with mu = m_g - mdot x,
+    its delta-v is ve ln(m_g / mu) and its displacement ve (x - (mu / mdot) ln(m_g / mu));
+    after it ends its delta-v keeps moving.
     """
     for i in range(3):
         d_out[i] = 0.0
@@ -220,7 +239,10 @@ def burn_pulses(world, wp, thrust_dir_mci, main_on, n_on, dt, n, work):
     f_thr = wp[WP_THR_N] * wp[WP_THR_F]
     md_thr = f_thr / (wp[WP_THR_ISP] * G0)
     n_on = min(n_on, n)
+    leak = leak_rate(world, wp)  # kg/s, out of the tank beside the engines' flow
     use = md_main * n * dt + md_thr * n_on * dt  # kg
+    if leak > 0.0:
+        use += leak * n * dt
     if not (use > 0.0 and world[W_PROP] > use):
         ran_out = 0
         for k in range(n):
@@ -245,6 +267,8 @@ def burn_pulses(world, wp, thrust_dir_mci, main_on, n_on, dt, n, work):
             n_groups += 1
             grp[0], grp[1], grp[2] = k * dt, 0.0, m
             grp[3] = md_main + (md_thr if thr else 0.0)
+            if leak > 0.0:
+                grp[3] += leak  # the mass falls faster; the thrust is the same
             force = f_main + (f_thr if thr else 0.0)
             grp[4] = force / grp[3] if grp[3] > 0.0 else 0.0
             c, sn = math.cos(phi), math.sin(phi)
@@ -298,7 +322,8 @@ def burn_pulses(world, wp, thrust_dir_mci, main_on, n_on, dt, n, work):
 def substep(world, wp, thrust_dir_mci, main_on, thr_on, dt, work):
     """Advance the world by dt (s) with the engines held: slew, then burn or coast.
 
-    Returns 1 if the propellant ran out during this step, else 0.
+    A leak (``leak_rate``) adds to the mass flow out of the tank, not to the thrust. Returns 1
+    if the propellant ran out during this step (burnt or leaked), else 0.
     """
     slew(world, wp, thrust_dir_mci, dt, work)
     u = work[15:18]
@@ -315,6 +340,10 @@ def substep(world, wp, thrust_dir_mci, main_on, thr_on, dt, work):
     prop = world[W_PROP]
     if prop <= 0.0:
         force, mdot = 0.0, 0.0
+    else:
+        leak = leak_rate(world, wp)
+        if leak > 0.0:
+            mdot += leak
     r, v = world[W_R:W_R + 3], world[W_V:W_V + 3]
     t0 = world[W_T]
     m0 = wp[WP_DRY] + max(prop, 0.0)

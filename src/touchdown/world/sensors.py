@@ -11,7 +11,9 @@ meas            ``sim.state.MEAS`` (written)           SI              each FSW 
 ==============  =====================================  ==============  ================
 
 Each model keeps truth and measurement side by side and applies its errors in the order
-bias -> scale -> noise -> limits (range window, dropouts).
+bias -> scale -> noise -> limits (range window, dropouts). The range finder also carries the
+scenario's injected faults (``WP_LRF_BIAS``, ``WP_LRF_OUTAGE``): a bias that appears at a time,
+and an outage without readings; the random draws are the same with or without them.
 """
 
 import math
@@ -42,10 +44,12 @@ from touchdown.sim.state import (
     WP_GYR_ARW,
     WP_GYR_BIAS,
     WP_LRF_BEAM,
+    WP_LRF_BIAS,
     WP_LRF_DROP,
     WP_LRF_MAX,
     WP_LRF_MIN,
     WP_LRF_NOISE,
+    WP_LRF_OUTAGE,
     WP_ST_NOISE,
 )
 from touchdown.world.attitude import quat_apply_rotvec, quat_rotate
@@ -85,8 +89,11 @@ def read_lrf(world, wp, elev, meta, rng, meas, work):
     """Slant range along the beam to where it meets the true terrain, or NaN without a reading.
 
     No reading when the terrain is beyond the maximum range (or the beam misses the Moon),
-    closer than the minimum range, or on a random dropout. The range is measured from the
-    centre of mass (the sensor's lever arm, under 1 m, is neglected).
+    closer than the minimum range, on a random dropout, or during an outage (fault). From the
+    bias fault's start the reading is off by the bias; the range window is judged on the true
+    range. The range is measured from the centre of mass (the sensor's lever arm, under 1 m, is
+    neglected). The dropout and the noise are drawn for every reading, faults or not, so a
+    fault changes no other random number.
     """
     beam_mci, beam_mcmf, r_mcmf = work[0:3], work[3:6], work[6:9]
     quat_rotate(world[W_Q:W_Q + 4], wp[WP_LRF_BEAM:WP_LRF_BEAM + 3], beam_mci)
@@ -97,7 +104,13 @@ def read_lrf(world, wp, elev, meta, rng, meas, work):
     world[W_LRF_TRUE] = rho
     drop = uniform(rng) < wp[WP_LRF_DROP]
     noise = wp[WP_LRF_NOISE] * normal(rng)
-    if math.isnan(rho) or rho < wp[WP_LRF_MIN] or drop:
+    t = world[W_T]
+    t_out, out_s = wp[WP_LRF_OUTAGE], wp[WP_LRF_OUTAGE + 1]
+    out = out_s > 0.0 and t >= t_out and t < t_out + out_s
+    if math.isnan(rho) or rho < wp[WP_LRF_MIN] or drop or out:
         meas[M_LRF] = math.nan
     else:
-        meas[M_LRF] = rho + noise
+        reading = rho
+        if wp[WP_LRF_BIAS] != 0.0 and t >= wp[WP_LRF_BIAS + 1]:
+            reading += wp[WP_LRF_BIAS]
+        meas[M_LRF] = reading + noise
