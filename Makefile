@@ -31,12 +31,15 @@ browser:
 
 run: $(STAMP) $(MCT_STAMP)
 	$(BIN)/touchdown compare hakuto-r-m1 hakuto-r-m1-fixed --out out
-	$(BIN)/touchdown fly hakuto-r-m1 --downlink out/hakuto-r-m1.downlink -q
 	rm -f out/ground-hakuto-r-m1.sqlite*
-	$(BIN)/touchdown ground ingest out/hakuto-r-m1.downlink --archive out/ground-hakuto-r-m1.sqlite -q
+	$(BIN)/touchdown ground ingest out/hakuto-r-m1/received.downlink \
+		--archive out/ground-hakuto-r-m1.sqlite -q
 	$(BIN)/touchdown campaign hakuto-r-m1 --runs 500 --out out/campaign-hakuto-r-m1 --resume
 	$(BIN)/touchdown campaign hakuto-r-m1-fixed --runs 500 --out out/campaign-hakuto-r-m1-fixed \
 		--resume
+	$(BIN)/touchdown report --compare out/hakuto-r-m1 out/hakuto-r-m1-fixed \
+		--out out/reports/compare -q
+	$(BIN)/touchdown report out/hakuto-r-m1 --out out/reports/hakuto-r-m1 -q
 
 test: $(STAMP) $(MCT_STAMP) browser
 	$(BIN)/ruff check src tests benchmarks

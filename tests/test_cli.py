@@ -86,8 +86,8 @@ def test_fly_out_writes_a_png_and_the_same_json(flown: tuple[Result, Path]) -> N
     assert png.startswith(PNG_SIGNATURE)
     assert len(png) > 20_000
     assert json.loads((out / "flight.json").read_text()) == json.loads(result.stdout)
-    assert sorted(p.name for p in out.iterdir()) == [
-        "flight.json", "flight.png", "trajectory.parquet"]  # no temporary files left
+    assert sorted(p.name for p in out.iterdir()) == [  # no temporary files left
+        "flight.json", "flight.png", "received.downlink", "trajectory.parquet"]
 
 
 def test_fly_summary_is_for_people_and_stderr_is_quiet_off_a_tty() -> None:

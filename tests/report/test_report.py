@@ -179,3 +179,49 @@ def test_cli_report_and_its_errors(m1: Report, root: Path) -> None:
     empty.mkdir()
     r = run.invoke(main, ["report", str(empty)])
     assert r.exit_code == 2 and "has no received.downlink" in r.output
+
+
+# ---------------------------------------------------------------- injected faults
+# The fixed scenario (terrain-aware, lands at 1.1 m/s) with one fault each, from mid-descent:
+# the values are the fault, not tuned: each is a plain round number in a sensible phase.
+
+def test_range_finder_bias_is_found_and_blamed_on_the_sensor(root: Path) -> None:
+    r = fly_and_report(root, "bias", "hakuto-r-m1-fixed",
+                       {"faults.lrf_bias_m": 300.0, "faults.lrf_bias_from_s": 4150.0})
+    k = keys(r)
+    rejected = k["lrf_rejected"][0]["evidence"]
+    assert 4150.0 <= rejected["t_first_rejection_s"] < 4151.0
+    assert 250.0 < rejected["gap_first_m"] < 350.0  # the 300 m bias, through the filter
+    suspect = k["sensor_suspect"][0]["evidence"]  # no terrain step explains it
+    assert not suspect["explains_jump"] and abs(suspect["terrain_change_m"]) < 100.0
+    assert "terrain_step" not in k
+    outcome, truth = r.document["outcome"], r.document["truth"]
+    assert outcome["outcome"] == "impact" and truth["outcome"] == "crashed"
+    assert abs(outcome["t_s"] - truth["touchdown"]["time_s"]) < 3.0
+    assert abs(outcome["speed_mps"] - truth["impact_speed_mps"]) < 3.0
+
+
+def test_range_finder_dropout_is_found_with_its_length(root: Path) -> None:
+    r = fly_and_report(root, "outage", "hakuto-r-m1-fixed",
+                       {"faults.lrf_outage_from_s": 4100.0, "faults.lrf_outage_s": 60.0})
+    silent = keys(r)["lrf_silent"]
+    assert len(silent) == 1
+    ev = silent[0]["evidence"]
+    assert 4099.0 <= ev["t_from_s"] <= 4100.0 and 4160.0 <= ev["t_to_s"] <= 4161.0
+    assert r.document["outcome"]["outcome"] == "landed"  # it survives on the IMU
+    assert [f for f in r.document["findings"] if f["severity"] == "critical"] == []
+
+
+def test_propellant_leak_is_found_as_unaccounted_propellant(root: Path) -> None:
+    r = fly_and_report(root, "leak", "hakuto-r-m1-fixed",
+                       {"faults.propellant_leak_kg_s": 0.1,
+                        "faults.propellant_leak_from_s": 3800.0})
+    k = keys(r)
+    exhausted = k["propellant_exhausted"][0]["evidence"]
+    assert 0.0 <= exhausted["t_s"] - r.document["truth"]["t_propellant_exhausted_s"] < 5.0
+    unaccounted = k["propellant_unaccounted"][0]["evidence"]["onboard_estimate_kg"]
+    assert 20.0 < unaccounted < 50.0  # the count missed what leaked
+    outcome, truth = r.document["outcome"], r.document["truth"]
+    assert outcome["outcome"] == "impact"
+    assert abs(outcome["speed_mps"] - truth["impact_speed_mps"]) < 0.1 * truth["impact_speed_mps"]
+    assert "lrf_rejected" not in k  # a healthy range finder is not blamed

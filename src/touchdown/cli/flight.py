@@ -336,12 +336,12 @@ def fly(scenario: str, seed: int, out: Path | None, as_json: bool, downlink: Pat
             return
     if as_json:
         info = flight.to_dict()
-        if link is not None:
+        if link is not None and (downlink is not None or address is not None):
             info["downlink"] = vars(link.link.stats)
         click.echo(json.dumps(jsonable(info), indent=2))
     else:
         click.echo(flight_summary(flight))
-        if link is not None:
+        if link is not None and (downlink is not None or address is not None):
             click.echo(downlink_line(link))
     if written:
         if not as_json:

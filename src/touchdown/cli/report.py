@@ -60,8 +60,8 @@ def report(source: Path | None, flight_id: int | None, out: Path | None,
     for f in doc["findings"]:
         if f["severity"] in ("critical", "warning"):
             click.echo(f"  {f['t']:>10}  {f['severity']:<8}  {f['title']}")
+    click.echo(f"wrote {r.findings} and {len(r.figures)} figures (PNG) in {r.folder}")
     click.echo(f"wrote {r.html}")
-    click.echo(f"wrote {r.findings} and {len(r.figures)} figures in {r.folder}")
 
 
 def _headline(doc: dict) -> str:

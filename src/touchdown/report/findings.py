@@ -22,6 +22,7 @@ Detectors
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -42,6 +43,7 @@ SILENCE_MIN_S = 2.0  # s without a range reading while tracking: a dropout worth
 STEP_WINDOW_S = (30.0, 60.0)  # s before and after a range jump searched for a terrain step
 STEP_EXPLAINS = 0.5  # a terrain step explains a jump when at least this fraction of it
 DIVERGENCE_MIN_M = 100.0  # m, and 10 % of the range: readings and estimate disagree
+STEADY_TILT_DEG = 30.0  # deg: the beam near enough vertical to compare readings with altitude
 ABOVE_SURFACE_M = 50.0  # m: a range reading longer than this means "not on the surface yet"
 NO_THRUST_RESIDUAL = 0.3  # m/s^2: acceleration within this of gravity alone means no thrust
 NO_THRUST_MIN_S = 5.0  # s of it, with thrust commanded, to call the propellant exhausted
@@ -51,6 +53,8 @@ EARTH_UP_DEG = 2.0  # deg: LOS with the Earth above this is not an occultation
 LANDED_SPEED = 5.0  # m/s: touchdown detected at or below this vertical speed is a landing
 LATENCY_S = 10.0  # s: the newest packet may be this much older than the end (queue, frames)
 
+RECOVERED_BY = {"lrf_widened": " after the filter widened its uncertainty (lrf_widened)",
+                "lrf_reacquired": " after the filter re-acquired it (lrf_reacquired)"}
 LRF_WAITING = 0
 LRF_FAULTY = 2
 
@@ -236,6 +240,10 @@ def _duration(s: float) -> str:
     return f"{m} min {sec:02d} s"
 
 
+def _km(d: float) -> str:
+    return f"{abs(d):,.0f} km" if abs(d) >= 10 else f"{abs(d) * 1e3:,.0f} m"
+
+
 def _rejection_finding(rx: Received, ep: Episode, end: float) -> Finding:
     first = f"{ep.innovation_first_m:+,.0f} m" if math.isfinite(ep.innovation_first_m) else "?"
     text = (f"The navigation filter rejected the range finder's readings from "
@@ -248,7 +256,7 @@ def _rejection_finding(rx: Received, ep: Episode, end: float) -> Finding:
                  f"({ep.readings:,} in telemetry).")
         severity, how = "critical", "then declared faulty"
     elif ep.t_recovered is not None:
-        by = f" after {ep.recovered_by.replace('_', ' ')}" if ep.recovered_by else ""
+        by = RECOVERED_BY.get(ep.recovered_by or "", "")
         text += (f" Readings were accepted again at {clock(ep.t_recovered)}{by}; the largest gap "
                  f"was {ep.innovation_max_m:+,.0f} m.")
         severity, how = "notice", "then re-accepted"
@@ -277,7 +285,11 @@ def _divergence_finding(lrf: pd.DataFrame, ep: Episode, end: float) -> Finding |
                                                           0.1 * after["vertical_m"].abs())]
     if big.empty or big["t"].iloc[-1] - big["t"].iloc[0] < 5.0:
         return None
-    worst = big.iloc[int(np.argmax(np.abs(big["divergence_m"].to_numpy())))]
+    # a steep beam turns small attitude errors into large vertical ones: judge the largest
+    # disagreement where the beam was near vertical, when it ever was
+    steady = big[big["tilt_deg"] <= STEADY_TILT_DEG]
+    pool = steady if not steady.empty else big
+    worst = pool.iloc[int(np.argmax(np.abs(pool["divergence_m"].to_numpy())))]
     first, last = big.iloc[0], big.iloc[-1]
     return Finding(
         "divergence", "critical" if ep.t_fault is not None else "warning",
@@ -316,8 +328,8 @@ def _terrain_step(track: pd.DataFrame, ep: Episode) -> Finding | None:
     explained = abs(step) >= STEP_EXPLAINS * abs(jump_v)
     where = ""
     if "site_km" in w:
-        where = (f", {abs(w['site_km'].iloc[top]):,.0f} to {abs(w['site_km'].iloc[reach]):,.0f}"
-                 " km before the site")
+        where = (f", {_km(w['site_km'].iloc[top])} to {_km(w['site_km'].iloc[reach])} from the "
+                 "site")
     t0, t1 = float(w["t"].iloc[top]), float(w["t"].iloc[reach])
     what = "drops" if sign > 0 else "rises"
     title = (f"Terrain under the track {what} {abs(step) / 1e3:,.1f} km where the range jumped"
@@ -589,8 +601,7 @@ def _chain(found: list[Finding], eps: list[Episode]) -> Finding | None:
     if faulted is None or len(links) < 4:
         return None
     times = [t for _, t, _ in links if t is not None]
-    complete = len(links) == 6 and all(a <= b + 1e-6 for a, b in zip(times, times[1:],
-                                                                          strict=False))
+    complete = len(links) == 6 and all(a <= b + 1e-6 for a, b in itertools.pairwise(times))
     lines = "; ".join(f"{clock(t)} {name}: {what}" for name, t, what in links)
     return Finding(
         "chain", "critical",

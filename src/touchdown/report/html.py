@@ -52,7 +52,7 @@ def _value(key: str, v: Any) -> str:
     if isinstance(v, float):
         if not math.isfinite(v):
             return "—"
-        if key == "t_s" or key.startswith("t_") and key.endswith("_s"):
+        if key == "t_s" or (key.startswith("t_") and key.endswith("_s")):
             return f'<span class="t">{clock(v)}</span>'
         return f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
     if isinstance(v, list):
