@@ -8,9 +8,11 @@ import pytest
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Headless Chromium (the system's: `make test` installs it; no browser download)."""
+    """Headless Chromium (the system's: `make test` installs it; no browser download). Per
+    module: Playwright's sync API keeps an event loop running while it is open, which other
+    modules' asyncio.run() must not meet."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
