@@ -269,8 +269,6 @@ def ingest(recording: Path, archive_path: Path, los_timeout: float | None, as_js
         rec = read_recording(recording)
         ing = _open(archive_path, los_timeout)
         try:
-            if rec.meta.get("scenario"):
-                ing.archive.set_flight(FlightInfo.from_dict(rec.meta).to_dict())
             with tqdm(total=recording.stat().st_size, unit="B", unit_scale=True,
                       disable=quiet, leave=False, desc="ingest") as bar:
                 report = replay_recording(rec, ing, bar.update)

@@ -3,7 +3,8 @@
 Each record's octets (attached sync marker and frame, damaged or not) go through the frame
 decoder into ``Ingest`` at the record's receive time, so the archive, the sequence checks, the
 alarms and loss of signal come out as they would have live; after the last record the silence
-that follows is let run until loss of signal is declared.
+that follows is let run until loss of signal is declared. The recording's flight plan
+(scenario, epoch, target) goes into the archive with it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from touchdown.ground.ingest import Ingest
 from touchdown.ground.status import LossOfSignal
+from touchdown.telemetry.flight_info import FlightInfo
 from touchdown.telemetry.frames import DecoderStats, FrameDecoder
 from touchdown.telemetry.recording import Recording
 
@@ -75,8 +77,11 @@ class Replayer:
 
 def replay_recording(recording: Recording, ingest: Ingest,
                      progress: Callable[[int], None] | None = None) -> ReplayReport:
-    """Ingest every record of ``recording``; ``progress`` gets the octets of each record."""
+    """Ingest every record of ``recording``, its flight plan (when it names its scenario)
+    into the archive first; ``progress`` gets the octets of each record."""
     meta = recording.meta
+    if meta.get("scenario"):
+        ingest.archive.set_flight(FlightInfo.from_dict(meta).to_dict())
     replayer = Replayer(ingest, int(meta.get("frame_length", 256)), meta.get("spacecraft_id"))
     for t, data in recording.records():
         replayer.record(t, data)

@@ -48,7 +48,6 @@ def _ingest(recording: Path, archive_path: Path) -> None:
     from touchdown.ground.ingest import Ingest
     from touchdown.ground.replay import replay_recording
     from touchdown.telemetry.dictionary import load_dictionary
-    from touchdown.telemetry.flight_info import FlightInfo
     from touchdown.telemetry.recording import read_recording
 
     rec = read_recording(recording)
@@ -57,8 +56,6 @@ def _ingest(recording: Path, archive_path: Path) -> None:
         stale.unlink()  # the report's own working copy, made again from the recording
     archive = Archive(archive_path)
     try:
-        if rec.meta.get("scenario"):
-            archive.set_flight(FlightInfo.from_dict(rec.meta).to_dict())
         replay_recording(rec, Ingest(load_dictionary(), archive))
     finally:
         archive.close()
