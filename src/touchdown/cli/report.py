@@ -34,6 +34,7 @@ def report(source: Path | None, flight_id: int | None, out: Path | None,
     or a campaign results folder with --flight.
     """
     from touchdown.report.build import build_report, compare_reports
+    from touchdown.report.findings import outcome_headline
 
     if (source is None) == (not compare):
         raise click.UsageError("give one ARCHIVE_OR_RUN, or --compare A B")
@@ -48,7 +49,7 @@ def report(source: Path | None, flight_id: int | None, out: Path | None,
                 page, ra, rb = compare_reports(a, b, folder)
             for r in (ra, rb):
                 click.echo(f"{r.document['flight'].get('scenario') or r.folder.name}: "
-                           f"{_headline(r.document)}")
+                           f"{outcome_headline(r.document['outcome'])}")
             click.echo(f"wrote {page}")
             return
         assert source is not None
@@ -56,24 +57,9 @@ def report(source: Path | None, flight_id: int | None, out: Path | None,
         with status_line(f"investigating {source}", quiet):
             r = build_report(source, folder, flight_id)
     doc = r.document
-    click.echo(f"{doc['flight'].get('scenario') or source}: {_headline(doc)}")
+    click.echo(f"{doc['flight'].get('scenario') or source}: {outcome_headline(doc['outcome'])}")
     for f in doc["findings"]:
         if f["severity"] in ("critical", "warning"):
             click.echo(f"  {f['t']:>10}  {f['severity']:<8}  {f['title']}")
     click.echo(f"wrote {r.findings} and {len(r.figures)} figures (PNG) in {r.folder}")
     click.echo(f"wrote {r.html}")
-
-
-def _headline(doc: dict) -> str:
-    o = doc["outcome"]
-    if o.get("outcome") == "impact":
-        return f"impact inferred at {_t(o['t_s'])}, {o['speed_mps']:.0f} m/s"
-    if o.get("outcome") == "landed":
-        return f"landed at {_t(o['t_s'])}, {abs(o['vertical_speed_mps']):.2f} m/s"
-    return "outcome unknown from telemetry"
-
-
-def _t(t: float) -> str:
-    from touchdown.timefmt import mission_clock
-
-    return mission_clock(t)

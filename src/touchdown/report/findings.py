@@ -111,13 +111,9 @@ class Investigation:
     episodes: list[Episode]
     lrf: pd.DataFrame  # lrf packet with tilt, altitude estimate and ground-side divergence
     no_thrust_t: float | None
-    isolated_rejections: int
 
     def by_key(self, key: str) -> list[Finding]:
         return [f for f in self.findings if f.key == key]
-
-    def alarming(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity in ALARMING]
 
 
 # ---------------------------------------------------------------- tables
@@ -244,7 +240,7 @@ def _km(d: float) -> str:
     return f"{abs(d):,.0f} km" if abs(d) >= 10 else f"{abs(d) * 1e3:,.0f} m"
 
 
-def _rejection_finding(rx: Received, ep: Episode, end: float) -> Finding:
+def _rejection_finding(ep: Episode, end: float) -> Finding:
     first = f"{ep.innovation_first_m:+,.0f} m" if math.isfinite(ep.innovation_first_m) else "?"
     text = (f"The navigation filter rejected the range finder's readings from "
             f"{clock(ep.t_start)}: the first was {first} from the range it predicted "
@@ -358,7 +354,7 @@ def _terrain_step(track: pd.DataFrame, ep: Episode) -> Finding | None:
         ("terrain", "map"))
 
 
-def _silences(lrf: pd.DataFrame, end: float) -> list[Finding]:
+def _silences(lrf: pd.DataFrame) -> list[Finding]:
     """Stretches with no reading while the range finder was tracking (not waiting)."""
     out = []
     tracking = lrf[lrf["state"] != LRF_WAITING]
@@ -551,6 +547,16 @@ def infer_outcome(rx: Received, lrf: pd.DataFrame, no_thrust: float | None) -> d
                          else f"free fall (no thrust since {clock(no_thrust)})") + "." + note)}
 
 
+def outcome_headline(outcome: dict[str, Any]) -> str:
+    """The inferred outcome in a few words: impact or landing, when and how fast."""
+    if outcome.get("outcome") == "impact":
+        return f"impact inferred at {clock(outcome['t_s'])}, {outcome['speed_mps']:.0f} m/s"
+    if outcome.get("outcome") == "landed":
+        return (f"landed at {clock(outcome['t_s'])}, "
+                f"{abs(outcome['vertical_speed_mps']):.2f} m/s")
+    return "outcome unknown from telemetry"
+
+
 def _outcome_finding(outcome: dict[str, Any]) -> Finding:
     kind = outcome["outcome"]
     if kind == "landed":
@@ -624,7 +630,7 @@ def investigate(rx: Received, track: pd.DataFrame) -> Investigation:
     outcome = infer_outcome(rx, lrf, onset)
     found: list[Finding] = []
     for ep in eps:
-        found.append(_rejection_finding(rx, ep, end))
+        found.append(_rejection_finding(ep, end))
         div = _divergence_finding(lrf, ep, end)
         if div is not None:
             found.append(div)
@@ -638,7 +644,7 @@ def investigate(rx: Received, track: pd.DataFrame) -> Investigation:
             f"{isolated} readings in telemetry were rejected singly (runs under "
             f"{EPISODE_MIN_S:g} s) and the next ones accepted: the gate working as designed.",
             None, {"readings": isolated}, ("altitude",)))
-    found += _silences(lrf, end)
+    found += _silences(lrf)
     zero = _estimate_zero(rx, lrf)
     if zero is not None:
         found.append(zero)
@@ -649,4 +655,4 @@ def investigate(rx: Received, track: pd.DataFrame) -> Investigation:
     found.sort(key=lambda f: (math.inf if f.t_s is None else f.t_s))
     if chain is not None:
         found.insert(0, chain)
-    return Investigation(found, outcome, eps, lrf, onset, isolated)
+    return Investigation(found, outcome, eps, lrf, onset)

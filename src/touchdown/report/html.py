@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from touchdown.report.figures import FIGURES, NUMBER
+from touchdown.report.findings import outcome_headline
 from touchdown.timefmt import mission_clock as clock
 
 STYLE = """
@@ -163,19 +164,11 @@ def render_compare(a: dict[str, Any], b: dict[str, Any], figs_a: dict[str, Path]
         f = next((x for x in d["findings"] if x["key"] == key), None)
         return f'<span class="t">{_e(f["t"])}</span> {_e(f["title"])}' if f else "—"
 
-    def outcome(d: dict[str, Any]) -> str:
-        o = d["outcome"]
-        if o.get("outcome") == "impact":
-            return f"impact {clock(o['t_s'])}, {o['speed_mps']:.0f} m/s"
-        if o.get("outcome") == "landed":
-            return f"landed {clock(o['t_s'])}, {abs(o['vertical_speed_mps']):.2f} m/s"
-        return "unknown"
-
     def count(d: dict[str, Any]) -> str:
         return ", ".join(f"{sum(f['severity'] == s for f in d['findings'])} {s}"
                          for s in ("critical", "warning", "notice"))
 
-    rows = [("outcome (inferred)", _e(outcome(a)), _e(outcome(b))),
+    rows = [("outcome", _e(outcome_headline(a["outcome"])), _e(outcome_headline(b["outcome"]))),
             ("findings", _e(count(a)), _e(count(b)))]
     for key, label in (("lrf_rejected", "range finder rejected"),
                        ("terrain_step", "terrain step"), ("divergence", "divergence"),
