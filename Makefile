@@ -33,7 +33,7 @@ run: $(STAMP) $(MCT_STAMP)
 	$(BIN)/touchdown compare hakuto-r-m1 hakuto-r-m1-fixed --out out
 	rm -f out/ground-hakuto-r-m1.sqlite*
 	$(BIN)/touchdown ground ingest out/hakuto-r-m1/received.downlink \
-		--archive out/ground-hakuto-r-m1.sqlite -q
+		--archive out/ground-hakuto-r-m1.sqlite --new -q
 	$(BIN)/touchdown campaign hakuto-r-m1 --runs 500 --out out/campaign-hakuto-r-m1 --resume
 	$(BIN)/touchdown campaign hakuto-r-m1-fixed --runs 500 --out out/campaign-hakuto-r-m1-fixed \
 		--resume

@@ -144,6 +144,24 @@ def test_invalid_field_exits_2_naming_the_file_and_the_field(tmp_path: Path) -> 
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(("content", "fix"), [
+    (b'[scenario]\nname = "caf\xe9"\n', "save it as UTF-8"),  # Latin-1
+    (b".".join([b"a"] * 3000) + b" = 1\n", "nest at most"),
+    (None, "give a .toml file, not a directory"),
+], ids=["latin-1", "deep-key", "directory"])
+def test_unreadable_scenario_exits_2_naming_the_file_and_the_fix(tmp_path: Path,
+                                                                 content: bytes | None,
+                                                                 fix: str) -> None:
+    path = tmp_path / "scenario.toml"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    result = run("fly", str(path))
+    assert result.exit_code == 2, result.output
+    assert_one_error_line(result, str(path), fix)
+
+
 def test_debug_adds_the_traceback(tmp_path: Path) -> None:
     path = break_field(tmp_path, "gate_nis", "-1")
     result = run("compare", str(path), "hakuto-r-m1", "--debug")

@@ -86,6 +86,42 @@ def test_broken_toml_and_missing_file(tmp_path: Path):
         resolve("no-such-scenario")
 
 
+def bad_scenario_file(tmp_path: Path, kind: str) -> tuple[Path, str]:
+    """A scenario path that cannot be read (kind), and the fix its error must name."""
+    m1 = M1.read_bytes()
+    if kind == "latin-1":
+        path = tmp_path / "latin.toml"
+        path.write_bytes(m1.replace(b'description = "', b'description = "caf\xe9 ', 1))
+        return path, "save it as UTF-8"
+    if kind == "deep-key":
+        path = tmp_path / "deep.toml"
+        path.write_bytes(m1 + b"\n" + b".".join([b"a"] * 3000) + b" = 1\n")
+        return path, "nest at most"
+    if kind == "deep-array":
+        path = tmp_path / "deep-array.toml"
+        path.write_bytes(b"a = " + b"[" * 3000 + b"]" * 3000 + b"\n")
+        return path, "nest at most"
+    path = tmp_path / "scenario.toml"
+    path.mkdir()
+    return path, "give a .toml file, not a directory"
+
+
+@pytest.mark.parametrize("kind", ["latin-1", "deep-key", "deep-array", "directory"])
+def test_unreadable_scenario_file_names_the_file_and_the_fix(tmp_path: Path, kind):
+    path, fix = bad_scenario_file(tmp_path, kind)
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_toml(path)
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: ") and fix in msg, msg
+
+
+def test_latin_1_error_gives_the_byte_and_its_line(tmp_path: Path):
+    path, _ = bad_scenario_file(tmp_path, "latin-1")
+    line = 1 + M1.read_text().split('description = "')[0].count("\n")
+    with pytest.raises(ScenarioError, match=rf"byte 0xe9 on line {line}\)"):
+        Scenario.from_toml(path)
+
+
 def test_schema_paths_are_unique():
     keys = [k for k, *_ in SCHEMA]
     assert len(keys) == len(set(keys))

@@ -40,3 +40,7 @@ class ResultsError(TouchdownError, ValueError):
 
 class InputError(TouchdownError, ValueError):
     """An input file or folder is missing or is not what the command takes."""
+
+
+class ListenError(InputError):
+    """A port to serve on cannot be taken (busy, not allowed, or an unknown host)."""

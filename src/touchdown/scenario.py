@@ -125,15 +125,49 @@ DEFAULTS: dict[str, Any] = {
 FIELDS = {key: (kind, lo, hi, what) for key, kind, lo, hi, what in SCHEMA}
 
 
+MAX_NESTING = 16  # tables, dotted keys and arrays nest at most this deep in a scenario file
+
+
 def read_toml(path: Path, if_missing: str) -> dict[str, Any]:
-    """A TOML file's document; ScenarioError naming the file if it is missing or malformed."""
+    """A TOML file's document; ScenarioError naming the file and the fix if it cannot be read.
+
+    Refused: a missing file, a directory or other unreadable path, bytes that are not UTF-8,
+    malformed TOML, and keys or arrays nested deeper than ``MAX_NESTING``.
+    """
+    nested = ("is nested too deeply", f"keys and arrays nest at most {MAX_NESTING} deep")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        doc = tomllib.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise ScenarioError(path, "", "does not exist", if_missing) from None
+    except IsADirectoryError:
+        raise ScenarioError(path, "", "is a directory",
+                            "give a .toml file, not a directory") from None
+    except OSError as exc:
+        raise ScenarioError(path, "", f"cannot be read ({exc.strerror or exc})",
+                            "check that it is a readable file") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise ScenarioError(path, "", f"is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
+                            f"on line {line})", "save it as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(path, "", f"is not valid TOML ({exc})",
                             "fix the syntax at the line shown") from None
+    except RecursionError:
+        raise ScenarioError(path, "", *nested) from None
+    if _depth(doc) > MAX_NESTING:
+        raise ScenarioError(path, "", *nested)
+    return doc
+
+
+def _depth(doc: dict[str, Any]) -> int:
+    """How deep tables and arrays nest in a TOML document (iterative: any depth is safe)."""
+    deepest, todo = 0, [(doc, 1)]
+    while todo:
+        node, depth = todo.pop()
+        deepest = max(deepest, depth)
+        children = node.values() if isinstance(node, dict) else node
+        todo.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return deepest
 
 
 def _lookup(doc: dict[str, Any], path: str) -> tuple[bool, Any]:

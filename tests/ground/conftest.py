@@ -31,7 +31,7 @@ def encoder() -> PacketEncoder:
 
 @pytest.fixture
 def archive(tmp_path):
-    with Archive(tmp_path / "ground.sqlite") as a:
+    with Archive(tmp_path / "ground.sqlite", create=True) as a:
         yield a
 
 

@@ -14,11 +14,14 @@ from click.testing import CliRunner
 
 from touchdown.cli import main
 from touchdown.ground.archive import Archive
+from touchdown.ground.ingest import Ingest
+from touchdown.telemetry.dictionary import load_dictionary
 from touchdown.telemetry.frames import ASM, FrameEncoder
 
 
 def test_get_answers_one_request_and_exits_by_status(tmp_path):
     archive = str(tmp_path / "g.sqlite")
+    Archive(archive, create=True).close()
     result = CliRunner().invoke(main, ["ground", "--archive", archive, "--get", "/api/link"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["status"] == "UNAVAIL"
@@ -38,7 +41,7 @@ def test_serve_ingests_over_tcp_answers_the_api_and_stops_cleanly(tmp_path, dict
                                                                   encoder, packet):
     archive = tmp_path / "live.sqlite"
     cli = [sys.executable, "-c", "from touchdown.cli import main; main()"]
-    proc = subprocess.Popen([*cli, "ground", "--archive", str(archive), "--port", "0",
+    proc = subprocess.Popen([*cli, "ground", "--archive", str(archive), "--new", "--port", "0",
                              "--ingest-port", "0"],
                             stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONWARNINGS": "error"})
@@ -70,4 +73,4 @@ def test_serve_ingests_over_tcp_answers_the_api_and_stops_cleanly(tmp_path, dict
         proc.stderr.close()
     assert proc.returncode == 0
     with Archive(archive) as a:
-        assert a.packet_count() == 10 and a.counters["packets"] == 10
+        assert a.packet_count() == 10 and Ingest(load_dictionary(), a).counters["packets"] == 10

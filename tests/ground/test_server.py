@@ -20,6 +20,13 @@ class Clock:
         return self.t
 
 
+async def csrf(client) -> dict[str, str]:
+    """The headers of a state-changing request: the session's CSRF token (its cookie is
+    kept by the client)."""
+    token = (await (await client.get("/api/session")).json())["csrf_token"]
+    return {"X-CSRF-Token": token}
+
+
 def test_rest_api_serves_dictionary_history_latest_alarms_link_events_estimate(
         ingest, dictionary, encoder, packet):
     clock = Clock(100.0)
@@ -58,21 +65,26 @@ def test_rest_api_serves_dictionary_history_latest_alarms_link_events_estimate(
             assert latest["gnc.mode"]["state"] == "terminal_descent"
             assert latest["prop.propellant_kg"]["severity"] == "warning"
 
-            (alarm,) = await (await client.get("/api/alarms", params={"active": "1"})).json()
+            r = await client.get("/api/alarms", params={"active": "1"})
+            (alarm,) = (await r.json())["alarms"]
             assert alarm["parameter"] == "prop.propellant_kg" and alarm["active"]
-            r = await client.post(f"/api/alarms/{alarm['id']}/acknowledge", json={})
+            headers = await csrf(client)
+            r = await client.post(f"/api/alarms/{alarm['id']}/acknowledge", json={},
+                                  headers=headers)
             assert r.status == 400
             clock.t = 101.0
             r = await client.post(f"/api/alarms/{alarm['id']}/acknowledge",
-                                  json={"by": "capcom"})
+                                  json={"by": "capcom"}, headers=headers)
             acked = await r.json()
             assert r.status == 200 and acked["acknowledged_by"] == "capcom"
             assert acked["t_acknowledged"] == 101.0 and acked["active"]
-            r = await client.post("/api/alarms/999/acknowledge", json={"by": "capcom"})
+            r = await client.post("/api/alarms/999/acknowledge", json={"by": "capcom"},
+                                  headers=headers)
             assert r.status == 404
 
             r = await client.get("/api/events", params={"start": "94"})
-            assert [e["state"] for e in await r.json()] == ["altitude_estimate_zero"]
+            assert [e["state"] for e in (await r.json())["events"]] == [
+                "altitude_estimate_zero"]
 
             link = await (await client.get("/api/link")).json()
             assert link["status"] == "OK" and link["counters"]["packets"] == 8

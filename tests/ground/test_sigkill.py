@@ -22,7 +22,7 @@ CHILD = textwrap.dedent("""
 
     d = load_dictionary()
     nav = d["nav"]
-    archive = Archive(sys.argv[1], batch_packets=40)
+    archive = Archive(sys.argv[1], create=True, batch_packets=40)
     ingest = Ingest(d, archive)
     enc = PacketEncoder()
     commits = 0
@@ -61,8 +61,8 @@ def test_sigkill_mid_stream_keeps_every_committed_packet(tmp_path):
         seqs = [p[1] for p in a.packets()]
         assert seqs == [k % 16384 for k in range(n)]  # a whole prefix, no holes
         assert len(a.history("nav.altitude_m")) == n
-        assert a.counters["packets"] == n  # counters are committed with the packets
         ingest = Ingest(d, a)  # the archive continues
+        assert ingest.counters["packets"] == n  # counters are committed with the packets
         enc = PacketEncoder()
         enc.counts[d["nav"].apid] = n % 16384
         ingest.packet(enc.encode(d["nav"], 1e6, [0.0] * 8), 2e6)
@@ -76,7 +76,7 @@ def _start_server(path):
 
     proc = subprocess.Popen([sys.executable, "-c", "from touchdown.cli import main; main()",
                              "ground", "--archive", str(path), "--port", "0",
-                             "--ingest-port", "0"], stderr=subprocess.PIPE, text=True,
+                             "--ingest-port", "0", *([] if path.exists() else ["--new"])], stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONWARNINGS": "error"})
     lines = "".join(proc.stderr.readline() for _ in range(4))  # archive, UI, API, ingest
     web = int(re.search(r"http://[\d.]+:(\d+)", lines).group(1))

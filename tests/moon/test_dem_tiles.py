@@ -1,10 +1,15 @@
 """Terrain tiles on the real LRO data in TOUCHDOWN_DATA (../shared/data/README.md)."""
 
 import math
+import zipfile
+import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from touchdown.cli import main
 from touchdown.errors import DataFileError
 from touchdown.moon import dem_tiles
 from touchdown.moon.constants import R_REF
@@ -167,6 +172,53 @@ def test_tile_with_wrong_keys_names_the_missing_key(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"not a zip file")
     with pytest.raises(DataFileError, match=r"junk\.npz: not a readable \.npz"):
         load_tile(tmp_path / "junk.npz")
+
+
+def damaged_copy(src: Path, dest: Path, how: str) -> Path:
+    """A copy of the tile src at dest: its elevation deflate stream broken, or truncated."""
+    data = bytearray(src.read_bytes())
+    if how == "truncated":
+        data = data[: len(data) // 2]
+    else:  # the first deflate block of elevation_m.npy made of the reserved type 3
+        with zipfile.ZipFile(src) as z:
+            info = z.getinfo("elevation_m.npy")
+        assert info.compress_type == zipfile.ZIP_DEFLATED
+        h = info.header_offset  # local header: 30 octets, then the name and the extra field
+        start = h + 30 + int.from_bytes(data[h + 26:h + 28], "little") + int.from_bytes(
+            data[h + 28:h + 30], "little")
+        data[start] = 0b111  # BFINAL 1, BTYPE 11: "invalid block type"
+    dest.write_bytes(bytes(data))
+    return dest
+
+
+@pytest.mark.parametrize("how", ["deflate", "truncated"])
+def test_damaged_tile_names_the_file_and_the_fix(folder, tmp_path, how):
+    name = ONBOARD_TILES[0]
+    path = damaged_copy(folder / name, tmp_path / name, how)
+    with pytest.raises(DataFileError) as info:
+        load_tile(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: not a readable .npz file, damaged or truncated ("), msg
+    assert f"replace it with an intact copy of {name} from ../shared/data" in msg, msg
+    assert "README" in msg
+    if how == "deflate":
+        assert isinstance(info.value.__cause__, zlib.error)
+
+
+def test_fly_with_a_damaged_tile_exits_2_naming_the_tile(folder, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in (*TRUTH_TILES, *ONBOARD_TILES):
+        (data / name).symlink_to(folder / name)
+    damaged = ONBOARD_TILES[0]
+    (data / damaged).unlink()
+    damaged_copy(folder / damaged, data / damaged, "deflate")
+    monkeypatch.setenv("TOUCHDOWN_DATA", str(data))
+    result = CliRunner().invoke(main, ["fly", "hakuto-r-m1", "-q"])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {data / damaged}: "), result.stderr
+    assert "damaged" in lines[0] and "intact copy" in lines[0], lines[0]
 
 
 def test_data_dir_uses_the_variable_then_the_shared_folder(tmp_path, monkeypatch):

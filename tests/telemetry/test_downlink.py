@@ -27,7 +27,7 @@ def test_every_packet_type_survives_a_perfect_link_unchanged(tmp_path):
     link = fly_downlink(Scenario.from_toml(resolve("hakuto-r-m1")).replace(PERFECT), 0)
     sent = [p.data for p in link.packets if p.t < destroyed_s(link.flight) - 5.0]
     path = link.record(tmp_path / "perfect.tdl")
-    with Archive(tmp_path / "g.sqlite") as archive:
+    with Archive(tmp_path / "g.sqlite", create=True) as archive:
         ingest = Ingest(DICT, archive)
         report = replay_recording(read_recording(path), ingest)
         assert report.frames.frames_bad_crc == 0 and report.frames.frames_lost == 0
@@ -48,10 +48,10 @@ def test_the_link_falls_silent_at_the_impact_plus_light_time(m1):
 def test_ground_sees_the_fault_the_alarms_and_loss_of_signal(m1, tmp_path):
     path = m1.record(tmp_path / "m1.tdl")
     result = CliRunner().invoke(main, ["ground", "ingest", str(path), "--archive",
-                                       str(tmp_path / "g.sqlite"), "-q"])
+                                       str(tmp_path / "g.sqlite"), "--new", "-q"])
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "critical  lrf.state = faulty" in out
+    assert "lrf.state critical at faulty" in out
     assert "LOS         at T+72:2" in out
     assert "lrf_fault_declared" in out and "contact" not in out.split("events")[1].split(
         "alarms")[0]
@@ -71,7 +71,7 @@ def test_cli_fly_downlink_writes_a_recording_and_refuses_a_bad_ground_address(tm
 
 def test_the_archive_keeps_every_received_frame_with_its_check(m1, tmp_path):
     path = m1.record(tmp_path / "m1.tdl")
-    with Archive(tmp_path / "g.sqlite") as archive:
+    with Archive(tmp_path / "g.sqlite", create=True) as archive:
         report = replay_recording(read_recording(path), Ingest(DICT, archive))
         frames = archive.frames()
     assert len(frames) == report.frames.frames_ok + report.frames.frames_bad_crc

@@ -23,9 +23,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from touchdown.telemetry import frames as frames_module
 from touchdown.telemetry.dictionary import load_dictionary
 from touchdown.telemetry.frames import (
     ASM,
+    DecoderStats,
     FrameDecoder,
     FrameEncoder,
     FrameError,
@@ -261,7 +263,11 @@ def test_garbage_between_frames_costs_nothing(traffic):
     assert out == packets
     assert dec.stats.frames_ok == len(frames) and dec.stats.frames_lost == 0
     assert dec.stats.garbage_octets == len(stream) - len(frames) * (L + 4)
-    assert dec.stats.frames_bad_crc >= 2  # the false ASMs followed by junk
+    # The false ASMs followed by the start of a real frame (this link's header) fail the CRC;
+    # those followed by noise or by another ASM are no frame candidates at all.
+    assert dec.stats.frames_bad_crc == sum(k % 9 == 3 and (k // 9) % len(junk) == 3
+                                           for k in range(len(frames))) >= 2
+    assert dec.stats.frames_bad_header == 0
 
 
 def test_truncated_stream_returns_what_is_whole_and_resumes(traffic):
@@ -279,6 +285,102 @@ def test_other_spacecraft_frames_are_refused(traffic):
     dec = FrameDecoder(L, spacecraft_id=0x001)
     assert dec.feed(stream_of(frames)) == []
     assert dec.stats.frames_bad_header == len(frames) and dec.stats.frames_ok == 0
+
+
+class _CountingHeader:
+    """Stands in for the module's header struct, counting the headers the decoder reads."""
+
+    def __init__(self, real) -> None:
+        self.real, self.reads = real, 0
+
+    def unpack_from(self, *args):
+        self.reads += 1
+        return self.real.unpack_from(*args)
+
+    def pack(self, *args):
+        return self.real.pack(*args)
+
+
+def test_runs_of_sync_markers_cost_no_crc_and_no_frame(traffic, monkeypatch):
+    """256 KiB of sync markers back to back around good frames: no marker is a frame candidate
+    (its "header" is the next marker, OCF flag set), none reaches the CRC or on_frame, all are
+    counted as discarded octets, and the decoder reads a few headers per chunk, not one per
+    marker (65,536 here)."""
+    packets, frames = traffic
+    header, crcs = _CountingHeader(frames_module._HEADER), []
+    monkeypatch.setattr(frames_module, "_HEADER", header)
+    real_crc = frames_module.crc16
+    monkeypatch.setattr(frames_module, "crc16", lambda b: crcs.append(1) or real_crc(b))
+    junk = ASM * 65_536
+    stream = junk[:100_001] + b"".join(ASM + f for f in frames[:20]) + junk[100_001:] + b"".join(
+        ASM + f for f in frames[20:])
+    seen, dropped = [], []
+    dec = FrameDecoder(L, SCID, lambda f, ok: seen.append(ok), on_junk=dropped.append)
+    out = []
+    for at in range(0, len(stream), 16_384):
+        out += dec.feed(stream[at:at + 16_384])
+    assert out == packets
+    s = dec.stats
+    assert s.frames_ok == len(frames) and s.frames_bad_crc == s.frames_bad_header == 0
+    assert seen == [True] * len(frames) and len(crcs) == len(frames)
+    assert s.garbage_octets == dec.octets_discarded == len(junk) == sum(map(len, dropped))
+    assert b"".join(dropped) == junk  # the junk as it came, in order
+    assert dec.octets_fed == len(stream)
+    assert header.reads < 4 * (len(stream) // 16_384 + len(frames))
+
+
+def test_only_candidates_with_this_links_header_reach_the_crc(traffic):
+    _, frames = traffic
+    rng = np.random.default_rng(3)
+    damaged = bytearray(frames[1])
+    damaged[77] ^= 0x40  # this link's header, a failed CRC: a bad frame
+    bad_version = bytearray(frames[2])
+    bad_version[0] |= 0x40  # version 1: no frame of this link, whatever its CRC
+    with_ocf = bytearray(frames[3])
+    with_ocf[1] |= 0x01  # OCF flag set
+    fhp_out = bytearray(frames[4])
+    fhp_out[4:6] = (0x1800 | (D + 5)).to_bytes(2, "big")  # first header pointer past the data
+    candidates = [bytes(x) for x in (damaged, bad_version, with_ocf, fhp_out)]
+    noise = rng.bytes(300)
+    stream = ASM + frames[0] + b"".join(ASM + c for c in candidates) + noise + ASM + frames[5]
+    seen = []
+    dec = FrameDecoder(L, SCID, lambda f, ok: seen.append((f, ok)))
+    dec.feed(stream)
+    s = dec.stats
+    assert s.frames_ok == 2 and s.frames_bad_crc == 1 and s.frames_bad_header == 0
+    assert seen == [(frames[0], True), (bytes(damaged), False), (frames[5], True)]
+    assert s.garbage_octets == 4 * (L + 4) + len(noise)
+    assert s.frames_lost == 4  # frames 1 to 4 of the count sequence never came
+
+
+def test_decoders_share_their_stats_and_keep_their_own_stream_counts(traffic):
+    packets, frames = traffic
+    shared = DecoderStats()
+    rng = np.random.default_rng(8)
+    noise = rng.bytes(1000)
+    a = FrameDecoder(L, SCID, stats=shared)
+    b = FrameDecoder(L, SCID, stats=shared)
+    assert a.feed(stream_of(frames)) == packets
+    junk: list[bytes] = []
+    b.on_junk = junk.append
+    assert b.feed(noise + stream_of(frames[:3])) == [
+        p for p, (_, e) in zip(packets, spans(packets), strict=True) if e <= 3 * D]
+    assert a.stats is b.stats is shared
+    assert shared.frames_ok == len(frames) + 3 and shared.garbage_octets == len(noise)
+    assert (a.octets_fed, a.octets_discarded) == (len(frames) * (L + 4), 0)
+    assert (b.octets_fed, b.octets_discarded) == (len(noise) + 3 * (L + 4), len(noise))
+    assert b"".join(junk) == noise
+
+
+def test_noise_alone_is_discarded_to_the_octet(traffic):
+    noise = np.random.default_rng(12).bytes(50_000)
+    dropped: list[bytes] = []
+    dec = FrameDecoder(L, SCID, on_junk=dropped.append)
+    for at in range(0, len(noise), 4096):
+        assert dec.feed(noise[at:at + 4096]) == []
+    # The last three octets wait: a sync marker may straddle them and the next chunk.
+    assert dec.stats.garbage_octets == len(noise) - 3 and b"".join(dropped) == noise[:-3]
+    assert dec.stats.frames_bad_crc == dec.stats.frames_bad_header == dec.stats.frames_ok == 0
 
 
 _RNG = np.random.default_rng(99)

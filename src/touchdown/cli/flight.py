@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from pathlib import Path
@@ -303,13 +304,14 @@ def fly(scenario: str, seed: int, out: Path | None, as_json: bool, downlink: Pat
     if live and (address is not None or as_json):
         raise click.UsageError("--live runs its own ground server: leave out --ground and "
                                "--json")
-    with errors_to_exit(debug):
+    with errors_to_exit(debug), contextlib.ExitStack() as held:
         s = load_scenario(scenario)
         if live:
             from touchdown.cli.ground import check_live, default_live_archive
 
             archive_path = archive_path or default_live_archive(s.name)
-            check_live(archive_path)  # before the flight: Open MCT there, the archive new
+            # before the flight: Open MCT there, the archive new, the web port bound
+            web = held.enter_context(check_live(archive_path, host, port))
         link = None
         if downlink is None and address is None and not live and out is None:
             flight = _fly(s, seed, quiet)
@@ -332,7 +334,7 @@ def fly(scenario: str, seed: int, out: Path | None, as_json: bool, downlink: Pat
                 click.echo("\n" + flight_summary(flight) + "\n" + downlink_line(link) + "\n")
 
             assert archive_path is not None
-            serve_live(link, archive_path, host, port, speed, wait, quiet, summary)
+            serve_live(link, archive_path, host, web, speed, wait, quiet, summary)
             return
     if as_json:
         info = flight.to_dict()

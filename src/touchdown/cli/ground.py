@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import math
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ import click
 
 from touchdown.cli.common import DefaultGroup, errors_to_exit, load_scenario
 from touchdown.cli.flight import _clock
+from touchdown.errors import InputError, ListenError
 from touchdown.files import jsonable
 from touchdown.telemetry.flight_info import FlightInfo
 
@@ -31,25 +33,40 @@ HOST_HELP = ("Address to listen on (web API and TCP ingest). The default 127.0.0
              "network this machine is on.")
 
 
-def _open(archive_path: Path, los_timeout: float | None):  # -> Ingest
+def _open(archive_path: Path, los_timeout: float | None, *, new: bool = False,
+          read_only: bool = False):  # -> Ingest
+    """The archive (refused with the fix when missing without ``new``, damaged, locked by
+    another writer, or not an archive) under an ingest."""
     from touchdown.ground.archive import Archive, ArchiveOpenError
     from touchdown.ground.ingest import Ingest
     from touchdown.telemetry.dictionary import load_dictionary
 
     try:
-        archive = Archive(archive_path)
+        archive = Archive(archive_path, create=new, read_only=read_only)
     except ArchiveOpenError as exc:
         raise click.BadParameter(str(exc), param_hint="--archive") from None
-    return Ingest(load_dictionary(), archive, los_timeout)
+    try:
+        return Ingest(load_dictionary(), archive, los_timeout)
+    except BaseException:
+        archive.close()
+        raise
 
 
-async def _get(ingest, path: str) -> tuple[int, str]:
+def ground_clock(flight: FlightInfo) -> Callable[[], float]:
+    """The ground clock of a live station: wall-clock UTC as s since the flight's epoch (the
+    archive's one time base; without a known epoch, s since 1970-01-01T00:00Z)."""
+    epoch = 0.0 if flight.epoch_utc is None else flight.epoch_utc.timestamp()
+    return lambda: time.time() - epoch
+
+
+async def _get(ingest, path: str, clock: Callable[[], float],
+               flight: FlightInfo) -> tuple[int, str]:
     """Answer one GET in-process (a throwaway listener on a free local port)."""
     from aiohttp import ClientSession, web
 
     from touchdown.ground.server import make_app
 
-    runner = web.AppRunner(make_app(ingest))
+    runner = web.AppRunner(make_app(ingest, clock, flight=flight, live=False))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -61,14 +78,21 @@ async def _get(ingest, path: str) -> tuple[int, str]:
         await runner.cleanup()
 
 
-async def start_web(app, host: str, port: int):  # -> (web.AppRunner, port)
-    """Serve app on host:port (0: a free port); click.BadParameter when it cannot listen."""
+async def start_web(app, host: str, port: int, sock=None):  # -> (web.AppRunner, port)
+    """Serve app on host:port (0: a free port), or on ``sock`` already bound there
+    (``bind_web``); click.BadParameter when it cannot listen."""
     from aiohttp import web
 
-    runner = web.AppRunner(app, access_log=None)
+    from touchdown.ground.guard import GUARD, WEB_KEEPALIVE_S, CappedSite
+
+    # idle connections close after WEB_KEEPALIVE_S; more than WEB_MAX_CONNECTIONS are refused
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=WEB_KEEPALIVE_S)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        guard = app.get(GUARD)
+        site = CappedSite(runner, host, port, sock=sock,
+                          stats=None if guard is None else guard.stats)
+        await site.start()
     except OSError as exc:
         await runner.cleanup()
         raise click.BadParameter(f"cannot listen on {host}:{port} ({exc.strerror}); give "
@@ -76,39 +100,74 @@ async def start_web(app, host: str, port: int):  # -> (web.AppRunner, port)
     return runner, runner.addresses[0][1]
 
 
-async def _serve(ingest, host: str, port: int, ingest_port: int, frame_length: int,
-                 quiet: bool) -> None:
+async def _serve(ingest, clock: Callable[[], float], flight: FlightInfo, host: str, port: int,
+                 ingest_port: int, frame_length: int, quiet: bool,
+                 allow_origins: tuple[str, ...] = ()) -> str:
+    """Serve until SIGTERM or SIGINT (Ctrl-C); returns the signal's name. A read-only archive
+    is served for browsing, with no ingest port. Pages from ``allow_origins`` may use the API
+    besides the server's own."""
+    import signal
+
+    from touchdown.ground.guard import is_loopback
+    from touchdown.ground.junk import JunkSampler
     from touchdown.ground.server import make_app, start_ingest_server
     from touchdown.telemetry.frames import FrameDecoder
 
-    runner, web_port = await start_web(make_app(ingest), host, port)
+    if not is_loopback(host):  # on every start, --quiet or not
+        click.echo(f"ground: WARNING: listening on {host or '0.0.0.0'} exposes the live "
+                   "telemetry, the archive, alarm actions and the ingest port, without a "
+                   "password, to every network this machine is on; use --host 127.0.0.1 "
+                   "unless you mean it", err=True)
+    read_only = ingest.archive.read_only
+    app = make_app(ingest, clock, flight=flight, live=not read_only,
+                   allow_origins=allow_origins, host=host)
+    runner, web_port = await start_web(app, host, port)
+    stop = asyncio.Event()
+    caught: list[str] = []
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda s=sig: (caught.append(s.name), stop.set()))
+    tcp = None
     try:
-        try:
-            def decoder() -> FrameDecoder:  # frames archived as they arrive, good or bad
-                return FrameDecoder(frame_length, ingest.dictionary.spacecraft_id,
-                                    lambda f, ok: ingest.archive.add_frame(time.time(), f, ok))
+        if not read_only:
+            try:
+                junk = JunkSampler(ingest.archive, clock)  # good frames all, junk a sample
 
-            tcp = await start_ingest_server(ingest, host, ingest_port, decoder=decoder)
-        except OSError as exc:
-            raise click.BadParameter(f"cannot listen on {host}:{ingest_port} ({exc.strerror});"
-                                     " give another port, or 0 for a free one",
-                                     param_hint="--ingest-port") from None
-        tcp_port = tcp.sockets[0].getsockname()[1]
+                def decoder() -> FrameDecoder:
+                    return junk.decoder(frame_length, ingest.dictionary.spacecraft_id,
+                                        ingest.frame_stats)
+
+                tcp = await start_ingest_server(ingest, host, ingest_port, clock=clock,
+                                                decoder=decoder, junk=junk)
+            except OSError as exc:
+                raise click.BadParameter(f"cannot listen on {host}:{ingest_port} "
+                                         f"({exc.strerror}); give another port, or 0 for a free"
+                                         " one", param_hint="--ingest-port") from None
         if not quiet:
+            ingest_line = ("ground: read-only: no ingest, no operator actions" if tcp is None
+                           else f"ground: ingest on tcp://{host}:"
+                                f"{tcp.sockets[0].getsockname()[1]} (sync marker + "
+                                f"{frame_length}-octet TM frames); Ctrl-C stops")
             click.echo(f"ground: archive {ingest.archive.path}\n"
                        f"ground: mission control on http://{host}:{web_port}/\n"
                        f"ground: API on http://{host}:{web_port}/api/parameters, realtime "
-                       f"ws://{host}:{web_port}/api/realtime\n"
-                       f"ground: ingest on tcp://{host}:{tcp_port} (sync marker + "
-                       f"{frame_length}-octet TM frames); Ctrl-C stops",
-                       err=True)
-        try:
-            await asyncio.Event().wait()
-        finally:
+                       f"ws://{host}:{web_port}/api/realtime\n{ingest_line}", err=True)
+        await stop.wait()
+    finally:
+        if tcp is not None:
             tcp.close()
             await tcp.wait_closed()
-    finally:
         await runner.cleanup()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    return caught[0] if caught else "stop"
+
+
+def closing_line(ingest, why: str) -> str:
+    """What a stopping server says: why, and that everything it received is committed."""
+    c = ingest.counters
+    return (f"ground: stopped ({why}); {ingest.archive.path} committed: {c['packets']:,} "
+            f"packets, {c['frames_ok']:,} good frames in all")
 
 
 @click.group(cls=DefaultGroup, default="serve")
@@ -117,10 +176,27 @@ def ground() -> None:
     downlink recording into an archive and says what the ground saw."""
 
 
+def _check_origins(ctx: click.Context, param: click.Parameter,
+                   value: tuple[str, ...]) -> tuple[str, ...]:
+    """--allow-origin values: each an http(s) origin, else click.BadParameter."""
+    from touchdown.ground.guard import parse_origin
+
+    for url in value:
+        try:
+            parse_origin(url)
+        except ValueError as exc:
+            raise click.BadParameter(f"{exc}; give an origin like https://ground.example:8443",
+                                     ctx, param) from None
+    return value
+
+
 @ground.command()
 @click.option("--archive", "archive_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("ground.sqlite"), show_default=True,
-              help="SQLite archive; created if missing, continued if present.")
+              help="SQLite archive to continue (or browse with --read-only); --new starts one.")
+@click.option("--new", is_flag=True, help="Start a new archive at --archive (it must not exist).")
+@click.option("--read-only", is_flag=True,
+              help="Browse the archive: no ingest, no operator actions, no byte of it changes.")
 @click.option("--host", default="127.0.0.1", show_default=True, help=HOST_HELP)
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True,
               help="Web API port (0: a free one).")
@@ -132,42 +208,54 @@ def ground() -> None:
 @click.option("--frame-length", type=click.IntRange(16, 2048), default=256, show_default=True,
               help="TM frame length (octets) of the ingest stream, as the lander sends.")
 @click.option("--scenario", default=None, metavar="SCENARIO",
-              help="The flight the archive is for (a name or a .toml path): its epoch and "
-                   "target, for the UI's times and map; recorded in the archive. `fly --live` "
-                   "and `ground ingest` record it themselves.")
+              help="The flight the archive is for (a name or a .toml path): its epoch (the "
+                   "archive's time base) and target, for the UI's times and map; recorded in "
+                   "the archive. `fly --live` and `ground ingest` record it themselves.")
 @click.option("--get", "get_path", metavar="PATH", default=None,
-              help="Answer one GET (e.g. /api/link) in-process, print it and exit; exits 1 "
-                   "unless the answer is 200.")
+              help="Answer one GET (e.g. /api/link) in-process from the archive, read-only, "
+                   "print it and exit; exits 1 unless the answer is 200.")
+@click.option("--allow-origin", "allow_origins", multiple=True, metavar="URL",
+              callback=_check_origins,
+              help="Also let pages from this origin (scheme://host[:port], e.g. "
+                   "https://ground.example:8443) use the API, and answer to its host name "
+                   "(a reverse proxy, another name for this machine). Repeatable.")
 @click.option("--quiet", "-q", is_flag=True, help="No startup lines on stderr.")
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
-def serve(archive_path: Path, host: str, port: int, ingest_port: int,
-          los_timeout: float | None, frame_length: int, scenario: str | None,
-          get_path: str | None, quiet: bool, debug: bool) -> None:
+def serve(archive_path: Path, new: bool, read_only: bool, host: str, port: int,
+          ingest_port: int, los_timeout: float | None, frame_length: int,
+          scenario: str | None, get_path: str | None, allow_origins: tuple[str, ...],
+          quiet: bool, debug: bool) -> None:
     """Run the ground station: archive, alarms, loss of signal, web API and TCP ingest.
 
-    The API serves the telemetry dictionary, history, latest values, alarms (acknowledge with
-    POST /api/alarms/ID/acknowledge), link status, events and the outcome estimate after loss
-    of signal; /api/realtime is a websocket of new values.
+    The API serves the telemetry dictionary, history, latest values, alarms (acknowledge,
+    shelve and clear with POST /api/alarms/ID/ACTION), link status, events and the outcome
+    estimate after loss of signal; /api/realtime is a websocket of new values. SIGTERM or
+    Ctrl-C commits what is pending and stops it (exit 0).
     """
+    if new and (read_only or get_path is not None):
+        raise click.UsageError("--new starts an archive to ingest into; leave it out with "
+                               "--read-only or --get")
     with errors_to_exit(debug):
         plan = None if scenario is None else FlightInfo.from_scenario(load_scenario(scenario))
-        ingest = _open(archive_path, los_timeout)
+        ingest = _open(archive_path, los_timeout, new=new,
+                       read_only=read_only or get_path is not None)
         try:
-            if plan is not None:
+            if plan is not None and not ingest.archive.read_only:
                 ingest.archive.set_flight(plan.to_dict())
+            flight = plan or FlightInfo.from_dict(ingest.archive.flight())
+            clock = ground_clock(flight)
             if get_path is not None:
-                status, text = asyncio.run(_get(ingest, get_path))
+                status, text = asyncio.run(_get(ingest, get_path, clock, flight))
                 click.echo(text)
                 if status != 200:
                     raise click.exceptions.Exit(1)
                 return
-            with contextlib.suppress(KeyboardInterrupt):
-                asyncio.run(_serve(ingest, host, port, ingest_port, frame_length, quiet))
-            if not quiet:
-                click.echo("ground: stopped; the archive is committed", err=True)
+            why = asyncio.run(_serve(ingest, clock, flight, host, port, ingest_port,
+                                     frame_length, quiet, allow_origins))
+            ingest.archive.flush()
+            click.echo(closing_line(ingest, why), err=True)
         finally:
             ingest.archive.close()
-
 
 
 # ---------------------------------------------------------------- ingest a recording
@@ -178,11 +266,10 @@ def ground_report(report: ReplayReport, ingest: Ingest) -> dict[str, Any]:
 
     los = report.losses[-1] if report.losses else None
     state = last_known_state(ingest.dictionary, ingest.archive, los)
-    fields = ingest.dictionary.parameters
-    alarms = [{"parameter": a.parameter, "severity": a.severity, "t_onboard": a.t_onboard,
-               "t_raised": a.t_raised, "value": a.value,
-               "state": fields[a.parameter].state(a.value) if a.parameter in fields else None}
-              for a in sorted(ingest.archive.alarms(), key=lambda a: a.t_raised)]
+    from touchdown.ground.alarm_api import alarm_json
+
+    t_end = math.inf if report.t_last is None else report.t_last
+    alarms = [alarm_json(a, ingest, t_end) for a in ingest.archive.alarms()]
     return {"records": report.records, "frames": vars(report.frames),
             "packets": ingest.counters, "t_first_received": report.t_first,
             "t_last_received": report.t_last, "truncated": report.truncated,
@@ -210,20 +297,26 @@ def ground_text(r: dict[str, Any], ingest: Ingest, source: str) -> str:
              f"{_clock(r['t_last_received'])}" + (" (recording cut short)" if r["truncated"]
                                                   else "")]
     for los in r["losses_of_signal"]:
-        lines.append(f"  {'LOS':<11} at {_clock(los['t_los'])} (declared "
-                     f"{_clock(los['t_declared'])}; newest onboard time "
+        lines.append(f"  {'LOS':<11} at {_clock(los['t_los'])}, the last packet received "
+                     f"(declared {_clock(los['t_declared'])}; newest onboard time "
                      f"{_clock(los['t_onboard_last'])})")
     lines.append("")
     lines.append("events (onboard time)")
     for e in r["events"]:
         lines.append(f"  {_clock(e['t_onboard']):>10}  {e['state']:<24} {e['value']:,.1f}")
     lines.append("")
-    lines.append("alarms (ground time raised, worst severity reached, value then)")
+    lines.append("alarms (ground time: raised at, then the most severe)")
+
+    def shown(a: dict[str, Any], which: str, value: str) -> str:
+        return a["state_text"][which] or _value(a["parameter"], a[value], ingest)
+
     for a in r["alarms"]:
-        value = a["state"] if a["state"] is not None else _value(a["parameter"], a["value"],
-                                                                   ingest)
-        lines.append(f"  {_clock(a['t_raised']):>10}  {a['severity']:<8}  {a['parameter']} "
-                     f"= {value}")
+        line = (f"  {_clock(a['t_trigger']):>10}  {a['parameter']} {a['trigger_severity']} "
+                f"at {shown(a, 'trigger', 'trigger_value')}")
+        if a["t_most_severe"] != a["t_trigger"]:
+            line += (f"; {a['severity']} at {shown(a, 'most_severe', 'most_severe_value')} "
+                     f"from {_clock(a['t_most_severe'])}")
+        lines.append(line)
     if not r["alarms"]:
         lines.append("  none")
     shown = ("nav.altitude_m", "nav.vertical_speed_mps", "nav.horizontal_speed_mps",
@@ -249,15 +342,16 @@ def ground_text(r: dict[str, Any], ingest: Ingest, source: str) -> str:
 @click.argument("recording", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--archive", "archive_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("ground.sqlite"), show_default=True,
-              help="SQLite archive; created if missing, continued if present.")
+              help="SQLite archive to add to; --new starts one.")
+@click.option("--new", is_flag=True, help="Start a new archive at --archive (it must not exist).")
 @click.option("--los-timeout", type=click.FloatRange(min=0.0, min_open=True), default=None,
               help="Seconds of silence before loss of signal [default: the longest packet "
                    "expiry in the telemetry dictionary].")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
-def ingest(recording: Path, archive_path: Path, los_timeout: float | None, as_json: bool,
-           quiet: bool, debug: bool) -> None:
+def ingest(recording: Path, archive_path: Path, new: bool, los_timeout: float | None,
+           as_json: bool, quiet: bool, debug: bool) -> None:
     """Replay a downlink RECORDING (from `touchdown fly --downlink`) into an archive, at its
     receive times, and print what the ground saw: alarms, loss of signal, last known state."""
     from tqdm import tqdm
@@ -267,7 +361,7 @@ def ingest(recording: Path, archive_path: Path, los_timeout: float | None, as_js
 
     with errors_to_exit(debug):
         rec = read_recording(recording)
-        ing = _open(archive_path, los_timeout)
+        ing = _open(archive_path, los_timeout, new=new)
         try:
             with tqdm(total=recording.stat().st_size, unit="B", unit_scale=True,
                       disable=quiet, leave=False, desc="ingest") as bar:
@@ -287,34 +381,53 @@ def default_live_archive(scenario: str) -> Path:
     return Path("out") / "flights" / f"{scenario}-{time.strftime('%Y%m%dT%H%M%S')}.sqlite"
 
 
-def check_live(archive_path: Path) -> None:
-    """What --live needs before anything is flown: Open MCT installed and a fresh archive."""
+def bind_web(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port (0: a free port), taken before a long job so that a
+    busy port is refused at once (ListenError naming the address and the fix)."""
+    try:
+        family, *_, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                                 flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise ListenError(f"cannot listen on {host}:{port} ({exc.strerror}); give --host an "
+                          "address of this machine, e.g. 127.0.0.1") from None
+    try:
+        return socket.create_server(address, family=family)  # SO_REUSEADDR, as aiohttp's
+    except OSError as exc:
+        raise ListenError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); give "
+                          "another --port, or 0 for a free one") from None
+
+
+def check_live(archive_path: Path, host: str, port: int) -> socket.socket:
+    """What --live needs before anything is flown: Open MCT installed, a fresh archive and
+    the web port, bound and returned (hand it to ``serve_live``; the caller closes it)."""
     from touchdown.ground.web import openmct_dist
 
     openmct_dist()
     if archive_path.exists():
-        raise click.BadParameter(f"{archive_path} exists; --live needs a fresh archive: give "
-                                 "a new file (open the old one with `touchdown ground "
-                                 f"--archive {archive_path}`)", param_hint="--archive")
-
-
-def serve_live(link: DownlinkedFlight, archive_path: Path, host: str, port: int, speed: float,
-               wait: bool, quiet: bool, on_stream_end: Callable[[], None] | None = None) -> None:
-    """Start a ground server with a fresh archive (``check_live`` it first, before flying)
-    and stream the flight's received frames into it at ``speed`` times real time; serve until
-    Ctrl-C. ``on_stream_end()`` is called once the stream has ended (loss of signal declared
-    or the last frame in)."""
+        raise InputError(f"{archive_path} exists; --live needs a fresh archive: give --archive "
+                         "a new file (open the old one with `touchdown ground --archive "
+                         f"{archive_path}`)")
     try:
         archive_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise click.BadParameter(f"cannot make {archive_path.parent} ({exc.strerror})",
-                                 param_hint="--archive") from None
-    ingest = _open(archive_path, None)
+        raise InputError(f"cannot make {archive_path.parent} ({exc.strerror or exc}); give "
+                         "--archive a file in a folder you can write to") from None
+    return bind_web(host, port)
+
+
+def serve_live(link: DownlinkedFlight, archive_path: Path, host: str, sock: socket.socket,
+               speed: float, wait: bool, quiet: bool,
+               on_stream_end: Callable[[], None] | None = None) -> None:
+    """Start a ground server with a fresh archive on ``sock`` (``check_live`` both, before
+    flying; ``host`` names the address in the URL) and stream the flight's received frames
+    into it at ``speed`` times real time; serve until Ctrl-C. ``on_stream_end()`` is called
+    once the stream has ended (loss of signal declared or the last frame in)."""
+    ingest = _open(archive_path, None, new=True)
     try:
         plan = FlightInfo.from_scenario(link.flight.scenario)
         ingest.archive.set_flight(plan.to_dict())
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_live(link, plan, ingest, host, port, speed, wait, quiet,
+            asyncio.run(_live(link, plan, ingest, host, sock, speed, wait, quiet,
                               on_stream_end))
         click.echo(f"ground: stopped; the archive {archive_path} is committed (open it again "
                    f"with `touchdown ground --archive {archive_path}`)", err=True)
@@ -322,8 +435,8 @@ def serve_live(link: DownlinkedFlight, archive_path: Path, host: str, port: int,
         ingest.archive.close()
 
 
-async def _live(link: DownlinkedFlight, plan: FlightInfo, ingest: Ingest, host: str, port: int,
-                speed: float, wait: bool, quiet: bool,
+async def _live(link: DownlinkedFlight, plan: FlightInfo, ingest: Ingest, host: str,
+                sock: socket.socket, speed: float, wait: bool, quiet: bool,
                 on_stream_end: Callable[[], None] | None) -> None:
     from tqdm import tqdm
 
@@ -333,7 +446,7 @@ async def _live(link: DownlinkedFlight, plan: FlightInfo, ingest: Ingest, host: 
     live = LiveStream(link.link.frames, link.config.frame_length, link.dictionary.spacecraft_id)
     clock = live.clock(speed)
     app = make_app(ingest, clock, flight=plan, live=True, clock_rate=speed)
-    runner, web_port = await start_web(app, host, port)
+    runner, web_port = await start_web(app, host, sock.getsockname()[1], sock)
     try:
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{web_port}/"
         t_aos = live.frames[0][0] if live.frames else None

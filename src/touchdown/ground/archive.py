@@ -1,75 +1,94 @@
-"""The ground archive (shell): raw packets, parameters, alarms, events and the link log in SQLite.
+"""The ground archive (shell): raw frames and packets, parameters, alarms, events and the link log
+in one SQLite file. The archive is evidence; its guarantees (docs/ground.md, "Guarantees"):
 
-One file, WAL journal (``journal_mode=WAL``, ``synchronous=NORMAL``). Writes are batched: the
-archive keeps one transaction open and commits it every ``batch_packets`` packets or when
-``batch_s`` seconds of wall time have passed since the transaction's first write, whichever comes
-first (and on ``flush()`` / ``close()``).
+- **One writer.** A writable archive holds an exclusive lock (``fcntl.flock`` on ``PATH.lock``)
+  for as long as it is open; a second writer is refused with ``ArchiveLockedError`` naming the
+  process that holds it. Readers need no lock and never wait for the writer.
+- **Reading never changes it.** ``Archive(path, read_only=True)`` opens the file through SQLite's
+  read-only URI (``mode=ro``, or ``immutable=1`` when no writer holds the lock and the WAL is
+  empty), so no byte of the file can change. A writable archive writes nothing until it is
+  given something to archive: opening, reading and closing it leave the file as it was.
+- **Checked on open.** ``PRAGMA quick_check`` runs on every open; a damaged file is refused with
+  ``ArchiveDamagedError``. A missing file is created only with ``create=True`` (``--new``); a
+  zero-length file, another SQLite database or another schema is refused.
+- **Durable at each commit.** WAL journal (``journal_mode=WAL``, ``synchronous=NORMAL``). Writes
+  are batched in one open transaction, committed every ``batch_packets`` packets or when the
+  transaction is ``batch_s`` seconds of wall time old (and on ``flush()`` / ``close()``).
+  Everything up to the last commit survives the process being killed; a power cut may lose the
+  last few commits, never corrupt the file.
+- **One time base.** Every time in it is seconds since the mission epoch (the flight plan's
+  ``epoch_utc``, recorded with ``set_flight``), the scale of the packets' onboard time:
+  ``t_onboard`` is the packet's own time, ``t_received`` and every alarm and operator time are
+  the ground's clock on the same scale.
 
-Durability promise: everything up to the last commit survives the process being killed (SIGKILL,
-a crash) — SQLite's WAL makes a commit atomic and the next open recovers the file cleanly. What was
-written after the last commit is lost; ``committed_packets`` says how many raw packets are safe.
-With ``synchronous=NORMAL`` a power cut or operating-system crash may lose the last few commits
-(never corrupt the file); that is the price of not syncing the disk on every commit.
-
-Times: ``t_onboard`` is the packet's CUC time (s since the mission epoch); ``t_received`` and all
-alarm lifecycle times are ground time (s, on whatever clock the caller gives the ingest).
 Parameter values are stored as engineering values (enumerations as their raw integers; the
 dictionary names their states at read time). NaN is stored as NULL and read back as NaN.
-
-Reopening an existing archive continues it: counters, latest values and active alarms come back.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import fcntl
 import json
 import math
+import os
 import sqlite3
+import struct
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from touchdown.errors import TouchdownError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+LINK = ""  # the counters' scope for the link as a whole (an APID's scope is its number)
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS packets (
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE packets (
     id INTEGER PRIMARY KEY, apid INTEGER NOT NULL, seq INTEGER NOT NULL,
     t_onboard REAL NOT NULL, t_received REAL NOT NULL, bytes BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS packets_by_time ON packets (t_onboard);
-CREATE INDEX IF NOT EXISTS packets_by_apid ON packets (apid, t_onboard);
-CREATE TABLE IF NOT EXISTS frames (
-    t_received REAL NOT NULL, ok INTEGER NOT NULL, bytes BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS frames_by_time ON frames (t_received);
-CREATE TABLE IF NOT EXISTS parameters (name TEXT NOT NULL, t_onboard REAL NOT NULL, value REAL);
-CREATE INDEX IF NOT EXISTS parameters_by_name_time ON parameters (name, t_onboard, value);
-CREATE TABLE IF NOT EXISTS latest (
+CREATE INDEX packets_by_time ON packets (t_onboard);
+CREATE INDEX packets_by_apid ON packets (apid, id);
+CREATE TABLE frames (t_received REAL NOT NULL, ok INTEGER NOT NULL, bytes BLOB NOT NULL);
+CREATE INDEX frames_by_time ON frames (t_received);
+CREATE TABLE junk (t_received REAL NOT NULL, octets INTEGER NOT NULL, sample BLOB NOT NULL);
+CREATE TABLE parameters (name TEXT NOT NULL, t_onboard REAL NOT NULL, value REAL);
+CREATE INDEX parameters_by_name_time ON parameters (name, t_onboard, value);
+CREATE TABLE latest (
     name TEXT PRIMARY KEY, t_onboard REAL NOT NULL, t_received REAL NOT NULL, value REAL);
-CREATE TABLE IF NOT EXISTS alarms (
+CREATE TABLE alarms (
     id INTEGER PRIMARY KEY, parameter TEXT NOT NULL,
-    severity TEXT NOT NULL,            -- the worst severity reached
-    current_severity TEXT,             -- NULL once the value is back to normal
-    t_raised REAL NOT NULL,            -- ground time
-    t_onboard REAL NOT NULL,           -- onboard time of the value that raised it
-    value REAL,                        -- the value at the worst severity
-    last_value REAL,
-    t_updated REAL NOT NULL,           -- ground time of the last change
-    t_returned REAL,                   -- ground time the value came back to normal
-    t_acknowledged REAL, acknowledged_by TEXT,
-    t_cleared REAL);
-CREATE INDEX IF NOT EXISTS alarms_active ON alarms (t_cleared);
-CREATE TABLE IF NOT EXISTS events (
+    trigger_severity TEXT NOT NULL, trigger_value REAL,
+    t_trigger REAL NOT NULL, t_trigger_onboard REAL NOT NULL,
+    severity TEXT NOT NULL, most_severe_value REAL,
+    t_most_severe REAL NOT NULL, t_most_severe_onboard REAL NOT NULL,
+    current_severity TEXT, current_value REAL,
+    t_current REAL NOT NULL, t_current_onboard REAL NOT NULL,
+    t_returned REAL,
+    t_acknowledged REAL, acknowledged_by TEXT, ack_comment TEXT,
+    t_shelved REAL, shelved_by TEXT, shelve_comment TEXT, shelved_until REAL,
+    t_cleared REAL, cleared_by TEXT);
+CREATE INDEX alarms_active ON alarms (t_cleared);
+CREATE TABLE alarm_history (
+    id INTEGER PRIMARY KEY, alarm_id INTEGER NOT NULL, parameter TEXT NOT NULL,
+    kind TEXT NOT NULL, severity TEXT, value REAL, t_received REAL NOT NULL, t_onboard REAL,
+    by TEXT, comment TEXT);
+CREATE INDEX alarm_history_by_alarm ON alarm_history (alarm_id, id);
+CREATE TABLE events (
     t_onboard REAL NOT NULL, t_received REAL NOT NULL, code INTEGER NOT NULL,
     state TEXT NOT NULL, value REAL);
-CREATE INDEX IF NOT EXISTS events_by_time ON events (t_onboard);
-CREATE TABLE IF NOT EXISTS link_log (
+CREATE INDEX events_by_time ON events (t_onboard);
+CREATE TABLE link_log (
     t_received REAL NOT NULL, kind TEXT NOT NULL, apid INTEGER, count INTEGER NOT NULL,
     detail TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS link_log_by_time ON link_log (t_received);
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE INDEX link_log_by_time ON link_log (t_received);
+CREATE TABLE counters (
+    scope TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL, PRIMARY KEY (scope, name));
 """
 
 
@@ -78,28 +97,59 @@ class ArchiveError(TouchdownError, OSError):
 
 
 class ArchiveOpenError(ArchiveError):
-    """The archive file cannot be opened (not SQLite, another schema, no permission)."""
+    """The archive file cannot be opened (missing, not an archive, damaged, locked)."""
+
+
+class ArchiveMissingError(ArchiveOpenError):
+    """No archive at that path, and none was asked to be created."""
+
+
+class ArchiveLockedError(ArchiveOpenError):
+    """Another process is writing the archive."""
+
+
+class ArchiveDamagedError(ArchiveOpenError):
+    """SQLite's quick_check finds the file damaged."""
+
+
+class ArchiveReadOnlyError(ArchiveError):
+    """A write to an archive opened read-only."""
 
 
 @dataclass(frozen=True)
 class AlarmRecord:
-    """One alarm as archived. Lifecycle times are ground time (s); ``t_onboard`` is the raising
-    value's onboard time (s). ``current_severity`` is None once the value is back to normal;
-    ``t_cleared`` is None while the alarm is active."""
+    """One alarm, as Yamcs keeps them. Times are s since the mission epoch: ``t_*`` ground
+    (received) time, ``t_*_onboard`` the onboard time of the value concerned.
+
+    trigger: the value and severity that raised it; most severe (``severity``): the worst
+    reached; current: the newest value (``current_severity`` None once back to normal at
+    ``t_returned``); acknowledged, shelved (until ``shelved_until``) and cleared: by whom,
+    when, with a comment."""
 
     id: int
     parameter: str
+    trigger_severity: str
+    trigger_value: float
+    t_trigger: float
+    t_trigger_onboard: float
     severity: str
+    most_severe_value: float
+    t_most_severe: float
+    t_most_severe_onboard: float
     current_severity: str | None
-    t_raised: float
-    t_onboard: float
-    value: float
-    last_value: float
-    t_updated: float
-    t_returned: float | None
-    t_acknowledged: float | None
-    acknowledged_by: str | None
-    t_cleared: float | None
+    current_value: float
+    t_current: float
+    t_current_onboard: float
+    t_returned: float | None = None
+    t_acknowledged: float | None = None
+    acknowledged_by: str | None = None
+    ack_comment: str | None = None
+    t_shelved: float | None = None
+    shelved_by: str | None = None
+    shelve_comment: str | None = None
+    shelved_until: float | None = None
+    t_cleared: float | None = None
+    cleared_by: str | None = None
 
     @property
     def active(self) -> bool:
@@ -108,6 +158,40 @@ class AlarmRecord:
     @property
     def acknowledged(self) -> bool:
         return self.t_acknowledged is not None
+
+    def shelved_at(self, t_ground: float) -> bool:
+        """Whether it is shelved at ground time t_ground (s): a shelve expires by itself."""
+        return self.shelved_until is not None and t_ground < self.shelved_until
+
+
+_ALARM_COLUMNS = [f.name for f in fields(AlarmRecord)]
+_ALARM_FLOATS = {"trigger_value", "most_severe_value", "current_value"}
+
+
+def _alarm_row(a: AlarmRecord) -> tuple[Any, ...]:
+    return tuple(_db(getattr(a, c)) if c in _ALARM_FLOATS else getattr(a, c)
+                 for c in _ALARM_COLUMNS)
+
+
+def _alarm(r: Iterable[Any]) -> AlarmRecord:
+    return AlarmRecord(*(_f(v) if c in _ALARM_FLOATS else v for c, v in zip(_ALARM_COLUMNS, r,
+                                                                                strict=True)))
+
+
+@dataclass(frozen=True)
+class AlarmHistoryEntry:
+    """One step of an alarm's life: triggered, escalated, deescalated, returned, acknowledged,
+    shelved, unshelved or cleared; ground time, the value's onboard time, by whom, why."""
+
+    alarm_id: int
+    parameter: str
+    kind: str
+    severity: str | None
+    value: float
+    t_received: float
+    t_onboard: float | None
+    by: str | None
+    comment: str | None
 
 
 @dataclass(frozen=True)
@@ -123,7 +207,8 @@ class EventRecord:
 
 @dataclass(frozen=True)
 class LinkLogEntry:
-    """One line of the link log: a sequence gap, duplicate, reordering, bad packet, LOS or AOS."""
+    """One line of the link log: a sequence gap, duplicate, reordering, bad packet, a refused or
+    closed connection."""
 
     t_received: float
     kind: str
@@ -137,42 +222,97 @@ def _f(x: float | None) -> float:
 
 
 def _db(x: float) -> float | None:
-    return None if math.isnan(x) else x
+    return None if x is None or math.isnan(x) else x
+
+
+def encode_cursor(*key: float) -> str:
+    """An opaque paging cursor for a row's sort key (numbers)."""
+    return base64.urlsafe_b64encode(struct.pack(f">{len(key)}d", *key)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, n: int) -> tuple[float, ...]:
+    """The sort key of ``encode_cursor``; ValueError when it is not one of n numbers."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        return struct.unpack(f">{n}d", raw)
+    except (ValueError, struct.error, TypeError):
+        raise ValueError(f"after={cursor!r} is not a cursor this server gave; pass the "
+                         "'next' of the previous page unchanged") from None
+
+
+def _is_locked(lock: Path) -> bool:
+    """Whether a writer holds the lock file now (without taking it)."""
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 class Archive:
-    """A ground archive in one SQLite file (created if missing, continued if present).
+    """A ground archive in one SQLite file.
 
     Parameters
     ----------
     path : the SQLite file (str or Path); ``":memory:"`` for a throwaway archive.
+    create : make a new archive when the file is missing (or zero-length); without it a missing
+        file is ``ArchiveMissingError``.
+    read_only : open for reading only (no lock; no byte of the file can change).
     batch_packets : commit after this many packets (-).
     batch_s : commit when the open transaction is older than this (s of wall time).
     clock : the wall clock for ``batch_s`` (s; injectable for tests).
     """
 
-    def __init__(self, path: str | Path, *, batch_packets: int = 200, batch_s: float = 0.2,
+    def __init__(self, path: str | Path, *, create: bool = False, read_only: bool = False,
+                 batch_packets: int = 200, batch_s: float = 0.2,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if batch_packets < 1 or not batch_s > 0:
             raise ValueError(f"batch_packets must be >= 1 and batch_s > 0, got "
                              f"{batch_packets} and {batch_s}")
         self.path = str(path)
+        self.read_only = read_only
         self.batch_packets, self.batch_s, self._clock = batch_packets, batch_s, clock
+        self._lock_fd: int | None = None
+        self._db: sqlite3.Connection | None = None
+        self.before_commit: list[Callable[[], None]] = []  # called inside every commit
+        self.failure: str | None = None  # why the last write failed (None: none failed)
+        memory = self.path == ":memory:"
+        file = Path(self.path)
+        fresh = memory or not file.exists() or (file.is_file() and file.stat().st_size == 0)
+        if not memory:
+            self._check_path(file, fresh, create)
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if read_only:
+                self._db = self._connect_read_only(file)
+            else:
+                if not memory:
+                    self._lock(file)
+                self._db = sqlite3.connect(self.path, isolation_level=None,
+                                           check_same_thread=False)
+                if fresh:
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                    self._db.executescript(_SCHEMA)
+                    self._db.execute("INSERT INTO meta VALUES ('schema', ?)",
+                                     (str(SCHEMA_VERSION),))
+                self._db.execute("PRAGMA synchronous=NORMAL")
+            self._check_schema()
+            if not fresh:
+                self._quick_check()
+            self.journal_mode = self._scalar("PRAGMA journal_mode")
         except sqlite3.DatabaseError as exc:
-            raise ArchiveOpenError(f"{self.path}: cannot open it as a ground archive ({exc}); give "
-                               "--archive a new file or an archive this version wrote") from None
-        if row is None:
-            self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        elif row[0] != str(SCHEMA_VERSION):
-            raise ArchiveOpenError(f"{self.path}: archive schema {row[0]}, this touchdown reads "
-                               f"{SCHEMA_VERSION}; give --archive a new file")
-        self.journal_mode = mode
+            self._release()
+            raise ArchiveOpenError(f"{self.path}: cannot open it as a ground archive ({exc}); "
+                                   "give --archive a ground archive, or a new file with --new"
+                                   ) from None
+        except BaseException:
+            self._release()
+            raise
         self._in_tx = False
         self._tx_start = 0.0
         self._pending_packets = 0
@@ -180,37 +320,127 @@ class Archive:
             n: (t, tr, _f(v)) for n, t, tr, v in
             self._db.execute("SELECT name, t_onboard, t_received, value FROM latest")}
         self._latest_dirty: set[str] = set()
-        self.counters: dict[str, int] = dict(
-            self._db.execute("SELECT name, value FROM counters").fetchall())
+        self._counters: dict[tuple[str, str], int] = {
+            (s, n): v for s, n, v in self._db.execute("SELECT scope, name, value FROM counters")}
+        self._counters_dirty: set[tuple[str, str]] = set()
         self.committed_packets = self._scalar("SELECT COUNT(*) FROM packets")
         self.commits = 0
+
+    # ------------------------------------------------------------ opening
+
+    def _check_path(self, file: Path, fresh: bool, create: bool) -> None:
+        if file.is_dir():
+            raise ArchiveOpenError(f"{file}: is a folder; give --archive a file")
+        if not file.exists():
+            if self.read_only or not create:
+                raise ArchiveMissingError(
+                    f"{file}: no such archive; check the path, or give --new to start a new "
+                    "archive there")
+            if not file.parent.is_dir():
+                raise ArchiveMissingError(f"{file}: the folder {file.parent} does not exist; "
+                                          "make it first or give another path")
+        elif fresh and not create:
+            raise ArchiveOpenError(f"{file}: is empty (0 bytes), not an archive; give --new to "
+                                   "start a new archive in it, or the archive you meant")
+        elif not fresh and create:
+            raise ArchiveOpenError(f"{file}: exists; --new starts a new archive, so give a new "
+                                   "file name, or leave out --new to continue this one")
+
+    def _lock(self, file: Path) -> None:
+        lock = file.with_name(file.name + ".lock")
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ArchiveOpenError(f"{lock}: cannot make the archive's lock file "
+                                   f"({exc.strerror}); check the folder's permissions") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise ArchiveLockedError(
+                f"{file}: another ground server or ingest is writing this archive ({holder}, "
+                f"holding {lock.name}); stop it first, give another --archive, or open this one "
+                "read-only (--read-only, `touchdown report`)") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}\n".encode(), 0)
+        self._lock_fd = fd
+
+    def _connect_read_only(self, file: Path) -> sqlite3.Connection:
+        if self.path == ":memory:":
+            return sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        wal = file.with_name(file.name + "-wal")
+        settled = not _is_locked(file.with_name(file.name + ".lock")) and (
+            not wal.exists() or wal.stat().st_size == 0)
+        # A settled file (no writer, nothing in the WAL) is read as immutable: SQLite then makes
+        # no -wal or -shm beside it. Otherwise mode=ro reads the WAL a writer is adding to.
+        mode = "immutable=1" if settled else "mode=ro"
+        return sqlite3.connect(f"file:{quote(str(file.resolve()))}?{mode}", uri=True,
+                               isolation_level=None, check_same_thread=False)
+
+    def _check_schema(self) -> None:
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        if row is None:
+            raise ArchiveOpenError(f"{self.path}: an SQLite file but not a ground archive; give "
+                                   "--archive a ground archive, or a new file with --new")
+        if row[0] != str(SCHEMA_VERSION):
+            raise ArchiveOpenError(f"{self.path}: archive schema {row[0]}, this touchdown reads "
+                                   f"{SCHEMA_VERSION}; open it with the touchdown that wrote "
+                                   "it, or give --archive a new file with --new")
+
+    def _quick_check(self) -> None:
+        problems = [r[0] for r in self._db.execute("PRAGMA quick_check(3)")]
+        if problems != ["ok"]:
+            first = " ".join(problems[0].replace("*** in database main ***", "").split())
+            raise ArchiveDamagedError(
+                f"{self.path}: the file is damaged (SQLite quick_check: {first[:160]}); restore "
+                "it from a copy, or salvage it with `sqlite3 FILE .recover | sqlite3 NEW` and "
+                "open NEW")
+
+    def _release(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
 
     # ------------------------------------------------------------ transactions
 
     def _scalar(self, sql: str, args: Iterable[Any] = ()) -> Any:
         return self._db.execute(sql, tuple(args)).fetchone()[0]
 
-    def _write(self, sql: str, args: Iterable[Any] = ()) -> None:
+    def _begin(self) -> None:
+        if self.read_only:
+            raise ArchiveReadOnlyError(f"{self.path}: opened read-only; only the ground server "
+                                       "or ingest that owns the archive writes it")
         if not self._in_tx:
             self._db.execute("BEGIN")
             self._in_tx, self._tx_start = True, self._clock()
+
+    def _write(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
+        self._begin()
         try:
-            self._db.execute(sql, tuple(args))
+            return self._db.execute(sql, tuple(args))
         except sqlite3.DatabaseError as exc:  # disk full, read-only file, …
-            raise ArchiveError(f"{self.path}: write failed ({exc}); check the disk and the "
-                               "file's permissions") from None
+            raise self._failed("write", exc) from None
 
     def _writemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         if not rows:
             return
-        if not self._in_tx:
-            self._db.execute("BEGIN")
-            self._in_tx, self._tx_start = True, self._clock()
+        self._begin()
         try:
             self._db.executemany(sql, rows)
         except sqlite3.DatabaseError as exc:
-            raise ArchiveError(f"{self.path}: write failed ({exc}); check the disk and the "
-                               "file's permissions") from None
+            raise self._failed("write", exc) from None
+
+    def _failed(self, what: str, exc: Exception) -> ArchiveError:
+        self.failure = (f"{self.path}: {what} failed ({exc}); check the disk and the file's "
+                        "permissions")
+        return ArchiveError(self.failure)
 
     def maybe_commit(self) -> bool:
         """Commit when the batch is full or old enough; True when it committed."""
@@ -222,25 +452,37 @@ class Archive:
 
     def flush(self) -> None:
         """Commit everything written so far (latest values and counters included)."""
+        if not self._in_tx or self._db is None:
+            return
+        for hook in self.before_commit:
+            hook()
         self._writemany("INSERT OR REPLACE INTO latest VALUES (?, ?, ?, ?)",
                         [(n, *self._latest[n][:2], _db(self._latest[n][2]))
                          for n in self._latest_dirty])
         self._latest_dirty.clear()
-        if self._in_tx:
-            self._writemany("INSERT OR REPLACE INTO counters VALUES (?, ?)",
-                            list(self.counters.items()))
+        self._writemany("INSERT OR REPLACE INTO counters VALUES (?, ?, ?)",
+                        [(*k, self._counters[k]) for k in self._counters_dirty])
+        self._counters_dirty.clear()
+        try:
             self._db.execute("COMMIT")
-            self._in_tx = False
-            self.committed_packets += self._pending_packets
-            self._pending_packets = 0
-            self.commits += 1
+        except sqlite3.DatabaseError as exc:
+            raise self._failed("commit", exc) from None
+        self._in_tx = False
+        self.committed_packets += self._pending_packets
+        self._pending_packets = 0
+        self.commits += 1
+
+    @property
+    def pending(self) -> bool:
+        """Whether anything is written and not yet committed."""
+        return self._in_tx
 
     def close(self) -> None:
-        """Commit and close; the archive can be reopened and continued."""
+        """Commit and close (and release the lock); the archive can be reopened."""
         if self._db is not None:
-            self.flush()
-            self._db.close()
-            self._db = None  # type: ignore[assignment]
+            with contextlib.suppress(ArchiveError):
+                self.flush()
+        self._release()
 
     def __enter__(self) -> Archive:
         return self
@@ -269,6 +511,11 @@ class Archive:
         checks)."""
         self._write("INSERT INTO frames VALUES (?, ?, ?)", (t_received, int(ok), frame))
 
+    def add_junk(self, t_received: float, octets: int, sample: bytes) -> None:
+        """Record ``octets`` received octets that did not frame, keeping ``sample`` of them
+        (the caller bounds it)."""
+        self._write("INSERT INTO junk VALUES (?, ?, ?)", (t_received, octets, sample))
+
     def add_event(self, t_onboard: float, t_received: float, code: int, state: str,
                   value: float) -> None:
         self._write("INSERT INTO events VALUES (?, ?, ?, ?, ?)",
@@ -276,35 +523,64 @@ class Archive:
 
     def log_link(self, t_received: float, kind: str, apid: int | None, count: int,
                  detail: str) -> None:
-        """One line of the link log (kind: gap, duplicate, reordered, reset, bad, los, aos)."""
+        """One line of the link log (kind: gap, duplicate, reordered, reset, bad, connect,
+        disconnect, refused, …)."""
         self._write("INSERT INTO link_log VALUES (?, ?, ?, ?, ?)",
                     (t_received, kind, apid, count, detail))
 
-    def count(self, name: str, n: int = 1) -> None:
-        """Add n to a link counter (saved with each commit)."""
-        self.counters[name] = self.counters.get(name, 0) + n
+    def count(self, name: str, n: int = 1, apid: int | None = None) -> None:
+        """Add n to a counter of the link or (``apid``) of one APID; saved with each commit."""
+        key = (LINK if apid is None else str(apid), name)
+        self._counters[key] = self._counters.get(key, 0) + n
+        self._counters_dirty.add(key)
+
+    def set_counters(self, scope: str, values: dict[str, int]) -> None:
+        """Set a scope's counters (a frame decoder's running totals); saved with each commit."""
+        for name, v in values.items():
+            key = (scope, name)
+            if self._counters.get(key) != v:
+                self._counters[key] = v
+                self._counters_dirty.add(key)
+
+    def counters(self, scope: str = LINK) -> dict[str, int]:
+        """The counters of one scope: ``LINK``, an APID (``"1"``) or ``"frames"``."""
+        return {n: v for (s, n), v in self._counters.items() if s == scope}
+
+    def counter_scopes(self) -> list[str]:
+        return sorted({s for s, _ in self._counters})
 
     def insert_alarm(self, a: AlarmRecord) -> int:
-        """Store a new alarm; returns its id."""
-        self._write("INSERT INTO alarms (parameter, severity, current_severity, t_raised, "
-                    "t_onboard, value, last_value, t_updated, t_returned, t_acknowledged, "
-                    "acknowledged_by, t_cleared) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (a.parameter, a.severity, a.current_severity, a.t_raised, a.t_onboard,
-                     _db(a.value), _db(a.last_value), a.t_updated, a.t_returned,
-                     a.t_acknowledged, a.acknowledged_by, a.t_cleared))
-        return int(self._scalar("SELECT last_insert_rowid()"))
+        """Store a new alarm (its id is ignored); returns its id."""
+        cols = _ALARM_COLUMNS[1:]
+        cur = self._write(f"INSERT INTO alarms ({', '.join(cols)}) VALUES "
+                          f"({', '.join('?' * len(cols))})", _alarm_row(a)[1:])
+        return int(cur.lastrowid)
 
     def update_alarm(self, a: AlarmRecord) -> None:
-        self._write("UPDATE alarms SET severity=?, current_severity=?, value=?, last_value=?, "
-                    "t_updated=?, t_returned=?, t_acknowledged=?, acknowledged_by=?, "
-                    "t_cleared=? WHERE id=?",
-                    (a.severity, a.current_severity, _db(a.value), _db(a.last_value),
-                     a.t_updated, a.t_returned, a.t_acknowledged, a.acknowledged_by,
-                     a.t_cleared, a.id))
+        cols = _ALARM_COLUMNS[1:]
+        self._write(f"UPDATE alarms SET {', '.join(c + '=?' for c in cols)} WHERE id=?",
+                    (*_alarm_row(a)[1:], a.id))
+
+    def add_alarm_history(self, e: AlarmHistoryEntry) -> None:
+        self._write("INSERT INTO alarm_history (alarm_id, parameter, kind, severity, value, "
+                    "t_received, t_onboard, by, comment) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (e.alarm_id, e.parameter, e.kind, e.severity, _db(e.value), e.t_received,
+                     e.t_onboard, e.by, e.comment))
 
     def set_flight(self, info: dict[str, Any]) -> None:
         """Record what flight this archive holds (scenario, epoch, target: see
-        ``touchdown.ground.flight``), committed at once."""
+        ``telemetry.flight_info``), committed at once; nothing is written when it already says
+        so. The epoch is the archive's time base: another epoch over archived telemetry is
+        refused."""
+        old = self.flight()
+        if old == info:
+            return
+        if old.get("epoch_utc") and old.get("epoch_utc") != info.get("epoch_utc") and \
+                self.committed_packets:
+            raise ArchiveOpenError(
+                f"{self.path}: holds telemetry timed from the epoch {old['epoch_utc']}, not "
+                f"{info.get('epoch_utc')} ({info.get('scenario')}); give the archive's own "
+                "scenario, or a new archive with --new")
         self._write("INSERT OR REPLACE INTO meta VALUES ('flight', ?)", (json.dumps(info),))
         self.flush()
 
@@ -328,6 +604,20 @@ class Archive:
         rows = [(t, _f(v)) for t, v in self._db.execute(sql, args)]
         return rows[::-1] if newest else rows
 
+    def history_page(self, name: str, start: float, end: float, limit: int,
+                     after: str | None = None) -> tuple[list[tuple[float, float]], str | None]:
+        """One page of ``history`` (oldest first) and the cursor of the next (None: no more)."""
+        lo_t, lo_id = (max(start, -1e300), -1.0) if after is None else decode_cursor(after, 2)
+        rows = self._db.execute(
+            "SELECT t_onboard, value, rowid FROM parameters WHERE name=? AND t_onboard <= ? AND "
+            "(t_onboard > ? OR (t_onboard = ? AND rowid > ?)) AND t_onboard >= ? "
+            "ORDER BY t_onboard, rowid LIMIT ?",
+            (name, min(end, 1e300), lo_t, lo_t, lo_id, max(start, -1e300), limit + 1)).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        nxt = encode_cursor(rows[-1][0], rows[-1][2]) if more else None
+        return [(t, _f(v)) for t, v, _ in rows], nxt
+
     def latest(self) -> dict[str, tuple[float, float]]:
         """Each parameter's newest value (by onboard time): {name: (t_onboard, value)}."""
         return {n: (t, v) for n, (t, _, v) in self._latest.items()}
@@ -342,11 +632,11 @@ class Archive:
             return int(self._scalar("SELECT COUNT(*) FROM packets"))
         return int(self._scalar("SELECT COUNT(*) FROM packets WHERE apid=?", (apid,)))
 
-    def last_sequence(self, apid: int) -> int | None:
-        """The sequence count of the newest archived packet of an APID (None: none yet)."""
-        row = self._db.execute("SELECT seq FROM packets WHERE apid=? ORDER BY t_onboard DESC, "
-                               "id DESC LIMIT 1", (apid,)).fetchone()
-        return None if row is None else int(row[0])
+    def recent_sequence(self, apid: int, n: int) -> list[int]:
+        """The sequence counts of an APID's newest ``n`` archived packets, in arrival order."""
+        rows = self._db.execute("SELECT seq FROM packets WHERE apid=? ORDER BY id DESC LIMIT ?",
+                                (apid, n)).fetchall()
+        return [int(r[0]) for r in reversed(rows)]
 
     def parameter_count(self) -> int:
         return int(self._scalar("SELECT COUNT(*) FROM parameters"))
@@ -379,22 +669,61 @@ class Archive:
         return [(t, bool(k), bytes(b)) for t, k, b in
                 self._db.execute(sql + " ORDER BY t_received, rowid", args)]
 
+    def junk(self) -> list[tuple[float, int, bytes]]:
+        """(t_received, octets discarded, the sample kept) of every junk record, oldest first."""
+        return [(t, n, bytes(b)) for t, n, b in
+                self._db.execute("SELECT t_received, octets, sample FROM junk ORDER BY rowid")]
+
     def alarms(self, active_only: bool = False) -> list[AlarmRecord]:
         """Alarms, oldest first; only those not yet cleared with ``active_only``."""
-        sql = "SELECT * FROM alarms" + (" WHERE t_cleared IS NULL" if active_only else "")
-        return [AlarmRecord(r[0], r[1], r[2], r[3], r[4], r[5], _f(r[6]), _f(r[7]), *r[8:])
-                for r in self._db.execute(sql + " ORDER BY id")]
+        return self.alarms_page(active_only, 10**12)[0]
+
+    def alarms_page(self, active_only: bool, limit: int, after: str | None = None,
+                    ) -> tuple[list[AlarmRecord], str | None]:
+        """One page of alarms by id and the cursor of the next (None: no more)."""
+        after_id = -1.0 if after is None else decode_cursor(after, 1)[0]
+        rows = self._db.execute(
+            f"SELECT {', '.join(_ALARM_COLUMNS)} FROM alarms WHERE id > ?"
+            + (" AND t_cleared IS NULL" if active_only else "") + " ORDER BY id LIMIT ?",
+            (after_id, limit + 1)).fetchall()
+        out = [_alarm(r) for r in rows[:limit]]
+        return out, encode_cursor(out[-1].id) if len(rows) > limit else None
 
     def alarm(self, alarm_id: int) -> AlarmRecord | None:
-        r = self._db.execute("SELECT * FROM alarms WHERE id=?", (alarm_id,)).fetchone()
-        return None if r is None else AlarmRecord(r[0], r[1], r[2], r[3], r[4], r[5], _f(r[6]),
-                                                  _f(r[7]), *r[8:])
+        r = self._db.execute(f"SELECT {', '.join(_ALARM_COLUMNS)} FROM alarms WHERE id=?",
+                             (alarm_id,)).fetchone()
+        return None if r is None else _alarm(r)
+
+    def alarm_history_page(self, limit: int, after: str | None = None, *,
+                           alarm_id: int | None = None, parameter: str | None = None,
+                           ) -> tuple[list[AlarmHistoryEntry], str | None]:
+        """One page of the alarm history (oldest first), of one alarm or parameter or all."""
+        after_id = -1.0 if after is None else decode_cursor(after, 1)[0]
+        sql, args = "SELECT * FROM alarm_history WHERE id > ?", [after_id]
+        if alarm_id is not None:
+            sql, args = sql + " AND alarm_id=?", [*args, alarm_id]
+        if parameter is not None:
+            sql, args = sql + " AND parameter=?", [*args, parameter]
+        rows = self._db.execute(sql + " ORDER BY id LIMIT ?", (*args, limit + 1)).fetchall()
+        out = [AlarmHistoryEntry(*r[1:5], _f(r[5]), *r[6:]) for r in rows[:limit]]
+        return out, encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
 
     def events(self, start: float = -math.inf, end: float = math.inf) -> list[EventRecord]:
         """Onboard events with start <= t_onboard <= end (s), oldest first."""
-        return [EventRecord(a, b, c, d, _f(e)) for a, b, c, d, e in self._db.execute(
-            "SELECT * FROM events WHERE t_onboard BETWEEN ? AND ? ORDER BY t_onboard",
-            (max(start, -1e300), min(end, 1e300)))]
+        return self.events_page(start, end, 10**12)[0]
+
+    def events_page(self, start: float, end: float, limit: int, after: str | None = None,
+                    ) -> tuple[list[EventRecord], str | None]:
+        """One page of ``events`` (oldest first) and the cursor of the next (None: no more)."""
+        lo_t, lo_id = (max(start, -1e300), -1.0) if after is None else decode_cursor(after, 2)
+        rows = self._db.execute(
+            "SELECT t_onboard, t_received, code, state, value, rowid FROM events WHERE "
+            "t_onboard <= ? AND t_onboard >= ? AND (t_onboard > ? OR (t_onboard = ? AND "
+            "rowid > ?)) ORDER BY t_onboard, rowid LIMIT ?",
+            (min(end, 1e300), max(start, -1e300), lo_t, lo_t, lo_id, limit + 1)).fetchall()
+        out = [EventRecord(a, b, c, d, _f(e)) for a, b, c, d, e, _ in rows[:limit]]
+        more = len(rows) > limit
+        return out, encode_cursor(rows[limit - 1][0], rows[limit - 1][5]) if more else None
 
     def link_log(self, start: float = -math.inf, end: float = math.inf) -> list[LinkLogEntry]:
         """Link-log lines with start <= t_received <= end (ground s), oldest first."""
@@ -412,5 +741,5 @@ class Archive:
         return max(self.latest_received().values(), default=None)
 
     def integrity_check(self) -> str:
-        """SQLite's own check: ``"ok"`` for a sound file."""
+        """SQLite's own full check: ``"ok"`` for a sound file."""
         return str(self._scalar("PRAGMA integrity_check"))

@@ -1,14 +1,19 @@
 """Ingest (shell): whole space packets in, archive, sequence checks, alarms and expiry out.
 
-``Ingest.packet(raw, t_received)`` takes one packet's bytes and its ground receive time (s). It
-never raises for a bad packet: a packet that does not decode (garbage, truncated, unknown APID,
-wrong length) is counted and logged with its reason, and the good packets around it are kept.
+``Ingest.packet(raw, t_received)`` takes one packet's bytes and its ground receive time (s since
+the mission epoch). It never raises for a bad packet: a packet that does not decode (garbage,
+truncated, unknown APID, wrong length) is counted and logged with its reason, and the good
+packets around it are kept.
 
 Sequence counts are checked per APID (14 bits, wrapping at 16384): a forward jump of d counts
 d − 1 missing packets (a gap); a count already seen recently is a duplicate (counted, not
 archived again); an older count not yet seen is a late, reordered packet (archived, counted, and
 taken off the missing count). A backward jump beyond ``REORDER_WINDOW`` is taken as a counter
-reset (an onboard restart) and logged.
+reset (an onboard restart) and logged. The window is rebuilt from the archive on reopening, so a
+sender that re-sends what was archived before a restart archives nothing twice.
+
+Counters (``counters``, ``counters_by_apid``) are kept per APID and for the link, in the archive,
+and add up: the frame decoders of one ingest share ``frame_stats``, saved with every commit.
 """
 
 from __future__ import annotations
@@ -17,17 +22,26 @@ import logging
 import math
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 from touchdown.ground.alarms import AlarmMonitor
-from touchdown.ground.archive import Archive
+from touchdown.ground.archive import LINK, Archive
 from touchdown.ground.status import LinkMonitor
 from touchdown.telemetry.dictionary import Dictionary
+from touchdown.telemetry.frames import DecoderStats
 from touchdown.telemetry.packets import SEQ_MODULO, PacketError, TmPacket, decode_packet
 
 log = logging.getLogger(__name__)
 REORDER_WINDOW = 1024  # packets: how far back a count is remembered (< SEQ_MODULO / 2)
 HALF = SEQ_MODULO // 2
+FRAMES = "frames"  # the counters' scope of the shared frame decoder statistics
+APID_COUNTERS = ("packets", "bytes", "gaps", "missing", "duplicates", "reordered", "resets")
+FRAME_COUNTERS = {  # the totals' name: DecoderStats' name
+    "frames_ok": "frames_ok", "frames_bad_crc": "frames_bad_crc",
+    "frames_bad_header": "frames_bad_header", "frames_lost": "frames_lost",
+    "frame_gaps": "gaps", "idle_frames": "idle_frames",
+    "sync_octets_discarded": "garbage_octets",
+    "packets_incomplete": "packets_dropped_incomplete"}
 
 # A subscriber gets (name, t_onboard s, value, severity or None, t_received s)
 Subscriber = Callable[[str, float, float, "str | None", float], None]
@@ -35,9 +49,39 @@ Subscriber = Callable[[str, float, float, "str | None", float], None]
 
 @dataclass
 class _Sequence:
+    """One APID's sequence-count window."""
+
     last: int  # the newest (furthest forward) count seen
-    seen: OrderedDict[int, None]  # counts seen, oldest first, at most REORDER_WINDOW
-    missing: set[int]  # counts skipped by a gap and not yet arrived (within the window)
+    seen: OrderedDict[int, None] = field(default_factory=OrderedDict)  # <= REORDER_WINDOW
+    missing: set[int] = field(default_factory=set)  # skipped by a gap, not arrived, in window
+
+    def advance(self, seq: int) -> tuple[str, int]:
+        """Take count ``seq``: ("next" | "gap" | "duplicate" | "reordered" | "reset", n) with
+        n the counts skipped (gap) or recovered (reordered: 1 when it was missing)."""
+        d = (seq - self.last) % SEQ_MODULO
+        if d == 0 or (d >= HALF and seq in self.seen):
+            return "duplicate", 0
+        kind, n = "next", 0
+        if d < HALF:  # forward
+            if d > 1:
+                kind, n = "gap", d - 1
+                self.missing.update((self.last + k) % SEQ_MODULO
+                                    for k in range(1, min(d, REORDER_WINDOW)))
+            self.last = seq
+        elif SEQ_MODULO - d <= REORDER_WINDOW:  # late: behind the newest, not seen yet
+            kind, n = "reordered", int(seq in self.missing)
+            self.missing.discard(seq)
+        else:  # far behind: the onboard counter restarted
+            kind = "reset"
+            self.last = seq
+            self.seen.clear()
+            self.missing.clear()
+        self.seen[seq] = None
+        while len(self.seen) > REORDER_WINDOW:
+            self.seen.popitem(last=False)
+        if len(self.missing) > REORDER_WINDOW:
+            self.missing &= {(self.last - k) % SEQ_MODULO for k in range(REORDER_WINDOW)}
+        return kind, n
 
 
 class Ingest:
@@ -57,19 +101,48 @@ class Ingest:
         self.alarms = AlarmMonitor(dictionary, archive)
         self.link = LinkMonitor(dictionary, archive, los_timeout_s)
         self.subscribers: list[Subscriber] = []
+        self._names = {p.apid: p.name for p in dictionary.packets}
+        saved = archive.counters(FRAMES)
+        self.frame_stats = DecoderStats(**{k: saved.get(k, 0) for k in asdict(DecoderStats())})
+        if not archive.read_only:
+            archive.before_commit.append(
+                lambda: archive.set_counters(FRAMES, asdict(self.frame_stats)))
         self._seq: dict[int, _Sequence] = {}
-        for p in dictionary.packets:  # a reopened archive: continue each APID's counts
-            last = archive.last_sequence(p.apid)
-            if last is not None:
-                self._seq[p.apid] = _Sequence(last, OrderedDict({last: None}), set())
+        for p in dictionary.packets:  # a reopened archive: continue each APID's window
+            counts = archive.recent_sequence(p.apid, REORDER_WINDOW)
+            if counts:
+                s = self._seq[p.apid] = _Sequence(counts[0], OrderedDict({counts[0]: None}))
+                for seq in counts[1:]:
+                    s.advance(seq)
         self._event_codes = dictionary["event"].fields[0] if _has(dictionary, "event") else None
 
     @property
     def counters(self) -> dict[str, int]:
-        """Link counters: packets, bad, missing, gaps, duplicates, reordered, resets, bytes."""
-        c = self.archive.counters
-        return {k: c.get(k, 0) for k in ("packets", "bytes", "bad", "gaps", "missing",
-                                         "duplicates", "reordered", "resets")}
+        """The link's counters, totals over every APID: packets, bytes, bad, gaps, missing,
+        duplicates, reordered, resets, and the frame decoders' (frames_ok, frames_bad_crc,
+        frames_bad_header, frames_lost, frame_gaps, idle_frames, sync_octets_discarded,
+        packets_incomplete), and junk_octets_kept."""
+        link = self.archive.counters(LINK)
+        out = {k: 0 for k in APID_COUNTERS}
+        for per in self.counters_by_apid().values():
+            for k in APID_COUNTERS:
+                out[k] += per[k]
+        out["bad"] = link.get("bad", 0)
+        stats = asdict(self.frame_stats)
+        out.update({k: stats[v] for k, v in FRAME_COUNTERS.items()})
+        out["junk_octets_kept"] = link.get("junk_octets_kept", 0)
+        return out
+
+    def counters_by_apid(self) -> dict[str, dict[str, int]]:
+        """Each APID's counters, by packet name: {name: {apid, packets, bytes, gaps, missing,
+        duplicates, reordered, resets}}."""
+        out = {}
+        for scope in self.archive.counter_scopes():
+            if scope.isdigit():
+                apid, c = int(scope), self.archive.counters(scope)
+                out[self._names.get(apid, f"apid {apid:#x}")] = {
+                    "apid": apid, **{k: c.get(k, 0) for k in APID_COUNTERS}}
+        return out
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call ``callback`` with every new parameter value; returns the unsubscribe function."""
@@ -83,15 +156,11 @@ class Ingest:
         archive = self.archive
         try:
             tm = decode_packet(raw, self.dictionary)
-        except PacketError as exc:
+        except Exception as exc:  # a decoder bug must not stop the ground station either
+            why = str(exc) if isinstance(exc, PacketError) else \
+                f"undecodable ({type(exc).__name__}: {exc})"
             archive.count("bad")
-            archive.log_link(t_received, "bad", _apid_of(raw), 1, str(exc))
-            archive.maybe_commit()
-            return None
-        except Exception as exc:  # a decoder bug must not stop the ground station
-            archive.count("bad")
-            archive.log_link(t_received, "bad", _apid_of(raw), 1,
-                             f"undecodable ({type(exc).__name__}: {exc})")
+            archive.log_link(t_received, "bad", _apid_of(raw), 1, why)
             archive.maybe_commit()
             return None
         if not self._sequence_ok(tm, t_received):
@@ -99,8 +168,8 @@ class Ingest:
             return None
         qualified = {f"{tm.name}.{k}": v for k, v in tm.values.items()}
         archive.add_packet(tm.apid, tm.seq, tm.t, t_received, bytes(raw), qualified)
-        archive.count("packets")
-        archive.count("bytes", len(raw))
+        archive.count("packets", apid=tm.apid)
+        archive.count("bytes", len(raw), apid=tm.apid)
         if tm.name == "event" and self._event_codes is not None:
             code = int(tm.values["code"])
             archive.add_event(tm.t, t_received, code, self._event_codes.state(code) or "",
@@ -120,45 +189,29 @@ class Ingest:
     def _sequence_ok(self, tm: TmPacket, t_received: float) -> bool:
         """Track the APID's sequence count; False for a duplicate (not to be archived)."""
         s = self._seq.get(tm.apid)
-        log = self.archive.log_link
         if s is None:
-            self._seq[tm.apid] = _Sequence(tm.seq, OrderedDict({tm.seq: None}), set())
+            self._seq[tm.apid] = _Sequence(tm.seq, OrderedDict({tm.seq: None}))
             return True
-        d = (tm.seq - s.last) % SEQ_MODULO
-        if d == 0 or (d >= HALF and tm.seq in s.seen):
-            self.archive.count("duplicates")
-            log(t_received, "duplicate", tm.apid, 1, f"{tm.name} count {tm.seq} again")
+        kind, n = s.advance(tm.seq)
+        count, log_link, apid = self.archive.count, self.archive.log_link, tm.apid
+        if kind == "duplicate":
+            count("duplicates", apid=apid)
+            log_link(t_received, "duplicate", apid, 1, f"{tm.name} count {tm.seq} again")
             return False
-        if d < HALF:  # forward
-            if d > 1:
-                first = (s.last + 1) % SEQ_MODULO
-                self.archive.count("gaps")
-                self.archive.count("missing", d - 1)
-                log(t_received, "gap", tm.apid, d - 1,
-                    f"{tm.name}: {d - 1} missing, counts {first} to {(tm.seq - 1) % SEQ_MODULO}")
-                s.missing.update((s.last + k) % SEQ_MODULO
-                                 for k in range(1, min(d, REORDER_WINDOW)))
-            s.last = tm.seq
-        elif SEQ_MODULO - d <= REORDER_WINDOW:  # late: behind the newest, not seen yet
-            self.archive.count("reordered")
-            log(t_received, "reordered", tm.apid, 1,
-                f"{tm.name} count {tm.seq} arrived after {s.last}")
-            if tm.seq in s.missing:
-                s.missing.discard(tm.seq)
-                self.archive.count("missing", -1)
-        else:  # far behind: the onboard counter restarted
-            self.archive.count("resets")
-            log(t_received, "reset", tm.apid, 1,
-                f"{tm.name} count jumped back from {s.last} to {tm.seq}")
-            s.last = tm.seq
-            s.seen.clear()
-            s.missing.clear()
-        s.seen[tm.seq] = None
-        while len(s.seen) > REORDER_WINDOW:
-            s.seen.popitem(last=False)
-        if len(s.missing) > REORDER_WINDOW:
-            keep = {(s.last - k) % SEQ_MODULO for k in range(REORDER_WINDOW)}
-            s.missing &= keep
+        if kind == "gap":
+            count("gaps", apid=apid)
+            count("missing", n, apid=apid)
+            log_link(t_received, "gap", apid, n, f"{tm.name}: {n} missing, counts "
+                     f"{(tm.seq - n) % SEQ_MODULO} to {(tm.seq - 1) % SEQ_MODULO}")
+        elif kind == "reordered":
+            count("reordered", apid=apid)
+            if n:
+                count("missing", -1, apid=apid)
+            log_link(t_received, "reordered", apid, 1,
+                     f"{tm.name} count {tm.seq} arrived after {s.last}")
+        elif kind == "reset":
+            count("resets", apid=apid)
+            log_link(t_received, "reset", apid, 1, f"{tm.name} count jumped back to {tm.seq}")
         return True
 
 

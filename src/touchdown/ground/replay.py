@@ -3,7 +3,8 @@
 Each record's octets (attached sync marker and frame, damaged or not) go through the frame
 decoder into ``Ingest`` at the record's receive time, so the archive, the sequence checks, the
 alarms and loss of signal come out as they would have live; after the last record the silence
-that follows is let run until loss of signal is declared. The recording's flight plan
+that follows is let run until loss of signal is declared. The frame counts add to the
+ingest's (``Ingest.frame_stats``), so the archive's counters hold every replay into it. The recording's flight plan
 (scenario, epoch, target) goes into the archive with it.
 """
 
@@ -40,7 +41,8 @@ class Replayer:
                  spacecraft_id: int | None = None) -> None:
         self.ingest = ingest
         self._t = 0.0
-        self.decoder = FrameDecoder(frame_length, spacecraft_id, self._keep)
+        self.decoder = FrameDecoder(frame_length, spacecraft_id, self._keep,
+                                    stats=ingest.frame_stats)
         self.report = ReplayReport(frames=self.decoder.stats)
 
     def _keep(self, frame: bytes, ok: bool) -> None:

@@ -4,14 +4,22 @@ REST (JSON; NaN and infinities are sent as null):
 
 - ``GET /api/parameters`` — the telemetry dictionary: names, units, types, limits, enumerations,
   descriptions, periods and expiries (made from the dictionary).
-- ``GET /api/history/{name}?start=&end=&limit=&newest=`` — ``[t_onboard, value]`` pairs
-  (onboard s), oldest first; ``newest=1`` with ``limit=N``: the newest N.
+- ``GET /api/history/{name}?start=&end=&limit=&after=&newest=`` — ``{"name", "values":
+  [[t_onboard, value], ...], "next"}`` (onboard s), oldest first; ``newest=1``: the newest
+  ``limit`` (one page, ``next`` null).
 - ``GET /api/latest`` — each parameter's newest value, its state, severity and staleness.
-- ``GET /api/alarms?active=1`` and ``POST /api/alarms/{id}/acknowledge`` (body ``{"by": name}``).
+- ``/api/alarms``, ``/api/alarm-history`` and the operator's alarm actions: see
+  ``touchdown.ground.alarm_api``.
 - ``GET /api/link`` — link status (UNAVAIL / OK / FAILED), counters, loss of signal, stale
   packet types, the onboard time it is now, and the light time and the Earth's elevation at the
   lander's last reported position.
-- ``GET /api/events?start=&end=`` — onboard events.
+- ``GET /api/events?start=&end=&limit=&after=`` — onboard events, ``{"events", "next"}``.
+- ``GET /api/session`` — the session's CSRF token (``touchdown.ground.guard``).
+
+Lists come in pages: ``limit`` (default 1,000, at most 10,000; ``touchdown.ground.http``) and
+``after`` = the ``next`` of the page before (null: the last page). A bad ``limit``, ``start``,
+``end``, cursor or id is a 400 naming it; an unexpected error a one-line 500 (the traceback
+goes to the log).
 - ``GET /api/estimate`` — last known state and the free-fall outcome estimate (see
   ``touchdown.ground.status``; it rests on the lander's own estimates).
 
@@ -23,7 +31,12 @@ when the status or the set of stale packets changes; the active alarms as
 and on a live server, the clock every 0.2 s as ``{"type": "clock", "t_ground", "rate",
 "t_onboard_now"}``. A new client first gets the link status and the active alarms. A client may
 send ``{"subscribe": [names]}`` to receive only those parameters (default: all) and
-``{"unsubscribe": [names]}``. ``touchdown.ground.web`` adds the browser UI.
+``{"unsubscribe": [names]}``; the answer is ``{"type": "subscribed", "all", "count", "names",
+"unknown"}`` (names the dictionary does not know are refused and only counted; at most
+MAX_SUBSCRIPTIONS names), anything else an ``{"type": "error"}`` message (the connection stays).
+A message over WS_MAX_MESSAGE octets closes it (1009). A client that does not read, so that
+QUEUE_LEN messages wait for it, is closed (1013) and counted (``/api/link`` ``server``).
+``touchdown.ground.web`` adds the browser UI.
 
 TCP ingest: a byte stream in, whole packets out through a **stream decoder** — anything with
 ``feed(chunk: bytes) -> list[bytes]``: ``touchdown ground`` uses the TM frame decoder
@@ -39,24 +52,38 @@ import contextlib
 import json
 import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict
 from typing import Any, Protocol
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
-from touchdown.ground.alarms import AlarmError
-from touchdown.ground.archive import AlarmRecord
-from touchdown.ground.http import CLOCK, INGEST, dumps, error, http_error, json_response
+from touchdown.ground.alarm_api import add_alarm_routes, alarms_message
+from touchdown.ground.guard import BODY_MAX, GUARD, add_guard
+from touchdown.ground.http import (
+    CLOCK,
+    INGEST,
+    dumps,
+    error,
+    http_error,
+    json_response,
+    query_limit,
+)
 from touchdown.ground.ingest import Ingest
+from touchdown.ground.junk import WINDOW_OCTETS, GarbageWindow, JunkSampler, TokenBucket
 from touchdown.ground.status import last_known_state, outcome_estimate
 from touchdown.ground.web import FLIGHT, LIVE, add_ui
 from touchdown.telemetry.flight_info import FlightInfo
 from touchdown.telemetry.packets import SPACE_PACKET_HEADER_SIZE, packet_length
 
 HOUSEKEEPING_S = 0.2  # s: how often the server commits the archive and checks for LOS
-QUEUE_LEN = 50_000  # messages a slow websocket client may fall behind before values are dropped
-BATCH_LEN = 2_000  # values sent in one websocket message at most
+QUEUE_LEN = 10_000  # values (and other messages) a websocket client may have unsent; one more
+#                    closes it (1013) as too slow: a non-reading client holds little
+BATCH_LEN = 1_000  # values sent in one websocket message at most
+MAX_SUBSCRIPTIONS = 256  # names one websocket client may subscribe to
+WS_MAX_MESSAGE = 64 * 1024  # octets of one message from a websocket client (larger: closed, 1009)
+WS_HEARTBEAT_S = 20.0  # s between websocket pings; a client that does not answer is closed
+WS_CLOSE_S = 1.0  # s a dropped client gets to take its close frame before the socket is cut
 READ_LEN = 16_384  # octets read from an ingest stream at a time (the loop serves others between)
 
 CLIENTS = web.AppKey("clients", set["_Client"])
@@ -92,15 +119,14 @@ class PacketStreamSplitter:
 
 
 class _Client:
-    """One websocket subscriber: its outgoing queue and the names it wants (None: all)."""
+    """One websocket subscriber: its outgoing queue (a value's dict, shared by every client,
+    or a message with a ``type``) and the names it wants (None: all). ``dropped`` is set when
+    its queue overflowed: the handler closes it."""
 
     def __init__(self) -> None:
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_LEN)
         self.names: set[str] | None = None
-
-
-def _alarm(a: AlarmRecord) -> dict[str, Any]:
-    return {**asdict(a), "active": a.active, "acknowledged": a.acknowledged}
+        self.dropped = asyncio.Event()
 
 
 def _range(request: web.Request) -> tuple[float, float]:
@@ -111,9 +137,16 @@ def _range(request: web.Request) -> tuple[float, float]:
         try:
             out.append(float(text) if text else default)
         except ValueError:
-            raise http_error(web.HTTPBadRequest, f"{key}={text!r} is not a number; give "
-                             "seconds since the mission epoch") from None
+            out.append(math.nan)
+        if math.isnan(out[-1]):
+            raise http_error(web.HTTPBadRequest, f"{key}={text[:40]!r} is not a number; give "
+                             "seconds since the mission epoch")
     return out[0], out[1]
+
+
+def _after(request: web.Request) -> str | None:
+    """The ``after`` cursor of a list endpoint (the ``next`` of the page before)."""
+    return request.query.get("after") or None
 
 
 # ---------------------------------------------------------------- handlers
@@ -134,15 +167,17 @@ async def history(request: web.Request) -> web.Response:
     ingest = request.app[INGEST]
     name = request.match_info["name"]
     if name not in ingest.dictionary.parameters:
-        return error(404, f"no parameter {name!r}; GET /api/parameters lists them")
+        return error(404, f"no parameter {name[:100]!r}; GET /api/parameters lists them")
     start, end = _range(request)
-    limit = request.query.get("limit")
-    if limit is not None and not limit.isdigit():
-        return error(400, f"limit={limit!r} must be a whole number of samples")
-    newest = request.query.get("newest", "") in ("1", "true", "yes")
-    rows = ingest.archive.history(name, start, end, None if limit is None else int(limit),
-                                  newest)
-    return json_response({"name": name, "values": rows})
+    limit = query_limit(request)
+    if request.query.get("newest", "") in ("1", "true", "yes"):  # the newest, one page only
+        rows = ingest.archive.history(name, start, end, limit, newest=True)
+        return json_response({"name": name, "values": rows, "next": None})
+    try:
+        rows, nxt = ingest.archive.history_page(name, start, end, limit, _after(request))
+    except ValueError as exc:
+        return error(400, str(exc))
+    return json_response({"name": name, "values": rows, "next": nxt})
 
 
 async def latest(request: web.Request) -> web.Response:
@@ -159,35 +194,6 @@ async def latest(request: web.Request) -> web.Response:
     return json_response(out)
 
 
-async def alarms(request: web.Request) -> web.Response:
-    active = request.query.get("active", "") in ("1", "true", "yes")
-    archived = request.app[INGEST].archive.alarms(active_only=active)
-    return json_response([_alarm(a) for a in archived])
-
-
-async def acknowledge(request: web.Request) -> web.Response:
-    ingest = request.app[INGEST]
-    try:
-        alarm_id = int(request.match_info["id"])
-    except ValueError:
-        return error(400, f"alarm id {request.match_info['id']!r} must be a whole number")
-    body: dict[str, Any] = {}
-    if request.can_read_body:
-        try:
-            body = await request.json()
-        except json.JSONDecodeError:
-            return error(400, 'the body must be JSON like {"by": "your name"}')
-    by = str(body.get("by", "")).strip() if isinstance(body, dict) else ""
-    if not by:
-        return error(400, 'say who acknowledges: a JSON body like {"by": "your name"}')
-    try:
-        a = ingest.alarms.acknowledge(alarm_id, by, request.app[CLOCK]())
-    except AlarmError as exc:
-        return error(404 if "does not exist" in str(exc) else 409, str(exc))
-    ingest.archive.flush()  # an operator's action is committed at once
-    return json_response(_alarm(a))
-
-
 def link_status(ingest: Ingest, now: float, flight: FlightInfo | None = None) -> dict[str, Any]:
     """Link status, counters, LOS, stale packet types and, when the flight's epoch is known,
     the light time and the Earth's elevation at the lander's last reported position."""
@@ -198,7 +204,7 @@ def link_status(ingest: Ingest, now: float, flight: FlightInfo | None = None) ->
     light = (flight.light(lat[0], lat[1], lon[1]) if flight is not None and lat and lon
              and math.isfinite(lat[1]) and math.isfinite(lon[1]) else None)
     return {"status": status, "t_ground": now, "t_onboard_now": onboard_now(ingest, now),
-            "counters": ingest.counters,
+            "counters": ingest.counters, "counters_by_apid": ingest.counters_by_apid(),
             "last_received": link.last_any, "los_timeout_s": link.los_timeout_s,
             "los": None if link.los is None else asdict(link.los),
             "los_history": [asdict(x) for x in link.history],
@@ -217,22 +223,34 @@ def onboard_now(ingest: Ingest, now: float) -> float | None:
     return link.t_onboard_last + (now - link.last_any)
 
 
+def server_status(app: web.Application) -> dict[str, Any]:
+    """The web port's own state: websocket clients now and dropped as too slow, connections
+    open and refused over the cap (``/api/link`` ``server``)."""
+    stats = app[GUARD].stats
+    return {"clients": len(app[CLIENTS]), "clients_dropped": stats.clients_dropped,
+            "connections": stats.open_connections(), "max_connections": stats.max_connections,
+            "connections_refused": stats.connections_refused}
+
+
 def _link_message(app: web.Application, now: float) -> dict[str, Any]:
-    return {"type": "link", **link_status(app[INGEST], now, app[FLIGHT])}
-
-
-def _alarms_message(active: list[AlarmRecord]) -> dict[str, Any]:
-    return {"type": "alarms", "active": [_alarm(a) for a in active]}
+    return {"type": "link", **link_status(app[INGEST], now, app[FLIGHT]),
+            "server": server_status(app)}
 
 
 async def link(request: web.Request) -> web.Response:
-    return json_response(link_status(request.app[INGEST], request.app[CLOCK](),
-                                     request.app[FLIGHT]))
+    app = request.app
+    return json_response({**link_status(app[INGEST], app[CLOCK](), app[FLIGHT]),
+                          "server": server_status(app)})
 
 
 async def events(request: web.Request) -> web.Response:
     start, end = _range(request)
-    return json_response([asdict(e) for e in request.app[INGEST].archive.events(start, end)])
+    try:
+        rows, nxt = request.app[INGEST].archive.events_page(start, end, query_limit(request),
+                                                            _after(request))
+    except ValueError as exc:
+        return error(400, str(exc))
+    return json_response({"events": [asdict(e) for e in rows], "next": nxt})
 
 
 async def estimate(request: web.Request) -> web.Response:
@@ -248,65 +266,117 @@ async def estimate(request: web.Request) -> web.Response:
         "outcome": est.to_dict()})
 
 
+_COMMANDS = ('send JSON like {"subscribe": ["nav.altitude_m"]} or {"unsubscribe": '
+             '["nav.altitude_m"]}')
+
+
+def _command(app: web.Application, client: _Client, text: str) -> dict[str, Any]:
+    """Do what one message from a websocket client asks; the answer to send it. Names the
+    dictionary does not know are refused and counted, never kept or echoed."""
+    try:
+        cmd = json.loads(text)
+    except (ValueError, RecursionError):
+        cmd = None
+    if not isinstance(cmd, dict) or not {"subscribe", "unsubscribe"} & cmd.keys():
+        return {"type": "error", "error": _COMMANDS}
+    lists = {k: cmd[k] for k in ("subscribe", "unsubscribe") if k in cmd}
+    for key, names in lists.items():
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            return {"type": "error", "error": f'"{key}" takes a list of parameter names: '
+                    + _COMMANDS}
+    known = app[INGEST].dictionary.parameters
+    sub = {n for n in lists.get("subscribe", ()) if n in known}
+    unsub = {n for n in lists.get("unsubscribe", ()) if n in known}
+    unknown = sum(len(v) for v in lists.values()) - len(sub) - len(unsub)
+    names = client.names
+    if "subscribe" in lists:
+        names = (names or set()) | sub
+    if names is not None:
+        names = names - unsub
+    if names is not None and len(names) > MAX_SUBSCRIPTIONS:
+        return {"type": "error", "error": f"at most {MAX_SUBSCRIPTIONS} names per client "
+                f"(this would make {len(names)}); unsubscribe some first", "unknown": unknown}
+    client.names = names
+    return {"type": "subscribed", "all": names is None, "count": len(names or ()),
+            "names": sorted(names or ()), "unknown": unknown}
+
+
 async def realtime(request: web.Request) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(heartbeat=30.0)
+    ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_S, max_msg_size=WS_MAX_MESSAGE)
     await ws.prepare(request)
     client = _Client()
     request.app[CLIENTS].add(client)
     app = request.app
-    for message in (_link_message(app, app[CLOCK]()), _alarms_message(app[INGEST].alarms.active())):
+    now = app[CLOCK]()
+    for message in (_link_message(app, now), alarms_message(app[INGEST], now)):
         client.queue.put_nowait(message)  # where things stand, before anything new
 
     async def send() -> None:
         """Everything queued goes out at once: runs of values as one ``values`` message (a
-        message per value would cost more than ingesting it), anything else as it is."""
+        message per value would cost more than ingesting it), anything else as it is. Only
+        the text is held while the socket takes it."""
         while True:
-            pending = [await client.queue.get()]
-            while not client.queue.empty() and len(pending) < BATCH_LEN:
-                pending.append(client.queue.get_nowait())
-            values: list[dict[str, Any]] = []
-            for m in [*pending, None]:
-                if m is not None and m["type"] == "value":
-                    values.append({k: v for k, v in m.items() if k != "type"})
+            batch = [await client.queue.get()]
+            while not client.queue.empty() and len(batch) < BATCH_LEN:
+                batch.append(client.queue.get_nowait())
+            texts, values = [], []
+            for m in batch:
+                if "type" not in m:  # a value
+                    values.append(m)
                     continue
                 if values:
-                    await ws.send_str(dumps({"type": "values", "values": values}))
+                    texts.append(dumps({"type": "values", "values": values}))
                     values = []
-                if m is not None:
-                    await ws.send_str(dumps(m))
+                texts.append(dumps(m))
+            if values:
+                texts.append(dumps({"type": "values", "values": values}))
+            del batch, values
+            for text in texts:
+                await ws.send_str(text)
+
+    async def close_when_dropped() -> None:
+        """A client whose queue overflowed (it does not read) is closed (1013) and, if it
+        will not even take the close frame, cut off."""
+        await client.dropped.wait()
+        sender.cancel()
+        try:
+            await asyncio.wait_for(ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=(
+                f"too slow: {QUEUE_LEN} messages unsent; read faster or subscribe to fewer "
+                "names").encode()), WS_CLOSE_S)
+        except TimeoutError:
+            pass
+        finally:
+            if request.transport is not None:
+                request.transport.abort()
 
     sender = asyncio.create_task(send())
+    closer = asyncio.create_task(close_when_dropped())
     try:
         async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                continue
-            try:
-                cmd = json.loads(msg.data)
-            except json.JSONDecodeError:
-                await ws.send_json({"type": "error", "error": "send JSON like "
-                                    '{"subscribe": ["nav.altitude_m"]}'})
-                continue
-            if not isinstance(cmd, dict):
-                cmd = {}
-            if "subscribe" in cmd:
-                client.names = (client.names or set()) | set(cmd["subscribe"])
-            if "unsubscribe" in cmd and client.names is not None:
-                client.names -= set(cmd["unsubscribe"])
-            await ws.send_json({"type": "subscribed", "names": sorted(client.names or [])})
+            if msg.type == WSMsgType.TEXT:
+                await ws.send_json(_command(app, client, msg.data))
     finally:
-        sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sender
         request.app[CLIENTS].discard(client)
+        for task in (sender, closer):
+            if task is not closer or not client.dropped.is_set():
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
     return ws
 
 
 def _broadcast(app: web.Application, message: dict[str, Any], name: str | None = None) -> None:
+    """Queue a message for every client that wants it; a client whose queue is full does not
+    read: it is dropped (closed, counted) rather than let fall further behind."""
     for client in tuple(app[CLIENTS]):
         if name is not None and client.names is not None and name not in client.names:
             continue
-        with contextlib.suppress(asyncio.QueueFull):  # a stalled client misses values
+        try:
             client.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            app[CLIENTS].discard(client)
+            app[GUARD].stats.clients_dropped += 1
+            client.dropped.set()
 
 
 async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
@@ -315,8 +385,10 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
     fields = ingest.dictionary.parameters
 
     def on_value(name: str, t: float, value: float, sev: str | None, t_rx: float) -> None:
-        f = fields.get(name)
-        _broadcast(app, {"type": "value", "name": name, "t": t, "value": value,
+        if not app[CLIENTS]:
+            return
+        f = fields.get(name)  # a value: the one message without a "type" (see realtime)
+        _broadcast(app, {"name": name, "t": t, "value": value,
                          "state": f.state(value) if f and not math.isnan(value) else None,
                          "severity": sev, "t_received": t_rx}, name)
 
@@ -337,11 +409,10 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
             if (status, stale) != last_link:
                 _broadcast(app, _link_message(app, now))
                 last_link = (status, stale)
-            active = ingest.alarms.active()
-            alarms = tuple((a.id, a.current_severity, a.severity, a.t_acknowledged)
-                           for a in active)
+            alarms = tuple((a.id, a.current_severity, a.severity, a.t_acknowledged,
+                            a.shelved_at(now)) for a in ingest.alarms.active())
             if alarms != last_alarms:
-                _broadcast(app, _alarms_message(active))
+                _broadcast(app, alarms_message(ingest, now))
                 last_alarms = alarms
 
     task = asyncio.create_task(tick())
@@ -355,7 +426,8 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
 
 def make_app(ingest: Ingest, clock: Callable[[], float] = time.time, *,
              flight: FlightInfo | None = None, live: bool = True,
-             clock_rate: float = 1.0) -> web.Application:
+             clock_rate: float = 1.0, allow_origins: Sequence[str] = (),
+             host: str | None = None) -> web.Application:
     """The web application over an ingest (its dictionary, archive, alarms and link monitor),
     with the browser UI (``touchdown.ground.web``).
 
@@ -364,8 +436,14 @@ def make_app(ingest: Ingest, clock: Callable[[], float] = time.time, *,
     replayed ten times faster than real time: 10). ``flight``: the flight plan's facts (default:
     what the archive recorded). ``live``: telemetry may arrive (the page follows the clock)
     rather than only the archive being browsed.
+
+    Guarded (``touchdown.ground.guard``): requests must name this server in ``Host`` (an IP
+    address or localhost, ``host`` when it is a name, or an ``allow_origins`` host) and, with an
+    ``Origin``, come from it or from one of ``allow_origins`` (``scheme://host[:port]``);
+    state-changing ones need JSON and the session's CSRF token (``GET /api/session``).
     """
-    app = web.Application()
+    app = web.Application(client_max_size=BODY_MAX)
+    add_guard(app, allow_origins, host)
     app[INGEST], app[CLOCK], app[CLIENTS] = ingest, clock, set()
     app[CLOCK_RATE] = clock_rate
     add_ui(app, flight or FlightInfo.from_dict(ingest.archive.flight()), live)
@@ -373,18 +451,24 @@ def make_app(ingest: Ingest, clock: Callable[[], float] = time.time, *,
         web.get("/api/parameters", parameters),
         web.get("/api/history/{name}", history),
         web.get("/api/latest", latest),
-        web.get("/api/alarms", alarms),
-        web.post("/api/alarms/{id}/acknowledge", acknowledge),
         web.get("/api/link", link),
         web.get("/api/events", events),
         web.get("/api/estimate", estimate),
         web.get("/api/realtime", realtime),
     ])
+    add_alarm_routes(app)
     app.cleanup_ctx.append(_housekeeping)
     return app
 
 
 # ---------------------------------------------------------------- TCP ingest
+
+MAX_CONNECTIONS = 4  # ingest connections open at once; more are refused
+IDLE_TIMEOUT_S = 60.0  # s (wall clock) without an octet before an ingest connection is closed
+GARBAGE_LIMIT = 0.5  # share of a stream's recent octets not framing above which it is throttled
+JUNK_RATE = 8 << 20  # octets/s at most from a throttled stream
+CONNECTION_LOG_PER_MIN = 60  # connection lines (refused, idle, disconnect) logged a minute
+
 
 async def packets_from_stream(reader: asyncio.StreamReader,
                               decoder: StreamDecoder) -> AsyncIterator[bytes]:
@@ -397,20 +481,93 @@ async def packets_from_stream(reader: asyncio.StreamReader,
 async def start_ingest_server(ingest: Ingest, host: str = "127.0.0.1", port: int = 10015,
                               clock: Callable[[], float] = time.time,
                               decoder: Callable[[], StreamDecoder] = PacketStreamSplitter,
-                              ) -> asyncio.Server:
+                              *, junk: JunkSampler | None = None,
+                              max_connections: int = MAX_CONNECTIONS,
+                              idle_timeout_s: float = IDLE_TIMEOUT_S,
+                              garbage_limit: float = GARBAGE_LIMIT,
+                              junk_rate: float = JUNK_RATE,
+                              garbage_window: int = WINDOW_OCTETS) -> asyncio.Server:
     """A TCP listener: each connection's byte stream is decoded into packets and ingested,
     stamped with ``clock()`` (ground s) on arrival. ``decoder`` makes one decoder per
-    connection."""
+    connection.
+
+    Bounds: at most ``max_connections`` at once (one more is closed at once and logged
+    ``refused``); a connection that sends nothing for ``idle_timeout_s`` (wall clock) is closed
+    (logged ``idle``). A decoder that counts what did not frame (``octets_fed`` and
+    ``octets_discarded``, as ``FrameDecoder``) has its stream watched over ``garbage_window``
+    octets or more: the share not framing is the ground parameter ``link.garbage`` (the worst
+    open stream's, checked by the alarm monitor whenever a window completes or a stream ends),
+    and a stream over ``garbage_limit`` is throttled: after each read it waits as long as the
+    read took to handle, and at least long enough to keep to ``junk_rate`` octets/s, so other
+    connections and the web API go on. ``junk`` (the decoders' ``JunkSampler``) is flushed when
+    a stream ends. Connection lines in the link log are limited to ``CONNECTION_LOG_PER_MIN`` a
+    minute of ground time; the others are counted into the next line.
+    """
+    open_windows: dict[int, GarbageWindow] = {}
+    log_budget = TokenBucket(CONNECTION_LOG_PER_MIN)
+    unlogged: dict[str, int] = {}
+    garbage = [0.0]  # link.garbage last reported
+
+    def log(kind: str, detail: str) -> None:
+        t = clock()
+        if log_budget.take(t):
+            n = unlogged.pop(kind, 0)
+            more = f" (and {n} more not logged since the last)" if n else ""
+            ingest.archive.log_link(t, kind, None, 1 + n, detail + more)
+        else:
+            unlogged[kind] = unlogged.get(kind, 0) + 1
+
+    def report_garbage() -> None:
+        value = max((w.fraction for w in open_windows.values() if w.fraction is not None),
+                    default=0.0)
+        if value or garbage[0]:
+            t = clock()
+            ingest.alarms.check("link.garbage", t_onboard=t, value=value, t_ground=t)
+        garbage[0] = value
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
+        if len(open_windows) >= max_connections:
+            log("refused", f"ingest peer {peer} refused: {max_connections} ingest connections "
+                "are open, the most allowed")
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+            return
+        key, window, dec = id(writer), GarbageWindow(garbage_window), decoder()
+        open_windows[key] = window
+        counted = hasattr(dec, "octets_fed") and hasattr(dec, "octets_discarded")
+        status: Any = dec if counted else None  # a FrameDecoder: says how much did not frame
+        kind, why = "disconnect", "left"
         try:
-            async for raw in packets_from_stream(reader, decoder()):
-                ingest.packet(raw, clock())
+            while True:
+                try:
+                    async with asyncio.timeout(idle_timeout_s):
+                        chunk = await reader.read(READ_LEN)
+                except TimeoutError:
+                    kind, why = "idle", f"sent nothing for {idle_timeout_s:g} s: closed"
+                    break
+                if not chunk:
+                    break
+                t0 = time.perf_counter()
+                for raw in dec.feed(chunk):
+                    ingest.packet(raw, clock())
+                if status is None:
+                    continue
+                if window.update(status.octets_fed, status.octets_discarded):
+                    report_garbage()
+                if window.fraction is not None and window.fraction > garbage_limit:
+                    busy = time.perf_counter() - t0
+                    await asyncio.sleep(max(busy, len(chunk) / junk_rate))
         except ConnectionError:
             pass
         finally:
-            ingest.archive.log_link(clock(), "disconnect", None, 0, f"ingest peer {peer} left")
+            del open_windows[key]
+            if window.fraction:
+                report_garbage()
+            if junk is not None:
+                junk.flush()
+            log(kind, f"ingest peer {peer} {why}")
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()

@@ -8,8 +8,11 @@ with), so every answer here is deterministic.
 - **Link status**, Yamcs' names: ``UNAVAIL`` before the first packet arrives, ``OK`` while
   packets arrive, ``FAILED`` once loss of signal is declared (back to ``OK`` when a packet
   arrives again: acquisition of signal).
-- **Loss of signal** is declared when nothing at all has arrived for longer than the LOS timeout
-  (default: the longest expiry of the periodic packets). The LOS time is the last receive time.
+- **Loss of signal**, one definition for the server, the CLI, the UI and the report
+  (``losses``): when nothing at all has arrived for longer than the LOS timeout (default: the
+  longest expiry of the periodic packets), the LOS time ``t_los`` is the receive time of the last
+  packet before the silence; it is declared at ``t_los`` + the timeout. LOS is derived from the
+  archived receive times, never stored: reopening an archive finds the same losses again.
 - After LOS, ``last_known_state`` and ``outcome_estimate`` say what the lander last reported and
   what follows if it kept falling. Both rest on the lander's own estimates.
 """
@@ -49,8 +52,8 @@ class LinkMonitor:
     Parameters
     ----------
     dictionary : gives each packet type's expiry.
-    archive : optional; LOS and AOS are written to its link log, and a reopened archive's last
-        receive times are picked up.
+    archive : optional; a reopened archive's receive times give the losses of signal so far
+        and each packet type's last arrival (nothing is written to it).
     los_timeout_s : silence after which LOS is declared (s); default the longest expiry of the
         periodic packets.
     """
@@ -74,16 +77,15 @@ class LinkMonitor:
                 got = [rx[f.qualified] for f in p.fields if f.qualified in rx]
                 if got:
                     self.last_rx[p.name] = max(got)
-            self.last_any = max(self.last_rx.values(), default=None)
-            self.t_onboard_last = max((t for t, _ in archive.latest().values()),
-                                      default=-math.inf)
+            arrivals = [(tr, t) for _, t, tr in archive.arrivals()]
+            self.history = losses(arrivals, self.los_timeout_s)
+            if arrivals:
+                self.last_any = max(tr for tr, _ in arrivals)
+                self.t_onboard_last = max(t for _, t in arrivals)
 
     def received(self, packet: str, t_onboard: float, t_ground: float) -> None:
         """A good packet of type ``packet`` arrived at ground time t_ground (s)."""
         if self.los is not None:  # acquisition of signal
-            if self.archive is not None:
-                self.archive.log_link(t_ground, "aos", None, 1,
-                                      f"signal back after LOS at {self.los.t_los:.3f}")
             self.los = None
         self.last_rx[packet] = max(t_ground, self.last_rx.get(packet, -math.inf))
         self.last_any = t_ground if self.last_any is None else max(self.last_any, t_ground)
@@ -97,10 +99,6 @@ class LinkMonitor:
             self.los = LossOfSignal(self.last_any, self.last_any + self.los_timeout_s,
                                     self.t_onboard_last)
             self.history.append(self.los)
-            if self.archive is not None:
-                self.archive.log_link(self.los.t_declared, "los", None, 1,
-                                      f"nothing received for {self.los_timeout_s:g} s; last "
-                                      f"packet at {self.last_any:.3f}")
         return self.los
 
     def status(self, t_ground: float) -> str:
@@ -119,6 +117,22 @@ class LinkMonitor:
         """Whether parameter ``packet.field`` is stale at ground time t_ground (s)."""
         packet = self.dictionary[name.split(".", 1)[0]]
         return t_ground - self.last_rx.get(packet.name, -math.inf) > packet.expiry_s
+
+
+def losses(arrivals: list[tuple[float, float]], timeout_s: float,
+           now: float | None = None) -> list[LossOfSignal]:
+    """Every loss of signal in packets received at (t_received, t_onboard) s, in any order:
+    each silence longer than ``timeout_s`` (s), and the one after the last packet when ground
+    time ``now`` (s) is past its timeout (``math.inf``: the archive is finished)."""
+    out = []
+    newest_onboard = -math.inf
+    ordered = sorted(arrivals)
+    for k, (tr, t) in enumerate(ordered):
+        newest_onboard = max(newest_onboard, t)
+        following = ordered[k + 1][0] if k + 1 < len(ordered) else now
+        if following is not None and following - tr > timeout_s:
+            out.append(LossOfSignal(tr, tr + timeout_s, newest_onboard))
+    return out
 
 
 @dataclass(frozen=True)

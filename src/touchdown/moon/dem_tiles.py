@@ -6,6 +6,7 @@ import functools
 import math
 import os
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +121,8 @@ def load_tile(path: str | Path) -> Tile:
     if not path.is_file():
         raise DataFileError(path, "terrain tile not found", hint_get)
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        # the file opened here: np.load leaks its own handle when the zip cannot be read
+        with path.open("rb") as f, np.load(f, allow_pickle=False) as npz:
             missing = [key for key in REQUIRED_KEYS if key not in npz.files]
             if missing:
                 raise DataFileError(
@@ -135,9 +137,12 @@ def load_tile(path: str | Path) -> Tile:
             product = str(npz["product"]) if "product" in npz.files else ""
     except DataFileError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise DataFileError(path, f"not a readable .npz file ({exc})",
-                            f"replace it with a fresh copy. {hint_get}") from exc
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        # any damage: a truncated or non-zip file, a bad CRC, a broken deflate stream or header
+        raise DataFileError(
+            path, f"not a readable .npz file, damaged or truncated ({exc})",
+            f"replace it with an intact copy of {path.name} from ../shared/data; {README_HINT}",
+        ) from exc
 
     def bad(problem: str) -> DataFileError:
         return DataFileError(path, problem, f"replace it with a fresh copy. {hint_get}")

@@ -54,7 +54,7 @@ def _ingest(recording: Path, archive_path: Path) -> None:
     archive_path.parent.mkdir(parents=True, exist_ok=True)
     for stale in archive_path.parent.glob(archive_path.name + "*"):
         stale.unlink()  # the report's own working copy, made again from the recording
-    archive = Archive(archive_path)
+    archive = Archive(archive_path, create=True)
     try:
         replay_recording(rec, Ingest(load_dictionary(), archive))
     finally:
@@ -147,8 +147,10 @@ def build_report(source: Path, out: Path, flight: int | None = None) -> Report:
         "figures": {k: p.name for k, p in figures.items()},
         "events": [{"t": r.t, "name": r.name, "value": r.value}
                    for r in rx.events.itertuples()],
-        "alarms": [{"parameter": a.parameter, "severity": a.severity, "t_onboard": a.t_onboard,
-                    "value": a.value} for a in rx.alarms],
+        "alarms": [{"parameter": a.parameter, "trigger_severity": a.trigger_severity,
+                    "trigger_value": a.trigger_value, "t_trigger_onboard": a.t_trigger_onboard,
+                    "severity": a.severity, "most_severe_value": a.most_severe_value,
+                    "t_most_severe_onboard": a.t_most_severe_onboard} for a in rx.alarms],
         "truth": _truth_doc(truth),
     })
     text = json.dumps(doc, indent=2) + "\n"

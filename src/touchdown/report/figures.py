@@ -371,7 +371,7 @@ def link(ctx: Context) -> Figure:
         ax.axvspan(a, b, color="0.85", lw=0, zorder=0, label="no signal" if k == 0 else None)
     for los in ctx.rx.losses:
         ax.axvline(los.t_onboard_last, color="tab:red", lw=1.5)
-        ax.annotate(f"LOS {_tplus(los.t_onboard_last)}", (los.t_onboard_last, 0.95),
+        ax.annotate(f"LOS {_tplus(los.t_los)}", (los.t_onboard_last, 0.95),
                     xycoords=("data", "axes fraction"), ha="right", va="top", color="tab:red",
                     fontsize=9, xytext=(-4, 0), textcoords="offset points")
     ax.set_ylabel("packets per 10 s")

@@ -482,10 +482,10 @@ def _losses(rx: Received, landed: bool) -> list[Finding]:
             why = ("with the Earth below the horizon (occultation)" if elev is not None
                    else "(Earth elevation unknown: no epoch in the flight plan)")
         out.append(Finding(
-            "los", severity, f"Loss of signal at {clock(los.t_onboard_last)} (onboard)",
+            "los", severity, f"Loss of signal at {clock(los.t_los)}",
             f"The last packet arrived at ground time {clock(los.t_los)} (newest onboard time "
-            f"{clock(los.t_onboard_last)}), {why}; loss of signal was declared at "
-            f"{clock(los.t_declared)}.", los.t_onboard_last,
+            f"{clock(los.t_onboard_last)}), {why}; with nothing after it for the LOS timeout, "
+            f"loss of signal was declared at {clock(los.t_declared)}.", los.t_onboard_last,
             {"t_last_received_ground_s": los.t_los, "t_declared_ground_s": los.t_declared,
              "t_onboard_last_s": los.t_onboard_last, "earth_elevation_deg": elev,
              "light_time_s": None if light is None else light["light_time_s"], "final": final},

@@ -126,9 +126,12 @@ def render_report(doc: dict[str, Any], figures: dict[str, Path]) -> str:
         for f in FIGURES if f.key in figures)
     events = "".join(f'<tr><td class="t">{_e(clock(e["t"]))}</td><td>{_e(e["name"])}</td>'
                      f"<td>{_value('value', e['value'])}</td></tr>" for e in doc["events"])
-    alarms = "".join(f'<tr><td class="t">{_e(clock(a["t_onboard"]))}</td><td>'
-                     f'{_e(a["severity"])}</td><td>{_e(a["parameter"])}</td><td>'
-                     f'{_e(a["value"])}</td></tr>' for a in doc["alarms"])
+    alarms = "".join(f'<tr><td>{_e(a["parameter"])}</td><td class="t">'
+                     f'{_e(clock(a["t_trigger_onboard"]))}</td><td>{_e(a["trigger_severity"])} '
+                     f'at {_value("value", a["trigger_value"])}</td><td class="t">'
+                     f'{_e(clock(a["t_most_severe_onboard"]))}</td><td>{_e(a["severity"])} at '
+                     f'{_value("value", a["most_severe_value"])}</td></tr>'
+                     for a in doc["alarms"])
     rec = doc["received"]
     target = info.get("target") or {}
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -148,8 +151,9 @@ track. Times are onboard, since the scenario epoch.</div>
 <h2>Findings</h2>{findings}
 <h2>Figures</h2>{figs}
 <h2>Onboard events</h2><table><tr><th>time</th><th>event</th><th>value</th></tr>{events}</table>
-<h2>Ground alarms</h2><table><tr><th>onboard time</th><th>severity</th><th>parameter</th>
-<th>value</th></tr>{alarms or '<tr><td colspan=4>none</td></tr>'}</table>
+<h2>Ground alarms</h2><table><tr><th>parameter</th><th>raised (onboard time)</th>
+<th>trigger</th><th>most severe (onboard time)</th><th>most severe</th></tr>
+{alarms or '<tr><td colspan=5>none</td></tr>'}</table>
 </main></body></html>
 """
 

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from touchdown.errors import InputError
-from touchdown.ground.archive import AlarmRecord, Archive
-from touchdown.ground.status import LossOfSignal
+from touchdown.ground.archive import AlarmRecord, Archive, ArchiveOpenError
+from touchdown.ground.ingest import Ingest
+from touchdown.ground.status import LinkMonitor, LossOfSignal, losses
 from touchdown.telemetry.dictionary import Dictionary, load_dictionary
 from touchdown.telemetry.flight_info import FlightInfo
 
@@ -106,7 +106,10 @@ def read_archive(path: str | Path) -> Received:
     if not is_archive(path):
         raise ReportInputError(f"{path}: not a ground archive (not SQLite)")
     dictionary = load_dictionary()
-    archive = Archive(path)
+    try:
+        archive = Archive(path, read_only=True)  # reading never changes the evidence
+    except ArchiveOpenError as exc:
+        raise ReportInputError(str(exc)) from None
     try:
         received = _read(archive, dictionary, str(path))
     finally:
@@ -137,21 +140,13 @@ def _read(archive: Archive, dictionary: Dictionary, source: str) -> Received:
                              for a, t, tr in archive.arrivals()],
                             columns=["packet", "t", "t_received"])
     return Received(source, FlightInfo.from_dict(archive.flight()), dictionary, packets, events,
-                    archive.alarms(), arrivals, _losses(archive, arrivals),
-                    dict(archive.counters))
+                    archive.alarms(), arrivals, _losses(dictionary, arrivals),
+                    Ingest(dictionary, archive).counters)
 
 
-def _losses(archive: Archive, arrivals: pd.DataFrame) -> list[LossOfSignal]:
-    """Each loss of signal the archive's link log declared, with the last packet before it."""
-    out = []
-    rx = arrivals["t_received"].to_numpy()
-    onboard = arrivals["t"].to_numpy()
-    for entry in archive.link_log():
-        if entry.kind != "los":
-            continue
-        before = rx <= entry.t_received
-        if not before.any():
-            continue
-        last = float(rx[before].max())
-        out.append(LossOfSignal(last, entry.t_received, float(np.max(onboard[before]))))
-    return out
+def _losses(dictionary: Dictionary, arrivals: pd.DataFrame) -> list[LossOfSignal]:
+    """Every loss of signal in the archive, the one after its last packet included (the ground
+    station's own definition, ``ground.status.losses``, with its default timeout)."""
+    timeout = LinkMonitor(dictionary).los_timeout_s
+    return losses(list(zip(arrivals["t_received"], arrivals["t"], strict=True)), timeout,
+                  math.inf)

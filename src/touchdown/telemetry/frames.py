@@ -54,6 +54,24 @@ IDLE_OCTET = 0x55
 LENGTH_MIN = 16  # octets, a frame this module accepts (header, FECF and 8 octets of data)
 LENGTH_MAX = 2048  # octets, CCSDS 132.0-B-3 maximum
 _HEADER = struct.Struct(">HBBH")
+_ASM_RUN = memoryview(ASM * 1024)  # 4 KiB of sync markers back to back
+
+
+def _asm_run_end(buf: bytearray, i: int) -> int:
+    """The first offset i + 4k (k >= 1) of ``buf`` where no sync marker starts, ``buf[i:]``
+    starting with one: whole 4 KiB blocks of markers are compared in C, then the rest of the
+    run is found by bisection, a dozen comparisons for a run of any length."""
+    block = len(_ASM_RUN)
+    while buf.startswith(_ASM_RUN, i):
+        i += block
+    lo, hi = 0, block // len(ASM)  # markers at i: lo of them match, hi do not
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if buf.startswith(_ASM_RUN[:mid * len(ASM)], i):
+            lo = mid
+        else:
+            hi = mid
+    return i + lo * len(ASM)
 
 
 class FrameError(TouchdownError, ValueError):
@@ -240,14 +258,18 @@ class FrameEncoder:
 
 @dataclass
 class DecoderStats:
-    """What a FrameDecoder has seen so far (counts)."""
+    """What a FrameDecoder has seen so far (counts); several decoders may share one (the
+    ground's connections all count into ``Ingest.frame_stats``)."""
 
     frames_ok: int = 0  # frames accepted
-    frames_bad_crc: int = 0  # frame candidates after an ASM that failed the CRC or length
-    frames_bad_header: int = 0  # CRC good but wrong version, spacecraft or flags
+    frames_bad_crc: int = 0  # candidates with this link's header that failed the CRC
+    frames_bad_header: int = 0  # whole frames (CRC good) of another spacecraft
     frames_lost: int = 0  # frames missing from the VC count sequence (rejected ones included)
     gaps: int = 0  # breaks in the VC count sequence
-    garbage_octets: int = 0  # octets outside accepted frames (ASMs of bad frames included)
+    # Octets outside accepted frames, discarded while hunting for sync (the ground's counter
+    # sync_octets_discarded): noise, sync markers not followed by this link's header (counted
+    # here only, never as frames), the octets of rejected frames.
+    garbage_octets: int = 0
     packets: int = 0  # packets returned (idle packets not included)
     packets_dropped_incomplete: int = 0  # partial packets discarded at a gap
     idle_frames: int = 0  # only-idle frames (first header pointer 0x7FE)
@@ -266,11 +288,20 @@ class FrameDecoder:
     """Ground deframer: a byte stream of ASM + frame in, whole packets out, in order.
 
     ``feed`` takes chunks of any size and never raises on bad input: it searches for the ASM,
-    drops frames that fail the length, CRC, version or spacecraft checks (and looks for the next
-    ASM one octet on, so a good frame right after bad bytes is never missed), notices lost frames
-    from the virtual channel frame count, discards the packet that spanned the gap and picks up
-    again at the next frame's first header pointer. Idle packets and only-idle frames are
-    skipped. ``stats`` counts what happened.
+    drops frames that fail the CRC or the spacecraft check (and looks for the next ASM one
+    octet on, so a good frame right after bad bytes is never missed), notices lost frames from
+    the virtual channel frame count, discards the packet that spanned the gap and picks up again
+    at the next frame's first header pointer. Idle packets and only-idle frames are skipped.
+    ``stats`` counts what happened.
+
+    Junk costs little. A sync marker whose next six octets cannot be this link's frame header
+    (version 0, no OCF, no secondary header, sync flag 0, segment length ID 11, a first header
+    pointer inside the data field) is no frame candidate: it is rejected before any CRC and
+    its octets are counted as discarded while hunting for sync, not as a frame. A run of sync
+    markers back to back (each one's "header" would start with the next marker, which has the
+    OCF flag set) is skipped in one step. Only candidates with this link's header reach the CRC
+    (``frames_bad_crc`` when they fail it; ``frames_bad_header`` for whole frames of another
+    spacecraft) and ``on_frame``.
 
     Parameters
     ----------
@@ -279,55 +310,89 @@ class FrameDecoder:
     spacecraft_id : int, optional
         Accept frames from this spacecraft only (None: any).
     on_frame : callable, optional
-        Called with each frame found after a sync marker and whether it passed the checks
-        (the ground archives them as they arrived).
+        Called with each frame candidate that passed the header check and whether it was
+        accepted (the ground archives the good ones and a sample of the others).
+    stats : DecoderStats, optional
+        Where to count (shared by several decoders; default: a new one).
+    on_junk : callable, optional
+        Called with the octets discarded while hunting for sync, one contiguous run at a time
+        (at most one call per run of octets between accepted frames within a ``feed``); the
+        octets of rejected candidates are among them.
     """
 
     def __init__(self, length: int = 256, spacecraft_id: int | None = None,
-                 on_frame: Callable[[bytes, bool], None] | None = None) -> None:
+                 on_frame: Callable[[bytes, bool], None] | None = None, *,
+                 stats: DecoderStats | None = None,
+                 on_junk: Callable[[bytes], None] | None = None) -> None:
         self.on_frame = on_frame
+        self.on_junk = on_junk
         self.length = _check_length(length)
         self.data_length = length - HEADER_LEN - FECF_LEN
         self.spacecraft_id = spacecraft_id
-        self.stats = DecoderStats()
+        self.stats = DecoderStats() if stats is None else stats
+        self.octets_fed = 0  # this decoder's stream so far (octets)
+        self.octets_discarded = 0  # of which discarded while hunting for sync
         self._buf = bytearray()
         self._channels: dict[int, _Channel] = {}
 
     def feed(self, chunk: bytes | bytearray | memoryview) -> list[bytes]:
         """Take the next octets of the stream; return the packets they complete, in order."""
         self._buf += chunk
+        self.octets_fed += len(chunk)
         buf, out, stats = self._buf, [], self.stats
         span = len(ASM) + self.length
-        pos = 0
+        dlen = self.data_length
+        scid = self.spacecraft_id
+        unpack = _HEADER.unpack_from
+        pos = junk = 0  # junk: where the octets passed over since the last good frame start
         while True:
             i = buf.find(ASM, pos)
             if i < 0:
-                keep = max(pos, len(buf) - (len(ASM) - 1))  # an ASM may straddle the chunks
-                stats.garbage_octets += keep - pos
-                pos = keep
+                pos = max(pos, len(buf) - (len(ASM) - 1))  # an ASM may straddle the chunks
                 break
-            stats.garbage_octets += i - pos
+            if buf.startswith(ASM, i + len(ASM)):
+                i = _asm_run_end(buf, i) - len(ASM)  # only the run's last marker may lead
             pos = i
             if len(buf) - i < span:
                 break  # wait for the rest of this frame
+            w0, _, _, w4 = unpack(buf, i + len(ASM))
+            fhp = w4 & 0x7FF
+            if w0 & 0xC001 or w4 & 0xD800 != 0x1800 or (dlen <= fhp < FHP_IDLE):
+                pos = i + 1  # no frame of this link: hunt on, from inside the marker
+                continue
             frame = bytes(buf[i + len(ASM):i + span])
-            if _header_problem(frame, self.length, self.spacecraft_id):
-                if crc16(frame[:-FECF_LEN]) == int.from_bytes(frame[-FECF_LEN:], "big"):
+            crc_ok = crc16(frame[:-FECF_LEN]) == int.from_bytes(frame[-FECF_LEN:], "big")
+            if scid is not None and (w0 >> 4) & 0x3FF != scid:
+                if crc_ok:  # a whole frame, of another spacecraft
                     stats.frames_bad_header += 1
-                else:
-                    stats.frames_bad_crc += 1
+                    if self.on_frame is not None:
+                        self.on_frame(frame, False)
+                pos = i + 1
+                continue
+            if not crc_ok:
+                stats.frames_bad_crc += 1
                 if self.on_frame is not None:
                     self.on_frame(frame, False)
-                stats.garbage_octets += 1
                 pos = i + 1  # a false or damaged ASM: the next one may start inside it
                 continue
+            if i > junk:
+                self._discard(buf, junk, i)
             stats.frames_ok += 1
             if self.on_frame is not None:
                 self.on_frame(frame, True)
             self._take(frame, out)
-            pos = i + span
+            pos = junk = i + span
+        if pos > junk:
+            self._discard(buf, junk, pos)
         del buf[:pos]
         return out
+
+    def _discard(self, buf: bytearray, start: int, end: int) -> None:
+        """Octets buf[start:end] did not frame: count them, hand them to ``on_junk``."""
+        self.stats.garbage_octets += end - start
+        self.octets_discarded += end - start
+        if self.on_junk is not None:
+            self.on_junk(bytes(buf[start:end]))
 
     def _take(self, frame: bytes, out: list[bytes]) -> None:
         """Reassemble packets from one accepted frame."""

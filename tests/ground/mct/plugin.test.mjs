@@ -2,9 +2,34 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import {
+  alarmActions,
+  alarmLines,
+  alarmState,
+  historyLine,
+  sortAlarms
+} from '../../../src/touchdown/ground/mct/plugin/alarms.js';
+import { GroundApi } from '../../../src/touchdown/ground/mct/plugin/feed.js';
 import { makeObjects } from '../../../src/touchdown/ground/mct/plugin/objects.js';
-import { evaluateLimits, telemetryPoints } from '../../../src/touchdown/ground/mct/plugin/telemetry.js';
-import { missionClock } from '../../../src/touchdown/ground/mct/plugin/views.js';
+import {
+  datum,
+  evaluateLimits,
+  telemetryPoints
+} from '../../../src/touchdown/ground/mct/plugin/telemetry.js';
+import {
+  MetTimeFormat,
+  convertBounds,
+  formatMet,
+  metText,
+  parseMet,
+  utcText
+} from '../../../src/touchdown/ground/mct/plugin/time.js';
+import {
+  apidRows,
+  countersRows,
+  linkSummary,
+  losText
+} from '../../../src/touchdown/ground/mct/plugin/views.js';
 
 const parameters = JSON.parse(process.env.TOUCHDOWN_PARAMETERS);
 const byName = new Map(parameters.map((p) => [p.name, p]));
@@ -36,17 +61,260 @@ test('objects: the Landing display and every point, made from the dictionary', (
   const landing = objects.get('landing');
   assert.equal(landing.type, 'flexible-layout');
   for (const member of landing.composition) assert.ok(objects.has(member.key), member.key);
-  const alt = objects.get('nav.altitude_m');
-  assert.equal(alt.telemetry.values[1].unit, 'm');
-  const mode = objects.get('gnc.mode').telemetry.values[1];
+  const valueOf = (key) => objects.get(key).telemetry.values.find((v) => v.key === 'value');
+  assert.equal(valueOf('nav.altitude_m').unit, 'm');
+  const mode = valueOf('gnc.mode');
   assert.equal(mode.format, 'enum');
   assert.deepEqual(mode.enumerations[3], { value: 3, string: 'braking' });
   assert.throws(() => makeObjects({}, parameters.filter((p) => p.name !== 'gnc.mode')),
     /does not define: fix/);
 });
 
-test('mission clock as the CLI writes it', () => {
-  assert.equal(missionClock(4342.29), 'T+72:22.3');
-  assert.equal(missionClock(59.96), 'T+01:00.0');
-  assert.equal(missionClock(null), '—');
+const EPOCH_MS = Date.parse('2023-04-25T15:40:00Z'); // any epoch: UTC = epoch + MET
+
+test('MET: T+HH:MM:SS.s, T- before the epoch, days past 24 h', () => {
+  assert.equal(formatMet(4342.29 * 1000), 'T+01:12:22.3');
+  assert.equal(formatMet(59.96 * 1000), 'T+00:01:00.0'); // rounded before it is split
+  assert.equal(formatMet(0), 'T+00:00:00.0');
+  assert.equal(formatMet(-5 * 1000), 'T-00:00:05.0');
+  assert.equal(formatMet(-0.04 * 1000), 'T+00:00:00.0'); // no T-00:00:00.0
+  assert.equal(formatMet(-(3600 + 61.25) * 1000), 'T-01:01:01.3');
+  assert.equal(formatMet((86400 + 2 * 3600 + 3 * 60 + 4.5) * 1000), 'T+1d 02:03:04.5');
+  assert.equal(formatMet(-(3 * 86400 + 59) * 1000), 'T-3d 00:00:59.0');
+  assert.equal(formatMet(null), '—');
+  assert.equal(formatMet(NaN), '—');
+  assert.equal(metText(4342.29), 'T+01:12:22.3'); // archive seconds
+  assert.equal(metText(null), '—');
+});
+
+test('MET: parsed back from what it writes, and from the CLI\'s minutes:seconds', () => {
+  for (const ms of [0, 4342300, -5000, -3661300, 93784500, -259259000, 100]) {
+    assert.equal(parseMet(formatMet(ms)), ms, formatMet(ms));
+  }
+  assert.equal(parseMet('T+72:22.3'), 4342300);
+  assert.equal(parseMet('T−00:00:05.0'), -5000); // the typographic minus too
+  assert.equal(parseMet('1d 00:00:00'), 86400000);
+  assert.ok(Number.isNaN(parseMet('2023-04-25 16:40:00')));
+  assert.ok(Number.isNaN(parseMet('T+01:75:00.0')));
+  const format = new MetTimeFormat();
+  assert.equal(format.key, 'met');
+  assert.equal(format.format(-5000), 'T-00:00:05.0');
+  assert.equal(format.parse('T+00:00:05.0'), 5000);
+  assert.ok(format.validate('T+01:12:22.3') && !format.validate('soon'));
+});
+
+test('time systems: a datum carries both times; bounds convert both ways', () => {
+  assert.deepEqual(datum(EPOCH_MS, 4342.3, 7), {
+    utc: EPOCH_MS + 4342300,
+    met: 4342300,
+    value: 7,
+    t: 4342.3
+  });
+  const met = { start: 1000, end: 61000 };
+  const utc = convertBounds(met, 'met', 'utc', EPOCH_MS);
+  assert.deepEqual(utc, { start: EPOCH_MS + 1000, end: EPOCH_MS + 61000 });
+  assert.deepEqual(convertBounds(utc, 'utc', 'met', EPOCH_MS), met);
+  assert.equal(utcText(EPOCH_MS, 3600.25), '2023-04-25 16:40:00.2 UTC');
+  const alt = makeObjects({ scenario: 'm1' }, parameters).get('nav.altitude_m');
+  const domains = alt.telemetry.values.filter((v) => v.hints.domain).map((v) => v.key);
+  assert.deepEqual(domains, ['utc', 'met']);
+});
+
+/** A fetch that answers from a list of [check(url, options), status, body], in order. */
+function scriptedFetch(script) {
+  const calls = [];
+  const fetchImpl = async (url, options = {}) => {
+    calls.push({ url, options });
+    const step = script.shift();
+    assert.ok(step, `unexpected request ${url}`);
+    const [check, status, body] = step;
+    check(url, options);
+    return { ok: status < 400, status, json: async () => body };
+  };
+  return { fetchImpl, calls };
+}
+
+test('paging: every page followed with after=<next>, and no more than maxPages', async () => {
+  const { fetchImpl, calls } = scriptedFetch([
+    [(u) => assert.equal(u, '/api/history/nav.altitude_m?start=10&end=20'), 200,
+      { name: 'nav.altitude_m', values: [[10, 1], [11, 2]], next: 'c1' }],
+    [(u) => assert.equal(u, '/api/history/nav.altitude_m?start=10&end=20&after=c1'), 200,
+      { name: 'nav.altitude_m', values: [[12, 3]], next: 'c2' }],
+    [(u) => assert.match(u, /after=c2$/), 200, { name: 'nav.altitude_m', values: [[13, 4]], next: null }]
+  ]);
+  const api = new GroundApi(fetchImpl);
+  assert.deepEqual(await api.history('nav.altitude_m', 10, 20), [[10, 1], [11, 2], [12, 3], [13, 4]]);
+  assert.equal(calls.length, 3);
+
+  const endless = new GroundApi(async () => ({
+    ok: true, status: 200, json: async () => ({ alarms: [{ id: 1 }], next: 'more' })
+  }));
+  const { rows, complete } = await endless.pages('/api/alarms', 'alarms', {}, { maxPages: 4 });
+  assert.equal(rows.length, 4);
+  assert.equal(complete, false);
+
+  const latest = scriptedFetch([
+    [(u) => assert.equal(u, '/api/history/gnc.mode?start=0&limit=1&newest=1'), 200,
+      { name: 'gnc.mode', values: [[99, 3]], next: 'ignored' }]
+  ]);
+  assert.deepEqual(await new GroundApi(latest.fetchImpl).history('gnc.mode', 0, Infinity,
+    { limit: 1, newest: true }), [[99, 3]]);
+});
+
+test('POST: the session\'s CSRF token, JSON, asked once; renewed once after a 403', async () => {
+  const posted = (token) => (u, o) => {
+    assert.equal(o.method, 'POST');
+    assert.equal(o.headers['Content-Type'], 'application/json');
+    assert.equal(o.headers['X-CSRF-Token'], token);
+    assert.deepEqual(JSON.parse(o.body), { by: 'ann', comment: 'seen' });
+  };
+  const { fetchImpl, calls } = scriptedFetch([
+    [(u) => assert.equal(u, '/api/session'), 200, { csrf_token: 't1' }],
+    [posted('t1'), 200, { id: 3 }],
+    [posted('t1'), 403, { error: 'CSRF token expired' }],
+    [(u) => assert.equal(u, '/api/session'), 200, { csrf_token: 't2' }],
+    [posted('t2'), 200, { id: 3 }],
+    [posted('t2'), 409, { error: 'alarm 3 is cleared' }]
+  ]);
+  const api = new GroundApi(fetchImpl);
+  const body = { by: 'ann', comment: 'seen' };
+  assert.deepEqual(await api.postJSON('/api/alarms/3/acknowledge', body), { id: 3 });
+  assert.deepEqual(await api.postJSON('/api/alarms/3/acknowledge', body), { id: 3 });
+  await assert.rejects(api.postJSON('/api/alarms/3/clear', body), /alarm 3 is cleared/);
+  assert.equal(calls.filter((c) => c.url === '/api/session').length, 2);
+});
+
+// an alarm as the contract gives it (times MET s)
+const PROPELLANT_ALARM = {
+  id: 7,
+  parameter: 'prop.propellant_kg',
+  trigger_severity: 'watch',
+  trigger_value: 39.96,
+  t_trigger: 4121.3,
+  t_trigger_onboard: 4120.0,
+  severity: 'critical',
+  most_severe_value: -1.2,
+  t_most_severe: 4330.3,
+  t_most_severe_onboard: 4329.0,
+  current_severity: null,
+  current_value: 41.0,
+  t_current: 4340.3,
+  t_current_onboard: 4339.0,
+  t_returned: 4339.0,
+  t_acknowledged: 4335.5,
+  acknowledged_by: 'ann',
+  ack_comment: 'leak suspected',
+  t_shelved: null,
+  shelved_by: null,
+  shelve_comment: null,
+  shelved_until: null,
+  t_cleared: null,
+  cleared_by: null,
+  active: true,
+  acknowledged: true,
+  shelved: false,
+  state_text: { trigger: null, most_severe: null, current: null }
+};
+
+test('alarm rows: trigger, most severe, back to normal, acknowledgement', () => {
+  const p = byName.get('prop.propellant_kg');
+  const lines = Object.fromEntries(alarmLines(PROPELLANT_ALARM, p).map((l) => [l.key, l]));
+  assert.equal(lines.trigger.text, `WATCH ${(39.96).toFixed(1)} ${p.unit} at T+01:08:40.0`);
+  assert.equal(lines.most_severe.text, `CRITICAL -1.20 ${p.unit} at T+01:12:09.0`);
+  assert.equal(lines.current.text, `back to normal at T+01:12:19.0 (41 ${p.unit})`);
+  assert.equal(lines.acknowledged.text, 'ann at T+01:12:15.5: “leak suspected”');
+  assert.equal(lines.trigger.t, 4120.0);
+  assert.ok(!('shelved' in lines) && !('cleared' in lines));
+  assert.equal(alarmState(PROPELLANT_ALARM), 'ACKNOWLEDGED · back to normal');
+  assert.deepEqual(alarmActions(PROPELLANT_ALARM), ['shelve', 'clear']);
+});
+
+test('alarm rows: an enumeration by name, shelved until, cleared', () => {
+  const p = byName.get('lrf.state');
+  const faulty = {
+    ...PROPELLANT_ALARM,
+    id: 8,
+    parameter: 'lrf.state',
+    trigger_severity: 'critical',
+    trigger_value: 2,
+    severity: 'critical',
+    most_severe_value: 2,
+    current_severity: 'critical',
+    current_value: 2,
+    t_returned: null,
+    acknowledged: false,
+    t_acknowledged: null,
+    acknowledged_by: null,
+    ack_comment: null,
+    shelved: true,
+    t_shelved: 4336.0,
+    shelved_by: 'bob',
+    shelve_comment: 'known',
+    shelved_until: 7936.0,
+    state_text: { trigger: 'faulty', most_severe: 'faulty', current: 'faulty' }
+  };
+  const lines = Object.fromEntries(alarmLines(faulty, p).map((l) => [l.key, l.text]));
+  assert.equal(lines.trigger, 'CRITICAL faulty at T+01:08:40.0');
+  assert.equal(lines.current, 'CRITICAL faulty at T+01:12:19.0');
+  assert.equal(lines.acknowledged, 'not yet');
+  assert.equal(lines.shelved, 'until T+02:12:16.0 by bob: “known”');
+  assert.equal(alarmState(faulty), 'SHELVED');
+  assert.deepEqual(alarmActions(faulty), ['acknowledge', 'unshelve', 'clear']);
+  // without state_text the dictionary names the state
+  const bare = { ...faulty, state_text: undefined };
+  assert.match(alarmLines(bare, p)[0].text, /^CRITICAL faulty /);
+  const cleared = { ...faulty, active: false, shelved: false, t_cleared: 4400, cleared_by: 'cy' };
+  assert.equal(alarmLines(cleared, p).at(-1).text, 'by cy at T+01:13:20.0');
+  assert.equal(alarmState(cleared), 'CLEARED');
+  assert.deepEqual(alarmActions(cleared), []);
+  assert.deepEqual(sortAlarms([cleared, PROPELLANT_ALARM, faulty]).map((a) => a.id), [8, 7, 8]);
+});
+
+test('alarm history: one line per entry, enumerations by name', () => {
+  const p = byName.get('lrf.state');
+  const entry = (kind, extra) => ({
+    alarm_id: 8, parameter: 'lrf.state', kind, severity: null, value: null,
+    t_received: 4121.3, t_onboard: null, by: null, comment: null, ...extra
+  });
+  assert.deepEqual(historyLine(entry('triggered', { severity: 'critical', value: 2, t_onboard: 4120 }), p),
+    { t: 4120, time: 'T+01:08:40.0', parameter: 'lrf.state', text: 'triggered CRITICAL faulty' });
+  assert.equal(historyLine(entry('acknowledged', { by: 'ann', comment: 'seen' }), p).text,
+    'acknowledged by ann: “seen”');
+  assert.equal(historyLine(entry('acknowledged', { by: 'ann' }), p).time, 'T+01:08:41.3');
+  assert.equal(historyLine(entry('returned', { value: 1 }), p).text, 'back to normal (tracking)');
+  assert.equal(historyLine(entry('shelve_expired', {}), p).text, 'shelve expired');
+});
+
+const COUNTERS = {
+  packets: 12000, bytes: 480000, bad: 3, gaps: 2, missing: 40, duplicates: 1, reordered: 0,
+  resets: 0, frames_ok: 5000, frames_bad_crc: 3, frames_bad_header: 1, frames_lost: 12,
+  frame_gaps: 2, idle_frames: 7, sync_octets_discarded: 1048576, junk_octets_kept: 4096
+};
+
+test('link: every counter per link and per APID; missing counters are not zero', () => {
+  const rows = Object.fromEntries(countersRows(COUNTERS));
+  assert.equal(rows.Frames, '5,000 good · 3 CRC failed · 1 bad header · 12 lost in 2 gaps · 7 idle');
+  assert.equal(rows.Sync, '1,048,576 octets discarded hunting for sync (4,096 kept as a sample)');
+  assert.equal(rows.Packets, '12,000 (480,000 octets) · 3 bad');
+  assert.equal(rows.Sequence, '2 gaps · 40 missing · 1 duplicates · 0 reordered · 0 resets');
+  const old = Object.fromEntries(countersRows({ packets: 5 }));
+  assert.equal(old.Frames, '— good · — CRC failed · — bad header · — lost in — gaps · — idle');
+  assert.deepEqual(apidRows({
+    nav: { apid: 0x101, packets: 3200, bytes: 1, gaps: 1, missing: 4, duplicates: 0, reordered: 2, resets: 0 },
+    lrf: { apid: 0x100, packets: 6400, bytes: 1, gaps: 0, missing: 0, duplicates: 1, reordered: 0 }
+  }), [
+    ['lrf', 256, '6,400', '0', '0', '1', '0', '—'],
+    ['nav', 257, '3,200', '1', '4', '0', '2', '0']
+  ]);
+});
+
+test('LOS: the ground receive time of the last packet, the one definition', () => {
+  const los = { t_los: 4342.29, t_declared: 4361.3, t_onboard_last: 4341.0 };
+  assert.equal(losText(los), 'LOS at T+01:12:22.3');
+  assert.equal(losText(null), '');
+  const failed = linkSummary({ status: 'FAILED', los }, true);
+  assert.equal(failed.text, 'LOS at T+01:12:22.3');
+  assert.ok(failed.los);
+  assert.equal(linkSummary({ status: 'OK', los: null }, true).text, 'Link OK');
+  assert.equal(linkSummary(null, false).text, 'No ground server');
 });

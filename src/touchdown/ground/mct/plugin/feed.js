@@ -90,29 +90,116 @@ function subscribe(map, key, callback) {
   return () => map.get(key).delete(callback);
 }
 
-export async function getJSON(path, options) {
-  const response = await fetch(path, options);
-  const body = await response.json();
+export const MAX_PAGES = 100; // pages of a list followed at most (a plot's span, an alarm history)
+
+/** The ground server's REST API: JSON in and out, the session's CSRF token for every POST,
+ *  and lists that come in pages (`next` cursors). `fetchImpl` is the browser's fetch (tests
+ *  give their own). */
+export class GroundApi {
+  constructor(fetchImpl = (...args) => fetch(...args)) {
+    this.fetch = fetchImpl;
+    this.token = null; // Promise of the session's CSRF token, asked for once per page
+  }
+
+  async getJSON(path, options) {
+    const response = await this.fetch(path, options);
+    return readJSON(path, response);
+  }
+
+  /** GET /api/session once: it sets the session cookie and answers {"csrf_token"}. */
+  csrfToken(renew = false) {
+    if (renew || this.token === null) {
+      this.token = this.getJSON('/api/session', { credentials: 'same-origin' }).then(
+        (body) => body.csrf_token,
+        (error) => {
+          this.token = null; // ask again next time
+          throw error;
+        }
+      );
+    }
+    return this.token;
+  }
+
+  /** POST a JSON body with the session's CSRF token; a 403 (the session expired, the server
+   *  restarted) renews the token and tries once more. */
+  async postJSON(path, body) {
+    for (let attempt = 0; ; attempt++) {
+      const token = await this.csrfToken(attempt > 0);
+      const response = await this.fetch(path, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': token },
+        body: JSON.stringify(body)
+      });
+      if (response.status === 403 && attempt === 0) continue;
+      return readJSON(path, response);
+    }
+  }
+
+  /** Every row of a paged list: GET path?query, then again with after=<next> while the server
+   *  gives a `next` cursor, at most maxPages pages. Answers {rows, complete} (complete: false
+   *  when it stopped at maxPages). `key` names the list in the answer ('alarms', 'values'...);
+   *  a plain JSON array (a server before paging) is one whole page. */
+  async pages(path, key, query = {}, { maxPages = MAX_PAGES } = {}) {
+    const rows = [];
+    let after = null;
+    for (let page = 0; page < maxPages; page++) {
+      const params = new URLSearchParams(query);
+      if (after !== null) params.set('after', after);
+      const q = params.toString();
+      const body = await this.getJSON(q ? `${path}?${q}` : path);
+      if (Array.isArray(body)) return { rows: body, complete: true };
+      rows.push(...(body[key] ?? []));
+      after = body.next ?? null;
+      if (after === null || after === '') return { rows, complete: true };
+    }
+    return { rows, complete: false };
+  }
+
+  /** History of a parameter, [[t_s, value], ...] oldest first, between MET s (the whole span,
+   *  page after page); with limit (and newest): one page of at most limit values. */
+  async history(name, startS, endS, { limit, newest } = {}) {
+    const query = {};
+    if (Number.isFinite(startS)) query.start = startS;
+    if (Number.isFinite(endS)) query.end = endS;
+    const path = `/api/history/${encodeURIComponent(name)}`;
+    if (limit !== undefined) {
+      query.limit = limit;
+      if (newest) query.newest = '1';
+      return (await this.getJSON(`${path}?${new URLSearchParams(query)}`)).values;
+    }
+    return (await this.pages(path, 'values', query)).rows;
+  }
+
+  /** History of two fields of one packet side by side, [[t, first, second], ...] oldest first. */
+  async pairedHistory(first, second, startS, endS) {
+    const [a, b] = await Promise.all([
+      this.history(first, startS, endS),
+      this.history(second, startS, endS)
+    ]);
+    const at = new Map(b);
+    return a.filter(([t]) => at.has(t)).map(([t, v]) => [t, v, at.get(t)]);
+  }
+}
+
+async function readJSON(path, response) {
+  let body;
+  try {
+    body = await response.json();
+  } catch {
+    body = {};
+  }
   if (!response.ok) {
-    throw new Error(`${path}: ${body.error || response.status}`);
+    throw new Error(`${path}: ${body.error || `HTTP ${response.status}`}`);
   }
   return body;
 }
 
-/** History of a parameter, [[t_onboard_s, value], ...] oldest first, between onboard times. */
-export async function history(name, startS, endS, { limit, newest } = {}) {
-  const query = new URLSearchParams();
-  if (Number.isFinite(startS)) query.set('start', startS);
-  if (Number.isFinite(endS)) query.set('end', endS);
-  if (limit !== undefined) query.set('limit', limit);
-  if (newest) query.set('newest', '1');
-  const body = await getJSON(`/api/history/${encodeURIComponent(name)}?${query}`);
-  return body.values;
-}
+/** The page's one API client. */
+export const api = new GroundApi();
 
-/** History of two fields of one packet side by side, [[t, first, second], ...] oldest first. */
-export async function pairedHistory(first, second, startS, endS) {
-  const [a, b] = await Promise.all([history(first, startS, endS), history(second, startS, endS)]);
-  const at = new Map(b);
-  return a.filter(([t]) => at.has(t)).map(([t, v]) => [t, v, at.get(t)]);
-}
+export const getJSON = (path, options) => api.getJSON(path, options);
+export const postJSON = (path, body) => api.postJSON(path, body);
+export const history = (name, startS, endS, options) => api.history(name, startS, endS, options);
+export const pairedHistory = (first, second, startS, endS) =>
+  api.pairedHistory(first, second, startS, endS);

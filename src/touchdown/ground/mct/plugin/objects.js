@@ -117,7 +117,8 @@ export function makeObjects(flight, parameters) {
       type: 'table',
       location: `${NAMESPACE}:root`,
       composition: EVENTS.map(id),
-      configuration: { columnWidths: {}, hiddenColumns: { name: true } }
+      // T+ only: the Landing display's column is narrow (the UTC is in the table opened alone)
+      configuration: { columnWidths: {}, hiddenColumns: { name: true, utc: true } }
     },
     {
       identifier: id('alarms'),
@@ -143,19 +144,19 @@ export function makeObjects(flight, parameters) {
     configuration: {
       rowsLayout: false,
       containers: [
-        container(38, [
+        container(36, [
           ['plot.altitude', 50],
           ['plot.speeds', 25],
           ['plot.propellant', 25]
         ]),
-        container(32, [
+        container(30, [
           ['track', 58],
           ['table.status', 42]
         ]),
-        container(30, [
-          ['link', 22],
+        container(34, [
+          ['link', 31],
           ['alarms', 43],
-          ['table.events', 35]
+          ['table.events', 26]
         ])
       ]
     }

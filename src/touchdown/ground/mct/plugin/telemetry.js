@@ -1,7 +1,9 @@
 // Telemetry objects made from the server's telemetry dictionary (GET /api/parameters), and the
 // Open MCT providers behind them: history from the archive, realtime from the feed, limits with
-// their severities, and staleness from the server's packet expiry.
+// their severities, and staleness from the server's packet expiry. Every datum carries its time
+// twice: `utc` (ms since 1970) and `met` (ms since the scenario epoch), for the two time systems.
 import { history, pairedHistory } from './feed.js';
+import { MET_KEY, UTC_KEY, secondsFrom } from './time.js';
 
 export const NAMESPACE = 'touchdown';
 export const TELEMETRY_TYPE = 'touchdown.telemetry';
@@ -62,7 +64,8 @@ export function telemetryObject(point) {
     notes: p.description,
     telemetry: {
       values: [
-        { key: 'utc', source: 'utc', name: 'Time', format: 'utc', hints: { domain: 1 } },
+        { key: UTC_KEY, source: UTC_KEY, name: 'UTC', format: UTC_KEY, hints: { domain: 1 } },
+        { key: MET_KEY, source: MET_KEY, name: 'MET', format: MET_KEY, hints: { domain: 2 } },
         value
       ]
     },
@@ -81,8 +84,9 @@ export class TelemetryProvider {
     feed.on('connection', () => this.notifyStaleness());
   }
 
+  /** A value at t (s since the epoch) as Open MCT's datum: both times in ms. */
   datum(t, value) {
-    return { utc: this.epochMs + t * 1000, value, t };
+    return datum(this.epochMs, t, value);
   }
 
   supportsRequest(domainObject) {
@@ -91,8 +95,9 @@ export class TelemetryProvider {
 
   async request(domainObject, options = {}) {
     const { name, split } = domainObject.touchdown;
-    const startS = (options.start - this.epochMs) / 1000;
-    const endS = (options.end - this.epochMs) / 1000;
+    const domain = options.domain ?? UTC_KEY; // the time system the bounds are in
+    const startS = secondsFrom(domain, options.start, this.epochMs);
+    const endS = secondsFrom(domain, options.end, this.epochMs);
     if (split) {
       const rows = await pairedHistory(name, split.by, startS, endS);
       return rows
@@ -188,6 +193,11 @@ export class TelemetryProvider {
       }
     }
   }
+}
+
+/** Open MCT's datum for a value at t (s since the epoch): UTC and MET, both in ms. */
+export function datum(epochMs, t, value) {
+  return { [UTC_KEY]: epochMs + t * 1000, [MET_KEY]: t * 1000, value, t };
 }
 
 /** The limit a value breaks, as Open MCT's limit evaluators answer (undefined: nominal). */

@@ -1,10 +1,13 @@
 // touchdown mission control: Open MCT configured for one ground server. The page asks the server
 // for the flight and the telemetry dictionary, then installs the object tree, the telemetry
-// providers, the ground clock, the views and the Landing display, and opens it.
+// providers, the two time systems (UTC and mission-elapsed T+), the ground clock, the views and
+// the Landing display, and opens it.
+import { alarmsView } from './alarms.js';
 import { GroundFeed, getJSON } from './feed.js';
 import { ALARMS_TYPE, LINK_TYPE, TRACK_TYPE, installObjects, makeObjects } from './objects.js';
 import { NAMESPACE, TELEMETRY_TYPE, TelemetryProvider } from './telemetry.js';
-import { alarmsView, installLinkIndicator, linkView, trackView } from './views.js';
+import { MET_KEY, MET_TIME_SYSTEM, MetTimeFormat, UTC_KEY, convertBounds } from './time.js';
+import { installLinkIndicator, linkView, trackView } from './views.js';
 
 const CLOCK_KEY = 'touchdown.ground';
 const TICK_MS = 100;
@@ -14,16 +17,18 @@ const LANDING_PATH = `#/browse/${NAMESPACE}:root/${NAMESPACE}:landing?hideInspec
 
 /** Onboard time now, as the ground reckons it (the server's clock messages, interpolated at
  *  the rate it runs: a flight replayed ten times faster than real time ticks ten times
- *  faster), as UTC milliseconds. */
+ *  faster), in the active time system: UTC ms, or MET ms (since the scenario epoch). */
 class GroundClock {
-  constructor(feed, epochMs) {
+  constructor(feed, epochMs, timeSystemKey) {
     this.key = CLOCK_KEY;
     this.name = 'Ground clock';
     this.cssClass = 'icon-clock';
     this.description = 'Onboard time now as the ground reckons it: the newest onboard time ' +
       'received plus the time since, at the speed the flight is streamed';
     this.epochMs = epochMs;
+    this.timeSystemKey = timeSystemKey; // () -> the active time system's key
     this.sync = null;
+    this.lastMet = 0;
     this.listeners = new Set();
     this.timer = null;
     feed.on('clock', (m) => {
@@ -33,15 +38,22 @@ class GroundClock {
     });
   }
 
-  currentValue() {
-    if (!this.sync) return this.lastTick ?? this.epochMs;
+  /** MET ms now. */
+  metNow() {
+    if (!this.sync) return this.lastMet;
     const elapsed = ((performance.now() - this.sync.at) / 1000) * this.sync.rate;
-    return this.epochMs + (this.sync.t + elapsed) * 1000;
+    return (this.sync.t + elapsed) * 1000;
+  }
+
+  currentValue() {
+    const met = this.metNow();
+    return this.timeSystemKey() === MET_KEY ? met : this.epochMs + met;
   }
 
   tick() {
-    this.lastTick = this.currentValue();
-    this.listeners.forEach((listener) => listener(this.lastTick));
+    this.lastMet = this.metNow();
+    const value = this.currentValue();
+    this.listeners.forEach((listener) => listener(value));
   }
 
   on(event, listener) {
@@ -75,29 +87,37 @@ export async function startMissionControl(openmct, element) {
   openmct.install(openmct.plugins.MyItems());
   openmct.install(openmct.plugins.Espresso());
   openmct.install(openmct.plugins.UTCTimeSystem());
-  openmct.time.addClock(new GroundClock(feed, epochMs));
+  openmct.time.addTimeSystem(MET_TIME_SYSTEM);
+  openmct.telemetry.addFormat(new MetTimeFormat());
+  openmct.time.addClock(new GroundClock(feed, epochMs, () => openmct.time.getTimeSystem()?.key));
 
-  const realtime = {
+  const offsets = { start: -REALTIME_WINDOW_MS, end: 15 * 1000 };
+  const realtime = [UTC_KEY, MET_KEY].map((timeSystem) => ({
     name: 'Realtime',
-    timeSystem: 'utc',
+    timeSystem,
     clock: CLOCK_KEY,
-    clockOffsets: { start: -REALTIME_WINDOW_MS, end: 15 * 1000 }
+    clockOffsets: offsets
+  }));
+  const lastS = flight.t_last ?? 0; // MET s
+  const firstS = flight.t_first ?? 0;
+  const metBounds = {
+    start: Math.max(firstS * 1000, (lastS * 1000) - FIXED_WINDOW_MS),
+    end: (lastS * 1000) + 60 * 1000
   };
-  const lastMs = epochMs + (flight.t_last ?? 0) * 1000;
-  const firstMs = epochMs + (flight.t_first ?? 0) * 1000;
-  const fixed = {
+  const fixed = [UTC_KEY, MET_KEY].map((timeSystem) => ({
     name: 'Fixed',
-    timeSystem: 'utc',
-    bounds: { start: Math.max(firstMs, lastMs - FIXED_WINDOW_MS), end: lastMs + 60 * 1000 }
-  };
+    timeSystem,
+    bounds: convertBounds(metBounds, MET_KEY, timeSystem, epochMs)
+  }));
   openmct.install(
     openmct.plugins.Conductor({
-      menuOptions: flight.mode === 'realtime' ? [realtime, fixed] : [fixed, realtime]
+      menuOptions: flight.mode === 'realtime' ? [...realtime, ...fixed] : [...fixed, ...realtime]
     })
   );
   if (flight.mode !== 'realtime') {
-    openmct.time.setBounds(fixed.bounds); // the conductor set them from the clock offsets
+    openmct.time.setBounds(fixed[0].bounds); // the conductor set them from the clock offsets
   }
+  keepSpanAcrossTimeSystems(openmct, epochMs);
   openmct.install(openmct.plugins.LADTable());
 
   openmct.types.addType(TELEMETRY_TYPE, {
@@ -112,14 +132,37 @@ export async function startMissionControl(openmct, element) {
   installObjects(openmct, makeObjects(flight, parameters));
   const provider = new TelemetryProvider(feed, parameters, epochMs);
   openmct.telemetry.addProvider(provider);
-  openmct.objectViews.addProvider(alarmsView(feed, parameters));
-  openmct.objectViews.addProvider(linkView(feed));
+  openmct.objectViews.addProvider(alarmsView(feed, parameters, epochMs));
+  openmct.objectViews.addProvider(linkView(feed, epochMs));
   openmct.objectViews.addProvider(trackView(openmct, feed, epochMs));
   installLinkIndicator(openmct, feed);
 
   if (!location.hash || location.hash === '#/' || location.hash === '#/browse/') {
     location.hash = LANDING_PATH;
   }
-  window.touchdown = { feed, flight, provider }; // for the console and the browser tests
+  window.touchdown = { feed, flight, provider, epochMs }; // for the console and the browser tests
   openmct.start(element);
+}
+
+/** Switching between UTC and T+ in a fixed time span keeps the span: Open MCT's conductor
+ *  would otherwise move it to the clock's window (it sets the clock offsets after the time
+ *  system). The bounds from before the switch are converted and set once the conductor is
+ *  done; a switch that came with its own bounds (the URL's) keeps those. */
+function keepSpanAcrossTimeSystems(openmct, epochMs) {
+  let current = openmct.time.getTimeSystem().key;
+  let pending = null;
+  openmct.time.on('timeSystemChanged', (timeSystem) => {
+    const from = current;
+    current = timeSystem.key;
+    if (from === current || !openmct.time.isFixed()) return;
+    pending = { bounds: convertBounds(openmct.time.getBounds(), from, current, epochMs), byOffsets: false };
+    queueMicrotask(() => {
+      const p = pending;
+      pending = null;
+      if (p && p.byOffsets && openmct.time.isFixed()) openmct.time.setBounds(p.bounds);
+    });
+  });
+  openmct.time.on('clockOffsetsChanged', () => {
+    if (pending) pending.byOffsets = true;
+  });
 }

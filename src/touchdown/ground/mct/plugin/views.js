@@ -1,21 +1,11 @@
-// touchdown's own views: the alarm list (with acknowledge), the link (status, loss of signal,
-// light time) and the ground track on the terrain map; and the link indicator in the status bar.
+// touchdown's own views: the link (status, loss of signal, light time, every counter per link
+// and per APID) and the ground track on the terrain map; the link indicator in the status bar;
+// and the small DOM helpers the alarm list (alarms.js) shares.
 import { getJSON, history, pairedHistory } from './feed.js';
-import { SEVERITY_COLOR } from './telemetry.js';
-import { ALARMS_TYPE, LINK_TYPE, TRACK_TYPE } from './objects.js';
+import { LINK_TYPE, TRACK_TYPE } from './objects.js';
+import { metText, secondsFrom, utcText } from './time.js';
 
-const OPERATOR_KEY = 'touchdown.operator';
-
-/** Onboard seconds as the CLI writes them: T+mm:ss.s (minutes may pass 59). */
-export function missionClock(t) {
-  if (t === null || t === undefined || !Number.isFinite(t)) return '—';
-  const tenths = Math.round(Math.abs(t) * 10);
-  const m = Math.floor(tenths / 600);
-  const s = ((tenths % 600) / 10).toFixed(1).padStart(4, '0');
-  return `T${t < 0 ? '−' : '+'}${String(m).padStart(2, '0')}:${s}`;
-}
-
-function element(tag, attrs = {}, children = []) {
+export function element(tag, attrs = {}, children = []) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (k === 'text') el.textContent = v;
@@ -26,7 +16,7 @@ function element(tag, attrs = {}, children = []) {
   return el;
 }
 
-function view(key, name, cssClass, type, make) {
+export function view(key, name, cssClass, type, make) {
   return {
     key,
     name,
@@ -44,149 +34,136 @@ function view(key, name, cssClass, type, make) {
   };
 }
 
-// ---------------------------------------------------------------- alarms
-
-export function alarmsView(feed, parameters) {
-  const byName = new Map(parameters.map((p) => [p.name, p]));
-  const shown = (a, v) => {
-    const p = byName.get(a.parameter);
-    if (v === null) return 'NaN';
-    if (p && Object.keys(p.enumeration).length) return p.enumeration[String(v)] ?? String(v);
-    return `${Number(v).toFixed(1)}${p && p.unit !== '-' ? ` ${p.unit}` : ''}`;
-  };
-  return view('touchdown.alarms', 'Alarm list', 'icon-alert-triangle', ALARMS_TYPE, (root) => {
-    const body = element('tbody');
-    const table = element('table', { class: 'td-alarms' }, [
-      element('thead', {}, [
-        element('tr', {}, [
-          ...['Severity', 'Parameter', 'Value', 'Raised', 'State', ''].map((h) =>
-            element('th', { text: h })
-          )
-        ])
-      ]),
-      body
-    ]);
-    const note = element('div', { class: 'td-note' });
-    root.append(element('div', { class: 'td-view td-scroll' }, [table, note]));
-
-    async function acknowledge(alarm) {
-      let by = localStorage.getItem(OPERATOR_KEY);
-      if (!by) {
-        by = window.prompt('Acknowledge as (your name):', 'operator');
-        if (!by) return;
-        localStorage.setItem(OPERATOR_KEY, by);
-      }
-      try {
-        await getJSON(`/api/alarms/${alarm.id}/acknowledge`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ by })
-        });
-      } catch (error) {
-        note.textContent = error.message;
-      }
-      refresh();
-    }
-
-    async function refresh() {
-      let alarms;
-      try {
-        alarms = await getJSON('/api/alarms');
-      } catch (error) {
-        note.textContent = `alarms unavailable: ${error.message}`;
-        return;
-      }
-      alarms.sort((a, b) => Number(b.active) - Number(a.active) || b.id - a.id);
-      body.replaceChildren(
-        ...alarms.map((a) => {
-          const current = a.current_severity;
-          const state = !a.active
-            ? `cleared (ack ${a.acknowledged_by})`
-            : a.acknowledged
-              ? `ack ${a.acknowledged_by}`
-              : current
-                ? 'ACTIVE'
-                : 'back to normal';
-          const ack =
-            a.active && !a.acknowledged
-              ? element('button', { class: 'c-button td-ack', text: 'Acknowledge' })
-              : element('span');
-          if (a.active && !a.acknowledged) ack.addEventListener('click', () => acknowledge(a));
-          return element(
-            'tr',
-            {
-              class: `td-alarm ${a.active ? 'is-active' : 'is-cleared'} td-sev-${SEVERITY_COLOR[a.severity]}`,
-              'data-parameter': a.parameter
-            },
-            [
-              element('td', { class: 'td-sev', text: a.severity.toUpperCase() }),
-              element('td', { text: a.parameter }),
-              element('td', { text: shown(a, a.value) }),
-              element('td', { text: missionClock(a.t_onboard) }),
-              element('td', { text: state }),
-              element('td', {}, [ack])
-            ]
-          );
-        })
-      );
-      note.textContent = alarms.length ? '' : 'No alarms.';
-    }
-
-    refresh();
-    const off = feed.on('alarms', refresh);
-    const timer = setInterval(refresh, 5000);
-    return () => {
-      off();
-      clearInterval(timer);
-    };
-  });
-}
-
 // ---------------------------------------------------------------- link
 
-function linkSummary(link, connected) {
+/** A counter as a number, or '—' where the server does not count it (never a made-up 0). */
+export function count(n) {
+  return n === null || n === undefined || !Number.isFinite(Number(n))
+    ? '—'
+    : Number(n).toLocaleString('en-US');
+}
+
+/** The link's counters (`/api/link` counters) as [label, text] rows: frames, sync hunting,
+ *  packets and their sequence. */
+export function countersRows(c) {
+  if (!c) return [];
+  return [
+    [
+      'Frames',
+      `${count(c.frames_ok)} good · ${count(c.frames_bad_crc)} CRC failed · ` +
+        `${count(c.frames_bad_header)} bad header · ${count(c.frames_lost)} lost in ` +
+        `${count(c.frame_gaps)} gaps · ${count(c.idle_frames)} idle`
+    ],
+    [
+      'Sync',
+      `${count(c.sync_octets_discarded)} octets discarded hunting for sync ` +
+        `(${count(c.junk_octets_kept)} kept as a sample)`
+    ],
+    [
+      'Packets',
+      `${count(c.packets)} (${count(c.bytes)} octets) · ${count(c.bad)} bad`
+    ],
+    [
+      'Sequence',
+      `${count(c.gaps)} gaps · ${count(c.missing)} missing · ${count(c.duplicates)} duplicates · ` +
+        `${count(c.reordered)} reordered · ${count(c.resets)} resets`
+    ]
+  ];
+}
+
+export const APID_COLUMNS = [
+  ['packets', 'packets'],
+  ['gaps', 'gaps'],
+  ['missing', 'missing'],
+  ['duplicates', 'dup.'],
+  ['reordered', 'reord.'],
+  ['resets', 'resets']
+];
+
+/** `/api/link` counters_by_apid as table rows, by APID: [packet, apid, ...APID_COLUMNS]. */
+export function apidRows(byApid) {
+  return Object.entries(byApid ?? {})
+    .sort(([, a], [, b]) => (a.apid ?? 0) - (b.apid ?? 0))
+    .map(([name, c]) => [name, c.apid ?? '—', ...APID_COLUMNS.map(([k]) => count(c[k]))]);
+}
+
+/** The one LOS text: the ground receive time of the last packet. */
+export function losText(los) {
+  if (!los) return '';
+  return `LOS at ${metText(los.t_los)}`;
+}
+
+export function linkSummary(link, connected) {
   if (!connected) return { text: 'No ground server', cls: 's-status-error', los: true };
   if (!link) return { text: 'Waiting for the link', cls: 's-status-off', los: false };
   if (link.status === 'FAILED') {
-    return { text: `LOS since ${missionClock(link.los.t_onboard_last)}`, cls: 's-status-error', los: true };
+    return { text: link.los ? losText(link.los) : 'LOS', cls: 's-status-error', los: true };
   }
   if (link.status === 'UNAVAIL') return { text: 'No signal yet', cls: 's-status-off', los: false };
   return { text: 'Link OK', cls: 's-status-on', los: false };
 }
 
-export function linkView(feed) {
+export function linkView(feed, epochMs = 0) {
   return view('touchdown.link', 'Link', 'icon-connectivity', LINK_TYPE, (root) => {
     const badge = element('div', { class: 'td-link-badge' });
     const rows = element('dl', { class: 'td-link-rows' });
-    root.append(element('div', { class: 'td-view' }, [badge, rows]));
+    const apids = element('table', { class: 'td-apids' });
+    root.append(element('div', { class: 'td-view td-scroll td-link' }, [badge, rows, apids]));
 
     function render(link) {
       const summary = linkSummary(link, feed.connected);
       badge.textContent = summary.text;
       badge.className = `td-link-badge ${summary.cls}${summary.los ? ' is-los' : ''}`;
+      badge.title = link?.los ? utcText(epochMs, link.los.t_los) : '';
       if (!link) return;
-      const c = link.counters;
-      const items = [
-        ['Onboard time now', missionClock(link.t_onboard_now)],
-        [
-          'One-way light time',
-          link.light_time_s === null ? '—' : `${link.light_time_s.toFixed(3)} s`
-        ],
-        [
-          'Earth elevation',
-          link.earth_elevation_deg === null ? '—' : `${link.earth_elevation_deg.toFixed(1)}°`
-        ],
-        [
-          'Packets',
-          `${c.packets.toLocaleString()} (${c.missing} missing in ${c.gaps} gaps, ${c.bad} bad)`
-        ],
-        ['Stale', link.stale_packets.length ? link.stale_packets.join(', ') : 'none']
-      ];
+      const items = [];
       if (link.los) {
-        items.unshift(['Loss of signal', `newest onboard time ${missionClock(link.los.t_onboard_last)}`]);
+        items.push([
+          'Loss of signal',
+          `${losText(link.los)}, the last packet received (declared ` +
+            `${metText(link.los.t_declared)}; newest onboard time ${metText(link.los.t_onboard_last)})`,
+          link.los.t_los
+        ]);
+      }
+      const known = (x) => x !== null && x !== undefined;
+      items.push(
+        ['Onboard time now', metText(link.t_onboard_now), link.t_onboard_now],
+        [
+          'Light time',
+          `${known(link.light_time_s) ? `${link.light_time_s.toFixed(3)} s one way` : '—'} · ` +
+            `Earth ${known(link.earth_elevation_deg)
+              ? `${link.earth_elevation_deg.toFixed(1)}° above the horizon` : 'elevation —'}`
+        ],
+        ...countersRows(link.counters),
+        ['Stale', link.stale_packets?.length ? link.stale_packets.join(', ') : 'none']
+      );
+      if (link.server) {
+        items.push([
+          'Web clients',
+          `${count(link.server.clients)} connected · ${count(link.server.clients_dropped)} ` +
+            'dropped (too slow to read)'
+        ]);
       }
       rows.replaceChildren(
-        ...items.flatMap(([k, v]) => [element('dt', { text: k }), element('dd', { text: v })])
+        ...items.flatMap(([k, v, t]) => [
+          element('dt', { text: k }),
+          element('dd', { text: v, ...(t !== undefined ? { title: utcText(epochMs, t) } : {}) })
+        ])
+      );
+      const byApid = apidRows(link.counters_by_apid);
+      apids.replaceChildren(
+        ...(byApid.length
+          ? [
+              element('thead', {}, [
+                element('tr', {}, ['Per APID', 'APID', ...APID_COLUMNS.map(([, h]) => h)].map(
+                  (h) => element('th', { text: h })
+                ))
+              ]),
+              element('tbody', {}, byApid.map((r) => element('tr', {}, r.map(
+                (v) => element('td', { text: String(v) })
+              ))))
+            ]
+          : [])
       );
     }
 
@@ -215,7 +192,8 @@ export function installLinkIndicator(openmct, feed) {
     const link = feed.link;
     const summary = linkSummary(link, feed.connected);
     const light =
-      link && link.light_time_s !== null ? ` · light time ${link.light_time_s.toFixed(2)} s` : '';
+      link && link.light_time_s !== null && link.light_time_s !== undefined
+        ? ` · light time ${link.light_time_s.toFixed(2)} s` : '';
     indicator.text(`${summary.text}${light}`);
     indicator.statusClass(summary.cls);
     indicator.description('Downlink status from the ground server (touchdown)');
@@ -307,7 +285,7 @@ export function trackView(openmct, feed, epochMs) {
       image.onload = draw;
       image.src = map.image;
       const end = openmct.time.getBounds().end;
-      const endS = (end - epochMs) / 1000;
+      const endS = secondsFrom(openmct.time.getTimeSystem().key, end, epochMs);
       const [positions, accepted] = await Promise.all([
         pairedHistory('nav.lat_deg', 'nav.lon_deg', -Infinity, endS),
         history('lrf.accepted', -Infinity, endS)

@@ -1,0 +1,147 @@
+"""The alarm API (shell): list, one alarm with its history, the alarm history, and the operator's
+actions (acknowledge, shelve, unshelve, clear), each stamped with the ground clock (s since the
+mission epoch) and who did it.
+
+- ``GET /api/alarms?active=1&limit=&after=`` — ``{"alarms": [...], "next": cursor|null}``
+- ``GET /api/alarms/{id}`` — ``{"alarm": {...}, "history": [...]}``
+- ``GET /api/alarm-history?parameter=&limit=&after=`` — ``{"history": [...], "next": ...}``
+- ``POST /api/alarms/{id}/acknowledge`` ``{"by", "comment"?}``, ``.../shelve`` ``{"by",
+  "comment"?, "duration_s"}``, ``.../unshelve`` ``{"by"}``, ``.../clear`` ``{"by", "comment"?}``
+
+State-changing requests pass the guard (``touchdown.ground.guard``: same origin, JSON, CSRF
+token) before they get here; a read-only archive refuses them (409).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from typing import Any
+
+from aiohttp import web
+
+from touchdown.ground.alarms import AlarmError
+from touchdown.ground.archive import AlarmRecord
+from touchdown.ground.http import (
+    CLOCK,
+    INGEST,
+    error,
+    http_error,
+    json_response,
+    path_id,
+    query_limit,
+)
+from touchdown.ground.ingest import Ingest
+
+COMMENT_MAX = 1_000  # characters of a comment or a name kept
+
+
+def alarm_json(a: AlarmRecord, ingest: Ingest, t_ground: float) -> dict[str, Any]:
+    """One alarm for the API: its fields, active/acknowledged/shelved now, and the names of
+    its values when the parameter is an enumeration."""
+    f = ingest.alarms.fields.get(a.parameter)
+
+    def name(v: float) -> str | None:
+        return f.state(v) if f is not None and f.enum and not math.isnan(v) else None
+
+    return {**asdict(a), "active": a.active, "acknowledged": a.acknowledged,
+            "shelved": a.active and a.shelved_at(t_ground),
+            "state_text": {"trigger": name(a.trigger_value),
+                           "most_severe": name(a.most_severe_value),
+                           "current": name(a.current_value)}}
+
+
+def alarms_message(ingest: Ingest, t_ground: float) -> dict[str, Any]:
+    """The websocket's ``alarms`` message: every active alarm (shelved ones flagged)."""
+    return {"type": "alarms",
+            "active": [alarm_json(a, ingest, t_ground) for a in ingest.alarms.active()]}
+
+
+def _cursor(request: web.Request) -> str | None:
+    return request.query.get("after") or None
+
+
+async def list_alarms(request: web.Request) -> web.Response:
+    ingest, now = request.app[INGEST], request.app[CLOCK]()
+    active = request.query.get("active", "") in ("1", "true", "yes")
+    try:
+        rows, nxt = ingest.archive.alarms_page(active, query_limit(request), _cursor(request))
+    except ValueError as exc:
+        return error(400, str(exc))
+    rows = [ingest.alarms.get(a.id) or a for a in rows]  # active ones with their newest value
+    return json_response({"alarms": [alarm_json(a, ingest, now) for a in rows], "next": nxt})
+
+
+async def one_alarm(request: web.Request) -> web.Response:
+    ingest, alarm_id = request.app[INGEST], path_id(request)
+    a = ingest.alarms.get(alarm_id)
+    if a is None:
+        return error(404, f"alarm {alarm_id} does not exist; GET /api/alarms lists them")
+    history, _ = ingest.archive.alarm_history_page(10_000, alarm_id=alarm_id)
+    return json_response({"alarm": alarm_json(a, ingest, request.app[CLOCK]()),
+                          "history": [asdict(e) for e in history]})
+
+
+async def alarm_history(request: web.Request) -> web.Response:
+    archive = request.app[INGEST].archive
+    try:
+        rows, nxt = archive.alarm_history_page(query_limit(request), _cursor(request),
+                                               parameter=request.query.get("parameter") or None)
+    except ValueError as exc:
+        return error(400, str(exc))
+    return json_response({"history": [asdict(e) for e in rows], "next": nxt})
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    """The action's JSON body with a non-empty ``by``; HTTPBadRequest naming what is wrong."""
+    example = '{"by": "your name", "comment": "why"}'
+    try:
+        body = await request.json() if request.can_read_body else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise http_error(web.HTTPBadRequest, f"the body must be JSON like {example}") from None
+    if not isinstance(body, dict):
+        raise http_error(web.HTTPBadRequest, f"the body must be a JSON object like {example}")
+    by = body.get("by")
+    if not isinstance(by, str) or not by.strip():
+        raise http_error(web.HTTPBadRequest, f"say who does it: a JSON body like {example}")
+    comment = body.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise http_error(web.HTTPBadRequest, "comment must be text")
+    return {**body, "by": by.strip()[:COMMENT_MAX],
+            "comment": comment.strip()[:COMMENT_MAX] if comment else None}
+
+
+async def act(request: web.Request) -> web.Response:
+    """POST /api/alarms/{id}/{action}: acknowledge, shelve, unshelve or clear."""
+    ingest, clock = request.app[INGEST], request.app[CLOCK]
+    action, alarm_id = request.match_info["action"], path_id(request)
+    if ingest.archive.read_only:
+        return error(409, "this server opened the archive read-only (--read-only): restart it "
+                     "without --read-only to act on alarms")
+    body = await _body(request)
+    monitor, now = ingest.alarms, clock()
+    try:
+        if action == "acknowledge":
+            a = monitor.acknowledge(alarm_id, body["by"], now, body["comment"])
+        elif action == "shelve":
+            d = body.get("duration_s")
+            if isinstance(d, bool) or not isinstance(d, int | float):
+                return error(400, 'give the shelve\'s length: {"by": ..., "duration_s": 600}')
+            a = monitor.shelve(alarm_id, body["by"], now, float(d), body["comment"])
+        elif action == "unshelve":
+            a = monitor.unshelve(alarm_id, body["by"], now)
+        else:
+            a = monitor.clear(alarm_id, body["by"], now, body["comment"])
+    except AlarmError as exc:
+        return error(exc.status, str(exc))
+    ingest.archive.flush()  # an operator's action is committed at once
+    return json_response(alarm_json(a, ingest, now))
+
+
+def add_alarm_routes(app: web.Application) -> None:
+    app.add_routes([
+        web.get("/api/alarms", list_alarms),
+        web.get("/api/alarms/{id}", one_alarm),
+        web.get("/api/alarm-history", alarm_history),
+        web.post("/api/alarms/{id}/{action:acknowledge|shelve|unshelve|clear}", act)])
