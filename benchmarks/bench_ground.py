@@ -1,7 +1,7 @@
 """Benchmark: the ground server ingesting TM frames while serving a realtime subscriber.
 
     python benchmarks/bench_ground.py [--packets 200000] [--baseline REV | --baseline none]
-                                      [--repeat N]
+                                      [--repeat N] [--no-subscriber]
 
 A `touchdown ground` server runs in its own process, pinned to one core where `taskset`
 exists. This script streams it the lander's packets (the dictionary's periodic packets in turn,
@@ -138,16 +138,18 @@ async def link_counters(session: aiohttp.ClientSession, base: str) -> dict[str, 
         return (await r.json())["counters"]
 
 
-async def measure(server: Server, stream: bytes, n_packets: int) -> tuple[float, int]:
-    """Stream into ``server`` with a realtime subscriber; (wall s, values the subscriber got)."""
+async def measure(server: Server, stream: bytes, n_packets: int,
+                  subscriber: bool = True) -> tuple[float, int]:
+    """Stream into ``server`` with a realtime subscriber (or none); (wall s, values the
+    subscriber got)."""
     base = f"http://127.0.0.1:{server.web_port}"
     received = 0
     async with aiohttp.ClientSession() as session:
-        ws = await session.ws_connect(f"{base}/api/realtime")
+        ws = await session.ws_connect(f"{base}/api/realtime") if subscriber else None
 
         async def listen() -> None:
             nonlocal received
-            async for msg in ws:
+            async for msg in ws or ():
                 m = json.loads(msg.data)
                 if m.get("type") == "values":
                     received += len(m["values"])
@@ -166,16 +168,18 @@ async def measure(server: Server, stream: bytes, n_packets: int) -> tuple[float,
         writer.close()
         await asyncio.sleep(0.5)  # let the last values reach the subscriber
         listener.cancel()
-        await ws.close()
+        if ws is not None:
+            await ws.close()
     return wall, received
 
 
-def run_one(stream: bytes, n_packets: int, src: Path | None) -> dict[str, float]:
+def run_one(stream: bytes, n_packets: int, src: Path | None,
+            subscriber: bool = True) -> dict[str, float]:
     folder = Path(tempfile.mkdtemp())
     try:
         server = Server(folder, src)
         try:
-            wall, received = asyncio.run(measure(server, stream, n_packets))
+            wall, received = asyncio.run(measure(server, stream, n_packets, subscriber))
         finally:
             server.stop()
     finally:
@@ -184,7 +188,8 @@ def run_one(stream: bytes, n_packets: int, src: Path | None) -> dict[str, float]
             "pinned_to_one_core": server.pinned}
 
 
-def run(n_packets: int, baseline: str | None = None, repeat: int = 1) -> dict:
+def run(n_packets: int, baseline: str | None = None, repeat: int = 1,
+        subscriber: bool = True) -> dict:
     """The working tree's server (and the baseline's, alternating) on the same stream."""
     stream, n_frames, n_params = make_stream(n_packets)
     tmp = Path(tempfile.mkdtemp())
@@ -193,12 +198,12 @@ def run(n_packets: int, baseline: str | None = None, repeat: int = 1) -> dict:
         runs: dict[str, list[dict[str, float]]] = {"new": [], "baseline": []}
         for _ in range(repeat):
             if old_src is not None:
-                runs["baseline"].append(run_one(stream, n_packets, old_src))
-            runs["new"].append(run_one(stream, n_packets, None))
+                runs["baseline"].append(run_one(stream, n_packets, old_src, subscriber))
+            runs["new"].append(run_one(stream, n_packets, None, subscriber))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     out: dict = {"packets": n_packets, "frames": n_frames, "parameters": n_params,
-                 "baseline_rev": baseline, "repeat": repeat}
+                 "baseline_rev": baseline, "repeat": repeat, "subscriber": subscriber}
     for name, rs in runs.items():
         if rs:
             rate = statistics.median(r["packets_per_s"] for r in rs)
@@ -207,6 +212,8 @@ def run(n_packets: int, baseline: str | None = None, repeat: int = 1) -> dict:
                          "packets_per_s_each": [r["packets_per_s"] for r in rs],
                          "wall_s": [r["wall_s"] for r in rs],
                          "subscriber_values": [r["subscriber_values"] for r in rs],
+                         "subscriber_complete": not subscriber or all(
+                             r["subscriber_values"] == n_params for r in rs),
                          "pinned_to_one_core": rs[0]["pinned_to_one_core"]}
     if runs["baseline"]:
         out["ratio"] = out["new"]["packets_per_s"] / out["baseline"]["packets_per_s"]
@@ -221,20 +228,27 @@ def main() -> None:
                              "the code before issue 15); 'none': no comparison")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs of each server, alternating; the median is reported")
+    parser.add_argument("--no-subscriber", action="store_true",
+                        help="no realtime websocket client (the ingest path alone)")
     args = parser.parse_args()
     baseline = None if args.baseline.lower() in ("", "none") else args.baseline
-    r = run(args.packets, baseline, max(1, args.repeat))
+    r = run(args.packets, baseline, max(1, args.repeat), not args.no_subscriber)
     new = r["new"]
     print(f"ground ingest, {'one core' if new['pinned_to_one_core'] else 'not pinned'}, "
-          f"with a realtime websocket subscriber:")
+          + ("with a realtime websocket subscriber:" if r["subscriber"] else
+             "no realtime subscriber:"))
     print(f"  {r['packets']:,} packets in {r['frames']:,} frames, median of {r['repeat']}")
     for name, label in (("new", "this tree"), ("baseline", f"baseline {baseline}")):
         if name in r:
             m = r[name]
             print(f"  {label:<18} {m['packets_per_s']:,.0f} packets/s, "
                   f"{m['frames_per_s']:,.0f} frames/s, {m['parameters_per_s']:,.0f} "
-                  f"parameters/s; subscriber received {min(m['subscriber_values']):,} of "
-                  f"{r['parameters']:,} values (fewest in a run)")
+                  "parameters/s" + (f"; subscriber received {min(m['subscriber_values']):,} "
+                                    f"of {r['parameters']:,} values (fewest in a run)"
+                                    if r["subscriber"] else ""))
+            if not m["subscriber_complete"]:
+                print(f"  {'':<18} the subscriber missed values (dropped as too slow?): this "
+                      "run is not like for like")
     if "ratio" in r:
         print(f"  ratio this tree / baseline: {r['ratio']:.2f}")
     print("  goal >= 20,000 packets/s; Yamcs ~2,000, COSMOS ~3,500")

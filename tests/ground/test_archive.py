@@ -61,7 +61,8 @@ def test_reopening_continues_the_archive(tmp_path):
 
 def test_batches_commit_after_n_packets_or_after_the_time_limit(tmp_path):
     now = [0.0]
-    a = Archive(tmp_path / "a.sqlite", create=True, batch_packets=3, batch_s=0.2, clock=lambda: now[0])
+    a = Archive(tmp_path / "a.sqlite", create=True, batch_packets=3, batch_s=0.2,
+                clock=lambda: now[0])
     for k in range(2):
         a.add_packet(1, k, k, k, b"x", {})
         assert not a.maybe_commit()

@@ -134,7 +134,7 @@ def test_the_servers_own_page_and_an_allowed_origin_may_act(alarmed):
             assert r.status == 200
             r = await client.get("/api/latest", headers={"Origin": "https://ground.example:444"})
             assert r.status == 403  # another port is another origin
-            r = await client.get("/api/latest", headers={"Origin": f"http://127.0.0.1:1"})
+            r = await client.get("/api/latest", headers={"Origin": "http://127.0.0.1:1"})
             assert r.status == 403  # another server on this machine
             r = await client.post(ack, json={"by": "capcom"},
                                   headers={"X-CSRF-Token": good,

@@ -240,14 +240,14 @@ def test_a_mostly_junk_stream_is_throttled_while_another_goes_on(tmp_path, dicti
         async def check():
             server = await start_ingest_server(
                 ingest, "127.0.0.1", 0, clock=Clock(), decoder=decoder_factory(ingest, sampler),
-                junk=sampler, junk_rate=200_000, garbage_window=16_384)
+                junk=sampler, junk_rate=150_000, garbage_window=16_384)
             port = server.sockets[0].getsockname()[1]
             loop = asyncio.get_running_loop()
             t0 = loop.time()
             sender = asyncio.create_task(send(port, junk))
             await asyncio.sleep(0.3)
             await send(port, b"".join(ASM + f for f in frames))
-            await until(lambda: ingest.counters["packets"] == 20, 2.0)
+            await until(lambda: ingest.counters["packets"] == 20, 2.5)
             progress["good_s"] = loop.time() - t0
             progress["junk_read"] = ingest.frame_stats.garbage_octets
             await asyncio.wait_for(sender, 20.0)
@@ -257,8 +257,8 @@ def test_a_mostly_junk_stream_is_throttled_while_another_goes_on(tmp_path, dicti
             await server.wait_closed()
 
         asyncio.run(check())
-        assert progress["good_s"] < 2.0
+        assert progress["good_s"] < 2.5
         assert progress["junk_read"] < len(junk) // 2  # held back while the good ones went in
-        assert progress["junk_s"] > 2.0  # ~600 kB at 200 kB/s once found to be junk
+        assert progress["junk_s"] > 3.0  # ~600 kB at 150 kB/s once found to be junk
         (alarm,) = [a for a in archive.alarms() if a.parameter == "link.garbage"]
         assert alarm.current_severity is None  # back to normal once the junk stream left

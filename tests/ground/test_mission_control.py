@@ -1,8 +1,9 @@
 """Mission control in a real browser: `touchdown fly hakuto-r-m1 --live` at high speed, watched
 through Open MCT in Debian's Chromium driven by Playwright.
 
-The screenshots go to out/screenshots/ (look at them: the live Landing display just after loss of
-signal, and the archived flight reopened).
+The screenshots go to out/screenshots/ (look at them): the live Landing display just after loss of
+signal, the alarm history after the operator's actions, and the archived flight reopened, in UTC
+and in mission-elapsed time (T+).
 """
 
 import contextlib
@@ -88,26 +89,50 @@ def test_a_live_landing_shows_values_plots_the_rejection_alarm_and_loss_of_signa
                    "--archive", str(archive), "-q") as url:
         page.goto(url)  # the downlink starts when the page opens
         watch_the_landing(page)
+        act_on_alarms(page)
     # the archived flight opened afterwards shows the descent (fixed time span)
     with touchdown("ground", "--archive", str(archive), "--port", "0", "--ingest-port",
                    "0") as url:
         page.goto(url)
         page.wait_for_selector("text=FIXED TIMESPAN", timeout=30_000)
         altitude = frame(page, "Altitude estimate and range finder")
-        shot = wait_for(lambda: (lambda png: png if pixels_near(png, REJECTED_RGB) > 100
-                                 else None)(altitude.screenshot()), 30,
-                        "the archived descent plotted")
-        assert pixels_near(shot, ESTIMATE_RGB) > 200
+        wait_for_plot(altitude, "the archived descent plotted")
         alarms = frame(page, "Alarms")
-        assert "ack test operator" in alarms.locator("tr[data-parameter='lrf.state']").inner_text()
-        time.sleep(1.0)  # the map and the track
+        lrf = alarms.locator(".td-alarm[data-parameter='lrf.state']").first
+        wait_for(lambda: "test operator" in lrf.locator(".td-line-acknowledged").inner_text(), 10,
+                 "the acknowledgement, archived")
+        assert COMMENT in lrf.inner_text()
+        wait_for_track(page)
         page.screenshot(path=SHOTS / "landing-archive.png")
+        switch_to_mission_elapsed_time(page)
+        wait_for_track(page)
+        page.screenshot(path=SHOTS / "landing-archive-met.png")
     assert errors == [] and outside == []
     page.close()
 
 
+COMMENT = "range finder ignored onboard; known"
+
+
+def wait_for_plot(plot, what: str) -> bytes:
+    """Wait until a plot frame shows the rejected range readings and the altitude estimate."""
+    shot = wait_for(lambda: (lambda png: png if pixels_near(png, REJECTED_RGB) > 100
+                             else None)(plot.screenshot()), 30, what)
+    assert pixels_near(shot, ESTIMATE_RGB) > 200
+    return shot
+
+
+def wait_for_track(page) -> None:
+    """Wait until the ground track shows the map with the rejected range readings on it."""
+    track = frame(page, "Ground track")
+    wait_for(lambda: pixels_near(track.screenshot(), REJECTED_RGB) > 50, 30,
+             "the ground track drawn")
+    time.sleep(0.5)
+
+
 def watch_the_landing(page) -> None:
-    """Live, at SPEED: values, plot points, the range-finder alarm, LOS; acknowledge."""
+    """Live, at SPEED: values, plot points, the range-finder and propellant alarms (trigger and
+    most severe apart), LOS at the last packet's receive time."""
     # the Landing display opens by itself, its parts made from the dictionary
     page.wait_for_selector("text=Altitude estimate and range finder", timeout=30_000)
     altitude = frame(page, "Altitude estimate and range finder")
@@ -120,26 +145,122 @@ def watch_the_landing(page) -> None:
     wait_for(lambda: pixels_near(altitude.screenshot(), ESTIMATE_RGB) > 200, 30,
              "the altitude estimate plotted")
 
-    # the range finder's readings are rejected: an alarm appears in the alarm list
+    # the range finder's readings are rejected: an alarm appears in the alarm list, its trigger
+    # and most severe value by name, at T+ times
     alarms = frame(page, "Alarms")
-    lrf_alarm = alarms.locator("tr[data-parameter='lrf.state']")
+    lrf_alarm = alarms.locator(".td-alarm.is-active[data-parameter='lrf.state']")
     wait_for(lambda: lrf_alarm.count() and "CRITICAL" in lrf_alarm.inner_text(), 60,
              "the lrf.state alarm")
-    assert "faulty" in lrf_alarm.inner_text()
-    assert alarms.locator("tr[data-parameter='lrf.rejected_run']").count() == 1
+    assert re.fullmatch(r"CRITICAL faulty at T\+01:04:\d\d\.\d",
+                        lrf_alarm.locator(".td-line-trigger").inner_text())
+    assert lrf_alarm.locator(".td-line-most_severe").inner_text().startswith("CRITICAL faulty")
+    assert alarms.locator(".td-alarm[data-parameter='lrf.rejected_run']").count() == 1
     assert pixels_near(altitude.screenshot(), REJECTED_RGB) > 20, "no rejected readings drawn"
 
-    # loss of signal shows in the link view and the status bar
+    # loss of signal shows in the link view and the status bar: the last packet's receive time
     link = frame(page, "Link")
-    wait_for(lambda: "LOS since T+72:2" in link.inner_text(), 60, "loss of signal")
-    indicator = page.locator(".c-indicator", has_text=re.compile("LOS since", re.I)).first
+    wait_for(lambda: "LOS at T+01:12:2" in link.inner_text(), 60, "loss of signal")
+    indicator = page.locator(".c-indicator", has_text=re.compile("LOS at T", re.I)).first
     assert "light time 1.3" in indicator.inner_text().lower()
+    for counter in ("CRC failed", "lost in", "octets discarded hunting for sync", "duplicates"):
+        assert counter in link.inner_text(), counter
+    assert link.locator(".td-apids tbody tr").count() >= 5  # per APID: nav, lrf, gnc, prop...
+
+    # the propellant alarm keeps what triggered it (a WATCH near 40 kg) apart from the worst
+    propellant = alarms.locator(".td-alarm[data-parameter='prop.propellant_kg']").first
+    wait_for(lambda: propellant.count() and "CRITICAL" in propellant.locator(
+        ".td-line-most_severe").inner_text(), 10, "the propellant alarm's most severe value")
+    trigger = propellant.locator(".td-line-trigger").inner_text()
+    assert re.fullmatch(r"WATCH \d+\.\d kg at T\+01:0\d:\d\d\.\d", trigger), trigger
+    assert float(trigger.split()[1]) > 30
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SHOTS / "landing-live.png")
 
-    # acknowledge the range-finder alarm
-    page.on("dialog", lambda d: d.accept("test operator"))
-    lrf_alarm.locator("button", has_text="Acknowledge").click()
-    wait_for(lambda: "ack test operator" in lrf_alarm.inner_text(), 10,
-             "the acknowledgement")
 
+def act_on_alarms(page) -> None:
+    """Acknowledge with a comment, shelve for a day and unshelve, through the page: every POST
+    carries the session's CSRF token as JSON; then the alarm history lists them in order."""
+    posts: list = []
+    page.on("request", lambda r: posts.append(r) if r.method == "POST" else None)
+    sessions: list = []
+    page.on("response", lambda r: sessions.append(r) if r.url.endswith("/api/session") else None)
+    alarms = frame(page, "Alarms")
+    lrf_alarm = alarms.locator(".td-alarm.is-active[data-parameter='lrf.state']")
+    lrf_alarm.locator(".td-act-acknowledge").click()
+    form = lrf_alarm.locator("form.td-form-acknowledge")
+    form.locator("input[name='by']").fill("test operator")
+    form.locator("input[name='comment']").fill(COMMENT)
+    form.locator(".td-form-submit").click()
+    acknowledged = lrf_alarm.locator(".td-line-acknowledged")
+    wait_for(lambda: "test operator at T+" in acknowledged.inner_text(), 10,
+             "the acknowledgement")
+    assert f"“{COMMENT}”" in acknowledged.inner_text()
+    assert form.count() == 0 and lrf_alarm.locator(".td-act-acknowledge").count() == 0
+    (ack,) = [r for r in posts if r.url.endswith("/acknowledge")]
+    assert ack.headers["content-type"] == "application/json"
+    assert sessions and ack.headers["x-csrf-token"] == sessions[0].json()["csrf_token"]
+    assert ack.post_data_json == {"by": "test operator", "comment": COMMENT}
+    assert ack.response().status == 200
+
+    # shelve another alarm for a day (the operator's name is remembered), then unshelve it
+    run = alarms.locator(".td-alarm.is-active[data-parameter='lrf.rejected_run']")
+    run.locator(".td-act-shelve").click()
+    form = run.locator("form.td-form-shelve")
+    assert form.locator("input[name='by']").input_value() == "test operator"
+    form.locator("select[name='duration']").select_option("86400")
+    form.locator("input[name='comment']").fill("counted already")
+    form.locator(".td-form-submit").click()
+    wait_for(lambda: "SHELVED" in run.inner_text(), 10, "the shelve")
+    assert re.search(r"until T\+1d \d\d:\d\d:\d\d\.\d by test operator: “counted already”",
+                     run.locator(".td-line-shelved").inner_text())
+    run.locator(".td-act-unshelve").click()
+    run.locator("form.td-form-unshelve .td-form-submit").click()
+    wait_for(lambda: "SHELVED" not in run.inner_text(), 10, "the unshelve")
+    assert [r.post_data_json.get("duration_s") for r in posts if r.url.endswith("/shelve")] \
+        == [86400]
+    assert all(r.headers.get("x-csrf-token") for r in posts)
+
+    # the alarm history: a chronological list with the operators' actions
+    alarms.locator(".td-history-toggle").click()
+    history = alarms.locator(".td-alarm-history")
+    wait_for(lambda: "acknowledged by test operator" in history.inner_text(), 10,
+             "the alarm history")
+    text = history.inner_text()
+    assert text.index("triggered CRITICAL faulty") < text.index("acknowledged by test operator")
+    assert "shelved by test operator: “counted already”" in text
+    assert "unshelved by test operator" in text
+    times = [parse_met(t) for t in history.locator("td.td-time").all_inner_texts()]
+    assert times and all(t is not None for t in times)
+    alarms.screenshot(path=SHOTS / "alarm-history.png")
+    alarms.locator(".td-history-toggle").click()  # back to the alarms
+
+
+def parse_met(text: str) -> float | None:
+    """T+HH:MM:SS.s (or T+Nd HH:MM:SS.s) -> s."""
+    m = re.fullmatch(r"T([+-])(?:(\d+)d )?(\d\d):(\d\d):(\d\d\.\d)", text.strip())
+    if not m:
+        return None
+    s = int(m[2] or 0) * 86400 + int(m[3]) * 3600 + int(m[4]) * 60 + float(m[5])
+    return -s if m[1] == "-" else s
+
+
+def switch_to_mission_elapsed_time(page) -> None:
+    """The time conductor's time system menu offers T+ beside UTC; in T+ the span stays, the
+    plots' time axis reads T+ and the descent is drawn as before."""
+    conductor = page.locator(".l-shell__time-conductor")
+    conductor.locator(".c-compact-tc__setting-value").first.click()
+    page.locator(".c-time-system-button").click()
+    page.locator(".c-menu li", has_text="MET (T+)").click()
+    page.keyboard.press("Escape")
+    page.mouse.move(800, 20)  # off the plots: no hover toolbar in the screenshot
+    wait_for(lambda: "MET (T+)" in conductor.inner_text(), 10, "the T+ time system")
+    bounds = [parse_met(t) for t in conductor.locator(
+        ".c-compact-tc__setting-wrapper .c-compact-tc__setting-value").all_inner_texts()]
+    assert bounds[0] is not None and bounds[1] is not None, bounds
+    assert bounds[1] - bounds[0] == 21 * 60  # the archive's last 20 minutes and one more
+    altitude = frame(page, "Altitude estimate and range finder")
+    wait_for(lambda: altitude.locator(".gl-plot-x-tick-label", has_text="T+").count(), 10,
+             "a T+ label on the altitude plot's time axis")
+    wait_for_plot(altitude, "the descent plotted in T+")
+    events = frame(page, "Events")
+    assert re.search(r"T\+01:04:\d\d\.\d", events.inner_text())

@@ -1,5 +1,6 @@
-"""The Open MCT plugin's pure JavaScript (limits, points, objects, clock) under Node's test
-runner, fed the server's own /api/parameters."""
+"""The Open MCT plugin's pure JavaScript under Node's test runner, fed the server's own
+/api/parameters: limits, points, objects, the mission-elapsed (T+) time system, paging, the
+CSRF token on every POST, alarm rows and history lines, link counters and the LOS text."""
 
 import asyncio
 import json

@@ -76,7 +76,8 @@ def _start_server(path):
 
     proc = subprocess.Popen([sys.executable, "-c", "from touchdown.cli import main; main()",
                              "ground", "--archive", str(path), "--port", "0",
-                             "--ingest-port", "0", *([] if path.exists() else ["--new"])], stderr=subprocess.PIPE, text=True,
+                             "--ingest-port", "0", *([] if path.exists() else ["--new"])],
+                            stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONWARNINGS": "error"})
     lines = "".join(proc.stderr.readline() for _ in range(4))  # archive, UI, API, ingest
     web = int(re.search(r"http://[\d.]+:(\d+)", lines).group(1))

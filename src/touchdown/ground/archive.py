@@ -301,6 +301,10 @@ class Archive:
                     self._db.execute("INSERT INTO meta VALUES ('schema', ?)",
                                      (str(SCHEMA_VERSION),))
                 self._db.execute("PRAGMA synchronous=NORMAL")
+                # Checkpoint the WAL every 64 pages and keep no more than 256 KiB of it after a
+                # checkpoint: a long stream does not leave a WAL file larger than the archive.
+                self._db.execute("PRAGMA wal_autocheckpoint=64")
+                self._db.execute("PRAGMA journal_size_limit=262144")
             self._check_schema()
             if not fresh:
                 self._quick_check()

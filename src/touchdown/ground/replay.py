@@ -3,9 +3,10 @@
 Each record's octets (attached sync marker and frame, damaged or not) go through the frame
 decoder into ``Ingest`` at the record's receive time, so the archive, the sequence checks, the
 alarms and loss of signal come out as they would have live; after the last record the silence
-that follows is let run until loss of signal is declared. The frame counts add to the
-ingest's (``Ingest.frame_stats``), so the archive's counters hold every replay into it. The recording's flight plan
-(scenario, epoch, target) goes into the archive with it.
+that follows is let run until loss of signal is declared. Frames and junk are archived through
+a ``JunkSampler`` as live (every good frame, a bounded sample of the rest), and the frame counts
+add to the ingest's (``Ingest.frame_stats``), so the archive's counters hold every replay into
+it. The recording's flight plan (scenario, epoch, target) goes into the archive with it.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from touchdown.ground.ingest import Ingest
+from touchdown.ground.junk import JunkSampler
 from touchdown.ground.status import LossOfSignal
 from touchdown.telemetry.flight_info import FlightInfo
-from touchdown.telemetry.frames import DecoderStats, FrameDecoder
+from touchdown.telemetry.frames import DecoderStats
 from touchdown.telemetry.recording import Recording
 
 
@@ -41,12 +43,9 @@ class Replayer:
                  spacecraft_id: int | None = None) -> None:
         self.ingest = ingest
         self._t = 0.0
-        self.decoder = FrameDecoder(frame_length, spacecraft_id, self._keep,
-                                    stats=ingest.frame_stats)
+        self.junk = JunkSampler(ingest.archive, lambda: self._t)
+        self.decoder = self.junk.decoder(frame_length, spacecraft_id, ingest.frame_stats)
         self.report = ReplayReport(frames=self.decoder.stats)
-
-    def _keep(self, frame: bytes, ok: bool) -> None:
-        self.ingest.archive.add_frame(self._t, frame, ok)
 
     def record(self, t: float, data: bytes) -> None:
         """The octets (sync marker and frame, damaged or not) received at ground time t."""
@@ -73,6 +72,7 @@ class Replayer:
         """Let the silence after the last record run until loss of signal; commit."""
         if self.report.t_last is not None:
             self.silence(self.report.t_last + self.ingest.link.los_timeout_s + 1e-3)
+        self.junk.flush()
         self.ingest.archive.flush()
         return self.report
 

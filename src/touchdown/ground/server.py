@@ -50,6 +50,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -59,6 +60,7 @@ from typing import Any, Protocol
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from touchdown.ground.alarm_api import add_alarm_routes, alarms_message
+from touchdown.ground.archive import ArchiveError
 from touchdown.ground.guard import BODY_MAX, GUARD, add_guard
 from touchdown.ground.http import (
     CLOCK,
@@ -75,6 +77,8 @@ from touchdown.ground.status import last_known_state, outcome_estimate
 from touchdown.ground.web import FLIGHT, LIVE, add_ui
 from touchdown.telemetry.flight_info import FlightInfo
 from touchdown.telemetry.packets import SPACE_PACKET_HEADER_SIZE, packet_length
+
+log = logging.getLogger(__name__)
 
 HOUSEKEEPING_S = 0.2  # s: how often the server commits the archive and checks for LOS
 QUEUE_LEN = 10_000  # values (and other messages) a websocket client may have unsent; one more
@@ -209,6 +213,8 @@ def link_status(ingest: Ingest, now: float, flight: FlightInfo | None = None) ->
             "los": None if link.los is None else asdict(link.los),
             "los_history": [asdict(x) for x in link.history],
             "stale_packets": link.stale_packets(now) if status != "UNAVAIL" else [],
+            "archive": {"path": ingest.archive.path, "read_only": ingest.archive.read_only,
+                        "failure": ingest.archive.failure},
             **(light or {"light_time_s": None, "earth_elevation_deg": None})}
 
 
@@ -399,7 +405,10 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
         last_alarms: tuple[Any, ...] = ()
         while True:
             await asyncio.sleep(HOUSEKEEPING_S)
-            ingest.archive.maybe_commit()
+            try:
+                ingest.archive.maybe_commit()
+            except ArchiveError:  # archive.failure says why, in /api/link and on stderr
+                log.exception("the archive cannot be written")
             now = clock()
             if app[LIVE]:
                 _broadcast(app, {"type": "clock", "t_ground": now, "rate": app[CLOCK_RATE],
@@ -499,8 +508,9 @@ async def start_ingest_server(ingest: Ingest, host: str = "127.0.0.1", port: int
     open stream's, checked by the alarm monitor whenever a window completes or a stream ends),
     and a stream over ``garbage_limit`` is throttled: after each read it waits as long as the
     read took to handle, and at least long enough to keep to ``junk_rate`` octets/s, so other
-    connections and the web API go on. ``junk`` (the decoders' ``JunkSampler``) is flushed when
-    a stream ends. Connection lines in the link log are limited to ``CONNECTION_LOG_PER_MIN`` a
+    connections and the web API go on (every stream lets them run after each read of
+    ``READ_LEN`` octets). ``junk`` (the decoders' ``JunkSampler``) is flushed when a stream
+    ends. Connection lines in the link log are limited to ``CONNECTION_LOG_PER_MIN`` a
     minute of ground time; the others are counted into the next line.
     """
     open_windows: dict[int, GarbageWindow] = {}
@@ -552,24 +562,28 @@ async def start_ingest_server(ingest: Ingest, host: str = "127.0.0.1", port: int
                 t0 = time.perf_counter()
                 for raw in dec.feed(chunk):
                     ingest.packet(raw, clock())
-                if status is None:
-                    continue
-                if window.update(status.octets_fed, status.octets_discarded):
-                    report_garbage()
-                if window.fraction is not None and window.fraction > garbage_limit:
-                    busy = time.perf_counter() - t0
-                    await asyncio.sleep(max(busy, len(chunk) / junk_rate))
+                pause = 0.0
+                if status is not None:
+                    if window.update(status.octets_fed, status.octets_discarded):
+                        report_garbage()
+                    if window.fraction is not None and window.fraction > garbage_limit:
+                        pause = max(time.perf_counter() - t0, len(chunk) / junk_rate)
+                # Let the others run after every read: a read of octets already buffered does
+                # not wait, and the transport buffers up to 256 KiB (~11,000 values) at once.
+                await asyncio.sleep(pause)
         except ConnectionError:
             pass
         finally:
             del open_windows[key]
-            if window.fraction:
-                report_garbage()
-            if junk is not None:
-                junk.flush()
-            log(kind, f"ingest peer {peer} {why}")
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
+            try:
+                if window.fraction:
+                    report_garbage()
+                if junk is not None:
+                    junk.flush()
+                log(kind, f"ingest peer {peer} {why}")
+            finally:
+                writer.close()
+                with contextlib.suppress(ConnectionError):
+                    await writer.wait_closed()
 
     return await asyncio.start_server(connection, host, port)

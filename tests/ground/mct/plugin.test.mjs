@@ -6,6 +6,7 @@ import {
   alarmActions,
   alarmLines,
   alarmState,
+  chronological,
   historyLine,
   sortAlarms
 } from '../../../src/touchdown/ground/mct/plugin/alarms.js';
@@ -140,10 +141,12 @@ test('paging: every page followed with after=<next>, and no more than maxPages',
       { name: 'nav.altitude_m', values: [[10, 1], [11, 2]], next: 'c1' }],
     [(u) => assert.equal(u, '/api/history/nav.altitude_m?start=10&end=20&after=c1'), 200,
       { name: 'nav.altitude_m', values: [[12, 3]], next: 'c2' }],
-    [(u) => assert.match(u, /after=c2$/), 200, { name: 'nav.altitude_m', values: [[13, 4]], next: null }]
+    [(u) => assert.match(u, /after=c2$/), 200,
+      { name: 'nav.altitude_m', values: [[13, 4]], next: null }]
   ]);
   const api = new GroundApi(fetchImpl);
-  assert.deepEqual(await api.history('nav.altitude_m', 10, 20), [[10, 1], [11, 2], [12, 3], [13, 4]]);
+  assert.deepEqual(await api.history('nav.altitude_m', 10, 20),
+    [[10, 1], [11, 2], [12, 3], [13, 4]]);
   assert.equal(calls.length, 3);
 
   const endless = new GroundApi(async () => ({
@@ -276,13 +279,19 @@ test('alarm history: one line per entry, enumerations by name', () => {
     alarm_id: 8, parameter: 'lrf.state', kind, severity: null, value: null,
     t_received: 4121.3, t_onboard: null, by: null, comment: null, ...extra
   });
-  assert.deepEqual(historyLine(entry('triggered', { severity: 'critical', value: 2, t_onboard: 4120 }), p),
+  const triggered = entry('triggered', { severity: 'critical', value: 2, t_onboard: 4120 });
+  assert.deepEqual(historyLine(triggered, p),
     { t: 4120, time: 'T+01:08:40.0', parameter: 'lrf.state', text: 'triggered CRITICAL faulty' });
   assert.equal(historyLine(entry('acknowledged', { by: 'ann', comment: 'seen' }), p).text,
     'acknowledged by ann: “seen”');
   assert.equal(historyLine(entry('acknowledged', { by: 'ann' }), p).time, 'T+01:08:41.3');
   assert.equal(historyLine(entry('returned', { value: 1 }), p).text, 'back to normal (tracking)');
   assert.equal(historyLine(entry('shelve_expired', {}), p).text, 'shelve expired');
+  const order = chronological([
+    entry('cleared', { t_received: 9 }), entry('triggered', { t_received: 1 }),
+    entry('acknowledged', { t_received: 5 }), entry('shelved', { t_received: 5 })
+  ]).map((e) => e.kind);
+  assert.deepEqual(order, ['triggered', 'acknowledged', 'shelved', 'cleared']);
 });
 
 const COUNTERS = {
@@ -293,14 +302,19 @@ const COUNTERS = {
 
 test('link: every counter per link and per APID; missing counters are not zero', () => {
   const rows = Object.fromEntries(countersRows(COUNTERS));
-  assert.equal(rows.Frames, '5,000 good · 3 CRC failed · 1 bad header · 12 lost in 2 gaps · 7 idle');
+  assert.equal(rows.Frames,
+    '5,000 good · 3 CRC failed · 1 bad header · 12 lost in 2 gaps · 7 idle');
   assert.equal(rows.Sync, '1,048,576 octets discarded hunting for sync (4,096 kept as a sample)');
   assert.equal(rows.Packets, '12,000 (480,000 octets) · 3 bad');
   assert.equal(rows.Sequence, '2 gaps · 40 missing · 1 duplicates · 0 reordered · 0 resets');
   const old = Object.fromEntries(countersRows({ packets: 5 }));
-  assert.equal(old.Frames, '— good · — CRC failed · — bad header · — lost in — gaps · — idle');
+  assert.equal(old.Frames,
+    '— good · — CRC failed · — bad header · — lost in — gaps · — idle');
   assert.deepEqual(apidRows({
-    nav: { apid: 0x101, packets: 3200, bytes: 1, gaps: 1, missing: 4, duplicates: 0, reordered: 2, resets: 0 },
+    nav: {
+      apid: 0x101, packets: 3200, bytes: 1, gaps: 1, missing: 4, duplicates: 0, reordered: 2,
+      resets: 0
+    },
     lrf: { apid: 0x100, packets: 6400, bytes: 1, gaps: 0, missing: 0, duplicates: 1, reordered: 0 }
   }), [
     ['lrf', 256, '6,400', '0', '0', '1', '0', '—'],

@@ -100,7 +100,8 @@ export function alarmLines(a, p) {
       ? {
           key: 'acknowledged',
           label: 'Acknowledged',
-          text: `${a.acknowledged_by ?? '?'} at ${metText(a.t_acknowledged)}${quoted(a.ack_comment)}`,
+          text: `${a.acknowledged_by ?? '?'} at ${metText(a.t_acknowledged)}` +
+            quoted(a.ack_comment),
           t: a.t_acknowledged
         }
       : { key: 'acknowledged', label: 'Acknowledged', text: 'not yet', t: null }
@@ -109,7 +110,8 @@ export function alarmLines(a, p) {
     lines.push({
       key: 'shelved',
       label: 'Shelved',
-      text: `until ${metText(a.shelved_until)} by ${a.shelved_by ?? '?'}${quoted(a.shelve_comment)}`,
+      text: `until ${metText(a.shelved_until)} by ${a.shelved_by ?? '?'}` +
+        quoted(a.shelve_comment),
       t: a.shelved_until
     });
   }
@@ -169,6 +171,14 @@ export function historyLine(entry, p) {
     what = `${kind}${entry.by ? ` by ${entry.by}` : ''}${quoted(entry.comment)}`;
   }
   return { t, time: metText(t), parameter: entry.parameter, text: what };
+}
+
+/** Alarm-history entries in the order the ground learnt of them (receive time; ties as the
+ *  server gave them). */
+export function chronological(entries) {
+  const t = (e) => e.t_received ?? e.t_onboard ?? -Infinity;
+  return entries.map((e, i) => [e, i]).sort(([a, i], [b, j]) => t(a) - t(b) || i - j)
+    .map(([e]) => e);
 }
 
 /** Alarms in the order the list shows them: active first, the gravest then the newest. */
@@ -232,8 +242,10 @@ export function alarmsView(feed, parameters, epochMs) {
       if (show) loadHistory(historyPanel, '/api/alarm-history', 'history');
     });
 
-    async function loadHistory(panel, path, key, single = false) {
-      panel.replaceChildren(element('div', { class: 'td-note', text: 'Loading the history…' }));
+    async function loadHistory(panel, path, key, single = false, quiet = false) {
+      if (!quiet) {
+        panel.replaceChildren(element('div', { class: 'td-note', text: 'Loading the history…' }));
+      }
       let rows;
       let complete = true;
       try {
@@ -246,7 +258,8 @@ export function alarmsView(feed, parameters, epochMs) {
         panel.replaceChildren(element('div', { class: 'td-note td-error', text: error.message }));
         return;
       }
-      const lines = rows.map((e) => ({ e, line: historyLine(e, byName.get(e.parameter)) }));
+      const lines = chronological(rows).map((e) =>
+        ({ e, line: historyLine(e, byName.get(e.parameter)) }));
       const table = element('table', { class: 'td-history' }, [
         element('tbody', {}, lines.map(({ e, line }) =>
           element('tr', { class: `td-h-${e.kind}`, 'data-kind': e.kind }, [
@@ -293,14 +306,23 @@ export function alarmsView(feed, parameters, epochMs) {
       let duration = null;
       if (action === 'shelve') {
         duration = element('select', { name: 'duration', 'aria-label': 'Shelve for' },
-          SHELVE_DURATIONS.map(([s, label]) => element('option', { value: String(s), text: label })));
+          SHELVE_DURATIONS.map(([s, label]) =>
+            element('option', { value: String(s), text: label })));
         duration.value = '3600';
         fields.push(element('label', { text: 'for' }, [duration]));
       }
       if (action !== 'unshelve') fields.push(element('label', { text: 'Comment' }, [comment]));
       const label = action[0].toUpperCase() + action.slice(1);
-      const submit = element('button', { type: 'submit', class: 'c-button c-button--major td-form-submit', text: label });
-      const cancel = element('button', { type: 'button', class: 'c-button td-form-cancel', text: 'Cancel' });
+      const submit = element('button', {
+        type: 'submit',
+        class: 'c-button c-button--major td-form-submit',
+        text: label
+      });
+      const cancel = element('button', {
+        type: 'button',
+        class: 'c-button td-form-cancel',
+        text: 'Cancel'
+      });
       const message = element('span', { class: 'td-form-message' });
       const form = element('form', { class: `td-alarm-form td-form-${action}` }, [
         ...fields,
@@ -396,8 +418,10 @@ export function alarmsView(feed, parameters, epochMs) {
         const body = element('div', { class: 'td-alarm-body' });
         const slot = element('div', { class: 'td-alarm-slot' });
         const hist = element('div', { class: 'td-alarm-own-history', hidden: '' });
-        const rootEl = element('div', { 'data-parameter': a.parameter, 'data-alarm-id': String(a.id) },
-          [body, slot, hist]);
+        const rootEl = element('div', {
+          'data-parameter': a.parameter,
+          'data-alarm-id': String(a.id)
+        }, [body, slot, hist]);
         card = { root: rootEl, body, slot, history: hist, alarm: a };
         cards.set(a.id, card);
       }
@@ -429,9 +453,14 @@ export function alarmsView(feed, parameters, epochMs) {
           const active = alarms.filter((a) => a.active);
           const unack = active.filter((a) => !a.acknowledged).length;
           summary.textContent = alarms.length
-            ? `${active.length} active, ${unack} unacknowledged, ${alarms.length - active.length} cleared`
+            ? `${active.length} active, ${unack} unacknowledged, ` +
+              `${alarms.length - active.length} cleared`
             : 'No alarms.';
-          note.textContent = complete ? '' : 'Showing the newest pages of alarms only.';
+          note.textContent = complete ? '' :
+            `The first ${alarms.length} alarms the server gave; the archive holds more.`;
+          if (!historyPanel.hidden) {
+            await loadHistory(historyPanel, '/api/alarm-history', 'history', false, true);
+          }
           note.classList.remove('td-error');
         } catch (error) {
           note.textContent = `alarms unavailable: ${error.message}`;

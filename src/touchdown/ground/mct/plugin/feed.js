@@ -1,6 +1,7 @@
 // The ground server's realtime feed: one websocket for every view of the page. It hands out
 // parameter values by name and the server's link, alarm and clock messages by type, and
-// reconnects by itself when the server goes away and comes back.
+// reconnects by itself when the server goes away and comes back (or drops it as too slow). It
+// subscribes to the parameters the page shows, not all of them: fewer values to read.
 
 const RECONNECT_MS = 1000;
 
@@ -11,12 +12,18 @@ export class GroundFeed {
     this.byType = new Map(); // 'link' | 'alarms' | 'clock' | 'connection' -> Set of callbacks
     this.link = null; // the newest link message
     this.connected = false;
+    this.changes = null; // {subscribe: Set, unsubscribe: Set} waiting to be sent
     this.connect();
   }
 
   connect() {
     const ws = new WebSocket(this.url);
-    ws.onopen = () => this.setConnected(true);
+    ws.onopen = () => {
+      this.changes = null;
+      const names = [...this.byName.keys()];
+      if (names.length) ws.send(JSON.stringify({ subscribe: names }));
+      this.setConnected(true);
+    };
     ws.onmessage = (event) => this.dispatch(JSON.parse(event.data));
     ws.onclose = () => {
       this.setConnected(false);
@@ -55,7 +62,33 @@ export class GroundFeed {
 
   /** Call back with every new value of parameter `name`; returns the unsubscribe function. */
   onValue(name, callback) {
-    return subscribe(this.byName, name, callback);
+    if (!this.byName.has(name)) this.change('subscribe', name);
+    const off = subscribe(this.byName, name, callback);
+    return () => {
+      off();
+      if (this.byName.get(name)?.size === 0) {
+        this.byName.delete(name);
+        this.change('unsubscribe', name);
+      }
+    };
+  }
+
+  /** Tell the server of a name (un)subscribed, with the others of this turn in one message. */
+  change(kind, name) {
+    if (!this.connected) return; // connecting sends every name
+    if (this.changes === null) {
+      this.changes = { subscribe: new Set(), unsubscribe: new Set() };
+      queueMicrotask(() => {
+        const { subscribe: sub, unsubscribe: unsub } = this.changes ?? {};
+        this.changes = null;
+        if (!this.connected || this.ws.readyState !== WebSocket.OPEN) return;
+        if (unsub?.size) this.ws.send(JSON.stringify({ unsubscribe: [...unsub] }));
+        if (sub?.size) this.ws.send(JSON.stringify({ subscribe: [...sub] }));
+      });
+    }
+    const other = kind === 'subscribe' ? 'unsubscribe' : 'subscribe';
+    this.changes[other].delete(name);
+    this.changes[kind].add(name);
   }
 
   /** Call back with (first, second) when values of both parameters with the same time have

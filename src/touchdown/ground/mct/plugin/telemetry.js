@@ -160,7 +160,15 @@ export class TelemetryProvider {
   }
 
   isStale(domainObject) {
-    return Promise.resolve({ isStale: this.packetIsStale(domainObject.touchdown.packet) });
+    const isStale = this.packetIsStale(domainObject.touchdown.packet);
+    return Promise.resolve(this.stalenessResponse(isStale));
+  }
+
+  /** A staleness answer stamped now in both time systems (Open MCT ignores one that is not
+   *  newer than the last, or before the bounds, in the active time system). */
+  stalenessResponse(isStale) {
+    const now = Date.now();
+    return { isStale, [UTC_KEY]: now, [MET_KEY]: now - this.epochMs };
   }
 
   subscribeToStaleness(domainObject, callback) {
@@ -188,7 +196,7 @@ export class TelemetryProvider {
       for (const entry of entries) {
         if (entry.last !== isStale) {
           entry.last = isStale;
-          entry.callback({ isStale, utc: Date.now() });
+          entry.callback(this.stalenessResponse(isStale));
         }
       }
     }

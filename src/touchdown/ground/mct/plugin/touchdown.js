@@ -117,7 +117,7 @@ export async function startMissionControl(openmct, element) {
   if (flight.mode !== 'realtime') {
     openmct.time.setBounds(fixed[0].bounds); // the conductor set them from the clock offsets
   }
-  keepSpanAcrossTimeSystems(openmct, epochMs);
+  followTimeSystems(openmct, epochMs);
   openmct.install(openmct.plugins.LADTable());
 
   openmct.types.addType(TELEMETRY_TYPE, {
@@ -144,23 +144,34 @@ export async function startMissionControl(openmct, element) {
   openmct.start(element);
 }
 
-/** Switching between UTC and T+ in a fixed time span keeps the span: Open MCT's conductor
- *  would otherwise move it to the clock's window (it sets the clock offsets after the time
- *  system). The bounds from before the switch are converted and set once the conductor is
- *  done; a switch that came with its own bounds (the URL's) keeps those. */
-function keepSpanAcrossTimeSystems(openmct, epochMs) {
+/** Switching between UTC and T+: in a fixed time span the span is kept (Open MCT's conductor
+ *  would move it to the clock's window: it sets the clock offsets after the time system; the
+ *  bounds from before the switch are converted and set once it is done; a switch that came with
+ *  its own bounds, the URL's, keeps those). Then the open view is shown afresh: Open MCT 4.2's
+ *  plots keep the x offset of their first point across a time system change, and UTC ms minus a
+ *  MET ms offset (~1.7e12) leaves float32 vertices no better than two minutes. */
+function followTimeSystems(openmct, epochMs) {
   let current = openmct.time.getTimeSystem().key;
   let pending = null;
   openmct.time.on('timeSystemChanged', (timeSystem) => {
     const from = current;
     current = timeSystem.key;
-    if (from === current || !openmct.time.isFixed()) return;
-    pending = { bounds: convertBounds(openmct.time.getBounds(), from, current, epochMs), byOffsets: false };
-    queueMicrotask(() => {
-      const p = pending;
-      pending = null;
-      if (p && p.byOffsets && openmct.time.isFixed()) openmct.time.setBounds(p.bounds);
-    });
+    if (from === current) return;
+    if (openmct.time.isFixed()) {
+      pending = {
+        bounds: convertBounds(openmct.time.getBounds(), from, current, epochMs),
+        byOffsets: false
+      };
+      queueMicrotask(() => {
+        const p = pending;
+        pending = null;
+        if (p && p.byOffsets && openmct.time.isFixed()) openmct.time.setBounds(p.bounds);
+      });
+    }
+    setTimeout(() => {
+      const shown = openmct.router.path?.[0];
+      if (shown) openmct.objectViews.emit('reload', shown);
+    }, 0);
   });
   openmct.time.on('clockOffsetsChanged', () => {
     if (pending) pending.byOffsets = true;

@@ -65,8 +65,9 @@ export function countersRows(c) {
     ],
     [
       'Sequence',
-      `${count(c.gaps)} gaps · ${count(c.missing)} missing · ${count(c.duplicates)} duplicates · ` +
-        `${count(c.reordered)} reordered · ${count(c.resets)} resets`
+      `${count(c.gaps)} gaps · ${count(c.missing)} missing · ` +
+        `${count(c.duplicates)} duplicates · ${count(c.reordered)} reordered · ` +
+        `${count(c.resets)} resets`
     ]
   ];
 }
@@ -117,17 +118,18 @@ export function linkView(feed, epochMs = 0) {
       badge.title = link?.los ? utcText(epochMs, link.los.t_los) : '';
       if (!link) return;
       const items = [];
-      if (link.los) {
-        items.push([
-          'Loss of signal',
-          `${losText(link.los)}, the last packet received (declared ` +
-            `${metText(link.los.t_declared)}; newest onboard time ${metText(link.los.t_onboard_last)})`,
-          link.los.t_los
-        ]);
-      }
       const known = (x) => x !== null && x !== undefined;
+      if (link.los) {
+        const silence = known(link.los_timeout_s)
+          ? ` after ${link.los_timeout_s} s of silence` : '';
+        items.push(['LOS declared', `${metText(link.los.t_declared)}${silence}`,
+          link.los.t_declared]);
+      }
       items.push(
-        ['Onboard time now', metText(link.t_onboard_now), link.t_onboard_now],
+        link.los
+          ? ['Onboard time', `newest received ${metText(link.los.t_onboard_last)}`,
+              link.los.t_onboard_last]
+          : ['Onboard time now', metText(link.t_onboard_now), link.t_onboard_now],
         [
           'Light time',
           `${known(link.light_time_s) ? `${link.light_time_s.toFixed(3)} s one way` : '—'} · ` +
@@ -276,20 +278,29 @@ export function trackView(openmct, feed, epochMs) {
     }
 
     async function load() {
+      const end = openmct.time.getBounds().end;
+      const endS = secondsFrom(openmct.time.getTimeSystem().key, end, epochMs);
+      const histories = Promise.all([ // asked for beside the map, not after it
+        pairedHistory('nav.lat_deg', 'nav.lon_deg', -Infinity, endS),
+        history('lrf.accepted', -Infinity, endS)
+      ]);
       try {
         map = await getJSON('/api/terrain/map');
       } catch (error) {
         caption.textContent = `No map: ${error.message}`;
+        histories.catch(() => {});
         return;
       }
       image.onload = draw;
       image.src = map.image;
-      const end = openmct.time.getBounds().end;
-      const endS = secondsFrom(openmct.time.getTimeSystem().key, end, epochMs);
-      const [positions, accepted] = await Promise.all([
-        pairedHistory('nav.lat_deg', 'nav.lon_deg', -Infinity, endS),
-        history('lrf.accepted', -Infinity, endS)
-      ]);
+      let positions;
+      let accepted;
+      try {
+        [positions, accepted] = await histories;
+      } catch (error) {
+        caption.textContent = `No track: ${error.message}`;
+        return;
+      }
       track = positions.filter(([, lat, lon]) => lat !== null && lon !== null);
       rejected = accepted.filter(([, a]) => a === 0).map(([t]) => positionAt(t)).filter(Boolean);
       caption.textContent =

@@ -1,0 +1,43 @@
+"""Every benchmark runs, at a tiny size: the scripts work and say what they measure.
+
+Speed is measured in ``benchmarks/``, never here: these only check that each benchmark runs to
+the end against a real `touchdown ground` server and that its figures add up.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def run_bench(script: str, *args: str) -> tuple[str, dict]:
+    """Run a benchmark script; its output and its closing JSON line."""
+    r = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout, json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def test_bench_ground_counts_every_packet_and_delivers_every_value():
+    out, r = run_bench("bench_ground.py", "--packets", "300", "--baseline", "none")
+    assert r["packets"] == 300 and "ratio" not in r and "baseline" not in r
+    new = r["new"]
+    assert new["packets_per_s"] > 0 and new["subscriber_values"] == [r["parameters"]]
+    assert "packets/s" in out
+
+
+def test_bench_junk_archives_every_good_packet_and_little_junk():
+    out, r = run_bench("bench_junk.py", "--megabytes", "0.3")
+    assert set(r["streams"]) == {"random octets", "repeated sync markers"}
+    for s in r["streams"].values():
+        assert s["all_packets"] and s["packets_archived"] == r["packets"] > 0
+        assert s["discarded_exact"] and s["sync_octets_discarded"] == s["junk_octets"]
+        assert s["growth_final_bytes"] < 0.3 * r["goal_bytes"]  # the goal, scaled down
+        assert 0 < s["junk_octets_kept"] <= 16 * 256
+        assert s["garbage_alarm"]["trigger_severity"] == "warning"
+        assert s["met"]
+    assert "NOT MET" not in out
