@@ -151,7 +151,7 @@ def watch_the_landing(page) -> None:
     lrf_alarm = alarms.locator(".td-alarm.is-active[data-parameter='lrf.state']")
     wait_for(lambda: lrf_alarm.count() and "CRITICAL" in lrf_alarm.inner_text(), 60,
              "the lrf.state alarm")
-    assert re.fullmatch(r"CRITICAL faulty at T\+01:04:\d\d\.\d",
+    assert re.fullmatch(r"CRITICAL faulty at T\+64:\d\d\.\d",
                         lrf_alarm.locator(".td-line-trigger").inner_text())
     assert lrf_alarm.locator(".td-line-most_severe").inner_text().startswith("CRITICAL faulty")
     assert alarms.locator(".td-alarm[data-parameter='lrf.rejected_run']").count() == 1
@@ -159,7 +159,7 @@ def watch_the_landing(page) -> None:
 
     # loss of signal shows in the link view and the status bar: the last packet's receive time
     link = frame(page, "Link")
-    wait_for(lambda: "LOS at T+01:12:2" in link.inner_text(), 60, "loss of signal")
+    wait_for(lambda: "LOS at T+72:2" in link.inner_text(), 60, "loss of signal")
     indicator = page.locator(".c-indicator", has_text=re.compile("LOS at T", re.I)).first
     assert "light time 1.3" in indicator.inner_text().lower()
     for counter in ("CRC failed", "lost in", "octets discarded hunting for sync", "duplicates"):
@@ -171,7 +171,7 @@ def watch_the_landing(page) -> None:
     wait_for(lambda: propellant.count() and "CRITICAL" in propellant.locator(
         ".td-line-most_severe").inner_text(), 10, "the propellant alarm's most severe value")
     trigger = propellant.locator(".td-line-trigger").inner_text()
-    assert re.fullmatch(r"WATCH \d+\.\d kg at T\+01:0\d:\d\d\.\d", trigger), trigger
+    assert re.fullmatch(r"WATCH \d+\.\d kg at T\+6\d:\d\d\.\d", trigger), trigger
     assert float(trigger.split()[1]) > 30
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SHOTS / "landing-live.png")
@@ -211,7 +211,7 @@ def act_on_alarms(page) -> None:
     form.locator("input[name='comment']").fill("counted already")
     form.locator(".td-form-submit").click()
     wait_for(lambda: "SHELVED" in run.inner_text(), 10, "the shelve")
-    assert re.search(r"until T\+1d \d\d:\d\d:\d\d\.\d by test operator: “counted already”",
+    assert re.search(r"until T\+1\d\d\d:\d\d\.\d by test operator: “counted already”",
                      run.locator(".td-line-shelved").inner_text())
     run.locator(".td-act-unshelve").click()
     run.locator("form.td-form-unshelve .td-form-submit").click()
@@ -236,11 +236,11 @@ def act_on_alarms(page) -> None:
 
 
 def parse_met(text: str) -> float | None:
-    """T+HH:MM:SS.s (or T+Nd HH:MM:SS.s) -> s."""
-    m = re.fullmatch(r"T([+-])(?:(\d+)d )?(\d\d):(\d\d):(\d\d\.\d)", text.strip())
+    """T+mm:ss.s (the CLI's and the report's notation, touchdown.timefmt) -> s."""
+    m = re.fullmatch(r"T([+-])(\d\d+):(\d\d\.\d)", text.strip())
     if not m:
         return None
-    s = int(m[2] or 0) * 86400 + int(m[3]) * 3600 + int(m[4]) * 60 + float(m[5])
+    s = int(m[2]) * 60 + float(m[3])
     return -s if m[1] == "-" else s
 
 
@@ -263,4 +263,4 @@ def switch_to_mission_elapsed_time(page) -> None:
              "a T+ label on the altitude plot's time axis")
     wait_for_plot(altitude, "the descent plotted in T+")
     events = frame(page, "Events")
-    assert re.search(r"T\+01:04:\d\d\.\d", events.inner_text())
+    assert re.search(r"T\+64:\d\d\.\d", events.inner_text())

@@ -70,14 +70,21 @@ def test_stalled_websocket_clients_are_dropped_and_memory_comes_back(tmp_path, d
     t_start = time.monotonic()
     frames = telemetry(dictionary, encoder, packet, FRAMES_PER_S * 50)
     cli = [sys.executable, "-c", "from touchdown.cli import main; main()"]
-    server = subprocess.Popen([*cli, "ground", "--archive", str(tmp_path / "soak.sqlite"),
-                               "--new", "--port", "0", "--ingest-port", "0"],
-                              stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "server.log"  # a file, not a pipe: a full pipe would stall the server
+    with log.open("w") as err:
+        server = subprocess.Popen([*cli, "ground", "--archive", str(tmp_path / "soak.sqlite"),
+                                   "--new", "--port", "0", "--ingest-port", "0"], stderr=err)
     stop = threading.Event()
     try:
-        lines = [server.stderr.readline() for _ in range(4)]
-        web_port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", "".join(lines)).group(1))
-        tcp_port = int(re.search(r"tcp://127\.0\.0\.1:(\d+)", "".join(lines)).group(1))
+        for _ in range(300):
+            text = log.read_text()
+            web = re.search(r"http://127\.0\.0\.1:(\d+)/", text)
+            tcp = re.search(r"tcp://127\.0\.0\.1:(\d+)", text)
+            if web and tcp:
+                break
+            time.sleep(0.1)
+        assert web and tcp, text
+        web_port, tcp_port = int(web.group(1)), int(tcp.group(1))
 
         def send() -> None:  # FRAMES_PER_S, paced, for as long as the test runs
             with socket.create_connection(("127.0.0.1", tcp_port)) as s:
@@ -117,13 +124,12 @@ def test_stalled_websocket_clients_are_dropped_and_memory_comes_back(tmp_path, d
         stop.set()
         server.send_signal(signal.SIGINT)
         server.wait(timeout=20)
-        server.stderr.close()
     elapsed = time.monotonic() - t_start
     print(f"\nsoak: RSS {started:.1f} MiB after start, warm-up peak {warm_peak:.1f} MiB, "
           f"baseline {baseline:.1f} MiB; rounds of {CLIENTS} stalled clients (queue "
           f"{QUEUE_LEN} values each): " + "; ".join(
-              f"peak {p:.1f} MiB, dropped {d}, after {a:.1f} MiB ({100 * (a / baseline - 1):+.1f} %)"
-              for p, d, a in rounds)
+              f"peak {p:.1f} MiB, dropped {d}, after {a:.1f} MiB "
+              f"({100 * (a / baseline - 1):+.1f} %)" for p, d, a in rounds)
           + f"; {status['counters']['packets']:,} packets archived; {elapsed:.1f} s",
           file=sys.stderr)
     if os.environ.get("TOUCHDOWN_SOAK_REPORT"):

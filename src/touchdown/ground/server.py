@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -123,14 +124,37 @@ class PacketStreamSplitter:
 
 
 class _Client:
-    """One websocket subscriber: its outgoing queue (a value's dict, shared by every client,
-    or a message with a ``type``) and the names it wants (None: all). ``dropped`` is set when
-    its queue overflowed: the handler closes it."""
+    """One websocket subscriber: its outgoing queue (a value as JSON text, made once for every
+    client, or a message) and the names it wants (None: all). ``dropped`` is set when its
+    queue overflowed: the handler closes it."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_LEN)
+        self.queue: asyncio.Queue[str | dict[str, Any]] = asyncio.Queue(QUEUE_LEN)
         self.names: set[str] | None = None
         self.dropped = asyncio.Event()
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_str(text: str | None) -> str:
+    return json.dumps(text)
+
+
+def _json_num(x: float) -> str:
+    x = float(x)
+    return repr(x) if math.isfinite(x) else "null"
+
+
+def _value_json(name: str, t: float, value: float, state: str | None, severity: str | None,
+                t_received: float) -> str:
+    """One value of a ``values`` message as JSON (NaN and infinities null), made once however
+    many clients it goes to."""
+    return (f'{{"name": {_json_str(name)}, "t": {_json_num(t)}, "value": {_json_num(value)}, '
+            f'"state": {_json_str(state)}, "severity": {_json_str(severity)}, '
+            f'"t_received": {_json_num(t_received)}}}')
+
+
+def _values_message(values: list[str]) -> str:
+    return '{"type": "values", "values": [' + ", ".join(values) + "]}"
 
 
 def _range(request: web.Request) -> tuple[float, float]:
@@ -325,20 +349,24 @@ async def realtime(request: web.Request) -> web.WebSocketResponse:
             batch = [await client.queue.get()]
             while not client.queue.empty() and len(batch) < BATCH_LEN:
                 batch.append(client.queue.get_nowait())
-            texts, values = [], []
+            texts: list[str] = []
+            values: list[str] = []
             for m in batch:
-                if "type" not in m:  # a value
+                if isinstance(m, str):  # a value, already JSON
                     values.append(m)
                     continue
                 if values:
-                    texts.append(dumps({"type": "values", "values": values}))
+                    texts.append(_values_message(values))
                     values = []
                 texts.append(dumps(m))
             if values:
-                texts.append(dumps({"type": "values", "values": values}))
+                texts.append(_values_message(values))
             del batch, values
-            for text in texts:
-                await ws.send_str(text)
+            try:
+                for text in texts:
+                    await ws.send_str(text)
+            except ConnectionError:  # the client went: the handler's loop ends too
+                return
 
     async def close_when_dropped() -> None:
         """A client whose queue overflowed (it does not read) is closed (1013) and, if it
@@ -371,7 +399,8 @@ async def realtime(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-def _broadcast(app: web.Application, message: dict[str, Any], name: str | None = None) -> None:
+def _broadcast(app: web.Application, message: str | dict[str, Any],
+               name: str | None = None) -> None:
     """Queue a message for every client that wants it; a client whose queue is full does not
     read: it is dropped (closed, counted) rather than let fall further behind."""
     for client in tuple(app[CLIENTS]):
@@ -393,10 +422,9 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
     def on_value(name: str, t: float, value: float, sev: str | None, t_rx: float) -> None:
         if not app[CLIENTS]:
             return
-        f = fields.get(name)  # a value: the one message without a "type" (see realtime)
-        _broadcast(app, {"name": name, "t": t, "value": value,
-                         "state": f.state(value) if f and not math.isnan(value) else None,
-                         "severity": sev, "t_received": t_rx}, name)
+        f = fields.get(name)
+        state = f.state(value) if f and not math.isnan(value) else None
+        _broadcast(app, _value_json(name, t, value, state, sev, t_rx), name)
 
     unsubscribe = ingest.subscribe(on_value)
 

@@ -16,26 +16,21 @@ export const MET_TIME_SYSTEM = Object.freeze({
   isUTCBased: false
 });
 
-const DAY_TENTHS = 24 * 3600 * 10;
-
-/** Mission-elapsed milliseconds as T+HH:MM:SS.s (T- before the epoch; T+1d 02:03:04.5 past a
- *  day); '—' for no time. */
+/** Mission-elapsed milliseconds as T+mm:ss.s, minutes counting on past the hour (T- before the
+ *  epoch): the notation of the CLI and the report (touchdown.timefmt.mission_clock), so a time
+ *  reads the same everywhere; '—' for no time. */
 export function formatMet(ms) {
   if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
-  const tenths = Math.round(Math.abs(ms) / 100); // rounded first: 59.96 s is 00:01:00.0
+  const tenths = Math.round(Math.abs(ms) / 100); // rounded first: 59.96 s is 01:00.0
   const sign = ms < 0 && tenths > 0 ? '-' : '+';
-  const days = Math.floor(tenths / DAY_TENTHS);
-  const rest = tenths % DAY_TENTHS;
-  const h = Math.floor(rest / 36000);
-  const m = Math.floor((rest % 36000) / 600);
-  const s = ((rest % 600) / 10).toFixed(1).padStart(4, '0');
-  const hms = `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${s}`;
-  return `T${sign}${days ? `${days}d ` : ''}${hms}`;
+  const m = Math.floor(tenths / 600);
+  const s = ((tenths % 600) / 10).toFixed(1).padStart(4, '0');
+  return `T${sign}${String(m).padStart(2, '0')}:${s}`;
 }
 
 const MET_PATTERN = /^\s*T?\s*([+\-−])?\s*(?:(\d+)\s*d\s*)?(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)\s*$/i;
 
-/** The inverse of formatMet: 'T+01:02:03.4', 'T-00:00:05', 'T+1d 02:03:04.5', '72:22.3'
+/** The inverse of formatMet: 'T+72:22.3', 'T-00:05.0', and also 'T+01:02:03.4', 'T+1d 02:03:04.5'
  *  (minutes:seconds) -> ms; NaN where the text is not a mission-elapsed time. */
 export function parseMet(text) {
   if (typeof text === 'number') return text;
@@ -68,7 +63,7 @@ export class MetTimeFormat {
   }
 }
 
-/** Archive seconds since the epoch (MET) as text: T+HH:MM:SS.s. */
+/** Archive seconds since the epoch (MET) as text: T+mm:ss.s. */
 export function metText(t) {
   return t === null || t === undefined ? '—' : formatMet(t * 1000);
 }
