@@ -62,6 +62,8 @@ $(BENCH_STAMP): pyproject.toml benchmarks/requirements-basilisk.txt
 bench: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python benchmarks/bench_fly.py
 	$(BENCH_VENV)/bin/python benchmarks/bench_campaign.py
+	$(BENCH_VENV)/bin/python benchmarks/bench_ground.py --repeat 3
+	$(BENCH_VENV)/bin/python benchmarks/bench_junk.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .numba-cache out $(MCT)/node_modules
