@@ -14,11 +14,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from touchdown.cli.ground import start_web
-from touchdown.ground import guard as guard_module
 from touchdown.ground import server as server_module
-from touchdown.ground.guard import GUARD, WEB_MAX_CONNECTIONS
-from touchdown.ground.http import LIMIT_DEFAULT, LIMIT_MAX
 from touchdown.ground.server import CLIENTS, QUEUE_LEN, make_app
+
+LIMIT_DEFAULT, LIMIT_MAX = 1_000, 10_000  # rows of a list page: when not asked, at most
 
 
 def run(coro):
@@ -218,7 +217,7 @@ def test_a_websocket_client_that_does_not_read_is_dropped_and_counted(
                 await asyncio.sleep(0.02)
             assert len(app[CLIENTS]) == 2
             sent = 0
-            while app[GUARD].stats.clients_dropped == 0 and sent < 40_000:
+            while server_module.server_status(app)["clients_dropped"] == 0 and sent < 40_000:
                 for _ in range(50):  # 400 values, then the loop serves the clients
                     ingest.packet(packet(dictionary, encoder, "nav", float(sent)), sent + 1.0)
                     sent += 1
@@ -250,7 +249,10 @@ def test_a_websocket_client_that_does_not_read_is_dropped_and_counted(
 
 
 def test_the_web_port_caps_connections_and_closes_idle_ones(ingest, monkeypatch):
-    monkeypatch.setattr(guard_module, "WEB_KEEPALIVE_S", 1.0)
+    from touchdown.ground import guard
+    from touchdown.ground.guard import WEB_MAX_CONNECTIONS
+
+    monkeypatch.setattr(guard, "WEB_KEEPALIVE_S", 1.0)
 
     async def check():
         app = make_app(ingest, lambda: 0.0)

@@ -39,12 +39,14 @@ def test_known_damage_is_counted_exactly_in_the_ingest_and_the_api(ingest: Inges
     replayer = Replayer(ingest, 256, dictionary.spacecraft_id)
     replayer.record(100.0, stream[:5000])  # in two pieces: a frame straddles them
     replayer.record(101.0, stream[5000:])
+    replayer.record(102.0, ASM + bytes(50))  # the start of a frame that never ends
     replayer.finish()
     expected = {
         "frames_ok": 29,  # 31 sent, one failed its CRC, one lost
         "frames_bad_crc": 1, "frames_bad_header": 0,
         "frames_lost": 2, "frame_gaps": 2,  # the VC count skips the rejected and the lost one
-        "sync_octets_discarded": 1000 + 4 + 256,  # the noise, the damaged frame and its ASM
+        # the noise, the damaged frame and its ASM, the frame cut short at the end
+        "sync_octets_discarded": 1000 + 4 + 256 + 4 + 50,
         "idle_frames": 0, "packets_incomplete": 0, "bad": 0,
         "packets": 28,  # 30 counts, 7 and 12 missing; 15's second copy not archived again
         "bytes": octets,
@@ -61,7 +63,7 @@ def test_known_damage_is_counted_exactly_in_the_ingest_and_the_api(ingest: Inges
                                                            "reordered"]
 
     async def api() -> dict:
-        async with TestClient(TestServer(make_app(ingest, lambda: 102.0))) as client:
+        async with TestClient(TestServer(make_app(ingest, lambda: 103.0))) as client:
             return await (await client.get("/api/link")).json()
 
     link = asyncio.run(api())

@@ -100,6 +100,17 @@ async def start_web(app, host: str, port: int, sock=None):  # -> (web.AppRunner,
     return runner, runner.addresses[0][1]
 
 
+def warn_if_exposed(host: str) -> None:
+    """On every start, --quiet or not: a server on other than loopback says what it exposes."""
+    from touchdown.ground.guard import is_loopback
+
+    if not is_loopback(host):
+        click.echo(f"ground: WARNING: listening on {host or '0.0.0.0'} exposes the live "
+                   "telemetry, the archive, alarm actions and the ingest port, without a "
+                   "password, to every network this machine is on; use --host 127.0.0.1 "
+                   "unless you mean it", err=True)
+
+
 async def _serve(ingest, clock: Callable[[], float], flight: FlightInfo, host: str, port: int,
                  ingest_port: int, frame_length: int, quiet: bool,
                  allow_origins: tuple[str, ...] = ()) -> str:
@@ -108,16 +119,11 @@ async def _serve(ingest, clock: Callable[[], float], flight: FlightInfo, host: s
     besides the server's own."""
     import signal
 
-    from touchdown.ground.guard import is_loopback
     from touchdown.ground.junk import JunkSampler
     from touchdown.ground.server import make_app, start_ingest_server
     from touchdown.telemetry.frames import FrameDecoder
 
-    if not is_loopback(host):  # on every start, --quiet or not
-        click.echo(f"ground: WARNING: listening on {host or '0.0.0.0'} exposes the live "
-                   "telemetry, the archive, alarm actions and the ingest port, without a "
-                   "password, to every network this machine is on; use --host 127.0.0.1 "
-                   "unless you mean it", err=True)
+    warn_if_exposed(host)
     read_only = ingest.archive.read_only
     app = make_app(ingest, clock, flight=flight, live=not read_only,
                    allow_origins=allow_origins, host=host)
@@ -445,7 +451,8 @@ async def _live(link: DownlinkedFlight, plan: FlightInfo, ingest: Ingest, host: 
 
     live = LiveStream(link.link.frames, link.config.frame_length, link.dictionary.spacecraft_id)
     clock = live.clock(speed)
-    app = make_app(ingest, clock, flight=plan, live=True, clock_rate=speed)
+    warn_if_exposed(host)
+    app = make_app(ingest, clock, flight=plan, live=True, clock_rate=speed, host=host)
     runner, web_port = await start_web(app, host, sock.getsockname()[1], sock)
     try:
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{web_port}/"

@@ -72,6 +72,7 @@ class Replayer:
         """Let the silence after the last record run until loss of signal; commit."""
         if self.report.t_last is not None:
             self.silence(self.report.t_last + self.ingest.link.los_timeout_s + 1e-3)
+        self.decoder.close()
         self.junk.flush()
         self.ingest.archive.flush()
         return self.report

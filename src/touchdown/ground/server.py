@@ -100,6 +100,9 @@ class StreamDecoder(Protocol):
 
     def feed(self, chunk: bytes) -> list[bytes]: ...
 
+    def close(self) -> None:
+        """The stream ended (what is left over did not make a packet)."""
+
 
 class PacketStreamSplitter:
     """Placeholder stream framing: concatenated CCSDS space packets, split by their length field.
@@ -121,6 +124,10 @@ class PacketStreamSplitter:
             out.append(bytes(self._buf[:n]))
             del self._buf[:n]
         return out
+
+    def close(self) -> None:
+        """The stream ended: a partial packet left over is dropped."""
+        self._buf.clear()
 
 
 class _Client:
@@ -601,14 +608,22 @@ async def start_ingest_server(ingest: Ingest, host: str = "127.0.0.1", port: int
                 await asyncio.sleep(pause)
         except ConnectionError:
             pass
+        except asyncio.CancelledError:  # the server is stopping: end here, logged, not raised
+            kind, why = "closed", "closed: the server stopped"  # (asyncio 3.11 would print it)
+        except ArchiveError as exc:  # the disk is full, the file gone: say so, keep serving
+            kind, why = "closed", f"closed: the archive cannot be written ({exc})"
+            logging.getLogger(__name__).error("ingest peer %s %s", peer, why)
         finally:
             del open_windows[key]
             try:
+                dec.close()  # what was left waiting for a frame's end did not frame
                 if window.fraction:
                     report_garbage()
                 if junk is not None:
                     junk.flush()
                 log(kind, f"ingest peer {peer} {why}")
+            except ArchiveError:
+                pass  # already said, and in /api/link (archive.failure)
             finally:
                 writer.close()
                 with contextlib.suppress(ConnectionError):

@@ -387,6 +387,12 @@ class FrameDecoder:
         del buf[:pos]
         return out
 
+    def close(self) -> None:
+        """The stream ended: the octets still waiting for a frame's end did not frame."""
+        if self._buf:
+            self._discard(self._buf, 0, len(self._buf))
+            self._buf.clear()
+
     def _discard(self, buf: bytearray, start: int, end: int) -> None:
         """Octets buf[start:end] did not frame: count them, hand them to ``on_junk``."""
         self.stats.garbage_octets += end - start
