@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from touchdown.ground.archive import Archive
@@ -54,3 +56,21 @@ def make_packet(dictionary: Dictionary, encoder: PacketEncoder, name: str, t: fl
 def packet():
     """make_packet as a fixture: ``packet(dictionary, encoder, name, t, field=value, ...)``."""
     return make_packet
+
+
+def open_stalled_websocket(port: int) -> socket.socket:
+    """A websocket client on 127.0.0.1:port that never reads (a 4 KiB receive buffer): the
+    handshake sent, nothing read after it."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", port))
+    s.sendall(f"GET /api/realtime HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+              "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+              "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+    return s
+
+
+@pytest.fixture
+def stalled_websocket():
+    """open_stalled_websocket as a fixture: ``stalled_websocket(port)``."""
+    return open_stalled_websocket

@@ -6,7 +6,6 @@ connections and closes idle ones."""
 import asyncio
 import contextlib
 import json
-import socket
 import time
 
 import aiohttp
@@ -22,17 +21,6 @@ LIMIT_DEFAULT, LIMIT_MAX = 1_000, 10_000  # rows of a list page: when not asked,
 
 def run(coro):
     return asyncio.run(coro)
-
-
-def raw_websocket(port: int) -> socket.socket:
-    """A websocket client that never reads (a receive buffer of 4 KiB): the handshake sent."""
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.connect(("127.0.0.1", port))
-    s.sendall(f"GET /api/realtime HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-              "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-              "Sec-WebSocket-Version: 13\r\n\r\n".encode())
-    return s
 
 
 def test_history_comes_in_pages_that_a_cursor_walks_once_each(ingest, dictionary, encoder,
@@ -196,7 +184,7 @@ def test_a_websocket_survives_bad_commands_and_keeps_no_junk(ingest, monkeypatch
 
 
 def test_a_websocket_client_that_does_not_read_is_dropped_and_counted(
-        ingest, dictionary, encoder, packet):
+        ingest, dictionary, encoder, packet, stalled_websocket):
     async def check():
         app = make_app(ingest, lambda: 0.0)
         async with TestClient(TestServer(app)) as client:
@@ -210,7 +198,7 @@ def test_a_websocket_client_that_does_not_read_is_dropped_and_counted(
                     values += len(m.get("values", ()))
 
             reading = asyncio.create_task(read())
-            stalled = raw_websocket(client.port)
+            stalled = stalled_websocket(client.port)
             for _ in range(250):
                 if len(app[CLIENTS]) == 2:
                     break

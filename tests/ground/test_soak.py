@@ -37,17 +37,6 @@ def rss_mib(pid: int) -> float:
     return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
 
 
-def stalled_client(port: int) -> socket.socket:
-    """A websocket client that never reads (4 KiB receive buffer)."""
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.connect(("127.0.0.1", port))
-    s.sendall(f"GET /api/realtime HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-              "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-              "Sec-WebSocket-Version: 13\r\n\r\n".encode())
-    return s
-
-
 def telemetry(dictionary, encoder, packet, n_frames: int) -> list[bytes]:
     """n_frames attached-sync-marker TM frames of the periodic packets in turn."""
     kinds = [p.name for p in dictionary.packets if p.period_s > 0]
@@ -66,7 +55,8 @@ def link(port: int) -> dict:
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
 def test_stalled_websocket_clients_are_dropped_and_memory_comes_back(tmp_path, dictionary,
-                                                                      encoder, packet):
+                                                                      encoder, packet,
+                                                                      stalled_websocket):
     t_start = time.monotonic()
     frames = telemetry(dictionary, encoder, packet, FRAMES_PER_S * 50)
     cli = [sys.executable, "-c", "from touchdown.cli import main; main()"]
@@ -101,7 +91,7 @@ def test_stalled_websocket_clients_are_dropped_and_memory_comes_back(tmp_path, d
         def round_of_stalled_clients() -> tuple[float, int]:
             """50 clients that never read, until the server drops them; (peak MiB, dropped)."""
             before = link(web_port)["server"]["clients_dropped"]
-            clients = [stalled_client(web_port) for _ in range(CLIENTS)]
+            clients = [stalled_websocket(web_port) for _ in range(CLIENTS)]
             peak, t0 = 0.0, time.monotonic()
             while time.monotonic() - t0 < ROUND_S:
                 peak = max(peak, rss_mib(server.pid))

@@ -58,32 +58,17 @@ const when = (onboard, received) => (onboard ?? received ?? null);
 export function alarmLines(a, p) {
   const st = a.state_text ?? {};
   const lines = [];
-  const tTrigger = when(a.t_trigger_onboard, a.t_trigger);
-  lines.push({
-    key: 'trigger',
-    label: 'Trigger',
-    text: `${sev(a.trigger_severity)} ${valueText(a.trigger_value, p, st.trigger)} at ` +
-      metText(tTrigger),
-    t: tTrigger
+  const reached = (key, label, severity, value, t) => lines.push({
+    key, label, text: `${sev(severity)} ${valueText(value, p, st[key])} at ${metText(t)}`, t
   });
-  const tMost = when(a.t_most_severe_onboard, a.t_most_severe);
-  lines.push({
-    key: 'most_severe',
-    label: 'Most severe',
-    text: `${sev(a.severity)} ${valueText(a.most_severe_value, p, st.most_severe)} at ` +
-      metText(tMost),
-    t: tMost
-  });
+  reached('trigger', 'Trigger', a.trigger_severity, a.trigger_value,
+    when(a.t_trigger_onboard, a.t_trigger));
+  reached('most_severe', 'Most severe', a.severity, a.most_severe_value,
+    when(a.t_most_severe_onboard, a.t_most_severe));
   const tCurrent = when(a.t_current_onboard, a.t_current);
   const current = a.current_value === undefined ? null : a.current_value;
   if (a.current_severity) {
-    lines.push({
-      key: 'current',
-      label: 'Current',
-      text: `${sev(a.current_severity)} ${valueText(current, p, st.current)} at ` +
-        metText(tCurrent),
-      t: tCurrent
-    });
+    reached('current', 'Current', a.current_severity, current, tCurrent);
   } else {
     const tReturned = a.t_returned ?? tCurrent;
     const now = current === null && !st.current ? '' : ` (${valueText(current, p, st.current)})`;
