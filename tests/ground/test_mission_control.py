@@ -26,7 +26,8 @@ REJECTED_RGB = (0xFF, 0x4D, 0x4D)  # and rejected range readings
 
 @contextlib.contextmanager
 def touchdown(*args: str):
-    """Run `touchdown ARGS` until the block ends (then Ctrl-C); yields the URL it prints."""
+    """Run `touchdown ARGS` until the block ends, then stop it with SIGTERM, as a service
+    manager would: it must commit, say so and exit 0. Yields the URL it prints."""
     proc = subprocess.Popen([str(Path(sys.executable).parent / "touchdown"), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=os.environ)
@@ -42,13 +43,13 @@ def touchdown(*args: str):
         assert url, f"touchdown {' '.join(args)} printed no URL (exit {proc.poll()})"
         yield url
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(10)
+            rest, _ = proc.communicate(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait()
-        proc.stdout.close()
+            rest, _ = proc.communicate()
+    assert proc.returncode == 0 and "ground: stopped (SIGTERM)" in rest, rest[-2000:]
 
 
 def pixels_near(png: bytes, rgb: tuple[int, int, int], tol: int = 40) -> int:

@@ -11,7 +11,7 @@ import json
 import math
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -117,8 +117,6 @@ async def _serve(ingest, clock: Callable[[], float], flight: FlightInfo, host: s
     """Serve until SIGTERM or SIGINT (Ctrl-C); returns the signal's name. A read-only archive
     is served for browsing, with no ingest port. Pages from ``allow_origins`` may use the API
     besides the server's own."""
-    import signal
-
     from touchdown.ground.junk import JunkSampler
     from touchdown.ground.server import make_app, start_ingest_server
     from touchdown.telemetry.frames import FrameDecoder
@@ -128,11 +126,6 @@ async def _serve(ingest, clock: Callable[[], float], flight: FlightInfo, host: s
     app = make_app(ingest, clock, flight=flight, live=not read_only,
                    allow_origins=allow_origins, host=host)
     runner, web_port = await start_web(app, host, port)
-    stop = asyncio.Event()
-    caught: list[str] = []
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda s=sig: (caught.append(s.name), stop.set()))
     tcp = None
     try:
         if not read_only:
@@ -158,15 +151,34 @@ async def _serve(ingest, clock: Callable[[], float], flight: FlightInfo, host: s
                        f"ground: mission control on http://{host}:{web_port}/\n"
                        f"ground: API on http://{host}:{web_port}/api/parameters, realtime "
                        f"ws://{host}:{web_port}/api/realtime\n{ingest_line}", err=True)
-        await stop.wait()
+        return await until_signal(asyncio.Event().wait())
     finally:
         if tcp is not None:
             tcp.close()
             await tcp.wait_closed()
         await runner.cleanup()
+
+
+async def until_signal(work: Coroutine[Any, Any, Any]) -> str:
+    """Run ``work`` until it ends or SIGTERM or SIGINT (Ctrl-C) comes; the signal's name
+    ("end" when the work ended by itself). The caller then commits and says so."""
+    import signal
+
+    loop = asyncio.get_running_loop()
+    stop, caught = asyncio.Event(), []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda s=sig: (caught.append(s.name), stop.set()))
+    task, stopper = asyncio.create_task(work), asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in (task, stopper):
+            t.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
-    return caught[0] if caught else "stop"
+    return caught[0] if caught else "end"
 
 
 def closing_line(ingest, why: str) -> str:
@@ -432,18 +444,19 @@ def serve_live(link: DownlinkedFlight, archive_path: Path, host: str, sock: sock
     try:
         plan = FlightInfo.from_scenario(link.flight.scenario)
         ingest.archive.set_flight(plan.to_dict())
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_live(link, plan, ingest, host, sock, speed, wait, quiet,
-                              on_stream_end))
-        click.echo(f"ground: stopped; the archive {archive_path} is committed (open it again "
-                   f"with `touchdown ground --archive {archive_path}`)", err=True)
+        why = asyncio.run(_live(link, plan, ingest, host, sock, speed, wait, quiet,
+                                on_stream_end))
+        ingest.archive.flush()
+        click.echo(f"{closing_line(ingest, why)} (browse it again with `touchdown ground "
+                   f"--archive {archive_path} --read-only`)", err=True)
     finally:
         ingest.archive.close()
 
 
 async def _live(link: DownlinkedFlight, plan: FlightInfo, ingest: Ingest, host: str,
                 sock: socket.socket, speed: float, wait: bool, quiet: bool,
-                on_stream_end: Callable[[], None] | None) -> None:
+                on_stream_end: Callable[[], None] | None) -> str:
+    """Serve and stream until SIGTERM or SIGINT; returns the signal's name."""
     from tqdm import tqdm
 
     from touchdown.ground.live import LiveStream, stream
@@ -461,19 +474,23 @@ async def _live(link: DownlinkedFlight, plan: FlightInfo, ingest: Ingest, host: 
                    f"  {plan.scenario}, {len(live.frames):,} frames received from "
                    f"{_clock(t_aos)} (acquisition of signal), streamed at x{speed:g} into "
                    f"{ingest.archive.path}", nl=True)
-        if wait:
-            click.echo("  the downlink starts when the page opens (--no-wait: at once)")
-            while not app[CLIENTS]:
-                await asyncio.sleep(0.1)
-        with tqdm(total=len(live.frames), unit="frame", disable=quiet, leave=False,
-                  desc=f"downlink x{speed:g}") as bar:
-            report = await stream(live, ingest, clock, bar.update)
-        los = report.losses[-1] if report.losses else None
-        click.echo(f"  downlink over: {report.packets:,} packets"
-                   + (f", loss of signal at {_clock(los.t_los)}" if los else "")
-                   + "; the server stays up for browsing: Ctrl-C stops it")
-        if on_stream_end is not None:
-            on_stream_end()
-        await asyncio.Event().wait()
+
+        async def downlink() -> None:
+            if wait:
+                click.echo("  the downlink starts when the page opens (--no-wait: at once)")
+                while not app[CLIENTS]:
+                    await asyncio.sleep(0.1)
+            with tqdm(total=len(live.frames), unit="frame", disable=quiet, leave=False,
+                      desc=f"downlink x{speed:g}") as bar:
+                report = await stream(live, ingest, clock, bar.update)
+            los = report.losses[-1] if report.losses else None
+            click.echo(f"  downlink over: {report.packets:,} packets"
+                       + (f", loss of signal at {_clock(los.t_los)}" if los else "")
+                       + "; the server stays up for browsing: Ctrl-C stops it")
+            if on_stream_end is not None:
+                on_stream_end()
+            await asyncio.Event().wait()
+
+        return await until_signal(downlink())
     finally:
         await runner.cleanup()

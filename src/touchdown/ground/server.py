@@ -135,7 +135,8 @@ class _Client:
     client, or a message) and the names it wants (None: all). ``dropped`` is set when its
     queue overflowed: the handler closes it."""
 
-    def __init__(self) -> None:
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
         self.queue: asyncio.Queue[str | dict[str, Any]] = asyncio.Queue(QUEUE_LEN)
         self.names: set[str] | None = None
         self.dropped = asyncio.Event()
@@ -341,7 +342,7 @@ def _command(app: web.Application, client: _Client, text: str) -> dict[str, Any]
 async def realtime(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_S, max_msg_size=WS_MAX_MESSAGE)
     await ws.prepare(request)
-    client = _Client()
+    client = _Client(ws)
     request.app[CLIENTS].add(client)
     app = request.app
     now = app[CLOCK]()
@@ -468,6 +469,16 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
     ingest.archive.flush()
 
 
+async def _close_websockets(app: web.Application) -> None:
+    """The server is stopping: every websocket client is told so (1001) rather than waited
+    for."""
+    for client in tuple(app[CLIENTS]):
+        with contextlib.suppress(ConnectionError, TimeoutError):
+            await asyncio.wait_for(client.ws.close(code=WSCloseCode.GOING_AWAY,
+                                                   message=b"the ground server is stopping"),
+                                   WS_CLOSE_S)
+
+
 def make_app(ingest: Ingest, clock: Callable[[], float] = time.time, *,
              flight: FlightInfo | None = None, live: bool = True,
              clock_rate: float = 1.0, allow_origins: Sequence[str] = (),
@@ -502,6 +513,7 @@ def make_app(ingest: Ingest, clock: Callable[[], float] = time.time, *,
     ])
     add_alarm_routes(app)
     app.cleanup_ctx.append(_housekeeping)
+    app.on_shutdown.append(_close_websockets)
     return app
 
 
