@@ -210,3 +210,38 @@ def test_a_resent_overlap_after_a_restart_archives_nothing_twice(tmp_path):
         c = ingest.counters
         assert (c["packets"], c["duplicates"], c["missing"], c["gaps"]) == (2000, 602, 0, 0)
         assert ingest.counters_by_apid()["nav"]["duplicates"] == 602
+
+
+def test_a_full_disk_is_said_in_the_api_and_the_station_keeps_serving(ingest, dictionary,
+                                                                     encoder, packet):
+    """A write that fails (here SQLite's page limit, as a full disk) closes the ingest
+    connection with the reason; /api/link says the archive is not writing instead of looking
+    fine, and the server goes on answering."""
+    from touchdown.ground.server import PacketStreamSplitter, start_ingest_server
+
+    ingest.packet(packet(dictionary, encoder, "nav", 1.0), 2.0)
+    ingest.archive.flush()
+    pages = ingest.archive._db.execute("PRAGMA page_count").fetchone()[0]
+    ingest.archive._db.execute(f"PRAGMA max_page_count={pages}")  # no room for more
+    stream = b"".join(packet(dictionary, encoder, "nav", 2.0 + k, altitude_m=k)
+                      for k in range(500))
+
+    async def check() -> dict:
+        server = await start_ingest_server(ingest, "127.0.0.1", 0, clock=lambda: 10.0,
+                                           decoder=PacketStreamSplitter)
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(stream)
+        await writer.drain()
+        for _ in range(200):
+            if ingest.archive.failure:
+                break
+            await asyncio.sleep(0.02)
+        writer.close()
+        server.close()
+        await server.wait_closed()
+        async with TestClient(TestServer(make_app(ingest, lambda: 11.0))) as client:
+            return await (await client.get("/api/link")).json()
+
+    link = asyncio.run(check())
+    assert "full" in link["archive"]["failure"] and "check the disk" in link["archive"]["failure"]

@@ -442,8 +442,14 @@ class Archive:
             raise self._failed("write", exc) from None
 
     def _failed(self, what: str, exc: Exception) -> ArchiveError:
-        self.failure = (f"{self.path}: {what} failed ({exc}); check the disk and the file's "
-                        "permissions")
+        """Remember why a write failed; when SQLite rolled the batch back (a full disk does),
+        say that it is lost and start the next one afresh."""
+        lost = ""
+        if self._in_tx and not self._db.in_transaction:
+            lost = f"; the {self._pending_packets} packets of the open batch are lost"
+            self._in_tx, self._pending_packets = False, 0
+        self.failure = (f"{self.path}: {what} failed ({exc}){lost}; check the disk and the "
+                        "file's permissions")
         return ArchiveError(self.failure)
 
     def maybe_commit(self) -> bool:

@@ -466,7 +466,8 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
     with contextlib.suppress(asyncio.CancelledError):
         await task
     unsubscribe()
-    ingest.archive.flush()
+    with contextlib.suppress(ArchiveError):  # already said: archive.failure, the log
+        ingest.archive.flush()
 
 
 async def _close_websockets(app: web.Application) -> None:

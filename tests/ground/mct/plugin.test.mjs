@@ -331,4 +331,6 @@ test('LOS: the ground receive time of the last packet, the one definition', () =
   assert.ok(failed.los);
   assert.equal(linkSummary({ status: 'OK', los: null }, true).text, 'Link OK');
   assert.equal(linkSummary(null, false).text, 'No ground server');
+  const broken = { status: 'OK', los: null, archive: { path: 'g.sqlite', failure: 'disk full' } };
+  assert.equal(linkSummary(broken, true).text, 'Archive not writing'); // never a quiet "OK"
 });

@@ -97,6 +97,9 @@ export function losText(los) {
 export function linkSummary(link, connected) {
   if (!connected) return { text: 'No ground server', cls: 's-status-error', los: true };
   if (!link) return { text: 'Waiting for the link', cls: 's-status-off', los: false };
+  if (link.archive?.failure) {
+    return { text: 'Archive not writing', cls: 's-status-error', los: false };
+  }
   if (link.status === 'FAILED') {
     return { text: link.los ? losText(link.los) : 'LOS', cls: 's-status-error', los: true };
   }
@@ -139,6 +142,11 @@ export function linkView(feed, epochMs = 0) {
         ...countersRows(link.counters),
         ['Stale', link.stale_packets?.length ? link.stale_packets.join(', ') : 'none']
       );
+      if (link.archive) {
+        items.push(['Archive', link.archive.failure
+          ? `NOT WRITING: ${link.archive.failure}`
+          : `${link.archive.path}${link.archive.read_only ? ' (read-only)' : ''}`]);
+      }
       if (link.server) {
         items.push([
           'Web clients',
