@@ -119,6 +119,27 @@ def test_bad_parameters_are_a_400_naming_them_never_a_500(ingest):
     run(check())
 
 
+def test_odd_bodies_and_tokens_are_refused_cleanly(ingest, dictionary, encoder, packet):
+    ingest.packet(packet(dictionary, encoder, "lrf", 1.0, state=2), 2.0)  # an alarm to act on
+    (alarm,) = ingest.alarms.active()
+
+    async def check():
+        async with TestClient(TestServer(make_app(ingest, lambda: 3.0))) as client:
+            token = (await (await client.get("/api/session")).json())["csrf_token"]
+            url = f"/api/alarms/{alarm.id}/shelve"
+            for body in ('{"by": "x", "duration_s": 1' + "0" * 400 + "}",
+                         "[" * 20_000 + "]" * 20_000, '{"by": "x", "duration_s": "soon"}'):
+                r = await client.post(url, data=body, headers={
+                    "X-CSRF-Token": token, "Content-Type": "application/json"})
+                assert r.status == 400, (body[:40], await r.text())
+            r = await client.post(url, json={"by": "x", "duration_s": 60},
+                                  headers={"X-CSRF-Token": "\xff\xfe"})
+            assert r.status == 403
+            assert not ingest.alarms.active()[0].shelved_at(3.0)  # nothing changed
+
+    run(check())
+
+
 async def answer(ws: aiohttp.ClientWebSocketResponse) -> aiohttp.WSMessage:
     """The next answer to a command (the feed's own messages skipped)."""
     while True:

@@ -67,6 +67,8 @@ def _station(archive: Path, *extra: str) -> tuple[subprocess.Popen, int]:
         line = proc.stderr.readline()
         assert line and time.monotonic() < deadline, lines
         lines += line
+    tcp = re.search(r"tcp://[\d.]+:(\d+)", lines)
+    proc.ingest_port = int(tcp.group(1)) if tcp else None
     return proc, int(re.search(r"http://[\d.]+:(\d+)/", lines).group(1))
 
 
@@ -223,7 +225,7 @@ def test_a_full_disk_is_said_in_the_api_and_the_station_keeps_serving(ingest, di
     ingest.archive.flush()
     pages = ingest.archive._db.execute("PRAGMA page_count").fetchone()[0]
     ingest.archive._db.execute(f"PRAGMA max_page_count={pages}")  # no room for more
-    stream = b"".join(packet(dictionary, encoder, "nav", 2.0 + k, altitude_m=k)
+    stream = b"".join(packet(dictionary, encoder, "nav", 2.0 + k, altitude_m=float(k))
                       for k in range(500))
 
     async def check() -> dict:
@@ -245,3 +247,79 @@ def test_a_full_disk_is_said_in_the_api_and_the_station_keeps_serving(ingest, di
 
     link = asyncio.run(check())
     assert "full" in link["archive"]["failure"] and "check the disk" in link["archive"]["failure"]
+    # Room again, the sender sends it all again: what the lost batch held is archived now, once.
+    ingest.archive._db.execute("PRAGMA max_page_count=1000000")
+    split = PacketStreamSplitter()
+    for raw in split.feed(stream):
+        ingest.packet(raw, 20.0)
+    ingest.archive.flush()
+    archived = ingest.archive.packet_count()
+    assert archived == 501 and ingest.counters["packets"] == archived
+    assert [v for _, v in ingest.archive.history("nav.altitude_m")][1:] == list(range(500))
+
+
+def test_one_writer_however_the_archive_is_named(tmp_path):
+    path = tmp_path / "a.sqlite"
+    (tmp_path / "sub").mkdir()
+    link = tmp_path / "link.sqlite"
+    link.symlink_to(path)
+    with Archive(path, create=True):
+        for other in (link, tmp_path / "sub" / ".." / "a.sqlite"):
+            with pytest.raises(ArchiveLockedError):
+                Archive(other)
+
+
+def test_a_reader_open_while_a_writer_goes_on_reads_what_is_committed(tmp_path):
+    path = tmp_path / "a.sqlite"
+    with Archive(path, create=True) as a:
+        a.add_packet(1, 0, 1.0, 1.0, b"x", {"p.x": 1.0})
+    reader = Archive(path, read_only=True)  # a --read-only page left open
+    try:
+        with Archive(path) as writer:  # the station continues the archive meanwhile
+            for k in range(1, 20_000):
+                writer.add_packet(1, k % 16384, float(k), float(k), bytes(64), {"p.x": k})
+            writer.flush()
+            writer._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert reader.packet_count() == 20_000 and reader.integrity_check() == "ok"
+    finally:
+        reader.close()
+
+
+def test_a_probe_of_the_ingest_port_leaves_no_trace_in_the_archive(m1, tmp_path):
+    import socket
+
+    copy = tmp_path / "copy.sqlite"
+    copy.write_bytes(m1["archive"].read_bytes())
+    before = sha256(copy)
+    proc, _ = _station(copy)
+    try:
+        for _ in range(3):  # a port scan: connect, send nothing, go
+            socket.create_connection(("127.0.0.1", proc.ingest_port), timeout=5).close()
+        time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0 and sha256(copy) == before
+
+
+def test_another_epoch_over_archived_telemetry_is_refused(tmp_path):
+    path = tmp_path / "a.sqlite"
+    with Archive(path, create=True) as a:
+        a.add_packet(1, 0, 1.7e9, 1.7e9, b"x", {})  # no flight plan: s since 1970
+        a.flush()
+        with pytest.raises(ArchiveOpenError, match="no known epoch"):
+            a.set_flight({"scenario": "hakuto-r-m1", "epoch_utc": "2023-04-25T15:00:00Z"})
+
+
+def test_the_report_finds_the_losses_with_the_timeout_the_archive_was_ingested_with(m1,
+                                                                                     tmp_path):
+    archive = tmp_path / "short.sqlite"
+    r = CliRunner().invoke(main, ["ground", "ingest", str(m1["recording"]), "--archive",
+                                  str(archive), "--new", "--los-timeout", "1", "-q"])
+    assert r.exit_code == 0, r.output
+    cli = LOS_LINE.findall(r.output)
+    assert len(cli) > 1  # with 1 s, short silences are losses too
+    r = CliRunner().invoke(main, ["report", str(archive), "--out", str(tmp_path / "r"), "-q"])
+    doc = json.loads((tmp_path / "r" / "findings.json").read_text())
+    titles = [f["title"] for f in doc["findings"] if f["key"] == "los"]
+    assert [t.split(" at ")[1] for t in titles] == cli

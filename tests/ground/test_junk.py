@@ -179,6 +179,8 @@ def test_connections_beyond_the_cap_are_refused_and_logged(ingest):
         server = await start_ingest_server(ingest, "127.0.0.1", 0, max_connections=2)
         port = server.sockets[0].getsockname()[1]
         held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(2)]
+        for _, w in held:
+            w.write(b"\x00")  # an octet each: a connection that sent nothing leaves no trace
         await asyncio.sleep(0.2)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         assert await asyncio.wait_for(reader.read(10), 5.0) == b""  # closed at once
@@ -187,6 +189,7 @@ def test_connections_beyond_the_cap_are_refused_and_logged(ingest):
         await held[0][1].wait_closed()
         await until(lambda: any(e.kind == "disconnect" for e in ingest.archive.link_log()))
         reader, writer = await asyncio.open_connection("127.0.0.1", port)  # room again
+        writer.write(b"\x00")
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(reader.read(10), 0.3)
         for _, w in [held[1], (reader, writer)]:
@@ -208,6 +211,7 @@ def test_an_idle_connection_is_closed_and_logged(ingest, dictionary, encoder, pa
         server = await start_ingest_server(ingest, "127.0.0.1", 0, idle_timeout_s=0.3)
         port = server.sockets[0].getsockname()[1]
         idle_reader, idle = await asyncio.open_connection("127.0.0.1", port)
+        idle.write(b"\x00")  # one octet, then silence (one that never sent leaves no trace)
         busy_reader, busy = await asyncio.open_connection("127.0.0.1", port)
         for k in range(6):  # one packet every 0.1 s: never idle for 0.3 s
             busy.write(packet(dictionary, encoder, "nav", float(k)))

@@ -264,4 +264,5 @@ def switch_to_mission_elapsed_time(page) -> None:
              "a T+ label on the altitude plot's time axis")
     wait_for_plot(altitude, "the descent plotted in T+")
     events = frame(page, "Events")
-    assert re.search(r"T\+64:\d\d\.\d", events.inner_text())
+    wait_for(lambda: re.search(r"T\+64:\d\d\.\d", events.inner_text()), 10,
+             "the events in T+ (the view reloads after the switch)")

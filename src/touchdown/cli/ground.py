@@ -258,8 +258,16 @@ def serve(archive_path: Path, new: bool, read_only: bool, host: str, port: int,
         ingest = _open(archive_path, los_timeout, new=new,
                        read_only=read_only or get_path is not None)
         try:
-            if plan is not None and not ingest.archive.read_only:
-                ingest.archive.set_flight(plan.to_dict())
+            if plan is not None:  # the archive's time base stays its own
+                from touchdown.ground.archive import ArchiveOpenError
+
+                try:
+                    if ingest.archive.read_only:
+                        ingest.archive.check_flight(plan.to_dict())
+                    else:
+                        ingest.archive.set_flight(plan.to_dict())
+                except ArchiveOpenError as exc:
+                    raise click.BadParameter(str(exc), param_hint="--scenario") from None
             flight = plan or FlightInfo.from_dict(ingest.archive.flight())
             clock = ground_clock(flight)
             if get_path is not None:

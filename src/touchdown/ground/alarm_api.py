@@ -3,7 +3,7 @@ actions (acknowledge, shelve, unshelve, clear), each stamped with the ground clo
 mission epoch) and who did it.
 
 - ``GET /api/alarms?active=1&limit=&after=`` — ``{"alarms": [...], "next": cursor|null}``
-- ``GET /api/alarms/{id}`` — ``{"alarm": {...}, "history": [...]}``
+- ``GET /api/alarms/{id}?limit=&after=`` — ``{"alarm": {...}, "history": [...], "next": ...}``
 - ``GET /api/alarm-history?parameter=&limit=&after=`` — ``{"history": [...], "next": ...}``
 - ``POST /api/alarms/{id}/acknowledge`` ``{"by", "comment"?}``, ``.../shelve`` ``{"by",
   "comment"?, "duration_s"}``, ``.../unshelve`` ``{"by"}``, ``.../clear`` ``{"by", "comment"?}``
@@ -78,9 +78,13 @@ async def one_alarm(request: web.Request) -> web.Response:
     a = ingest.alarms.get(alarm_id)
     if a is None:
         return error(404, f"alarm {alarm_id} does not exist; GET /api/alarms lists them")
-    history, _ = ingest.archive.alarm_history_page(10_000, alarm_id=alarm_id)
+    try:
+        history, nxt = ingest.archive.alarm_history_page(query_limit(request), _cursor(request),
+                                                         alarm_id=alarm_id)
+    except ValueError as exc:
+        return error(400, str(exc))
     return json_response({"alarm": alarm_json(a, ingest, request.app[CLOCK]()),
-                          "history": [asdict(e) for e in history]})
+                          "history": [asdict(e) for e in history], "next": nxt})
 
 
 async def alarm_history(request: web.Request) -> web.Response:
@@ -98,7 +102,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
     example = '{"by": "your name", "comment": "why"}'
     try:
         body = await request.json() if request.can_read_body else {}
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise http_error(web.HTTPBadRequest, f"the body must be JSON like {example}") from None
     if not isinstance(body, dict):
         raise http_error(web.HTTPBadRequest, f"the body must be a JSON object like {example}")
@@ -126,8 +130,9 @@ async def act(request: web.Request) -> web.Response:
             a = monitor.acknowledge(alarm_id, body["by"], now, body["comment"])
         elif action == "shelve":
             d = body.get("duration_s")
-            if isinstance(d, bool) or not isinstance(d, int | float):
-                return error(400, 'give the shelve\'s length: {"by": ..., "duration_s": 600}')
+            if isinstance(d, bool) or not isinstance(d, int | float) or not -1e9 < d < 1e9:
+                return error(400, 'give the shelve\'s length in s: {"by": ..., "duration_s": '
+                             '600}, at most a day')
             a = monitor.shelve(alarm_id, body["by"], now, float(d), body["comment"])
         elif action == "unshelve":
             a = monitor.unshelve(alarm_id, body["by"], now)

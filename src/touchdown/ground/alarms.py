@@ -64,11 +64,16 @@ class AlarmMonitor:
     def __init__(self, dictionary: Dictionary, archive: Archive) -> None:
         self.fields = {**dictionary.parameters, **GROUND_PARAMETERS}
         self.archive = archive
-        self._active: dict[str, AlarmRecord] = {a.parameter: a
-                                                for a in archive.alarms(active_only=True)}
-        self._dirty: set[str] = set()  # alarms whose current value changed quietly
+        self._load()
         if not archive.read_only:
             archive.before_commit.append(self._save_current)
+            archive.after_rollback.append(self._load)
+
+    def _load(self) -> None:
+        """The active alarms as the archive holds them."""
+        self._active: dict[str, AlarmRecord] = {a.parameter: a for a in
+                                                self.archive.alarms(active_only=True)}
+        self._dirty: set[str] = set()  # alarms whose current value changed quietly
 
     def _save_current(self) -> None:
         for name in self._dirty:

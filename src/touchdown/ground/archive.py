@@ -5,9 +5,11 @@ in one SQLite file. The archive is evidence; its guarantees (docs/ground.md, "Gu
   for as long as it is open; a second writer is refused with ``ArchiveLockedError`` naming the
   process that holds it. Readers need no lock and never wait for the writer.
 - **Reading never changes it.** ``Archive(path, read_only=True)`` opens the file through SQLite's
-  read-only URI (``mode=ro``, or ``immutable=1`` when no writer holds the lock and the WAL is
-  empty), so no byte of the file can change. A writable archive writes nothing until it is
-  given something to archive: opening, reading and closing it leave the file as it was.
+  read-only URI (``mode=ro``; ``immutable=1`` on read-only media, where nothing can write), so
+  no byte of it can change and a writer may go on beside it. A writable archive writes nothing
+  until it is given something to archive: opening, reading and closing a cleanly closed archive
+  leave the file as it was. (One left by a crash has committed pages still in its WAL: the
+  first writer folds them in; read it with ``read_only`` to keep it exactly as it was left.)
 - **Checked on open.** ``PRAGMA quick_check`` runs on every open; a damaged file is refused with
   ``ArchiveDamagedError``. A missing file is created only with ``create=True`` (``--new``); a
   zero-length file, another SQLite database or another schema is refused.
@@ -282,6 +284,7 @@ class Archive:
         self._db: sqlite3.Connection | None = None
         self.before_commit: list[Callable[[], None]] = []  # called inside every commit
         self.failure: str | None = None  # why the last write failed (None: none failed)
+        self.after_rollback: list[Callable[[], None]] = []  # reload what a lost batch held
         memory = self.path == ":memory:"
         file = Path(self.path)
         fresh = memory or not file.exists() or (file.is_file() and file.stat().st_size == 0)
@@ -320,6 +323,11 @@ class Archive:
         self._in_tx = False
         self._tx_start = 0.0
         self._pending_packets = 0
+        self._load()
+        self.commits = 0
+
+    def _load(self) -> None:
+        """What is kept in memory between commits, as the file holds it."""
         self._latest: dict[str, tuple[float, float, float]] = {
             n: (t, tr, _f(v)) for n, t, tr, v in
             self._db.execute("SELECT name, t_onboard, t_received, value FROM latest")}
@@ -328,7 +336,6 @@ class Archive:
             (s, n): v for s, n, v in self._db.execute("SELECT scope, name, value FROM counters")}
         self._counters_dirty: set[tuple[str, str]] = set()
         self.committed_packets = self._scalar("SELECT COUNT(*) FROM packets")
-        self.commits = 0
 
     # ------------------------------------------------------------ opening
 
@@ -351,6 +358,7 @@ class Archive:
                                    "file name, or leave out --new to continue this one")
 
     def _lock(self, file: Path) -> None:
+        file = file.resolve()  # one lock however the file is named (a symlink, a ../ path)
         lock = file.with_name(file.name + ".lock")
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
@@ -373,14 +381,22 @@ class Archive:
     def _connect_read_only(self, file: Path) -> sqlite3.Connection:
         if self.path == ":memory:":
             return sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        uri = f"file:{quote(str(file.resolve()))}"
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None,
+                             check_same_thread=False)
+        try:
+            db.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+            return db
+        except sqlite3.OperationalError:  # read-only media: SQLite cannot make its -shm there
+            db.close()
         wal = file.with_name(file.name + "-wal")
-        settled = not _is_locked(file.with_name(file.name + ".lock")) and (
-            not wal.exists() or wal.stat().st_size == 0)
-        # A settled file (no writer, nothing in the WAL) is read as immutable: SQLite then makes
-        # no -wal or -shm beside it. Otherwise mode=ro reads the WAL a writer is adding to.
-        mode = "immutable=1" if settled else "mode=ro"
-        return sqlite3.connect(f"file:{quote(str(file.resolve()))}?{mode}", uri=True,
-                               isolation_level=None, check_same_thread=False)
+        if _is_locked(file.resolve().with_name(file.resolve().name + ".lock")) or (
+                wal.exists() and wal.stat().st_size):
+            raise ArchiveOpenError(f"{self.path}: cannot be read where it is (read-only media "
+                                   "with a journal or a writer); copy it somewhere writable")
+        # Nothing can write where nothing can be made: the file is read as it stands.
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None,
+                               check_same_thread=False)
 
     def _check_schema(self) -> None:
         try:
@@ -443,11 +459,15 @@ class Archive:
 
     def _failed(self, what: str, exc: Exception) -> ArchiveError:
         """Remember why a write failed; when SQLite rolled the batch back (a full disk does),
-        say that it is lost and start the next one afresh."""
+        say that it is lost, forget what it held (``after_rollback``: the sequence windows,
+        the alarms) so that a sender re-sending it archives it then, and start afresh."""
         lost = ""
         if self._in_tx and not self._db.in_transaction:
             lost = f"; the {self._pending_packets} packets of the open batch are lost"
             self._in_tx, self._pending_packets = False, 0
+            self._load()  # counters and latest values as the file holds them
+            for hook in self.after_rollback:
+                hook()
         self.failure = (f"{self.path}: {what} failed ({exc}){lost}; check the disk and the "
                         "file's permissions")
         return ArchiveError(self.failure)
@@ -577,29 +597,43 @@ class Archive:
                     (e.alarm_id, e.parameter, e.kind, e.severity, _db(e.value), e.t_received,
                      e.t_onboard, e.by, e.comment))
 
+    def check_flight(self, info: dict[str, Any]) -> None:
+        """ArchiveOpenError when flight plan ``info`` would put another time base under the
+        telemetry archived (another epoch, or one where none was known)."""
+        old = self.flight()
+        if self.committed_packets and old.get("epoch_utc") != info.get("epoch_utc"):
+            was = old.get("epoch_utc") or "no known epoch (s since 1970)"
+            raise ArchiveOpenError(
+                f"{self.path}: holds telemetry timed from {was}, not from {info.get('epoch_utc')}"
+                f" ({info.get('scenario')}); give the archive's own scenario, or none, or a new "
+                "archive with --new")
+
     def set_flight(self, info: dict[str, Any]) -> None:
         """Record what flight this archive holds (scenario, epoch, target: see
         ``telemetry.flight_info``), committed at once; nothing is written when it already says
-        so. The epoch is the archive's time base: another epoch over archived telemetry is
-        refused."""
-        old = self.flight()
-        if old == info:
+        so. The epoch is the archive's time base (``check_flight``)."""
+        if self.flight() == info:
             return
-        if old.get("epoch_utc") and old.get("epoch_utc") != info.get("epoch_utc") and \
-                self.committed_packets:
-            raise ArchiveOpenError(
-                f"{self.path}: holds telemetry timed from the epoch {old['epoch_utc']}, not "
-                f"{info.get('epoch_utc')} ({info.get('scenario')}); give the archive's own "
-                "scenario, or a new archive with --new")
-        self._write("INSERT OR REPLACE INTO meta VALUES ('flight', ?)", (json.dumps(info),))
-        self.flush()
+        self.check_flight(info)
+        self.set_meta("flight", info)
+
+    def set_meta(self, key: str, value: Any, *, commit: bool = True) -> None:
+        """Record a fact about the archive (JSON), committed at once unless ``commit`` is
+        False (then with the batch it joins)."""
+        self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+        if commit:
+            self.flush()
+
+    def meta(self, key: str) -> Any:
+        """A fact ``set_meta`` recorded (None when none was)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
 
     # ------------------------------------------------------------ reads
 
     def flight(self) -> dict[str, Any]:
         """What ``set_flight`` recorded ({} when nothing was)."""
-        row = self._db.execute("SELECT value FROM meta WHERE key='flight'").fetchone()
-        return {} if row is None else json.loads(row[0])
+        return self.meta("flight") or {}
 
     def history(self, name: str, start: float = -math.inf, end: float = math.inf,
                 limit: int | None = None, newest: bool = False) -> list[tuple[float, float]]:

@@ -195,7 +195,7 @@ class Guard:
             return (f"no session: GET /api/session first (it sets the {SESSION_COOKIE} cookie) "
                     f"and send its csrf_token in the {CSRF_HEADER} header")
         given = request.headers.get(CSRF_HEADER, "")
-        if not hmac.compare_digest(given.encode(), self.token(sid).encode()):
+        if not (given.isascii() and hmac.compare_digest(given, self.token(sid))):
             return (f"the {CSRF_HEADER} header is missing or not this session's token; "
                     "GET /api/session and send its csrf_token")
         return None

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 
 from touchdown.ground.alarms import AlarmMonitor
 from touchdown.ground.archive import LINK, Archive
-from touchdown.ground.status import LinkMonitor
+from touchdown.ground.status import LOS_TIMEOUT, LinkMonitor
 from touchdown.telemetry.dictionary import Dictionary
 from touchdown.telemetry.frames import DecoderStats
 from touchdown.telemetry.packets import SEQ_MODULO, PacketError, TmPacket, decode_packet
@@ -102,19 +102,34 @@ class Ingest:
         self.link = LinkMonitor(dictionary, archive, los_timeout_s)
         self.subscribers: list[Subscriber] = []
         self._names = {p.apid: p.name for p in dictionary.packets}
-        saved = archive.counters(FRAMES)
-        self.frame_stats = DecoderStats(**{k: saved.get(k, 0) for k in asdict(DecoderStats())})
-        if not archive.read_only:
-            archive.before_commit.append(
-                lambda: archive.set_counters(FRAMES, asdict(self.frame_stats)))
+        self.frame_stats = DecoderStats()
         self._seq: dict[int, _Sequence] = {}
-        for p in dictionary.packets:  # a reopened archive: continue each APID's window
-            counts = archive.recent_sequence(p.apid, REORDER_WINDOW)
+        self._load()
+        if not archive.read_only:
+            archive.before_commit.append(self._save)
+            archive.after_rollback.append(self._load)
+        self._event_codes = dictionary["event"].fields[0] if _has(dictionary, "event") else None
+
+    def _load(self) -> None:
+        """The frame counts and each APID's sequence window as the archive holds them (a
+        reopened archive continues them)."""
+        saved = self.archive.counters(FRAMES)
+        for k in asdict(self.frame_stats):
+            setattr(self.frame_stats, k, saved.get(k, 0))  # (decoders share this object)
+        self._seq.clear()
+        for p in self.dictionary.packets:
+            counts = self.archive.recent_sequence(p.apid, REORDER_WINDOW)
             if counts:
                 s = self._seq[p.apid] = _Sequence(counts[0], OrderedDict({counts[0]: None}))
                 for seq in counts[1:]:
                     s.advance(seq)
-        self._event_codes = dictionary["event"].fields[0] if _has(dictionary, "event") else None
+
+    def _save(self) -> None:
+        """With every commit: the frame counts, and the LOS timeout the losses are found with
+        (so that a report reading the archive finds the same ones)."""
+        self.archive.set_counters(FRAMES, asdict(self.frame_stats))
+        if self.archive.meta(LOS_TIMEOUT) != self.link.los_timeout_s:
+            self.archive.set_meta(LOS_TIMEOUT, self.link.los_timeout_s, commit=False)
 
     @property
     def counters(self) -> dict[str, int]:

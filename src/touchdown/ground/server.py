@@ -597,6 +597,7 @@ async def start_ingest_server(ingest: Ingest, host: str = "127.0.0.1", port: int
         counted = hasattr(dec, "octets_fed") and hasattr(dec, "octets_discarded")
         status: Any = dec if counted else None  # a FrameDecoder: says how much did not frame
         kind, why = "disconnect", "left"
+        fed = 0  # octets this connection delivered: one that delivered none leaves no trace
         try:
             while True:
                 try:
@@ -607,6 +608,7 @@ async def start_ingest_server(ingest: Ingest, host: str = "127.0.0.1", port: int
                     break
                 if not chunk:
                     break
+                fed += len(chunk)
                 t0 = time.perf_counter()
                 for raw in dec.feed(chunk):
                     ingest.packet(raw, clock())
@@ -634,7 +636,8 @@ async def start_ingest_server(ingest: Ingest, host: str = "127.0.0.1", port: int
                     report_garbage()
                 if junk is not None:
                     junk.flush()
-                log(kind, f"ingest peer {peer} {why}")
+                if fed:  # (a port scan or an idle probe writes nothing into the evidence)
+                    log(kind, f"ingest peer {peer} {why} after {fed:,} octets")
             except ArchiveError:
                 pass  # already said, and in /api/link (archive.failure)
             finally:

@@ -28,6 +28,7 @@ from touchdown.moon.constants import SURFACE_GRAVITY
 from touchdown.telemetry.dictionary import Dictionary
 
 UNAVAIL, OK, FAILED = "UNAVAIL", "OK", "FAILED"
+LOS_TIMEOUT = "los_timeout_s"  # the archive's record of the timeout its losses were found with
 PROPELLANT_EMPTY_KG = 1.0  # kg: at or below this the engines are taken to be dead
 
 CAVEAT = ("This rests on the lander's own estimates (its navigation filter's altitude and "
@@ -54,8 +55,8 @@ class LinkMonitor:
     dictionary : gives each packet type's expiry.
     archive : optional; a reopened archive's receive times give the losses of signal so far
         and each packet type's last arrival (nothing is written to it).
-    los_timeout_s : silence after which LOS is declared (s); default the longest expiry of the
-        periodic packets.
+    los_timeout_s : silence after which LOS is declared (s); default the one the archive was
+        ingested with, else the longest expiry of the periodic packets.
     """
 
     def __init__(self, dictionary: Dictionary, archive: Archive | None = None,
@@ -63,7 +64,9 @@ class LinkMonitor:
         self.dictionary = dictionary
         self.archive = archive
         periodic = [p.expiry_s for p in dictionary.packets if math.isfinite(p.expiry_s)]
-        self.los_timeout_s = los_timeout_s if los_timeout_s is not None else max(periodic)
+        stored = None if archive is None else archive.meta(LOS_TIMEOUT)
+        self.los_timeout_s = (los_timeout_s if los_timeout_s is not None
+                              else stored if stored is not None else max(periodic))
         if not self.los_timeout_s > 0:
             raise ValueError(f"los_timeout_s must be > 0 s, got {self.los_timeout_s}")
         self.last_rx: dict[str, float] = {}  # packet name: ground time of its last arrival (s)

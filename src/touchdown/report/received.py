@@ -140,13 +140,15 @@ def _read(archive: Archive, dictionary: Dictionary, source: str) -> Received:
                              for a, t, tr in archive.arrivals()],
                             columns=["packet", "t", "t_received"])
     return Received(source, FlightInfo.from_dict(archive.flight()), dictionary, packets, events,
-                    archive.alarms(), arrivals, _losses(dictionary, arrivals),
+                    archive.alarms(), arrivals, _losses(dictionary, archive, arrivals),
                     Ingest(dictionary, archive).counters)
 
 
-def _losses(dictionary: Dictionary, arrivals: pd.DataFrame) -> list[LossOfSignal]:
+def _losses(dictionary: Dictionary, archive: Archive,
+            arrivals: pd.DataFrame) -> list[LossOfSignal]:
     """Every loss of signal in the archive, the one after its last packet included (the ground
-    station's own definition, ``ground.status.losses``, with its default timeout)."""
-    timeout = LinkMonitor(dictionary).los_timeout_s
+    station's own definition, ``ground.status.losses``, with the timeout it was ingested
+    with)."""
+    timeout = LinkMonitor(dictionary, archive).los_timeout_s
     return losses(list(zip(arrivals["t_received"], arrivals["t"], strict=True)), timeout,
                   math.inf)
