@@ -13,6 +13,7 @@ report folder gets ``report.html`` (self-contained), the figures as PNG and ``fi
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,14 @@ class Report:
     findings: Path
     figures: dict[str, Path]
     document: dict[str, Any]
+
+
+def _named(rx: Received, name: str, value: float) -> float | str:
+    """An alarm's value as an operator reads it: an enumeration's state by name."""
+    f = rx.dictionary.parameters.get(name)
+    if f is None or not f.enum or math.isnan(value):
+        return value
+    return f.state(value) or value
 
 
 def _ingest(recording: Path, archive_path: Path) -> None:
@@ -148,8 +157,9 @@ def build_report(source: Path, out: Path, flight: int | None = None) -> Report:
         "events": [{"t": r.t, "name": r.name, "value": r.value}
                    for r in rx.events.itertuples()],
         "alarms": [{"parameter": a.parameter, "trigger_severity": a.trigger_severity,
-                    "trigger_value": a.trigger_value, "t_trigger_onboard": a.t_trigger_onboard,
-                    "severity": a.severity, "most_severe_value": a.most_severe_value,
+                    "trigger_value": _named(rx, a.parameter, a.trigger_value),
+                    "t_trigger_onboard": a.t_trigger_onboard, "severity": a.severity,
+                    "most_severe_value": _named(rx, a.parameter, a.most_severe_value),
                     "t_most_severe_onboard": a.t_most_severe_onboard} for a in rx.alarms],
         "truth": _truth_doc(truth),
     })
