@@ -134,8 +134,11 @@ class AlarmMonitor:
             del self._active[name]
         return sev
 
+    def _active_by_id(self, alarm_id: int) -> AlarmRecord | None:
+        return next((a for a in self._active.values() if a.id == alarm_id), None)
+
     def _find(self, alarm_id: int) -> AlarmRecord:
-        alarm = next((a for a in self._active.values() if a.id == alarm_id), None)
+        alarm = self._active_by_id(alarm_id)
         if alarm is None:
             known = self.archive.alarm(alarm_id)
             if known is None:
@@ -204,7 +207,7 @@ class AlarmMonitor:
 
     def get(self, alarm_id: int) -> AlarmRecord | None:
         """An alarm as it stands now (active ones with their newest value)."""
-        alarm = next((a for a in self._active.values() if a.id == alarm_id), None)
+        alarm = self._active_by_id(alarm_id)
         return alarm if alarm is not None else self.archive.alarm(alarm_id)
 
     def severity_of(self, name: str) -> str | None:

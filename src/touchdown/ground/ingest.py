@@ -101,7 +101,6 @@ class Ingest:
         self.alarms = AlarmMonitor(dictionary, archive)
         self.link = LinkMonitor(dictionary, archive, los_timeout_s)
         self.subscribers: list[Subscriber] = []
-        self._names = {p.apid: p.name for p in dictionary.packets}
         self.frame_stats = DecoderStats()
         self._seq: dict[int, _Sequence] = {}
         self._load()
@@ -133,31 +132,12 @@ class Ingest:
 
     @property
     def counters(self) -> dict[str, int]:
-        """The link's counters, totals over every APID: packets, bytes, bad, gaps, missing,
-        duplicates, reordered, resets, and the frame decoders' (frames_ok, frames_bad_crc,
-        frames_bad_header, frames_lost, frame_gaps, idle_frames, sync_octets_discarded,
-        packets_incomplete), and junk_octets_kept."""
-        link = self.archive.counters(LINK)
-        out = {k: 0 for k in APID_COUNTERS}
-        for per in self.counters_by_apid().values():
-            for k in APID_COUNTERS:
-                out[k] += per[k]
-        out["bad"] = link.get("bad", 0)
-        stats = asdict(self.frame_stats)
-        out.update({k: stats[v] for k, v in FRAME_COUNTERS.items()})
-        out["junk_octets_kept"] = link.get("junk_octets_kept", 0)
-        return out
+        """The link's counters (``link_counters``), the frames counted so far included."""
+        return link_counters(self.archive, self.dictionary, asdict(self.frame_stats))
 
     def counters_by_apid(self) -> dict[str, dict[str, int]]:
-        """Each APID's counters, by packet name: {name: {apid, packets, bytes, gaps, missing,
-        duplicates, reordered, resets}}."""
-        out = {}
-        for scope in self.archive.counter_scopes():
-            if scope.isdigit():
-                apid, c = int(scope), self.archive.counters(scope)
-                out[self._names.get(apid, f"apid {apid:#x}")] = {
-                    "apid": apid, **{k: c.get(k, 0) for k in APID_COUNTERS}}
-        return out
+        """Each APID's counters, by packet name (``apid_counters``)."""
+        return apid_counters(self.archive, self.dictionary)
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call ``callback`` with every new parameter value; returns the unsubscribe function."""
@@ -228,6 +208,38 @@ class Ingest:
             count("resets", apid=apid)
             log_link(t_received, "reset", apid, 1, f"{tm.name} count jumped back to {tm.seq}")
         return True
+
+
+def apid_counters(archive: Archive, dictionary: Dictionary) -> dict[str, dict[str, int]]:
+    """Each APID's archived counters, by packet name: {name: {apid, packets, bytes, gaps,
+    missing, duplicates, reordered, resets}}."""
+    names = {p.apid: p.name for p in dictionary.packets}
+    out = {}
+    for scope in archive.counter_scopes():
+        if scope.isdigit():
+            apid, c = int(scope), archive.counters(scope)
+            out[names.get(apid, f"apid {apid:#x}")] = {
+                "apid": apid, **{k: c.get(k, 0) for k in APID_COUNTERS}}
+    return out
+
+
+def link_counters(archive: Archive, dictionary: Dictionary,
+                  frames: dict[str, int] | None = None) -> dict[str, int]:
+    """The link's counters, totals over every APID: packets, bytes, bad, gaps, missing,
+    duplicates, reordered, resets; the frame decoders' (``frames``, a ``DecoderStats`` as a
+    dict; default what the archive holds): frames_ok, frames_bad_crc, frames_bad_header,
+    frames_lost, frame_gaps, idle_frames, sync_octets_discarded, packets_incomplete; and
+    junk_octets_kept."""
+    link = archive.counters(LINK)
+    out = {k: 0 for k in APID_COUNTERS}
+    for per in apid_counters(archive, dictionary).values():
+        for k in APID_COUNTERS:
+            out[k] += per[k]
+    out["bad"] = link.get("bad", 0)
+    stats = archive.counters(FRAMES) if frames is None else frames
+    out.update({k: stats.get(v, 0) for k, v in FRAME_COUNTERS.items()})
+    out["junk_octets_kept"] = link.get("junk_octets_kept", 0)
+    return out
 
 
 def _has(dictionary: Dictionary, name: str) -> bool:

@@ -39,7 +39,8 @@ QUEUE_LEN messages wait for it, is closed (1013) and counted (``/api/link`` ``se
 ``touchdown.ground.web`` adds the browser UI.
 
 TCP ingest: a byte stream in, whole packets out through a **stream decoder** — anything with
-``feed(chunk: bytes) -> list[bytes]``: ``touchdown ground`` uses the TM frame decoder
+``feed(chunk: bytes) -> list[bytes]`` and ``close()`` at the stream's end: ``touchdown ground``
+uses the TM frame decoder
 (``telemetry.frames.FrameDecoder``: sync marker, CRC, frame counts); ``PacketStreamSplitter``
 (concatenated space packets split by their length fields, no sync) remains for tests and
 tools.
@@ -61,6 +62,7 @@ from typing import Any, Protocol
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from touchdown.ground.alarm_api import add_alarm_routes, alarms_message
+from touchdown.ground.alarms import GARBAGE
 from touchdown.ground.archive import ArchiveError
 from touchdown.ground.guard import BODY_MAX, GUARD, add_guard
 from touchdown.ground.http import (
@@ -527,14 +529,6 @@ JUNK_RATE = 8 << 20  # octets/s at most from a throttled stream
 CONNECTION_LOG_PER_MIN = 60  # connection lines (refused, idle, disconnect) logged a minute
 
 
-async def packets_from_stream(reader: asyncio.StreamReader,
-                              decoder: StreamDecoder) -> AsyncIterator[bytes]:
-    """Whole packets from a byte stream, through ``decoder`` (the framing seam)."""
-    while chunk := await reader.read(READ_LEN):
-        for raw in decoder.feed(chunk):
-            yield raw
-
-
 async def start_ingest_server(ingest: Ingest, host: str = "127.0.0.1", port: int = 10015,
                               clock: Callable[[], float] = time.time,
                               decoder: Callable[[], StreamDecoder] = PacketStreamSplitter,
@@ -566,7 +560,7 @@ async def start_ingest_server(ingest: Ingest, host: str = "127.0.0.1", port: int
     unlogged: dict[str, int] = {}
     garbage = [0.0]  # link.garbage last reported
 
-    def log(kind: str, detail: str) -> None:
+    def log_line(kind: str, detail: str) -> None:
         t = clock()
         if log_budget.take(t):
             n = unlogged.pop(kind, 0)
@@ -580,13 +574,13 @@ async def start_ingest_server(ingest: Ingest, host: str = "127.0.0.1", port: int
                     default=0.0)
         if value or garbage[0]:
             t = clock()
-            ingest.alarms.check("link.garbage", t_onboard=t, value=value, t_ground=t)
+            ingest.alarms.check(GARBAGE.qualified, t_onboard=t, value=value, t_ground=t)
         garbage[0] = value
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         if len(open_windows) >= max_connections:
-            log("refused", f"ingest peer {peer} refused: {max_connections} ingest connections "
+            log_line("refused", f"ingest peer {peer} refused: {max_connections} ingest connections "
                 "are open, the most allowed")
             writer.close()
             with contextlib.suppress(ConnectionError):
@@ -627,7 +621,7 @@ async def start_ingest_server(ingest: Ingest, host: str = "127.0.0.1", port: int
             kind, why = "closed", "closed: the server stopped"  # (asyncio 3.11 would print it)
         except ArchiveError as exc:  # the disk is full, the file gone: say so, keep serving
             kind, why = "closed", f"closed: the archive cannot be written ({exc})"
-            logging.getLogger(__name__).error("ingest peer %s %s", peer, why)
+            log.error("ingest peer %s %s", peer, why)
         finally:
             del open_windows[key]
             try:
@@ -637,7 +631,7 @@ async def start_ingest_server(ingest: Ingest, host: str = "127.0.0.1", port: int
                 if junk is not None:
                     junk.flush()
                 if fed:  # (a port scan or an idle probe writes nothing into the evidence)
-                    log(kind, f"ingest peer {peer} {why} after {fed:,} octets")
+                    log_line(kind, f"ingest peer {peer} {why} after {fed:,} octets")
             except ArchiveError:
                 pass  # already said, and in /api/link (archive.failure)
             finally:

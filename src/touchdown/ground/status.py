@@ -63,10 +63,7 @@ class LinkMonitor:
                  los_timeout_s: float | None = None) -> None:
         self.dictionary = dictionary
         self.archive = archive
-        periodic = [p.expiry_s for p in dictionary.packets if math.isfinite(p.expiry_s)]
-        stored = None if archive is None else archive.meta(LOS_TIMEOUT)
-        self.los_timeout_s = (los_timeout_s if los_timeout_s is not None
-                              else stored if stored is not None else max(periodic))
+        self.los_timeout_s = los_timeout(dictionary, archive, los_timeout_s)
         if not self.los_timeout_s > 0:
             raise ValueError(f"los_timeout_s must be > 0 s, got {self.los_timeout_s}")
         self.last_rx: dict[str, float] = {}  # packet name: ground time of its last arrival (s)
@@ -120,6 +117,18 @@ class LinkMonitor:
         """Whether parameter ``packet.field`` is stale at ground time t_ground (s)."""
         packet = self.dictionary[name.split(".", 1)[0]]
         return t_ground - self.last_rx.get(packet.name, -math.inf) > packet.expiry_s
+
+
+def los_timeout(dictionary: Dictionary, archive: Archive | None = None,
+                given: float | None = None) -> float:
+    """The LOS timeout (s): ``given``, else the one ``archive`` was ingested with, else the
+    longest expiry of the dictionary's periodic packets."""
+    if given is not None:
+        return given
+    stored = None if archive is None else archive.meta(LOS_TIMEOUT)
+    if stored is not None:
+        return float(stored)
+    return max(p.expiry_s for p in dictionary.packets if math.isfinite(p.expiry_s))
 
 
 def losses(arrivals: list[tuple[float, float]], timeout_s: float,

@@ -19,8 +19,8 @@ import pandas as pd
 
 from touchdown.errors import InputError
 from touchdown.ground.archive import AlarmRecord, Archive, ArchiveOpenError
-from touchdown.ground.ingest import Ingest
-from touchdown.ground.status import LinkMonitor, LossOfSignal, losses
+from touchdown.ground.ingest import link_counters
+from touchdown.ground.status import LossOfSignal, los_timeout, losses
 from touchdown.telemetry.dictionary import Dictionary, load_dictionary
 from touchdown.telemetry.flight_info import FlightInfo
 
@@ -141,7 +141,7 @@ def _read(archive: Archive, dictionary: Dictionary, source: str) -> Received:
                             columns=["packet", "t", "t_received"])
     return Received(source, FlightInfo.from_dict(archive.flight()), dictionary, packets, events,
                     archive.alarms(), arrivals, _losses(dictionary, archive, arrivals),
-                    Ingest(dictionary, archive).counters)
+                    link_counters(archive, dictionary))
 
 
 def _losses(dictionary: Dictionary, archive: Archive,
@@ -149,6 +149,5 @@ def _losses(dictionary: Dictionary, archive: Archive,
     """Every loss of signal in the archive, the one after its last packet included (the ground
     station's own definition, ``ground.status.losses``, with the timeout it was ingested
     with)."""
-    timeout = LinkMonitor(dictionary, archive).los_timeout_s
-    return losses(list(zip(arrivals["t_received"], arrivals["t"], strict=True)), timeout,
-                  math.inf)
+    return losses(list(zip(arrivals["t_received"], arrivals["t"], strict=True)),
+                  los_timeout(dictionary, archive), math.inf)
