@@ -19,9 +19,9 @@ import time
 
 import numpy as np
 
+from touchdown.core import layout as st
 from touchdown.moon.dem_tiles import load_onboard_map, load_truth_terrain
 from touchdown.scenario import Scenario, resolve
-from touchdown.sim import state as st
 from touchdown.sim.run import build, fly
 from touchdown.sim.step import C_MAX_TICK, N_WORK, TICK_S, advance
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
+from touchdown.core.layout import POLICIES
 from touchdown.errors import ScenarioError
-from touchdown.sim.state import POLICIES
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 CAMPAIGN_SUFFIX = ".campaign.toml"  # NAME.campaign.toml beside NAME.toml holds its dispersions

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from touchdown.campaign.dispersions import Campaign, campaign_file_for, load_campaign
+from touchdown.core import layout as st
 from touchdown.errors import ScenarioError
 from touchdown.moon.dem_tiles import data_dir, load_onboard_map
 from touchdown.scenario import Scenario, resolve
-from touchdown.sim import state as st
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ campaign row must repeat every saved column exactly. A single changed bit anywhe
 import json
 
 import pytest
-
 from tests.fixed_point.record import (
     FLIGHT_SEEDS,
     SAVED,

@@ -30,11 +30,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from touchdown.core import layout as st
 from touchdown.errors import ScenarioError
 from touchdown.moon.constants import GM, R_REF
 from touchdown.moon.dem_tiles import data_dir, load_onboard_map
 from touchdown.scenario import DEFAULTS, SCHEMA, Scenario, resolve
-from touchdown.sim import state as st
 from touchdown.sim.run import Flight, build, fly
 from touchdown.world.dynamics import N_WORK, burn_pulses, substep
 

@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+from touchdown.core import layout as st
 from touchdown.fsw.cycle import fsw_cycle
 from touchdown.moon.dem_tiles import data_dir, load_onboard_map, load_truth_terrain
 from touchdown.scenario import Scenario, resolve
-from touchdown.sim import state as st
 from touchdown.sim.run import build
 from touchdown.sim.step import (
     C_CYCLE,

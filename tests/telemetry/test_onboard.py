@@ -5,8 +5,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+from touchdown.core import layout as st
 from touchdown.scenario import Scenario, resolve
-from touchdown.sim import state as st
 from touchdown.sim.run import fly
 from touchdown.telemetry.dictionary import load_dictionary
 from touchdown.telemetry.onboard import TelemetryTask

@@ -18,10 +18,7 @@ import math
 import numpy as np
 import pytest
 
-from touchdown.moon.constants import OMEGA, R_REF
-from touchdown.moon.gravity import gravity_mci
-from touchdown.moon.terrain import META_COLS, fill_bounds
-from touchdown.sim.state import (
+from touchdown.core.layout import (
     N_WORLD,
     N_WORLD_PARAMS,
     W_R,
@@ -30,6 +27,9 @@ from touchdown.sim.state import (
     W_V,
     WP_FOOT,
 )
+from touchdown.moon.constants import OMEGA, R_REF
+from touchdown.moon.gravity import gravity_mci
+from touchdown.moon.terrain import META_COLS, fill_bounds
 from touchdown.world.contact import contact_possible, update_altitude
 
 FOOT = 1.2  # m

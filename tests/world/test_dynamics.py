@@ -26,10 +26,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.integrate import solve_ivp
 
-from touchdown.moon.constants import G0, GM, OMEGA, R_REF
-from touchdown.moon.frames import rotate_z
-from touchdown.moon.gravity import gravity_mci, potential_mcmf
-from touchdown.sim.state import (
+from touchdown.core.layout import (
     N_WORLD,
     N_WORLD_PARAMS,
     W_DTH,
@@ -50,7 +47,10 @@ from touchdown.sim.state import (
     WP_THR_ISP,
     WP_THR_N,
 )
-from touchdown.world.attitude import quat_rotate
+from touchdown.core.quaternion import quat_rotate
+from touchdown.moon.constants import G0, GM, OMEGA, R_REF
+from touchdown.moon.frames import rotate_z
+from touchdown.moon.gravity import gravity_mci, potential_mcmf
 from touchdown.world.dynamics import (
     MAX_PULSES,
     N_WORK,

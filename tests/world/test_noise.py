@@ -20,7 +20,8 @@ import pytest
 from numpy.testing import assert_array_equal
 from scipy import stats
 
-from touchdown.world.noise import next_u64, normal, normal_pair, seed_words, uniform
+from touchdown.seeds import seed_words
+from touchdown.world.noise import next_u64, normal, normal_pair, uniform
 
 MASK = (1 << 64) - 1
 N_DRAWS = 200_000

@@ -33,7 +33,7 @@ from scipy.special import ndtr, ndtri
 
 from touchdown.errors import ScenarioError
 from touchdown.scenario import CAMPAIGN_SUFFIX, FIELDS, Scenario, read_toml
-from touchdown.world.noise import children
+from touchdown.seeds import children
 
 DISTRIBUTIONS = {
     "normal": ("sigma",),

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from touchdown.core import layout as st
 from touchdown.moon.frames import tangent_plane_en
-from touchdown.sim import state as st
 
 # Root causes of a failed sample, most upstream first: a sample counts under the first that holds.
 CAUSES = ("range_finder_fault_declared", "propellant_exhausted", "vertical_speed",

@@ -8,8 +8,7 @@ above what the main engine gives (braking, approach) or all of it (vertical phas
 import math
 
 from touchdown._compile import kernel
-from touchdown.moon.constants import G0
-from touchdown.sim.state import (
+from touchdown.core.layout import (
     F_CMD_DIR,
     F_CMD_DUTY,
     F_CMD_MAIN,
@@ -24,6 +23,7 @@ from touchdown.sim.state import (
     FP_THR_ISP,
     FP_THR_N,
 )
+from touchdown.moon.constants import G0
 
 
 @kernel

@@ -30,23 +30,8 @@ cycle.
 import math
 
 from touchdown._compile import kernel
-from touchdown.fsw.control import (
-    account_propellant,
-    command_thrust,
-    engines_off,
-    estimated_mass,
-)
-from touchdown.fsw.guidance import (
-    descent_rate_command,
-    polynomial_accel,
-    solve_tgo,
-    to_guidance,
-    vertical_accel,
-)
-from touchdown.fsw.navigation import propagate, surface_estimate, update_lrf
-from touchdown.moon.constants import GM, R_REF
-from touchdown.sim.eventlog import log_event
-from touchdown.sim.state import (
+from touchdown.core.eventlog import log_event
+from touchdown.core.layout import (
     EV_ALT_ZERO,
     EV_APPROACH,
     EV_BRAKING,
@@ -99,6 +84,21 @@ from touchdown.sim.state import (
     MODE_TOUCHDOWN,
     MODE_VERTICAL,
 )
+from touchdown.fsw.control import (
+    account_propellant,
+    command_thrust,
+    engines_off,
+    estimated_mass,
+)
+from touchdown.fsw.guidance import (
+    descent_rate_command,
+    polynomial_accel,
+    solve_tgo,
+    to_guidance,
+    vertical_accel,
+)
+from touchdown.fsw.navigation import propagate, surface_estimate, update_lrf
+from touchdown.moon.constants import GM, R_REF
 
 N_WORK = 200
 COS_GUIDANCE_RANGE = math.cos(math.radians(45.0))  # polynomial guidance within 45 deg of the site

@@ -10,10 +10,7 @@ solved each cycle from the downrange cubic j_T T^3 + 6 a_T T^2 + (6 v + 18 v_T) 
 import math
 
 from touchdown._compile import kernel
-from touchdown.moon.constants import OMEGA, R_REF
-from touchdown.moon.frames import enu_axes, mcmf_from_latlon, moon_turn
-from touchdown.moon.gravity import gravity_mcmf
-from touchdown.sim.state import (
+from touchdown.core.layout import (
     F_GUID_DCM,
     F_SITE_MCMF,
     F_TURN,
@@ -24,6 +21,9 @@ from touchdown.sim.state import (
     FP_SITE,
     FP_TERMINAL_ALT,
 )
+from touchdown.moon.constants import OMEGA, R_REF
+from touchdown.moon.frames import enu_axes, mcmf_from_latlon, moon_turn
+from touchdown.moon.gravity import gravity_mcmf
 
 
 @kernel

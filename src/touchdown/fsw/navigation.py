@@ -40,12 +40,8 @@ normal where the beam meets the modelled surface and b the beam direction.
 import math
 
 from touchdown._compile import kernel
-from touchdown.moon.constants import GM, OMEGA, R_REF
-from touchdown.moon.frames import latlon_from_mcmf, moon_turn, turn_z
-from touchdown.moon.gravity import gravity_mci_turned
-from touchdown.moon.terrain import ray_cast, terrain_height, terrain_normal
-from touchdown.sim.eventlog import log_event
-from touchdown.sim.state import (
+from touchdown.core.eventlog import log_event
+from touchdown.core.layout import (
     EV_LRF_ACQ,
     EV_LRF_FAULT,
     EV_LRF_REACQ,
@@ -82,7 +78,11 @@ from touchdown.sim.state import (
     M_ST_VALID,
     POLICY_AS_FLOWN_M1,
 )
-from touchdown.world.attitude import quat_compose, quat_rotate, rotvec_quat
+from touchdown.core.quaternion import quat_compose, quat_rotate, rotvec_quat
+from touchdown.moon.constants import GM, OMEGA, R_REF
+from touchdown.moon.frames import latlon_from_mcmf, moon_turn, turn_z
+from touchdown.moon.gravity import gravity_mci_turned
+from touchdown.moon.terrain import ray_cast, terrain_height, terrain_normal
 
 N_WORK = 120  # scratch words for the kernels below
 

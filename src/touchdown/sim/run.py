@@ -15,11 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from touchdown.core import layout as st
+from touchdown.core.quaternion import quat_from_z_axis
 from touchdown.moon.constants import GM, OMEGA, R_REF
 from touchdown.moon.dem_tiles import Terrain, load_onboard_map, load_truth_terrain
 from touchdown.moon.frames import mcmf_from_latlon, rotate_z
 from touchdown.scenario import Scenario
-from touchdown.sim import state as st
+from touchdown.seeds import children, seed_words
 from touchdown.sim.step import (
     C_CYCLE,
     C_LRF_EVERY,
@@ -34,8 +36,6 @@ from touchdown.sim.step import (
     trace_rows,
 )
 from touchdown.vehicle.spec import LanderSpec
-from touchdown.world.attitude import quat_from_z_axis
-from touchdown.world.noise import children, seed_words
 
 ARCSEC = math.pi / 180.0 / 3600.0
 

@@ -22,11 +22,8 @@ import math
 import numpy as np
 
 from touchdown._compile import kernel
-from touchdown.fsw.cycle import fsw_cycle
-from touchdown.moon.constants import R_REF
-from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci_turned, moon_turn, turn_z
-from touchdown.sim.eventlog import log_event
-from touchdown.sim.state import (
+from touchdown.core.eventlog import log_event
+from touchdown.core.layout import (
     EV_CONTACT,
     EV_LRF_REJ,
     EV_PROP_OUT,
@@ -89,7 +86,10 @@ from touchdown.sim.state import (
     WP_THR_F,
     WP_THR_N,
 )
-from touchdown.world.attitude import body_z_mci
+from touchdown.core.quaternion import body_z_mci
+from touchdown.fsw.cycle import fsw_cycle
+from touchdown.moon.constants import R_REF
+from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci_turned, moon_turn, turn_z
 from touchdown.world.contact import classify_contact, contact_possible, update_altitude
 from touchdown.world.dynamics import MAX_PULSES, burn_pulses, substep
 from touchdown.world.sensors import read_imu, read_lrf, read_star_tracker

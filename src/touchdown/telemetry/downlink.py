@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from touchdown.core import layout as st
 from touchdown.scenario import Scenario
-from touchdown.sim import state as st
 from touchdown.sim.run import Flight, fly
 from touchdown.telemetry.dictionary import Dictionary, load_dictionary
 from touchdown.telemetry.flight_info import FlightInfo

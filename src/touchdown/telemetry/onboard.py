@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from touchdown.core import layout as st
 from touchdown.moon.constants import OMEGA, R_REF
 from touchdown.moon.frames import latlon_from_mcmf, rotate_z
-from touchdown.sim import state as st
 from touchdown.sim.run import Arrays
 from touchdown.sim.step import C_TICK, TICK_S
 from touchdown.telemetry.dictionary import Dictionary, Packet, load_dictionary

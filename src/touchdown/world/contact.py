@@ -14,15 +14,7 @@ reach), and the loop checks each substep only where it cannot.
 import math
 
 from touchdown._compile import kernel
-from touchdown.moon.constants import GM, OMEGA, R_REF
-from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci_turned, moon_turn, turn_z
-from touchdown.moon.terrain import (
-    terrain_height,
-    terrain_height_bound,
-    terrain_max_in_box,
-    terrain_normal,
-)
-from touchdown.sim.state import (
+from touchdown.core.layout import (
     CRASHED,
     LANDED,
     W_ALT,
@@ -38,7 +30,15 @@ from touchdown.sim.state import (
     WP_FOOT,
     WP_LIM,
 )
-from touchdown.world.attitude import body_z_mci
+from touchdown.core.quaternion import body_z_mci
+from touchdown.moon.constants import GM, OMEGA, R_REF
+from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci_turned, moon_turn, turn_z
+from touchdown.moon.terrain import (
+    terrain_height,
+    terrain_height_bound,
+    terrain_max_in_box,
+    terrain_normal,
+)
 
 R_FLOOR = 0.98 * R_REF  # m, below any terrain (the lowest lunar point is ~9 km below R_REF)
 G_BOUND = 1.01 * GM / R_FLOOR**2  # m/s^2, bound on gravity above R_FLOOR (J2, C22 < 1e-3)

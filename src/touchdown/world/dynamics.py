@@ -7,7 +7,7 @@ name              layout                            unit       rate
 thrust_dir_mci    3-vector, FSW command             -          held between cycles
 main_on, thr_on   engine on/off (thrusters: the     -          per pulse (10 ms)
                   first n_on pulses of a cycle)
-world             ``sim.state.WORLD`` (read/write)  SI         per step
+world             ``core.layout.WORLD`` (read/write)  SI         per step
 ================  ================================  =========  ===================
 
 Engines: every engine fires along body +z (an assumption: parallel nozzles, no cant losses).
@@ -36,10 +36,7 @@ import math
 import numpy as np
 
 from touchdown._compile import kernel
-from touchdown.moon.constants import G0, OMEGA
-from touchdown.moon.frames import moon_turn
-from touchdown.moon.gravity import gravity_mci_turned
-from touchdown.sim.state import (
+from touchdown.core.layout import (
     W_DTH,
     W_DV,
     W_IMPULSE,
@@ -60,7 +57,10 @@ from touchdown.sim.state import (
     WP_THR_ISP,
     WP_THR_N,
 )
-from touchdown.world.attitude import body_z_mci, quat_apply_rotvec, quat_rotate_inverse
+from touchdown.core.quaternion import body_z_mci, quat_apply_rotvec, quat_rotate_inverse
+from touchdown.moon.constants import G0, OMEGA
+from touchdown.moon.frames import moon_turn
+from touchdown.moon.gravity import gravity_mci_turned
 
 MAX_PULSES = 10  # longest run of pulses for ``burn_pulses``
 N_WORK = 110  # float64 scratch words: ``substep`` 48 (18 + 30 for coast_or_burn),

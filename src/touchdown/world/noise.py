@@ -1,6 +1,6 @@
 """Per-run random numbers (compiled): xoshiro256** over four uint64 words held by the caller.
 
-Each run (or campaign sample) owns its words, seeded from ``numpy.random.SeedSequence``; no
+Each run (or campaign sample) owns its words, drawn by ``touchdown.seeds``; no
 global generator is used, so a run is reproducible alone and identical in any process.
 Normal draws use Marsaglia's polar method, which needs no sine or cosine.
 References: Blackman & Vigna, "Scrambled linear pseudorandom number generators" (2021);
@@ -60,21 +60,3 @@ def normal_pair(s):
 def normal(s):
     """A standard normal draw: the first of a ``normal_pair``."""
     return normal_pair(s)[0]
-
-
-def seed_words(seed: int | np.random.SeedSequence) -> np.ndarray:
-    """Four uint64 state words from an integer seed or a SeedSequence (never all zero)."""
-    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    words = ss.generate_state(4, dtype=np.uint64)
-    if not words.any():
-        words[0] = np.uint64(0x9E3779B97F4A7C15)
-    return words
-
-
-def children(seq: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
-    """The first n children of seq, as ``seq.spawn(n)`` on a fresh sequence gives them.
-
-    Unlike ``spawn`` this does not advance seq, so asking twice gives the same seeds.
-    """
-    return [np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, k),
-                                   pool_size=seq.pool_size) for k in range(n)]

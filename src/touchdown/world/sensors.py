@@ -4,10 +4,10 @@ Inputs / Outputs
 ==============  =====================================  ==============  ================
 name            layout                                 unit            rate
 ==============  =====================================  ==============  ================
-world           ``sim.state.WORLD`` (read; IMU         SI              each FSW cycle
+world           ``core.layout.WORLD`` (read; IMU         SI              each FSW cycle
                 accumulators reset)
 terrain         elev, meta (truth DEM)                 m               LRF readings
-meas            ``sim.state.MEAS`` (written)           SI              each FSW cycle
+meas            ``core.layout.MEAS`` (written)           SI              each FSW cycle
 ==============  =====================================  ==============  ================
 
 Each model keeps truth and measurement side by side and applies its errors in the order
@@ -19,9 +19,7 @@ and an outage without readings; the random draws are the same with or without th
 import math
 
 from touchdown._compile import kernel
-from touchdown.moon.frames import moon_turn, turn_z
-from touchdown.moon.terrain import ray_cast
-from touchdown.sim.state import (
+from touchdown.core.layout import (
     FLYING,
     M_DTH,
     M_DV,
@@ -52,7 +50,9 @@ from touchdown.sim.state import (
     WP_LRF_OUTAGE,
     WP_ST_NOISE,
 )
-from touchdown.world.attitude import quat_apply_rotvec, quat_rotate
+from touchdown.core.quaternion import quat_apply_rotvec, quat_rotate
+from touchdown.moon.frames import moon_turn, turn_z
+from touchdown.moon.terrain import ray_cast
 from touchdown.world.noise import normal, normal_pair, uniform
 
 

@@ -1,4 +1,4 @@
-"""Array layouts and codes in ``sim.state``: the single source of every index.
+"""Array layouts and codes in ``core.layout``: the single source of every index.
 
 What validates what: every layout's fields tile [0, size) with no overlap or gap and carry a unit
 and a meaning; every named index constant (read from the module's source, so a hand-typed index
@@ -11,7 +11,7 @@ import inspect
 
 import pytest
 
-from touchdown.sim import state as st
+from touchdown.core import layout as st
 
 PREFIX = {"world": "W_", "world_params": "WP_", "meas": "M_", "fsw": "F_",
           "fsw_params": "FP_", "trace": "T_"}
