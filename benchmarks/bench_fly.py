@@ -20,10 +20,11 @@ import time
 import numpy as np
 
 from touchdown.core import layout as st
+from touchdown.core.layout import C_MAX_TICK, TICK_S
 from touchdown.moon.dem_tiles import load_onboard_map, load_truth_terrain
 from touchdown.scenario import Scenario, resolve
 from touchdown.sim.run import build, fly
-from touchdown.sim.step import C_MAX_TICK, N_WORK, TICK_S, advance
+from touchdown.sim.step import N_WORK, advance
 
 
 def loop_only(s: Scenario, seed: int, truth, onboard) -> tuple[float, float, float]:

@@ -13,11 +13,11 @@ import pytest
 
 from touchdown.core import layout as st
 
-PREFIX = {"world": "W_", "world_params": "WP_", "meas": "M_", "fsw": "F_",
+PREFIX = {"clock": "C_", "world": "W_", "world_params": "WP_", "meas": "M_", "fsw": "F_",
           "fsw_params": "FP_", "trace": "T_"}
-LAYOUT_VAR = {"WORLD": st.WORLD, "WORLD_PARAMS": st.WORLD_PARAMS, "MEAS": st.MEAS, "FSW": st.FSW,
+LAYOUT_VAR = {"CLOCK": st.CLOCK, "WORLD": st.WORLD, "WORLD_PARAMS": st.WORLD_PARAMS, "MEAS": st.MEAS, "FSW": st.FSW,
               "FSW_PARAMS": st.FSW_PARAMS, "TRACE": st.TRACE}
-SIZE_CONST = {"world": "N_WORLD", "world_params": "N_WORLD_PARAMS", "meas": "N_MEAS",
+SIZE_CONST = {"clock": "N_CLOCK", "world": "N_WORLD", "world_params": "N_WORLD_PARAMS", "meas": "N_MEAS",
               "fsw": "N_FSW", "fsw_params": "N_FSW_PARAMS", "trace": "N_TRACE"}
 
 

@@ -20,21 +20,12 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from touchdown.core import layout as st
+from touchdown.core.layout import C_CYCLE, C_MAX_TICK, C_NEXT_FSW, C_SUBSTEP, C_TICK, TICK_S
 from touchdown.fsw.cycle import fsw_cycle
 from touchdown.moon.dem_tiles import data_dir, load_onboard_map, load_truth_terrain
 from touchdown.scenario import Scenario, resolve
 from touchdown.sim.run import build
-from touchdown.sim.step import (
-    C_CYCLE,
-    C_MAX_TICK,
-    C_NEXT_FSW,
-    C_SUBSTEP,
-    C_TICK,
-    N_WORK,
-    TICK_S,
-    _sense,
-    advance,
-)
+from touchdown.sim.step import N_WORK, _sense, advance
 from touchdown.world.dynamics import substep
 
 try:

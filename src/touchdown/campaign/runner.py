@@ -22,12 +22,12 @@ from numba import prange
 from touchdown._compile import kernel
 from touchdown.campaign.dispersions import Campaign
 from touchdown.campaign.table import od_errors, sample_rows
-from touchdown.core.layout import N_TRACE
+from touchdown.core.layout import C_MAX_TICK, N_TRACE
 from touchdown.errors import TouchdownError
 from touchdown.moon.dem_tiles import load_onboard_map, load_truth_terrain
 from touchdown.scenario import Scenario
 from touchdown.sim.run import build
-from touchdown.sim.step import C_MAX_TICK, N_WORK, advance
+from touchdown.sim.step import N_WORK, advance
 
 ARRAYS = ("world", "world_params", "fsw", "fsw_params", "rng", "meas", "clock", "events",
           "n_events")

@@ -1,5 +1,5 @@
-"""The only source of array layouts: world state, world params, measurements, FSW state, FSW
-params, the per-cycle trace, event codes and outcome codes.
+"""The only source of array layouts: the clock, world state, world params, measurements, FSW
+state, FSW params, the per-cycle trace, event codes and outcome codes.
 
 Every compiled kernel reads and writes flat float64 arrays through the integer indices defined
 here. The world and the flight software have separate arrays: FSW kernels are given ``meas``,
@@ -31,6 +31,20 @@ class Layout:
         start, n, _, _ = self.fields[name]
         return slice(start, start + n)
 
+
+TICK_S = 1e-3  # s, one tick of the simulation clock: every time in the loop is a whole number
+
+# ---------------------------------------------------------------- the loop's clock (int64)
+CLOCK = Layout("clock")  # a zeroed clock starts with a flight-software cycle at tick 0
+C_TICK = CLOCK.add("tick", 1, "tick", "simulation time")
+C_CYCLE = CLOCK.add("cycle", 1, "tick", "flight-software cycle")
+C_SUBSTEP = CLOCK.add("substep", 1, "tick", "dynamics substep: the thrusters' pulse resolution")
+C_ST_EVERY = CLOCK.add("star_tracker_every", 1, "cycles", "cycles between star-tracker fixes")
+C_LRF_EVERY = CLOCK.add("lrf_every", 1, "cycles", "cycles between range-finder readings")
+C_MAX_TICK = CLOCK.add("max_tick", 1, "tick", "the flight's time limit")
+C_NEXT_FSW = CLOCK.add("next_fsw", 1, "tick", "the flight software's next wake-up")
+C_LAST_READ = CLOCK.add("last_read", 1, "tick", "the IMU's last read (its increments start here)")
+N_CLOCK = CLOCK.size
 
 # ---------------------------------------------------------------- world (truth) state
 WORLD = Layout("world")
@@ -130,7 +144,11 @@ F_CMD_DUTY = FSW.add("thruster_duty", 1, "-", "descent thrusters duty cycle 0..1
 F_DOI_DV = FSW.add("doi_dv", 1, "m/s", "accumulated measured delta-v of the DOI burn")
 F_TGO = FSW.add("tgo", 1, "s or m/s",
                 "time-to-go of the current guidance phase; in DOI the delta-v target")
-F_FLAGS = FSW.add("flags", 4, "-", "one-shot flags: alt<=0 seen, prop low, prop zero, spare")
+F_ALT_ZERO_SEEN = FSW.add("altitude_zero_seen", 1, "-",
+                          "1 once the altitude estimate reached zero (logged once)")
+F_PROP_LOW_SEEN = FSW.add("propellant_low_seen", 1, "-",
+                          "1 once the propellant estimate reached the reserve (logged once)")
+F_SPARE = FSW.add("spare", 2, "-", "unused (kept so the layout after it is unchanged)")
 F_SLEEP = FSW.add("sleep_cycles", 1, "-",
                   "cycles the flight software sleeps through before its next one (0: every "
                   "cycle); chosen each cycle, so it also gives the interval just flown")
@@ -190,6 +208,18 @@ FP_TERMINAL_ALT = FSW_PARAMS.add("terminal_altitude", 1, "m", "terminal descent 
 FP_PULSE = FSW_PARAMS.add("pulse_resolution", 1, "s", "thruster on-time resolution")
 FP_RESERVE = FSW_PARAMS.add("propellant_reserve", 1, "kg", "estimated propellant lower limit")
 FP_INIT_SIG = FSW_PARAMS.add("init_sigma", 2, "m, m/s", "initial position/velocity 1-sigma")
+FP_IGN_TGO_MAX = FSW_PARAMS.add("ignition_search_tgo", 1, "s",
+                                "descent coast: braking ignition is considered only while the "
+                                "braking guidance's time to go is below this")
+FP_GUID_RANGE_COS = FSW_PARAMS.add("guidance_range_cos", 1, "-",
+                                   "polynomial guidance only within this cosine of the angle "
+                                   "from the site (the site frame means nothing farther away)")
+FP_WAKE = FSW_PARAMS.add("wake", 2, "-, cycles",
+                         "descent coast: full rate once the needed throttle is within the "
+                         "margin of ignition_throttle, or would reach it within the cycles")
+FP_LRF_INCIDENCE_COS = FSW_PARAMS.add("lrf_incidence_cos_min", 1, "-",
+                                      "a range reading is used only where the beam meets the "
+                                      "modelled surface at a cosine of incidence above this")
 N_FSW_PARAMS = FSW_PARAMS.size
 
 # ---------------------------------------------------------------- codes
@@ -259,4 +289,4 @@ T_POS_ERR = TRACE.add("position_error_m", 1, "m", "|estimated - true position|")
 T_DOWNRANGE = TRACE.add("downrange_km", 1, "km", "true distance along the approach to the site")
 N_TRACE = TRACE.size
 
-ALL_LAYOUTS = (WORLD, WORLD_PARAMS, MEAS, FSW, FSW_PARAMS, TRACE)
+ALL_LAYOUTS = (CLOCK, WORLD, WORLD_PARAMS, MEAS, FSW, FSW_PARAMS, TRACE)

@@ -42,17 +42,18 @@ from touchdown.core.layout import (
     EV_TERMINAL,
     EV_VERTICAL,
     F_ALT,
+    F_ALT_ZERO_SEEN,
     F_CMD_DIR,
     F_CMD_DUTY,
     F_CMD_MAIN,
     F_DOI_DV,
-    F_FLAGS,
     F_GUID_DCM,
     F_HDOT,
     F_IGN_LAST,
     F_MODE,
     F_MODE_T,
     F_PROP,
+    F_PROP_LOW_SEEN,
     F_SLEEP,
     F_TGO,
     F_VH,
@@ -224,11 +225,11 @@ def fsw_cycle(fsw, fp, meas, t, elev, meta, events, n_events, work):
     if meas[M_LEG] > 0.5 and mode != MODE_TOUCHDOWN:
         _enter(fsw, MODE_TOUCHDOWN, t, events, n_events, EV_TD_DETECT, fsw[F_ALT])
         mode = MODE_TOUCHDOWN
-    if fsw[F_ALT] <= 0.0 and fsw[F_FLAGS] == 0.0 and mode >= MODE_APPROACH:
-        fsw[F_FLAGS] = 1.0
+    if fsw[F_ALT] <= 0.0 and fsw[F_ALT_ZERO_SEEN] == 0.0 and mode >= MODE_APPROACH:
+        fsw[F_ALT_ZERO_SEEN] = 1.0
         log_event(events, n_events, t, EV_ALT_ZERO, fsw[F_ALT])
-    if fsw[F_PROP] <= fp[FP_RESERVE] and fsw[F_FLAGS + 1] == 0.0:
-        fsw[F_FLAGS + 1] = 1.0
+    if fsw[F_PROP] <= fp[FP_RESERVE] and fsw[F_PROP_LOW_SEEN] == 0.0:
+        fsw[F_PROP_LOW_SEEN] = 1.0
         log_event(events, n_events, t, EV_PROP_LOW, fsw[F_PROP])
 
     if mode == MODE_COAST_ORBIT:

@@ -16,13 +16,7 @@ import numpy as np
 import pandas as pd
 
 from touchdown.core import layout as st
-from touchdown.core.quaternion import quat_from_z_axis
-from touchdown.moon.constants import GM, OMEGA, R_REF
-from touchdown.moon.dem_tiles import Terrain, load_onboard_map, load_truth_terrain
-from touchdown.moon.frames import mcmf_from_latlon, rotate_z
-from touchdown.scenario import Scenario
-from touchdown.seeds import children, seed_words
-from touchdown.sim.step import (
+from touchdown.core.layout import (
     C_CYCLE,
     C_LRF_EVERY,
     C_MAX_TICK,
@@ -30,11 +24,15 @@ from touchdown.sim.step import (
     C_SUBSTEP,
     C_TICK,
     N_CLOCK,
-    N_WORK,
     TICK_S,
-    advance,
-    trace_rows,
 )
+from touchdown.core.quaternion import quat_from_z_axis
+from touchdown.moon.constants import GM, OMEGA, R_REF
+from touchdown.moon.dem_tiles import Terrain, load_onboard_map, load_truth_terrain
+from touchdown.moon.frames import mcmf_from_latlon, rotate_z
+from touchdown.scenario import Scenario
+from touchdown.seeds import children, seed_words
+from touchdown.sim.step import N_WORK, advance, trace_rows
 from touchdown.vehicle.spec import LanderSpec
 
 ARCSEC = math.pi / 180.0 / 3600.0

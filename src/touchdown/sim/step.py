@@ -24,6 +24,14 @@ import numpy as np
 from touchdown._compile import kernel
 from touchdown.core.eventlog import log_event
 from touchdown.core.layout import (
+    C_CYCLE,
+    C_LAST_READ,
+    C_LRF_EVERY,
+    C_MAX_TICK,
+    C_NEXT_FSW,
+    C_ST_EVERY,
+    C_SUBSTEP,
+    C_TICK,
     EV_CONTACT,
     EV_LRF_REJ,
     EV_PROP_OUT,
@@ -65,6 +73,7 @@ from touchdown.core.layout import (
     T_TILT,
     T_VS,
     T_VS_EST,
+    TICK_S,
     TIMEOUT,
     W_ALT,
     W_IMPULSE,
@@ -94,11 +103,6 @@ from touchdown.world.contact import classify_contact, contact_possible, update_a
 from touchdown.world.dynamics import MAX_PULSES, burn_pulses, substep
 from touchdown.world.sensors import read_imu, read_lrf, read_star_tracker
 
-TICK_S = 1e-3  # s, one tick
-# clock (int64) layout; a zeroed clock starts with a flight-software cycle at tick 0
-(C_TICK, C_CYCLE, C_SUBSTEP, C_ST_EVERY, C_LRF_EVERY, C_MAX_TICK, C_NEXT_FSW,
- C_LAST_READ) = range(8)
-N_CLOCK = 8
 N_WORK = 512
 
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from touchdown.core import layout as st
+from touchdown.core.layout import C_TICK, TICK_S
 from touchdown.moon.constants import OMEGA, R_REF
 from touchdown.moon.frames import latlon_from_mcmf, rotate_z
 from touchdown.sim.run import Arrays
-from touchdown.sim.step import C_TICK, TICK_S
 from touchdown.telemetry.dictionary import Dictionary, Packet, load_dictionary
 from touchdown.telemetry.packets import PacketEncoder
 
@@ -59,7 +59,7 @@ def _gnc(fsw: np.ndarray, t: float) -> list[float]:
     cos_tilt = float(r @ u) / (rn * un) if rn > 0.0 and un > 0.0 else 1.0
     return [fsw[st.F_MODE], t - fsw[st.F_MODE_T], fsw[st.F_TGO], fsw[st.F_CMD_MAIN],
             fsw[st.F_CMD_DUTY], math.degrees(math.acos(max(-1.0, min(1.0, cos_tilt)))),
-            fsw[st.F_FLAGS]]
+            fsw[st.F_ALT_ZERO_SEEN]]
 
 
 def _prop(fsw: np.ndarray, t: float) -> list[float]:
