@@ -23,7 +23,7 @@ from touchdown.core import layout as st
 from touchdown.core.layout import C_MAX_TICK, TICK_S
 from touchdown.moon.dem_tiles import load_onboard_map, load_truth_terrain
 from touchdown.scenario import Scenario, resolve
-from touchdown.sim.run import build, fly
+from touchdown.sim.run import build, fly, terrains
 from touchdown.sim.step import N_WORK, advance
 
 
@@ -32,22 +32,20 @@ def loop_only(s: Scenario, seed: int, truth, onboard) -> tuple[float, float, flo
     t0 = time.perf_counter()
     a = build(s, seed, onboard)
     t1 = time.perf_counter()
-    trace = np.empty((0, st.N_TRACE))
-    n_trace = np.zeros(1, np.int64)
+    ground = terrains(truth, onboard)
+    no_trace = np.empty((0, st.N_TRACE))
 
     def until(tick: int) -> None:
-        advance(a.world, a.world_params, a.fsw, a.fsw_params, truth.elev, truth.meta,
-                onboard.elev, onboard.meta, a.rng, a.meas, a.events, a.n_events, trace,
-                n_trace, a.clock, tick, np.zeros(N_WORK))
+        advance(a.world_bundle(), a.fsw_bundle(), ground,
+                a.record(no_trace, np.zeros(1, np.int64)), a.clock, tick, np.zeros(N_WORK))
 
     # ignition time from a first pass (the same seed gives the same flight)
     probe = build(s, seed, onboard)
-    advance(probe.world, probe.world_params, probe.fsw, probe.fsw_params, truth.elev,
-            truth.meta, onboard.elev, onboard.meta, probe.rng, probe.meas, probe.events,
-            probe.n_events, trace, n_trace, probe.clock, probe.clock[C_MAX_TICK] + 1,
-            np.zeros(N_WORK))
+    advance(probe.world_bundle(), probe.fsw_bundle(), ground,
+            probe.record(no_trace, np.zeros(1, np.int64)), probe.clock,
+            probe.clock[C_MAX_TICK] + 1, np.zeros(N_WORK))
     ev = probe.events[:probe.n_events[0]]
-    t_ign = float(ev[ev[:, 1] == st.EV_BRAKING, 0][0])
+    t_ign = float(ev[ev[:, st.E_CODE] == st.EV_BRAKING, st.E_T][0])
     t2 = time.perf_counter()
     until(round(t_ign / TICK_S))
     t3 = time.perf_counter()

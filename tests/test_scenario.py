@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from touchdown.errors import ScenarioError
-from touchdown.scenario import SCHEMA, Scenario, resolve
+from touchdown.scenario import DEFAULTS, SCHEMA, Scenario, resolve
 
 M1 = resolve("hakuto-r-m1")
 
@@ -145,3 +145,35 @@ def test_coast_cycle_is_labelled_and_a_multiple_of_the_cycle():
     lines = M1.read_text().splitlines()
     at = next(i for i, t in enumerate(lines) if t.startswith("coast_cycle_s"))
     assert "ASSUMPTION" in "\n".join(lines[max(0, at - 8):at + 1])
+
+
+OPTIONAL = {"guidance.ignition_search_tgo_s": 3000.0, "guidance.guidance_range_deg": 45.0,
+            "flight_software.wake_margin": 0.1, "flight_software.wake_cycles": 3.0,
+            "flight_software.lrf_incidence_cos_min": 0.05}
+
+
+def test_optional_fields_take_their_defaults_or_the_given_value(tmp_path: Path):
+    assert {k: DEFAULTS[k] for k in OPTIONAL} == OPTIONAL
+    doc = _doc()
+    assert all(k.split(".")[1] not in doc[k.split(".")[0]] for k in OPTIONAL)
+    s = Scenario.from_dict(doc)
+    assert {k: s[k] for k in OPTIONAL} == OPTIONAL
+    _set(doc, "guidance.guidance_range_deg", 30.0)
+    assert Scenario.from_dict(doc)["guidance.guidance_range_deg"] == 30.0
+    assert s.replace({"flight_software.wake_cycles": 5.0})["flight_software.wake_cycles"] == 5.0
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), [
+    ("guidance.ignition_search_tgo_s", 0.0, "must be within [1, 86400]"),
+    ("guidance.guidance_range_deg", 200.0, "must be within [0, 180]"),
+    ("flight_software.wake_margin", "a tenth", "must be a number"),
+    ("flight_software.lrf_incidence_cos_min", 1.5, "must be within [0, 1]"),
+])
+def test_bad_optional_field_names_file_field_and_fix(tmp_path: Path, field, value, expected):
+    doc = _doc()
+    _set(doc, field, value)
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_dict(doc, tmp_path / "bad.toml")
+    msg = str(err.value)
+    assert "bad.toml" in msg and field in msg and expected in msg and "; give " in msg, msg
+    assert err.value.field == field

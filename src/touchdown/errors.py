@@ -44,3 +44,94 @@ class InputError(TouchdownError, ValueError):
 
 class ListenError(InputError):
     """A port to serve on cannot be taken (busy, not allowed, or an unknown host)."""
+
+
+class OutputError(Exception):
+    """An output file could not be written (the flight itself went fine)."""
+
+
+class CampaignInterruptedError(Exception):
+    """Ctrl-C during a campaign: what finished is stored; carries the counts."""
+
+    def __init__(self, done: int, runs: int, folder: Path) -> None:
+        self.done, self.runs, self.folder = done, runs, folder
+        super().__init__(f"interrupted: {done:,} of {runs:,} samples are stored in {folder}; "
+                         "run the same command with --resume to fly the rest")
+
+
+class EphemerisError(TouchdownError, ValueError):
+    """The ephemeris cannot answer: file missing or time outside it."""
+
+
+# ---------------------------------------------------------------- telemetry
+
+class DictionaryError(TouchdownError, ValueError):
+    """The telemetry dictionary is malformed."""
+
+
+class PacketError(TouchdownError, ValueError):
+    """A packet cannot be encoded or decoded: the reason names what is wrong with it."""
+
+
+class FrameError(TouchdownError, ValueError):
+    """A frame or frame setting is invalid; the message names what is wrong and what to do."""
+
+
+class LinkError(TouchdownError, ValueError):
+    """A link setting or input is invalid; the message names it and the fix."""
+
+
+class RecordingError(TouchdownError, ValueError):
+    """A file is not a downlink recording, or its metadata is unreadable."""
+
+
+# ---------------------------------------------------------------- ground
+
+class GroundLinkError(TouchdownError):
+    """A ground server's ingest port cannot be reached, or it closed the link."""
+
+
+class OpenMCTMissingError(TouchdownError):
+    """Open MCT's files are not installed."""
+
+
+class AlarmError(TouchdownError, KeyError):
+    """An alarm operation names an alarm that does not exist, is already cleared, or asks
+    for something out of range."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status that says it: 404 unknown, 409 state, 400 input
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class ArchiveError(TouchdownError, OSError):
+    """The archive file cannot be written."""
+
+
+class ArchiveOpenError(ArchiveError):
+    """The archive file cannot be opened (missing, not an archive, damaged, locked)."""
+
+
+class ArchiveMissingError(ArchiveOpenError):
+    """No archive at that path, and none was asked to be created."""
+
+
+class ArchiveLockedError(ArchiveOpenError):
+    """Another process is writing the archive."""
+
+
+class ArchiveDamagedError(ArchiveOpenError):
+    """SQLite's quick_check finds the file damaged."""
+
+
+class ArchiveReadOnlyError(ArchiveError):
+    """A write to an archive opened read-only."""
+
+
+# ---------------------------------------------------------------- report
+
+class ReportInputError(InputError):
+    """The report's input is missing or is not an archive, a run folder or a recording."""

@@ -1,8 +1,9 @@
 """Scenario files: load a TOML scenario, validate every field, and name the problem and the fix.
 
 ``Scenario.from_toml(path)`` returns a typed, validated scenario; ``resolve(name_or_path)``
-finds ``scenarios/NAME.toml`` or takes a path. Every field is required except those in
-``DEFAULTS`` (the injected faults of an optional ``[faults]`` section, zero when absent).
+finds ``scenarios/NAME.toml`` or takes a path. The fields are declared in ``touchdown.parameters``;
+every one is required except those in ``DEFAULTS`` (among them the injected faults of an
+optional ``[faults]`` section, zero when absent).
 """
 
 from __future__ import annotations
@@ -16,111 +17,19 @@ from typing import Any, Self
 
 from touchdown.core.layout import POLICIES
 from touchdown.errors import ScenarioError
+from touchdown.parameters import fields
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 CAMPAIGN_SUFFIX = ".campaign.toml"  # NAME.campaign.toml beside NAME.toml holds its dispersions
 
-# (field path, kind, lower, upper, meaning). Kinds: "float", "int", "str", "vec3", "time",
-# "policy". Bounds are inclusive; None means unbounded.
-SCHEMA: tuple[tuple[str, str, float | None, float | None, str], ...] = (
-    ("scenario.name", "str", None, None, "a short name"),
-    ("scenario.description", "str", None, None, "one line"),
-    ("scenario.epoch_utc", "time", None, None, "ISO 8601 UTC, e.g. 2023-04-25T15:40:00Z"),
-    ("scenario.duration_max_s", "float", 1.0, 86400.0, "seconds"),
-    ("target.lat_deg", "float", -90.0, 90.0, "planetocentric degrees"),
-    ("target.lon_deg", "float", -180.0, 360.0, "east degrees"),
-    ("target.approach_azimuth_deg", "float", -360.0, 360.0, "degrees from north, east +"),
-    ("orbit.altitude_km", "float", 10.0, 5000.0, "km above 1737.4 km"),
-    ("orbit.perilune_altitude_km", "float", 1.0, 5000.0, "km above 1737.4 km"),
-    ("orbit.doi_time_s", "float", 0.1, 86400.0, "seconds after the epoch"),
-    ("orbit.doi_to_site_deg", "float", 90.0, 350.0, "degrees of orbit"),
-    ("orbit.braking_duration_s", "float", 0.0, 3600.0, "seconds"),
-    ("orbit_determination.position_sigma_m", "vec3", 0.0, 1e5, "radial, along, cross (m)"),
-    ("orbit_determination.velocity_sigma_mps", "vec3", 0.0, 100.0, "radial, along, cross"),
-    ("lander.dry_mass_kg", "float", 1.0, 1e6, "kg"),
-    ("lander.payload_kg", "float", 0.0, 1e6, "kg"),
-    ("lander.propellant_kg", "float", 0.0, 1e6, "kg"),
-    ("lander.slew_rate_max_deg_s", "float", 0.01, 90.0, "deg/s"),
-    ("lander.footpad_depth_m", "float", 0.0, 20.0, "m"),
-    ("lander.main_engine.count", "int", 0, 1, "0 or 1"),
-    ("lander.main_engine.thrust_n", "float", 0.0, 1e7, "N"),
-    ("lander.main_engine.isp_s", "float", 1.0, 1000.0, "s"),
-    ("lander.thrusters.count", "int", 1, 64, "thrusters"),
-    ("lander.thrusters.thrust_n", "float", 1e-3, 1e7, "N per thruster"),
-    ("lander.thrusters.isp_s", "float", 1.0, 1000.0, "s"),
-    ("lander.thrusters.pulse_resolution_s", "float", 1e-3, 1.0, "s"),
-    ("sensors.imu.accel_bias_mps2", "vec3", -1.0, 1.0, "m/s^2, body"),
-    ("sensors.imu.accel_scale_ppm", "float", -1e5, 1e5, "ppm"),
-    ("sensors.imu.accel_vrw_mps_rths", "float", 0.0, 1.0, "m/s/sqrt(s)"),
-    ("sensors.imu.gyro_bias_deg_h", "vec3", -3600.0, 3600.0, "deg/h, body"),
-    ("sensors.imu.gyro_arw_deg_rth", "float", 0.0, 100.0, "deg/sqrt(h)"),
-    ("sensors.star_tracker.noise_arcsec", "float", 0.0, 3600.0, "arcsec per axis"),
-    ("sensors.star_tracker.period_s", "float", 0.001, 3600.0, "s"),
-    ("sensors.lrf.noise_m", "float", 0.0, 1e4, "m"),
-    ("sensors.lrf.max_range_m", "float", 1.0, 1e6, "m"),
-    ("sensors.lrf.min_range_m", "float", 0.0, 1e4, "m"),
-    ("sensors.lrf.dropout_probability", "float", 0.0, 1.0, "0..1"),
-    ("sensors.lrf.period_s", "float", 0.001, 60.0, "s"),
-    ("sensors.lrf.beam_body", "vec3", -1.0, 1.0, "unit vector, body"),
-    ("flight_software.cycle_s", "float", 0.001, 10.0, "s"),
-    ("flight_software.coast_cycle_s", "float", 0.001, 60.0, "s, a whole multiple of cycle_s"),
-    ("flight_software.rejection_policy", "policy", None, None, " or ".join(POLICIES)),
-    ("flight_software.gate_nis", "float", 0.1, 1e6, "chi-square threshold"),
-    ("flight_software.fault_after_rejections", "int", 1, 100000, "readings"),
-    ("flight_software.acquire_readings", "int", 0, 100000, "readings"),
-    ("flight_software.reacquire_after_rejections", "int", 1, 100000, "readings"),
-    ("flight_software.lrf_sigma_m", "float", 1e-3, 1e5, "m"),
-    ("flight_software.lrf_sigma_per_altitude", "float", 0.0, 1.0, "m of noise per m of altitude"),
-    ("flight_software.accel_psd_m2_s3", "float", 0.0, 1.0, "m^2/s^3"),
-    ("flight_software.propellant_reserve_kg", "float", 0.0, 1e6, "kg"),
-    ("guidance.ignition_throttle", "float", 0.05, 1.0, "fraction of full thrust"),
-    ("guidance.tgo_switch_s", "float", 0.1, 600.0, "s"),
-    ("guidance.braking_target_position_m", "vec3", -1e7, 1e7, "m, guidance frame"),
-    ("guidance.braking_target_velocity_mps", "vec3", -1e4, 1e4, "m/s"),
-    ("guidance.braking_target_acceleration_mps2", "vec3", -100.0, 100.0, "m/s^2"),
-    ("guidance.braking_target_jerk_mps3", "vec3", -100.0, 100.0, "m/s^3"),
-    ("guidance.approach_duration_s", "float", 1.0, 3600.0, "s"),
-    ("guidance.approach_target_position_m", "vec3", -1e7, 1e7, "m, guidance frame"),
-    ("guidance.approach_target_velocity_mps", "vec3", -1e4, 1e4, "m/s"),
-    ("guidance.approach_target_acceleration_mps2", "vec3", -100.0, 100.0, "m/s^2"),
-    ("guidance.approach_target_jerk_mps3", "vec3", -100.0, 100.0, "m/s^3"),
-    ("guidance.descent_deceleration_mps2", "float", 0.01, 100.0, "m/s^2"),
-    ("guidance.final_speed_mps", "float", 0.01, 100.0, "m/s"),
-    ("guidance.terminal_altitude_m", "float", 0.0, 1e5, "m"),
-    ("guidance.rate_time_constant_s", "float", 0.05, 100.0, "s"),
-    ("guidance.horizontal_gains", "vec2", 0.0, 100.0, "1/s^2, 1/s"),
-    ("guidance.tilt_max_deg", "float", 0.0, 89.0, "deg"),
-    ("touchdown.max_vertical_speed_mps", "float", 0.0, 100.0, "m/s"),
-    ("touchdown.max_horizontal_speed_mps", "float", 0.0, 100.0, "m/s"),
-    ("touchdown.max_tilt_deg", "float", 0.0, 90.0, "deg"),
-    ("link.rate_bps", "float", 1.0, 1e9, "downlink bit rate (bit/s)"),
-    ("link.frame_length_octets", "int", 16, 2048, "TM frame length, header and FECF included"),
-    ("link.frame_loss_probability", "float", 0.0, 1.0, "probability a frame is lost, 0..1"),
-    ("link.bit_error_rate", "float", 0.0, 0.5, "probability a bit is flipped, 0..0.5"),
-    ("link.elevation_mask_deg", "float", -90.0, 90.0, "lowest Earth elevation (deg)"),
-    ("link.queue_limit_octets", "int", 0, 1e9, "octets the onboard downlink queue holds"),
-    # Faults of the real lander, injected into the world simulation for investigations. The
-    # flight software is not told of them: it flies on its own model of a healthy lander, and
-    # meets a fault only through what its sensors read. Times are seconds after the epoch.
-    # Optional: a scenario without a [faults] section flies a healthy lander.
-    ("faults.lrf_bias_m", "float", -1e4, 1e4, "m added to every range reading"),
-    ("faults.lrf_bias_from_s", "float", 0.0, 1e6, "seconds after the epoch the bias appears"),
-    ("faults.lrf_outage_from_s", "float", 0.0, 1e6, "seconds after the epoch the outage starts"),
-    ("faults.lrf_outage_s", "float", 0.0, 1e6, "seconds without range readings (0: none)"),
-    ("faults.propellant_leak_kg_s", "float", 0.0, 1e3, "kg/s lost from the tank (0: none)"),
-    ("faults.propellant_leak_from_s", "float", 0.0, 1e6,
-     "seconds after the epoch the leak starts"),
-)
+# (field path, kind, lower, upper, meaning) of every field, declared in ``touchdown.parameters``
+# with what each fills. Kinds: "float", "int", "str", "vec2", "vec3", "time", "policy". Bounds
+# are inclusive; None means unbounded.
+SCHEMA: tuple[tuple[str, str, float | None, float | None, str], ...] = tuple(
+    (f.key, f.kind, f.lo, f.hi, f.what) for f in fields())
 
 # Optional fields and the value a document without them gets: every other field is required.
-DEFAULTS: dict[str, Any] = {
-    "faults.lrf_bias_m": 0.0,
-    "faults.lrf_bias_from_s": 0.0,
-    "faults.lrf_outage_from_s": 0.0,
-    "faults.lrf_outage_s": 0.0,
-    "faults.propellant_leak_kg_s": 0.0,
-    "faults.propellant_leak_from_s": 0.0,
-}
+DEFAULTS: dict[str, Any] = {f.key: f.default for f in fields() if f.optional}
 
 FIELDS = {key: (kind, lo, hi, what) for key, kind, lo, hi, what in SCHEMA}
 
@@ -213,7 +122,7 @@ def _check(path: Path, key: str, kind: str, lo: float | None, hi: float | None, 
         return int(number(value))
     if kind in ("vec3", "vec2"):
         n = int(kind[-1])
-        if not isinstance(value, list) or len(value) != n:
+        if not isinstance(value, list | tuple) or len(value) != n:
             raise bad(f"must be a list of {n} numbers, got {value!r}")
         return tuple(number(v) for v in value)
     return number(value)

@@ -11,13 +11,8 @@ import pytest
 
 from touchdown.campaign import execute
 from touchdown.campaign.dispersions import Campaign, campaign_file_for, load_campaign
-from touchdown.campaign.execute import (
-    CampaignInterruptedError,
-    CampaignResult,
-    rerun_sample,
-    run_campaign,
-)
-from touchdown.errors import ResultsError
+from touchdown.campaign.execute import CampaignResult, rerun_sample, run_campaign
+from touchdown.errors import CampaignInterruptedError, ResultsError
 from touchdown.moon.dem_tiles import data_dir
 from touchdown.scenario import Scenario, resolve
 

@@ -1,9 +1,14 @@
 """Array layouts and codes in ``core.layout``: the single source of every index.
 
-What validates what: every layout's fields tile [0, size) with no overlap or gap and carry a unit
-and a meaning; every named index constant (read from the module's source, so a hand-typed index
-is caught) equals the start of the field it was made from and uses its layout's prefix; the code
-tables (events, modes, outcomes, policies, range-finder states) number their tuples 0..n-1.
+What validates what: every layout (each module-level ``X = Layout(...)``, found in the module's
+source, must be in ``ALL_LAYOUTS``) has fields that tile [0, size) with no overlap or gap and
+carry a unit and a meaning; every named index constant (read from the module's source, so a
+hand-typed index is caught) equals the start of the field it was made from and uses its
+layout's prefix (the name up to its first ``_``: one per layout, none shared); every size
+constant ``N_X = X.size`` equals its layout's size, and each layout that is not scratch has
+one; the records kept inside other arrays (the Moon's turn, the terrain box, lat/lon) fit the
+fields that hold them; the world's scratch covers every world kernel's area; the code tables
+(events, modes, outcomes, policies, range-finder states) number their tuples 0..n-1.
 """
 
 import ast
@@ -13,19 +18,24 @@ import pytest
 
 from touchdown.core import layout as st
 
-PREFIX = {"clock": "C_", "world": "W_", "world_params": "WP_", "meas": "M_", "fsw": "F_",
-          "fsw_params": "FP_", "trace": "T_"}
-LAYOUT_VAR = {"CLOCK": st.CLOCK, "WORLD": st.WORLD, "WORLD_PARAMS": st.WORLD_PARAMS, "MEAS": st.MEAS, "FSW": st.FSW,
-              "FSW_PARAMS": st.FSW_PARAMS, "TRACE": st.TRACE}
-SIZE_CONST = {"clock": "N_CLOCK", "world": "N_WORLD", "world_params": "N_WORLD_PARAMS", "meas": "N_MEAS",
-              "fsw": "N_FSW", "fsw_params": "N_FSW_PARAMS", "trace": "N_TRACE"}
+TREE = ast.parse(inspect.getsource(st))
+
+
+def _layout_vars():
+    """{variable: layout} for every module-level ``X = Layout("name")``."""
+    found = {}
+    for node in TREE.body:
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                and isinstance(node.value.func, ast.Name) and node.value.func.id == "Layout"):
+            assert len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+            found[node.targets[0].id] = getattr(st, node.targets[0].id)
+    return found
 
 
 def _add_calls():
     """(constant name, layout variable, field name) for every ``X = LAYOUT.add("f", ...)``."""
-    tree = ast.parse(inspect.getsource(st))
     found = []
-    for node in tree.body:
+    for node in TREE.body:
         if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
             continue
         func = node.value.func
@@ -35,13 +45,46 @@ def _add_calls():
     return found
 
 
+def _size_constants():
+    """{layout variable: [constant, ...]} for every module-level ``N_X = VAR.size``."""
+    found = {}
+    for node in TREE.body:
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Attribute)
+                and node.value.attr == "size" and isinstance(node.value.value, ast.Name)):
+            assert len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+            found.setdefault(node.value.value.id, []).append(node.targets[0].id)
+    return found
+
+
+LAYOUT_VAR = _layout_vars()
 ADDS = _add_calls()
+SIZE_CONSTS = _size_constants()
+VAR_OF = {id(lay): var for var, lay in LAYOUT_VAR.items()}
+
+
+def _prefix(const):
+    return const.split("_", 1)[0] + "_"
+
+
+PREFIX = {var: {_prefix(const) for const, lvar, _ in ADDS if lvar == var} for var in LAYOUT_VAR}
 
 
 def test_all_layouts_listed():
+    """``ALL_LAYOUTS`` holds every layout the module declares, once; names are unique."""
     assert sorted(map(id, st.ALL_LAYOUTS)) == sorted(map(id, LAYOUT_VAR.values()))
     assert len({lay.name for lay in st.ALL_LAYOUTS}) == len(st.ALL_LAYOUTS)
-    assert set(PREFIX) == {lay.name for lay in st.ALL_LAYOUTS}
+    assert all(lvar in LAYOUT_VAR for _, lvar, _ in ADDS), "add on something not a layout"
+
+
+def test_each_layout_has_its_own_prefix():
+    """All index constants of a layout share one prefix, and no two layouts share one."""
+    for var, prefixes in PREFIX.items():
+        assert len(prefixes) == 1, f"{var}: constants with several prefixes {sorted(prefixes)}"
+    owners = {}
+    for var, prefixes in PREFIX.items():
+        (prefix,) = prefixes
+        assert prefix not in owners, f"{var} and {owners[prefix]} share the prefix {prefix}"
+        owners[prefix] = var
 
 
 @pytest.mark.parametrize("layout", st.ALL_LAYOUTS, ids=lambda lay: lay.name)
@@ -55,7 +98,16 @@ def test_fields_tile_the_layout_without_overlap(layout):
         end = start + n
     assert end == layout.size
     assert sum(n for _, n, _, _ in layout.fields.values()) == layout.size
-    assert getattr(st, SIZE_CONST[layout.name]) == layout.size
+
+
+@pytest.mark.parametrize("layout", st.ALL_LAYOUTS, ids=lambda lay: lay.name)
+def test_size_constants_equal_the_size(layout):
+    """``N_X = X.size`` equals the size; a layout that is not scratch has ``N_<variable>``."""
+    var = VAR_OF[id(layout)]
+    for const in SIZE_CONSTS.get(var, []):
+        assert getattr(st, const) == layout.size, const
+    if not layout.name.startswith("scratch."):
+        assert f"N_{var}" in SIZE_CONSTS.get(var, []), f"no N_{var} = {var}.size"
 
 
 @pytest.mark.parametrize("layout", st.ALL_LAYOUTS, ids=lambda lay: lay.name)
@@ -69,8 +121,8 @@ def test_every_field_has_unit_and_doc(layout):
 def test_index_constants_equal_field_starts(layout):
     """Each ``PREFIX_*`` constant was made by ``add`` on its own layout and equals that field's
     start; each field has exactly one constant; no other int constant uses the prefix."""
-    var = next(k for k, v in LAYOUT_VAR.items() if v is layout)
-    prefix = PREFIX[layout.name]
+    var = VAR_OF[id(layout)]
+    (prefix,) = PREFIX[var]
     mine = [(const, fname) for const, lvar, fname in ADDS if lvar == var]
     assert sorted(f for _, f in mine) == sorted(layout.fields), "a field without a constant"
     for const, fname in mine:
@@ -82,6 +134,29 @@ def test_index_constants_equal_field_starts(layout):
     stray = [k for k, v in vars(st).items()
              if k.startswith(prefix) and isinstance(v, int) and k not in made]
     assert not stray, f"index constants not made by {var}.add: {stray}"
+
+
+def test_records_fit_the_fields_that_hold_them():
+    """A record laid out on its own (``MOON_TURN``, ``TERRAIN_BOX``, ``LATLON``) is exactly
+    as long as every field that holds one."""
+    assert st.WORLD.fields["moon_turn"][1] == st.MOON_TURN.size
+    assert st.FSW.fields["moon_turn"][1] == st.MOON_TURN.size
+    assert st.WORLD.fields["terrain_box"][1] == st.TERRAIN_BOX.size
+    holders = [(lay.name, name, n) for lay in st.ALL_LAYOUTS
+               for name, (_, n, _, _) in lay.fields.items() if name == "latlon"]
+    assert len(holders) >= 4
+    for lname, name, n in holders:
+        assert n == st.LATLON.size, f"{lname}.{name}"
+
+
+def test_world_scratch_covers_every_world_kernel():
+    """The one area the loop hands to the world kernels covers each one's; ``burn_pulses``,
+    which hands its whole area to ``substep`` when the propellant does not last, covers both."""
+    assert max(st.SCRATCH_BURN.size, st.SCRATCH_SUBSTEP.size) <= st.N_BURN_WORK
+    for lay in (st.SCRATCH_SUBSTEP, st.SCRATCH_BURN, st.SCRATCH_CONTACT, st.SCRATCH_ALTITUDE,
+                st.SCRATCH_CLASSIFY, st.SCRATCH_READ_LRF, st.SCRATCH_RECORD):
+        assert lay.size <= st.N_WORLD_SCRATCH, lay.name
+    assert st.SCRATCH_BURN.fields["groups"][1] == st.MAX_PULSES * st.THRUST_GROUP.size
 
 
 def test_trace_column_suffixes_match_units():

@@ -5,7 +5,8 @@ import math
 
 import pytest
 
-from touchdown.ground.alarms import GARBAGE, AlarmError, AlarmMonitor
+from touchdown.errors import AlarmError
+from touchdown.ground.alarms import GARBAGE, AlarmMonitor
 
 
 def _kinds(archive, alarm_id):

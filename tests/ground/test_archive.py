@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from touchdown.ground.archive import Archive, ArchiveError
+from touchdown.errors import ArchiveError
+from touchdown.ground.archive import Archive
 
 
 def test_archive_is_wal_with_normal_sync(tmp_path):

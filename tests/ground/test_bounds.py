@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from touchdown.cli.ground import start_web
+from touchdown.cli.serving import start_web
 from touchdown.ground import server as server_module
 from touchdown.ground.server import CLIENTS, QUEUE_LEN, make_app
 

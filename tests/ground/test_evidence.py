@@ -18,15 +18,15 @@ from aiohttp.test_utils import TestClient, TestServer
 from click.testing import CliRunner
 
 from touchdown.cli import main
-from touchdown.cli.ground import ground_clock
-from touchdown.ground.archive import (
-    Archive,
+from touchdown.cli.serving import ground_clock
+from touchdown.errors import (
     ArchiveDamagedError,
     ArchiveLockedError,
     ArchiveMissingError,
     ArchiveOpenError,
     ArchiveReadOnlyError,
 )
+from touchdown.ground.archive import Archive
 from touchdown.ground.ingest import Ingest
 from touchdown.ground.server import make_app
 from touchdown.scenario import Scenario, resolve

@@ -6,6 +6,7 @@ import json
 from aiohttp.test_utils import TestClient, TestServer
 
 from touchdown.ground.server import PacketStreamSplitter, make_app, start_ingest_server
+from touchdown.telemetry.dictionary import ALARM_SEVERITIES, SEVERITIES
 
 
 def run(coro):
@@ -25,6 +26,18 @@ async def csrf(client) -> dict[str, str]:
     kept by the client)."""
     token = (await (await client.get("/api/session")).json())["csrf_token"]
     return {"X-CSRF-Token": token}
+
+
+def test_the_dictionary_is_served_whole_with_its_one_severity_scale(ingest, dictionary):
+    async def check():
+        async with TestClient(TestServer(make_app(ingest))) as client:
+            d = await (await client.get("/api/dictionary")).json()
+            assert d["severities"] == list(SEVERITIES)
+            assert d["alarm_severities"] == list(ALARM_SEVERITIES)
+            assert d["spacecraft_id"] == dictionary.spacecraft_id
+            assert d["parameters"] == await (await client.get("/api/parameters")).json()
+
+    run(check())
 
 
 def test_rest_api_serves_dictionary_history_latest_alarms_link_events_estimate(

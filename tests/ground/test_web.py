@@ -12,10 +12,11 @@ from click.testing import CliRunner
 
 from touchdown.cli import main
 from touchdown.cli.common import load_scenario
+from touchdown.errors import DictionaryError, OpenMCTMissingError
 from touchdown.ground.live import LiveStream, PacedClock, stream
 from touchdown.ground.server import make_app, onboard_now
-from touchdown.ground.web import OpenMCTMissingError, map_box, openmct_dist
-from touchdown.telemetry.dictionary import DictionaryError, parse
+from touchdown.ground.web import map_box, openmct_dist
+from touchdown.telemetry.dictionary import parse
 from touchdown.telemetry.flight_info import FlightInfo
 from touchdown.telemetry.frames import ASM, FrameEncoder
 

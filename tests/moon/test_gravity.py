@@ -22,6 +22,7 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.integrate import solve_ivp
 
+from touchdown.core.layout import N_SCRATCH_RK4
 from touchdown.moon.constants import C22, GM, J2, OMEGA, R_GRAVITY, R_REF, SURFACE_GRAVITY
 from touchdown.moon.gravity import gravity_mci, gravity_mcmf, potential_mcmf
 from touchdown.world.dynamics import coast_or_burn
@@ -231,7 +232,7 @@ def test_coast_over_one_period_matches_full_field_reference():
     period = 2.0 * math.pi * math.sqrt(R_100**3 / GM)
     n = round(period)
     dt = period / n
-    r, v, u, work = r0.copy(), v0.copy(), np.array([0.0, 0.0, 1.0]), np.zeros(30)
+    r, v, u, work = r0.copy(), v0.copy(), np.array([0.0, 0.0, 1.0]), np.zeros(N_SCRATCH_RK4)
     for k in range(n):
         dv = coast_or_burn(k * dt, r, v, 1000.0, 0.0, 0.0, u, dt, work)
         assert dv == 0.0

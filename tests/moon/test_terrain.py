@@ -5,6 +5,17 @@ import math
 import numpy as np
 import pytest
 
+from touchdown.core.layout import (
+    TM_COLS,
+    TM_GRAD_MAX,
+    TM_HEIGHT_MAX,
+    TM_LAT0,
+    TM_LON0,
+    TM_OFFSET,
+    TM_PIXEL,
+    TM_ROWS,
+    TM_WRAPS,
+)
 from touchdown.errors import DataRangeError
 from touchdown.moon.constants import R_REF
 from touchdown.moon.dem_tiles import Terrain, Tile
@@ -64,8 +75,10 @@ def make_terrain(layers):
     offset = 0
     for k, (grid, lat0, lon0, pix, wraps) in enumerate(layers):
         rows, cols = np.shape(grid)
-        meta[k, :7] = (offset, rows, cols, math.radians(lat0), math.radians(lon0),
-                       math.radians(pix), 1.0 if wraps else 0.0)
+        row = meta[k]
+        row[TM_OFFSET], row[TM_ROWS], row[TM_COLS] = offset, rows, cols
+        row[TM_LAT0], row[TM_LON0] = math.radians(lat0), math.radians(lon0)
+        row[TM_PIXEL], row[TM_WRAPS] = math.radians(pix), 1.0 if wraps else 0.0
         offset += rows * cols
     elev = np.concatenate([np.asarray(layer[0], dtype=np.float32).ravel() for layer in layers])
     fill_bounds(elev, meta)
@@ -517,8 +530,8 @@ def test_shell_bounds_match_the_kernel():
     assert t.tiles[1].wraps and not t.tiles[0].wraps
     meta = t.meta.copy()
     fill_bounds(t.elev, meta)
-    np.testing.assert_allclose(t.meta[:, 7], meta[:, 7], rtol=1e-12)
-    np.testing.assert_array_equal(t.meta[:, 8], meta[:, 8])
+    np.testing.assert_allclose(t.meta[:, TM_GRAD_MAX], meta[:, TM_GRAD_MAX], rtol=1e-12)
+    np.testing.assert_array_equal(t.meta[:, TM_HEIGHT_MAX], meta[:, TM_HEIGHT_MAX])
 
 
 def test_shell_ray_cast_matches_kernel(shell_terrain):
@@ -542,11 +555,13 @@ def sampled_max(elev, meta, lat_lo, lat_hi, lon_lo, lon_hi, n=161):
 
 
 def test_layer_maxima_and_overall_bound(layered):
-    """meta[:, 8] is each layer's highest value; terrain_height_bound their maximum."""
+    """meta[:, TM_HEIGHT_MAX] is each layer's highest value; terrain_height_bound their
+    maximum."""
     _, meta = layered
-    assert meta[0, 8] == 200.0 and meta[1, 8] == 3590.0
+    assert meta[0, TM_HEIGHT_MAX] == 200.0 and meta[1, TM_HEIGHT_MAX] == 3590.0
     assert terrain_height_bound(meta) == 3590.0
-    assert terrain_height_bound(meta[:, :8]) == math.inf  # without the column: no bound
+    # without the column (the last one): no bound
+    assert terrain_height_bound(meta[:, :TM_HEIGHT_MAX]) == math.inf
 
 
 @pytest.mark.parametrize(("lat_lo", "lat_hi", "lon_lo", "lon_hi"), [

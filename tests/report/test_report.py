@@ -14,11 +14,12 @@ from click.testing import CliRunner
 from matplotlib import image
 
 from touchdown.cli import main
-from touchdown.cli.flight import write_flight_outputs
 from touchdown.report.build import Report, build_report, compare_reports
 from touchdown.report.findings import ALARMING
 from touchdown.scenario import Scenario, resolve
+from touchdown.telemetry.dictionary import SEVERITIES
 from touchdown.telemetry.downlink import fly_downlink
+from touchdown.telemetry.run_folder import write_run_folder
 
 SHOTS = Path(__file__).parents[2] / "out" / "screenshots"
 
@@ -30,7 +31,7 @@ def fly_and_report(root: Path, name: str, scenario: str, changes: dict | None = 
     if changes:
         s = s.replace(changes)
     link = fly_downlink(s, 0)
-    write_flight_outputs(link.flight, root / name, link)
+    write_run_folder(root / name, link.flight, link)
     return build_report(root / name, root / f"report-{name}")
 
 
@@ -125,7 +126,7 @@ def test_report_files_are_complete_and_self_contained(m1: Report) -> None:
     doc = json.loads(m1.findings.read_text())
     for f in doc["findings"]:
         assert f["figures"] and set(f["figures"]) <= set(doc["figures"])
-        assert f["severity"] in ("critical", "warning", "notice", "info")
+        assert f["severity"] in SEVERITIES  # the telemetry dictionary's one scale
     for key, png in m1.figures.items():
         img = image.imread(png)
         assert img.shape[0] > 300 and img[..., :3].std() > 0.05, f"{key} looks blank"

@@ -25,6 +25,7 @@ from touchdown.fsw.cycle import fsw_cycle
 from touchdown.moon.dem_tiles import data_dir, load_onboard_map, load_truth_terrain
 from touchdown.scenario import Scenario, resolve
 from touchdown.sim.run import build
+from touchdown.sim.run import terrains as bundle
 from touchdown.sim.step import N_WORK, _sense, advance
 from touchdown.world.dynamics import substep
 
@@ -40,13 +41,10 @@ def terrains():
 
 
 def run(a, terrains, until, n_trace_rows=0):
-    truth, onboard = terrains
-    trace = np.full((n_trace_rows, st.N_TRACE), np.nan)
-    n_trace = np.zeros(1, np.int64)
-    advance(a.world, a.world_params, a.fsw, a.fsw_params, truth.elev, truth.meta, onboard.elev,
-            onboard.meta, a.rng, a.meas, a.events, a.n_events, trace, n_trace, a.clock, until,
+    record = a.record(np.full((n_trace_rows, st.N_TRACE), np.nan), np.zeros(1, np.int64))
+    advance(a.world_bundle(), a.fsw_bundle(), bundle(*terrains), record, a.clock, until,
             np.zeros(N_WORK))
-    return trace[:n_trace[0]]
+    return record.trace[:record.n_trace[0]]
 
 
 def copy_arrays(a):
@@ -57,18 +55,18 @@ def ten_ms_reference(a, terrains, n_sub):
     """From a wake-up tick, before the flight software has run: its cycle as ``advance`` runs
     it, then n_sub substeps of 10 ms with its commands held (thrusters on in the first
     duty * pulses of each cycle)."""
-    truth, onboard = terrains
-    work = np.zeros(N_WORK)
-    _sense(a.world, a.world_params, a.clock, truth.elev, truth.meta, a.rng, a.meas, work[:128])
-    fsw_cycle(a.fsw, a.fsw_params, a.meas, a.world[st.W_T], onboard.elev, onboard.meta,
-              a.events, a.n_events, work[128:])
+    ground = bundle(*terrains)
+    work = np.zeros(st.N_WORLD_SCRATCH)
+    _sense(a.world_bundle(), a.meas, a.clock, ground.truth, work)
+    fsw_cycle(a.fsw_bundle(), a.world[st.W_T], ground.onboard, a.record(np.empty((0, st.N_TRACE)),
+              np.zeros(1, np.int64)), np.zeros(st.N_FSW_SCRATCH))
     per_cycle = int(a.clock[C_CYCLE] // a.clock[C_SUBSTEP])
     n_on = round(a.fsw[st.F_CMD_DUTY] * per_cycle)
     dt = a.clock[C_SUBSTEP] * TICK_S
     u = a.fsw[st.F_CMD_DIR:st.F_CMD_DIR + 3].copy()
     for k in range(n_sub):
         substep(a.world, a.world_params, u, a.fsw[st.F_CMD_MAIN] > 0.5,
-                k % per_cycle < n_on, dt, work[:128])
+                k % per_cycle < n_on, dt, work)
     return a
 
 
@@ -126,17 +124,13 @@ def test_chunked_flight_equals_one_call(terrains, scenario):
     trace_one = run(one, terrains, one.clock[C_MAX_TICK] + 1, rows)
     chunked = build(s, 3, terrains[1])
     rng = np.random.default_rng(5)
-    truth, onboard = terrains
-    trace = np.full((rows, st.N_TRACE), np.nan)
-    n_trace = np.zeros(1, np.int64)
+    record = chunked.record(np.full((rows, st.N_TRACE), np.nan), np.zeros(1, np.int64))
     until = 0
     while chunked.world[st.W_STATUS] == st.FLYING:
         until = max(until, int(chunked.clock[C_TICK])) + int(rng.integers(1, 5000))
-        advance(chunked.world, chunked.world_params, chunked.fsw, chunked.fsw_params,
-                truth.elev, truth.meta, onboard.elev, onboard.meta, chunked.rng, chunked.meas,
-                chunked.events, chunked.n_events, trace, n_trace, chunked.clock, until,
-                np.zeros(N_WORK))
-    assert_array_equal(trace[:n_trace[0]], trace_one)
+        advance(chunked.world_bundle(), chunked.fsw_bundle(), bundle(*terrains), record,
+                chunked.clock, until, np.zeros(N_WORK))
+    assert_array_equal(record.trace[:record.n_trace[0]], trace_one)
     for name in ("world", "fsw", "rng", "meas", "clock", "events", "n_events"):
         assert_array_equal(getattr(chunked, name), getattr(one, name), err_msg=name)
 

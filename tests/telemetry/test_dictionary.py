@@ -4,12 +4,8 @@ import math
 
 import pytest
 
-from touchdown.telemetry.dictionary import (
-    SEVERITIES,
-    DictionaryError,
-    load_dictionary,
-    parse,
-)
+from touchdown.errors import DictionaryError
+from touchdown.telemetry.dictionary import SEVERITIES, load_dictionary, parse
 from touchdown.telemetry.onboard import SAMPLERS
 
 PACKET = """

@@ -4,6 +4,7 @@ import pytest
 from click.testing import CliRunner
 
 from touchdown.cli import main
+from touchdown.errors import OutputError
 from touchdown.ground.archive import Archive
 from touchdown.ground.ingest import Ingest
 from touchdown.ground.replay import replay_recording
@@ -12,6 +13,14 @@ from touchdown.telemetry.dictionary import load_dictionary
 from touchdown.telemetry.downlink import destroyed_s, fly_downlink
 from touchdown.telemetry.packets import decode_packet
 from touchdown.telemetry.recording import read_recording
+from touchdown.telemetry.run_folder import (
+    PICTURE,
+    RECORDING,
+    SUMMARY,
+    TRACE,
+    read_truth,
+    write_run_folder,
+)
 
 DICT = load_dictionary()
 PERFECT = {"link.frame_loss_probability": 0.0, "link.bit_error_rate": 0.0,
@@ -77,3 +86,16 @@ def test_the_archive_keeps_every_received_frame_with_its_check(m1, tmp_path):
     assert len(frames) == report.frames.frames_ok + report.frames.frames_bad_crc
     assert sum(not ok for _, ok, _ in frames) == report.frames.frames_bad_crc > 0
     assert all(len(b) == m1.config.frame_length for _, _, b in frames)
+
+
+def test_a_run_folder_holds_the_truth_its_picture_and_what_the_ground_received(m1, tmp_path):
+    written = write_run_folder(tmp_path / "run", m1.flight, m1)
+    assert sorted(p.name for p in written) == sorted([TRACE, SUMMARY, PICTURE, RECORDING])
+    assert read_recording(tmp_path / "run" / RECORDING).meta["packets_made"] == len(m1.packets)
+    truth = read_truth(tmp_path / "run")
+    assert truth is not None and len(truth.trace) == len(m1.flight.trace)
+    assert truth.event_time("lrf_fault_declared") is not None
+    assert read_truth(tmp_path) is None  # not a run folder
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OutputError, match="could not write the outputs in"):
+        write_run_folder(tmp_path / "file", m1.flight)

@@ -23,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from touchdown.errors import FrameError
 from touchdown.telemetry import frames as frames_module
 from touchdown.telemetry.dictionary import load_dictionary
 from touchdown.telemetry.frames import (
@@ -30,7 +31,6 @@ from touchdown.telemetry.frames import (
     DecoderStats,
     FrameDecoder,
     FrameEncoder,
-    FrameError,
     crc16,
     decode_frame,
 )

@@ -24,11 +24,12 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from touchdown.errors import LinkError
 from touchdown.moon.ephemeris import load_ephemeris
 from touchdown.scenario import Scenario, resolve
 from touchdown.telemetry.dictionary import load_dictionary
 from touchdown.telemetry.frames import FrameDecoder
-from touchdown.telemetry.link import LinkConfig, LinkError, simulate_downlink
+from touchdown.telemetry.link import LinkConfig, simulate_downlink
 from touchdown.telemetry.packets import PacketEncoder
 
 EPOCH = datetime(2023, 4, 25, 15, 40, tzinfo=UTC)

@@ -9,7 +9,7 @@ from touchdown.core import layout as st
 from touchdown.scenario import Scenario, resolve
 from touchdown.sim.run import fly
 from touchdown.telemetry.dictionary import load_dictionary
-from touchdown.telemetry.onboard import TelemetryTask
+from touchdown.telemetry.onboard import TelemetryTask, event_values
 from touchdown.telemetry.packets import decode_packet
 
 DICT = load_dictionary()
@@ -72,3 +72,13 @@ def test_packets_do_not_depend_on_the_world_array(m1):
 
     fly(s, 0, observe=observe, every_s=0.5)
     assert [p.data for p in blind.packets] == [p.data for p in task.packets]
+
+
+def test_every_packets_values_are_exactly_its_dictionary_fields():
+    """The samplers name their values as the dictionary names the fields, in its order."""
+    task = TelemetryTask()
+    fsw = np.zeros(st.N_FSW)
+    fsw[st.F_X] = 1.8e6  # somewhere above the Moon
+    for p in DICT.packets:
+        values = event_values(1.0, 0.0) if p.period_s == 0 else task.values(p, fsw, 10.0)
+        assert list(values) == [f.name for f in p.fields], p.name

@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from touchdown.errors import PacketError
 from touchdown.telemetry.dictionary import load_dictionary
 from touchdown.telemetry.packets import (
     CUC_PFIELD,
     HEADER_LEN,
     SEQ_MODULO,
     PacketEncoder,
-    PacketError,
     cuc_decode,
     cuc_encode,
     decode_packet,
@@ -108,6 +108,11 @@ def test_bad_packets_name_what_is_wrong():
             decode_packet(data, DICT)
     with pytest.raises(PacketError, match="has 8 fields, got 2"):
         PacketEncoder().encode(nav, 0.0, [1.0, 2.0])
+    values = dict(zip([f.name for f in nav.fields], values_for(nav), strict=True))
+    assert PacketEncoder().encode(nav, 5.0, values) == good  # by name: the same bytes
+    del values["altitude_m"]
+    with pytest.raises(PacketError, match=r"missing \['altitude_m'\], unknown \['alt'\]"):
+        PacketEncoder().encode(nav, 5.0, {**values, "alt": 1.0})
 
 
 @settings(max_examples=300, deadline=None)

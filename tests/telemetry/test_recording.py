@@ -2,13 +2,8 @@
 
 import pytest
 
-from touchdown.telemetry.recording import (
-    MAGIC,
-    RECORD,
-    RecordingError,
-    read_recording,
-    write_recording,
-)
+from touchdown.errors import RecordingError
+from touchdown.telemetry.recording import MAGIC, RECORD, read_recording, write_recording
 
 RECORDS = [(1.25 + k, bytes([k % 256]) * (10 + k)) for k in range(50)]
 

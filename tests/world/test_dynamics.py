@@ -27,6 +27,10 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.integrate import solve_ivp
 
 from touchdown.core.layout import (
+    N_BURN_WORK,
+    N_SCRATCH_BURN,
+    N_SCRATCH_RK4,
+    N_SCRATCH_SUBSTEP,
     N_WORLD,
     N_WORLD_PARAMS,
     W_DTH,
@@ -113,7 +117,7 @@ def test_coast_conserves_jacobi_integral_over_two_hours():
     energy alone moves by ~1 m^2/s^2 (C22 turning with the Moon), so a wrong rotation sense or
     rate in ``gravity_mci`` would show."""
     r, v, _ = perilune_state()
-    u, work = np.array([0.0, 0.0, 1.0]), np.zeros(30)
+    u, work = np.array([0.0, 0.0, 1.0]), np.zeros(N_SCRATCH_RK4)
     e0, en0 = jacobi(0.0, r, v), inertial_energy(0.0, r, v)
     dev, dev_inertial = 0.0, 0.0
     dt = 1.0
@@ -153,7 +157,7 @@ def burn_reference():
 
 def rk4_burn(dt):
     r, v, _ = perilune_state()
-    u, work = burn_direction(), np.zeros(30)
+    u, work = burn_direction(), np.zeros(N_SCRATCH_RK4)
     n = round(T_BURN / dt)
     dv = 0.0
     for k in range(n):
@@ -233,17 +237,42 @@ def guarded_work():
     return np.full(N_WORK + GUARD, -7.0)[:N_WORK]
 
 
+def guarded(n):
+    """A buffer of n scratch words followed by GUARD words of sentinel, and its head."""
+    buf = np.full(n + GUARD, -7.0)
+    return buf, buf[:n]
+
+
 def test_substep_writes_only_inside_its_scratch():
-    """``new_work()`` / ``N_WORK`` must cover everything ``substep`` writes. substep hands
-    ``work[18:N_WORK]`` (22 words) to coast_or_burn, which slices 30 (k4v = rk[21:24],
-    tmp = rk[24:27], w3 = rk[27:30]); Numba clamps those slices and does not bounds-check,
-    so it writes work[40..42], past a 40-word ``new_work()`` (observed as glibc's
-    'corrupted size vs. prev_size' at exit)."""
+    """``substep`` writes only inside (and all of) the N_SCRATCH_SUBSTEP words its
+    ``core.layout`` declaration gives it, and ``new_work()`` / ``N_WORK`` cover it and
+    ``burn_pulses``. Numba clamps a slice past the end and does not bounds-check, so a kernel
+    handed fewer words than it slices writes past them (once observed as glibc's 'corrupted
+    size vs. prev_size' at exit, when substep's area was sized by hand)."""
     assert new_work().shape == (N_WORK,)
+    assert max(N_SCRATCH_SUBSTEP, N_BURN_WORK) <= N_WORK
     wp, world = make_params(), make_world(10.0)
-    buf = np.full(N_WORK + GUARD, -7.0)
-    substep(world, wp, np.array([0.1, 0.0, 1.0]), True, True, DT_SUB, buf[:N_WORK])
-    assert np.all(buf[N_WORK:] == -7.0)
+    buf, work = guarded(N_SCRATCH_SUBSTEP)
+    substep(world, wp, np.array([0.1, 0.0, 1.0]), True, True, DT_SUB, work)
+    assert np.all(buf[N_SCRATCH_SUBSTEP:] == -7.0)
+    assert not np.any(work == -7.0), "a declared word was never used"
+    buf, work = guarded(N_SCRATCH_RK4)
+    r, v = world[W_R:W_R + 3].copy(), world[W_V:W_V + 3].copy()
+    coast_or_burn(0.0, r, v, 700.0, 1500.0, 0.5, Z_MCI, DT_SUB, work)
+    assert np.all(buf[N_SCRATCH_RK4:] == -7.0)
+    assert not np.any(work == -7.0), "a declared word was never used"
+
+
+@pytest.mark.parametrize("prop", [40.0, 0.01])
+def test_burn_pulses_writes_only_inside_its_scratch(prop):
+    """MAX_PULSES pulses turning all along, thrusters on for some (one thrust group a pulse:
+    the most groups) in closed form within N_SCRATCH_BURN words; with too little propellant
+    (taken one substep at a time, the whole area handed on) within N_BURN_WORK."""
+    wp, world = make_params(), make_world(prop)
+    n = N_SCRATCH_BURN if prop > 1.0 else N_BURN_WORK
+    buf, work = guarded(n)
+    burn_pulses(world, wp, tilted(world, math.radians(30.0)), True, 4, DT_SUB, MAX_PULSES, work)
+    assert np.all(buf[n:] == -7.0)
 
 
 @pytest.mark.parametrize(("main_on", "thr_on"),
@@ -315,7 +344,7 @@ def test_no_thrust_without_propellant():
     coast = make_world(0.0)
     r, v = coast[W_R:W_R + 3].copy(), coast[W_V:W_V + 3].copy()
     assert substep(coast, wp, Z_MCI, True, True, DT_SUB, guarded_work()) == 0
-    coast_or_burn(coast[W_T] - DT_SUB, r, v, DRY, 0.0, 0.0, Z_MCI, DT_SUB, np.zeros(30))
+    coast_or_burn(coast[W_T] - DT_SUB, r, v, DRY, 0.0, 0.0, Z_MCI, DT_SUB, np.zeros(N_SCRATCH_RK4))
     assert_array_equal(coast[W_R:W_R + 3], r)
     assert_array_equal(coast[W_V:W_V + 3], v)
     assert math.isnan(coast[W_PROP_OUT_T])
@@ -420,7 +449,7 @@ def test_long_coast_steps_match_reference(orbit_reference, dt, tol_m):
     1.9e-3 m and 3.1e-2 m: the error of 10 s steps is millimetres per orbit, against the
     hundreds of metres of the orbit determination), velocity within tol_m / 1000 m/s."""
     r, v, _ = perilune_state()
-    work = np.zeros(30)
+    work = np.zeros(N_SCRATCH_RK4)
     for k in range(round(7200.0 / dt)):
         coast_or_burn(k * dt, r, v, 700.0, 0.0, 0.0, Z_MCI, dt, work)
     assert np.linalg.norm(r - orbit_reference[:3]) < tol_m

@@ -19,21 +19,12 @@ from touchdown.campaign.runner import fly_samples, run_dask, run_local
 from touchdown.campaign.statistics import summarize
 from touchdown.campaign.store import ResultsDir, manifest
 from touchdown.campaign.table import od_errors, sample_rows
-from touchdown.errors import ResultsError
+from touchdown.errors import CampaignInterruptedError, ResultsError
 from touchdown.files import jsonable, write_atomic
 from touchdown.moon.dem_tiles import load_onboard_map, load_truth_terrain
 from touchdown.scenario import Scenario
-from touchdown.sim.run import build
+from touchdown.sim.run import build, stack
 from touchdown.telemetry.downlink import DownlinkedFlight, fly_downlink
-
-
-class CampaignInterruptedError(Exception):
-    """Ctrl-C during a campaign: what finished is stored; carries the counts."""
-
-    def __init__(self, done: int, runs: int, folder: Path) -> None:
-        self.done, self.runs, self.folder = done, runs, folder
-        super().__init__(f"interrupted: {done:,} of {runs:,} samples are stored in {folder}; "
-                         "run the same command with --resume to fly the rest")
 
 
 @dataclass
@@ -112,8 +103,7 @@ def rerun_sample(folder: Path, sample: int) -> tuple[DownlinkedFlight, pd.Series
     flight = link.flight
     a, initial = flight.arrays, build(plan, flight_seed, load_onboard_map(), real)
     again = sample_rows([sample], [inputs], od_errors(initial.world[None], initial.fsw[None]),
-                        a.world[None], a.world_params[None], a.fsw[None], a.fsw_params[None],
-                        a.events[None], a.n_events[None]).iloc[0]
+                        stack([a])).iloc[0]
     row = stored.iloc[0]
     differ = [c for c in row.index
               if c not in again or not (row[c] == again[c] or (pd.isna(row[c])

@@ -15,8 +15,8 @@ from touchdown.campaign.statistics import contact_en, wilson_interval
 from touchdown.campaign.table import OD_COLUMNS
 from touchdown.moon.constants import R_REF
 from touchdown.moon.dem_tiles import Terrain
-from touchdown.report.png import save_png
-from touchdown.report.terrain_map import draw_hillshade
+from touchdown.plots.png import save_png
+from touchdown.plots.terrain import draw_hillshade
 
 OUTCOME_STYLE = {
     "landed": {"color": "tab:green", "marker": "o", "s": 9, "label": "landed"},

@@ -1,10 +1,10 @@
 """Fly campaign samples: all local cores in one compiled loop, or chunks over a Dask cluster.
 
 ``fly_samples`` is the unit of work everywhere: it draws each sample's dispersions, builds its
-arrays and flies them through ``fly_batch``, a ``prange`` loop that calls the same ``advance``
-as a single ``touchdown fly``. A sample's numbers depend only on the root seed and its index,
-never on the chunk it was flown in, the thread that flew it or the machine, so a local run, a
-Dask run and ``campaign rerun`` agree exactly.
+arrays and flies them through ``batch.fly_batch``, a ``prange`` loop that calls the same
+``advance`` as a single ``touchdown fly``. A sample's numbers depend only on the root seed and
+its index, never on the chunk it was flown in, the thread that flew it or the machine, so a
+local run, a Dask run and ``campaign rerun`` agree exactly.
 """
 
 from __future__ import annotations
@@ -17,35 +17,19 @@ from typing import TypeVar
 import numba
 import numpy as np
 import pandas as pd
-from numba import prange
 
-from touchdown._compile import kernel
+from touchdown.campaign.batch import fly_batch
 from touchdown.campaign.dispersions import Campaign
 from touchdown.campaign.table import od_errors, sample_rows
-from touchdown.core.layout import C_MAX_TICK, N_TRACE
+from touchdown.core.layout import N_TRACE
 from touchdown.errors import TouchdownError
 from touchdown.moon.dem_tiles import load_onboard_map, load_truth_terrain
 from touchdown.scenario import Scenario
-from touchdown.sim.run import build
-from touchdown.sim.step import N_WORK, advance
+from touchdown.sim.run import build, stack, terrains
 
-ARRAYS = ("world", "world_params", "fsw", "fsw_params", "rng", "meas", "clock", "events",
-          "n_events")
 CHUNK_SECONDS = 2.0  # local chunks are sized to report progress about this often
 DASK_CHUNK = 64      # samples per Dask task
 T = TypeVar("T")
-
-
-@kernel(parallel=True)
-def fly_batch(world, wp, fsw, fp, truth_elev, truth_meta, map_elev, map_meta, rng, meas,
-              events, n_events, clock):
-    """Fly every sample (row) to the end of its flight, spread over the local cores."""
-    for i in prange(world.shape[0]):
-        trace = np.empty((0, N_TRACE))  # campaigns keep summary rows, not per-cycle traces
-        n_trace = np.zeros(1, np.int64)
-        advance(world[i], wp[i], fsw[i], fp[i], truth_elev, truth_meta, map_elev, map_meta,
-                rng[i], meas[i], events[i], n_events[i], trace, n_trace, clock[i],
-                clock[i, C_MAX_TICK] + 1, np.zeros(N_WORK))
 
 
 def fly_samples(nominal: Scenario, campaign: Campaign, seed: int,
@@ -59,14 +43,11 @@ def fly_jobs(jobs: list[tuple[Scenario, int]], campaign: Campaign, seed: int) ->
     truth, onboard = load_truth_terrain(), load_onboard_map()
     drawn = [campaign.sample(nominal, seed, i) for nominal, i in jobs]
     built = [build(plan, flight_seed, onboard, real) for plan, real, flight_seed, _ in drawn]
-    a = {name: np.stack([getattr(b, name) for b in built]) for name in ARRAYS}
-    od = od_errors(a["world"], a["fsw"])
-    fly_batch(a["world"], a["world_params"], a["fsw"], a["fsw_params"], truth.elev, truth.meta,
-              onboard.elev, onboard.meta, a["rng"], a["meas"], a["events"], a["n_events"],
-              a["clock"])
-    return sample_rows([i for _, i in jobs], [inputs for *_, inputs in drawn], od, a["world"],
-                       a["world_params"], a["fsw"], a["fsw_params"], a["events"],
-                       a["n_events"])
+    a = stack(built)
+    od = od_errors(a.world, a.fsw)
+    fly_batch(a.world_bundle(), a.fsw_bundle(), terrains(truth, onboard),
+              a.record(np.empty((0, N_TRACE)), np.zeros(1, np.int64)), a.clock)
+    return sample_rows([i for _, i in jobs], [inputs for *_, inputs in drawn], od, a)
 
 
 @contextmanager

@@ -27,8 +27,8 @@ from touchdown.campaign.statistics import wilson_interval
 from touchdown.errors import ScenarioError
 from touchdown.files import jsonable, write_atomic
 from touchdown.moon.dem_tiles import load_truth_terrain
-from touchdown.report.png import save_png
-from touchdown.report.terrain_map import draw_hillshade
+from touchdown.plots.png import save_png
+from touchdown.plots.terrain import draw_hillshade
 from touchdown.scenario import Scenario
 
 # One letter per failure cause, written in a site's cell after its landed/flown count.

@@ -9,13 +9,16 @@ columns are truth (all but the ``*_estimate_*`` ones and the event times).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from touchdown.core import layout as st
 from touchdown.moon.frames import tangent_plane_en
+
+if TYPE_CHECKING:
+    from touchdown.sim.run import Arrays
 
 # Root causes of a failed sample, most upstream first: a sample counts under the first that holds.
 CAUSES = ("range_finder_fault_declared", "propellant_exhausted", "vertical_speed",
@@ -39,8 +42,9 @@ def od_errors(world0: np.ndarray, fsw0: np.ndarray) -> np.ndarray:
 
 def _first(events: np.ndarray, n: int, code: int) -> tuple[float, float]:
     """(time, value) of the first event with this code, NaNs if none."""
-    hit = np.flatnonzero(events[:n, 1] == code)
-    return (events[hit[0], 0], events[hit[0], 2]) if hit.size else (math.nan, math.nan)
+    hit = np.flatnonzero(events[:n, st.E_CODE] == code)
+    return ((events[hit[0], st.E_T], events[hit[0], st.E_VALUE]) if hit.size
+            else (math.nan, math.nan))
 
 
 def failure_cause(row: dict[str, Any]) -> str:
@@ -59,9 +63,10 @@ def failure_cause(row: dict[str, Any]) -> str:
 
 
 def sample_rows(ids: list[int], inputs: list[dict[str, float]], od: np.ndarray,
-                world: np.ndarray, wp: np.ndarray, fsw: np.ndarray, fp: np.ndarray,
-                events: np.ndarray, n_events: np.ndarray) -> pd.DataFrame:
-    """The table rows of flown samples (arrays stacked along the first axis)."""
+                flown: Arrays) -> pd.DataFrame:
+    """The table rows of flown samples (``flown``: their arrays stacked, ``sim.run.stack``)."""
+    world, wp, fsw, fp = flown.world, flown.world_params, flown.fsw, flown.fsw_params
+    events, n_events = flown.events, flown.n_events
     rows = []
     for k, sample in enumerate(ids):
         w, ev, n = world[k], events[k], int(n_events[k, 0])
@@ -98,7 +103,7 @@ def sample_rows(ids: list[int], inputs: list[dict[str, float]], od: np.ndarray,
             "lrf_first_rejection_s": w[st.W_REJ1],
             "lrf_first_rejection_altitude_m": w[st.W_REJ1 + 1],
             "lrf_first_rejection_innovation_m": rej_innov,
-            "lrf_rejections_logged": int(np.count_nonzero(ev[:n, 1] == st.EV_LRF_REJ)),
+            "lrf_rejections_logged": int(np.count_nonzero(ev[:n, st.E_CODE] == st.EV_LRF_REJ)),
             "lrf_fault_s": _first(ev, n, st.EV_LRF_FAULT)[0],
             "altitude_estimate_zero_s": _first(ev, n, st.EV_ALT_ZERO)[0],
             "propellant_exhausted_s": _first(ev, n, st.EV_PROP_OUT)[0],

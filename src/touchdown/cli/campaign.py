@@ -15,7 +15,7 @@ from touchdown.cli.common import (
     load_scenario,
     status_line,
 )
-from touchdown.cli.flight import flight_summary, write_flight_outputs
+from touchdown.cli.summary import flight_summary
 from touchdown.files import jsonable
 
 if TYPE_CHECKING:
@@ -101,7 +101,8 @@ def run(scenario: str, runs: int, seed: int, out: Path | None, workers: int | No
         scheduler: str | None, dispersions: Path | None, resume: bool, as_json: bool,
         quiet: bool, debug: bool) -> None:
     """Fly SCENARIO RUNS times with everything dispersed; write table, summary and figures."""
-    from touchdown.campaign.execute import CampaignInterruptedError, run_campaign
+    from touchdown.campaign.execute import run_campaign
+    from touchdown.errors import CampaignInterruptedError
 
     if workers is not None and scheduler:
         raise click.UsageError("--workers sets local threads; with --scheduler the cluster's "
@@ -139,12 +140,13 @@ def rerun(results: Path, sample_id: int, out: Path | None, as_json: bool, quiet:
     Exits 1 if any number differs from the campaign's row.
     """
     from touchdown.campaign.execute import rerun_sample
+    from touchdown.telemetry.run_folder import write_run_folder
 
     with errors_to_exit(debug):
         with status_line(f"flying sample {sample_id}", quiet):
             link, row, differ = rerun_sample(results, sample_id)
         flight = link.flight
-        written = write_flight_outputs(flight, out or results / f"sample-{sample_id}", link)
+        written = write_run_folder(out or results / f"sample-{sample_id}", flight, link)
     if as_json:
         click.echo(json.dumps(jsonable({**flight.to_dict(), "sample": sample_id,
                                         "matches_campaign_row": not differ,

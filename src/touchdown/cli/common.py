@@ -23,21 +23,18 @@ from touchdown.errors import (
     DataFileError,
     DataRangeError,
     InputError,
+    OutputError,
+    RecordingError,
     ResultsError,
     ScenarioError,
     TouchdownError,
 )
-from touchdown.telemetry.recording import RecordingError
 
 if TYPE_CHECKING:
     from touchdown.scenario import Scenario
 
 EXIT_FAILED = 1  # the run itself failed
 EXIT_CONFIG = 2  # scenario, data or usage problem (click uses 2 for usage errors too)
-
-
-class OutputError(Exception):
-    """An output file could not be written (the flight itself went fine)."""
 
 
 def _fail(message: str, code: int, debug: bool) -> NoReturn:

@@ -4,29 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from touchdown.cli.common import (
-    OutputError,
-    common_options,
-    errors_to_exit,
-    load_scenario,
-    status_line,
-)
-from touchdown.files import jsonable, write_atomic
-from touchdown.timefmt import mission_clock as _clock
+from touchdown.cli.common import common_options, errors_to_exit, load_scenario, status_line
+from touchdown.cli.summary import downlink_line, flight_summary, side_by_side
+from touchdown.errors import OutputError
+from touchdown.files import jsonable
 
 if TYPE_CHECKING:
     from touchdown.scenario import Scenario
     from touchdown.sim.run import Flight
     from touchdown.telemetry.downlink import DownlinkedFlight
-
-# Events that repeat (one per rejected reading, say) are shown once, with a count.
-REPEATING_EVENTS = ("lrf_rejected", "lrf_reacquired", "lrf_widened")
 
 
 # ---------------------------------------------------------------- library calls
@@ -47,213 +38,34 @@ def _fly_downlink(scenario: Scenario, seed: int, quiet: bool) -> DownlinkedFligh
 
 def _ground_address(value: str | None) -> tuple[str, int] | None:
     """HOST, PORT from tcp://HOST:PORT (click.BadParameter naming the form otherwise)."""
+    from touchdown.ground.station import parse_address
+
     if value is None:
         return None
-    host, sep, port = value.removeprefix("tcp://").rpartition(":")
-    if not value.startswith("tcp://") or not sep or not host or not port.isdigit():
-        raise click.BadParameter(f"{value!r} is not tcp://HOST:PORT; give the ground server's "
-                                 "ingest address, e.g. tcp://127.0.0.1:10015",
-                                 param_hint="--ground")
-    return host, int(port)
+    try:
+        return parse_address(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{exc}; give the ground server's ingest address, e.g. "
+                                 "tcp://127.0.0.1:10015", param_hint="--ground") from None
 
 
 def _stream(frames: list[tuple[float, bytes]], host: str, port: int, speed: float,
             quiet: bool) -> None:
-    """Send each received frame to the ground server when it arrives, ``speed`` times faster
-    than real time (light time included: the frames carry their receive times)."""
-    import socket
-    import time
-
+    """Send the received frames to the ground server, with a progress bar."""
     from tqdm import tqdm
 
-    from touchdown.ground.live import PacedClock
+    from touchdown.ground.station import send_frames
 
-    try:
-        sock = socket.create_connection((host, port), timeout=10.0)
-    except OSError as exc:
-        raise OutputError(f"could not reach the ground server at tcp://{host}:{port} "
-                          f"({exc.strerror or exc}); start it with `touchdown ground` or check "
-                          "--ground") from None
-    with sock, tqdm(total=len(frames), unit="frame", disable=quiet, leave=False,
-                    desc=f"downlink x{speed:g}") as bar:
-        clock = PacedClock(frames[0][0] if frames else 0.0, speed)
-        clock.start()
-        for t, data in frames:
-            wait = (t - clock()) / speed
-            if wait > 0:
-                time.sleep(wait)
-            try:
-                sock.sendall(data)
-            except OSError as exc:
-                raise OutputError(f"the ground server at tcp://{host}:{port} closed the link "
-                                  f"({exc.strerror or exc})") from None
-            bar.update()
+    with tqdm(total=len(frames), unit="frame", disable=quiet, leave=False,
+              desc=f"downlink x{speed:g}") as bar:
+        send_frames(frames, host, port, speed, bar.update)
 
 
-def write_flight_outputs(flight: Flight, folder: Path,
-                         link: DownlinkedFlight | None = None) -> list[Path]:
-    """A run folder: trajectory.parquet (the trace, mode as text), flight.png, flight.json and,
-    with the flight's downlink, what the ground received (``received.downlink``)."""
-    from touchdown.report.flight_plot import plot_flight
-    from touchdown.telemetry.downlink import RUN_RECORDING
+def _write_run(flight: Flight, folder: Path, link: DownlinkedFlight | None) -> list[Path]:
+    """The flight's run folder (``telemetry.run_folder``)."""
+    from touchdown.telemetry.run_folder import write_run_folder
 
-    trace = flight.trace.copy()
-    trace["mode"] = trace["mode"].astype(str)
-    text = json.dumps(jsonable(flight.to_dict()), indent=2) + "\n"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        return [
-            write_atomic(folder / "trajectory.parquet",
-                          lambda p: trace.to_parquet(p, index=False)),
-            plot_flight(flight, folder / "flight.png"),
-            write_atomic(folder / "flight.json", lambda p: p.write_text(text, encoding="utf-8")),
-        ] + ([link.record(folder / RUN_RECORDING)] if link is not None else [])
-    except OSError as exc:
-        raise OutputError(f"could not write the outputs in {folder}: {exc}; "
-                          "give --out a folder you can write to") from exc
-
-
-# ---------------------------------------------------------------- formatting
-
-def _latlon(lat: float, lon: float) -> str:
-    lon = (lon + 180.0) % 360.0 - 180.0
-    return f"{abs(lat):.4f} {'N' if lat >= 0 else 'S'}, {abs(lon):.4f} {'E' if lon >= 0 else 'W'}"
-
-
-def _outcome(info: dict[str, Any]) -> str:
-    text = info["outcome"].upper()
-    if info["outcome"] == "crashed" and info["impact_speed_mps"] is not None:
-        text += f" at {info['impact_speed_mps']:.1f} m/s"
-    return text
-
-
-def _first(info: dict[str, Any], name: str) -> dict[str, Any] | None:
-    return next((e for e in info["events"] if e["name"] == name), None)
-
-
-def _true_altitude_at(flight: Flight, t: float) -> float:
-    """True altitude (m) in the trace row nearest time t (s)."""
-    times = flight.trace["t_s"].to_numpy()
-    if times.size == 0:
-        return math.nan
-    i = min(int(times.searchsorted(t)), times.size - 1)
-    return float(flight.trace["altitude_m"].iloc[i])
-
-
-def _facts(flight: Flight) -> list[tuple[str, str]]:
-    """(label, value) rows shared by ``fly`` and ``compare``."""
-    info = flight.to_dict()
-    td = info["touchdown"]
-    point = "touchdown/impact point"
-
-    def when(name: str) -> str:
-        e = _first(info, name)
-        return _clock(e["time_s"]) if e else "never"
-
-    def count(name: str) -> str:
-        return str(sum(e["name"] == name for e in info["events"]))
-
-    zero = _first(info, "altitude_estimate_zero")
-    zero_text = "never"
-    if zero:
-        zero_text = (f"{_clock(zero['time_s'])}, true altitude then "
-                     f"{_true_altitude_at(flight, zero['time_s']):,.0f} m")
-    pos_err = flight.trace["position_error_m"].to_numpy()
-    return [
-        ("policy", f"{info['policy']} (seed {info['seed']})"),
-        ("outcome", _outcome(info)),
-        (point, _latlon(td["lat_deg"], td["lon_deg"]) if td else "none"),
-        ("contact time", _clock(td["time_s"]) if td else "none"),
-        ("vertical speed", f"{td['vertical_speed_mps']:.2f} m/s" if td else "-"),
-        ("horizontal speed", f"{td['horizontal_speed_mps']:.2f} m/s" if td else "-"),
-        ("tilt", f"{td['tilt_deg']:.1f} deg" if td else "-"),
-        ("propellant left", f"{info['propellant_remaining_kg']:.1f} kg "
-                            f"(onboard estimate {info['propellant_estimate_kg']:.1f} kg)"),
-        ("braking start", when("braking_start")),
-        ("LRF acquired", when("lrf_acquired")),
-        ("LRF rejections", count("lrf_rejected")),
-        ("LRF re-acquired", count("lrf_reacquired")),
-        ("LRF widened", count("lrf_widened")),
-        ("LRF fault declared", when("lrf_fault_declared")),
-        ("propellant exhausted", when("propellant_exhausted")),
-        ("altitude estimate 0", zero_text),
-        ("nav error at end", f"{pos_err[-1]:,.0f} m" if pos_err.size else "-"),
-        ("flight time", _clock(info["flight_time_s"])),
-    ]
-
-
-def _event_rows(flight: Flight) -> list[tuple[str, str, str]]:
-    """(time, name, detail) with each repeating event kept once, counted."""
-    rows: list[tuple[str, str, str]] = []
-    events = flight.events
-    for e in events:
-        name, detail = e["name"], e["detail"]
-        if name in REPEATING_EVENTS:
-            same = [x for x in events if x["name"] == name]
-            if same[0] is not e:
-                continue
-            if len(same) > 1:
-                name = f"{name} x{len(same)}"
-                detail = f"first: {detail}; last at {_clock(same[-1]['time_s'])}"
-        elif name == "altitude_estimate_zero":
-            detail = f"true altitude then {_true_altitude_at(flight, e['time_s']):,.0f} m"
-        rows.append((_clock(e["time_s"]), name, detail))
-    return rows
-
-
-def downlink_line(link: DownlinkedFlight) -> str:
-    """What the radio link did with the lander's telemetry, in two lines."""
-    st = link.link.stats
-    lost = st.frames_lost_visibility + st.frames_lost_random + st.frames_lost_destruction
-    last = link.link.frames[-1][0] if link.link.frames else None
-    return (f"\ndownlink    {link.config.rate_bps:g} bit/s: {st.frames_delivered:,} of "
-            f"{st.frames_sent:,} frames reached the ground ({lost:,} lost: "
-            f"{st.frames_lost_visibility:,} with the Earth below the horizon, "
-            f"{st.frames_lost_random:,} at random, {st.frames_lost_destruction} at the impact), "
-            f"{st.frames_bit_errors:,} with bit errors;\n            {len(link.packets):,} "
-            f"packets made, {st.packets_dropped:,} dropped by the queue; last frame received at "
-            f"{_clock(last)}")
-
-
-def flight_summary(flight: Flight) -> str:
-    """What ``fly`` prints: the landing in four lines, then the events."""
-    info = flight.to_dict()
-    td = info["touchdown"]
-    if td:
-        where = "impact" if info["outcome"] == "crashed" else "touchdown"
-        point = (f"{where:<10}  {_latlon(td['lat_deg'], td['lon_deg'])} "
-                 f"at {_clock(td['time_s'])}")
-        speeds = (f"vertical {td['vertical_speed_mps']:.2f} m/s, "
-                  f"horizontal {td['horizontal_speed_mps']:.2f} m/s, "
-                  f"tilt {td['tilt_deg']:.1f} deg")
-    else:
-        point = f"{'contact':<10}  none (flight time {_clock(info['flight_time_s'])})"
-        speeds = "-"
-    lines = [
-        f"{info['scenario']}  (policy {info['policy']}, seed {info['seed']})",
-        "",
-        f"  {'outcome':<10}  {_outcome(info)}",
-        f"  {point}",
-        f"  {'speeds':<10}  {speeds}",
-        f"  {'propellant':<10}  {info['propellant_remaining_kg']:.1f} kg left "
-        f"(onboard estimate {info['propellant_estimate_kg']:.1f} kg)",
-    ]
-    rows = _event_rows(flight)
-    if rows:
-        name_w = max(len(n) for _, n, _ in rows)
-        lines += ["", "events (time since the scenario epoch)"]
-        lines += [f"  {t:>10}  {n:<{name_w}}  {d}" for t, n, d in rows]
-    return "\n".join(lines)
-
-
-def _side_by_side(a: Flight, b: Flight) -> str:
-    fa, fb = _facts(a), _facts(b)
-    width = max(len(k) for k, _ in fa)
-    col = max(len(a.scenario.name), *(len(v) for _, v in fa)) + 3
-    lines = [f"{'':<{width}}  {a.scenario.name:<{col}}{b.scenario.name}",
-             f"{'':<{width}}  {'-' * len(a.scenario.name):<{col}}{'-' * len(b.scenario.name)}"]
-    lines += [f"{k:<{width}}  {va:<{col}}{vb}" for (k, va), (_, vb) in zip(fa, fb, strict=True)]
-    return "\n".join(lines)
+    return write_run_folder(folder, flight, link)
 
 
 def _output_dirs(out: Path, a: Scenario, b: Scenario) -> tuple[Path, Path]:
@@ -307,7 +119,7 @@ def fly(scenario: str, seed: int, out: Path | None, as_json: bool, downlink: Pat
     with errors_to_exit(debug), contextlib.ExitStack() as held:
         s = load_scenario(scenario)
         if live:
-            from touchdown.cli.ground import check_live, default_live_archive
+            from touchdown.cli.serving import check_live, default_live_archive
 
             archive_path = archive_path or default_live_archive(s.name)
             # before the flight: Open MCT there, the archive new, the web port bound
@@ -318,7 +130,7 @@ def fly(scenario: str, seed: int, out: Path | None, as_json: bool, downlink: Pat
         else:
             link = _fly_downlink(s, seed, quiet)
             flight = link.flight
-        written = write_flight_outputs(flight, out, link) if out is not None else []
+        written = _write_run(flight, out, link) if out is not None else []
         if link is not None and downlink is not None:
             try:
                 written.append(link.record(downlink))
@@ -328,7 +140,7 @@ def fly(scenario: str, seed: int, out: Path | None, as_json: bool, downlink: Pat
         if link is not None and address is not None:
             _stream(link.link.frames, *address, speed, quiet or as_json)
         if link is not None and live:
-            from touchdown.cli.ground import serve_live
+            from touchdown.cli.serving import serve_live
 
             def summary() -> None:
                 click.echo("\n" + flight_summary(flight) + "\n" + downlink_line(link) + "\n")
@@ -370,8 +182,8 @@ def compare(a: str, b: str, seed: int, out: Path | None, quiet: bool, debug: boo
             la, lb = _fly_downlink(sa, seed, quiet), _fly_downlink(sb, seed, quiet)
             fa, fb = la.flight, lb.flight
             da, db = _output_dirs(out, sa, sb)
-            written = write_flight_outputs(fa, da, la) + write_flight_outputs(fb, db, lb)
-    click.echo(_side_by_side(fa, fb))
+            written = _write_run(fa, da, la) + _write_run(fb, db, lb)
+    click.echo(side_by_side(fa, fb))
     if written:
         click.echo()
         for p in written:

@@ -6,57 +6,35 @@ ground saw. Thin over ``touchdown.ground``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import math
-import socket
-import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from touchdown.cli.common import DefaultGroup, errors_to_exit, load_scenario
-from touchdown.cli.flight import _clock
-from touchdown.errors import InputError, ListenError
+from touchdown.cli.serving import (
+    closing_line,
+    ground_clock,
+    open_ingest,
+    start_web,
+    until_signal,
+    warn_if_exposed,
+)
+from touchdown.errors import ArchiveOpenError
 from touchdown.files import jsonable
 from touchdown.telemetry.flight_info import FlightInfo
+from touchdown.timefmt import mission_clock as _clock
 
 if TYPE_CHECKING:
     from touchdown.ground.ingest import Ingest
     from touchdown.ground.replay import ReplayReport
-    from touchdown.telemetry.downlink import DownlinkedFlight
 
 HOST_HELP = ("Address to listen on (web API and TCP ingest). The default 127.0.0.1 admits "
              "only this machine; 0.0.0.0 exposes the server, unauthenticated, to every "
              "network this machine is on.")
-
-
-def _open(archive_path: Path, los_timeout: float | None, *, new: bool = False,
-          read_only: bool = False):  # -> Ingest
-    """The archive (refused with the fix when missing without ``new``, damaged, locked by
-    another writer, or not an archive) under an ingest."""
-    from touchdown.ground.archive import Archive, ArchiveOpenError
-    from touchdown.ground.ingest import Ingest
-    from touchdown.telemetry.dictionary import load_dictionary
-
-    try:
-        archive = Archive(archive_path, create=new, read_only=read_only)
-    except ArchiveOpenError as exc:
-        raise click.BadParameter(str(exc), param_hint="--archive") from None
-    try:
-        return Ingest(load_dictionary(), archive, los_timeout)
-    except BaseException:
-        archive.close()
-        raise
-
-
-def ground_clock(flight: FlightInfo) -> Callable[[], float]:
-    """The ground clock of a live station: wall-clock UTC as s since the flight's epoch (the
-    archive's one time base; without a known epoch, s since 1970-01-01T00:00Z)."""
-    epoch = 0.0 if flight.epoch_utc is None else flight.epoch_utc.timestamp()
-    return lambda: time.time() - epoch
 
 
 async def _get(ingest, path: str, clock: Callable[[], float],
@@ -76,39 +54,6 @@ async def _get(ingest, path: str, clock: Callable[[], float],
             return r.status, await r.text()
     finally:
         await runner.cleanup()
-
-
-async def start_web(app, host: str, port: int, sock=None):  # -> (web.AppRunner, port)
-    """Serve app on host:port (0: a free port), or on ``sock`` already bound there
-    (``bind_web``); click.BadParameter when it cannot listen."""
-    from aiohttp import web
-
-    from touchdown.ground.guard import GUARD, WEB_KEEPALIVE_S, CappedSite
-
-    # idle connections close after WEB_KEEPALIVE_S; more than WEB_MAX_CONNECTIONS are refused
-    runner = web.AppRunner(app, access_log=None, keepalive_timeout=WEB_KEEPALIVE_S)
-    await runner.setup()
-    try:
-        guard = app.get(GUARD)
-        site = CappedSite(runner, host, port, sock=sock,
-                          stats=None if guard is None else guard.stats)
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        raise click.BadParameter(f"cannot listen on {host}:{port} ({exc.strerror}); give "
-                                 "another port, or 0 for a free one", param_hint="--port") from None
-    return runner, runner.addresses[0][1]
-
-
-def warn_if_exposed(host: str) -> None:
-    """On every start, --quiet or not: a server on other than loopback says what it exposes."""
-    from touchdown.ground.guard import is_loopback
-
-    if not is_loopback(host):
-        click.echo(f"ground: WARNING: listening on {host or '0.0.0.0'} exposes the live "
-                   "telemetry, the archive, alarm actions and the ingest port, without a "
-                   "password, to every network this machine is on; use --host 127.0.0.1 "
-                   "unless you mean it", err=True)
 
 
 async def _serve(ingest, clock: Callable[[], float], flight: FlightInfo, host: str, port: int,
@@ -157,35 +102,6 @@ async def _serve(ingest, clock: Callable[[], float], flight: FlightInfo, host: s
             tcp.close()
             await tcp.wait_closed()
         await runner.cleanup()
-
-
-async def until_signal(work: Coroutine[Any, Any, Any]) -> str:
-    """Run ``work`` until it ends or SIGTERM or SIGINT (Ctrl-C) comes; the signal's name
-    ("end" when the work ended by itself). The caller then commits and says so."""
-    import signal
-
-    loop = asyncio.get_running_loop()
-    stop, caught = asyncio.Event(), []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda s=sig: (caught.append(s.name), stop.set()))
-    task, stopper = asyncio.create_task(work), asyncio.create_task(stop.wait())
-    try:
-        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for t in (task, stopper):
-            t.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
-    return caught[0] if caught else "end"
-
-
-def closing_line(ingest, why: str) -> str:
-    """What a stopping server says: why, and that everything it received is committed."""
-    c = ingest.counters
-    return (f"ground: stopped ({why}); {ingest.archive.path} committed: {c['packets']:,} "
-            f"packets, {c['frames_ok']:,} good frames in all")
 
 
 @click.group(cls=DefaultGroup, default="serve")
@@ -255,12 +171,10 @@ def serve(archive_path: Path, new: bool, read_only: bool, host: str, port: int,
                                "--read-only or --get")
     with errors_to_exit(debug):
         plan = None if scenario is None else FlightInfo.from_scenario(load_scenario(scenario))
-        ingest = _open(archive_path, los_timeout, new=new,
-                       read_only=read_only or get_path is not None)
+        ingest = open_ingest(archive_path, los_timeout, new=new,
+                             read_only=read_only or get_path is not None)
         try:
             if plan is not None:  # the archive's time base stays its own
-                from touchdown.ground.archive import ArchiveOpenError
-
                 try:
                     if ingest.archive.read_only:
                         ingest.archive.check_flight(plan.to_dict())
@@ -387,7 +301,7 @@ def ingest(recording: Path, archive_path: Path, new: bool, los_timeout: float | 
 
     with errors_to_exit(debug):
         rec = read_recording(recording)
-        ing = _open(archive_path, los_timeout, new=new)
+        ing = open_ingest(archive_path, los_timeout, new=new)
         try:
             with tqdm(total=recording.stat().st_size, unit="B", unit_scale=True,
                       disable=quiet, leave=False, desc="ingest") as bar:
@@ -398,107 +312,3 @@ def ingest(recording: Path, archive_path: Path, new: bool, los_timeout: float | 
         finally:
             ing.archive.close()
     click.echo(text)
-
-
-# ---------------------------------------------------------------- a live flight
-
-def default_live_archive(scenario: str) -> Path:
-    """out/flights/SCENARIO-YYYYMMDDTHHMMSS.sqlite (local time): a fresh archive per flight."""
-    return Path("out") / "flights" / f"{scenario}-{time.strftime('%Y%m%dT%H%M%S')}.sqlite"
-
-
-def bind_web(host: str, port: int) -> socket.socket:
-    """A socket listening on host:port (0: a free port), taken before a long job so that a
-    busy port is refused at once (ListenError naming the address and the fix)."""
-    try:
-        family, *_, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
-                                                 flags=socket.AI_PASSIVE)[0]
-    except socket.gaierror as exc:
-        raise ListenError(f"cannot listen on {host}:{port} ({exc.strerror}); give --host an "
-                          "address of this machine, e.g. 127.0.0.1") from None
-    try:
-        return socket.create_server(address, family=family)  # SO_REUSEADDR, as aiohttp's
-    except OSError as exc:
-        raise ListenError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); give "
-                          "another --port, or 0 for a free one") from None
-
-
-def check_live(archive_path: Path, host: str, port: int) -> socket.socket:
-    """What --live needs before anything is flown: Open MCT installed, a fresh archive and
-    the web port, bound and returned (hand it to ``serve_live``; the caller closes it)."""
-    from touchdown.ground.web import openmct_dist
-
-    openmct_dist()
-    if archive_path.exists():
-        raise InputError(f"{archive_path} exists; --live needs a fresh archive: give --archive "
-                         "a new file (open the old one with `touchdown ground --archive "
-                         f"{archive_path}`)")
-    try:
-        archive_path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"cannot make {archive_path.parent} ({exc.strerror or exc}); give "
-                         "--archive a file in a folder you can write to") from None
-    return bind_web(host, port)
-
-
-def serve_live(link: DownlinkedFlight, archive_path: Path, host: str, sock: socket.socket,
-               speed: float, wait: bool, quiet: bool,
-               on_stream_end: Callable[[], None] | None = None) -> None:
-    """Start a ground server with a fresh archive on ``sock`` (``check_live`` both, before
-    flying; ``host`` names the address in the URL) and stream the flight's received frames
-    into it at ``speed`` times real time; serve until Ctrl-C. ``on_stream_end()`` is called
-    once the stream has ended (loss of signal declared or the last frame in)."""
-    ingest = _open(archive_path, None, new=True)
-    try:
-        plan = FlightInfo.from_scenario(link.flight.scenario)
-        ingest.archive.set_flight(plan.to_dict())
-        why = asyncio.run(_live(link, plan, ingest, host, sock, speed, wait, quiet,
-                                on_stream_end))
-        ingest.archive.flush()
-        click.echo(f"{closing_line(ingest, why)} (browse it again with `touchdown ground "
-                   f"--archive {archive_path} --read-only`)", err=True)
-    finally:
-        ingest.archive.close()
-
-
-async def _live(link: DownlinkedFlight, plan: FlightInfo, ingest: Ingest, host: str,
-                sock: socket.socket, speed: float, wait: bool, quiet: bool,
-                on_stream_end: Callable[[], None] | None) -> str:
-    """Serve and stream until SIGTERM or SIGINT; returns the signal's name."""
-    from tqdm import tqdm
-
-    from touchdown.ground.live import LiveStream, stream
-    from touchdown.ground.server import CLIENTS, make_app
-
-    live = LiveStream(link.link.frames, link.config.frame_length, link.dictionary.spacecraft_id)
-    clock = live.clock(speed)
-    warn_if_exposed(host)
-    app = make_app(ingest, clock, flight=plan, live=True, clock_rate=speed, host=host)
-    runner, web_port = await start_web(app, host, sock.getsockname()[1], sock)
-    try:
-        url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{web_port}/"
-        t_aos = live.frames[0][0] if live.frames else None
-        click.echo(f"mission control: open {url}\n"
-                   f"  {plan.scenario}, {len(live.frames):,} frames received from "
-                   f"{_clock(t_aos)} (acquisition of signal), streamed at x{speed:g} into "
-                   f"{ingest.archive.path}", nl=True)
-
-        async def downlink() -> None:
-            if wait:
-                click.echo("  the downlink starts when the page opens (--no-wait: at once)")
-                while not app[CLIENTS]:
-                    await asyncio.sleep(0.1)
-            with tqdm(total=len(live.frames), unit="frame", disable=quiet, leave=False,
-                      desc=f"downlink x{speed:g}") as bar:
-                report = await stream(live, ingest, clock, bar.update)
-            los = report.losses[-1] if report.losses else None
-            click.echo(f"  downlink over: {report.packets:,} packets"
-                       + (f", loss of signal at {_clock(los.t_los)}" if los else "")
-                       + "; the server stays up for browsing: Ctrl-C stops it")
-            if on_stream_end is not None:
-                on_stream_end()
-            await asyncio.Event().wait()
-
-        return await until_signal(downlink())
-    finally:
-        await runner.cleanup()

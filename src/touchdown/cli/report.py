@@ -34,7 +34,7 @@ def report(source: Path | None, flight_id: int | None, out: Path | None,
     or a campaign results folder with --flight.
     """
     from touchdown.report.build import build_report, compare_reports
-    from touchdown.report.findings import outcome_headline
+    from touchdown.report.findings import ALARMING, outcome_headline
 
     if (source is None) == (not compare):
         raise click.UsageError("give one ARCHIVE_OR_RUN, or --compare A B")
@@ -59,7 +59,7 @@ def report(source: Path | None, flight_id: int | None, out: Path | None,
     doc = r.document
     click.echo(f"{doc['flight'].get('scenario') or source}: {outcome_headline(doc['outcome'])}")
     for f in doc["findings"]:
-        if f["severity"] in ("critical", "warning"):
+        if f["severity"] in ALARMING:
             click.echo(f"  {f['t']:>10}  {f['severity']:<8}  {f['title']}")
     click.echo(f"wrote {r.findings} and {len(r.figures)} figures (PNG) in {r.folder}")
     click.echo(f"wrote {r.html}")

@@ -148,7 +148,10 @@ F_ALT_ZERO_SEEN = FSW.add("altitude_zero_seen", 1, "-",
                           "1 once the altitude estimate reached zero (logged once)")
 F_PROP_LOW_SEEN = FSW.add("propellant_low_seen", 1, "-",
                           "1 once the propellant estimate reached the reserve (logged once)")
-F_SPARE = FSW.add("spare", 2, "-", "unused (kept so the layout after it is unchanged)")
+F_LRF_WIDENED = FSW.add("lrf_widened", 1, "-",
+                        "1 from a terrain-aware widening until the next accepted reading (which "
+                        "is logged as the re-acquisition)")
+F_SPARE = FSW.add("spare", 1, "-", "unused (kept so the layout after it is unchanged)")
 F_SLEEP = FSW.add("sleep_cycles", 1, "-",
                   "cycles the flight software sleeps through before its next one (0: every "
                   "cycle); chosen each cycle, so it also gives the interval just flown")
@@ -161,6 +164,9 @@ F_IGN_LAST = FSW.add("ignition_throttle_last", 1, "-",
                      "the previous cycle (0: not evaluated)")
 F_TURN = FSW.add("moon_turn", 3, "s, -, -",
                  "memo of the Moon's turn: t and the cos, sin of OMEGA t (``moon_turn``)")
+F_THRUST_ACC = FSW.add("thrust_acc_mci", 3, "m/s^2",
+                       "thrust acceleration the guidance last computed (inertial); commanded "
+                       "again in a cycle where a polynomial phase has no solution")
 N_FSW = FSW.size
 
 # ---------------------------------------------------------------- flight-software params
@@ -193,9 +199,10 @@ FP_PERILUNE = FSW_PARAMS.add("perilune_altitude", 1, "m", "DOI target perilune a
 FP_IGN_THROTTLE = FSW_PARAMS.add("ignition_throttle", 1, "-",
                                  "braking starts when guidance needs this fraction of full "
                                  "thrust")
-FP_BRAKE_TGT = FSW_PARAMS.add("braking_target", 12, "m, m/s, m/s^2, m/s^3",
+N_TARGET = 12  # words of a guidance target state: r, v, a, j (3 each)
+FP_BRAKE_TGT = FSW_PARAMS.add("braking_target", N_TARGET, "m, m/s, m/s^2, m/s^3",
                               "high gate r, v, a, j in the guidance frame")
-FP_APPR_TGT = FSW_PARAMS.add("approach_target", 12, "m, m/s, m/s^2, m/s^3",
+FP_APPR_TGT = FSW_PARAMS.add("approach_target", N_TARGET, "m, m/s, m/s^2, m/s^3",
                              "vertical gate r, v, a, j in the guidance frame")
 FP_APPR_T = FSW_PARAMS.add("approach_duration", 1, "s", "duration of the approach phase")
 FP_TGO_MIN = FSW_PARAMS.add("tgo_switch", 1, "s", "phase ends when time-to-go falls below")
@@ -222,6 +229,72 @@ FP_LRF_INCIDENCE_COS = FSW_PARAMS.add("lrf_incidence_cos_min", 1, "-",
                                       "modelled surface at a cosine of incidence above this")
 N_FSW_PARAMS = FSW_PARAMS.size
 
+# ---------------------------------------------------------------- flight-software scratch
+# Each kernel that needs scratch words declares them here and is handed its own area; an area
+# given to a callee is sized by the callee's layout. Scratch carries nothing from one call to
+# the next: every word is written before it is read.
+NAV_PREDICT = Layout("scratch.nav_predict")  # navigation.predict_range
+NP_BEAM = NAV_PREDICT.add("beam_mci", 3, "-", "estimated beam direction")
+NP_R_MCMF = NAV_PREDICT.add("r_mcmf", 3, "m", "estimated position, Moon-fixed")
+NP_BEAM_MCMF = NAV_PREDICT.add("beam_mcmf", 3, "-", "beam direction, Moon-fixed")
+NP_N_MCMF = NAV_PREDICT.add("normal_mcmf", 3, "-", "surface normal where the beam meets it")
+NP_HIT = NAV_PREDICT.add("hit_mcmf", 3, "m", "where the beam meets the onboard map")
+
+NAV_HEIGHT = Layout("scratch.nav_height")  # navigation._initialise_height
+NH_UP = NAV_HEIGHT.add("up_mci", 3, "-", "local vertical")
+NH_T = NAV_HEIGHT.add("t", 36, "-", "I - u u^T on the position block, 6x6")
+NH_TMP = NAV_HEIGHT.add("congruence", 36, "-", "6x6 product scratch of _congruence")
+
+NAV_UPDATE = Layout("scratch.nav_update")  # navigation.update_lrf
+NU_PREDICT = NAV_UPDATE.add("predict", NAV_PREDICT.size, "-", "scratch of predict_range")
+NU_NORMAL = NAV_UPDATE.add("normal_mci", 3, "-", "modelled surface normal at the beam's hit")
+NU_BEAM = NAV_UPDATE.add("beam_mci", 3, "-", "estimated beam direction")
+NU_H = NAV_UPDATE.add("h", 3, "-", "measurement Jacobian d(range)/d(position)")
+NU_PH = NAV_UPDATE.add("ph", 6, "m", "P H^T")
+NU_GAIN = NAV_UPDATE.add("gain", 6, "-, 1/s", "Kalman gain")
+NU_A = NAV_UPDATE.add("a", 36, "-", "I - K H, 6x6")
+NU_TMP = NAV_UPDATE.add("congruence", 36, "-", "6x6 product scratch of _congruence")
+NU_HEIGHT = NAV_UPDATE.add("height", NAV_HEIGHT.size, "-", "scratch of _initialise_height")
+
+NAV_PROPAGATE = Layout("scratch.nav_propagate")  # navigation.propagate
+NG_DV = NAV_PROPAGATE.add("dv_mci", 3, "m/s", "IMU delta-v of the cycle, inertial")
+NG_G0 = NAV_PROPAGATE.add("g0_mci", 3, "m/s^2", "gravity at the start of the cycle")
+NG_G1 = NAV_PROPAGATE.add("g1_mci", 3, "m/s^2", "gravity at the end of the cycle")
+NG_GRAVITY = NAV_PROPAGATE.add("gravity", 3, "m/s^2", "scratch of gravity_mci_turned")
+NG_GRADIENT = NAV_PROPAGATE.add("gradient", 9, "1/s^2", "gravity gradient G, 3x3")
+NG_X = NAV_PROPAGATE.add("x", 9, "m^2", "Phi P blocks, 3x3 each: X")
+NG_Y = NAV_PROPAGATE.add("y", 9, "m^2/s", "Y")
+NG_Z = NAV_PROPAGATE.add("z", 9, "m^2/s", "Z")
+NG_W = NAV_PROPAGATE.add("w", 9, "m^2/s^2", "W")
+
+NAV_SURFACE = Layout("scratch.nav_surface")  # navigation.surface_estimate
+NS_R_MCMF = NAV_SURFACE.add("r_mcmf", 3, "m", "estimated position, Moon-fixed")
+NS_LATLON = NAV_SURFACE.add("latlon", 3, "rad, rad, m", "latitude, longitude, radius")
+
+GUIDANCE_FRAME = Layout("scratch.guidance_frame")  # guidance.to_guidance
+GF_ENU = GUIDANCE_FRAME.add("enu", 9, "-", "site east, north, up (rows), for site_frame")
+GF_R_MCMF = GUIDANCE_FRAME.add("r_mcmf", 3, "m", "estimated position, Moon-fixed")
+GF_V_MCMF = GUIDANCE_FRAME.add("v_mcmf", 3, "m/s", "velocity relative to the surface")
+GF_G_MCMF = GUIDANCE_FRAME.add("g_mcmf", 3, "m/s^2", "apparent gravity in the rotating frame")
+
+GUIDANCE = Layout("scratch.guidance")  # a guidance program (guidance.fly_program)
+G_R = GUIDANCE.add("r_guid", 3, "m", "position from the site, guidance frame")
+G_V = GUIDANCE.add("v_guid", 3, "m/s", "velocity over the surface, guidance frame")
+G_G = GUIDANCE.add("g_guid", 3, "m/s^2", "apparent gravity, guidance frame")
+G_A = GUIDANCE.add("a_guid", 3, "m/s^2", "commanded total acceleration, guidance frame")
+G_M = GUIDANCE.add("thrust_mcmf", 3, "m/s^2", "thrust acceleration, Moon-fixed")
+G_FRAME = GUIDANCE.add("frame", GUIDANCE_FRAME.size, "-", "scratch of to_guidance")
+
+FSW_CYCLE = Layout("scratch.fsw_cycle")  # cycle.fsw_cycle: one area per callee
+FC_SURFACE = FSW_CYCLE.add("surface", 3, "m, m/s, m/s",
+                           "out of surface_estimate: altitude, vertical, horizontal speed")
+FC_PROPAGATE = FSW_CYCLE.add("propagate", NAV_PROPAGATE.size, "-", "scratch of propagate")
+FC_UPDATE = FSW_CYCLE.add("update", NAV_UPDATE.size, "-", "scratch of update_lrf")
+FC_SURFACE_WORK = FSW_CYCLE.add("surface_work", NAV_SURFACE.size, "-",
+                                "scratch of surface_estimate")
+FC_GUIDANCE = FSW_CYCLE.add("guidance", GUIDANCE.size, "-", "scratch of the guidance program")
+N_FSW_SCRATCH = FSW_CYCLE.size
+
 # ---------------------------------------------------------------- codes
 FLYING, LANDED, CRASHED, TIMEOUT = 0, 1, 2, 3
 OUTCOMES = ("flying", "landed", "crashed", "timeout")
@@ -233,6 +306,12 @@ POLICIES = ("as_flown_m1", "terrain_aware")
  MODE_VERTICAL, MODE_TERMINAL, MODE_TOUCHDOWN) = range(8)
 MODES = ("orbit_coast", "doi", "descent_coast", "braking", "approach",
          "vertical_descent", "terminal_descent", "touchdown")
+
+# Guidance programs (``fsw.guidance.fly_program``); a mode flies one (``fsw.modes``)
+(PROGRAM_RETROGRADE, PROGRAM_DOI_BURN, PROGRAM_IGNITION_SEARCH, PROGRAM_POLYNOMIAL,
+ PROGRAM_POLYNOMIAL_COUNTDOWN, PROGRAM_RATE_OF_DESCENT, PROGRAM_ENGINES_OFF) = range(7)
+PROGRAMS = ("retrograde", "doi_burn", "ignition_search", "polynomial", "polynomial_countdown",
+            "rate_of_descent", "engines_off")
 
 LRF_WAITING, LRF_TRACKING, LRF_FAULTY = 0, 1, 2
 LRF_STATES = ("waiting", "tracking", "faulty")
@@ -262,6 +341,11 @@ EV = {name: code for code, name, _ in EVENTS}
  EV_LRF_REJ, EV_LRF_FAULT, EV_LRF_REACQ, EV_ALT_ZERO, EV_PROP_LOW, EV_PROP_OUT, EV_TD_DETECT,
  EV_CONTACT, EV_LRF_WIDEN, EV_TIMEOUT) = range(len(EVENTS))
 MAX_EVENTS = 512  # rows of the event log; the log keeps the first MAX_EVENTS
+EVENT = Layout("event")  # one row of the event log (core.eventlog.log_event)
+E_T = EVENT.add("t", 1, "s", "time")
+E_CODE = EVENT.add("code", 1, "-", "event code (EVENTS)")
+E_VALUE = EVENT.add("value", 1, "-", "the event's value (its meaning in EVENTS)")
+N_EVENT = EVENT.size
 
 # ---------------------------------------------------------------- trace: one row per FSW cycle
 TRACE = Layout("trace")
@@ -289,4 +373,187 @@ T_POS_ERR = TRACE.add("position_error_m", 1, "m", "|estimated - true position|")
 T_DOWNRANGE = TRACE.add("downrange_km", 1, "km", "true distance along the approach to the site")
 N_TRACE = TRACE.size
 
-ALL_LAYOUTS = (CLOCK, WORLD, WORLD_PARAMS, MEAS, FSW, FSW_PARAMS, TRACE)
+# ================================================================ world and Moon kernels
+MAX_PULSES = 10  # longest run of pulses ``world.dynamics.burn_pulses`` takes in one step
+
+# ---------------------------------------------------------------- terrain: the layer table
+# ``meta`` of a terrain (``moon.terrain``): float64, shape (n_layers, N_TERRAIN_META), one row
+# per layer in priority order; ``moon.dem_tiles`` (or a test) writes it, the kernels read it.
+TERRAIN_META = Layout("terrain_meta")
+TM_OFFSET = TERRAIN_META.add("offset", 1, "-", "index in elev of the layer's first value")
+TM_ROWS = TERRAIN_META.add("rows", 1, "-",
+                           "rows, north to south (latitude decreasing); at least 2")
+TM_COLS = TERRAIN_META.add("cols", 1, "-",
+                           "columns, west to east (longitude increasing); at least 2")
+TM_LAT0 = TERRAIN_META.add("lat0", 1, "rad", "latitude of the first row's pixel centre")
+TM_LON0 = TERRAIN_META.add("lon0", 1, "rad", "longitude of the first column's pixel centre")
+TM_PIXEL = TERRAIN_META.add("pixel", 1, "rad", "pixel size, the same in latitude and longitude")
+TM_WRAPS = TERRAIN_META.add("wraps", 1, "-",
+                            "1 if the layer wraps in longitude (a global grid: cols * pixel = "
+                            "2 pi), else 0")
+TM_GRAD_MAX = TERRAIN_META.add("gradient_max", 1, "m/rad",
+                               "bound on |dh/dlat| and |dh/dlon| of the layer's surface, polar "
+                               "caps included (``fill_bounds``; ``ray_cast`` relies on it)")
+TM_HEIGHT_MAX = TERRAIN_META.add("height_max", 1, "m",
+                                 "the layer's highest value, a bound on its surface "
+                                 "(``fill_bounds``)")
+N_TERRAIN_META = TERRAIN_META.size
+
+# ---------------------------------------------------------------- records inside other arrays
+LATLON = Layout("latlon")  # what moon.frames.latlon_from_mcmf writes
+LL_LAT = LATLON.add("lat", 1, "rad", "planetocentric latitude")
+LL_LON = LATLON.add("lon", 1, "rad", "east longitude, in [0, 2 pi)")
+LL_RADIUS = LATLON.add("radius", 1, "m", "distance from the Moon's centre (of the vector given)")
+N_LATLON = LATLON.size
+
+MOON_TURN = Layout("moon_turn")  # moon.frames.moon_turn's memo: WORLD's and FSW's moon_turn
+MT_T = MOON_TURN.add("t", 1, "s", "the instant last asked")
+MT_COS = MOON_TURN.add("cos", 1, "-", "cos(OMEGA t); a zeroed memo (cos = sin = 0) is empty")
+MT_SIN = MOON_TURN.add("sin", 1, "-", "sin(OMEGA t)")
+N_MOON_TURN = MOON_TURN.size
+
+TERRAIN_BOX = Layout("terrain_box")  # WORLD's terrain_box (world.contact.contact_possible)
+TB_CENTRE = TERRAIN_BOX.add("centre_mcmf", 3, "-", "the cap's centre, a unit vector, Moon-fixed")
+TB_CHORD = TERRAIN_BOX.add("chord", 1, "-",
+                           "the cap's chord radius on the unit sphere; 0: unset (no cap)")
+TB_HEIGHT = TERRAIN_BOX.add("height_bound", 1, "m",
+                            "bound on the true terrain height in the cap, above R_REF")
+N_TERRAIN_BOX = TERRAIN_BOX.size
+
+THRUST_GROUP = Layout("thrust_group")  # world.dynamics: a run of pulses of constant thrust
+TG_START = THRUST_GROUP.add("start", 1, "s", "start, from the run's first pulse")
+TG_DURATION = THRUST_GROUP.add("duration", 1, "s", "duration")
+TG_MASS = THRUST_GROUP.add("mass", 1, "kg", "mass at its start")
+TG_MDOT = THRUST_GROUP.add("mdot", 1, "kg/s", "mass flow out of the tank (engines and leak)")
+TG_VE = THRUST_GROUP.add("ve", 1, "m/s",
+                         "thrust / mass flow: the exhaust velocity, less with a leak (0 without "
+                         "a flow)")
+TG_DIR = THRUST_GROUP.add("dir_mci", 3, "-", "thrust direction, inertial")
+N_THRUST_GROUP = THRUST_GROUP.size
+
+# ---------------------------------------------------------------- world scratch
+# As the flight software's: each kernel that needs scratch words declares them here and is
+# handed its own area; an area given to a callee is sized by the callee's layout (N_SCRATCH_*);
+# scratch carries nothing from one call to the next: every word is written before it is read.
+# The loop (``sim.step``) hands one area of N_WORLD_SCRATCH words to each world kernel in turn.
+SCRATCH_GRAVITY = Layout("scratch.gravity")  # moon.gravity.gravity_mci_turned (its work3)
+GR_MCMF = SCRATCH_GRAVITY.add("a_mcmf", 3, "m/s^2", "gravity, Moon-fixed")
+N_SCRATCH_GRAVITY = SCRATCH_GRAVITY.size
+
+SCRATCH_RK4 = Layout("scratch.rk4")  # world.dynamics.coast_or_burn
+RK_K1R = SCRATCH_RK4.add("k1r", 3, "m/s", "RK4 stage 1: velocity")
+RK_K1V = SCRATCH_RK4.add("k1v", 3, "m/s^2", "RK4 stage 1: acceleration")
+RK_K2R = SCRATCH_RK4.add("k2r", 3, "m/s", "RK4 stage 2: velocity")
+RK_K2V = SCRATCH_RK4.add("k2v", 3, "m/s^2", "RK4 stage 2: acceleration")
+RK_K3R = SCRATCH_RK4.add("k3r", 3, "m/s", "RK4 stage 3: velocity")
+RK_K3V = SCRATCH_RK4.add("k3v", 3, "m/s^2", "RK4 stage 3: acceleration")
+RK_K4R = SCRATCH_RK4.add("k4r", 3, "m/s", "RK4 stage 4: velocity")
+RK_K4V = SCRATCH_RK4.add("k4v", 3, "m/s^2", "RK4 stage 4: acceleration")
+RK_R = SCRATCH_RK4.add("r_stage", 3, "m", "position at which the next stage is evaluated")
+RK_GRAVITY = SCRATCH_RK4.add("gravity", N_SCRATCH_GRAVITY, "-",
+                             "scratch of gravity_mci_turned (through _accel)")
+N_SCRATCH_RK4 = SCRATCH_RK4.size
+
+SCRATCH_TURN_AXIS = Layout("scratch.turn_axis")  # world.dynamics._turn_axis
+TA_Z = SCRATCH_TURN_AXIS.add("z_mci", 3, "-", "body +z, inertial")
+N_SCRATCH_TURN_AXIS = SCRATCH_TURN_AXIS.size
+
+SCRATCH_TURN = Layout("scratch.turn")  # world.dynamics._apply_turn
+TN_ROT = SCRATCH_TURN.add("rot_mci", 3, "rad", "the turn's rotation vector, inertial")
+TN_ROT_BODY = SCRATCH_TURN.add("rot_body", 3, "rad", "the turn in body axes")
+N_SCRATCH_TURN = SCRATCH_TURN.size
+
+SCRATCH_SLEW = Layout("scratch.slew")  # world.dynamics.slew
+SL_TURN_AXIS = SCRATCH_SLEW.add("turn_axis", N_SCRATCH_TURN_AXIS, "-", "scratch of _turn_axis")
+SL_TURN = SCRATCH_SLEW.add("turn", N_SCRATCH_TURN, "-", "scratch of _apply_turn")
+N_SCRATCH_SLEW = SCRATCH_SLEW.size
+
+SCRATCH_SUBSTEP = Layout("scratch.substep")  # world.dynamics.substep
+SS_SLEW = SCRATCH_SUBSTEP.add("slew", N_SCRATCH_SLEW, "-", "scratch of slew")
+SS_THRUST_DIR = SCRATCH_SUBSTEP.add("thrust_dir_mci", 3, "-",
+                                    "body +z after the turn: the thrust direction")
+SS_RK4 = SCRATCH_SUBSTEP.add("rk4", N_SCRATCH_RK4, "-", "scratch of coast_or_burn")
+N_SCRATCH_SUBSTEP = SCRATCH_SUBSTEP.size
+
+SCRATCH_BURN = Layout("scratch.burn_pulses")  # world.dynamics.burn_pulses, in closed form
+BP_TURN_AXIS = SCRATCH_BURN.add("turn_axis", N_SCRATCH_TURN_AXIS, "-", "scratch of _turn_axis")
+BP_Z0 = SCRATCH_BURN.add("z0_mci", 3, "-", "body +z before the turn")
+BP_GROUPS = SCRATCH_BURN.add("groups", MAX_PULSES * N_THRUST_GROUP, "s, s, kg, kg/s, m/s, -",
+                             "the thrust groups, a THRUST_GROUP each, at most one a pulse: n "
+                             "pulses use the first n")
+BP_D_HALF = SCRATCH_BURN.add("d_half", 3, "m", "thrust-only displacement at half the step")
+BP_DV_HALF = SCRATCH_BURN.add("dv_half", 3, "m/s", "thrust-only velocity at half the step")
+BP_D_END = SCRATCH_BURN.add("d_end", 3, "m", "thrust-only displacement at the step's end")
+BP_DV_END = SCRATCH_BURN.add("dv_end", 3, "m/s", "thrust-only velocity at the step's end")
+BP_A1 = SCRATCH_BURN.add("a1", 3, "m/s^2", "gravity, RK4 stage 1 (start)")
+BP_A2 = SCRATCH_BURN.add("a2", 3, "m/s^2", "gravity, RK4 stage 2 (middle)")
+BP_A3 = SCRATCH_BURN.add("a3", 3, "m/s^2", "gravity, RK4 stage 3 (middle)")
+BP_A4 = SCRATCH_BURN.add("a4", 3, "m/s^2", "gravity, RK4 stage 4 (end)")
+BP_R = SCRATCH_BURN.add("r_stage", 3, "m", "position at which gravity is evaluated")
+BP_GRAVITY = SCRATCH_BURN.add("gravity", N_SCRATCH_GRAVITY, "-", "scratch of gravity_mci_turned")
+BP_TURN = SCRATCH_BURN.add("turn", N_SCRATCH_TURN, "-", "scratch of _apply_turn")
+N_SCRATCH_BURN = SCRATCH_BURN.size
+# When the propellant does not last the pulses, burn_pulses takes them one substep at a time
+# and hands its whole area to substep instead of using the fields above: it needs the larger.
+N_BURN_WORK = max(N_SCRATCH_BURN, N_SCRATCH_SUBSTEP)
+
+SCRATCH_CONTACT = Layout("scratch.contact_possible")  # world.contact.contact_possible
+CP_UP = SCRATCH_CONTACT.add("up_mcmf", 3, "-", "unit vector toward the lander, Moon-fixed")
+CP_LATLON = SCRATCH_CONTACT.add("latlon", N_LATLON, "rad, rad, -",
+                                "its latitude, longitude and radius (1)")
+N_SCRATCH_CONTACT = SCRATCH_CONTACT.size
+
+SCRATCH_ALTITUDE = Layout("scratch.update_altitude")  # world.contact.update_altitude
+UA_R = SCRATCH_ALTITUDE.add("r_mcmf", 3, "m", "true position, Moon-fixed")
+UA_V = SCRATCH_ALTITUDE.add("v_mcmf", 3, "m/s", "true velocity over the surface, Moon-fixed")
+UA_LATLON = SCRATCH_ALTITUDE.add("latlon", N_LATLON, "rad, rad, m", "latitude, longitude, radius")
+N_SCRATCH_ALTITUDE = SCRATCH_ALTITUDE.size
+
+SCRATCH_CLASSIFY = Layout("scratch.classify_contact")  # world.contact.classify_contact
+CC_R = SCRATCH_CLASSIFY.add("r_mcmf", 3, "m", "true position, Moon-fixed")
+CC_V = SCRATCH_CLASSIFY.add("v_mcmf", 3, "m/s", "true velocity over the surface, Moon-fixed")
+CC_LATLON = SCRATCH_CLASSIFY.add("latlon", N_LATLON, "rad, rad, m", "latitude, longitude, radius")
+CC_NORMAL = SCRATCH_CLASSIFY.add("normal_mcmf", 3, "-", "terrain normal below, Moon-fixed")
+CC_Z_MCI = SCRATCH_CLASSIFY.add("z_mci", 3, "-", "body +z, inertial")
+CC_Z_MCMF = SCRATCH_CLASSIFY.add("z_mcmf", 3, "-", "body +z, Moon-fixed")
+N_SCRATCH_CLASSIFY = SCRATCH_CLASSIFY.size
+
+SCRATCH_READ_LRF = Layout("scratch.read_lrf")  # world.sensors.read_lrf
+RL_BEAM = SCRATCH_READ_LRF.add("beam_mci", 3, "-", "true beam direction, inertial")
+RL_BEAM_MCMF = SCRATCH_READ_LRF.add("beam_mcmf", 3, "-", "true beam direction, Moon-fixed")
+RL_R = SCRATCH_READ_LRF.add("r_mcmf", 3, "m", "true position, Moon-fixed")
+N_SCRATCH_READ_LRF = SCRATCH_READ_LRF.size
+
+SCRATCH_ALTIMETER = Layout("scratch.altimeter")  # world.sensor_template.read_altimeter
+AM_R = SCRATCH_ALTIMETER.add("r_mcmf", 3, "m", "true position, Moon-fixed")
+AM_LATLON = SCRATCH_ALTIMETER.add("latlon", N_LATLON, "rad, rad, m",
+                                  "latitude, longitude, radius")
+N_SCRATCH_ALTIMETER = SCRATCH_ALTIMETER.size
+
+SCRATCH_RECORD = Layout("scratch.record")  # sim.step.record (a trace row)
+RC_ALTITUDE = SCRATCH_RECORD.add("altitude", N_SCRATCH_ALTITUDE, "-",
+                                 "scratch of update_altitude")
+RC_R = SCRATCH_RECORD.add("r_mcmf", 3, "m", "true position, Moon-fixed")
+RC_V = SCRATCH_RECORD.add("v_mcmf", 3, "m/s", "true velocity over the surface, Moon-fixed")
+RC_LATLON = SCRATCH_RECORD.add("latlon", N_LATLON, "rad, rad, m", "latitude, longitude, radius")
+RC_UP = SCRATCH_RECORD.add("up_mcmf", 3, "-", "local vertical, Moon-fixed")
+RC_Z_MCI = SCRATCH_RECORD.add("z_mci", 3, "-", "body +z, inertial")
+RC_UP_MCI = SCRATCH_RECORD.add("up_mci", 3, "-", "local vertical, inertial")
+N_SCRATCH_RECORD = SCRATCH_RECORD.size
+
+# the one area the loop hands to each world kernel in turn (and to record)
+N_WORLD_SCRATCH = max(N_BURN_WORK, N_SCRATCH_SUBSTEP, N_SCRATCH_CONTACT, N_SCRATCH_ALTITUDE,
+                      N_SCRATCH_CLASSIFY, N_SCRATCH_READ_LRF, N_SCRATCH_ALTIMETER,
+                      N_SCRATCH_RECORD)
+
+STEP = Layout("scratch.step")  # sim.step.advance: the world's area and the flight software's
+SP_WORLD = STEP.add("world", N_WORLD_SCRATCH, "-", "scratch of the world kernels and record")
+SP_FSW = STEP.add("fsw", N_FSW_SCRATCH, "-", "scratch of fsw_cycle")
+N_STEP_SCRATCH = STEP.size
+
+ALL_LAYOUTS = (CLOCK, WORLD, WORLD_PARAMS, MEAS, FSW, FSW_PARAMS, EVENT, TRACE, NAV_PREDICT,
+               NAV_HEIGHT, NAV_UPDATE, NAV_PROPAGATE, NAV_SURFACE, GUIDANCE_FRAME, GUIDANCE,
+               FSW_CYCLE, TERRAIN_META, LATLON, MOON_TURN, TERRAIN_BOX, THRUST_GROUP,
+               SCRATCH_GRAVITY, SCRATCH_RK4, SCRATCH_TURN_AXIS, SCRATCH_TURN, SCRATCH_SLEW,
+               SCRATCH_SUBSTEP, SCRATCH_BURN, SCRATCH_CONTACT, SCRATCH_ALTITUDE, SCRATCH_CLASSIFY,
+               SCRATCH_READ_LRF, SCRATCH_ALTIMETER, SCRATCH_RECORD, STEP)

@@ -1,5 +1,19 @@
 """Guidance (compiled): the landing-site frame, Apollo target-referenced polynomial guidance for
-braking and approach, and rate-of-descent guidance for the vertical phases.
+braking and approach, rate-of-descent guidance for the vertical phases, and the guidance
+programs a mode flies (``fly_program``; the mode manager, ``fsw.modes``, chooses).
+
+Inputs / Outputs
+==========  ==============================================  ========  ================
+name        layout                                          unit      rate
+==========  ==============================================  ========  ================
+fsw         ``FSW``: x_mci, altitude, hdot, tgo (read);     SI        each cycle
+            thrust_dir_mci, main_on, thruster_duty,
+            tgo, dcm_guid_mcmf, r_site_mcmf (written)
+fsw_params  ``FSW_PARAMS``: site, azimuth, targets,         SI        constant
+            descent profile, gains, tilt limit
+meas        ``MEAS``: imu_dv_body (the DOI burn's delta-v)  m/s       each cycle
+work        ``GUIDANCE`` scratch                            -         each cycle
+==========  ==============================================  ========  ================
 
 References: Klumpp, A. R. (1974), "Apollo lunar descent guidance", Automatica 10, 133-146:
 a_cmd = a_T + 6 (v_T + v) / T + 12 (r_T - r) / T^2 with T < 0 the time to the target state,
@@ -11,27 +25,59 @@ import math
 
 from touchdown._compile import kernel
 from touchdown.core.layout import (
+    F_ALT,
+    F_CMD_DIR,
+    F_CMD_MAIN,
+    F_DOI_DV,
     F_GUID_DCM,
+    F_HDOT,
     F_SITE_MCMF,
+    F_TGO,
+    F_THRUST_ACC,
     F_TURN,
     F_X,
     FP_AZ,
     FP_DESCENT,
+    FP_GUID_RANGE_COS,
     FP_HGAIN,
+    FP_IGN_TGO_MAX,
     FP_SITE,
     FP_TERMINAL_ALT,
+    FP_TILT_MAX,
+    G_A,
+    G_FRAME,
+    G_G,
+    G_M,
+    G_R,
+    G_V,
+    GF_ENU,
+    GF_G_MCMF,
+    GF_R_MCMF,
+    GF_V_MCMF,
+    GUIDANCE_FRAME,
+    M_DV,
+    N_TARGET,
+    PROGRAM_DOI_BURN,
+    PROGRAM_IGNITION_SEARCH,
+    PROGRAM_POLYNOMIAL,
+    PROGRAM_POLYNOMIAL_COUNTDOWN,
+    PROGRAM_RATE_OF_DESCENT,
+    PROGRAM_RETROGRADE,
 )
+from touchdown.fsw.control import command_thrust, engines_off, estimated_mass
 from touchdown.moon.constants import OMEGA, R_REF
 from touchdown.moon.frames import enu_axes, mcmf_from_latlon, moon_turn
 from touchdown.moon.gravity import gravity_mcmf
+
+GF_SIZE = GUIDANCE_FRAME.size  # scratch words of to_guidance
 
 
 @kernel
 def site_frame(fp, dcm_guid_mcmf, r_site_mcmf, work):
     """Write the guidance axes (rows: downrange, crossrange-left, up; 9 words, row-major) and
-    the site position."""
+    the site position; work: ``GUIDANCE_FRAME`` scratch."""
     lat, lon, h = fp[FP_SITE], fp[FP_SITE + 1], fp[FP_SITE + 2]
-    enu = work[0:9].reshape(3, 3)
+    enu = work[GF_ENU:GF_ENU + 9].reshape(3, 3)
     enu_axes(lat, lon, enu)
     ca, sa = math.cos(fp[FP_AZ]), math.sin(fp[FP_AZ])
     for j in range(3):
@@ -48,14 +94,16 @@ def to_guidance(fsw, fp, t, r_g, v_g, g_g, work):
     The frame (``dcm_guid_mcmf`` in ``fsw``) is computed with the site position at the first
     call. g_g includes the centrifugal and Coriolis terms of the rotating
     frame, so that a_total = thrust/m + g_g in guidance coordinates. Returns cos and sin of
-    the Moon's rotation angle OMEGA t, to turn results back into mci.
+    the Moon's rotation angle OMEGA t, to turn results back into mci. work: ``GUIDANCE_FRAME``
+    scratch.
     """
     r_site = fsw[F_SITE_MCMF:F_SITE_MCMF + 3]
     frame = fsw[F_GUID_DCM:F_GUID_DCM + 9]  # [3 i + j]: flat, as a reshape costs a call
     if r_site[0] == 0.0 and r_site[1] == 0.0 and r_site[2] == 0.0:
-        site_frame(fp, frame, r_site, work[3:12])
+        site_frame(fp, frame, r_site, work)
     r, v = fsw[F_X:F_X + 3], fsw[F_X + 3:F_X + 6]
-    r_m, v_m, g_m = work[12:15], work[15:18], work[18:21]
+    r_m, v_m, g_m = (work[GF_R_MCMF:GF_R_MCMF + 3], work[GF_V_MCMF:GF_V_MCMF + 3],
+                     work[GF_G_MCMF:GF_G_MCMF + 3])
     c, s = moon_turn(t, fsw[F_TURN:F_TURN + 3])
     # r_mcmf = Rz(-OMEGA t) r_mci, likewise v; then v relative to the surface: v - w x r
     r_m[0], r_m[1], r_m[2] = c * r[0] + s * r[1], -s * r[0] + c * r[1], r[2]
@@ -134,3 +182,125 @@ def vertical_accel(fp, r_g, v_g, hdot, hdot_cmd, a_out):
     a_out[0] = -kp * r_g[0] - kv * v_g[0]
     a_out[1] = -kp * r_g[1] - kv * v_g[1]
     a_out[2] = (hdot_cmd - hdot) / tau
+
+
+# ---------------------------------------------------------------- guidance programs
+# A mode flies one program (``fsw.modes.MODE_PROGRAM``); each writes the commands (thrust
+# direction, engines) into ``fsw`` and its thrust acceleration into fsw[F_THRUST_ACC]. Scratch:
+# ``GUIDANCE``.
+
+
+@kernel
+def _thrust_from_guid(a_g, g_g, dcm, c, s, out_mci, m):
+    """Thrust acceleration a_g - g_g (guidance frame) rotated into mci; dcm: dcm_guid_mcmf
+    (9 words, row-major); c, s: cos, sin of the Moon's rotation angle; m: 3 words scratch."""
+    for j in range(3):
+        m[j] = 0.0
+        for i in range(3):
+            m[j] += dcm[3 * i + j] * (a_g[i] - g_g[i])
+    out_mci[0] = c * m[0] - s * m[1]
+    out_mci[1] = s * m[0] + c * m[1]
+    out_mci[2] = m[2]
+
+
+@kernel
+def polynomial_phase(fsw, fp, t, target, tgo_given, work):
+    """Polynomial guidance toward target (12 words: r, v, a, j); thrust accel into
+    fsw[F_THRUST_ACC].
+
+    The time to go is tgo_given when positive, else solved from the downrange cubic. Returns
+    the time to go (s), NaN when there is none (farther than ``guidance_range_cos`` from the
+    site, or past it).
+    """
+    r_g, v_g = work[G_R:G_R + 3], work[G_V:G_V + 3]
+    g_g, a_g = work[G_G:G_G + 3], work[G_A:G_A + 3]
+    dcm = fsw[F_GUID_DCM:F_GUID_DCM + 9]
+    c, s = to_guidance(fsw, fp, t, r_g, v_g, g_g, work[G_FRAME:G_FRAME + GF_SIZE])
+    r = fsw[F_X:F_X + 3]
+    rn = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
+    if (r_g[2] + R_REF + fp[FP_SITE + 2]) / rn < fp[FP_GUID_RANGE_COS] or r_g[0] > 0.0:
+        return math.nan  # the site frame is only meaningful near and before the site
+    tgo = tgo_given if tgo_given > 0.0 else solve_tgo(r_g[0], v_g[0], target, fsw[F_TGO])
+    if math.isnan(tgo):
+        return tgo
+    polynomial_accel(r_g, v_g, target, tgo, a_g)
+    _thrust_from_guid(a_g, g_g, dcm, c, s, fsw[F_THRUST_ACC:F_THRUST_ACC + 3],
+                      work[G_M:G_M + 3])
+    return tgo
+
+
+@kernel
+def rate_of_descent(fsw, fp, t, work):
+    """Rate-of-descent guidance (vertical phases); thrust accel (mci) into fsw[F_THRUST_ACC]."""
+    r_g, v_g = work[G_R:G_R + 3], work[G_V:G_V + 3]
+    g_g, a_g = work[G_G:G_G + 3], work[G_A:G_A + 3]
+    dcm = fsw[F_GUID_DCM:F_GUID_DCM + 9]
+    c, s = to_guidance(fsw, fp, t, r_g, v_g, g_g, work[G_FRAME:G_FRAME + GF_SIZE])
+    hdot_cmd = descent_rate_command(fp, fsw[F_ALT])
+    vertical_accel(fp, r_g, v_g, fsw[F_HDOT], hdot_cmd, a_g)
+    # thrust = a - g; engines push and never pull: a command to fall faster than gravity
+    # alone would is a coast (zero thrust, attitude kept), not a thrust pointing down
+    tz = max(a_g[2] - g_g[2], 0.0)
+    a_g[2] = g_g[2] + tz
+    # limit the thrust's tilt from the vertical
+    tx, ty = a_g[0] - g_g[0], a_g[1] - g_g[1]
+    th = math.sqrt(tx * tx + ty * ty)
+    lim = math.tan(fp[FP_TILT_MAX]) * max(tz, 0.0)
+    if th > lim:
+        k = lim / th if th > 0.0 else 0.0
+        a_g[0] = g_g[0] + tx * k
+        a_g[1] = g_g[1] + ty * k
+    _thrust_from_guid(a_g, g_g, dcm, c, s, fsw[F_THRUST_ACC:F_THRUST_ACC + 3],
+                      work[G_M:G_M + 3])
+
+
+@kernel
+def retrograde(fsw, out):
+    """Unit vector against the estimated inertial velocity."""
+    v = fsw[F_X + 3:F_X + 6]
+    vn = math.sqrt(v[0] ** 2 + v[1] ** 2 + v[2] ** 2)
+    for i in range(3):
+        out[i] = -v[i] / vn
+
+
+@kernel
+def fly_program(program, target, fsw, fp, meas, t, dt, work):
+    """Fly one cycle of guidance program ``program`` (``PROGRAM_*``) and command the engines.
+
+    target: offset in ``fsw_params`` of the program's target state (``N_TARGET`` words: r, v, a,
+    j in the guidance frame), for the polynomial programs; dt (s): the interval since the
+    previous cycle. Returns, for ``PROGRAM_IGNITION_SEARCH``, the thrust (N) the braking
+    guidance needs now (NaN when it cannot be evaluated yet); NaN for the others. The time to
+    go is left in ``fsw[F_TGO]``, the thrust acceleration in ``fsw[F_THRUST_ACC]``.
+    """
+    a = fsw[F_THRUST_ACC:F_THRUST_ACC + 3]
+    if program in (PROGRAM_RETROGRADE, PROGRAM_DOI_BURN):
+        if program == PROGRAM_DOI_BURN:  # measured delta-v of the burn so far
+            dv = meas[M_DV:M_DV + 3]
+            fsw[F_DOI_DV] += math.sqrt(dv[0] ** 2 + dv[1] ** 2 + dv[2] ** 2)
+        retrograde(fsw, fsw[F_CMD_DIR:F_CMD_DIR + 3])
+        engines_off(fsw)
+        if program == PROGRAM_DOI_BURN and fsw[F_DOI_DV] < fsw[F_TGO]:
+            fsw[F_CMD_MAIN] = 1.0
+    elif program == PROGRAM_IGNITION_SEARCH:  # coast, pointing where braking will thrust
+        engines_off(fsw)
+        tgo = polynomial_phase(fsw, fp, t, fp[target:target + N_TARGET], 0.0, work)
+        if not math.isnan(tgo) and tgo < fp[FP_IGN_TGO_MAX]:
+            fsw[F_TGO] = tgo
+            an = math.sqrt(a[0] ** 2 + a[1] ** 2 + a[2] ** 2)
+            for i in range(3):
+                fsw[F_CMD_DIR + i] = a[i] / an
+            return an * estimated_mass(fsw, fp)
+        fsw[F_TGO] = 0.0
+    elif program in (PROGRAM_POLYNOMIAL, PROGRAM_POLYNOMIAL_COUNTDOWN):
+        countdown = fsw[F_TGO] - dt if program == PROGRAM_POLYNOMIAL_COUNTDOWN else 0.0
+        tgo = polynomial_phase(fsw, fp, t, fp[target:target + N_TARGET], countdown, work)
+        # no solution (past the site): the phase ends; the last thrust is commanded again
+        fsw[F_TGO] = 0.0 if math.isnan(tgo) else tgo
+        command_thrust(fsw, fp, a, True)
+    elif program == PROGRAM_RATE_OF_DESCENT:
+        rate_of_descent(fsw, fp, t, work)
+        command_thrust(fsw, fp, a, False)
+    else:  # PROGRAM_ENGINES_OFF
+        engines_off(fsw)
+    return math.nan

@@ -54,6 +54,7 @@ from touchdown.core.layout import (
     F_LRF_NACC,
     F_LRF_NREJ,
     F_LRF_STATE,
+    F_LRF_WIDENED,
     F_P,
     F_Q,
     F_TURN,
@@ -62,12 +63,15 @@ from touchdown.core.layout import (
     FP_BEAM,
     FP_FAULT_N,
     FP_GATE,
+    FP_LRF_INCIDENCE_COS,
     FP_LRF_MAX,
     FP_LRF_SIGMA,
     FP_POLICY,
     FP_Q_ACC,
     FP_REACQ_N,
     FP_SITE,
+    LL_LAT,
+    LL_LON,
     LRF_FAULTY,
     LRF_TRACKING,
     LRF_WAITING,
@@ -76,6 +80,37 @@ from touchdown.core.layout import (
     M_LRF,
     M_ST_Q,
     M_ST_VALID,
+    N_LATLON,
+    NAV_HEIGHT,
+    NAV_PREDICT,
+    NG_DV,
+    NG_G0,
+    NG_G1,
+    NG_GRADIENT,
+    NG_GRAVITY,
+    NG_W,
+    NG_X,
+    NG_Y,
+    NG_Z,
+    NH_T,
+    NH_TMP,
+    NH_UP,
+    NP_BEAM,
+    NP_BEAM_MCMF,
+    NP_HIT,
+    NP_N_MCMF,
+    NP_R_MCMF,
+    NS_LATLON,
+    NS_R_MCMF,
+    NU_A,
+    NU_BEAM,
+    NU_GAIN,
+    NU_H,
+    NU_HEIGHT,
+    NU_NORMAL,
+    NU_PH,
+    NU_PREDICT,
+    NU_TMP,
     POLICY_AS_FLOWN_M1,
 )
 from touchdown.core.quaternion import quat_compose, quat_rotate, rotvec_quat
@@ -84,7 +119,7 @@ from touchdown.moon.frames import latlon_from_mcmf, moon_turn, turn_z
 from touchdown.moon.gravity import gravity_mci_turned
 from touchdown.moon.terrain import ray_cast, terrain_height, terrain_normal
 
-N_WORK = 120  # scratch words for the kernels below
+NP_SIZE, NH_SIZE = NAV_PREDICT.size, NAV_HEIGHT.size  # scratch words of the callees
 
 
 @kernel
@@ -116,7 +151,7 @@ def propagate(fsw, fp, meas, t, dt, work):
     h0, h1, h2 = 0.5 * meas[M_DTH], 0.5 * meas[M_DTH + 1], 0.5 * meas[M_DTH + 2]
     dq = rotvec_quat(h0, h1, h2)
     quat_compose(q, dq, False)
-    dv_mci = work[0:3]
+    dv_mci = work[NG_DV:NG_DV + 3]
     if fsw[F_CMD_MAIN] < 0.5 and fsw[F_CMD_DUTY] <= 0.0:
         # engines were off: coast on the gravity model alone rather than integrate the
         # accelerometer's bias for an hour (as Apollo's average-G did)
@@ -130,7 +165,7 @@ def propagate(fsw, fp, meas, t, dt, work):
         quat_compose(q, dq, False)
     r, v = fsw[F_X:F_X + 3], fsw[F_X + 3:F_X + 6]
     # velocity Verlet: gravity at both ends of the cycle, the IMU delta-v spread evenly
-    g, w3, g1 = work[3:6], work[6:9], work[81:84]
+    g, w3, g1 = work[NG_G0:NG_G0 + 3], work[NG_GRAVITY:NG_GRAVITY + 3], work[NG_G1:NG_G1 + 3]
     c, s = moon_turn(t, fsw[F_TURN:F_TURN + 3])
     gravity_mci_turned(c, s, r, g, w3)
     for i in range(3):
@@ -147,8 +182,8 @@ def propagate(fsw, fp, meas, t, dt, work):
     k = GM / rn ** 3
     # flat views indexed by hand: a reshape is a call into Numba's helper library each time
     p = fsw[F_P:F_P + 36]  # p[6 i + j] = P[i, j]
-    gm, x, y = work[9:18], work[18:27], work[27:36]  # 3x3, [3 i + j]
-    z, w = work[36:45], work[45:54]
+    gm, x, y = work[NG_GRADIENT:NG_GRADIENT + 9], work[NG_X:NG_X + 9], work[NG_Y:NG_Y + 9]
+    z, w = work[NG_Z:NG_Z + 9], work[NG_W:NG_W + 9]  # 3x3 each, [3 i + j]
     for i in range(3):
         for j in range(3):
             gm[3 * i + j] = k * (3.0 * r[i] * r[j] / (rn * rn) - (1.0 if i == j else 0.0))
@@ -187,7 +222,7 @@ def predict_range(fsw, fp, t, elev, meta, n_mci, work):
     Returns NaN when the modelled surface is not within reach of the beam.
     """
     r = fsw[F_X:F_X + 3]
-    b = work[0:3]
+    b = work[NP_BEAM:NP_BEAM + 3]
     quat_rotate(fsw[F_Q:F_Q + 4], fp[FP_BEAM:FP_BEAM + 3], b)
     if fp[FP_POLICY] == POLICY_AS_FLOWN_M1:
         rs = R_REF + fp[FP_SITE + 2]
@@ -202,7 +237,8 @@ def predict_range(fsw, fp, t, elev, meta, n_mci, work):
         for i in range(3):
             n_mci[i] = (r[i] + rho * b[i]) / rs
         return rho
-    r_mcmf, b_mcmf, n_mcmf, p = work[3:6], work[6:9], work[9:12], work[12:15]
+    r_mcmf, b_mcmf = work[NP_R_MCMF:NP_R_MCMF + 3], work[NP_BEAM_MCMF:NP_BEAM_MCMF + 3]
+    n_mcmf, p = work[NP_N_MCMF:NP_N_MCMF + 3], work[NP_HIT:NP_HIT + 3]
     c, s = moon_turn(t, fsw[F_TURN:F_TURN + 3])
     turn_z(c, -s, r, r_mcmf)
     turn_z(c, -s, b, b_mcmf)
@@ -233,7 +269,7 @@ def _initialise_height(fsw, h, y, r2, work):
     """
     r = fsw[F_X:F_X + 3]
     rn = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
-    u = work[0:3]
+    u = work[NH_UP:NH_UP + 3]
     for i in range(3):
         u[i] = r[i] / rn
     hu = h[0] * u[0] + h[1] * u[1] + h[2] * u[2]  # d(range)/d(height)
@@ -244,11 +280,11 @@ def _initialise_height(fsw, h, y, r2, work):
         r[i] += dh * u[i]
     # P <- T P T^T + var_h u u^T, with T = I - u u^T acting on the position rows/columns
     p = fsw[F_P:F_P + 36].reshape(6, 6)
-    tmat = work[3:39].reshape(6, 6)
+    tmat = work[NH_T:NH_T + 36].reshape(6, 6)
     for i in range(6):
         for j in range(6):
             tmat[i, j] = (1.0 if i == j else 0.0) - (u[i] * u[j] if i < 3 and j < 3 else 0.0)
-    _congruence(tmat, p, work[39:75].reshape(6, 6))
+    _congruence(tmat, p, work[NH_TMP:NH_TMP + 36].reshape(6, 6))
     var_h = r2 / (hu * hu)
     for i in range(3):
         for j in range(3):
@@ -266,21 +302,21 @@ def update_lrf(fsw, fp, meas, t, elev, meta, events, n_events, work):
     state = fsw[F_LRF_STATE]
     if state == LRF_FAULTY:
         return 0
-    n = work[20:23]
-    rho_p = predict_range(fsw, fp, t, elev, meta, n, work)
+    n = work[NU_NORMAL:NU_NORMAL + 3]
+    rho_p = predict_range(fsw, fp, t, elev, meta, n, work[NU_PREDICT:NU_PREDICT + NP_SIZE])
     last[1] = rho_p
     if math.isnan(rho_p):
         return 0
-    b = work[23:26]
+    b = work[NU_BEAM:NU_BEAM + 3]
     quat_rotate(fsw[F_Q:F_Q + 4], fp[FP_BEAM:FP_BEAM + 3], b)
     nb = n[0] * b[0] + n[1] * b[1] + n[2] * b[2]
-    if nb > -0.05:  # grazing incidence: the geometry is too poorly conditioned to use
+    if nb > -fp[FP_LRF_INCIDENCE_COS]:  # grazing: the geometry is too poorly conditioned
         return 0
-    h = work[26:29]
+    h = work[NU_H:NU_H + 3]
     for i in range(3):
         h[i] = -n[i] / nb
     p = fsw[F_P:F_P + 36].reshape(6, 6)
-    ph = work[29:35]  # P H^T (6)
+    ph = work[NU_PH:NU_PH + 6]
     for i in range(6):
         ph[i] = p[i, 0] * h[0] + p[i, 1] * h[1] + p[i, 2] * h[2]
     # The allowance for unmodelled relief is a height (Apollo's 50 ft + H/8); along a slanted
@@ -307,28 +343,30 @@ def update_lrf(fsw, fp, meas, t, elev, meta, events, n_events, work):
         elif fsw[F_LRF_NREJ] >= fp[FP_REACQ_N]:
             _widen(p, h, y)
             fsw[F_LRF_NREJ] = 0.0
+            fsw[F_LRF_WIDENED] = 1.0
             log_event(events, n_events, t, EV_LRF_WIDEN, y)
         return 0
-    if fsw[F_LRF_NREJ] > 0.0:
+    if fsw[F_LRF_NREJ] > 0.0 or fsw[F_LRF_WIDENED] > 0.0:
         log_event(events, n_events, t, EV_LRF_REACQ, y)
     fsw[F_LRF_NREJ] = 0.0
+    fsw[F_LRF_WIDENED] = 0.0
     fsw[F_LRF_NACC] += 1.0
     last[3] = 1.0
     if acquiring and fp[FP_POLICY] == POLICY_AS_FLOWN_M1:
-        _initialise_height(fsw, h, y, sigma * sigma, work[41:116])
+        _initialise_height(fsw, h, y, sigma * sigma, work[NU_HEIGHT:NU_HEIGHT + NH_SIZE])
         return 1
     # Kalman update, Joseph form: P = (I - K H) P (I - K H)^T + K R K^T
-    k = work[35:41]
+    k = work[NU_GAIN:NU_GAIN + 6]
     for i in range(6):
         k[i] = ph[i] / s
     x = fsw[F_X:F_X + 6]
     for i in range(6):
         x[i] += k[i] * y
-    a = work[41:77].reshape(6, 6)
+    a = work[NU_A:NU_A + 36].reshape(6, 6)
     for i in range(6):
         for j in range(6):
             a[i, j] = (1.0 if i == j else 0.0) - (k[i] * h[j] if j < 3 else 0.0)
-    _congruence(a, p, work[77:113].reshape(6, 6))
+    _congruence(a, p, work[NU_TMP:NU_TMP + 36].reshape(6, 6))
     r2 = sigma * sigma
     for i in range(6):
         for j in range(6):
@@ -348,11 +386,11 @@ def surface_estimate(fsw, fp, t, elev, meta, out, work):
     if fp[FP_POLICY] == POLICY_AS_FLOWN_M1:
         ground = fp[FP_SITE + 2]
     else:
-        r_mcmf, ll = work[0:3], work[3:6]
+        r_mcmf, ll = work[NS_R_MCMF:NS_R_MCMF + 3], work[NS_LATLON:NS_LATLON + N_LATLON]
         c, s = moon_turn(t, fsw[F_TURN:F_TURN + 3])
         turn_z(c, -s, r, r_mcmf)
         latlon_from_mcmf(r_mcmf, ll)
-        ground = terrain_height(elev, meta, ll[0], ll[1])
+        ground = terrain_height(elev, meta, ll[LL_LAT], ll[LL_LON])
         if math.isnan(ground):
             ground = fp[FP_SITE + 2]
     # velocity relative to the rotating surface: v - omega x r

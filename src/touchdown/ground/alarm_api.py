@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from touchdown.ground.alarms import AlarmError
+from touchdown.errors import AlarmError
 from touchdown.ground.archive import AlarmRecord
 from touchdown.ground.http import (
     CLOCK,

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from touchdown.errors import TouchdownError
+from touchdown.errors import AlarmError
 from touchdown.ground.archive import AlarmHistoryEntry, AlarmRecord, Archive
 from touchdown.telemetry.dictionary import SEVERITIES, Dictionary, Field
 
@@ -37,18 +37,6 @@ GARBAGE = Field("link", "garbage", "f64", "-",
                 "share of the octets received over the last window that did not frame (junk "
                 "or damaged frames)", limits={"watch": (0.0, 0.1), "warning": (0.0, 0.5)})
 GROUND_PARAMETERS = {GARBAGE.qualified: GARBAGE}
-
-
-class AlarmError(TouchdownError, KeyError):
-    """An alarm operation names an alarm that does not exist, is already cleared, or asks
-    for something out of range."""
-
-    def __init__(self, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.status = status  # the HTTP status that says it: 404 unknown, 409 state, 400 input
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
 
 
 class AlarmMonitor:

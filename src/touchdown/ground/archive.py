@@ -44,7 +44,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from touchdown.errors import TouchdownError
+from touchdown.errors import (
+    ArchiveDamagedError,
+    ArchiveError,
+    ArchiveLockedError,
+    ArchiveMissingError,
+    ArchiveOpenError,
+    ArchiveReadOnlyError,
+)
 
 SCHEMA_VERSION = 2
 LINK = ""  # the counters' scope for the link as a whole (an APID's scope is its number)
@@ -92,30 +99,6 @@ CREATE INDEX link_log_by_time ON link_log (t_received);
 CREATE TABLE counters (
     scope TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL, PRIMARY KEY (scope, name));
 """
-
-
-class ArchiveError(TouchdownError, OSError):
-    """The archive file cannot be written."""
-
-
-class ArchiveOpenError(ArchiveError):
-    """The archive file cannot be opened (missing, not an archive, damaged, locked)."""
-
-
-class ArchiveMissingError(ArchiveOpenError):
-    """No archive at that path, and none was asked to be created."""
-
-
-class ArchiveLockedError(ArchiveOpenError):
-    """Another process is writing the archive."""
-
-
-class ArchiveDamagedError(ArchiveOpenError):
-    """SQLite's quick_check finds the file damaged."""
-
-
-class ArchiveReadOnlyError(ArchiveError):
-    """A write to an archive opened read-only."""
 
 
 @dataclass(frozen=True)

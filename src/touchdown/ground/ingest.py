@@ -24,12 +24,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+from touchdown.errors import PacketError
 from touchdown.ground.alarms import AlarmMonitor
 from touchdown.ground.archive import LINK, Archive
 from touchdown.ground.status import LOS_TIMEOUT, LinkMonitor
 from touchdown.telemetry.dictionary import Dictionary
 from touchdown.telemetry.frames import DecoderStats
-from touchdown.telemetry.packets import SEQ_MODULO, PacketError, TmPacket, decode_packet
+from touchdown.telemetry.packets import SEQ_MODULO, TmPacket, decode_packet
 
 log = logging.getLogger(__name__)
 REORDER_WINDOW = 1024  # packets: how far back a count is remembered (< SEQ_MODULO / 2)

@@ -2,8 +2,11 @@
 
 REST (JSON; NaN and infinities are sent as null):
 
-- ``GET /api/parameters`` — the telemetry dictionary: names, units, types, limits, enumerations,
-  descriptions, periods and expiries (made from the dictionary).
+- ``GET /api/dictionary`` — the telemetry dictionary: ``{"spacecraft_id", "severities" (the one
+  severity scale, mildest first), "alarm_severities" (the levels a limit or a state raises),
+  "parameters"}``, what the Open MCT plugin loads.
+- ``GET /api/parameters`` — the dictionary's parameters alone: names, units, types, limits,
+  enumerations, descriptions, periods and expiries.
 - ``GET /api/history/{name}?start=&end=&limit=&after=&newest=`` — ``{"name", "values":
   [[t_onboard, value], ...], "next"}`` (onboard s), oldest first; ``newest=1``: the newest
   ``limit`` (one page, ``next`` null).
@@ -61,9 +64,9 @@ from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from touchdown.errors import ArchiveError
 from touchdown.ground.alarm_api import add_alarm_routes, alarms_message
 from touchdown.ground.alarms import GARBAGE
-from touchdown.ground.archive import ArchiveError
 from touchdown.ground.guard import BODY_MAX, GUARD, add_guard
 from touchdown.ground.http import (
     CLOCK,
@@ -78,6 +81,7 @@ from touchdown.ground.ingest import Ingest
 from touchdown.ground.junk import WINDOW_OCTETS, GarbageWindow, JunkSampler, TokenBucket
 from touchdown.ground.status import last_known_state, outcome_estimate
 from touchdown.ground.web import FLIGHT, LIVE, add_ui
+from touchdown.telemetry.dictionary import ALARM_SEVERITIES, SEVERITIES, Dictionary
 from touchdown.telemetry.flight_info import FlightInfo
 from touchdown.telemetry.packets import SPACE_PACKET_HEADER_SIZE, packet_length
 
@@ -189,16 +193,24 @@ def _after(request: web.Request) -> str | None:
 
 # ---------------------------------------------------------------- handlers
 
-async def parameters(request: web.Request) -> web.Response:
+def _parameters(d: Dictionary) -> list[dict[str, Any]]:
+    return [{"name": f.qualified, "packet": p.name, "apid": p.apid, "field": f.name,
+             "type": f.type, "unit": f.unit, "description": f.description,
+             "limits": {s: list(r) for s, r in f.limits.items()},
+             "enumeration": {str(k): v for k, v in f.enum.items()},
+             "alarms": f.alarms, "period_s": p.period_s, "expiry_s": p.expiry_s,
+             "split_by": f"{p.name}.{f.split_by}" if f.split_by else None}
+            for p in d.packets for f in p.fields]
+
+
+async def dictionary(request: web.Request) -> web.Response:
     d = request.app[INGEST].dictionary
-    return json_response([
-        {"name": f.qualified, "packet": p.name, "apid": p.apid, "field": f.name,
-         "type": f.type, "unit": f.unit, "description": f.description,
-         "limits": {s: list(r) for s, r in f.limits.items()},
-         "enumeration": {str(k): v for k, v in f.enum.items()},
-         "alarms": f.alarms, "period_s": p.period_s, "expiry_s": p.expiry_s,
-         "split_by": f"{p.name}.{f.split_by}" if f.split_by else None}
-        for p in d.packets for f in p.fields])
+    return json_response({"spacecraft_id": d.spacecraft_id, "severities": SEVERITIES,
+                          "alarm_severities": ALARM_SEVERITIES, "parameters": _parameters(d)})
+
+
+async def parameters(request: web.Request) -> web.Response:
+    return json_response(_parameters(request.app[INGEST].dictionary))
 
 
 async def history(request: web.Request) -> web.Response:
@@ -506,6 +518,7 @@ def make_app(ingest: Ingest, clock: Callable[[], float] = time.time, *,
     app[CLOCK_RATE] = clock_rate
     add_ui(app, flight or FlightInfo.from_dict(ingest.archive.flight()), live)
     app.add_routes([
+        web.get("/api/dictionary", dictionary),
         web.get("/api/parameters", parameters),
         web.get("/api/history/{name}", history),
         web.get("/api/latest", latest),

@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from touchdown.errors import TouchdownError
+from touchdown.errors import OpenMCTMissingError, TouchdownError
 from touchdown.ground.http import CLOCK, INGEST, http_error, json_response
 from touchdown.telemetry.flight_info import FlightInfo
 
@@ -35,10 +35,6 @@ FLIGHT = web.AppKey("flight", FlightInfo)
 LIVE = web.AppKey("live", bool)
 MAP = web.AppKey("map", dict)
 MISSING = web.AppKey("openmct_missing", str)  # why Open MCT cannot be served ("": it can)
-
-
-class OpenMCTMissingError(TouchdownError):
-    """Open MCT's files are not installed."""
 
 
 def openmct_dist() -> Path:
@@ -102,7 +98,7 @@ def render_map(lat_deg: float, lon_deg: float, pixels: int = MAP_PIXELS) -> dict
 
     from touchdown.moon.constants import R_REF
     from touchdown.moon.dem_tiles import load_truth_terrain
-    from touchdown.report.terrain_map import hillshade
+    from touchdown.plots.terrain import hillshade
 
     south, north, west, east = map_box(lat_deg, lon_deg)
     lats = np.linspace(north, south, pixels)  # image rows run north to south

@@ -14,6 +14,18 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
+from touchdown.core.layout import (
+    N_TERRAIN_META,
+    TM_COLS,
+    TM_GRAD_MAX,
+    TM_HEIGHT_MAX,
+    TM_LAT0,
+    TM_LON0,
+    TM_OFFSET,
+    TM_PIXEL,
+    TM_ROWS,
+    TM_WRAPS,
+)
 from touchdown.errors import DataFileError, DataRangeError
 from touchdown.moon import terrain as _k
 
@@ -195,7 +207,8 @@ class Terrain:
     name : label (e.g. ``truth``).
     tiles : the layers, first = highest priority.
     elev : 1-D float32 (m), all layers row-major (read-only).
-    meta : (n_layers, 9) float64 layer table, see ``touchdown.moon.terrain`` (read-only).
+    meta : (n_layers, N_TERRAIN_META) float64 layer table, columns ``core.layout.TERRAIN_META``
+        (see ``touchdown.moon.terrain``; read-only).
     """
 
     def __init__(self, name: str, tiles: Sequence[Tile], elev: np.ndarray,
@@ -210,17 +223,22 @@ class Terrain:
         """Stack tiles (first = highest priority) into one terrain."""
         if not tiles:
             raise ValueError("Terrain.from_tiles needs at least one tile")
-        meta = np.zeros((len(tiles), _k.META_COLS), dtype=np.float64)
+        meta = np.zeros((len(tiles), N_TERRAIN_META), dtype=np.float64)
         offset = 0
         for k, tile in enumerate(tiles):
             rows, cols = tile.elevation_m.shape
-            meta[k, :7] = (offset, rows, cols, np.radians(tile.lat_deg[0]),
-                           np.radians(tile.lon_deg[0]), np.radians(1.0 / tile.ppd),
-                           1.0 if tile.wraps else 0.0)
+            row = meta[k]
+            row[TM_OFFSET] = offset
+            row[TM_ROWS] = rows
+            row[TM_COLS] = cols
+            row[TM_LAT0] = np.radians(tile.lat_deg[0])
+            row[TM_LON0] = np.radians(tile.lon_deg[0])
+            row[TM_PIXEL] = np.radians(1.0 / tile.ppd)
+            row[TM_WRAPS] = 1.0 if tile.wraps else 0.0
             offset += rows * cols
         elev = np.concatenate([t.elevation_m.ravel() for t in tiles]).astype(np.float32)
-        meta[:, 7] = [_gradient_bound(t) for t in tiles]
-        meta[:, 8] = [float(t.elevation_m.max()) for t in tiles]
+        meta[:, TM_GRAD_MAX] = [_gradient_bound(t) for t in tiles]
+        meta[:, TM_HEIGHT_MAX] = [float(t.elevation_m.max()) for t in tiles]
         return cls(name, tiles, _readonly(elev), _readonly(meta))
 
     def __repr__(self) -> str:

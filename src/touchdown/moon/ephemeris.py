@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
-from touchdown.errors import TouchdownError
+from touchdown.errors import EphemerisError
 from touchdown.moon.constants import R_REF
 
 C_LIGHT = 299_792_458.0  # m/s
@@ -42,10 +42,6 @@ _DELTA_COS = np.array([1.5419, 0.0239, -0.0278, 0.0068, 0.0, -0.0029, 0.0009, 0.
                        0.0008, 0.0, 0.0, -0.0009])
 _W_SIN = np.array([3.5610, 0.1208, -0.0642, 0.0158, 0.0252, -0.0066, -0.0047, -0.0046,
                    0.0028, 0.0052, 0.0040, 0.0019, -0.0044])
-
-
-class EphemerisError(TouchdownError, ValueError):
-    """The ephemeris cannot answer: file missing or time outside it."""
 
 
 def moon_orientation_deg(d_tdb: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

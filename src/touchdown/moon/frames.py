@@ -22,22 +22,24 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from touchdown._compile import kernel
+from touchdown.core.layout import LL_LAT, LL_LON, LL_RADIUS, MT_COS, MT_SIN, MT_T
 from touchdown.moon.constants import OMEGA, R_REF
 
 FRAMES = ("mcmf", "mci", "enu", "guid", "body")
 
 
 @kernel
-def latlon_from_mcmf(r_mcmf, out):
-    """Write planetocentric lat (rad), east lon in [0, 2 pi) (rad) and radius (m) of r_mcmf."""
+def latlon_from_mcmf(r_mcmf, ll):
+    """Write into ll (``core.layout.LATLON``) the planetocentric lat (rad), east lon in
+    [0, 2 pi) (rad) and radius (m) of r_mcmf."""
     x, y, z = r_mcmf[0], r_mcmf[1], r_mcmf[2]
     rho = math.hypot(x, y)
-    out[0] = math.atan2(z, rho)
+    ll[LL_LAT] = math.atan2(z, rho)
     lon = math.atan2(y, x)
     if lon < 0.0:
         lon += 2.0 * math.pi
-    out[1] = lon if lon < 2.0 * math.pi else 0.0  # -1e-17 + 2 pi rounds to 2 pi
-    out[2] = math.hypot(rho, z)
+    ll[LL_LON] = lon if lon < 2.0 * math.pi else 0.0  # -1e-17 + 2 pi rounds to 2 pi
+    ll[LL_RADIUS] = math.hypot(rho, z)
 
 
 @kernel
@@ -76,13 +78,14 @@ def rotate_z(angle, v_in, v_out):
 @kernel
 def moon_turn(t, memo):
     """cos and sin of the Moon's turn OMEGA t since the epoch (t in s, mci -> mcmf is a turn
-    by minus it). memo (3 words: t, cos, sin) keeps the last instant asked, so the several
-    frame changes of one instant compute them once; a zeroed memo is recognised as empty."""
-    if not (memo[0] == t and memo[1] * memo[1] + memo[2] * memo[2] > 0.5):
-        memo[0] = t
-        memo[1] = math.cos(OMEGA * t)
-        memo[2] = math.sin(OMEGA * t)
-    return memo[1], memo[2]
+    by minus it). memo (``core.layout.MOON_TURN``: t, cos, sin) keeps the last instant asked,
+    so the several frame changes of one instant compute them once; a zeroed memo is
+    recognised as empty."""
+    if not (memo[MT_T] == t and memo[MT_COS] * memo[MT_COS] + memo[MT_SIN] * memo[MT_SIN] > 0.5):
+        memo[MT_T] = t
+        memo[MT_COS] = math.cos(OMEGA * t)
+        memo[MT_SIN] = math.sin(OMEGA * t)
+    return memo[MT_COS], memo[MT_SIN]
 
 
 @kernel

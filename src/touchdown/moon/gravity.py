@@ -46,7 +46,8 @@ def potential_mcmf(r_mcmf):
 
 @kernel
 def gravity_mci(t, r_mci, a_mci, work3):
-    """Write gravity (m/s^2) in the inertial frame at time t (s); work3 is a scratch 3-vector."""
+    """Write gravity (m/s^2) in the inertial frame at time t (s); work3 is scratch
+    (``core.layout.SCRATCH_GRAVITY``: the gravity in mcmf, a 3-vector)."""
     gravity_mci_turned(math.cos(OMEGA * t), math.sin(OMEGA * t), r_mci, a_mci, work3)
 
 

@@ -3,21 +3,24 @@
 A terrain is two arrays, built by ``touchdown.moon.dem_tiles`` (the shell) or by hand:
 
 ``elev``  1-D float32 (m above ``R_REF``): every layer's grid, row-major, concatenated.
-``meta``  2-D float64, shape (n_layers, 9), one row per layer, in priority order:
+``meta``  2-D float64, shape (n_layers, ``N_TERRAIN_META``), one row per layer, in priority
+          order; its columns are declared in ``core.layout`` (``TERRAIN_META``, unit and
+          meaning of each):
 
-==  ==========================================================================================
-0   offset of the layer's first value in ``elev`` (-)
-1   nrows (-); rows run north to south (latitude decreasing), at least 2
-2   ncols (-); columns run east (longitude increasing), at least 2
-3   latitude of the first row's pixel centre (rad)
-4   longitude of the first column's pixel centre (rad)
-5   pixel size, the same in latitude and longitude (rad)
-6   1 if the layer wraps in longitude (a global grid: ``ncols * pixel = 2 pi``), else 0
-7   bound G on ``|dh/dlat|`` and ``|dh/dlon|`` of the layer's surface, polar caps included
-    (m/rad); written by ``fill_bounds``, which a hand-built terrain must call too,
-    because ``ray_cast`` relies on it (0 would mean a flat layer)
-8   the layer's highest value (m), a bound on its surface; written by ``fill_bounds``
-==  ==========================================================================================
+================  =========================================================================
+``TM_OFFSET``     offset of the layer's first value in ``elev``
+``TM_ROWS``       nrows; rows run north to south (latitude decreasing), at least 2
+``TM_COLS``       ncols; columns run east (longitude increasing), at least 2
+``TM_LAT0``       latitude of the first row's pixel centre (rad)
+``TM_LON0``       longitude of the first column's pixel centre (rad)
+``TM_PIXEL``      pixel size, the same in latitude and longitude (rad)
+``TM_WRAPS``      1 if the layer wraps in longitude (a global grid: ``ncols * pixel = 2 pi``)
+``TM_GRAD_MAX``   bound G on ``|dh/dlat|`` and ``|dh/dlon|`` of the layer's surface, polar caps
+                  included (m/rad); written by ``fill_bounds``, which a hand-built terrain must
+                  call too, because ``ray_cast`` relies on it (0 would mean a flat layer)
+``TM_HEIGHT_MAX`` the layer's highest value (m), a bound on its surface; written by
+                  ``fill_bounds``
+================  =========================================================================
 
 A point is served by the first layer whose bilinear cell (the square between four pixel
 centres) contains it. A wrapping layer also covers the polar caps beyond its first and last
@@ -32,6 +35,18 @@ import math
 import numpy as np
 
 from touchdown._compile import kernel
+from touchdown.core.layout import (
+    N_TERRAIN_META,
+    TM_COLS,
+    TM_GRAD_MAX,
+    TM_HEIGHT_MAX,
+    TM_LAT0,
+    TM_LON0,
+    TM_OFFSET,
+    TM_PIXEL,
+    TM_ROWS,
+    TM_WRAPS,
+)
 from touchdown.moon.constants import R_REF
 from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_latlon
 
@@ -51,7 +66,7 @@ __all__ = [
     "terrain_slope_many",
 ]
 
-META_COLS = 9  # -, columns of the meta array
+META_COLS = N_TERRAIN_META  # -, columns of the meta array (``core.layout.TERRAIN_META``)
 TWO_PI = 2.0 * math.pi  # rad
 HALF_PI = 0.5 * math.pi  # rad
 EDGE_EPS = 1e-9  # pixels, rounding allowance that keeps a layer's outermost centres inside it
@@ -78,13 +93,13 @@ def _cap_sample(elev, meta, k, edge, j, j1, u, lat):
     single-valued at the pole and of bounded slope: with w the blend weight, the east slope
     (1 - w) dr/dlon / (rho cos lat) stays below its value on the edge row.
     """
-    pix = meta[k, 5]
-    row = int(meta[k, 0]) + edge * int(meta[k, 2])
+    pix = meta[k, TM_PIXEL]
+    row = int(meta[k, TM_OFFSET]) + edge * int(meta[k, TM_COLS])
     r0 = np.float64(elev[row + j])
     r1 = np.float64(elev[row + j1])
     r = r0 + u * (r1 - r0)  # m, edge row at this longitude
     pole = np.float64(elev[row])  # m, height at the pole
-    lat_edge = meta[k, 3] - edge * pix
+    lat_edge = meta[k, TM_LAT0] - edge * pix
     width = HALF_PI - abs(lat_edge)  # rad, cap width
     if width <= 0.0:
         return r, 0.0, (r1 - r0) / pix
@@ -106,12 +121,12 @@ def _sample(elev, meta, lat, lon):
     if not (math.isfinite(lat) and math.isfinite(lon)):
         return -1, nan, nan, nan
     for k in range(meta.shape[0]):
-        nrows = int(meta[k, 1])
-        ncols = int(meta[k, 2])
-        lat0 = meta[k, 3]
-        lon0 = meta[k, 4]
-        pix = meta[k, 5]
-        wraps = meta[k, 6] != 0.0
+        nrows = int(meta[k, TM_ROWS])
+        ncols = int(meta[k, TM_COLS])
+        lat0 = meta[k, TM_LAT0]
+        lon0 = meta[k, TM_LON0]
+        pix = meta[k, TM_PIXEL]
+        wraps = meta[k, TM_WRAPS] != 0.0
         fr = (lat0 - lat) / pix  # fractional row, 0 at the first (northern) row centre
         cap = False
         if not (fr >= 0.0 and fr <= nrows - 1.0):
@@ -151,7 +166,7 @@ def _sample(elev, meta, lat, lon):
         if i > nrows - 2:
             i = nrows - 2
         t = fr - i  # -, southward fraction of the cell
-        base = int(meta[k, 0]) + i * ncols
+        base = int(meta[k, TM_OFFSET]) + i * ncols
         h00 = np.float64(elev[base + j])
         h01 = np.float64(elev[base + j1])
         h10 = np.float64(elev[base + ncols + j])
@@ -276,8 +291,8 @@ def terrain_normal(elev, meta, r_mcmf, out_n):
 
 @kernel
 def fill_bounds(elev, meta):
-    """Write into meta[:, 7] each layer's bound on |dh/dlat| and |dh/dlon| (m/rad), and into
-    meta[:, 8] its highest value (m).
+    """Write into meta[:, TM_GRAD_MAX] each layer's bound on |dh/dlat| and |dh/dlon| (m/rad),
+    and into meta[:, TM_HEIGHT_MAX] its highest value (m).
 
     The bilinear gradient components inside a cell are convex combinations of differences
     between neighbouring pixels divided by the pixel size, so the largest such difference
@@ -287,10 +302,10 @@ def fill_bounds(elev, meta):
     of a layer's surface is above its highest value.
     """
     for k in range(meta.shape[0]):
-        off = int(meta[k, 0])
-        nrows = int(meta[k, 1])
-        ncols = int(meta[k, 2])
-        wraps = meta[k, 6] != 0.0
+        off = int(meta[k, TM_OFFSET])
+        nrows = int(meta[k, TM_ROWS])
+        ncols = int(meta[k, TM_COLS])
+        wraps = meta[k, TM_WRAPS] != 0.0
         d_max = 0.0
         h_max = -math.inf
         for i in range(nrows):
@@ -305,26 +320,27 @@ def fill_bounds(elev, meta):
                     d_max = max(d_max, abs(np.float64(elev[row]) - h))
                 if i + 1 < nrows:
                     d_max = max(d_max, abs(np.float64(elev[row + ncols + j]) - h))
-        g = d_max / meta[k, 5]
+        g = d_max / meta[k, TM_PIXEL]
         if wraps:  # polar caps: |dh/dlat| = |pole - r| / cap width
             for edge in (0, nrows - 1):
-                width = HALF_PI - abs(meta[k, 3] - edge * meta[k, 5])
+                width = HALF_PI - abs(meta[k, TM_LAT0] - edge * meta[k, TM_PIXEL])
                 row = off + edge * ncols
                 if width > 0.0:
                     for j in range(ncols):
                         g = max(g, abs(np.float64(elev[row + j]) - np.float64(elev[row])) / width)
-        meta[k, 7] = g
-        meta[k, 8] = h_max
+        meta[k, TM_GRAD_MAX] = g
+        meta[k, TM_HEIGHT_MAX] = h_max
 
 
 @kernel
 def terrain_height_bound(meta):
-    """Height (m above R_REF) that no point of the terrain exceeds (+inf without meta[:, 8])."""
-    if meta.shape[1] <= 8:
+    """Height (m above R_REF) that no point of the terrain exceeds (+inf without the
+    TM_HEIGHT_MAX column)."""
+    if meta.shape[1] <= TM_HEIGHT_MAX:
         return math.inf
     h = -math.inf
     for k in range(meta.shape[0]):
-        h = max(h, meta[k, 8])
+        h = max(h, meta[k, TM_HEIGHT_MAX])
     return h
 
 
@@ -333,26 +349,26 @@ def _layers_top(meta, lat_lo, lat_hi, lon_lo, lon_w):
     """Bound (m) on the terrain at every point of a lat/lon box (rad): the highest value of the
     layers that may serve a point of it, down to the first layer whose coverage holds the whole
     box (the lower ones serve none of it). +inf when no layer holds the box, or without
-    meta[:, 8]. The box is [lat_lo, lat_hi] x [lon_lo, lon_lo + lon_w], lon_w < 2 pi.
+    the TM_HEIGHT_MAX column. The box is [lat_lo, lat_hi] x [lon_lo, lon_lo + lon_w], lon_w < 2 pi.
     """
-    if meta.shape[1] <= 8:
+    if meta.shape[1] <= TM_HEIGHT_MAX:
         return math.inf
     h = -math.inf
     for k in range(meta.shape[0]):
-        if meta[k, 6] != 0.0:  # a wrapping layer covers every point
-            return max(h, meta[k, 8])
-        pix = meta[k, 5]
+        if meta[k, TM_WRAPS] != 0.0:  # a wrapping layer covers every point
+            return max(h, meta[k, TM_HEIGHT_MAX])
+        pix = meta[k, TM_PIXEL]
         tol = EDGE_EPS * pix
-        lat_top = meta[k, 3]
-        lat_bot = lat_top - (meta[k, 1] - 1.0) * pix
-        width = (meta[k, 2] - 1.0) * pix
-        d = lon_lo - meta[k, 4]
+        lat_top = meta[k, TM_LAT0]
+        lat_bot = lat_top - (meta[k, TM_ROWS] - 1.0) * pix
+        width = (meta[k, TM_COLS] - 1.0) * pix
+        d = lon_lo - meta[k, TM_LON0]
         d -= TWO_PI * math.floor(d / TWO_PI)  # rad, box start east of the layer's first column
         if lat_bot <= lat_lo and lat_hi <= lat_top and d + lon_w <= width:
-            return max(h, meta[k, 8])
+            return max(h, meta[k, TM_HEIGHT_MAX])
         if (lat_lo <= lat_top + tol and lat_hi >= lat_bot - tol
                 and (d <= width + tol or d + lon_w >= TWO_PI - tol)):
-            h = max(h, meta[k, 8])
+            h = max(h, meta[k, TM_HEIGHT_MAX])
     return math.inf
 
 
@@ -379,18 +395,18 @@ def terrain_max_in_box(elev, meta, lat_lo, lat_hi, lon_lo, lon_hi):
     """
     h = -math.inf
     for k in range(meta.shape[0]):
-        off = int(meta[k, 0])
-        nrows = int(meta[k, 1])
-        ncols = int(meta[k, 2])
-        pix = meta[k, 5]
-        wraps = meta[k, 6] != 0.0
-        fr_lo = (meta[k, 3] - lat_hi) / pix
-        fr_hi = (meta[k, 3] - lat_lo) / pix
+        off = int(meta[k, TM_OFFSET])
+        nrows = int(meta[k, TM_ROWS])
+        ncols = int(meta[k, TM_COLS])
+        pix = meta[k, TM_PIXEL]
+        wraps = meta[k, TM_WRAPS] != 0.0
+        fr_lo = (meta[k, TM_LAT0] - lat_hi) / pix
+        fr_hi = (meta[k, TM_LAT0] - lat_lo) / pix
         if not wraps and (fr_hi < -EDGE_EPS or fr_lo > nrows - 1.0 + EDGE_EPS):
             continue
         i0 = min(max(math.floor(fr_lo), 0), nrows - 1)
         i1 = min(max(math.ceil(fr_hi), 0), nrows - 1)
-        dl = lon_lo - meta[k, 4]
+        dl = lon_lo - meta[k, TM_LON0]
         dl -= TWO_PI * math.floor(dl / TWO_PI)  # rad, in [0, 2 pi]
         fc_lo = dl / pix
         fc_hi = fc_lo + (lon_hi - lon_lo) / pix
@@ -500,7 +516,7 @@ def _north_east(ray, s):
 def _cell_step(meta, k, lat, rho):
     """Probe step (m): CELL_FRACTION of layer k's narrowest cell width at lat (rad), rho (m)."""
     c = max(math.cos(lat), 1e-3)
-    return max(CELL_FRACTION * meta[k, 5] * rho * c, STEP_TOL)
+    return max(CELL_FRACTION * meta[k, TM_PIXEL] * rho * c, STEP_TOL)
 
 
 @kernel
@@ -548,10 +564,10 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
     lat/lon box holding every point within max_range), so the walk starts where the ray comes
     down to that height, found in closed form (or gives up at once if it never does). Then,
     inside one layer f is Lipschitz with the constant K of ``_lipschitz`` (from the per-layer
-    gradient bounds in meta[:, 7]). From a point s with f(s) > 0 the stretch [s, s + f(s)/K)
-    is therefore free of the surface, so far from the ground the walk takes those steps
-    (sphere tracing: a few dozen evaluations from 10 km). Near the ground it probes a quarter
-    of the current cell ahead (point b) and accepts [s, b] as free when
+    gradient bounds, meta's TM_GRAD_MAX column). From a point s with f(s) > 0 the stretch
+    [s, s + f(s)/K) is therefore free of the surface, so far from the ground the walk takes
+    those steps (sphere tracing: a few dozen evaluations from 10 km). Near the ground it
+    probes a quarter of the current cell ahead (point b) and accepts [s, b] as free when
     f(s) + f(b) > K (b - s) (the two one-sided cones cover it); else it halves the probe, down
     to STEP_TOL (a dip shorter than that along the ray, at most K STEP_TOL / 2 deep, could be
     missed). Across a layer seam the height may jump, so both f(s) and f(b) must then reach
@@ -598,9 +614,9 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
     g_max = 0.0  # m/rad
     lat_rows = 0.0  # rad, largest |lat| of any row centre; beyond it only polar caps lie
     for k in range(meta.shape[0]):
-        g_max = max(g_max, meta[k, 7])
-        lat_last = meta[k, 3] - (meta[k, 1] - 1.0) * meta[k, 5]
-        lat_rows = max(lat_rows, abs(meta[k, 3]), abs(lat_last))
+        g_max = max(g_max, meta[k, TM_GRAD_MAX])
+        lat_last = meta[k, TM_LAT0] - (meta[k, TM_ROWS] - 1.0) * meta[k, TM_PIXEL]
+        lat_rows = max(lat_rows, abs(meta[k, TM_LAT0]), abs(lat_last))
     g = g_max / RHO_LOW  # -
 
     s = 0.0
@@ -659,7 +675,7 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
             b_pend = -1.0
             cap = math.inf
             continue
-        cell = max(CELL_FRACTION * meta[ka, 5] * R_REF * cos_band, STEP_TOL)
+        cell = max(CELL_FRACTION * meta[ka, TM_PIXEL] * R_REF * cos_band, STEP_TOL)
         probe = min(probe, cell)
         if abs(lat_a) + max(fa, probe) / RHO_LOW > band:
             # a step could leave the band (no free step exceeds f, as K >= 1): widen it
@@ -672,7 +688,7 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
             slope = math.sqrt(lip * lip - 1.0)
             cos_band = max(cos_band, 1e-3)
             s_ref, d_north, d_east = s, *_north_east(ray, s)
-            cell = max(CELL_FRACTION * meta[ka, 5] * R_REF * cos_band, STEP_TOL)
+            cell = max(CELL_FRACTION * meta[ka, TM_PIXEL] * R_REF * cos_band, STEP_TOL)
             probe = min(probe, cell)
         sphere = fa / lip  # m, surface-free stretch ahead
         room = (band - abs(lat_a)) * RHO_LOW  # m, the longest step the band allows

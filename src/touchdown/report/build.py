@@ -18,14 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from touchdown.errors import ReportInputError
 from touchdown.files import jsonable, write_atomic
-from touchdown.report.received import (
-    Received,
-    ReportInputError,
-    Truth,
-    is_archive,
-    read_archive,
-)
+from touchdown.report.received import Received, is_archive, read_archive
+from touchdown.telemetry import run_folder
+from touchdown.telemetry.run_folder import Truth
 
 REPORT_HTML = "report.html"
 FINDINGS_JSON = "findings.json"
@@ -73,11 +70,10 @@ def _ingest(recording: Path, archive_path: Path) -> None:
 def _campaign_sample(folder: Path, sample: int, out: Path) -> Path:
     """Fly sample ``sample`` of the campaign in ``folder`` again; its run folder."""
     from touchdown.campaign.execute import rerun_sample
-    from touchdown.cli.flight import write_flight_outputs
 
     link, _, _ = rerun_sample(folder, sample)
     run = out / f"sample-{sample}"
-    write_flight_outputs(link.flight, run, link)
+    run_folder.write_run_folder(run, link.flight, link)
     return run
 
 
@@ -85,8 +81,6 @@ def load_source(source: Path, out: Path, flight: int | None = None
                 ) -> tuple[Received, Truth | None]:
     """What the ground received (and the simulation truth, for a simulated run) from any of the
     inputs ``touchdown report`` takes; ReportInputError names what it takes otherwise."""
-    from touchdown.telemetry.downlink import RUN_RECORDING
-
     if source.is_dir() and (source / "campaign.json").is_file():
         if flight is None:
             raise ReportInputError(f"{source} is a campaign results folder: give --flight "
@@ -96,15 +90,14 @@ def load_source(source: Path, out: Path, flight: int | None = None
         raise ReportInputError(f"--flight picks a sample of a campaign results folder, and "
                                f"{source} is not one; leave --flight out")
     if source.is_dir():
-        recording = source / RUN_RECORDING
+        recording = source / run_folder.RECORDING
         if not recording.is_file():
             raise ReportInputError(
-                f"{source} has no {RUN_RECORDING}: give a run folder written by `touchdown fly "
-                "SCENARIO --out DIR`, a ground archive (.sqlite) or a downlink recording")
+                f"{source} has no {run_folder.RECORDING}: give a run folder written by `touchdown "
+                "fly SCENARIO --out DIR`, a ground archive (.sqlite) or a downlink recording")
         archive = out / "ground.sqlite"
         _ingest(recording, archive)
-        truth = (Truth.read(source) if (source / "trajectory.parquet").is_file()
-                 and (source / "flight.json").is_file() else None)
+        truth = run_folder.read_truth(source)
         rx = read_archive(archive)
         rx.source = str(source)
         return rx, truth

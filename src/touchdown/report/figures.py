@@ -20,18 +20,22 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from touchdown.moon.dem_tiles import Terrain
+from touchdown.plots.flight import label_events
+from touchdown.plots.png import save_png
+from touchdown.plots.terrain import draw_hillshade
 from touchdown.report.findings import Investigation
-from touchdown.report.flight_plot import label_events
-from touchdown.report.png import save_png
-from touchdown.report.received import Received, Truth
-from touchdown.report.terrain_map import draw_hillshade
+from touchdown.report.received import Received
 from touchdown.report.track import signed_range_km
+from touchdown.telemetry.dictionary import ALARM_SEVERITIES
+from touchdown.telemetry.run_folder import Truth
 
 EST = {"color": "tab:orange", "lw": 1.8}
 ACCEPTED = "tab:green"
 REJECTED = "tab:red"
 TRUTH = {"color": "0.35", "lw": 1.4, "ls": (0, (4, 2))}
 TRUTH_LABEL = "simulation truth"
+LIMIT_COLOURS = dict(zip(ALARM_SEVERITIES, ("gold", "darkorange", "orangered", "red", "purple"),
+                         strict=True))
 TICK_STEPS_S = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0)
 MODE_COLOURS = ("#c7d7e8", "#6a9fd4", "#dfe7ef", "#f0a35e", "#e3c94f", "#8cc084", "#4f9d69",
                 "#555555")
@@ -296,10 +300,11 @@ def propellant(ctx: Context) -> Figure:
         ax.plot(tr["t_s"], tr["propellant_kg"], label=f"{TRUTH_LABEL}: propellant", **TRUTH)
     ax.step(prop["t"], prop["propellant_kg"], where="post", label="onboard count (telemetry)",
             **EST)
-    for sev, colour in (("watch", "gold"), ("warning", "darkorange"), ("critical", "red")):
-        lo = field.limits.get(sev, (None,))[0]
-        if lo is not None:
-            ax.axhline(lo, color=colour, lw=0.9, ls=":", label=f"{sev} limit ({lo:g} kg)")
+    for sev in ALARM_SEVERITIES:
+        if sev in field.limits:
+            lo = field.limits[sev][0]
+            ax.axhline(lo, color=LIMIT_COLOURS[sev], lw=0.9, ls=":",
+                       label=f"{sev} limit ({lo:g} kg)")
     if ctx.inv.no_thrust_t is not None:
         ax.axvline(ctx.inv.no_thrust_t, color="tab:brown", lw=1.5,
                    label="no thrust from here (inferred)")

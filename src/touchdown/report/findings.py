@@ -33,10 +33,11 @@ import pandas as pd
 from touchdown.ground.status import free_fall
 from touchdown.moon.constants import GM, R_REF
 from touchdown.report.received import Received
+from touchdown.telemetry.dictionary import SEVERITIES
 from touchdown.timefmt import mission_clock as clock
 
-SEVERITIES = ("critical", "warning", "notice", "info")  # most severe first
-ALARMING = ("critical", "warning")  # what a nominal landing must not raise
+# findings speak the dictionary's severities: info (worth noting), watch, warning, critical
+ALARMING = SEVERITIES[SEVERITIES.index("warning"):]  # what a nominal landing must not raise
 
 EPISODE_MIN_S = 1.0  # s: shorter runs of rejected readings are counted, not reported singly
 SILENCE_MIN_S = 2.0  # s without a range reading while tracking: a dropout worth reporting
@@ -70,6 +71,11 @@ class Finding:
     t_s: float | None
     evidence: dict[str, Any] = field(default_factory=dict)
     figures: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"finding {self.key!r}: severity {self.severity!r} is not one of "
+                             f"the dictionary's {SEVERITIES}")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -255,7 +261,7 @@ def _rejection_finding(ep: Episode, end: float) -> Finding:
         by = RECOVERED_BY.get(ep.recovered_by or "", "")
         text += (f" Readings were accepted again at {clock(ep.t_recovered)}{by}; the largest gap "
                  f"was {ep.innovation_max_m:+,.0f} m.")
-        severity, how = "notice", "then re-accepted"
+        severity, how = "watch", "then re-accepted"
     else:
         text += f" None was accepted again before the end of the signal at {clock(end)}."
         severity, how = "warning", "never re-accepted"
@@ -340,7 +346,7 @@ def _terrain_step(track: pd.DataFrame, ep: Episode) -> Finding | None:
                "points at the sensor (a bias or a fault), not the ground.")
     return Finding(
         "terrain_step" if explained else "sensor_suspect",
-        "notice" if explained else "warning", title,
+        "watch" if explained else "warning", title,
         f"On the map under the reported track, the terrain {what} {abs(step):,.0f} m "
         f"between {clock(t0)} and {clock(t1)} (from {h[top]:,.0f} m to {h[reach]:,.0f} m"
         f"{where}); the range finder, looking {ep.tilt_deg:.0f} deg ahead of vertical, "
@@ -427,7 +433,7 @@ def _propellant(rx: Received, onset: float | None, detail: dict[str, Any]) -> li
     if onset is None:
         if t_zero is not None:
             out.append(Finding(
-                "propellant_count_zero", "notice",
+                "propellant_count_zero", "watch",
                 f"Onboard propellant count reached zero at {clock(t_zero)}, thrust continued",
                 f"The propellant estimate (counted from commanded burn time) reached 0 kg at "
                 f"{clock(t_zero)}, but the speeds show no loss of thrust afterwards: the count "

@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import html
 import math
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from touchdown.report.figures import FIGURES, NUMBER
 from touchdown.report.findings import outcome_headline
+from touchdown.telemetry.dictionary import SEVERITIES
 from touchdown.timefmt import mission_clock as clock
 
 STYLE = """
@@ -26,8 +28,9 @@ color:#1b5e20}.outcome.unknown{background:#fff8e1;color:#6d4c00}
 .finding{border:1px solid #dde3ea;border-radius:6px;padding:10px 14px;margin:10px 0}
 .finding h3{font-size:16px;margin:0 0 6px}.sev{display:inline-block;font-size:11px;
 font-weight:700;text-transform:uppercase;padding:2px 7px;border-radius:3px;margin-right:8px;
-color:#fff;vertical-align:2px}.sev.critical{background:#c62828}.sev.warning{background:#ef6c00}
-.sev.notice{background:#1565c0}.sev.info{background:#607d8b}
+color:#fff;vertical-align:2px}.sev.severe{background:#6a1b9a}.sev.critical{background:#c62828}
+.sev.distress{background:#d84315}.sev.warning{background:#ef6c00}.sev.watch{background:#1565c0}
+.sev.info{background:#607d8b}
 table{border-collapse:collapse;font-size:13px;margin:6px 0}td,th{border:1px solid #e1e6eb;
 padding:3px 8px;text-align:left;vertical-align:top}th{background:#f5f7f9}
 ol.chain li{margin:4px 0}.t{font-family:ui-monospace,monospace;white-space:nowrap}
@@ -169,8 +172,8 @@ def render_compare(a: dict[str, Any], b: dict[str, Any], figs_a: dict[str, Path]
         return f'<span class="t">{_e(f["t"])}</span> {_e(f["title"])}' if f else "—"
 
     def count(d: dict[str, Any]) -> str:
-        return ", ".join(f"{sum(f['severity'] == s for f in d['findings'])} {s}"
-                         for s in ("critical", "warning", "notice"))
+        counts = Counter(f["severity"] for f in d["findings"] if f["severity"] != "info")
+        return ", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITIES) if counts[s]) or "none"
 
     rows = [("outcome", _e(outcome_headline(a["outcome"])), _e(outcome_headline(b["outcome"]))),
             ("findings", _e(count(a)), _e(count(b)))]

@@ -3,32 +3,26 @@
 ``read_archive(path)`` reads a ground archive into a ``Received``: one DataFrame per periodic
 packet type (onboard time ``t`` and its fields, enumerations as raw codes), the onboard events,
 the alarms the ground raised, every packet's arrival and the losses of signal. Nothing here
-comes from the simulation: an investigation built on it sees what mission control saw.
-``Truth`` is the simulation's own record of a flown run, kept apart, for overlays only.
+comes from the simulation: an investigation built on it sees what mission control saw (the
+simulation's own record of a flown run, for overlays only, is ``telemetry.run_folder.Truth``).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from touchdown.errors import InputError
-from touchdown.ground.archive import AlarmRecord, Archive, ArchiveOpenError
+from touchdown.errors import ArchiveOpenError, ReportInputError
+from touchdown.ground.archive import AlarmRecord, Archive
 from touchdown.ground.ingest import link_counters
 from touchdown.ground.status import LossOfSignal, los_timeout, losses
 from touchdown.telemetry.dictionary import Dictionary, load_dictionary
 from touchdown.telemetry.flight_info import FlightInfo
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-class ReportInputError(InputError):
-    """The report's input is missing or is not an archive, a run folder or a recording."""
 
 
 @dataclass
@@ -69,23 +63,6 @@ class Received:
     def state(self, field: str, code: float) -> str:
         """The name of an enumerated field's raw value (``lrf.state``, 2 -> ``faulty``)."""
         return str(self.dictionary.parameters[field].state(code))
-
-
-@dataclass
-class Truth:
-    """A simulated run's own record: its trace (``trajectory.parquet``) and summary
-    (``flight.json``). Used only to overlay the figures, marked as simulation truth."""
-
-    trace: pd.DataFrame
-    flight: dict[str, Any]
-
-    @classmethod
-    def read(cls, folder: Path) -> Truth:
-        return cls(pd.read_parquet(folder / "trajectory.parquet"),
-                   json.loads((folder / "flight.json").read_text(encoding="utf-8")))
-
-    def event_time(self, name: str) -> float | None:
-        return next((e["time_s"] for e in self.flight["events"] if e["name"] == name), None)
 
 
 def is_archive(path: Path) -> bool:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from touchdown.core import layout as st
+from touchdown.core.bundles import Dem, FlightSoftware, Record, Terrains, World
 from touchdown.core.layout import (
     C_CYCLE,
     C_LRF_EVERY,
@@ -30,12 +31,10 @@ from touchdown.core.quaternion import quat_from_z_axis
 from touchdown.moon.constants import GM, OMEGA, R_REF
 from touchdown.moon.dem_tiles import Terrain, load_onboard_map, load_truth_terrain
 from touchdown.moon.frames import mcmf_from_latlon, rotate_z
+from touchdown.parameters import PARAMETERS, Context
 from touchdown.scenario import Scenario
 from touchdown.seeds import children, seed_words
 from touchdown.sim.step import N_WORK, advance, trace_rows
-from touchdown.vehicle.spec import LanderSpec
-
-ARCSEC = math.pi / 180.0 / 3600.0
 
 
 @dataclass
@@ -49,8 +48,28 @@ class Arrays:
     rng: np.ndarray
     meas: np.ndarray
     clock: np.ndarray
-    events: np.ndarray = field(default_factory=lambda: np.zeros((st.MAX_EVENTS, 3)))
+    events: np.ndarray = field(default_factory=lambda: np.zeros((st.MAX_EVENTS, st.N_EVENT)))
     n_events: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+
+    def world_bundle(self) -> World:
+        return World(self.world, self.world_params, self.rng)
+
+    def fsw_bundle(self) -> FlightSoftware:
+        return FlightSoftware(self.fsw, self.fsw_params, self.meas)
+
+    def record(self, trace: np.ndarray, n_trace: np.ndarray) -> Record:
+        """The bundle of the event log and a trace (zero rows: none kept)."""
+        return Record(self.events, self.n_events, trace, n_trace)
+
+
+def stack(runs: list[Arrays]) -> Arrays:
+    """Runs' arrays stacked along a first axis (row i is run i's), for the campaign's loop."""
+    return Arrays(**{f.name: np.stack([getattr(r, f.name) for r in runs]) for f in fields(Arrays)})
+
+
+def terrains(truth: Terrain, onboard: Terrain) -> Terrains:
+    """The truth terrain and the onboard map as the loop's ``Terrains`` bundle."""
+    return Terrains(Dem(truth.elev, truth.meta), Dem(onboard.elev, onboard.meta))
 
 
 def _ticks(seconds: float, what: str) -> int:
@@ -96,14 +115,13 @@ def initial_orbit(s: Scenario) -> tuple[np.ndarray, np.ndarray]:
 
 def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
           real: Scenario | None = None) -> Arrays:
-    """Arrays for one run: truth at the epoch, the ground's orbit estimate, and all parameters.
+    """Arrays for one run: truth at the epoch, the ground's orbit estimate, the clock, and the
+    parameters ``touchdown.parameters`` declares.
 
     The flight software and the ground plan with ``s``; the real lander and its sensors are
     ``real`` (a dispersed copy of ``s`` in a campaign), ``s`` itself when not given.
     """
     truth = real or s
-    spec = LanderSpec.from_scenario(s)
-    real_spec = LanderSpec.from_scenario(truth)
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     od_seq, world_seq = children(ss, 2)
     od_rng = np.random.default_rng(od_seq)
@@ -113,87 +131,32 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
     world[st.W_R:st.W_R + 3] = r
     world[st.W_V:st.W_V + 3] = v
     quat_from_z_axis(-v / np.linalg.norm(v), world[st.W_Q:st.W_Q + 4])
-    world[st.W_PROP] = real_spec.propellant_kg
+    world[st.W_PROP] = truth["lander.propellant_kg"]
     world[st.W_PROP_OUT_T] = math.nan
     world[st.W_ALT] = math.nan
     world[st.W_LRF_TRUE] = math.nan
     world[st.W_TD:st.W_TD + 7] = math.nan
     world[st.W_REJ1:st.W_REJ1 + 2] = math.nan
 
-    wp = np.zeros(st.N_WORLD_PARAMS)
-    wp[st.WP_DRY] = real_spec.empty_mass_kg
-    wp[st.WP_MAIN_F] = real_spec.main.thrust_n * real_spec.main.count
-    wp[st.WP_MAIN_ISP] = real_spec.main.isp_s
-    wp[st.WP_THR_F] = real_spec.thrusters.thrust_n
-    wp[st.WP_THR_N] = real_spec.thrusters.count
-    wp[st.WP_THR_ISP] = real_spec.thrusters.isp_s
-    wp[st.WP_SLEW] = math.radians(real_spec.slew_rate_max_deg_s)
-    wp[st.WP_ACC_BIAS:st.WP_ACC_BIAS + 3] = truth["sensors.imu.accel_bias_mps2"]
-    wp[st.WP_ACC_SF] = truth["sensors.imu.accel_scale_ppm"] * 1e-6
-    wp[st.WP_ACC_VRW] = truth["sensors.imu.accel_vrw_mps_rths"]
-    wp[st.WP_GYR_BIAS:st.WP_GYR_BIAS + 3] = (np.radians(truth["sensors.imu.gyro_bias_deg_h"])
-                                           / 3600.0)
-    wp[st.WP_GYR_ARW] = math.radians(truth["sensors.imu.gyro_arw_deg_rth"]) / 60.0
-    wp[st.WP_ST_NOISE] = truth["sensors.star_tracker.noise_arcsec"] * ARCSEC
-    wp[st.WP_ST_PERIOD] = truth["sensors.star_tracker.period_s"]
-    wp[st.WP_LRF_NOISE] = truth["sensors.lrf.noise_m"]
-    wp[st.WP_LRF_MAX] = truth["sensors.lrf.max_range_m"]
-    wp[st.WP_LRF_MIN] = truth["sensors.lrf.min_range_m"]
-    wp[st.WP_LRF_DROP] = truth["sensors.lrf.dropout_probability"]
-    wp[st.WP_LRF_BEAM:st.WP_LRF_BEAM + 3] = truth["sensors.lrf.beam_body"]
-    wp[st.WP_LRF_PERIOD] = truth["sensors.lrf.period_s"]
-    wp[st.WP_FOOT] = real_spec.footpad_depth_m
-    wp[st.WP_LIM:st.WP_LIM + 3] = (truth["touchdown.max_vertical_speed_mps"],
-                                 truth["touchdown.max_horizontal_speed_mps"],
-                                 math.radians(truth["touchdown.max_tilt_deg"]))
-    # faults of the real lander (its sensors and its tank), never in the flight software's
-    # parameters; the leak's start is set with the clock below
-    wp[st.WP_LRF_BIAS:st.WP_LRF_BIAS + 2] = (truth["faults.lrf_bias_m"],
-                                           truth["faults.lrf_bias_from_s"])
-    wp[st.WP_LRF_OUTAGE:st.WP_LRF_OUTAGE + 2] = (truth["faults.lrf_outage_from_s"],
-                                               truth["faults.lrf_outage_s"])
+    clock = np.zeros(N_CLOCK, np.int64)
+    cycle_s = s["flight_software.cycle_s"]
+    clock[C_CYCLE] = _ticks(cycle_s, "flight_software.cycle_s")
+    clock[C_SUBSTEP] = _ticks(s["lander.thrusters.pulse_resolution_s"],
+                              "lander.thrusters.pulse_resolution_s")
+    if clock[C_CYCLE] % clock[C_SUBSTEP]:
+        raise ValueError("flight_software.cycle_s must be a multiple of the pulse resolution")
+    clock[C_ST_EVERY] = max(1, round(s["sensors.star_tracker.period_s"] / cycle_s))
+    clock[C_LRF_EVERY] = max(1, round(s["sensors.lrf.period_s"] / cycle_s))
+    clock[C_MAX_TICK] = _ticks(s["scenario.duration_max_s"], "scenario.duration_max_s")
 
-    fp = np.zeros(st.N_FSW_PARAMS)
-    fp[st.FP_DT] = s["flight_software.cycle_s"]
-    fp[st.FP_COAST_DT] = s["flight_software.coast_cycle_s"]
-    fp[st.FP_DRY] = spec.empty_mass_kg
-    fp[st.FP_MAIN_F] = spec.main.thrust_n * spec.main.count
-    fp[st.FP_MAIN_ISP] = spec.main.isp_s
-    fp[st.FP_THR_F] = spec.thrusters.thrust_n
-    fp[st.FP_THR_N] = spec.thrusters.count
-    fp[st.FP_THR_ISP] = spec.thrusters.isp_s
-    site_h = float(onboard.height(s["target.lat_deg"], s["target.lon_deg"]))
-    fp[st.FP_SITE:st.FP_SITE + 3] = (math.radians(s["target.lat_deg"]),
-                                   math.radians(s["target.lon_deg"] % 360.0), site_h)
-    fp[st.FP_AZ] = math.radians(s["target.approach_azimuth_deg"])
-    fp[st.FP_POLICY] = st.POLICIES.index(s["flight_software.rejection_policy"])
-    fp[st.FP_GATE] = s["flight_software.gate_nis"]
-    fp[st.FP_FAULT_N] = s["flight_software.fault_after_rejections"]
-    fp[st.FP_ACQ_N] = s["flight_software.acquire_readings"]
-    fp[st.FP_REACQ_N] = s["flight_software.reacquire_after_rejections"]
-    fp[st.FP_LRF_SIGMA:st.FP_LRF_SIGMA + 2] = (s["flight_software.lrf_sigma_m"],
-                                             s["flight_software.lrf_sigma_per_altitude"])
-    fp[st.FP_LRF_MAX] = s["sensors.lrf.max_range_m"]
-    fp[st.FP_BEAM:st.FP_BEAM + 3] = s["sensors.lrf.beam_body"]
-    fp[st.FP_Q_ACC] = s["flight_software.accel_psd_m2_s3"]
-    fp[st.FP_DOI_T] = s["orbit.doi_time_s"]
-    fp[st.FP_PERILUNE] = 1e3 * s["orbit.perilune_altitude_km"]
-    fp[st.FP_IGN_THROTTLE] = s["guidance.ignition_throttle"]
-    for off, phase in ((st.FP_BRAKE_TGT, "braking"), (st.FP_APPR_TGT, "approach")):
-        fp[off:off + 3] = s[f"guidance.{phase}_target_position_m"]
-        fp[off + 3:off + 6] = s[f"guidance.{phase}_target_velocity_mps"]
-        fp[off + 6:off + 9] = s[f"guidance.{phase}_target_acceleration_mps2"]
-        fp[off + 9:off + 12] = s[f"guidance.{phase}_target_jerk_mps3"]
-    fp[st.FP_TGO_MIN] = s["guidance.tgo_switch_s"]
-    fp[st.FP_APPR_T] = s["guidance.approach_duration_s"]
-    fp[st.FP_DESCENT:st.FP_DESCENT + 3] = (s["guidance.descent_deceleration_mps2"],
-                                         s["guidance.final_speed_mps"],
-                                         s["guidance.rate_time_constant_s"])
-    fp[st.FP_HGAIN:st.FP_HGAIN + 2] = s["guidance.horizontal_gains"]
-    fp[st.FP_TILT_MAX] = math.radians(s["guidance.tilt_max_deg"])
-    fp[st.FP_TERMINAL_ALT] = s["guidance.terminal_altitude_m"]
-    fp[st.FP_PULSE] = spec.pulse_resolution_s
-    fp[st.FP_RESERVE] = s["flight_software.propellant_reserve_kg"]
+    # every declared parameter: the real lander's from `truth`, the onboard value from `s`
+    context = Context(onboard, int(clock[C_SUBSTEP]))
+    wp, fp = np.zeros(st.N_WORLD_PARAMS), np.zeros(st.N_FSW_PARAMS)
+    for p in PARAMETERS:
+        for params, start, source in ((wp, p.world, truth), (fp, p.fsw, s)):
+            if start is not None:
+                words = p.words(source, context)
+                params[start:start + len(words)] = words
 
     # the ground's orbit determination: truth plus an error drawn in radial/along/cross axes
     r_hat = r / np.linalg.norm(r)
@@ -210,24 +173,11 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
     cov[3:, 3:] = rsw @ np.diag(sig_v**2) @ rsw.T
     fsw[st.F_P:st.F_P + 36] = cov.ravel()
     fsw[st.F_Q:st.F_Q + 4] = world[st.W_Q:st.W_Q + 4]
-    fsw[st.F_PROP] = spec.propellant_kg
+    fsw[st.F_PROP] = s["lander.propellant_kg"]
     fsw[st.F_MODE] = st.MODE_COAST_ORBIT
     fsw[st.F_LRF_STATE] = st.LRF_WAITING
     fsw[st.F_LRF_LAST:st.F_LRF_LAST + 4] = (math.nan, math.nan, math.nan, 0.0)
     fsw[st.F_CMD_DIR:st.F_CMD_DIR + 3] = -v / np.linalg.norm(v)
-
-    clock = np.zeros(N_CLOCK, np.int64)
-    clock[C_CYCLE] = _ticks(s["flight_software.cycle_s"], "flight_software.cycle_s")
-    clock[C_SUBSTEP] = _ticks(spec.pulse_resolution_s, "lander.thrusters.pulse_resolution_s")
-    if clock[C_CYCLE] % clock[C_SUBSTEP]:
-        raise ValueError("flight_software.cycle_s must be a multiple of the pulse resolution")
-    clock[C_ST_EVERY] = max(1, round(s["sensors.star_tracker.period_s"] / fp[st.FP_DT]))
-    clock[C_LRF_EVERY] = max(1, round(s["sensors.lrf.period_s"] / fp[st.FP_DT]))
-    clock[C_MAX_TICK] = _ticks(s["scenario.duration_max_s"], "scenario.duration_max_s")
-    # the leak starts at the first pulse at or after its time, where the loop ends a step
-    sub = int(clock[C_SUBSTEP])
-    leak_tick = -(-round(truth["faults.propellant_leak_from_s"] / TICK_S) // sub) * sub
-    wp[st.WP_LEAK:st.WP_LEAK + 2] = (truth["faults.propellant_leak_kg_s"], leak_tick * TICK_S)
     return Arrays(world, wp, fsw, fp, seed_words(world_seq), np.zeros(st.N_MEAS), clock)
 
 
@@ -303,8 +253,8 @@ def fly(s: Scenario, seed: int | np.random.SeedSequence = 0, truth: Terrain | No
     onboard = onboard or load_onboard_map()
     a = build(s, seed, onboard, real)
     rows = trace_rows(s["scenario.duration_max_s"], int(a.clock[C_CYCLE]))
-    trace = np.full((rows, st.N_TRACE), np.nan)
-    n_trace = np.zeros(1, np.int64)
+    world, fsw, ground = a.world_bundle(), a.fsw_bundle(), terrains(truth, onboard)
+    record = a.record(np.full((rows, st.N_TRACE), np.nan), np.zeros(1, np.int64))
     work = np.zeros(N_WORK)
     end = a.clock[C_MAX_TICK] + 1
     chunk = max(1, round(every_s / TICK_S)) if observe else end
@@ -312,12 +262,10 @@ def fly(s: Scenario, seed: int | np.random.SeedSequence = 0, truth: Terrain | No
         observe(a)
     while a.clock[C_TICK] < end and a.world[st.W_STATUS] == st.FLYING:
         until = min(end, (a.clock[C_TICK] // chunk + 1) * chunk)
-        advance(a.world, a.world_params, a.fsw, a.fsw_params, truth.elev, truth.meta,
-                onboard.elev, onboard.meta, a.rng, a.meas, a.events, a.n_events, trace, n_trace,
-                a.clock, until, work)
+        advance(world, fsw, ground, record, a.clock, until, work)
         if observe:
             observe(a)
-    df = pd.DataFrame(trace[: n_trace[0]], columns=list(st.TRACE.fields))
+    df = pd.DataFrame(record.trace[: record.n_trace[0]], columns=list(st.TRACE.fields))
     df["lrf_accepted"] = df["lrf_accepted"] > 0.5
     df["mode"] = pd.Categorical.from_codes(df["mode"].astype(int), categories=list(st.MODES))
     return Flight(s, seed, a, df, event_list(a.events, int(a.n_events[0])))

@@ -32,6 +32,8 @@ from touchdown.core.layout import (
     C_ST_EVERY,
     C_SUBSTEP,
     C_TICK,
+    E_CODE,
+    E_T,
     EV_CONTACT,
     EV_LRF_REJ,
     EV_PROP_OUT,
@@ -50,8 +52,27 @@ from touchdown.core.layout import (
     FP_AZ,
     FP_SITE,
     LANDED,
+    LL_LAT,
+    LL_LON,
+    LL_RADIUS,
     M_LRF,
     M_ST_VALID,
+    MAX_PULSES,
+    N_FSW_SCRATCH,
+    N_LATLON,
+    N_MOON_TURN,
+    N_SCRATCH_ALTITUDE,
+    N_STEP_SCRATCH,
+    N_WORLD_SCRATCH,
+    RC_ALTITUDE,
+    RC_LATLON,
+    RC_R,
+    RC_UP,
+    RC_UP_MCI,
+    RC_V,
+    RC_Z_MCI,
+    SP_FSW,
+    SP_WORLD,
     T_ALT,
     T_ALT_EST,
     T_DOWNRANGE,
@@ -100,65 +121,71 @@ from touchdown.fsw.cycle import fsw_cycle
 from touchdown.moon.constants import R_REF
 from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci_turned, moon_turn, turn_z
 from touchdown.world.contact import classify_contact, contact_possible, update_altitude
-from touchdown.world.dynamics import MAX_PULSES, burn_pulses, substep
+from touchdown.world.dynamics import burn_pulses, substep
 from touchdown.world.sensors import read_imu, read_lrf, read_star_tracker
 
-N_WORK = 512
+N_WORK = N_STEP_SCRATCH  # scratch words advance takes (``STEP``)
 
 
 @kernel
-def record(world, wp, fsw, fp, meas, trace, n_trace, elev, meta, work):
-    """Append one trace row (truth beside the flight software's view) if there is room."""
+def record_row(world, fsw, truth, record, work):
+    """Append one trace row (truth beside the flight software's view) if there is room.
+    work: ``SCRATCH_RECORD``."""
+    trace, n_trace = record.trace, record.n_trace
     k = n_trace[0]
     if k >= trace.shape[0]:
         return
-    update_altitude(world, wp, elev, meta, work)
+    w, wp, x, fp, meas = world.state, world.params, fsw.state, fsw.params, fsw.meas
+    update_altitude(w, wp, truth.elev, truth.meta,
+                    work[RC_ALTITUDE:RC_ALTITUDE + N_SCRATCH_ALTITUDE])
     row = trace[k]
-    r_m, v_m, ll = work[0:3], work[3:6], work[6:9]
-    t = world[W_T]
-    c, s = moon_turn(t, world[W_TURN:W_TURN + 3])
-    mcmf_from_mci_turned(c, s, world[W_R:W_R + 3], world[W_V:W_V + 3], r_m, v_m)
+    r_m, v_m = work[RC_R:RC_R + 3], work[RC_V:RC_V + 3]
+    ll = work[RC_LATLON:RC_LATLON + N_LATLON]
+    t = w[W_T]
+    c, s = moon_turn(t, w[W_TURN:W_TURN + N_MOON_TURN])
+    mcmf_from_mci_turned(c, s, w[W_R:W_R + 3], w[W_V:W_V + 3], r_m, v_m)
     latlon_from_mcmf(r_m, ll)
-    up = work[9:12]
+    up = work[RC_UP:RC_UP + 3]
     for i in range(3):
-        up[i] = r_m[i] / ll[2]
+        up[i] = r_m[i] / ll[LL_RADIUS]
     vs = v_m[0] * up[0] + v_m[1] * up[1] + v_m[2] * up[2]
     vh2 = v_m[0] ** 2 + v_m[1] ** 2 + v_m[2] ** 2 - vs * vs
-    z_mci, up_mci = work[12:15], work[15:18]
-    body_z_mci(world[W_Q:W_Q + 4], z_mci)
+    z_mci, up_mci = work[RC_Z_MCI:RC_Z_MCI + 3], work[RC_UP_MCI:RC_UP_MCI + 3]
+    body_z_mci(w[W_Q:W_Q + 4], z_mci)
     turn_z(c, s, up, up_mci)
     cos_tilt = z_mci[0] * up_mci[0] + z_mci[1] * up_mci[1] + z_mci[2] * up_mci[2]
     err2 = 0.0
     for i in range(3):
-        err2 += (fsw[F_X + i] - world[W_R + i]) ** 2
+        err2 += (x[F_X + i] - w[W_R + i]) ** 2
     # downrange: great-circle distance to the site, negative before it along the approach
+    lat, lon = ll[LL_LAT], ll[LL_LON]
     lat_s, lon_s = fp[FP_SITE], fp[FP_SITE + 1]
-    dlon = ll[1] - lon_s
-    north = math.cos(lat_s) * math.sin(ll[0]) - math.sin(lat_s) * math.cos(ll[0]) * math.cos(dlon)
-    east = math.cos(ll[0]) * math.sin(dlon)
-    ang = math.acos(max(-1.0, min(1.0, math.sin(lat_s) * math.sin(ll[0])
-                                  + math.cos(lat_s) * math.cos(ll[0]) * math.cos(dlon))))
+    dlon = lon - lon_s
+    north = math.cos(lat_s) * math.sin(lat) - math.sin(lat_s) * math.cos(lat) * math.cos(dlon)
+    east = math.cos(lat) * math.sin(dlon)
+    ang = math.acos(max(-1.0, min(1.0, math.sin(lat_s) * math.sin(lat)
+                                  + math.cos(lat_s) * math.cos(lat) * math.cos(dlon))))
     along = north * math.cos(fp[FP_AZ]) + east * math.sin(fp[FP_AZ])
     row[T_T] = t
-    row[T_LAT] = math.degrees(ll[0])
-    row[T_LON] = math.degrees(ll[1])
-    row[T_ALT] = world[W_ALT]
-    row[T_TERRAIN] = world[W_TERRAIN_H]
-    row[T_ALT_EST] = fsw[F_ALT]
-    row[T_HEIGHT_EST] = math.sqrt(fsw[F_X] ** 2 + fsw[F_X + 1] ** 2 + fsw[F_X + 2] ** 2) - R_REF
+    row[T_LAT] = math.degrees(lat)
+    row[T_LON] = math.degrees(lon)
+    row[T_ALT] = w[W_ALT]
+    row[T_TERRAIN] = w[W_TERRAIN_H]
+    row[T_ALT_EST] = x[F_ALT]
+    row[T_HEIGHT_EST] = math.sqrt(x[F_X] ** 2 + x[F_X + 1] ** 2 + x[F_X + 2] ** 2) - R_REF
     row[T_LRF] = meas[M_LRF]
-    row[T_LRF_PRED] = fsw[F_LRF_LAST + 1]
-    row[T_LRF_ACC] = fsw[F_LRF_LAST + 3]
-    row[T_LRF_TRUE] = world[W_LRF_TRUE]
+    row[T_LRF_PRED] = x[F_LRF_LAST + 1]
+    row[T_LRF_ACC] = x[F_LRF_LAST + 3]
+    row[T_LRF_TRUE] = w[W_LRF_TRUE]
     row[T_VS] = vs
     row[T_HS] = math.sqrt(max(vh2, 0.0))
-    row[T_VS_EST] = fsw[F_HDOT]
-    row[T_PROP] = world[W_PROP]
-    row[T_PROP_EST] = fsw[F_PROP]
-    row[T_MODE] = fsw[F_MODE]
+    row[T_VS_EST] = x[F_HDOT]
+    row[T_PROP] = w[W_PROP]
+    row[T_PROP_EST] = x[F_PROP]
+    row[T_MODE] = x[F_MODE]
     dt_row = t - trace[k - 1, T_T] if k > 0 else 0.0
-    row[T_THRUST] = world[W_IMPULSE] / dt_row if dt_row > 0.0 else 0.0
-    world[W_IMPULSE] = 0.0
+    row[T_THRUST] = w[W_IMPULSE] / dt_row if dt_row > 0.0 else 0.0
+    w[W_IMPULSE] = 0.0
     row[T_TILT] = math.degrees(math.acos(max(-1.0, min(1.0, cos_tilt))))
     row[T_POS_ERR] = math.sqrt(err2)
     row[T_DOWNRANGE] = 1737.4 * ang * (1.0 if along >= 0.0 else -1.0)
@@ -166,40 +193,43 @@ def record(world, wp, fsw, fp, meas, trace, n_trace, elev, meta, work):
 
 
 @kernel
-def _sense(world, wp, clock, truth_elev, truth_meta, rng, meas, work):
+def _sense(world, meas, clock, truth, work):
     """Read the sensors at the flight software's wake-up: the IMU over the interval since the
     last read, the star tracker and the range finder when one of their readings fell due."""
+    w, wp, rng = world.state, world.params, world.rng
     tick = clock[C_TICK]
     cycle = tick // clock[C_CYCLE]
     last = clock[C_LAST_READ] // clock[C_CYCLE]
-    read_imu(world, wp, (tick - clock[C_LAST_READ]) * TICK_S, rng, meas)
+    read_imu(w, wp, (tick - clock[C_LAST_READ]) * TICK_S, rng, meas)
     clock[C_LAST_READ] = tick
     meas[M_ST_VALID] = 0.0
     if tick == 0 or cycle // clock[C_ST_EVERY] != last // clock[C_ST_EVERY]:
-        read_star_tracker(world, wp, rng, meas)
+        read_star_tracker(w, wp, rng, meas)
     meas[M_LRF] = math.nan
     if tick == 0 or cycle // clock[C_LRF_EVERY] != last // clock[C_LRF_EVERY]:
-        read_lrf(world, wp, truth_elev, truth_meta, rng, meas, work)
+        read_lrf(w, wp, truth.elev, truth.meta, rng, meas, work)
 
 
 @kernel
-def _fly(world, wp, fsw, elev, meta, events, n_events, clock, end_tick, stop_tick, work):
+def _fly(world, fsw, truth, record, clock, end_tick, stop_tick, work):
     """Advance the world toward end_tick with the flight software's commands held.
 
     Steps as long as the engines allow (see the module docstring); returns at the first step
     boundary at or after stop_tick, or at end_tick. Returns 1 at contact (footpads at or below
     the true terrain at a substep's end), else 0.
     """
+    w, wp, x = world.state, world.params, fsw.state
+    elev, meta = truth.elev, truth.meta
     cyc, sub = clock[C_CYCLE], clock[C_SUBSTEP]
-    n_on = round(fsw[F_CMD_DUTY] * (cyc // sub))  # thruster pulses at the start of each cycle
-    main_on = fsw[F_CMD_MAIN] > 0.5
-    u_cmd = fsw[F_CMD_DIR:F_CMD_DIR + 3]
+    n_on = round(x[F_CMD_DUTY] * (cyc // sub))  # thruster pulses at the start of each cycle
+    main_on = x[F_CMD_MAIN] > 0.5
+    u_cmd = x[F_CMD_DIR:F_CMD_DIR + 3]
     f_max = (wp[WP_MAIN_F] if main_on else 0.0) + (wp[WP_THR_N] * wp[WP_THR_F] if n_on else 0.0)
     leak_tick = round(wp[WP_LEAK + 1] / TICK_S) if wp[WP_LEAK] > 0.0 else -1  # on the pulse grid
     while clock[C_TICK] < end_tick and clock[C_TICK] < stop_tick:
         tick = clock[C_TICK]
         k = tick % cyc
-        burning = (main_on or k < n_on * sub) and world[W_PROP] > 0.0
+        burning = (main_on or k < n_on * sub) and w[W_PROP] > 0.0
         if burning:  # to the end of the cycle, in pulses (the engines change only on pulses)
             nxt = min(tick - k + cyc, end_tick, tick + MAX_PULSES * sub)
         elif n_on > 0:
@@ -209,72 +239,74 @@ def _fly(world, wp, fsw, elev, meta, events, n_events, clock, end_tick, stop_tic
         if tick < leak_tick:  # a step leaks throughout or not at all
             nxt = min(nxt, leak_tick)
         accel = f_max / wp[WP_DRY] if burning else 0.0  # m/s^2, bound on the thrust
-        check = contact_possible(world, wp, (nxt - tick) * TICK_S, accel, elev, meta, work)
+        check = contact_possible(w, wp, (nxt - tick) * TICK_S, accel, elev, meta, work)
         if check:
             nxt = tick + sub
         if burning and nxt - tick > sub:
-            ran_out = burn_pulses(world, wp, u_cmd, main_on, max(n_on - k // sub, 0),
+            ran_out = burn_pulses(w, wp, u_cmd, main_on, max(n_on - k // sub, 0),
                                   sub * TICK_S, (nxt - tick) // sub, work)
         else:
-            ran_out = substep(world, wp, u_cmd, main_on, k < n_on * sub,
-                              (nxt - tick) * TICK_S, work)
+            ran_out = substep(w, wp, u_cmd, main_on, k < n_on * sub, (nxt - tick) * TICK_S,
+                              work)
         if ran_out:
-            log_event(events, n_events, world[W_PROP_OUT_T], EV_PROP_OUT, 0.0)
-        world[W_T] = nxt * TICK_S  # time from the tick count: no drift from summed steps
+            log_event(record.events, record.n_events, w[W_PROP_OUT_T], EV_PROP_OUT, 0.0)
+        w[W_T] = nxt * TICK_S  # time from the tick count: no drift from summed steps
         clock[C_TICK] = nxt
-        if check and update_altitude(world, wp, elev, meta, work) <= 0.0:
+        if check and update_altitude(w, wp, elev, meta, work) <= 0.0:
             return 1
     return 0
 
 
 @kernel
-def _note_first_rejection(world, wp, events, start, n_events, elev, meta, work):
+def _note_first_rejection(world, truth, record, start, work):
     """Keep the time and the true altitude of the flight software's first range-finder rejection
     (simulation truth for campaign tables; the flight software never sees it)."""
-    if not math.isnan(world[W_REJ1]):
+    w, events = world.state, record.events
+    if not math.isnan(w[W_REJ1]):
         return
-    for k in range(start, n_events[0]):
-        if events[k, 1] == EV_LRF_REJ:
-            world[W_REJ1] = events[k, 0]
-            world[W_REJ1 + 1] = update_altitude(world, wp, elev, meta, work)
+    for k in range(start, record.n_events[0]):
+        if events[k, E_CODE] == EV_LRF_REJ:
+            w[W_REJ1] = events[k, E_T]
+            w[W_REJ1 + 1] = update_altitude(w, world.params, truth.elev, truth.meta, work)
             return
 
 
 @kernel
-def advance(world, wp, fsw, fp, truth_elev, truth_meta, map_elev, map_meta, rng, meas,
-            events, n_events, trace, n_trace, clock, until_tick, work):
-    """Run the closed loop until ``until_tick`` or the end of the flight; return the status."""
-    w_world, w_fsw = work[0:128], work[128:N_WORK]
-    while clock[C_TICK] < until_tick and world[W_STATUS] == FLYING:
+def advance(world, fsw, terrains, record, clock, until_tick, work):
+    """Run the closed loop until ``until_tick`` or the end of the flight; return the status.
+
+    world (``World``), fsw (``FlightSoftware``), terrains (``Terrains``) and record (``Record``)
+    are the bundles of ``core.bundles``; clock is ``CLOCK``; work is ``STEP`` scratch. The
+    flight software is handed its own bundle and the onboard map only.
+    """
+    w = world.state
+    truth = terrains.truth
+    w_world, w_fsw = work[SP_WORLD:SP_WORLD + N_WORLD_SCRATCH], work[SP_FSW:SP_FSW + N_FSW_SCRATCH]
+    while clock[C_TICK] < until_tick and w[W_STATUS] == FLYING:
         tick = clock[C_TICK]
         if tick >= clock[C_NEXT_FSW]:  # the flight software wakes up
-            _sense(world, wp, clock, truth_elev, truth_meta, rng, meas, w_world)
+            _sense(world, fsw.meas, clock, truth, w_world)
             if tick > 0:
-                logged = n_events[0]
-                fsw_cycle(fsw, fp, meas, world[W_T], map_elev, map_meta, events, n_events,
-                          w_fsw)
-                if n_events[0] > logged and math.isnan(world[W_REJ1]):
-                    _note_first_rejection(world, wp, events, logged, n_events, truth_elev,
-                                          truth_meta, w_world)
-            if n_trace[0] < trace.shape[0]:  # (a campaign keeps no trace: skip the call)
-                record(world, wp, fsw, fp, meas, trace, n_trace, truth_elev, truth_meta,
-                       w_world)
-            clock[C_NEXT_FSW] = tick + (1 + round(fsw[F_SLEEP])) * clock[C_CYCLE]
+                logged = record.n_events[0]
+                fsw_cycle(fsw, w[W_T], terrains.onboard, record, w_fsw)
+                if record.n_events[0] > logged and math.isnan(w[W_REJ1]):
+                    _note_first_rejection(world, truth, record, logged, w_world)
+            if record.n_trace[0] < record.trace.shape[0]:  # (a campaign keeps no trace)
+                record_row(world, fsw, truth, record, w_world)
+            clock[C_NEXT_FSW] = tick + (1 + round(fsw.state[F_SLEEP])) * clock[C_CYCLE]
         end = min(clock[C_NEXT_FSW], clock[C_MAX_TICK])
-        if _fly(world, wp, fsw, truth_elev, truth_meta, events, n_events, clock, end,
-                until_tick, w_world):
-            status = classify_contact(world, wp, truth_elev, truth_meta, w_world)
-            log_event(events, n_events, world[W_T], EV_CONTACT, world[W_TD + 6])
+        if _fly(world, fsw, truth, record, clock, end, until_tick, w_world):
+            status = classify_contact(w, world.params, truth.elev, truth.meta, w_world)
+            log_event(record.events, record.n_events, w[W_T], EV_CONTACT, w[W_TD + 6])
             if status == LANDED:  # the footpad switches close: the FSW sees them next cycle
-                _sense(world, wp, clock, truth_elev, truth_meta, rng, meas, w_world)
-                fsw_cycle(fsw, fp, meas, world[W_T], map_elev, map_meta, events, n_events,
-                          w_fsw)
-            record(world, wp, fsw, fp, meas, trace, n_trace, truth_elev, truth_meta, w_world)
+                _sense(world, fsw.meas, clock, truth, w_world)
+                fsw_cycle(fsw, w[W_T], terrains.onboard, record, w_fsw)
+            record_row(world, fsw, truth, record, w_world)
         elif clock[C_TICK] >= clock[C_MAX_TICK]:
-            world[W_STATUS] = TIMEOUT
-            log_event(events, n_events, world[W_T], EV_TIMEOUT, world[W_T])
-            record(world, wp, fsw, fp, meas, trace, n_trace, truth_elev, truth_meta, w_world)
-    return world[W_STATUS]
+            w[W_STATUS] = TIMEOUT
+            log_event(record.events, record.n_events, w[W_T], EV_TIMEOUT, w[W_T])
+            record_row(world, fsw, truth, record, w_world)
+    return w[W_STATUS]
 
 
 def trace_rows(duration_s: float, cycle_ticks: int) -> int:

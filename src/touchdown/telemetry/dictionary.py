@@ -16,16 +16,16 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from touchdown.errors import TouchdownError
+from touchdown.errors import DictionaryError
 
 SOURCE = Path(__file__).with_name("dictionary.toml")
 TYPES = {"u1": "B", "u2": "H", "u4": "I", "i2": "h", "i4": "i", "f4": "f", "f8": "d"}
-SEVERITIES = ("watch", "warning", "distress", "critical", "severe")  # Yamcs' order, mildest first
+# The one severity scale (Yamcs' event severities, mildest first), shared by the ground's alarms,
+# the report's findings and the Open MCT plugin (served in ``/api/dictionary``): ``info`` is
+# nominal, worth noting; the rest are alarm levels, what a limit or an enumeration state raises.
+SEVERITIES = ("info", "watch", "warning", "distress", "critical", "severe")
+ALARM_SEVERITIES = SEVERITIES[1:]
 APID_IDLE = 0x7FF
-
-
-class DictionaryError(TouchdownError, ValueError):
-    """The telemetry dictionary is malformed."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class Field:
             return self.alarms.get(self.enum.get(int(value), ""))
         if math.isnan(value):
             return None
-        for sev in reversed(SEVERITIES):
+        for sev in reversed(ALARM_SEVERITIES):
             lo_hi = self.limits.get(sev)
             if lo_hi and not lo_hi[0] <= value <= lo_hi[1]:
                 return sev
@@ -129,12 +129,13 @@ def _field(path: Path, packet: str, raw: dict[str, Any]) -> Field:
         raise _fail(path, where, f"has type {raw['type']!r}; use one of {', '.join(TYPES)}")
     limits: dict[str, tuple[float, float]] = {}
     for sev, lo_hi in raw.get("limits", {}).items():
-        if sev not in SEVERITIES:
-            raise _fail(path, where, f"has limits for {sev!r}; use {', '.join(SEVERITIES)}")
+        if sev not in ALARM_SEVERITIES:
+            raise _fail(path, where,
+                        f"has limits for {sev!r}; use {', '.join(ALARM_SEVERITIES)}")
         if len(lo_hi) != 2 or not float(lo_hi[0]) < float(lo_hi[1]):
             raise _fail(path, where, f"limits.{sev} must be [low, high] with low < high")
         limits[sev] = (float(lo_hi[0]), float(lo_hi[1]))
-    ranked = [limits[s] for s in SEVERITIES if s in limits]
+    ranked = [limits[s] for s in ALARM_SEVERITIES if s in limits]
     for milder, graver in pairwise(ranked):
         if not (graver[0] <= milder[0] and milder[1] <= graver[1]):
             raise _fail(path, where, "has a graver limit range inside a milder one; each "
@@ -142,7 +143,7 @@ def _field(path: Path, packet: str, raw: dict[str, Any]) -> Field:
     enum = {int(k): str(v) for k, v in raw.get("enum", {}).items()}
     alarms = dict(raw.get("alarms", {}))
     for state, sev in alarms.items():
-        if state not in enum.values() or sev not in SEVERITIES:
+        if state not in enum.values() or sev not in ALARM_SEVERITIES:
             raise _fail(path, where, f"alarms {state!r} = {sev!r} names an unknown state or "
                         "severity")
     split_by = raw.get("split_by", "")

@@ -25,7 +25,6 @@ from touchdown.telemetry.onboard import Outgoing, TelemetryTask
 from touchdown.telemetry.recording import write_recording
 
 SAMPLE_S = 0.5  # s, how often the host drains telemetry between compiled chunks
-RUN_RECORDING = "received.downlink"  # in a run folder (``fly --out``): what the ground received
 
 
 @dataclass

@@ -39,7 +39,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from touchdown.errors import TouchdownError
+from touchdown.errors import FrameError
 from touchdown.telemetry.packets import packet_length
 
 ASM = bytes.fromhex("1ACFFC1D")  # Attached Sync Marker, CCSDS 131.0-B
@@ -72,10 +72,6 @@ def _asm_run_end(buf: bytearray, i: int) -> int:
         else:
             hi = mid
     return i + lo * len(ASM)
-
-
-class FrameError(TouchdownError, ValueError):
-    """A frame or frame setting is invalid; the message names what is wrong and what to do."""
 
 
 def crc16(data: bytes | bytearray | memoryview) -> int:

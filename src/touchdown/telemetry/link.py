@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from touchdown.errors import TouchdownError
+from touchdown.errors import LinkError
 from touchdown.telemetry.frames import (
     ASM,
     FECF_LEN,
@@ -49,10 +49,6 @@ from touchdown.telemetry.frames import (
 
 PathFunction = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 FRAMES_MAX = 20_000_000  # a guard: ~4 days at 4 kbit/s with 256-octet frames
-
-
-class LinkError(TouchdownError, ValueError):
-    """A link setting or input is invalid; the message names it and the fix."""
 
 
 @dataclass(frozen=True)

@@ -37,36 +37,55 @@ class Outgoing:
     data: bytes
 
 
-def _nav(fsw: np.ndarray, t: float) -> list[float]:
+Values = dict[str, float]  # a packet's field values, by the dictionary's field names
+
+
+def _nav(fsw: np.ndarray, t: float) -> Values:
     p = fsw[st.F_P:st.F_P + 36]
     r_mcmf, ll = np.empty(3), np.empty(3)
     rotate_z(-OMEGA * t, fsw[st.F_X:st.F_X + 3], r_mcmf)  # the FSW's own model of the turn
     latlon_from_mcmf(r_mcmf, ll)
-    return [math.degrees(ll[0]), math.degrees(ll[1]), ll[2] - R_REF, fsw[st.F_ALT], fsw[st.F_HDOT],
-            fsw[st.F_VH], math.sqrt(max(p[0] + p[7] + p[14], 0.0)),
-            math.sqrt(max(p[21] + p[28] + p[35], 0.0))]
+    return {"lat_deg": math.degrees(ll[0]), "lon_deg": math.degrees(ll[1]),
+            "height_m": ll[2] - R_REF, "altitude_m": fsw[st.F_ALT],
+            "vertical_speed_mps": fsw[st.F_HDOT], "horizontal_speed_mps": fsw[st.F_VH],
+            "position_sigma_m": math.sqrt(max(p[0] + p[7] + p[14], 0.0)),
+            "velocity_sigma_mps": math.sqrt(max(p[21] + p[28] + p[35], 0.0))}
 
 
-def _lrf(fsw: np.ndarray, t: float) -> list[float]:
+def _lrf(fsw: np.ndarray, t: float) -> Values:
     rng, pred, nis, acc = fsw[st.F_LRF_LAST:st.F_LRF_LAST + 4]
-    return [rng, pred, nis, acc, fsw[st.F_LRF_STATE], min(fsw[st.F_LRF_NREJ], 65535.0),
-            fsw[st.F_LRF_NACC]]
+    return {"range_m": rng, "predicted_m": pred, "nis": nis, "accepted": acc,
+            "state": fsw[st.F_LRF_STATE], "rejected_run": min(fsw[st.F_LRF_NREJ], 65535.0),
+            "accepted_n": fsw[st.F_LRF_NACC]}
 
 
-def _gnc(fsw: np.ndarray, t: float) -> list[float]:
+def _gnc(fsw: np.ndarray, t: float) -> Values:
     r, u = fsw[st.F_X:st.F_X + 3], fsw[st.F_CMD_DIR:st.F_CMD_DIR + 3]
     rn, un = np.linalg.norm(r), np.linalg.norm(u)
     cos_tilt = float(r @ u) / (rn * un) if rn > 0.0 and un > 0.0 else 1.0
-    return [fsw[st.F_MODE], t - fsw[st.F_MODE_T], fsw[st.F_TGO], fsw[st.F_CMD_MAIN],
-            fsw[st.F_CMD_DUTY], math.degrees(math.acos(max(-1.0, min(1.0, cos_tilt)))),
-            fsw[st.F_ALT_ZERO_SEEN]]
+    return {"mode": fsw[st.F_MODE], "mode_time_s": t - fsw[st.F_MODE_T], "tgo_s": fsw[st.F_TGO],
+            "main_engine": fsw[st.F_CMD_MAIN], "thruster_duty": fsw[st.F_CMD_DUTY],
+            "thrust_tilt_deg": math.degrees(math.acos(max(-1.0, min(1.0, cos_tilt)))),
+            "altitude_zero_seen": fsw[st.F_ALT_ZERO_SEEN]}
 
 
-def _prop(fsw: np.ndarray, t: float) -> list[float]:
-    return [fsw[st.F_PROP]]
+def _prop(fsw: np.ndarray, t: float) -> Values:
+    return {"propellant_kg": fsw[st.F_PROP]}
 
 
+# periodic packets made from the flight software's state alone (``health`` also counts the
+# events the task sent; ``event`` packets go out as events are logged)
 SAMPLERS = {"nav": _nav, "lrf": _lrf, "gnc": _gnc, "prop": _prop}
+
+
+def health_values(fsw: np.ndarray, events_logged: int) -> Values:
+    """The ``health`` packet: cycles slept and flight-software events logged so far."""
+    return {"sleep_cycles": fsw[st.F_SLEEP], "events_logged": min(events_logged, 65535)}
+
+
+def event_values(code: float, value: float) -> Values:
+    """An ``event`` packet: the event's code and its value."""
+    return {"code": code, "value": value}
 
 
 class TelemetryTask:
@@ -85,16 +104,17 @@ class TelemetryTask:
         if missing:
             raise ValueError(f"no onboard sampler for packets {sorted(missing)}")
         self._next = {p.name: 0.0 for p in self._periodic}
-        self._held: dict[str, list[float]] = {}
+        self._held: dict[str, Values] = {}
         self._events_sent = 0
         self._fsw_events = 0
 
-    def _values(self, packet: Packet, fsw: np.ndarray, t: float) -> list[float]:
+    def values(self, packet: Packet, fsw: np.ndarray, t: float) -> Values:
+        """A periodic packet's field values from the flight software's state at time t (s)."""
         if packet.name == "health":
-            return [fsw[st.F_SLEEP], min(self._fsw_events, 65535)]
+            return health_values(fsw, self._fsw_events)
         return SAMPLERS[packet.name](fsw, t)
 
-    def _emit(self, packet: Packet, t: float, values: list[float]) -> None:
+    def _emit(self, packet: Packet, t: float, values: Values) -> None:
         data = self.encoder.encode(packet, t, values)
         self.packets.append(Outgoing(t, packet.priority, packet.apid, data))
 
@@ -107,14 +127,14 @@ class TelemetryTask:
             if int(code) in WORLD_EVENTS:
                 continue
             self._fsw_events += 1
-            self._emit(event, t_ev, [code, value])
+            self._emit(event, t_ev, event_values(code, value))
         self._events_sent = int(a.n_events[0])
         for p in self._periodic:
             while self._next[p.name] <= t + 1e-9:
                 due = self._next[p.name]
                 held = self._held.get(p.name)
-                values = held if held is not None and due < t - 1e-9 else self._values(
+                values = held if held is not None and due < t - 1e-9 else self.values(
                     p, a.fsw, due)
                 self._emit(p, due, values)
                 self._next[p.name] = due + p.period_s
-            self._held[p.name] = self._values(p, a.fsw, t)
+            self._held[p.name] = self.values(p, a.fsw, t)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from spacepackets.ccsds.spacepacket import (
@@ -21,7 +21,7 @@ from spacepackets.ccsds.spacepacket import (
     SpacePacketHeader,
 )
 
-from touchdown.errors import TouchdownError
+from touchdown.errors import PacketError
 from touchdown.telemetry.dictionary import Dictionary, Packet
 
 # P-field: extension 0, time code ID 010 (agency-defined epoch: the scenario's), 4 coarse
@@ -32,10 +32,6 @@ HEADER_LEN = SPACE_PACKET_HEADER_SIZE + CUC_LEN
 SEQ_MODULO = 1 << 14
 _CUC = struct.Struct(">BIH")
 _PRIMARY = struct.Struct(">HHH")
-
-
-class PacketError(TouchdownError, ValueError):
-    """A packet cannot be decoded: the reason names what is wrong with it."""
 
 
 @dataclass(frozen=True)
@@ -69,14 +65,29 @@ def cuc_decode(data: bytes) -> float:
     return coarse + fine / 65536.0
 
 
+def _in_order(packet: Packet, values: Mapping[str, float]) -> list[float]:
+    """The values of a packet's fields in the dictionary's order; PacketError names the fields
+    missing or unknown."""
+    names = [f.name for f in packet.fields]
+    if values.keys() != set(names):
+        missing, unknown = sorted(set(names) - set(values)), sorted(set(values) - set(names))
+        raise PacketError(f"packet {packet.name!r}: values do not match its dictionary fields "
+                          f"(missing {missing}, unknown {unknown})")
+    return [values[n] for n in names]
+
+
 class PacketEncoder:
     """Onboard packetiser: keeps each APID's sequence count (14 bits, wrapping)."""
 
     def __init__(self) -> None:
         self.counts: dict[int, int] = {}
 
-    def encode(self, packet: Packet, t: float, values: Sequence[float]) -> bytes:
-        """One packet of type ``packet`` at onboard time t (s) with the fields' values in order."""
+    def encode(self, packet: Packet, t: float,
+               values: Mapping[str, float] | Sequence[float]) -> bytes:
+        """One packet of type ``packet`` at onboard time t (s): ``values`` by field name (exactly
+        the packet's fields, as the dictionary names them) or in the dictionary's order."""
+        if isinstance(values, Mapping):
+            values = _in_order(packet, values)
         if len(values) != len(packet.fields):
             raise PacketError(f"packet {packet.name!r} has {len(packet.fields)} fields, "
                               f"got {len(values)} values")

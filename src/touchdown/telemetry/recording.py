@@ -16,16 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from touchdown.errors import TouchdownError
+from touchdown.errors import RecordingError
 from touchdown.files import jsonable, write_atomic
 
 MAGIC = b"touchdown downlink recording 1\n"
 RECORD = struct.Struct(">dI")
 MAX_RECORD = 1 << 20  # octets; longer records mean a corrupt file
-
-
-class RecordingError(TouchdownError, ValueError):
-    """A file is not a downlink recording, or its metadata is unreadable."""
 
 
 @dataclass

@@ -15,8 +15,28 @@ import math
 
 from touchdown._compile import kernel
 from touchdown.core.layout import (
+    CC_LATLON,
+    CC_NORMAL,
+    CC_R,
+    CC_V,
+    CC_Z_MCI,
+    CC_Z_MCMF,
+    CP_LATLON,
+    CP_UP,
     CRASHED,
     LANDED,
+    LL_LAT,
+    LL_LON,
+    LL_RADIUS,
+    N_LATLON,
+    N_MOON_TURN,
+    N_TERRAIN_BOX,
+    TB_CENTRE,
+    TB_CHORD,
+    TB_HEIGHT,
+    UA_LATLON,
+    UA_R,
+    UA_V,
     W_ALT,
     W_Q,
     W_R,
@@ -62,7 +82,8 @@ def contact_possible(world, wp, dt, accel, elev, meta, work):
     within the cap when |r_hat - centre| + delta <= the cap's chord radius: chords obey the
     triangle inequality and are shorter than arcs). The cap is kept in ``terrain_box`` and
     remade, BOX_GROW times larger than needed, when the reach leaves it or when a tighter
-    one may decide; its bound is taken over a lat/lon box holding it.
+    one may decide; its bound is taken over a lat/lon box holding it. work:
+    ``SCRATCH_CONTACT``.
     """
     r = world[W_R:W_R + 3]
     v = world[W_V:W_V + 3]
@@ -80,53 +101,60 @@ def contact_possible(world, wp, dt, accel, elev, meta, work):
     delta = 1.01 * reach / rn
     if delta > ANGLE_MAX:
         return True
-    u = work[0:3]
-    c, s = moon_turn(world[W_T], world[W_TURN:W_TURN + 3])
+    u = work[CP_UP:CP_UP + 3]
+    c, s = moon_turn(world[W_T], world[W_TURN:W_TURN + N_MOON_TURN])
     turn_z(c, -s, r, u)
     for i in range(3):
         u[i] /= rn
-    cap = world[W_TERRAIN_BOX:W_TERRAIN_BOX + 5]  # centre (unit, mcmf), chord radius, bound
-    off = math.sqrt((u[0] - cap[0]) ** 2 + (u[1] - cap[1]) ** 2 + (u[2] - cap[2]) ** 2)
+    cap = world[W_TERRAIN_BOX:W_TERRAIN_BOX + N_TERRAIN_BOX]  # core.layout.TERRAIN_BOX
+    off = math.sqrt((u[0] - cap[TB_CENTRE]) ** 2 + (u[1] - cap[TB_CENTRE + 1]) ** 2
+                    + (u[2] - cap[TB_CENTRE + 2]) ** 2)
     half = max(BOX_GROW * delta, BOX_MIN)
-    if cap[3] > 0.0 and off + delta <= cap[3] and (clear > cap[4] or cap[3] <= 2.0 * half):
-        return clear <= cap[4]
+    if (cap[TB_CHORD] > 0.0 and off + delta <= cap[TB_CHORD]
+            and (clear > cap[TB_HEIGHT] or cap[TB_CHORD] <= 2.0 * half)):
+        return clear <= cap[TB_HEIGHT]
     # a new cap around the lander, of angular radius half, and a lat/lon box holding it
-    ll = work[3:6]
+    ll = work[CP_LATLON:CP_LATLON + N_LATLON]
     latlon_from_mcmf(u, ll)
-    lat_far = abs(ll[0]) + half
+    lat_far = abs(ll[LL_LAT]) + half
     if lat_far > LAT_MAX:
-        cap[3] = 0.0  # unset: (only near the poles) no bound
+        cap[TB_CHORD] = 0.0  # unset: (only near the poles) no bound
         return True
     half_lon = 1.01 * half / math.cos(lat_far)
     for i in range(3):
-        cap[i] = u[i]
-    cap[3] = 2.0 * math.sin(0.5 * half)
-    cap[4] = terrain_max_in_box(elev, meta, ll[0] - half, ll[0] + half, ll[1] - half_lon,
-                                ll[1] + half_lon)
-    return clear <= cap[4]
+        cap[TB_CENTRE + i] = u[i]
+    cap[TB_CHORD] = 2.0 * math.sin(0.5 * half)
+    cap[TB_HEIGHT] = terrain_max_in_box(elev, meta, ll[LL_LAT] - half, ll[LL_LAT] + half,
+                                        ll[LL_LON] - half_lon, ll[LL_LON] + half_lon)
+    return clear <= cap[TB_HEIGHT]
 
 
 @kernel
 def update_altitude(world, wp, elev, meta, work):
-    """Store the true terrain height below and the footpads' height above it; return the latter."""
-    r_mcmf, v_mcmf, ll = work[0:3], work[3:6], work[6:9]
-    c, s = moon_turn(world[W_T], world[W_TURN:W_TURN + 3])
+    """Store the true terrain height below and the footpads' height above it; return the latter.
+    work: ``SCRATCH_ALTITUDE``."""
+    r_mcmf, v_mcmf = work[UA_R:UA_R + 3], work[UA_V:UA_V + 3]
+    ll = work[UA_LATLON:UA_LATLON + N_LATLON]
+    c, s = moon_turn(world[W_T], world[W_TURN:W_TURN + N_MOON_TURN])
     mcmf_from_mci_turned(c, s, world[W_R:W_R + 3], world[W_V:W_V + 3], r_mcmf, v_mcmf)
     latlon_from_mcmf(r_mcmf, ll)
-    h = terrain_height(elev, meta, ll[0], ll[1])
+    h = terrain_height(elev, meta, ll[LL_LAT], ll[LL_LON])
     world[W_TERRAIN_H] = h
-    alt = ll[2] - R_REF - h - wp[WP_FOOT]
+    alt = ll[LL_RADIUS] - R_REF - h - wp[WP_FOOT]
     world[W_ALT] = alt
     return alt
 
 
 @kernel
 def classify_contact(world, wp, elev, meta, work):
-    """Record the contact state and set the outcome; return the status code."""
-    r_mcmf, v_mcmf, ll = work[0:3], work[3:6], work[6:9]
-    n, z_mci, z_mcmf = work[9:12], work[12:15], work[15:18]
+    """Record the contact state and set the outcome; return the status code.
+    work: ``SCRATCH_CLASSIFY``."""
+    r_mcmf, v_mcmf = work[CC_R:CC_R + 3], work[CC_V:CC_V + 3]
+    ll = work[CC_LATLON:CC_LATLON + N_LATLON]
+    n = work[CC_NORMAL:CC_NORMAL + 3]
+    z_mci, z_mcmf = work[CC_Z_MCI:CC_Z_MCI + 3], work[CC_Z_MCMF:CC_Z_MCMF + 3]
     t = world[W_T]
-    c, s = moon_turn(t, world[W_TURN:W_TURN + 3])
+    c, s = moon_turn(t, world[W_TURN:W_TURN + N_MOON_TURN])
     mcmf_from_mci_turned(c, s, world[W_R:W_R + 3], world[W_V:W_V + 3], r_mcmf, v_mcmf)
     latlon_from_mcmf(r_mcmf, ll)
     terrain_normal(elev, meta, r_mcmf, n)
@@ -142,8 +170,8 @@ def classify_contact(world, wp, elev, meta, work):
     v_h = math.sqrt(vt2)
     speed = math.sqrt(vn * vn + vt2)
     world[W_TD + 0] = t
-    world[W_TD + 1] = ll[0]
-    world[W_TD + 2] = ll[1]
+    world[W_TD + 1] = ll[LL_LAT]
+    world[W_TD + 2] = ll[LL_LON]
     world[W_TD + 3] = v_down
     world[W_TD + 4] = v_h
     world[W_TD + 5] = tilt

@@ -37,6 +37,54 @@ import numpy as np
 
 from touchdown._compile import kernel
 from touchdown.core.layout import (
+    BP_A1,
+    BP_A2,
+    BP_A3,
+    BP_A4,
+    BP_D_END,
+    BP_D_HALF,
+    BP_DV_END,
+    BP_DV_HALF,
+    BP_GRAVITY,
+    BP_GROUPS,
+    BP_R,
+    BP_TURN,
+    BP_TURN_AXIS,
+    BP_Z0,
+    MAX_PULSES,
+    N_BURN_WORK,
+    N_MOON_TURN,
+    N_SCRATCH_GRAVITY,
+    N_SCRATCH_RK4,
+    N_SCRATCH_SLEW,
+    N_SCRATCH_SUBSTEP,
+    N_SCRATCH_TURN,
+    N_SCRATCH_TURN_AXIS,
+    N_THRUST_GROUP,
+    RK_GRAVITY,
+    RK_K1R,
+    RK_K1V,
+    RK_K2R,
+    RK_K2V,
+    RK_K3R,
+    RK_K3V,
+    RK_K4R,
+    RK_K4V,
+    RK_R,
+    SL_TURN,
+    SL_TURN_AXIS,
+    SS_RK4,
+    SS_SLEW,
+    SS_THRUST_DIR,
+    TA_Z,
+    TG_DIR,
+    TG_DURATION,
+    TG_MASS,
+    TG_MDOT,
+    TG_START,
+    TG_VE,
+    TN_ROT,
+    TN_ROT_BODY,
     W_DTH,
     W_DV,
     W_IMPULSE,
@@ -62,9 +110,12 @@ from touchdown.moon.constants import G0, OMEGA
 from touchdown.moon.frames import moon_turn
 from touchdown.moon.gravity import gravity_mci_turned
 
-MAX_PULSES = 10  # longest run of pulses for ``burn_pulses``
-N_WORK = 110  # float64 scratch words: ``substep`` 48 (18 + 30 for coast_or_burn),
-# ``burn_pulses`` 30 + 8 MAX_PULSES
+__all__ = ["MAX_PULSES", "N_WORK", "burn_pulses", "coast_or_burn", "leak_rate", "new_work",
+           "slew", "substep"]
+
+# float64 scratch words of ``substep`` and ``burn_pulses`` (``core.layout``: SCRATCH_SUBSTEP,
+# SCRATCH_BURN); MAX_PULSES, the longest run of pulses for ``burn_pulses``, is declared there
+N_WORK = max(N_SCRATCH_SUBSTEP, N_BURN_WORK)
 
 
 @kernel
@@ -103,13 +154,13 @@ def coast_or_burn(t0, r, v, m0, force, mdot, u_mci, dt, work):
     """Advance r, v (in place) by dt with constant thrust force (N) along u_mci and mass flow mdot.
 
     Classical RK4 with the mass varying linearly within the step. Returns the non-gravitational
-    delta-v (m/s) along u_mci, exactly integrated: ve ln(m0 / m1).
+    delta-v (m/s) along u_mci, exactly integrated: ve ln(m0 / m1). work: ``SCRATCH_RK4``.
     """
-    k1r, k1v = work[0:3], work[3:6]
-    k2r, k2v = work[6:9], work[9:12]
-    k3r, k3v = work[12:15], work[15:18]
-    k4r, k4v = work[18:21], work[21:24]
-    tmp, w3 = work[24:27], work[27:30]
+    k1r, k1v = work[RK_K1R:RK_K1R + 3], work[RK_K1V:RK_K1V + 3]
+    k2r, k2v = work[RK_K2R:RK_K2R + 3], work[RK_K2V:RK_K2V + 3]
+    k3r, k3v = work[RK_K3R:RK_K3R + 3], work[RK_K3V:RK_K3V + 3]
+    k4r, k4v = work[RK_K4R:RK_K4R + 3], work[RK_K4V:RK_K4V + 3]
+    tmp, w3 = work[RK_R:RK_R + 3], work[RK_GRAVITY:RK_GRAVITY + N_SCRATCH_GRAVITY]
     half = 0.5 * dt
     f0 = force / m0
     fh = force / (m0 - mdot * half)
@@ -147,8 +198,9 @@ def coast_or_burn(t0, r, v, m0, force, mdot, u_mci, dt, work):
 
 @kernel
 def _turn_axis(q, thrust_dir_mci, work):
-    """Unit axis (mci) and angle (rad) of the shortest turn of body +z onto thrust_dir_mci."""
-    z_mci = work[0:3]
+    """Unit axis (mci) and angle (rad) of the shortest turn of body +z onto thrust_dir_mci.
+    work: ``SCRATCH_TURN_AXIS``."""
+    z_mci = work[TA_Z:TA_Z + 3]
     body_z_mci(q, z_mci)
     ax = z_mci[1] * thrust_dir_mci[2] - z_mci[2] * thrust_dir_mci[1]
     ay = z_mci[2] * thrust_dir_mci[0] - z_mci[0] * thrust_dir_mci[2]
@@ -166,13 +218,13 @@ def _turn_axis(q, thrust_dir_mci, work):
 @kernel
 def _apply_turn(world, nx, ny, nz, step, dt, work):
     """Turn the attitude by step (rad) about the unit mci axis n; book the gyro's truth (the
-    turn in body axes) and the body rate over dt (s)."""
+    turn in body axes) and the body rate over dt (s). work: ``SCRATCH_TURN``."""
     q = world[W_Q:W_Q + 4]
-    rot = work[0:3]
+    rot = work[TN_ROT:TN_ROT + 3]
     rot[0], rot[1], rot[2] = nx * step, ny * step, nz * step
     if step > 0.0:
         quat_apply_rotvec(q, rot[0], rot[1], rot[2], True)
-    w_body = work[3:6]
+    w_body = work[TN_ROT_BODY:TN_ROT_BODY + 3]
     quat_rotate_inverse(q, rot, w_body)
     for i in range(3):
         world[W_OMEGA + i] = w_body[i] / dt
@@ -181,9 +233,12 @@ def _apply_turn(world, nx, ny, nz, step, dt, work):
 
 @kernel
 def slew(world, wp, thrust_dir_mci, dt, work):
-    """Turn body +z toward thrust_dir_mci at no more than the rate limit for dt (s)."""
-    nx, ny, nz, angle = _turn_axis(world[W_Q:W_Q + 4], thrust_dir_mci, work)
-    _apply_turn(world, nx, ny, nz, min(angle, wp[WP_SLEW] * dt), dt, work[3:9])
+    """Turn body +z toward thrust_dir_mci at no more than the rate limit for dt (s).
+    work: ``SCRATCH_SLEW``."""
+    nx, ny, nz, angle = _turn_axis(world[W_Q:W_Q + 4], thrust_dir_mci,
+                                   work[SL_TURN_AXIS:SL_TURN_AXIS + N_SCRATCH_TURN_AXIS])
+    _apply_turn(world, nx, ny, nz, min(angle, wp[WP_SLEW] * dt), dt,
+                work[SL_TURN:SL_TURN + N_SCRATCH_TURN])
 
 
 @kernel
@@ -191,19 +246,20 @@ def _thrust_path(tau, groups, n_groups, d_out, dv_out):
     """Thrust-only displacement (m) and velocity (m/s) at tau (s) into a run of thrust groups;
     returns the delta-v's magnitude summed over the groups (m/s).
 
-    Group g (``groups[8 g:8 g + 8]``: start (s), duration (s), mass at its start (kg), mass
-    flow (kg/s), ve = thrust / mass flow (m/s: the exhaust velocity, less with a leak),
-    direction (3)) thrusts along its direction: after x seconds of it, with mu = m_g - mdot x,
-    its delta-v is ve ln(m_g / mu) and its displacement ve (x - (mu / mdot) ln(m_g / mu));
-    after it ends its delta-v keeps moving.
+    Group g (``core.layout.THRUST_GROUP``, N_THRUST_GROUP words from N_THRUST_GROUP g: start
+    (s), duration (s), mass at its start (kg), mass flow (kg/s), ve = thrust / mass flow (m/s:
+    the exhaust velocity, less with a leak), direction (3)) thrusts along its direction: after
+    x seconds of it, with mu = m_g - mdot x, its delta-v is ve ln(m_g / mu) and its
+    displacement ve (x - (mu / mdot) ln(m_g / mu)); after it ends its delta-v keeps moving.
     """
     for i in range(3):
         d_out[i] = 0.0
         dv_out[i] = 0.0
     dv_sum = 0.0
     for g in range(n_groups):
-        grp = groups[8 * g:8 * g + 8]
-        t_g, dur, m_g, mdot, ve = grp[0], grp[1], grp[2], grp[3], grp[4]
+        grp = groups[N_THRUST_GROUP * g:N_THRUST_GROUP * g + N_THRUST_GROUP]
+        t_g, dur, m_g = grp[TG_START], grp[TG_DURATION], grp[TG_MASS]
+        mdot, ve = grp[TG_MDOT], grp[TG_VE]
         if t_g >= tau:
             break
         if mdot <= 0.0:
@@ -214,8 +270,8 @@ def _thrust_path(tau, groups, n_groups, d_out, dv_out):
         disp = ve * (x + (m_g - mdot * x) / mdot * lg) + (tau - t_g - x) * dv
         dv_sum += dv
         for i in range(3):
-            d_out[i] += disp * grp[5 + i]
-            dv_out[i] += dv * grp[5 + i]
+            d_out[i] += disp * grp[TG_DIR + i]
+            dv_out[i] += dv * grp[TG_DIR + i]
     return dv_sum
 
 
@@ -231,9 +287,12 @@ def burn_pulses(world, wp, thrust_dir_mci, main_on, n_on, dt, n, work):
     in closed form group by group, ``_thrust_path``), r_g'' = gravity(t, r_g + d(t)) is smooth
     and takes one RK4 step. If the propellant does not last the n pulses it takes them one
     ``substep`` at a time. n <= MAX_PULSES. Returns 1 if the propellant ran out, else 0.
+    work: ``SCRATCH_BURN``, or, taken one ``substep`` at a time, ``SCRATCH_SUBSTEP`` (the
+    whole area handed on): ``N_BURN_WORK`` words.
     """
     q = world[W_Q:W_Q + 4]
-    nx, ny, nz, angle = _turn_axis(q, thrust_dir_mci, work)
+    nx, ny, nz, angle = _turn_axis(q, thrust_dir_mci,
+                                   work[BP_TURN_AXIS:BP_TURN_AXIS + N_SCRATCH_TURN_AXIS])
     f_main = wp[WP_MAIN_F] if main_on else 0.0
     md_main = wp[WP_MAIN_F] / (wp[WP_MAIN_ISP] * G0) if main_on else 0.0
     f_thr = wp[WP_THR_N] * wp[WP_THR_F]
@@ -250,8 +309,9 @@ def burn_pulses(world, wp, thrust_dir_mci, main_on, n_on, dt, n, work):
         return ran_out
     m0 = wp[WP_DRY] + world[W_PROP]
     # the groups: a new one where the thrusters stop or the thrust axis has turned again
-    groups = work[30:30 + 8 * n]  # flat, 8 words a group: a reshape costs a call
-    u0 = work[0:3]
+    # flat, N_THRUST_GROUP words a group: a reshape costs a call
+    groups = work[BP_GROUPS:BP_GROUPS + N_THRUST_GROUP * n]
+    u0 = work[BP_Z0:BP_Z0 + 3]
     body_z_mci(q, u0)
     rate_step = wp[WP_SLEW] * dt
     nu = nx * u0[0] + ny * u0[1] + nz * u0[2]
@@ -263,34 +323,36 @@ def burn_pulses(world, wp, thrust_dir_mci, main_on, n_on, dt, n, work):
         phi = min((k + 1) * rate_step, angle)
         thr = k < n_on
         if n_groups == 0 or phi != phi_last or k == n_on:
-            grp = groups[8 * n_groups:8 * n_groups + 8]
+            grp = groups[N_THRUST_GROUP * n_groups:N_THRUST_GROUP * n_groups + N_THRUST_GROUP]
             n_groups += 1
-            grp[0], grp[1], grp[2] = k * dt, 0.0, m
-            grp[3] = md_main + (md_thr if thr else 0.0)
+            grp[TG_START], grp[TG_DURATION], grp[TG_MASS] = k * dt, 0.0, m
+            grp[TG_MDOT] = md_main + (md_thr if thr else 0.0)
             if leak > 0.0:
-                grp[3] += leak  # the mass falls faster; the thrust is the same
+                grp[TG_MDOT] += leak  # the mass falls faster; the thrust is the same
             force = f_main + (f_thr if thr else 0.0)
-            grp[4] = force / grp[3] if grp[3] > 0.0 else 0.0
+            grp[TG_VE] = force / grp[TG_MDOT] if grp[TG_MDOT] > 0.0 else 0.0
             c, sn = math.cos(phi), math.sin(phi)
-            grp[5] = u0[0] * c + cx * sn + nx * nu * (1.0 - c)
-            grp[6] = u0[1] * c + cy * sn + ny * nu * (1.0 - c)
-            grp[7] = u0[2] * c + cz * sn + nz * nu * (1.0 - c)
+            grp[TG_DIR] = u0[0] * c + cx * sn + nx * nu * (1.0 - c)
+            grp[TG_DIR + 1] = u0[1] * c + cy * sn + ny * nu * (1.0 - c)
+            grp[TG_DIR + 2] = u0[2] * c + cz * sn + nz * nu * (1.0 - c)
             phi_last = phi
-        groups[8 * (n_groups - 1) + 1] += dt
-        m -= grp[3] * dt
+        grp[TG_DURATION] += dt  # the last group made: the one this pulse is in
+        m -= grp[TG_MDOT] * dt
     # one RK4 step for r_g, v_g, with gravity at r_g + d(t)
     h = n * dt
     half = 0.5 * h
     r, v = world[W_R:W_R + 3], world[W_V:W_V + 3]
-    d_h, dv_h, d_1, dv_1 = work[3:6], work[6:9], work[9:12], work[12:15]
+    d_h, dv_h = work[BP_D_HALF:BP_D_HALF + 3], work[BP_DV_HALF:BP_DV_HALF + 3]
+    d_1, dv_1 = work[BP_D_END:BP_D_END + 3], work[BP_DV_END:BP_DV_END + 3]
     _thrust_path(half, groups, n_groups, d_h, dv_h)
     dv_total = _thrust_path(h, groups, n_groups, d_1, dv_1)  # each group to its end
     t0 = world[W_T]
-    c0, s0 = moon_turn(t0, world[W_TURN:W_TURN + 3])
+    c0, s0 = moon_turn(t0, world[W_TURN:W_TURN + N_MOON_TURN])
     ch, sh = _turned(c0, s0, OMEGA * half)
     c1, s1 = _turned(ch, sh, OMEGA * half)
-    a1, a2, a3, a4 = work[15:18], work[18:21], work[21:24], work[0:3]
-    tmp, w3 = work[24:27], work[27:30]
+    a1, a2 = work[BP_A1:BP_A1 + 3], work[BP_A2:BP_A2 + 3]
+    a3, a4 = work[BP_A3:BP_A3 + 3], work[BP_A4:BP_A4 + 3]
+    tmp, w3 = work[BP_R:BP_R + 3], work[BP_GRAVITY:BP_GRAVITY + N_SCRATCH_GRAVITY]
     gravity_mci_turned(c0, s0, r, a1, w3)
     for i in range(3):
         tmp[i] = r[i] + half * v[i] + d_h[i]
@@ -311,7 +373,7 @@ def burn_pulses(world, wp, thrust_dir_mci, main_on, n_on, dt, n, work):
     world[W_T] = t0 + h
     # the attitude: the whole turn at once (about one axis), the rate of the last pulse
     turned = min(angle, n * rate_step)
-    _apply_turn(world, nx, ny, nz, turned, dt, work[0:6])
+    _apply_turn(world, nx, ny, nz, turned, dt, work[BP_TURN:BP_TURN + N_SCRATCH_TURN])
     last = turned - min(angle, (n - 1) * rate_step)
     for i in range(3):
         world[W_OMEGA + i] *= last / turned if turned > 0.0 else 0.0
@@ -323,10 +385,11 @@ def substep(world, wp, thrust_dir_mci, main_on, thr_on, dt, work):
     """Advance the world by dt (s) with the engines held: slew, then burn or coast.
 
     A leak (``leak_rate``) adds to the mass flow out of the tank, not to the thrust. Returns 1
-    if the propellant ran out during this step (burnt or leaked), else 0.
+    if the propellant ran out during this step (burnt or leaked), else 0. work:
+    ``SCRATCH_SUBSTEP``.
     """
-    slew(world, wp, thrust_dir_mci, dt, work)
-    u = work[15:18]
+    slew(world, wp, thrust_dir_mci, dt, work[SS_SLEW:SS_SLEW + N_SCRATCH_SLEW])
+    u = work[SS_THRUST_DIR:SS_THRUST_DIR + 3]
     body_z_mci(world[W_Q:W_Q + 4], u)
     force = 0.0
     mdot = 0.0
@@ -348,7 +411,7 @@ def substep(world, wp, thrust_dir_mci, main_on, thr_on, dt, work):
     t0 = world[W_T]
     m0 = wp[WP_DRY] + max(prop, 0.0)
     ran_out = 0
-    rk = work[18:N_WORK]
+    rk = work[SS_RK4:SS_RK4 + N_SCRATCH_RK4]
     if mdot > 0.0 and prop <= mdot * dt:  # split at the instant the tanks run dry
         t_burn = prop / mdot
         dv = coast_or_burn(t0, r, v, m0, force, mdot, u, t_burn, rk)
@@ -367,5 +430,5 @@ def substep(world, wp, thrust_dir_mci, main_on, thr_on, dt, work):
 
 
 def new_work() -> np.ndarray:
-    """Scratch array for ``substep``."""
+    """Scratch array for ``substep`` and ``burn_pulses``."""
     return np.zeros(N_WORK)

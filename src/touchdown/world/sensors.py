@@ -28,6 +28,10 @@ from touchdown.core.layout import (
     M_ST_Q,
     M_ST_VALID,
     M_T,
+    N_MOON_TURN,
+    RL_BEAM,
+    RL_BEAM_MCMF,
+    RL_R,
     W_DTH,
     W_DV,
     W_LRF_TRUE,
@@ -93,11 +97,12 @@ def read_lrf(world, wp, elev, meta, rng, meas, work):
     bias fault's start the reading is off by the bias; the range window is judged on the true
     range. The range is measured from the centre of mass (the sensor's lever arm, under 1 m, is
     neglected). The dropout and the noise are drawn for every reading, faults or not, so a
-    fault changes no other random number.
+    fault changes no other random number. work: ``SCRATCH_READ_LRF``.
     """
-    beam_mci, beam_mcmf, r_mcmf = work[0:3], work[3:6], work[6:9]
+    beam_mci, beam_mcmf = work[RL_BEAM:RL_BEAM + 3], work[RL_BEAM_MCMF:RL_BEAM_MCMF + 3]
+    r_mcmf = work[RL_R:RL_R + 3]
     quat_rotate(world[W_Q:W_Q + 4], wp[WP_LRF_BEAM:WP_LRF_BEAM + 3], beam_mci)
-    c, s = moon_turn(world[W_T], world[W_TURN:W_TURN + 3])
+    c, s = moon_turn(world[W_T], world[W_TURN:W_TURN + N_MOON_TURN])
     turn_z(c, -s, beam_mci, beam_mcmf)
     turn_z(c, -s, world[W_R:W_R + 3], r_mcmf)
     rho = ray_cast(elev, meta, r_mcmf, beam_mcmf, wp[WP_LRF_MAX])

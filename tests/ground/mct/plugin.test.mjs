@@ -13,6 +13,7 @@ import {
 import { GroundApi } from '../../../src/touchdown/ground/mct/plugin/feed.js';
 import { makeObjects } from '../../../src/touchdown/ground/mct/plugin/objects.js';
 import {
+  Severities,
   datum,
   evaluateLimits,
   telemetryPoints
@@ -32,23 +33,39 @@ import {
   losText
 } from '../../../src/touchdown/ground/mct/plugin/views.js';
 
-const parameters = JSON.parse(process.env.TOUCHDOWN_PARAMETERS);
+const dictionary = JSON.parse(process.env.TOUCHDOWN_DICTIONARY); // GET /api/dictionary
+const parameters = dictionary.parameters;
 const byName = new Map(parameters.map((p) => [p.name, p]));
+const severities = new Severities(dictionary.alarm_severities);
+
+test('severities: ranks, colours and limit columns follow the dictionary\'s order', () => {
+  const scale = dictionary.alarm_severities;
+  assert.deepEqual(dictionary.severities.slice(-scale.length), scale); // one scale
+  assert.deepEqual(scale.map((s) => severities.rank(s)), scale.map((_, i) => i + 1));
+  assert.equal(severities.rank('info'), 0); // nominal: no alarm, no colour
+  assert.equal(severities.color(null), undefined);
+  assert.equal(severities.color(scale[0]), 'cyan');
+  assert.equal(severities.color(scale.at(-1)), 'purple');
+  const reordered = new Severities(['minor', 'major']); // the plugin names none itself
+  assert.deepEqual([reordered.color('minor'), reordered.color('major')], ['cyan', 'yellow']);
+  assert.equal(reordered.limitKey('major'), 'MAJOR');
+});
 
 test('limits: the gravest range broken wins, with its colour and side', () => {
   const alt = byName.get('nav.altitude_m'); // warning [-50, 200000], critical [-500, 250000]
-  assert.equal(evaluateLimits(alt, 1000), undefined);
-  assert.equal(evaluateLimits(alt, -100).name, 'warning low');
-  assert.match(evaluateLimits(alt, -100).cssClass, /is-limit--lwr is-limit--yellow/);
-  assert.equal(evaluateLimits(alt, -600).name, 'critical low');
-  assert.match(evaluateLimits(alt, 300000).cssClass, /is-limit--upr is-limit--red/);
-  assert.equal(evaluateLimits(alt, null), undefined);
+  assert.equal(evaluateLimits(alt, 1000, severities), undefined);
+  assert.equal(evaluateLimits(alt, -100, severities).name, 'warning low');
+  assert.match(evaluateLimits(alt, -100, severities).cssClass, /is-limit--lwr is-limit--yellow/);
+  assert.equal(evaluateLimits(alt, -600, severities).name, 'critical low');
+  assert.match(evaluateLimits(alt, 300000, severities).cssClass, /is-limit--upr is-limit--red/);
+  assert.equal(evaluateLimits(alt, null, severities), undefined);
 });
 
 test('limits: an enumerated state that alarms', () => {
   const state = byName.get('lrf.state');
-  assert.equal(evaluateLimits(state, 1), undefined); // tracking
-  assert.deepEqual(evaluateLimits(state, 2), { cssClass: 'is-limit--red', name: 'faulty' });
+  assert.equal(evaluateLimits(state, 1, severities), undefined); // tracking
+  assert.deepEqual(evaluateLimits(state, 2, severities),
+    { cssClass: 'is-limit--red', name: 'faulty' });
 });
 
 test('points: one per field and one per state of a split_by field', () => {
@@ -58,7 +75,7 @@ test('points: one per field and one per state of a split_by field', () => {
 });
 
 test('objects: the Landing display and every point, made from the dictionary', () => {
-  const objects = makeObjects({ scenario: 'm1' }, parameters);
+  const objects = makeObjects({ scenario: 'm1' }, parameters, severities);
   const landing = objects.get('landing');
   assert.equal(landing.type, 'flexible-layout');
   for (const member of landing.composition) assert.ok(objects.has(member.key), member.key);
@@ -67,7 +84,8 @@ test('objects: the Landing display and every point, made from the dictionary', (
   const mode = valueOf('gnc.mode');
   assert.equal(mode.format, 'enum');
   assert.deepEqual(mode.enumerations[3], { value: 3, string: 'braking' });
-  assert.throws(() => makeObjects({}, parameters.filter((p) => p.name !== 'gnc.mode')),
+  assert.throws(
+    () => makeObjects({}, parameters.filter((p) => p.name !== 'gnc.mode'), severities),
     /does not define: fix/);
 });
 
@@ -116,7 +134,7 @@ test('time systems: a datum carries both times; bounds convert both ways', () =>
   assert.deepEqual(utc, { start: EPOCH_MS + 1000, end: EPOCH_MS + 61000 });
   assert.deepEqual(convertBounds(utc, 'utc', 'met', EPOCH_MS), met);
   assert.equal(utcText(EPOCH_MS, 3600.25), '2023-04-25 16:40:00.2 UTC');
-  const alt = makeObjects({ scenario: 'm1' }, parameters).get('nav.altitude_m');
+  const alt = makeObjects({ scenario: 'm1' }, parameters, severities).get('nav.altitude_m');
   const domains = alt.telemetry.values.filter((v) => v.hints.domain).map((v) => v.key);
   assert.deepEqual(domains, ['utc', 'met']);
 });
@@ -270,7 +288,8 @@ test('alarm rows: an enumeration by name, shelved until, cleared', () => {
   assert.equal(alarmLines(cleared, p).at(-1).text, 'by cy at T+73:20.0');
   assert.equal(alarmState(cleared), 'CLEARED');
   assert.deepEqual(alarmActions(cleared), []);
-  assert.deepEqual(sortAlarms([cleared, PROPELLANT_ALARM, faulty]).map((a) => a.id), [8, 7, 8]);
+  assert.deepEqual(
+    sortAlarms([cleared, PROPELLANT_ALARM, faulty], severities).map((a) => a.id), [8, 7, 8]);
 });
 
 test('alarm history: one line per entry, enumerations by name', () => {

@@ -5,14 +5,12 @@
 // alarm history, for one alarm or all, as a chronological list. Times are T+ (MET); the UTC is in
 // each time's title.
 import { api } from './feed.js';
-import { SEVERITY_COLOR } from './telemetry.js';
 import { metText, utcText } from './time.js';
 import { ALARMS_TYPE } from './objects.js';
 import { element, view } from './views.js';
 
 const OPERATOR_KEY = 'touchdown.operator';
 const REFRESH_MS = 5000;
-const SEVERITY_RANK = { watch: 1, warning: 2, distress: 3, critical: 4, severe: 5 };
 
 /** Shelve durations offered (MET s; the server takes 1 s .. 1 day). */
 export const SHELVE_DURATIONS = [
@@ -166,13 +164,14 @@ export function chronological(entries) {
     .map(([e]) => e);
 }
 
-/** Alarms in the order the list shows them: active first, the gravest then the newest. */
-export function sortAlarms(alarms) {
+/** Alarms in the order the list shows them: active first, the gravest (by the dictionary's
+ *  `severities`, a Severities) then the newest. */
+export function sortAlarms(alarms, severities) {
   return [...alarms].sort(
     (a, b) =>
       Number(b.active) - Number(a.active) ||
       Number(!b.acknowledged && b.active) - Number(!a.acknowledged && a.active) ||
-      (SEVERITY_RANK[b.severity] ?? 0) - (SEVERITY_RANK[a.severity] ?? 0) ||
+      severities.rank(b.severity) - severities.rank(a.severity) ||
       (b.t_trigger ?? 0) - (a.t_trigger ?? 0) ||
       b.id - a.id
   );
@@ -195,7 +194,7 @@ const RECEIVED = {
   current: 't_current'
 };
 
-export function alarmsView(feed, parameters, epochMs) {
+export function alarmsView(feed, parameters, severities, epochMs) {
   const byName = new Map(parameters.map((p) => [p.name, p]));
   return view('touchdown.alarms', 'Alarm list', 'icon-alert-triangle', ALARMS_TYPE, (root) => {
     const summary = element('span', { class: 'td-alarm-summary' });
@@ -255,7 +254,7 @@ export function alarmsView(feed, parameters, epochMs) {
             }),
             ...(single ? [] : [element('td', { class: 'td-param', text: line.parameter })]),
             element('td', {
-              class: `td-what td-sev-${SEVERITY_COLOR[e.severity] ?? 'none'}`,
+              class: `td-what td-sev-${severities.color(e.severity) ?? 'none'}`,
               text: line.text
             })
           ])
@@ -356,7 +355,7 @@ export function alarmsView(feed, parameters, epochMs) {
     function render(card) {
       const a = card.alarm;
       const p = byName.get(a.parameter);
-      const color = SEVERITY_COLOR[a.severity] ?? 'none';
+      const color = severities.color(a.severity) ?? 'none';
       const state = alarmState(a);
       card.root.className =
         `td-alarm td-sev-${color} ${a.active ? 'is-active' : 'is-cleared'}` +
@@ -425,7 +424,7 @@ export function alarmsView(feed, parameters, epochMs) {
         try {
           const { rows, complete } = await api.pages('/api/alarms', 'alarms', {}, { maxPages: 10 });
           if (!alive) return;
-          const alarms = sortAlarms(rows);
+          const alarms = sortAlarms(rows, severities);
           const seen = new Set();
           const order = alarms.map((a) => {
             const card = cardFor(a);

@@ -80,7 +80,7 @@ const container = (size, frames) => ({
   }))
 });
 
-export function makeObjects(flight, parameters) {
+export function makeObjects(flight, parameters, severities) {
   const points = telemetryPoints(parameters);
   const known = new Set(points.map((pt) => pt.key));
   const missing = [...ALTITUDE, ...SPEEDS, ...PROPELLANT, ...STATUS, ...EVENTS].filter(
@@ -107,7 +107,8 @@ export function makeObjects(flight, parameters) {
       configuration: {
         isFixedLayout: true,
         hiddenColumns: Object.fromEntries(
-          ['timestamp', 'type', 'WATCH', 'WARNING', 'DISTRESS', 'CRITICAL', 'SEVERE'].map((c) => [c, true])
+          ['timestamp', 'type', ...severities.order.map((s) => severities.limitKey(s))]
+            .map((c) => [c, true])
         )
       }
     },

@@ -1,22 +1,41 @@
-// Telemetry objects made from the server's telemetry dictionary (GET /api/parameters), and the
+// Telemetry objects made from the server's telemetry dictionary (GET /api/dictionary), and the
 // Open MCT providers behind them: history from the archive, realtime from the feed, limits with
-// their severities, and staleness from the server's packet expiry. Every datum carries its time
-// twice: `utc` (ms since 1970) and `met` (ms since the scenario epoch), for the two time systems.
+// the dictionary's severities, and staleness from the server's packet expiry. Every datum
+// carries its time twice: `utc` (ms since 1970) and `met` (ms since the scenario epoch), for
+// the two time systems.
 import { history, pairedHistory } from './feed.js';
 import { MET_KEY, UTC_KEY, secondsFrom } from './time.js';
 
 export const NAMESPACE = 'touchdown';
 export const TELEMETRY_TYPE = 'touchdown.telemetry';
 
-// Yamcs' severities, mildest first, as Open MCT's limit classes draw them.
-const SEVERITY_COLOR = {
-  watch: 'cyan',
-  warning: 'yellow',
-  distress: 'orange',
-  critical: 'red',
-  severe: 'purple'
-};
-const SEVERITIES = Object.keys(SEVERITY_COLOR);
+// Open MCT's limit colours, mildest first: the dictionary's alarm severities take them in order.
+const LIMIT_COLORS = ['cyan', 'yellow', 'orange', 'red', 'purple'];
+
+/** The dictionary's alarm severities (`alarm_severities` of GET /api/dictionary, mildest
+ *  first): each one's rank (1 the mildest, 0 none) and the Open MCT limit colour it is drawn in.
+ *  The plugin names no severity of its own. */
+export class Severities {
+  constructor(alarmSeverities) {
+    this.order = [...alarmSeverities];
+    this.ranks = new Map(this.order.map((s, i) => [s, i + 1]));
+  }
+
+  rank(severity) {
+    return this.ranks.get(severity) ?? 0;
+  }
+
+  /** The key of a severity's limits (and of their column in a LAD table). */
+  limitKey(severity) {
+    return severity.toUpperCase();
+  }
+
+  /** The colour of a severity (undefined: none, or not an alarm severity). */
+  color(severity) {
+    const rank = this.rank(severity);
+    return rank ? LIMIT_COLORS[Math.min(rank, LIMIT_COLORS.length) - 1] : undefined;
+  }
+}
 
 /** The telemetry points: one per dictionary field, and one per state of a `split_by` field. */
 export function telemetryPoints(parameters) {
@@ -75,9 +94,10 @@ export function telemetryObject(point) {
 
 /** The Open MCT telemetry provider over the archive, the feed and the dictionary's limits. */
 export class TelemetryProvider {
-  constructor(feed, parameters, epochMs) {
+  constructor(feed, parameters, severities, epochMs) {
     this.feed = feed;
     this.parameters = new Map(parameters.map((p) => [p.name, p]));
+    this.severities = severities;
     this.epochMs = epochMs;
     this.staleness = new Map(); // packet -> Set of callbacks
     feed.on('link', () => this.notifyStaleness());
@@ -137,7 +157,7 @@ export class TelemetryProvider {
   getLimitEvaluator(domainObject) {
     const p = this.parameters.get(domainObject.touchdown.name);
     return {
-      evaluate: (datum) => evaluateLimits(p, datum.value)
+      evaluate: (datum) => evaluateLimits(p, datum.value, this.severities)
     };
   }
 
@@ -145,8 +165,8 @@ export class TelemetryProvider {
     const p = this.parameters.get(domainObject.touchdown.name);
     const limits = {};
     for (const [severity, [low, high]] of Object.entries(p.limits)) {
-      const color = SEVERITY_COLOR[severity];
-      limits[severity.toUpperCase()] = {
+      const color = this.severities.color(severity);
+      limits[this.severities.limitKey(severity)] = {
         low: { color, value: low },
         high: { color, value: high }
       };
@@ -208,22 +228,23 @@ export function datum(epochMs, t, value) {
   return { [UTC_KEY]: epochMs + t * 1000, [MET_KEY]: t * 1000, value, t };
 }
 
-/** The limit a value breaks, as Open MCT's limit evaluators answer (undefined: nominal). */
-export function evaluateLimits(p, value) {
+/** The limit a value breaks, as Open MCT's limit evaluators answer (undefined: nominal): the
+ *  gravest of the dictionary's `severities` (a Severities) whose range it is outside. */
+export function evaluateLimits(p, value, severities) {
   if (value === null || value === undefined || Number.isNaN(value)) {
     return undefined;
   }
   const state = p.enumeration[String(value)];
   if (state !== undefined) {
     const severity = p.alarms[state];
-    return severity && { cssClass: `is-limit--${SEVERITY_COLOR[severity]}`, name: state };
+    return severity && { cssClass: `is-limit--${severities.color(severity)}`, name: state };
   }
-  for (const severity of [...SEVERITIES].reverse()) {
+  for (const severity of [...severities.order].reverse()) {
     const range = p.limits[severity];
     if (range && (value < range[0] || value > range[1])) {
       const upper = value > range[1];
       return {
-        cssClass: `is-limit--${upper ? 'upr' : 'lwr'} is-limit--${SEVERITY_COLOR[severity]}`,
+        cssClass: `is-limit--${upper ? 'upr' : 'lwr'} is-limit--${severities.color(severity)}`,
         name: `${severity} ${upper ? 'high' : 'low'}`,
         low: upper ? range[1] : -Infinity,
         high: upper ? Infinity : range[0]
@@ -232,5 +253,3 @@ export function evaluateLimits(p, value) {
   }
   return undefined;
 }
-
-export { SEVERITY_COLOR };

@@ -5,7 +5,7 @@
 import { alarmsView } from './alarms.js';
 import { GroundFeed, getJSON } from './feed.js';
 import { ALARMS_TYPE, LINK_TYPE, TRACK_TYPE, installObjects, makeObjects } from './objects.js';
-import { NAMESPACE, TELEMETRY_TYPE, TelemetryProvider } from './telemetry.js';
+import { NAMESPACE, Severities, TELEMETRY_TYPE, TelemetryProvider } from './telemetry.js';
 import { MET_KEY, MET_TIME_SYSTEM, MetTimeFormat, UTC_KEY, convertBounds } from './time.js';
 import { installLinkIndicator, linkView, trackView } from './views.js';
 
@@ -74,10 +74,12 @@ class GroundClock {
 }
 
 export async function startMissionControl(openmct, element) {
-  const [flight, parameters] = await Promise.all([
+  const [flight, dictionary] = await Promise.all([
     getJSON('/api/flight'),
-    getJSON('/api/parameters')
+    getJSON('/api/dictionary')
   ]);
+  const parameters = dictionary.parameters;
+  const severities = new Severities(dictionary.alarm_severities);
   const epochMs = flight.epoch_utc ? Date.parse(flight.epoch_utc) : 0;
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   const feed = new GroundFeed(`${scheme}://${location.host}/api/realtime`);
@@ -129,10 +131,10 @@ export async function startMissionControl(openmct, element) {
   openmct.types.addType(LINK_TYPE, { name: 'Link status', cssClass: 'icon-connectivity' });
   openmct.types.addType(TRACK_TYPE, { name: 'Ground track', cssClass: 'icon-map' });
 
-  installObjects(openmct, makeObjects(flight, parameters));
-  const provider = new TelemetryProvider(feed, parameters, epochMs);
+  installObjects(openmct, makeObjects(flight, parameters, severities));
+  const provider = new TelemetryProvider(feed, parameters, severities, epochMs);
   openmct.telemetry.addProvider(provider);
-  openmct.objectViews.addProvider(alarmsView(feed, parameters, epochMs));
+  openmct.objectViews.addProvider(alarmsView(feed, parameters, severities, epochMs));
   openmct.objectViews.addProvider(linkView(feed, epochMs));
   openmct.objectViews.addProvider(trackView(openmct, feed, epochMs));
   installLinkIndicator(openmct, feed);

@@ -16,7 +16,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
-from touchdown.report.png import save_png
+from touchdown.plots.png import save_png
 
 __all__ = ["MARKED_EVENTS", "label_events", "plot_flight"]
 

@@ -1,0 +1,175 @@
+"""The mode manager (compiled): the phases of a landing, the guidance program each flies, the
+transitions between them and the conditions that trigger them, and the monitors that watch
+for touchdown and for low estimates.
+
+Inputs / Outputs
+==========  ==============================================  ========  ================
+name        layout                                          unit      rate
+==========  ==============================================  ========  ================
+fsw         ``FSW``: mode, mode_t, tgo, doi_dv (written);   SI        each cycle
+            altitude, propellant estimates (read)
+fsw_params  ``FSW_PARAMS``: doi_time, perilune_altitude,    SI        constant
+            ignition_throttle, tgo_switch,
+            approach_duration, terminal_altitude,
+            propellant_reserve
+meas        ``MEAS``: leg_contact                           -         each cycle
+events      event log (appended)                            -         on transitions
+==========  ==============================================  ========  ================
+
+Modes, in order (``MODE_*`` in ``core.layout``), with their programs (``PROGRAM_*``, flown by
+``fsw.guidance.fly_program``) and the condition that ends each:
+
+================  ========================  ==============================================
+mode              program                   ends when (and the next mode)
+================  ========================  ==============================================
+orbit_coast       retrograde                t >= doi_time -> doi, flown in the same cycle
+doi               doi_burn                  measured delta-v >= its target -> descent_coast
+descent_coast     ignition_search           the braking guidance needs ignition_throttle of
+                                            full thrust -> braking, in the same cycle
+braking           polynomial (cubic tgo)    tgo < tgo_switch -> approach
+approach          polynomial_countdown      tgo < tgo_switch -> vertical_descent
+vertical_descent  rate_of_descent           altitude <= terminal_altitude ->
+                                            terminal_descent
+terminal_descent  rate_of_descent           (touchdown detected)
+touchdown         engines_off               -
+================  ========================  ==============================================
+
+From any mode a closed footpad switch enters touchdown. A transition logs the next mode's
+entry event (``MODE_EVENT``); a mode flown "in the same cycle" as the one it follows gives its
+commands at once (DOI ignites at its time; braking at the cycle its thrust is needed).
+"""
+
+import math
+
+from touchdown._compile import kernel
+from touchdown.core.eventlog import log_event
+from touchdown.core.layout import (
+    EV_ALT_ZERO,
+    EV_APPROACH,
+    EV_BRAKING,
+    EV_DOI_END,
+    EV_DOI_START,
+    EV_PROP_LOW,
+    EV_TD_DETECT,
+    EV_TERMINAL,
+    EV_VERTICAL,
+    F_ALT,
+    F_ALT_ZERO_SEEN,
+    F_DOI_DV,
+    F_MODE,
+    F_MODE_T,
+    F_PROP,
+    F_PROP_LOW_SEEN,
+    F_TGO,
+    F_X,
+    FP_APPR_T,
+    FP_APPR_TGT,
+    FP_BRAKE_TGT,
+    FP_DOI_T,
+    FP_IGN_THROTTLE,
+    FP_MAIN_F,
+    FP_PERILUNE,
+    FP_RESERVE,
+    FP_TERMINAL_ALT,
+    FP_TGO_MIN,
+    FP_THR_F,
+    FP_THR_N,
+    M_LEG,
+    MODE_APPROACH,
+    MODE_BRAKING,
+    MODE_COAST_DESCENT,
+    MODE_COAST_ORBIT,
+    MODE_DOI,
+    MODE_TERMINAL,
+    MODE_TOUCHDOWN,
+    MODE_VERTICAL,
+    MODES,
+    PROGRAM_DOI_BURN,
+    PROGRAM_ENGINES_OFF,
+    PROGRAM_IGNITION_SEARCH,
+    PROGRAM_POLYNOMIAL,
+    PROGRAM_POLYNOMIAL_COUNTDOWN,
+    PROGRAM_RATE_OF_DESCENT,
+    PROGRAM_RETROGRADE,
+)
+from touchdown.moon.constants import GM, R_REF
+
+NONE = -1  # no next mode, no target
+# per mode (indexed by MODE_*): the program it flies, the offset of its target state in
+# FSW_PARAMS, the mode that follows, whether that one flies in the cycle it is entered, and
+# the event logged on entering the mode
+MODE_PROGRAM = (PROGRAM_RETROGRADE, PROGRAM_DOI_BURN, PROGRAM_IGNITION_SEARCH,
+                PROGRAM_POLYNOMIAL, PROGRAM_POLYNOMIAL_COUNTDOWN, PROGRAM_RATE_OF_DESCENT,
+                PROGRAM_RATE_OF_DESCENT, PROGRAM_ENGINES_OFF)
+MODE_TARGET = (NONE, NONE, FP_BRAKE_TGT, FP_BRAKE_TGT, FP_APPR_TGT, NONE, NONE, NONE)
+MODE_NEXT = (MODE_DOI, MODE_COAST_DESCENT, MODE_BRAKING, MODE_APPROACH, MODE_VERTICAL,
+             MODE_TERMINAL, NONE, NONE)
+NEXT_SAME_CYCLE = (True, False, True, False, False, False, False, False)
+MODE_EVENT = (NONE, EV_DOI_START, EV_DOI_END, EV_BRAKING, EV_APPROACH, EV_VERTICAL, EV_TERMINAL,
+              EV_TD_DETECT)
+assert all(len(table) == len(MODES) for table in (MODE_PROGRAM, MODE_TARGET, MODE_NEXT,
+                                                  NEXT_SAME_CYCLE, MODE_EVENT))
+
+
+@kernel
+def full_thrust(fp):
+    """Thrust (N) of every descent engine at once: main engine and all thrusters."""
+    return fp[FP_MAIN_F] + fp[FP_THR_N] * fp[FP_THR_F]
+
+
+@kernel
+def enter_mode(fsw, fp, mode, t, events, n_events):
+    """Enter ``mode`` at t (s): its entry action, then its entry event with its value."""
+    value = fsw[F_ALT]
+    if mode == MODE_DOI:  # the burn's delta-v target: circular speed to the transfer's
+        r = fsw[F_X:F_X + 3]
+        rn = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
+        rp = R_REF + fp[FP_PERILUNE]
+        fsw[F_TGO] = math.sqrt(GM / rn) * (1.0 - math.sqrt(2.0 * rp / (rn + rp)))
+        fsw[F_DOI_DV] = 0.0
+        value = fsw[F_TGO]
+    elif mode == MODE_COAST_DESCENT:
+        value = fsw[F_DOI_DV]
+        fsw[F_TGO] = 0.0
+    elif mode == MODE_APPROACH:  # a fixed duration, counted down
+        fsw[F_TGO] = fp[FP_APPR_T]
+    fsw[F_MODE] = mode
+    fsw[F_MODE_T] = t
+    log_event(events, n_events, t, MODE_EVENT[mode], value)
+
+
+@kernel
+def transition_due(fsw, fp, mode, t, result):
+    """True when ``mode`` has met the condition that ends it (see the module docstring).
+
+    result: what the mode's program returned (the thrust needed, N, for ignition_search).
+    """
+    if mode == MODE_COAST_ORBIT:
+        return t >= fp[FP_DOI_T]
+    if mode == MODE_DOI:
+        return not fsw[F_DOI_DV] < fsw[F_TGO]
+    if mode == MODE_COAST_DESCENT:
+        return not math.isnan(result) and result >= fp[FP_IGN_THROTTLE] * full_thrust(fp)
+    if mode in (MODE_BRAKING, MODE_APPROACH):
+        return fsw[F_TGO] < fp[FP_TGO_MIN]
+    if mode == MODE_VERTICAL:
+        return fsw[F_ALT] <= fp[FP_TERMINAL_ALT]
+    return False
+
+
+@kernel
+def monitor(fsw, fp, meas, t, events, n_events):
+    """Touchdown from any mode on a footpad switch; log (once) the altitude estimate reaching
+    zero below the approach and the propellant estimate reaching the reserve. Returns the
+    mode."""
+    mode = int(fsw[F_MODE])
+    if meas[M_LEG] > 0.5 and mode != MODE_TOUCHDOWN:
+        enter_mode(fsw, fp, MODE_TOUCHDOWN, t, events, n_events)
+        mode = MODE_TOUCHDOWN
+    if fsw[F_ALT] <= 0.0 and fsw[F_ALT_ZERO_SEEN] == 0.0 and mode >= MODE_APPROACH:
+        fsw[F_ALT_ZERO_SEEN] = 1.0
+        log_event(events, n_events, t, EV_ALT_ZERO, fsw[F_ALT])
+    if fsw[F_PROP] <= fp[FP_RESERVE] and fsw[F_PROP_LOW_SEEN] == 0.0:
+        fsw[F_PROP_LOW_SEEN] = 1.0
+        log_event(events, n_events, t, EV_PROP_LOW, fsw[F_PROP])
+    return mode

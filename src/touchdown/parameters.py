@@ -1,0 +1,322 @@
+"""Scenario fields and the parameter slots they fill (shell): each declared once, here.
+
+A ``Field`` is one TOML key of a scenario: its kind, inclusive bounds, meaning and unit, and a
+default when it is optional. ``DECLARATIONS`` lists every field in the order of a scenario file,
+each in one of two entries:
+
+- ``Param``: fields that fill a slot of ``WORLD_PARAMS`` (``world``: the real lander, from the
+  real scenario) and/or of ``FSW_PARAMS`` (``fsw``: the flight software's onboard value, from the
+  plan), through ``si``, the conversion of the fields' values to the slot's words in SI units;
+- ``NotParam``: a field that fills no parameter slot, with where it is used instead.
+
+``scenario.SCHEMA`` is every declared field; ``sim.run.build`` fills the parameter arrays by a
+loop over ``PARAMETERS``. A new parameter is one ``Param`` here plus its use in a kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from touchdown.core import layout as st
+from touchdown.core.layout import POLICIES, TICK_S, Layout
+
+if TYPE_CHECKING:
+    from touchdown.moon.dem_tiles import Terrain
+    from touchdown.scenario import Scenario
+
+ARCSEC = math.pi / 180.0 / 3600.0  # rad
+REQUIRED: Any = object()  # the default of a field a scenario must give
+
+Words = float | Sequence[Any] | np.ndarray  # a number, or numbers and vectors in slot order
+
+
+def _as_is(*values: Any) -> tuple[Any, ...]:
+    return values
+
+
+@dataclass(frozen=True)
+class Field:
+    """One scenario key. Kinds: float, int, str, vec2, vec3, time, policy; None: unbounded."""
+
+    key: str
+    kind: str
+    lo: float | None
+    hi: float | None
+    what: str  # meaning and unit, as the fix in an error message ("give ...")
+    default: Any = REQUIRED
+
+    @property
+    def optional(self) -> bool:
+        return self.default is not REQUIRED
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a few parameters need besides the scenario: the onboard map and the loop's clock."""
+
+    onboard: Terrain
+    substep_ticks: int  # the dynamics substep (the thrusters' pulse resolution), in ticks
+
+
+def _slot(layout: Layout, start: int | None) -> tuple[str, int] | None:
+    """The (name, size) of the layout field starting at ``start``; ValueError if none does."""
+    if start is None:
+        return None
+    for name, (at, n, _, _) in layout.fields.items():
+        if at == start:
+            return name, n
+    raise ValueError(f"{layout.name}: no field starts at index {start}")
+
+
+@dataclass(frozen=True)
+class Param:
+    """Slots filled from fields: ``si(*values)`` (``si(*values, context)`` when ``context``)
+    gives the words, numbers and vectors flattened in order (by default the values as they are).
+    """
+
+    fields: tuple[Field, ...]
+    world: int | None = None  # start of a WORLD_PARAMS field: the real lander's value
+    fsw: int | None = None  # start of an FSW_PARAMS field: the flight software's value
+    si: Callable[..., Words] = _as_is
+    context: bool = False
+
+    def __post_init__(self) -> None:
+        if len({n for _, n in self.slots.values()}) != 1:
+            raise ValueError(f"{self.keys()}: give a world and/or fsw slot of one size")
+
+    def keys(self) -> tuple[str, ...]:
+        return tuple(f.key for f in self.fields)
+
+    @cached_property
+    def slots(self) -> dict[str, tuple[str, int]]:
+        """The field name and size of each slot filled, by layout name."""
+        found = {st.WORLD_PARAMS.name: _slot(st.WORLD_PARAMS, self.world),
+                 st.FSW_PARAMS.name: _slot(st.FSW_PARAMS, self.fsw)}
+        return {layout: s for layout, s in found.items() if s is not None}
+
+    def words(self, s: Scenario, context: Context) -> tuple[float, ...]:
+        """The slot's words from scenario ``s``; ValueError if their number is not its size."""
+        values = [s[f.key] for f in self.fields]
+        out = self.si(*values, context) if self.context else self.si(*values)
+        parts = out if isinstance(out, tuple | list) else (out,)
+        words = tuple(float(w) for x in parts
+                      for w in (x if isinstance(x, tuple | list | np.ndarray) else (x,)))
+        name, n = next(iter(self.slots.values()))
+        if len(words) != n:
+            raise ValueError(f"{name}: {self.keys()} give {len(words)} words, not {n}")
+        return words
+
+
+@dataclass(frozen=True)
+class NotParam:
+    """A scenario field that fills no parameter slot, and where it is used."""
+
+    field: Field
+    use: str
+
+
+def param(key: str, kind: str, lo: float | None, hi: float | None, what: str, *,
+          world: int | None = None, fsw: int | None = None,
+          si: Callable[..., Words] = _as_is, default: Any = REQUIRED) -> Param:
+    """The common case: one field fills a slot of either array or of both."""
+    return Param((Field(key, kind, lo, hi, what, default),), world, fsw, si)
+
+
+def other(key: str, kind: str, lo: float | None, hi: float | None, what: str, use: str,
+          default: Any = REQUIRED) -> NotParam:
+    """A field that fills no parameter slot, used as ``use`` says."""
+    return NotParam(Field(key, kind, lo, hi, what, default), use)
+
+
+def _site(lat_deg: float, lon_deg: float, context: Context) -> tuple[float, float, float]:
+    """Target latitude, east longitude in [0, 2 pi) (rad) and the onboard map's height there."""
+    h = float(context.onboard.height(lat_deg, lon_deg))
+    return math.radians(lat_deg), math.radians(lon_deg % 360.0), h
+
+
+def _leak(kg_s: float, from_s: float, context: Context) -> tuple[float, float]:
+    """The leak's rate and its start, rounded up to the pulse grid, where the loop ends a step."""
+    sub = context.substep_ticks
+    return kg_s, -(-round(from_s / TICK_S) // sub) * sub * TICK_S
+
+
+def _target(phase: str) -> tuple[Field, ...]:
+    """The four vec3 fields of a guidance target state: r, v, a, j in the guidance frame."""
+    g = f"guidance.{phase}_target"
+    return (Field(f"{g}_position_m", "vec3", -1e7, 1e7, "m, guidance frame"),
+            Field(f"{g}_velocity_mps", "vec3", -1e4, 1e4, "m/s"),
+            Field(f"{g}_acceleration_mps2", "vec3", -100.0, 100.0, "m/s^2"),
+            Field(f"{g}_jerk_mps3", "vec3", -100.0, 100.0, "m/s^3"))
+
+
+_ORBIT = "the initial orbit (sim.run.initial_orbit)"
+
+DECLARATIONS: tuple[Param | NotParam, ...] = (
+    other("scenario.name", "str", None, None, "a short name", "names the flight"),
+    other("scenario.description", "str", None, None, "one line", "describes the flight"),
+    other("scenario.epoch_utc", "time", None, None, "ISO 8601 UTC, e.g. 2023-04-25T15:40:00Z",
+          "the time of t = 0 (telemetry, reports)"),
+    other("scenario.duration_max_s", "float", 1.0, 86400.0, "seconds", "the clock's time limit"),
+    Param((Field("target.lat_deg", "float", -90.0, 90.0, "planetocentric degrees"),
+           Field("target.lon_deg", "float", -180.0, 360.0, "east degrees")),
+          fsw=st.FP_SITE, si=_site, context=True),
+    param("target.approach_azimuth_deg", "float", -360.0, 360.0, "degrees from north, east +",
+          fsw=st.FP_AZ, si=math.radians),
+    other("orbit.altitude_km", "float", 10.0, 5000.0, "km above 1737.4 km", _ORBIT),
+    param("orbit.perilune_altitude_km", "float", 1.0, 5000.0, "km above 1737.4 km",
+          fsw=st.FP_PERILUNE, si=lambda km: 1e3 * km),
+    param("orbit.doi_time_s", "float", 0.1, 86400.0, "seconds after the epoch", fsw=st.FP_DOI_T),
+    other("orbit.doi_to_site_deg", "float", 90.0, 350.0, "degrees of orbit", _ORBIT),
+    other("orbit.braking_duration_s", "float", 0.0, 3600.0, "seconds", _ORBIT),
+    other("orbit_determination.position_sigma_m", "vec3", 0.0, 1e5, "radial, along, cross (m)",
+          "the ground's orbit estimate and its covariance (sim.run.build)"),
+    other("orbit_determination.velocity_sigma_mps", "vec3", 0.0, 100.0, "radial, along, cross",
+          "the ground's orbit estimate and its covariance (sim.run.build)"),
+    Param((Field("lander.dry_mass_kg", "float", 1.0, 1e6, "kg"),
+           Field("lander.payload_kg", "float", 0.0, 1e6, "kg")),
+          world=st.WP_DRY, fsw=st.FP_DRY, si=lambda dry, payload: dry + payload),
+    other("lander.propellant_kg", "float", 0.0, 1e6, "kg",
+          "the initial state: true propellant and the flight software's estimate"),
+    param("lander.slew_rate_max_deg_s", "float", 0.01, 90.0, "deg/s",
+          world=st.WP_SLEW, si=math.radians),
+    param("lander.footpad_depth_m", "float", 0.0, 20.0, "m", world=st.WP_FOOT),
+    Param((Field("lander.main_engine.count", "int", 0, 1, "0 or 1"),
+           Field("lander.main_engine.thrust_n", "float", 0.0, 1e7, "N")),
+          world=st.WP_MAIN_F, fsw=st.FP_MAIN_F, si=lambda count, thrust: thrust * count),
+    param("lander.main_engine.isp_s", "float", 1.0, 1000.0, "s",
+          world=st.WP_MAIN_ISP, fsw=st.FP_MAIN_ISP),
+    param("lander.thrusters.count", "int", 1, 64, "thrusters", world=st.WP_THR_N, fsw=st.FP_THR_N),
+    param("lander.thrusters.thrust_n", "float", 1e-3, 1e7, "N per thruster",
+          world=st.WP_THR_F, fsw=st.FP_THR_F),
+    param("lander.thrusters.isp_s", "float", 1.0, 1000.0, "s",
+          world=st.WP_THR_ISP, fsw=st.FP_THR_ISP),
+    param("lander.thrusters.pulse_resolution_s", "float", 1e-3, 1.0, "s", fsw=st.FP_PULSE),
+    param("sensors.imu.accel_bias_mps2", "vec3", -1.0, 1.0, "m/s^2, body", world=st.WP_ACC_BIAS),
+    param("sensors.imu.accel_scale_ppm", "float", -1e5, 1e5, "ppm",
+          world=st.WP_ACC_SF, si=lambda ppm: ppm * 1e-6),
+    param("sensors.imu.accel_vrw_mps_rths", "float", 0.0, 1.0, "m/s/sqrt(s)",
+          world=st.WP_ACC_VRW),
+    param("sensors.imu.gyro_bias_deg_h", "vec3", -3600.0, 3600.0, "deg/h, body",
+          world=st.WP_GYR_BIAS, si=lambda deg_h: np.radians(deg_h) / 3600.0),
+    param("sensors.imu.gyro_arw_deg_rth", "float", 0.0, 100.0, "deg/sqrt(h)",
+          world=st.WP_GYR_ARW, si=lambda deg_rth: math.radians(deg_rth) / 60.0),
+    param("sensors.star_tracker.noise_arcsec", "float", 0.0, 3600.0, "arcsec per axis",
+          world=st.WP_ST_NOISE, si=lambda arcsec: arcsec * ARCSEC),
+    param("sensors.star_tracker.period_s", "float", 0.001, 3600.0, "s", world=st.WP_ST_PERIOD),
+    param("sensors.lrf.noise_m", "float", 0.0, 1e4, "m", world=st.WP_LRF_NOISE),
+    param("sensors.lrf.max_range_m", "float", 1.0, 1e6, "m",
+          world=st.WP_LRF_MAX, fsw=st.FP_LRF_MAX),
+    param("sensors.lrf.min_range_m", "float", 0.0, 1e4, "m", world=st.WP_LRF_MIN),
+    param("sensors.lrf.dropout_probability", "float", 0.0, 1.0, "0..1", world=st.WP_LRF_DROP),
+    param("sensors.lrf.period_s", "float", 0.001, 60.0, "s", world=st.WP_LRF_PERIOD),
+    param("sensors.lrf.beam_body", "vec3", -1.0, 1.0, "unit vector, body",
+          world=st.WP_LRF_BEAM, fsw=st.FP_BEAM),
+    param("flight_software.cycle_s", "float", 0.001, 10.0, "s", fsw=st.FP_DT),
+    param("flight_software.coast_cycle_s", "float", 0.001, 60.0, "s, a whole multiple of cycle_s",
+          fsw=st.FP_COAST_DT),
+    param("flight_software.rejection_policy", "policy", None, None, " or ".join(POLICIES),
+          fsw=st.FP_POLICY, si=POLICIES.index),
+    param("flight_software.gate_nis", "float", 0.1, 1e6, "chi-square threshold", fsw=st.FP_GATE),
+    param("flight_software.fault_after_rejections", "int", 1, 100000, "readings",
+          fsw=st.FP_FAULT_N),
+    param("flight_software.acquire_readings", "int", 0, 100000, "readings", fsw=st.FP_ACQ_N),
+    param("flight_software.reacquire_after_rejections", "int", 1, 100000, "readings",
+          fsw=st.FP_REACQ_N),
+    Param((Field("flight_software.lrf_sigma_m", "float", 1e-3, 1e5, "m"),
+           Field("flight_software.lrf_sigma_per_altitude", "float", 0.0, 1.0,
+                 "m of noise per m of altitude")),
+          fsw=st.FP_LRF_SIGMA),
+    param("flight_software.accel_psd_m2_s3", "float", 0.0, 1.0, "m^2/s^3", fsw=st.FP_Q_ACC),
+    param("flight_software.propellant_reserve_kg", "float", 0.0, 1e6, "kg", fsw=st.FP_RESERVE),
+    Param((Field("flight_software.wake_margin", "float", 0.0, 1.0,
+                 "margin below ignition_throttle (fraction of full thrust) at which the "
+                 "descent coast runs every cycle", 0.1),
+           Field("flight_software.wake_cycles", "float", 0.0, 1e4,
+                 "coast cycles ahead within which reaching ignition_throttle wakes the descent "
+                 "coast", 3.0)),
+          fsw=st.FP_WAKE),
+    param("flight_software.lrf_incidence_cos_min", "float", 0.0, 1.0,
+          "lowest cosine of the beam's incidence on the onboard map for a reading to be used",
+          fsw=st.FP_LRF_INCIDENCE_COS, default=0.05),
+    param("guidance.ignition_throttle", "float", 0.05, 1.0, "fraction of full thrust",
+          fsw=st.FP_IGN_THROTTLE),
+    param("guidance.tgo_switch_s", "float", 0.1, 600.0, "s", fsw=st.FP_TGO_MIN),
+    Param(_target("braking"), fsw=st.FP_BRAKE_TGT),
+    param("guidance.approach_duration_s", "float", 1.0, 3600.0, "s", fsw=st.FP_APPR_T),
+    Param(_target("approach"), fsw=st.FP_APPR_TGT),
+    Param((Field("guidance.descent_deceleration_mps2", "float", 0.01, 100.0, "m/s^2"),
+           Field("guidance.final_speed_mps", "float", 0.01, 100.0, "m/s"),
+           Field("guidance.rate_time_constant_s", "float", 0.05, 100.0, "s")),
+          fsw=st.FP_DESCENT),
+    param("guidance.terminal_altitude_m", "float", 0.0, 1e5, "m", fsw=st.FP_TERMINAL_ALT),
+    param("guidance.horizontal_gains", "vec2", 0.0, 100.0, "1/s^2, 1/s", fsw=st.FP_HGAIN),
+    param("guidance.tilt_max_deg", "float", 0.0, 89.0, "deg", fsw=st.FP_TILT_MAX,
+          si=math.radians),
+    param("guidance.ignition_search_tgo_s", "float", 1.0, 86400.0,
+          "braking time to go (s) below which ignition is searched for",
+          fsw=st.FP_IGN_TGO_MAX, default=3000.0),
+    param("guidance.guidance_range_deg", "float", 0.0, 180.0,
+          "angle from the site (deg) within which polynomial guidance flies",
+          fsw=st.FP_GUID_RANGE_COS, si=lambda deg: math.cos(math.radians(deg)), default=45.0),
+    Param((Field("touchdown.max_vertical_speed_mps", "float", 0.0, 100.0, "m/s"),
+           Field("touchdown.max_horizontal_speed_mps", "float", 0.0, 100.0, "m/s"),
+           Field("touchdown.max_tilt_deg", "float", 0.0, 90.0, "deg")),
+          world=st.WP_LIM, si=lambda v, h, tilt: (v, h, math.radians(tilt))),
+    other("link.rate_bps", "float", 1.0, 1e9, "downlink bit rate (bit/s)", "telemetry.link"),
+    other("link.frame_length_octets", "int", 16, 2048,
+          "TM frame length, header and FECF included", "telemetry.link"),
+    other("link.frame_loss_probability", "float", 0.0, 1.0,
+          "probability a frame is lost, 0..1", "telemetry.link"),
+    other("link.bit_error_rate", "float", 0.0, 0.5, "probability a bit is flipped, 0..0.5",
+          "telemetry.link"),
+    other("link.elevation_mask_deg", "float", -90.0, 90.0, "lowest Earth elevation (deg)",
+          "telemetry.link"),
+    other("link.queue_limit_octets", "int", 0, 1e9, "octets the onboard downlink queue holds",
+          "telemetry.link"),
+    # Faults of the real lander, injected into the world simulation for investigations. The
+    # flight software is not told of them: it flies on its own model of a healthy lander, and
+    # meets a fault only through what its sensors read. Times are seconds after the epoch.
+    # Optional: a scenario without a [faults] section flies a healthy lander.
+    Param((Field("faults.lrf_bias_m", "float", -1e4, 1e4, "m added to every range reading", 0.0),
+           Field("faults.lrf_bias_from_s", "float", 0.0, 1e6,
+                 "seconds after the epoch the bias appears", 0.0)),
+          world=st.WP_LRF_BIAS),
+    Param((Field("faults.lrf_outage_from_s", "float", 0.0, 1e6,
+                 "seconds after the epoch the outage starts", 0.0),
+           Field("faults.lrf_outage_s", "float", 0.0, 1e6,
+                 "seconds without range readings (0: none)", 0.0)),
+          world=st.WP_LRF_OUTAGE),
+    Param((Field("faults.propellant_leak_kg_s", "float", 0.0, 1e3,
+                 "kg/s lost from the tank (0: none)", 0.0),
+           Field("faults.propellant_leak_from_s", "float", 0.0, 1e6,
+                 "seconds after the epoch the leak starts", 0.0)),
+          world=st.WP_LEAK, si=_leak, context=True),
+)
+
+PARAMETERS: tuple[Param, ...] = tuple(d for d in DECLARATIONS if isinstance(d, Param))
+
+# Slots no declaration fills, each with the reason: none should stay here for long.
+UNFILLED: dict[str, str] = {
+    "fsw_params.init_sigma": "read by no kernel since it was added; left zero",
+}
+
+
+def fields() -> Iterator[Field]:
+    """Every declared field once, in declaration order; ValueError if a key is declared twice.
+
+    Params may share a field (one ``Field`` object), never declare the same key again.
+    """
+    seen: dict[str, Field] = {}
+    for d in DECLARATIONS:
+        for f in d.fields if isinstance(d, Param) else (d.field,):
+            if f.key not in seen:
+                seen[f.key] = f
+                yield f
+            elif seen[f.key] is not f:
+                raise ValueError(f"{f.key} is declared twice: declare it once and share it")

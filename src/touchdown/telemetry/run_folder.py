@@ -1,0 +1,80 @@
+"""A run folder (shell): the files one simulated flight leaves, named, written and read here only.
+
+``touchdown fly --out``, ``compare --out``, ``campaign rerun`` and ``report --flight`` write one
+(``write_run_folder``); ``touchdown report`` reads it (``RECORDING`` through the ground's ingest,
+``read_truth`` for the overlays) and ``touchdown ground ingest`` takes its recording.
+
+    trajectory.parquet   the simulation's trace, one row per cycle (truth and the onboard
+                         estimates; the mode as text)
+    flight.json          the flight's summary (``Flight.to_dict``): outcome, touchdown, events
+    flight.png           the one-page picture of the flight (``plots.flight``)
+    received.downlink    what the ground station received (``telemetry.recording``), when the
+                         flight was flown with its downlink
+
+Every file is written atomically (a temporary name in the folder, then renamed). The trace and
+the summary are simulation truth: the report draws them apart, marked, and finds nothing in them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from touchdown.errors import OutputError
+from touchdown.files import jsonable, write_atomic
+
+if TYPE_CHECKING:
+    from touchdown.sim.run import Flight
+    from touchdown.telemetry.downlink import DownlinkedFlight
+
+TRACE = "trajectory.parquet"
+SUMMARY = "flight.json"
+PICTURE = "flight.png"
+RECORDING = "received.downlink"
+
+
+@dataclass
+class Truth:
+    """A simulated run's own record: its trace (``TRACE``) and summary (``SUMMARY``). Used only
+    to overlay the report's figures, marked as simulation truth."""
+
+    trace: pd.DataFrame
+    flight: dict[str, Any]
+
+    def event_time(self, name: str) -> float | None:
+        """Time (s since the epoch) of the first event called ``name``; None if none."""
+        return next((e["time_s"] for e in self.flight["events"] if e["name"] == name), None)
+
+
+def write_run_folder(folder: Path, flight: Flight,
+                     link: DownlinkedFlight | None = None) -> list[Path]:
+    """Write ``flight``'s run folder (with ``link``, what the ground received too); returns the
+    files written. OutputError names the folder when it cannot be written."""
+    from touchdown.plots.flight import plot_flight
+
+    trace = flight.trace.copy()
+    trace["mode"] = trace["mode"].astype(str)
+    text = json.dumps(jsonable(flight.to_dict()), indent=2) + "\n"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        written = [write_atomic(folder / TRACE, lambda p: trace.to_parquet(p, index=False)),
+                   plot_flight(flight, folder / PICTURE),
+                   write_atomic(folder / SUMMARY, lambda p: p.write_text(text, encoding="utf-8"))]
+        if link is not None:
+            written.append(link.record(folder / RECORDING))
+    except OSError as exc:
+        raise OutputError(f"could not write the outputs in {folder}: {exc}; give --out a folder "
+                          "you can write to") from exc
+    return written
+
+
+def read_truth(folder: Path) -> Truth | None:
+    """The simulation's record in a run folder; None when its trace or summary is missing."""
+    if not ((folder / TRACE).is_file() and (folder / SUMMARY).is_file()):
+        return None
+    return Truth(pd.read_parquet(folder / TRACE),
+                 json.loads((folder / SUMMARY).read_text(encoding="utf-8")))

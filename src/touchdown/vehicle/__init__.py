@@ -1,1 +1,0 @@
-"""Lander specifications: masses, engines, attitude control — typed and validated."""

@@ -1,0 +1,128 @@
+"""Control (``fsw.control``): thrust direction, engine commands and the propellant estimate.
+
+What validates what:
+
+- ``command_thrust``: against tests/naive/control.py on random accelerations and masses, with
+  the main engine on and off: the thrust points along the acceleration asked for, the force is
+  m |a| with m the dry mass plus the (non-negative) propellant estimate, the thrusters' duty is
+  clip((m |a| - F_main) / (n F_thr), 0, 1) rounded to a whole number of 10 ms pulses per
+  0.1 s cycle, and the main-engine flag follows the request; the clip's two ends; a zero
+  acceleration keeps the last direction.
+- ``engines_off`` stops both engines and keeps the direction.
+- ``account_propellant``: the nominal flow F / (Isp g0) of the commanded engines over the
+  (1 + sleep) cycles the commands are held, against the naive sum.
+"""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from tests.naive import control as naive
+
+from touchdown.core import layout as st
+from touchdown.fsw.control import account_propellant, command_thrust, engines_off, estimated_mass
+
+# M1's lander, as the flight software knows it
+DRY = 360.0  # kg, dry mass and payload
+MAIN_F, MAIN_ISP = 400.0, 318.0  # N, s
+THR_F, THR_N, THR_ISP = 200.0, 6, 290.0  # N, -, s
+CYCLE, PULSE = 0.1, 0.01  # s
+
+
+def params():
+    fp = np.zeros(st.N_FSW_PARAMS)
+    fp[st.FP_DT] = CYCLE
+    fp[st.FP_PULSE] = PULSE
+    fp[st.FP_DRY] = DRY
+    fp[st.FP_MAIN_F], fp[st.FP_MAIN_ISP] = MAIN_F, MAIN_ISP
+    fp[st.FP_THR_F], fp[st.FP_THR_N], fp[st.FP_THR_ISP] = THR_F, THR_N, THR_ISP
+    return fp
+
+
+def fsw_with(propellant, direction=(0.0, 0.0, 1.0)):
+    fsw = np.zeros(st.N_FSW)
+    fsw[st.F_PROP] = propellant
+    fsw[st.F_CMD_DIR:st.F_CMD_DIR + 3] = direction
+    return fsw
+
+
+@pytest.mark.parametrize("main_on", [True, False])
+def test_command_thrust_matches_the_naive_commands(main_on):
+    """300 random cases: 0 to 5 m/s^2 in any direction, 0 to 400 kg of propellant left."""
+    rng = np.random.default_rng(61)
+    fp = params()
+    for _ in range(300):
+        a = rng.standard_normal(3)
+        a *= rng.uniform(0.0, 5.0) / np.linalg.norm(a)
+        prop = rng.uniform(0.0, 400.0)
+        fsw = fsw_with(prop)
+        force = command_thrust(fsw, fp, a, main_on)
+        direction, f_ref, duty = naive.thrust_command(a, DRY + prop, main_on, MAIN_F, THR_F,
+                                                      THR_N)
+        assert force == pytest.approx(f_ref, rel=1e-12)  # N
+        assert_allclose(fsw[st.F_CMD_DIR:st.F_CMD_DIR + 3], direction, atol=1e-14)
+        assert fsw[st.F_CMD_DUTY] == pytest.approx(naive.quantise(duty, CYCLE, PULSE), abs=1e-12)
+        assert fsw[st.F_CMD_MAIN] == (1.0 if main_on else 0.0)
+        # the on-time is a whole number of pulses, within half a pulse of what was asked
+        pulses = fsw[st.F_CMD_DUTY] * CYCLE / PULSE
+        assert pulses == pytest.approx(round(pulses), abs=1e-9)
+        assert abs(fsw[st.F_CMD_DUTY] - duty) <= 0.5 * PULSE / CYCLE + 1e-12
+
+
+def test_duty_is_clipped_at_full_and_zero():
+    fp = params()
+    fsw = fsw_with(100.0)
+    # 10 m/s^2 at 460 kg is 4,600 N: more than the main engine and thrusters together give
+    command_thrust(fsw, fp, np.array([0.0, 0.0, 10.0]), True)
+    assert fsw[st.F_CMD_DUTY] == 1.0
+    command_thrust(fsw, fp, np.array([0.0, 0.0, 10.0]), False)
+    assert fsw[st.F_CMD_DUTY] == 1.0
+    # 0.5 m/s^2 is 230 N: under the main engine's 400 N, so the thrusters add nothing
+    command_thrust(fsw, fp, np.array([0.3, 0.0, 0.4]), True)
+    assert fsw[st.F_CMD_DUTY] == 0.0
+    assert fsw[st.F_CMD_MAIN] == 1.0
+    # the same on the thrusters alone: 230 / 1,200 N = 0.19, two pulses of ten
+    command_thrust(fsw, fp, np.array([0.3, 0.0, 0.4]), False)
+    assert fsw[st.F_CMD_DUTY] == pytest.approx(0.2, abs=1e-12)
+
+
+def test_zero_acceleration_keeps_the_last_direction_and_stops_the_thrusters():
+    fp = params()
+    fsw = fsw_with(100.0, direction=(0.6, 0.0, 0.8))
+    assert command_thrust(fsw, fp, np.zeros(3), False) == 0.0
+    assert_allclose(fsw[st.F_CMD_DIR:st.F_CMD_DIR + 3], [0.6, 0.0, 0.8], atol=0)
+    assert fsw[st.F_CMD_DUTY] == 0.0
+    assert fsw[st.F_CMD_MAIN] == 0.0
+
+
+def test_estimated_mass_never_counts_negative_propellant():
+    fp = params()
+    assert estimated_mass(fsw_with(123.5), fp) == DRY + 123.5
+    assert estimated_mass(fsw_with(-7.0), fp) == DRY
+    # and the force follows it: 1 m/s^2 at the dry mass with the estimate below zero
+    assert command_thrust(fsw_with(-7.0), fp, np.array([1.0, 0.0, 0.0]), False) == DRY
+
+
+def test_engines_off_stops_both_and_keeps_the_attitude_command():
+    fsw = fsw_with(100.0, direction=(0.0, -0.6, 0.8))
+    fsw[st.F_CMD_MAIN], fsw[st.F_CMD_DUTY] = 1.0, 0.7
+    engines_off(fsw)
+    assert fsw[st.F_CMD_MAIN] == 0.0
+    assert fsw[st.F_CMD_DUTY] == 0.0
+    assert_allclose(fsw[st.F_CMD_DIR:st.F_CMD_DIR + 3], [0.0, -0.6, 0.8], atol=0)
+
+
+@pytest.mark.parametrize(("main", "duty", "sleep"), [(1.0, 0.0, 0), (0.0, 0.3, 0),
+                                                     (1.0, 1.0, 0), (0.0, 0.0, 0),
+                                                     (1.0, 0.5, 99)])
+def test_account_propellant_subtracts_the_nominal_flow_over_the_cycles_held(main, duty, sleep):
+    """E.g. main engine and all thrusters for one 0.1 s cycle: 400 / (318 g0) + 1,200 /
+    (290 g0) kg/s, 55 g; sleeping 99 cycles, a hundred times that."""
+    fp = params()
+    fsw = fsw_with(250.0)
+    fsw[st.F_CMD_MAIN], fsw[st.F_CMD_DUTY], fsw[st.F_SLEEP] = main, duty, sleep
+    account_propellant(fsw, fp)
+    used = naive.propellant_used(main > 0.5, duty, MAIN_F, MAIN_ISP, THR_F, THR_N, THR_ISP,
+                                 CYCLE, sleep)
+    assert 250.0 - fsw[st.F_PROP] == pytest.approx(used, rel=1e-9, abs=1e-12)  # kg
+    if main and duty == 1.0:
+        assert used == pytest.approx(0.055, abs=5e-4)
