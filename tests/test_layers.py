@@ -19,12 +19,14 @@ ones. On top of it:
 - the command line: each command module (one defining a click command) is imported by
   ``cli/__init__`` alone; the others (helpers: ``cli/common``, ``cli/serving``,
   ``cli/summary``) import no command module; nothing below ``cli`` imports it;
-- no import cycle between modules.
+- no import cycle between modules;
+- every exception class is declared in ``errors.py``.
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -249,3 +251,23 @@ def test_no_import_cycles():
 def test_the_cycle_finder_finds_one():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _cycles(graph) == [["a", "b", "c"]]
+
+
+def _exception_classes(module: str) -> Iterator[str]:
+    """Classes a module defines that derive (by name) from an exception class."""
+    known = {name for name, obj in vars(builtins).items()
+             if isinstance(obj, type) and issubclass(obj, BaseException)}
+    tree = ast.parse(modules()[module].read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            bases = {b.id if isinstance(b, ast.Name) else getattr(b, "attr", "")
+                     for b in node.bases}
+            if bases & known or any(b.endswith(("Error", "Exception")) for b in bases):
+                yield node.name
+
+
+def test_every_exception_class_is_declared_in_errors():
+    bad = [f"{m}.{c}" for m in modules() if m != "touchdown.errors"
+           for c in _exception_classes(m)]
+    assert bad == [], _report("exception classes outside touchdown/errors.py", bad)
+    assert list(_exception_classes("touchdown.errors"))  # the checker finds them there
