@@ -3,7 +3,7 @@ the propellant flow of the commands (F / (Isp g0) per engine)."""
 
 import numpy as np
 
-from touchdown.moon.constants import G0
+from touchdown.core.engines import G0
 
 
 def thrust_command(a, mass, main_on, main_force, thruster_force, thruster_count):

@@ -26,6 +26,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.integrate import solve_ivp
 
+from touchdown.core.engines import G0
 from touchdown.core.layout import (
     N_BURN_WORK,
     N_SCRATCH_BURN,
@@ -52,7 +53,7 @@ from touchdown.core.layout import (
     WP_THR_N,
 )
 from touchdown.core.quaternion import quat_rotate
-from touchdown.moon.constants import G0, GM, OMEGA, R_REF
+from touchdown.moon.constants import GM, OMEGA, R_REF
 from touchdown.moon.frames import rotate_z
 from touchdown.moon.gravity import gravity_mci, potential_mcmf
 from touchdown.world.dynamics import (

@@ -431,6 +431,23 @@ TG_VE = THRUST_GROUP.add("ve", 1, "m/s",
 TG_DIR = THRUST_GROUP.add("dir_mci", 3, "-", "thrust direction, inertial")
 N_THRUST_GROUP = THRUST_GROUP.size
 
+ENGINE_GROUP = Layout("engine_group")  # core.engines: identical engines fired and throttled as one
+EG_COUNT = ENGINE_GROUP.add("count", 1, "-", "engines in the group")
+EG_THRUST = ENGINE_GROUP.add("thrust_max", 1, "N", "one engine's rated (full) thrust")
+EG_THROTTLE_MIN = ENGINE_GROUP.add("throttle_min", 1, "-",
+                                   "lowest throttle while on, fraction of rated thrust (1: fixed)")
+EG_BAND = ENGINE_GROUP.add("forbidden_band", 2, "-",
+                           "throttles (lower, upper) the flight software never commands between "
+                           "(equal: none)")
+EG_ISP = ENGINE_GROUP.add("isp", 2, "s", "specific impulse at full thrust and at throttle_min")
+EG_FULL_BELOW = ENGINE_GROUP.add("full_until", 1, "-",
+                                 "from full thrust, the command under which the throttle leaves "
+                                 "full thrust for the lower range")
+EG_PULSED = ENGINE_GROUP.add("pulsed", 1, "-",
+                             "1: on/off pulses (duty cycle, M1's thrusters); 0: throttled")
+EG_MOUNT = ENGINE_GROUP.add("mount_body", 3, "-", "thrust direction, body axes (unit)")
+N_ENGINE_GROUP = ENGINE_GROUP.size
+
 # ---------------------------------------------------------------- world scratch
 # As the flight software's: each kernel that needs scratch words declares them here and is
 # handed its own area; an area given to a callee is sized by the callee's layout (N_SCRATCH_*);
@@ -554,6 +571,6 @@ N_STEP_SCRATCH = STEP.size
 ALL_LAYOUTS = (CLOCK, WORLD, WORLD_PARAMS, MEAS, FSW, FSW_PARAMS, EVENT, TRACE, NAV_PREDICT,
                NAV_HEIGHT, NAV_UPDATE, NAV_PROPAGATE, NAV_SURFACE, GUIDANCE_FRAME, GUIDANCE,
                FSW_CYCLE, TERRAIN_META, LATLON, MOON_TURN, TERRAIN_BOX, THRUST_GROUP,
-               SCRATCH_GRAVITY, SCRATCH_RK4, SCRATCH_TURN_AXIS, SCRATCH_TURN, SCRATCH_SLEW,
-               SCRATCH_SUBSTEP, SCRATCH_BURN, SCRATCH_CONTACT, SCRATCH_ALTITUDE, SCRATCH_CLASSIFY,
-               SCRATCH_READ_LRF, SCRATCH_ALTIMETER, SCRATCH_RECORD, STEP)
+               ENGINE_GROUP, SCRATCH_GRAVITY, SCRATCH_RK4, SCRATCH_TURN_AXIS, SCRATCH_TURN,
+               SCRATCH_SLEW, SCRATCH_SUBSTEP, SCRATCH_BURN, SCRATCH_CONTACT, SCRATCH_ALTITUDE,
+               SCRATCH_CLASSIFY, SCRATCH_READ_LRF, SCRATCH_ALTIMETER, SCRATCH_RECORD, STEP)

@@ -8,6 +8,7 @@ above what the main engine gives (braking, approach) or all of it (vertical phas
 import math
 
 from touchdown._compile import kernel
+from touchdown.core.engines import G0
 from touchdown.core.layout import (
     F_CMD_DIR,
     F_CMD_DUTY,
@@ -23,7 +24,6 @@ from touchdown.core.layout import (
     FP_THR_ISP,
     FP_THR_N,
 )
-from touchdown.moon.constants import G0
 
 
 @kernel

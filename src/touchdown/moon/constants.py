@@ -6,5 +6,4 @@ R_GRAVITY = 1_738_000.0  # m, reference radius of the gravity field coefficients
 J2 = 2.0330530e-4  # -, GL0660B zero-tide, unnormalised
 C22 = 2.242615e-5  # -, GL0660B zero-tide, unnormalised
 OMEGA = 2.66170e-6  # rad/s, mean rotation rate about the ME polar axis
-G0 = 9.80665  # m/s^2, standard gravity (for specific impulse)
 SURFACE_GRAVITY = 1.624  # m/s^2

@@ -36,6 +36,7 @@ import math
 import numpy as np
 
 from touchdown._compile import kernel
+from touchdown.core.engines import G0
 from touchdown.core.layout import (
     BP_A1,
     BP_A2,
@@ -106,7 +107,7 @@ from touchdown.core.layout import (
     WP_THR_N,
 )
 from touchdown.core.quaternion import body_z_mci, quat_apply_rotvec, quat_rotate_inverse
-from touchdown.moon.constants import G0, OMEGA
+from touchdown.moon.constants import OMEGA
 from touchdown.moon.frames import moon_turn
 from touchdown.moon.gravity import gravity_mci_turned
 
