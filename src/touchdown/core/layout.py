@@ -541,6 +541,20 @@ RL_BEAM_MCMF = SCRATCH_READ_LRF.add("beam_mcmf", 3, "-", "true beam direction, M
 RL_R = SCRATCH_READ_LRF.add("r_mcmf", 3, "m", "true position, Moon-fixed")
 N_SCRATCH_READ_LRF = SCRATCH_READ_LRF.size
 
+SCRATCH_RADAR = Layout("scratch.radar")  # world.radar.read_radar_beams
+RD_BEAM = SCRATCH_RADAR.add("beam_mci", 3, "-", "true beam direction, inertial")
+RD_BEAM_MCMF = SCRATCH_RADAR.add("beam_mcmf", 3, "-", "true beam direction, Moon-fixed")
+RD_R = SCRATCH_RADAR.add("r_mcmf", 3, "m", "true position, Moon-fixed")
+RD_V = SCRATCH_RADAR.add("v_mcmf", 3, "m/s", "true velocity over the surface, Moon-fixed")
+N_SCRATCH_RADAR = SCRATCH_RADAR.size
+
+RADAR_BEAM = Layout("radar_beam")  # one beam's reading (world.radar.read_radar_beams)
+RB_RANGE = RADAR_BEAM.add("range", 1, "m", "slant range to the terrain along the beam (NaN: none)")
+RB_VELOCITY = RADAR_BEAM.add("velocity", 1, "m/s",
+                             "velocity over the surface along the beam, positive toward the "
+                             "ground (NaN: none)")
+N_RADAR_BEAM = RADAR_BEAM.size
+
 SCRATCH_ALTIMETER = Layout("scratch.altimeter")  # world.sensor_template.read_altimeter
 AM_R = SCRATCH_ALTIMETER.add("r_mcmf", 3, "m", "true position, Moon-fixed")
 AM_LATLON = SCRATCH_ALTIMETER.add("latlon", N_LATLON, "rad, rad, m",
@@ -561,7 +575,7 @@ N_SCRATCH_RECORD = SCRATCH_RECORD.size
 # the one area the loop hands to each world kernel in turn (and to record)
 N_WORLD_SCRATCH = max(N_BURN_WORK, N_SCRATCH_SUBSTEP, N_SCRATCH_CONTACT, N_SCRATCH_ALTITUDE,
                       N_SCRATCH_CLASSIFY, N_SCRATCH_READ_LRF, N_SCRATCH_ALTIMETER,
-                      N_SCRATCH_RECORD)
+                      N_SCRATCH_RADAR, N_SCRATCH_RECORD)
 
 STEP = Layout("scratch.step")  # sim.step.advance: the world's area and the flight software's
 SP_WORLD = STEP.add("world", N_WORLD_SCRATCH, "-", "scratch of the world kernels and record")
@@ -573,4 +587,5 @@ ALL_LAYOUTS = (CLOCK, WORLD, WORLD_PARAMS, MEAS, FSW, FSW_PARAMS, EVENT, TRACE, 
                FSW_CYCLE, TERRAIN_META, LATLON, MOON_TURN, TERRAIN_BOX, THRUST_GROUP,
                ENGINE_GROUP, SCRATCH_GRAVITY, SCRATCH_RK4, SCRATCH_TURN_AXIS, SCRATCH_TURN,
                SCRATCH_SLEW, SCRATCH_SUBSTEP, SCRATCH_BURN, SCRATCH_CONTACT, SCRATCH_ALTITUDE,
-               SCRATCH_CLASSIFY, SCRATCH_READ_LRF, SCRATCH_ALTIMETER, SCRATCH_RECORD, STEP)
+               SCRATCH_CLASSIFY, SCRATCH_READ_LRF, SCRATCH_ALTIMETER, SCRATCH_RADAR, RADAR_BEAM,
+               SCRATCH_RECORD, STEP)
