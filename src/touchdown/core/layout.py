@@ -555,6 +555,12 @@ RB_VELOCITY = RADAR_BEAM.add("velocity", 1, "m/s",
                              "ground (NaN: none)")
 N_RADAR_BEAM = RADAR_BEAM.size
 
+SCRATCH_HAZARD_MAP = Layout("scratch.hazard_map")  # world.hazard_map.read_hazard_map
+HM_R = SCRATCH_HAZARD_MAP.add("r_mcmf", 3, "m", "true position, Moon-fixed")
+HM_LATLON = SCRATCH_HAZARD_MAP.add("latlon", N_LATLON, "rad, rad, m",
+                                   "latitude, longitude, radius of the point below")
+N_SCRATCH_HAZARD_MAP = SCRATCH_HAZARD_MAP.size
+
 SCRATCH_ALTIMETER = Layout("scratch.altimeter")  # world.sensor_template.read_altimeter
 AM_R = SCRATCH_ALTIMETER.add("r_mcmf", 3, "m", "true position, Moon-fixed")
 AM_LATLON = SCRATCH_ALTIMETER.add("latlon", N_LATLON, "rad, rad, m",
@@ -575,7 +581,7 @@ N_SCRATCH_RECORD = SCRATCH_RECORD.size
 # the one area the loop hands to each world kernel in turn (and to record)
 N_WORLD_SCRATCH = max(N_BURN_WORK, N_SCRATCH_SUBSTEP, N_SCRATCH_CONTACT, N_SCRATCH_ALTITUDE,
                       N_SCRATCH_CLASSIFY, N_SCRATCH_READ_LRF, N_SCRATCH_ALTIMETER,
-                      N_SCRATCH_RADAR, N_SCRATCH_RECORD)
+                      N_SCRATCH_RADAR, N_SCRATCH_HAZARD_MAP, N_SCRATCH_RECORD)
 
 STEP = Layout("scratch.step")  # sim.step.advance: the world's area and the flight software's
 SP_WORLD = STEP.add("world", N_WORLD_SCRATCH, "-", "scratch of the world kernels and record")
@@ -588,4 +594,4 @@ ALL_LAYOUTS = (CLOCK, WORLD, WORLD_PARAMS, MEAS, FSW, FSW_PARAMS, EVENT, TRACE, 
                ENGINE_GROUP, SCRATCH_GRAVITY, SCRATCH_RK4, SCRATCH_TURN_AXIS, SCRATCH_TURN,
                SCRATCH_SLEW, SCRATCH_SUBSTEP, SCRATCH_BURN, SCRATCH_CONTACT, SCRATCH_ALTITUDE,
                SCRATCH_CLASSIFY, SCRATCH_READ_LRF, SCRATCH_ALTIMETER, SCRATCH_RADAR, RADAR_BEAM,
-               SCRATCH_RECORD, STEP)
+               SCRATCH_HAZARD_MAP, SCRATCH_RECORD, STEP)
