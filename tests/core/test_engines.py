@@ -58,6 +58,9 @@ def test_isp_meets_both_published_points_and_is_linear_between():
     assert isp(DPS, 0.10) == pytest.approx(285.0, abs=1e-12)
     assert isp(DPS, 0.55) == pytest.approx(298.0, abs=1e-12)  # midway: 0.55 = (0.10 + 1) / 2
     assert isp(group(t_min=1.0), 1.0) == 311.0  # a fixed-thrust engine: one Isp
+    odd = group(t_min=0.3, isps=(317.3, 290.1))
+    assert isp(odd, 1.0) == 317.3  # exactly: full thrust's flow is F / (Isp g0) bit for bit
+    assert group_mass_flow(odd, 1.0) == DPS_N / (317.3 * G0)
 
 
 @pytest.mark.parametrize("throttle", [0.10, 0.37, 0.60, 0.92, 1.0])

@@ -75,7 +75,7 @@ def isp(group, throttle):
     """Specific impulse (s) at ``throttle`` (within [throttle_min, 1])."""
     full, low = group[EG_ISP], group[EG_ISP + 1]
     t_min = group[EG_THROTTLE_MIN]
-    if t_min >= 1.0:
+    if throttle >= 1.0 or t_min >= 1.0:  # exactly the rated Isp at full thrust
         return full
     return low + (full - low) * (throttle - t_min) / (1.0 - t_min)
 
