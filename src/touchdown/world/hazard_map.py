@@ -34,15 +34,11 @@ from touchdown.core.layout import (
     LL_LAT,
     LL_LON,
     N_LATLON,
-    N_MOON_TURN,
-    W_R,
-    W_T,
-    W_TURN,
 )
 from touchdown.moon.constants import R_REF
-from touchdown.moon.frames import latlon_from_mcmf, moon_turn, turn_z
 from touchdown.moon.terrain import terrain_height
 from touchdown.world.noise import normal
+from touchdown.world.sensors import latlon_below
 
 
 @kernel
@@ -51,9 +47,7 @@ def read_hazard_map(world, elev, meta, spacing, sigma, rng, heights, work):
     the module docstring); return the count of points with no height. work:
     ``SCRATCH_HAZARD_MAP``."""
     r_mcmf, ll = work[HM_R:HM_R + 3], work[HM_LATLON:HM_LATLON + N_LATLON]
-    c, s = moon_turn(world[W_T], world[W_TURN:W_TURN + N_MOON_TURN])
-    turn_z(c, -s, world[W_R:W_R + 3], r_mcmf)
-    latlon_from_mcmf(r_mcmf, ll)
+    latlon_below(world, r_mcmf, ll)
     lat, lon = ll[LL_LAT], ll[LL_LON]
     h0 = terrain_height(elev, meta, lat, lon)
     radius = R_REF + (0.0 if math.isnan(h0) else h0)  # the grid lies on the ground below

@@ -50,15 +50,11 @@ from touchdown.core.layout import (
     LL_LON,
     LL_RADIUS,
     N_LATLON,
-    N_MOON_TURN,
-    W_R,
-    W_T,
-    W_TURN,
 )
 from touchdown.moon.constants import R_REF
-from touchdown.moon.frames import latlon_from_mcmf, moon_turn, turn_z
 from touchdown.moon.terrain import terrain_height
 from touchdown.world.noise import normal
+from touchdown.world.sensors import latlon_below
 
 
 @kernel
@@ -66,9 +62,7 @@ def read_altimeter(world, elev, meta, sigma, max_range, rng, work):
     """One reading (m) of the height above the terrain below, or NaN (see the module docstring).
     work: ``SCRATCH_ALTIMETER``."""
     r_mcmf, ll = work[AM_R:AM_R + 3], work[AM_LATLON:AM_LATLON + N_LATLON]
-    c, s = moon_turn(world[W_T], world[W_TURN:W_TURN + N_MOON_TURN])
-    turn_z(c, -s, world[W_R:W_R + 3], r_mcmf)
-    latlon_from_mcmf(r_mcmf, ll)
+    latlon_below(world, r_mcmf, ll)
     noise = sigma * normal(rng)  # drawn for every call (see the module docstring)
     height = ll[LL_RADIUS] - R_REF - terrain_height(elev, meta, ll[LL_LAT], ll[LL_LON])
     if math.isnan(height) or height > max_range:

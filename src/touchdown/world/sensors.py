@@ -55,9 +55,18 @@ from touchdown.core.layout import (
     WP_ST_NOISE,
 )
 from touchdown.core.quaternion import quat_apply_rotvec, quat_rotate
-from touchdown.moon.frames import moon_turn, turn_z
+from touchdown.moon.frames import latlon_from_mcmf, moon_turn, turn_z
 from touchdown.moon.terrain import ray_cast
 from touchdown.world.noise import normal, normal_pair, uniform
+
+
+@kernel
+def latlon_below(world, r_mcmf, ll):
+    """The lander's true Moon-fixed position into r_mcmf and its latitude, longitude and radius
+    into ll (``LATLON``)."""
+    c, s = moon_turn(world[W_T], world[W_TURN:W_TURN + N_MOON_TURN])
+    turn_z(c, -s, world[W_R:W_R + 3], r_mcmf)
+    latlon_from_mcmf(r_mcmf, ll)
 
 
 @kernel
