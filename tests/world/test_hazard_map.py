@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 import pytest
+from tests.terrain import layer_by_longitude, turned
 
 from touchdown.core import layout as st
-from touchdown.moon.constants import OMEGA, R_REF
-from touchdown.moon.terrain import fill_bounds
+from touchdown.moon.constants import R_REF
 from touchdown.seeds import seed_words
 from touchdown.world.hazard_map import read_hazard_map
 
@@ -31,23 +31,15 @@ def ground(lon):
 
 @pytest.fixture(scope="module")
 def terrain():
-    meta = np.zeros((1, st.N_TERRAIN_META))
-    lon0 = LON - PIX * (N_PIX - 1) / 2
-    meta[0, [st.TM_OFFSET, st.TM_ROWS, st.TM_COLS, st.TM_LAT0, st.TM_LON0, st.TM_PIXEL]] = (
-        0, N_PIX, N_PIX, LAT + PIX * (N_PIX - 1) / 2, lon0, PIX)
-    elev = np.tile(ground(lon0 + PIX * np.arange(N_PIX)), (N_PIX, 1)).astype(np.float32).ravel()
-    fill_bounds(elev, meta)
-    return elev, meta
+    return layer_by_longitude(ground, LAT, LON, PIX, N_PIX)
 
 
 def hovering(lat, lon, height):
     r = (R_REF + ground(lon) + height) * np.array(
         [math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)])
-    a = OMEGA * T
     world = np.zeros(st.N_WORLD)
     world[st.W_T] = T
-    world[st.W_R:st.W_R + 3] = (math.cos(a) * r[0] - math.sin(a) * r[1],
-                                math.sin(a) * r[0] + math.cos(a) * r[1], r[2])
+    world[st.W_R:st.W_R + 3] = turned(T, r)
     return world
 
 

@@ -19,10 +19,10 @@ import math
 import numpy as np
 import pytest
 from tests.naive import rotation as rot
+from tests.terrain import layer_by_longitude, turned
 
 from touchdown.core import layout as st
 from touchdown.moon.constants import OMEGA, R_REF
-from touchdown.moon.terrain import fill_bounds
 from touchdown.seeds import seed_words
 from touchdown.world.radar import read_radar_beams
 
@@ -34,18 +34,7 @@ T = 3600.0  # s after the epoch
 
 @pytest.fixture(scope="module")
 def terrain():
-    meta = np.zeros((1, st.N_TERRAIN_META))
-    meta[0, [st.TM_OFFSET, st.TM_ROWS, st.TM_COLS, st.TM_LAT0, st.TM_LON0, st.TM_PIXEL]] = (
-        0, N, N, LAT + PIX * (N - 1) / 2, LON - PIX * (N - 1) / 2, PIX)
-    elev = np.full(N * N, H, np.float32)
-    fill_bounds(elev, meta)
-    return elev, meta
-
-
-def turn(a, v):
-    """v turned by a (rad) about z."""
-    return np.array([math.cos(a) * v[0] - math.sin(a) * v[1],
-                     math.sin(a) * v[0] + math.cos(a) * v[1], v[2]])
+    return layer_by_longitude(lambda lon: H, LAT, LON, PIX, N)
 
 
 def case(rng, height=2000.0):
@@ -55,13 +44,12 @@ def case(rng, height=2000.0):
     east = np.array([-math.sin(LON), math.cos(LON), 0.0])
     v_rel = -12.0 * up + 35.0 * east + rng.normal(0.0, 3.0, 3)  # m/s over the surface
     omega = np.array([0.0, 0.0, OMEGA])
-    a = OMEGA * T
     q = rng.normal(size=4)
     q /= np.linalg.norm(q)
     world = np.zeros(st.N_WORLD)
     world[st.W_T] = T
-    world[st.W_R:st.W_R + 3] = turn(a, r_m)
-    world[st.W_V:st.W_V + 3] = turn(a, v_rel + np.cross(omega, r_m))
+    world[st.W_R:st.W_R + 3] = turned(T, r_m)
+    world[st.W_V:st.W_V + 3] = turned(T, v_rel + np.cross(omega, r_m))
     world[st.W_Q:st.W_Q + 4] = q
     beams_m = []  # Moon-fixed beam directions: down, and three canted around it
     for tilt, az in ((2.0, 0.0), (20.0, 0.0), (25.0, 120.0), (30.0, 240.0)):
@@ -70,7 +58,7 @@ def case(rng, height=2000.0):
         b = -math.cos(t) * up + math.sin(t) * (math.cos(z) * north + math.sin(z) * east)
         beams_m.append(b / np.linalg.norm(b))
     r_q = rot.matrix(q)  # body -> inertial
-    beams_body = np.array([r_q.T @ turn(a, b) for b in beams_m])
+    beams_body = np.array([r_q.T @ turned(T, b) for b in beams_m])
     return world, r_m, v_rel, np.array(beams_m), beams_body
 
 

@@ -16,10 +16,10 @@ import math
 
 import numpy as np
 import pytest
+from tests.terrain import layer_by_longitude, turned
 
 from touchdown.core import layout as st
-from touchdown.moon.constants import OMEGA, R_REF
-from touchdown.moon.terrain import fill_bounds
+from touchdown.moon.constants import R_REF
 from touchdown.seeds import seed_words
 from touchdown.world.sensor_template import read_altimeter
 
@@ -36,15 +36,7 @@ def ground(lon):
 
 @pytest.fixture(scope="module")
 def terrain():
-    lat0 = LAT + PIX * (N - 1) / 2  # first (northern) row centre
-    lon0 = LON - PIX * (N - 1) / 2
-    cols = ground(lon0 + PIX * np.arange(N))
-    elev = np.tile(cols, (N, 1)).astype(np.float32).ravel()
-    meta = np.zeros((1, st.N_TERRAIN_META))
-    meta[0, [st.TM_OFFSET, st.TM_ROWS, st.TM_COLS, st.TM_LAT0, st.TM_LON0, st.TM_PIXEL]] = (
-        0, N, N, lat0, lon0, PIX)
-    fill_bounds(elev, meta)
-    return elev, meta
+    return layer_by_longitude(ground, LAT, LON, PIX, N)
 
 
 def lander(lat, lon, height_above_ground, t):
@@ -52,11 +44,9 @@ def lander(lat, lon, height_above_ground, t):
     radius = R_REF + ground(lon) + height_above_ground
     r_mcmf = radius * np.array([math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon),
                                 math.sin(lat)])
-    a = OMEGA * t  # inertial = the Moon-fixed position turned by the Moon's turn since epoch
     world = np.zeros(st.N_WORLD)
     world[st.W_T] = t
-    world[st.W_R:st.W_R + 3] = (math.cos(a) * r_mcmf[0] - math.sin(a) * r_mcmf[1],
-                                math.sin(a) * r_mcmf[0] + math.cos(a) * r_mcmf[1], r_mcmf[2])
+    world[st.W_R:st.W_R + 3] = turned(t, r_mcmf)
     return world
 
 

@@ -579,7 +579,7 @@ RC_UP_MCI = SCRATCH_RECORD.add("up_mci", 3, "-", "local vertical, inertial")
 N_SCRATCH_RECORD = SCRATCH_RECORD.size
 
 # the one area the loop hands to each world kernel in turn (and to record)
-N_WORLD_SCRATCH = max(N_BURN_WORK, N_SCRATCH_SUBSTEP, N_SCRATCH_CONTACT, N_SCRATCH_ALTITUDE,
+N_WORLD_SCRATCH = max(N_BURN_WORK, N_SCRATCH_CONTACT, N_SCRATCH_ALTITUDE,
                       N_SCRATCH_CLASSIFY, N_SCRATCH_READ_LRF, N_SCRATCH_ALTIMETER,
                       N_SCRATCH_RADAR, N_SCRATCH_HAZARD_MAP, N_SCRATCH_RECORD)
 

@@ -58,7 +58,6 @@ from touchdown.core.layout import (
     N_SCRATCH_GRAVITY,
     N_SCRATCH_RK4,
     N_SCRATCH_SLEW,
-    N_SCRATCH_SUBSTEP,
     N_SCRATCH_TURN,
     N_SCRATCH_TURN_AXIS,
     N_THRUST_GROUP,
@@ -116,7 +115,7 @@ __all__ = ["MAX_PULSES", "N_WORK", "burn_pulses", "coast_or_burn", "leak_rate", 
 
 # float64 scratch words of ``substep`` and ``burn_pulses`` (``core.layout``: SCRATCH_SUBSTEP,
 # SCRATCH_BURN); MAX_PULSES, the longest run of pulses for ``burn_pulses``, is declared there
-N_WORK = max(N_SCRATCH_SUBSTEP, N_BURN_WORK)
+N_WORK = N_BURN_WORK  # which holds substep's area too
 
 
 @kernel
