@@ -66,7 +66,7 @@ from touchdown.core.layout import (
 )
 from touchdown.fsw.control import command_thrust, engines_off, estimated_mass
 from touchdown.moon.constants import OMEGA, R_REF
-from touchdown.moon.frames import enu_axes, mcmf_from_latlon, moon_turn
+from touchdown.moon.frames import enu_axes, mcmf_from_latlon, moon_turn, turn_z
 from touchdown.moon.gravity import gravity_mcmf
 
 GF_SIZE = GUIDANCE_FRAME.size  # scratch words of to_guidance
@@ -198,9 +198,7 @@ def _thrust_from_guid(a_g, g_g, dcm, c, s, out_mci, m):
         m[j] = 0.0
         for i in range(3):
             m[j] += dcm[3 * i + j] * (a_g[i] - g_g[i])
-    out_mci[0] = c * m[0] - s * m[1]
-    out_mci[1] = s * m[0] + c * m[1]
-    out_mci[2] = m[2]
+    turn_z(c, s, m, out_mci)
 
 
 @kernel
