@@ -155,6 +155,53 @@ def _target(phase: str) -> tuple[Field, ...]:
             Field(f"{g}_jerk_mps3", "vec3", -100.0, 100.0, "m/s^3"))
 
 
+def _engines(group: str, lo: int, hi: int, count: str) -> tuple[Field, ...]:
+    """The fields of an engine group (``core.engines``): the main engine's also say how it
+    throttles; every throttle field is optional (default: fixed thrust, no band)."""
+    g = f"lander.{group}"
+    fields = (Field(f"{g}.count", "int", lo, hi, count),
+              Field(f"{g}.thrust_n", "float", 0.0, 1e7, "N, one engine at full thrust"),
+              Field(f"{g}.isp_s", "float", 1.0, 1000.0, "s, at full thrust"),
+              Field(f"{g}.cant_deg", "float", 0.0, 60.0,
+                    "deg, the engines' symmetric cant from the thrust axis", 0.0))
+    if group != "main_engine":
+        return fields
+    return (*fields,
+        Field(f"{g}.throttle_min", "float", 0.01, 1.0,
+              "lowest throttle, fraction of full thrust (1: a fixed-thrust engine)", 1.0),
+        Field(f"{g}.isp_min_throttle_s", "float", 0.0, 1000.0,
+              "s, Isp at throttle_min (0: the full-thrust Isp at every throttle)", 0.0),
+        Field(f"{g}.forbidden_band", "vec2", 0.0, 1.0,
+              "throttles [lower, upper] never commanded between ([0, 0]: none)", (0.0, 0.0)),
+        Field(f"{g}.full_until", "float", 0.0, 1.0,
+              "from full thrust, the throttle command below which it leaves full thrust", 1.0))
+
+
+def engine_group(count: int, thrust_n: float, isp_s: float, *, throttle_min: float = 1.0,
+          isp_min_s: float | None = None, band: tuple[float, float] = (0.0, 0.0),
+          full_until: float = 1.0, pulsed: bool = False, cant_deg: float = 0.0) -> np.ndarray:
+    """The ``ENGINE_GROUP`` words of ``count`` engines (the defaults: fixed thrust, no band,
+    the rated Isp at every throttle, parallel to body +z)."""
+    g = np.zeros(st.N_ENGINE_GROUP)
+    g[st.EG_COUNT], g[st.EG_THRUST], g[st.EG_THROTTLE_MIN] = count, thrust_n, throttle_min
+    g[st.EG_BAND:st.EG_BAND + 2] = band
+    g[st.EG_ISP:st.EG_ISP + 2] = isp_s, isp_s if isp_min_s is None else isp_min_s
+    g[st.EG_FULL_BELOW] = full_until
+    g[st.EG_PULSED] = float(pulsed)
+    g[st.EG_COS_CANT] = 1.0 if cant_deg == 0.0 else math.cos(math.radians(cant_deg))
+    return g
+
+
+def _main_engine(count: int, thrust: float, isp: float, cant: float, t_min: float,
+                 isp_min: float, band: tuple[float, float], full_until: float) -> np.ndarray:
+    return engine_group(count, thrust, isp, throttle_min=t_min, isp_min_s=isp_min or None,
+                        band=band, full_until=full_until, cant_deg=cant)
+
+
+def _thrusters(count: int, thrust: float, isp: float, cant: float) -> np.ndarray:
+    return engine_group(count, thrust, isp, pulsed=True, cant_deg=cant)
+
+
 _ORBIT = "the initial orbit (sim.run.initial_orbit)"
 
 DECLARATIONS: tuple[Param | NotParam, ...] = (
@@ -186,16 +233,10 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
     param("lander.slew_rate_max_deg_s", "float", 0.01, 90.0, "deg/s",
           world=st.WP_SLEW, si=math.radians),
     param("lander.footpad_depth_m", "float", 0.0, 20.0, "m", world=st.WP_FOOT),
-    Param((Field("lander.main_engine.count", "int", 0, 1, "0 or 1"),
-           Field("lander.main_engine.thrust_n", "float", 0.0, 1e7, "N")),
-          world=st.WP_MAIN_F, fsw=st.FP_MAIN_F, si=lambda count, thrust: thrust * count),
-    param("lander.main_engine.isp_s", "float", 1.0, 1000.0, "s",
-          world=st.WP_MAIN_ISP, fsw=st.FP_MAIN_ISP),
-    param("lander.thrusters.count", "int", 1, 64, "thrusters", world=st.WP_THR_N, fsw=st.FP_THR_N),
-    param("lander.thrusters.thrust_n", "float", 1e-3, 1e7, "N per thruster",
-          world=st.WP_THR_F, fsw=st.FP_THR_F),
-    param("lander.thrusters.isp_s", "float", 1.0, 1000.0, "s",
-          world=st.WP_THR_ISP, fsw=st.FP_THR_ISP),
+    Param(_engines("main_engine", 0, 1, "0 or 1 engines"),
+          world=st.WP_MAIN, fsw=st.FP_MAIN, si=_main_engine),
+    Param(_engines("thrusters", 0, 64, "thrusters"),
+          world=st.WP_THRUSTERS, fsw=st.FP_THRUSTERS, si=_thrusters),
     param("lander.thrusters.pulse_resolution_s", "float", 1e-3, 1.0, "s", fsw=st.FP_PULSE),
     param("sensors.imu.accel_bias_mps2", "vec3", -1.0, 1.0, "m/s^2, body", world=st.WP_ACC_BIAS),
     param("sensors.imu.accel_scale_ppm", "float", -1e5, 1e5, "ppm",

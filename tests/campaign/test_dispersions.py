@@ -105,8 +105,8 @@ high = 47.7
 """), nominal)
     plan, real, seed, inputs = c.sample(nominal, 0, 0)
     a = build(plan, seed, load_onboard_map(), real)
-    assert a.world_params[st.WP_MAIN_F] == inputs["lander.main_engine.thrust_n"]
-    assert a.fsw_params[st.FP_MAIN_F] == 400.0  # the flight software keeps the nominal thrust
+    assert a.world_params[st.WP_MAIN + st.EG_THRUST] == inputs["lander.main_engine.thrust_n"]
+    assert a.fsw_params[st.FP_MAIN + st.EG_THRUST] == 400.0  # the FSW: nominal
     assert np.degrees(a.fsw_params[st.FP_SITE]) == pytest.approx(inputs["target.lat_deg"])
 
 

@@ -15,10 +15,11 @@ thrust and 285 s at 10 %):
   without a band gives the command within its limits.
 """
 
+import math
+
 import numpy as np
 import pytest
 
-from touchdown.core import layout as st
 from touchdown.core.engines import (
     G0,
     engine_throttle,
@@ -27,23 +28,18 @@ from touchdown.core.engines import (
     isp,
     throttle_command,
 )
+from touchdown.parameters import engine_group as group
 
 DPS_N = 46_700.0  # N, 10,500 lbf
 
 
-def group(count=1.0, thrust=DPS_N, t_min=0.10, band=(0.60, 0.92), full_until=0.57,
-          isps=(311.0, 285.0), pulsed=0.0):
-    g = np.zeros(st.N_ENGINE_GROUP)
-    g[st.EG_COUNT], g[st.EG_THRUST], g[st.EG_THROTTLE_MIN] = count, thrust, t_min
-    g[st.EG_BAND:st.EG_BAND + 2] = band
-    g[st.EG_FULL_BELOW] = full_until
-    g[st.EG_ISP:st.EG_ISP + 2] = isps
-    g[st.EG_PULSED] = pulsed
-    g[st.EG_MOUNT:st.EG_MOUNT + 3] = (0.0, 0.0, 1.0)
-    return g
+def dps(count=1, thrust=DPS_N, t_min=0.10, band=(0.60, 0.92), full_until=0.57,
+        isps=(311.0, 285.0), cant_deg=0.0):
+    return group(count, thrust, isps[0], throttle_min=t_min, isp_min_s=isps[1], band=band,
+                 full_until=full_until, cant_deg=cant_deg)
 
 
-DPS = group()
+DPS = dps()
 
 
 @pytest.mark.parametrize(("command", "runs"), [(-0.5, 0.0), (0.0, 0.0), (0.04, 0.10),
@@ -57,15 +53,15 @@ def test_isp_meets_both_published_points_and_is_linear_between():
     assert isp(DPS, 1.0) == 311.0
     assert isp(DPS, 0.10) == pytest.approx(285.0, abs=1e-12)
     assert isp(DPS, 0.55) == pytest.approx(298.0, abs=1e-12)  # midway: 0.55 = (0.10 + 1) / 2
-    assert isp(group(t_min=1.0), 1.0) == 311.0  # a fixed-thrust engine: one Isp
-    odd = group(t_min=0.3, isps=(317.3, 290.1))
+    assert isp(dps(t_min=1.0), 1.0) == 311.0  # a fixed-thrust engine: one Isp
+    odd = dps(t_min=0.3, isps=(317.3, 290.1))
     assert isp(odd, 1.0) == 317.3  # exactly: full thrust's flow is F / (Isp g0) bit for bit
     assert group_mass_flow(odd, 1.0) == DPS_N / (317.3 * G0)
 
 
 @pytest.mark.parametrize("throttle", [0.10, 0.37, 0.60, 0.92, 1.0])
 def test_thrust_and_mass_flow_by_hand(throttle):
-    four = group(count=4.0, thrust=800.0, t_min=0.4, band=(0.0, 0.0), isps=(310.0, 300.0))
+    four = dps(count=4.0, thrust=800.0, t_min=0.4, band=(0.0, 0.0), isps=(310.0, 300.0))
     assert group_thrust(four, 1.0) == 3200.0
     f = DPS_N * throttle
     assert group_thrust(DPS, throttle) == pytest.approx(f, rel=1e-15)
@@ -73,6 +69,12 @@ def test_thrust_and_mass_flow_by_hand(throttle):
     assert group_mass_flow(DPS, throttle) == pytest.approx(expected, rel=1e-13)
     assert group_mass_flow(DPS, 0.0) == 0.0
     assert G0 == 9.80665
+
+
+def test_a_canted_group_loses_thrust_along_its_axis_but_not_flow():
+    canted = dps(cant_deg=20.0)
+    assert group_thrust(canted, 1.0) == pytest.approx(DPS_N * math.cos(math.radians(20.0)))
+    assert group_mass_flow(canted, 1.0) == group_mass_flow(DPS, 1.0)
 
 
 def test_p63_holds_full_thrust_until_the_command_falls_below_57_percent():
@@ -105,6 +107,6 @@ def test_a_random_walk_of_commands_never_enters_the_band():
 
 
 def test_without_a_band_the_command_is_given_within_the_limits():
-    free = group(t_min=0.2, band=(0.0, 0.0))
+    free = dps(t_min=0.2, band=(0.0, 0.0))
     for wanted, given in ((0.75, 0.75), (0.05, 0.2), (1.1, 1.0)):
         assert throttle_command(free, wanted, 1.0) == given

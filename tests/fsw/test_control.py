@@ -20,6 +20,7 @@ from tests.naive import control as naive
 
 from touchdown.core import layout as st
 from touchdown.fsw.control import account_propellant, command_thrust, engines_off, estimated_mass
+from touchdown.parameters import engine_group as group
 
 # M1's lander, as the flight software knows it
 DRY = 360.0  # kg, dry mass and payload
@@ -33,8 +34,9 @@ def params():
     fp[st.FP_DT] = CYCLE
     fp[st.FP_PULSE] = PULSE
     fp[st.FP_DRY] = DRY
-    fp[st.FP_MAIN_F], fp[st.FP_MAIN_ISP] = MAIN_F, MAIN_ISP
-    fp[st.FP_THR_F], fp[st.FP_THR_N], fp[st.FP_THR_ISP] = THR_F, THR_N, THR_ISP
+    fp[st.FP_MAIN:st.FP_MAIN + st.N_ENGINE_GROUP] = group(1, MAIN_F, MAIN_ISP)
+    fp[st.FP_THRUSTERS:st.FP_THRUSTERS + st.N_ENGINE_GROUP] = group(THR_N, THR_F, THR_ISP,
+                                                                   pulsed=True)
     return fp
 
 
@@ -126,3 +128,43 @@ def test_account_propellant_subtracts_the_nominal_flow_over_the_cycles_held(main
     assert 250.0 - fsw[st.F_PROP] == pytest.approx(used, rel=1e-9, abs=1e-12)  # kg
     if main and duty == 1.0:
         assert used == pytest.approx(0.055, abs=5e-4)
+
+
+# Apollo's descent engine as the flight software knows it (missions.md), no thrusters
+DPS_N, LM_DRY = 46_700.0, 7_000.0
+
+
+def apollo_params():
+    fp = params()
+    fp[st.FP_DRY] = LM_DRY
+    fp[st.FP_MAIN:st.FP_MAIN + st.N_ENGINE_GROUP] = group(
+        1, DPS_N, 311.0, throttle_min=0.10, isp_min_s=285.0, band=(0.60, 0.92), full_until=0.57)
+    fp[st.FP_THRUSTERS:st.FP_THRUSTERS + st.N_ENGINE_GROUP] = group(0, 445.0, 290.0, pulsed=True)
+    return fp
+
+
+@pytest.mark.parametrize(("wanted", "current", "given"), [
+    (0.80, 1.0, 1.0),    # P63: full thrust held while the command stays above 57 %
+    (0.50, 1.0, 0.50),   # the command fell below 57 %: throttled down to it
+    (0.75, 0.50, 0.60),  # from the lower range a command in the band holds its lower edge
+    (0.95, 0.50, 0.95),  # above the band: as asked
+    (0.03, 0.30, 0.10),  # never below the minimum (the engine stays lit)
+])
+def test_a_throttled_main_engine_follows_the_throttle_logic(wanted, current, given):
+    fp = apollo_params()
+    fsw = fsw_with(1_000.0)
+    fsw[st.F_CMD_MAIN] = current
+    mass = LM_DRY + 1_000.0
+    force = command_thrust(fsw, fp, np.array([0.0, 0.0, wanted * DPS_N / mass]), True)
+    assert force == pytest.approx(wanted * DPS_N)
+    assert fsw[st.F_CMD_MAIN] == pytest.approx(given, abs=1e-12)
+    assert fsw[st.F_CMD_DUTY] == 0.0  # no thrusters to make up the rest
+
+
+def test_a_throttled_main_engine_accounts_its_flow_at_the_throttle_s_isp():
+    fp = apollo_params()
+    fsw = fsw_with(1_000.0)
+    fsw[st.F_CMD_MAIN] = 0.10  # 285 s at 10 %: 4,670 N / (285 g0)
+    account_propellant(fsw, fp)
+    assert 1_000.0 - fsw[st.F_PROP] == pytest.approx(0.1 * 4_670.0 / (285.0 * 9.80665),
+                                                     rel=1e-12)

@@ -27,6 +27,7 @@ from touchdown.core.bundles import Dem, FlightSoftware, Record
 from touchdown.fsw import modes
 from touchdown.fsw.cycle import fsw_cycle
 from touchdown.moon.constants import GM, R_REF
+from touchdown.parameters import engine_group as group
 
 N_MODES = len(st.MODES)
 
@@ -75,7 +76,8 @@ def test_the_tables_chain_the_modes_in_order():
 
 # ---------------------------------------------------------------- transitions
 
-FULL = dict(main_thrust=400.0, thruster_count=6.0, thruster_thrust=200.0)  # 1,600 N in all
+FULL = dict(main_engine=group(1, 400.0, 318.0),  # 1,600 N in all
+            thrusters=group(6, 200.0, 290.0, pulsed=True))
 
 
 @pytest.mark.parametrize(("mode", "fsw_fields", "fp_fields", "result", "due"), [

@@ -22,6 +22,7 @@ import pytest
 from touchdown.core import layout as st
 from touchdown.fsw.program_template import gravity_turn
 from touchdown.moon.constants import GM, OMEGA, R_REF
+from touchdown.parameters import engine_group as group
 
 DRY, PROP = 300.0, 100.0  # kg: 4 m/s^2 at full thrust, 2.5 times lunar gravity
 FULL = 400.0 + 6 * 200.0  # N: M1's main engine and six thrusters
@@ -30,7 +31,8 @@ FULL = 400.0 + 6 * 200.0  # N: M1's main engine and six thrusters
 def params():
     fp = np.zeros(st.N_FSW_PARAMS)
     fp[st.FP_DRY] = DRY
-    fp[st.FP_MAIN_F], fp[st.FP_THR_N], fp[st.FP_THR_F] = 400.0, 6.0, 200.0
+    fp[st.FP_MAIN:st.FP_MAIN + st.N_ENGINE_GROUP] = group(1, 400.0, 318.0)
+    fp[st.FP_THRUSTERS:st.FP_THRUSTERS + st.N_ENGINE_GROUP] = group(6, 200.0, 290.0, pulsed=True)
     return fp
 
 

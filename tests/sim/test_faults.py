@@ -35,6 +35,7 @@ from touchdown.core import layout as st
 from touchdown.errors import ScenarioError
 from touchdown.moon.constants import GM, R_REF
 from touchdown.moon.dem_tiles import load_onboard_map
+from touchdown.parameters import engine_group as group
 from touchdown.scenario import DEFAULTS, SCHEMA, Scenario, resolve
 from touchdown.sim.run import Flight, build, fly
 from touchdown.world.dynamics import N_WORK, burn_pulses, substep
@@ -157,8 +158,9 @@ MAIN_F, MAIN_ISP, THR_N, THR_F, THR_ISP = 400.0, 318.0, 6, 200.0, 290.0
 def _params(leak: float = 0.0, leak_from: float = 0.0) -> np.ndarray:
     wp = np.zeros(st.N_WORLD_PARAMS)
     wp[st.WP_DRY] = DRY
-    wp[st.WP_MAIN_F], wp[st.WP_MAIN_ISP] = MAIN_F, MAIN_ISP
-    wp[st.WP_THR_N], wp[st.WP_THR_F], wp[st.WP_THR_ISP] = THR_N, THR_F, THR_ISP
+    wp[st.WP_MAIN:st.WP_MAIN + st.N_ENGINE_GROUP] = group(1, MAIN_F, MAIN_ISP)
+    wp[st.WP_THRUSTERS:st.WP_THRUSTERS + st.N_ENGINE_GROUP] = group(THR_N, THR_F, THR_ISP,
+                                                                   pulsed=True)
     wp[st.WP_SLEW] = math.radians(5.0)
     wp[st.WP_LEAK], wp[st.WP_LEAK + 1] = leak, leak_from
     return wp

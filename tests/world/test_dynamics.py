@@ -29,6 +29,7 @@ from scipy.integrate import solve_ivp
 from touchdown.core.engines import G0
 from touchdown.core.layout import (
     N_BURN_WORK,
+    N_ENGINE_GROUP,
     N_SCRATCH_BURN,
     N_SCRATCH_RK4,
     N_SCRATCH_SUBSTEP,
@@ -45,17 +46,15 @@ from touchdown.core.layout import (
     W_T,
     W_V,
     WP_DRY,
-    WP_MAIN_F,
-    WP_MAIN_ISP,
+    WP_MAIN,
     WP_SLEW,
-    WP_THR_F,
-    WP_THR_ISP,
-    WP_THR_N,
+    WP_THRUSTERS,
 )
 from touchdown.core.quaternion import quat_rotate
 from touchdown.moon.constants import GM, OMEGA, R_REF
 from touchdown.moon.frames import rotate_z
 from touchdown.moon.gravity import gravity_mci, potential_mcmf
+from touchdown.parameters import engine_group as group
 from touchdown.world.dynamics import (
     MAX_PULSES,
     N_WORK,
@@ -202,8 +201,8 @@ DT_SUB = 0.05  # s
 def make_params():
     wp = np.zeros(N_WORLD_PARAMS)
     wp[WP_DRY] = DRY
-    wp[WP_MAIN_F], wp[WP_MAIN_ISP] = MAIN_F, MAIN_ISP
-    wp[WP_THR_F], wp[WP_THR_N], wp[WP_THR_ISP] = THR_F, THR_N, THR_ISP
+    wp[WP_MAIN:WP_MAIN + N_ENGINE_GROUP] = group(1, MAIN_F, MAIN_ISP)
+    wp[WP_THRUSTERS:WP_THRUSTERS + N_ENGINE_GROUP] = group(THR_N, THR_F, THR_ISP, pulsed=True)
     wp[WP_SLEW] = SLEW
     return wp
 
@@ -295,6 +294,21 @@ def test_substep_consumes_thrust_over_isp_g0(main_on, thr_on):
     assert world[W_DV] == 0.0 and world[W_DV + 1] == 0.0
     assert abs(world[W_T] - (100.0 + n * DT_SUB)) < 1e-9
     assert math.isnan(world[W_PROP_OUT_T])
+
+
+@pytest.mark.parametrize(("command", "runs"), [(0.45, 0.45), (0.02, 0.10), (1.0, 1.0)])
+def test_a_throttled_main_engine_gives_its_thrust_at_the_throttle_s_isp(command, runs):
+    """A DPS-like throttleable engine (10 % minimum, 311 s full, 285 s at 10 %): a command
+    below the minimum runs at the minimum; thrust is runs x rated, flow F / (Isp(runs) g0)."""
+    wp, world, work = make_params(), make_world(50.0), guarded_work()
+    wp[WP_MAIN:WP_MAIN + N_ENGINE_GROUP] = group(1, MAIN_F, 311.0, throttle_min=0.10,
+                                                 isp_min_s=285.0)
+    for _ in range(10):
+        assert substep(world, wp, Z_MCI, command, False, DT_SUB, work) == 0
+    force = MAIN_F * runs
+    isp = 285.0 + 26.0 * (runs - 0.10) / 0.90
+    assert world[W_IMPULSE] == pytest.approx(force * 10 * DT_SUB, rel=1e-12)
+    assert 50.0 - world[W_PROP] == pytest.approx(force / (isp * G0) * 10 * DT_SUB, rel=1e-9)
 
 
 def test_running_dry_mid_substep_splits_the_step():

@@ -27,13 +27,18 @@ throttle    fraction of one engine's rated thrust           -         each comma
 - ``isp``: specific impulse linear in throttle between (throttle_min, isp_min) and (1, isp_full)
   (Apollo's DPS: 285 s at 10 %, 311 s at full; ASSUMPTION: linear between the two published
   points).
-- ``group_thrust`` and ``group_mass_flow``: the whole group's thrust (N) and propellant flow
-  (kg/s) at a throttle.
+- ``group_thrust`` and ``group_mass_flow``: the whole group's thrust along body +z (N: its
+  engines' thrust times the cosine of their cant) and propellant flow (kg/s) at a throttle.
+
+Every group fires along body +z: its engines are parallel to it or canted symmetrically about
+it (``cos_cant``), so their side forces cancel. ``touchdown.parameters.engine_group`` builds a
+group's words.
 """
 
 from touchdown._compile import kernel
 from touchdown.core.layout import (
     EG_BAND,
+    EG_COS_CANT,
     EG_COUNT,
     EG_FULL_BELOW,
     EG_ISP,
@@ -82,8 +87,8 @@ def isp(group, throttle):
 
 @kernel
 def group_thrust(group, throttle):
-    """Thrust (N) of the whole group with each engine at ``throttle``."""
-    return group[EG_COUNT] * group[EG_THRUST] * throttle
+    """Thrust (N) of the whole group along body +z with each engine at ``throttle``."""
+    return group[EG_COUNT] * group[EG_THRUST] * throttle * group[EG_COS_CANT]
 
 
 @kernel
@@ -91,4 +96,5 @@ def group_mass_flow(group, throttle):
     """Propellant flow (kg/s) of the whole group with each engine at ``throttle`` (0 when off)."""
     if throttle <= 0.0:
         return 0.0
-    return group_thrust(group, throttle) / (isp(group, throttle) * G0)
+    return group[EG_COUNT] * group[EG_THRUST] * throttle / (isp(group, throttle) * G0)
+

@@ -76,14 +76,33 @@ W_TERRAIN_BOX = WORLD.add("terrain_box", 5, "-, -, -, -, m",
                           "while the chord radius is 0")
 N_WORLD = WORLD.size
 
+# ---------------------------------------------------------------- engine groups (both params)
+ENGINE_GROUP = Layout("engine_group")  # core.engines: identical engines fired and throttled as one
+EG_COUNT = ENGINE_GROUP.add("count", 1, "-", "engines in the group")
+EG_THRUST = ENGINE_GROUP.add("thrust_max", 1, "N", "one engine's rated (full) thrust")
+EG_THROTTLE_MIN = ENGINE_GROUP.add("throttle_min", 1, "-",
+                                   "lowest throttle while on, fraction of rated thrust (1: fixed)")
+EG_BAND = ENGINE_GROUP.add("forbidden_band", 2, "-",
+                           "throttles (lower, upper) the flight software never commands between "
+                           "(equal: none)")
+EG_ISP = ENGINE_GROUP.add("isp", 2, "s", "specific impulse at full thrust and at throttle_min")
+EG_FULL_BELOW = ENGINE_GROUP.add("full_until", 1, "-",
+                                 "from full thrust, the command under which the throttle leaves "
+                                 "full thrust for the lower range")
+EG_PULSED = ENGINE_GROUP.add("pulsed", 1, "-",
+                             "1: on/off pulses (duty cycle, M1's thrusters); 0: throttled")
+EG_COS_CANT = ENGINE_GROUP.add("cos_cant", 1, "-",
+                               "cosine of the engines' cant from body +z (canted symmetrically: "
+                               "their side forces cancel, cos_cant of their thrust is along +z)")
+N_ENGINE_GROUP = ENGINE_GROUP.size
+
 # ---------------------------------------------------------------- world parameters
 WORLD_PARAMS = Layout("world_params")
 WP_DRY = WORLD_PARAMS.add("dry_mass", 1, "kg", "dry mass incl. payload")
-WP_MAIN_F = WORLD_PARAMS.add("main_thrust", 1, "N", "main engine true thrust")
-WP_MAIN_ISP = WORLD_PARAMS.add("main_isp", 1, "s", "main engine true specific impulse")
-WP_THR_F = WORLD_PARAMS.add("thruster_thrust", 1, "N", "one descent thruster, true thrust")
-WP_THR_N = WORLD_PARAMS.add("thruster_count", 1, "-", "number of descent thrusters")
-WP_THR_ISP = WORLD_PARAMS.add("thruster_isp", 1, "s", "descent thruster true specific impulse")
+WP_MAIN = WORLD_PARAMS.add("main_engine", N_ENGINE_GROUP, "-",
+                           "the main engine group, true values (``ENGINE_GROUP``)")
+WP_THRUSTERS = WORLD_PARAMS.add("thrusters", N_ENGINE_GROUP, "-",
+                                "the pulsed descent thrusters, true values (``ENGINE_GROUP``)")
 WP_SLEW = WORLD_PARAMS.add("slew_rate_max", 1, "rad/s", "attitude rate limit")
 WP_ACC_BIAS = WORLD_PARAMS.add("accel_bias", 3, "m/s^2", "accelerometer bias, body")
 WP_ACC_SF = WORLD_PARAMS.add("accel_scale", 1, "-", "accelerometer scale-factor error")
@@ -139,7 +158,8 @@ F_ALT = FSW.add("altitude", 1, "m", "estimated height above the surface below (F
 F_HDOT = FSW.add("hdot", 1, "m/s", "estimated vertical speed")
 F_VH = FSW.add("v_horizontal", 1, "m/s", "estimated horizontal speed over the surface")
 F_CMD_DIR = FSW.add("thrust_dir_mci", 3, "-", "commanded thrust direction")
-F_CMD_MAIN = FSW.add("main_on", 1, "-", "main engine command (1 on)")
+F_CMD_MAIN = FSW.add("main_throttle", 1, "-",
+                      "main engine command: throttle, fraction of rated thrust (0 off, 1 full)")
 F_CMD_DUTY = FSW.add("thruster_duty", 1, "-", "descent thrusters duty cycle 0..1")
 F_DOI_DV = FSW.add("doi_dv", 1, "m/s", "accumulated measured delta-v of the DOI burn")
 F_TGO = FSW.add("tgo", 1, "s or m/s",
@@ -175,11 +195,10 @@ FP_DT = FSW_PARAMS.add("cycle", 1, "s", "flight-software cycle")
 FP_COAST_DT = FSW_PARAMS.add("coast_cycle", 1, "s",
                              "cycle while coasting with the engines off (a multiple of cycle)")
 FP_DRY = FSW_PARAMS.add("dry_mass", 1, "kg", "dry mass (onboard value)")
-FP_MAIN_F = FSW_PARAMS.add("main_thrust", 1, "N", "nominal main thrust")
-FP_MAIN_ISP = FSW_PARAMS.add("main_isp", 1, "s", "nominal main Isp")
-FP_THR_F = FSW_PARAMS.add("thruster_thrust", 1, "N", "nominal one-thruster thrust")
-FP_THR_N = FSW_PARAMS.add("thruster_count", 1, "-", "descent thrusters")
-FP_THR_ISP = FSW_PARAMS.add("thruster_isp", 1, "s", "nominal thruster Isp")
+FP_MAIN = FSW_PARAMS.add("main_engine", N_ENGINE_GROUP, "-",
+                         "the main engine group, nominal values (``ENGINE_GROUP``)")
+FP_THRUSTERS = FSW_PARAMS.add("thrusters", N_ENGINE_GROUP, "-",
+                              "the pulsed descent thrusters, nominal values (``ENGINE_GROUP``)")
 FP_SITE = FSW_PARAMS.add("site", 3, "rad, rad, m", "target lat, lon, onboard site height")
 FP_AZ = FSW_PARAMS.add("approach_azimuth", 1, "rad", "approach heading, from north to east")
 FP_POLICY = FSW_PARAMS.add("policy", 1, "-", "POLICY_AS_FLOWN_M1 or POLICY_TERRAIN_AWARE")
@@ -431,22 +450,6 @@ TG_VE = THRUST_GROUP.add("ve", 1, "m/s",
 TG_DIR = THRUST_GROUP.add("dir_mci", 3, "-", "thrust direction, inertial")
 N_THRUST_GROUP = THRUST_GROUP.size
 
-ENGINE_GROUP = Layout("engine_group")  # core.engines: identical engines fired and throttled as one
-EG_COUNT = ENGINE_GROUP.add("count", 1, "-", "engines in the group")
-EG_THRUST = ENGINE_GROUP.add("thrust_max", 1, "N", "one engine's rated (full) thrust")
-EG_THROTTLE_MIN = ENGINE_GROUP.add("throttle_min", 1, "-",
-                                   "lowest throttle while on, fraction of rated thrust (1: fixed)")
-EG_BAND = ENGINE_GROUP.add("forbidden_band", 2, "-",
-                           "throttles (lower, upper) the flight software never commands between "
-                           "(equal: none)")
-EG_ISP = ENGINE_GROUP.add("isp", 2, "s", "specific impulse at full thrust and at throttle_min")
-EG_FULL_BELOW = ENGINE_GROUP.add("full_until", 1, "-",
-                                 "from full thrust, the command under which the throttle leaves "
-                                 "full thrust for the lower range")
-EG_PULSED = ENGINE_GROUP.add("pulsed", 1, "-",
-                             "1: on/off pulses (duty cycle, M1's thrusters); 0: throttled")
-EG_MOUNT = ENGINE_GROUP.add("mount_body", 3, "-", "thrust direction, body axes (unit)")
-N_ENGINE_GROUP = ENGINE_GROUP.size
 
 # ---------------------------------------------------------------- world scratch
 # As the flight software's: each kernel that needs scratch words declares them here and is

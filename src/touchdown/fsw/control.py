@@ -1,15 +1,23 @@
 """Control (compiled): thrust acceleration -> thrust direction and engine commands.
 
-The 400 N main engine is on/off; the 200 N descent thrusters are pulsed together with an
-on-time quantised to ``pulse_resolution``. Their duty cycle makes up the thrust asked for
-above what the main engine gives (braking, approach) or all of it (vertical phases, main off).
+Two engine groups (``core.engines``): the main engine and the pulsed descent thrusters. A
+throttleable main engine (``throttle_min`` below 1: Apollo's descent engine, Chang'e 3's,
+Chandrayaan-3's four) gives the thrust asked for through the throttle logic
+(``throttle_command``: its minimum, its forbidden band, full thrust held until the command falls
+low enough) in every powered phase; a fixed-thrust one (M1's 400 N engine, Luna 9's retro) is on
+at full thrust in the phases that ask for it and off in the others. The thrusters, pulsed
+together with an on-time quantised to ``pulse_resolution``, make up the rest (M1: above the main
+engine in braking and approach, all of it in the vertical phases).
 """
 
 import math
 
 from touchdown._compile import kernel
-from touchdown.core.engines import G0
+from touchdown.core.engines import G0, group_mass_flow, group_thrust, isp, throttle_command
 from touchdown.core.layout import (
+    EG_COUNT,
+    EG_THROTTLE_MIN,
+    EG_THRUST,
     F_CMD_DIR,
     F_CMD_DUTY,
     F_CMD_MAIN,
@@ -17,12 +25,10 @@ from touchdown.core.layout import (
     F_SLEEP,
     FP_DRY,
     FP_DT,
-    FP_MAIN_F,
-    FP_MAIN_ISP,
+    FP_MAIN,
     FP_PULSE,
-    FP_THR_F,
-    FP_THR_ISP,
-    FP_THR_N,
+    FP_THRUSTERS,
+    N_ENGINE_GROUP,
 )
 
 
@@ -33,19 +39,35 @@ def estimated_mass(fsw, fp):
 
 
 @kernel
+def throttleable(fp):
+    """True when the main engine can be throttled (else it is on/off at full thrust)."""
+    return fp[FP_MAIN + EG_THROTTLE_MIN] < 1.0
+
+
+@kernel
 def command_thrust(fsw, fp, a_thrust_mci, main_on):
-    """Point along a_thrust_mci (m/s^2) with engines giving |a| m; return the thrust (N)."""
+    """Point along a_thrust_mci (m/s^2) with engines giving |a| m; return the thrust (N).
+
+    main_on: the phase flies the main engine (a fixed-thrust one at full thrust, a throttleable
+    one at the throttle the logic gives); the thrusters make up the rest.
+    """
     a = math.sqrt(a_thrust_mci[0] ** 2 + a_thrust_mci[1] ** 2 + a_thrust_mci[2] ** 2)
     if a > 1e-9:
         for i in range(3):
             fsw[F_CMD_DIR + i] = a_thrust_mci[i] / a
     force = a * estimated_mass(fsw, fp)
-    f_main = fp[FP_MAIN_F] if main_on else 0.0
-    f_thr = fp[FP_THR_N] * fp[FP_THR_F]
-    duty = min(max((force - f_main) / f_thr, 0.0), 1.0)
+    main = fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP]
+    throttle = 0.0
+    if main_on:
+        throttle = 1.0
+        if throttleable(fp):
+            throttle = throttle_command(main, force / group_thrust(main, 1.0), fsw[F_CMD_MAIN])
+    f_main = group_thrust(main, throttle)
+    f_thr = group_thrust(fp[FP_THRUSTERS:FP_THRUSTERS + N_ENGINE_GROUP], 1.0)
+    duty = min(max((force - f_main) / f_thr, 0.0), 1.0) if f_thr > 0.0 else 0.0
     steps = fp[FP_DT] / fp[FP_PULSE]
     fsw[F_CMD_DUTY] = round(duty * steps) / steps
-    fsw[F_CMD_MAIN] = 1.0 if main_on else 0.0
+    fsw[F_CMD_MAIN] = throttle
     return force
 
 
@@ -61,7 +83,8 @@ def account_propellant(fsw, fp):
     """Subtract the nominal flow of this cycle's commands, held until the next cycle, from the
     propellant estimate (kg)."""
     mdot = 0.0
-    if fsw[F_CMD_MAIN] > 0.5:
-        mdot += fp[FP_MAIN_F] / (fp[FP_MAIN_ISP] * G0)
-    mdot += fsw[F_CMD_DUTY] * fp[FP_THR_N] * fp[FP_THR_F] / (fp[FP_THR_ISP] * G0)
+    if fsw[F_CMD_MAIN] > 0.0:
+        mdot += group_mass_flow(fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP], fsw[F_CMD_MAIN])
+    thr = fp[FP_THRUSTERS:FP_THRUSTERS + N_ENGINE_GROUP]  # pulsed: the rated Isp throughout
+    mdot += fsw[F_CMD_DUTY] * thr[EG_COUNT] * thr[EG_THRUST] / (isp(thr, 1.0) * G0)
     fsw[F_PROP] -= mdot * (1.0 + fsw[F_SLEEP]) * fp[FP_DT]

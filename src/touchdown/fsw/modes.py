@@ -42,6 +42,7 @@ commands at once (DOI ignites at its time; braking at the cycle its thrust is ne
 import math
 
 from touchdown._compile import kernel
+from touchdown.core.engines import group_thrust
 from touchdown.core.eventlog import log_event
 from touchdown.core.layout import (
     EV_ALT_ZERO,
@@ -67,13 +68,12 @@ from touchdown.core.layout import (
     FP_BRAKE_TGT,
     FP_DOI_T,
     FP_IGN_THROTTLE,
-    FP_MAIN_F,
+    FP_MAIN,
     FP_PERILUNE,
     FP_RESERVE,
     FP_TERMINAL_ALT,
     FP_TGO_MIN,
-    FP_THR_F,
-    FP_THR_N,
+    FP_THRUSTERS,
     M_LEG,
     MODE_APPROACH,
     MODE_BRAKING,
@@ -84,6 +84,7 @@ from touchdown.core.layout import (
     MODE_TOUCHDOWN,
     MODE_VERTICAL,
     MODES,
+    N_ENGINE_GROUP,
     PROGRAM_DOI_BURN,
     PROGRAM_ENGINES_OFF,
     PROGRAM_IGNITION_SEARCH,
@@ -114,7 +115,8 @@ assert all(len(table) == len(MODES) for table in (MODE_PROGRAM, MODE_TARGET, MOD
 @kernel
 def full_thrust(fp):
     """Thrust (N) of every descent engine at once: main engine and all thrusters."""
-    return fp[FP_MAIN_F] + fp[FP_THR_N] * fp[FP_THR_F]
+    return (group_thrust(fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP], 1.0)
+            + group_thrust(fp[FP_THRUSTERS:FP_THRUSTERS + N_ENGINE_GROUP], 1.0))
 
 
 @kernel

@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from touchdown._compile import kernel
+from touchdown.core.engines import group_thrust
 from touchdown.core.eventlog import log_event
 from touchdown.core.layout import (
     C_CYCLE,
@@ -58,6 +59,7 @@ from touchdown.core.layout import (
     M_LRF,
     M_ST_VALID,
     MAX_PULSES,
+    N_ENGINE_GROUP,
     N_FSW_SCRATCH,
     N_LATLON,
     N_MOON_TURN,
@@ -112,9 +114,8 @@ from touchdown.core.layout import (
     W_V,
     WP_DRY,
     WP_LEAK,
-    WP_MAIN_F,
-    WP_THR_F,
-    WP_THR_N,
+    WP_MAIN,
+    WP_THRUSTERS,
 )
 from touchdown.core.quaternion import body_z_mci
 from touchdown.fsw.cycle import fsw_cycle
@@ -222,9 +223,12 @@ def _fly(world, fsw, truth, record, clock, end_tick, stop_tick, work):
     elev, meta = truth.elev, truth.meta
     cyc, sub = clock[C_CYCLE], clock[C_SUBSTEP]
     n_on = round(x[F_CMD_DUTY] * (cyc // sub))  # thruster pulses at the start of each cycle
-    main_on = x[F_CMD_MAIN] > 0.5
+    throttle = x[F_CMD_MAIN]
+    main_on = throttle > 0.0
     u_cmd = x[F_CMD_DIR:F_CMD_DIR + 3]
-    f_max = (wp[WP_MAIN_F] if main_on else 0.0) + (wp[WP_THR_N] * wp[WP_THR_F] if n_on else 0.0)
+    f_max = ((group_thrust(wp[WP_MAIN:WP_MAIN + N_ENGINE_GROUP], 1.0) if main_on else 0.0)
+             + (group_thrust(wp[WP_THRUSTERS:WP_THRUSTERS + N_ENGINE_GROUP], 1.0)
+                if n_on else 0.0))
     leak_tick = round(wp[WP_LEAK + 1] / TICK_S) if wp[WP_LEAK] > 0.0 else -1  # on the pulse grid
     while clock[C_TICK] < end_tick and clock[C_TICK] < stop_tick:
         tick = clock[C_TICK]
@@ -243,10 +247,10 @@ def _fly(world, fsw, truth, record, clock, end_tick, stop_tick, work):
         if check:
             nxt = tick + sub
         if burning and nxt - tick > sub:
-            ran_out = burn_pulses(w, wp, u_cmd, main_on, max(n_on - k // sub, 0),
+            ran_out = burn_pulses(w, wp, u_cmd, throttle, max(n_on - k // sub, 0),
                                   sub * TICK_S, (nxt - tick) // sub, work)
         else:
-            ran_out = substep(w, wp, u_cmd, main_on, k < n_on * sub, (nxt - tick) * TICK_S,
+            ran_out = substep(w, wp, u_cmd, throttle, k < n_on * sub, (nxt - tick) * TICK_S,
                               work)
         if ran_out:
             log_event(record.events, record.n_events, w[W_PROP_OUT_T], EV_PROP_OUT, 0.0)

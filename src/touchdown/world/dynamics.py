@@ -5,12 +5,15 @@ Inputs / Outputs
 name              layout                            unit       rate
 ================  ================================  =========  ===================
 thrust_dir_mci    3-vector, FSW command             -          held between cycles
-main_on, thr_on   engine on/off (thrusters: the     -          per pulse (10 ms)
-                  first n_on pulses of a cycle)
+throttle, thr_on  main engine throttle command;     -          per pulse (10 ms)
+                  thrusters on/off (the first n_on
+                  pulses of a cycle)
 world             ``core.layout.WORLD`` (read/write)  SI         per step
 ================  ================================  =========  ===================
 
-Engines: every engine fires along body +z (an assumption: parallel nozzles, no cant losses).
+Engines: two groups (``core.engines``, ``WP_MAIN`` and ``WP_THRUSTERS``): the main engine at
+the throttle the engine gives for its command (``engine_throttle``; on/off engines have a
+minimum throttle of 1) and the pulsed thrusters. Each group fires along body +z.
 Once the propellant is gone the engines give no thrust: a step in which it runs out is split
 at that instant. A propellant leak (a scenario fault, ``WP_LEAK``) drains the tank at a fixed
 rate from its start, engines on or off: it adds to the mass flow out of the tank, so the mass
@@ -36,7 +39,7 @@ import math
 import numpy as np
 
 from touchdown._compile import kernel
-from touchdown.core.engines import G0
+from touchdown.core.engines import engine_throttle, group_mass_flow, group_thrust
 from touchdown.core.layout import (
     BP_A1,
     BP_A2,
@@ -54,6 +57,7 @@ from touchdown.core.layout import (
     BP_Z0,
     MAX_PULSES,
     N_BURN_WORK,
+    N_ENGINE_GROUP,
     N_MOON_TURN,
     N_SCRATCH_GRAVITY,
     N_SCRATCH_RK4,
@@ -98,12 +102,9 @@ from touchdown.core.layout import (
     W_V,
     WP_DRY,
     WP_LEAK,
-    WP_MAIN_F,
-    WP_MAIN_ISP,
+    WP_MAIN,
     WP_SLEW,
-    WP_THR_F,
-    WP_THR_ISP,
-    WP_THR_N,
+    WP_THRUSTERS,
 )
 from touchdown.core.quaternion import body_z_mci, quat_apply_rotvec, quat_rotate_inverse
 from touchdown.moon.constants import OMEGA
@@ -276,7 +277,7 @@ def _thrust_path(tau, groups, n_groups, d_out, dv_out):
 
 
 @kernel
-def burn_pulses(world, wp, thrust_dir_mci, main_on, n_on, dt, n, work):
+def burn_pulses(world, wp, thrust_dir_mci, throttle, n_on, dt, n, work):
     """n steps of dt (s) of ``substep`` in one (thrusters on in the first n_on): what they give,
     with one gravity step.
 
@@ -293,10 +294,13 @@ def burn_pulses(world, wp, thrust_dir_mci, main_on, n_on, dt, n, work):
     q = world[W_Q:W_Q + 4]
     nx, ny, nz, angle = _turn_axis(q, thrust_dir_mci,
                                    work[BP_TURN_AXIS:BP_TURN_AXIS + N_SCRATCH_TURN_AXIS])
-    f_main = wp[WP_MAIN_F] if main_on else 0.0
-    md_main = wp[WP_MAIN_F] / (wp[WP_MAIN_ISP] * G0) if main_on else 0.0
-    f_thr = wp[WP_THR_N] * wp[WP_THR_F]
-    md_thr = f_thr / (wp[WP_THR_ISP] * G0)
+    main = wp[WP_MAIN:WP_MAIN + N_ENGINE_GROUP]
+    thrusters = wp[WP_THRUSTERS:WP_THRUSTERS + N_ENGINE_GROUP]
+    runs = engine_throttle(main, throttle)
+    f_main = group_thrust(main, runs)
+    md_main = group_mass_flow(main, runs)
+    f_thr = group_thrust(thrusters, 1.0)
+    md_thr = group_mass_flow(thrusters, 1.0)
     n_on = min(n_on, n)
     leak = leak_rate(world, wp)  # kg/s, out of the tank beside the engines' flow
     use = md_main * n * dt + md_thr * n_on * dt  # kg
@@ -305,7 +309,7 @@ def burn_pulses(world, wp, thrust_dir_mci, main_on, n_on, dt, n, work):
     if not (use > 0.0 and world[W_PROP] > use):
         ran_out = 0
         for k in range(n):
-            ran_out += substep(world, wp, thrust_dir_mci, main_on, k < n_on, dt, work)
+            ran_out += substep(world, wp, thrust_dir_mci, throttle, k < n_on, dt, work)
         return ran_out
     m0 = wp[WP_DRY] + world[W_PROP]
     # the groups: a new one where the thrusters stop or the thrust axis has turned again
@@ -381,7 +385,7 @@ def burn_pulses(world, wp, thrust_dir_mci, main_on, n_on, dt, n, work):
 
 
 @kernel
-def substep(world, wp, thrust_dir_mci, main_on, thr_on, dt, work):
+def substep(world, wp, thrust_dir_mci, throttle, thr_on, dt, work):
     """Advance the world by dt (s) with the engines held: slew, then burn or coast.
 
     A leak (``leak_rate``) adds to the mass flow out of the tank, not to the thrust. Returns 1
@@ -393,13 +397,15 @@ def substep(world, wp, thrust_dir_mci, main_on, thr_on, dt, work):
     body_z_mci(world[W_Q:W_Q + 4], u)
     force = 0.0
     mdot = 0.0
-    if main_on:
-        force += wp[WP_MAIN_F]
-        mdot += wp[WP_MAIN_F] / (wp[WP_MAIN_ISP] * G0)
+    if throttle > 0.0:
+        main = wp[WP_MAIN:WP_MAIN + N_ENGINE_GROUP]
+        runs = engine_throttle(main, throttle)
+        force += group_thrust(main, runs)
+        mdot += group_mass_flow(main, runs)
     if thr_on:
-        f = wp[WP_THR_N] * wp[WP_THR_F]
-        force += f
-        mdot += f / (wp[WP_THR_ISP] * G0)
+        thrusters = wp[WP_THRUSTERS:WP_THRUSTERS + N_ENGINE_GROUP]
+        force += group_thrust(thrusters, 1.0)
+        mdot += group_mass_flow(thrusters, 1.0)
     prop = world[W_PROP]
     if prop <= 0.0:
         force, mdot = 0.0, 0.0
