@@ -15,6 +15,7 @@ loop over ``PARAMETERS``. A new parameter is one ``Param`` here plus its use in 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -42,7 +43,8 @@ def _as_is(*values: Any) -> tuple[Any, ...]:
 
 @dataclass(frozen=True)
 class Field:
-    """One scenario key. Kinds: float, int, str, vec2, vec3, time, policy; None: unbounded."""
+    """One scenario key. Kinds: float, int, str, vec2, vec3, time, policy, phases (a list of
+    mode names); None: unbounded."""
 
     key: str
     kind: str
@@ -202,6 +204,20 @@ def _thrusters(count: int, thrust: float, isp: float, cant: float) -> np.ndarray
     return engine_group(count, thrust, isp, pulsed=True, cant_deg=cant)
 
 
+# the modes a scenario may list in guidance.phases (touchdown is entered from any), and M1's
+PHASES = tuple(m for m in st.MODES if m != "touchdown")
+M1_PHASES = ("orbit_coast", "doi", "descent_coast", "braking", "approach", "vertical_descent",
+             "terminal_descent")
+
+
+def next_modes(phases: Sequence[str]) -> list[float]:
+    """The next-mode table (``FP_NEXT_MODE``) of a list of phases: each mode's follower."""
+    table = [float(st.NO_MODE)] * len(st.MODES)
+    for here, after in itertools.pairwise(phases):
+        table[st.MODES.index(here)] = float(st.MODES.index(after))
+    return table
+
+
 _ORBIT = "the initial orbit (sim.run.initial_orbit)"
 
 DECLARATIONS: tuple[Param | NotParam, ...] = (
@@ -285,6 +301,9 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
     param("flight_software.lrf_incidence_cos_min", "float", 0.0, 1.0,
           "lowest cosine of the beam's incidence on the onboard map for a reading to be used",
           fsw=st.FP_LRF_INCIDENCE_COS, default=0.05),
+    param("guidance.phases", "phases", None, None,
+          "the modes flown, in order, from: " + ", ".join(PHASES),
+          fsw=st.FP_NEXT_MODE, si=next_modes, default=M1_PHASES),
     param("guidance.ignition_throttle", "float", 0.05, 1.0, "fraction of full thrust",
           fsw=st.FP_IGN_THROTTLE),
     param("guidance.tgo_switch_s", "float", 0.1, 600.0, "s", fsw=st.FP_TGO_MIN),
@@ -305,6 +324,23 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
     param("guidance.guidance_range_deg", "float", 0.0, 180.0,
           "angle from the site (deg) within which polynomial guidance flies",
           fsw=st.FP_GUID_RANGE_COS, si=lambda deg: math.cos(math.radians(deg)), default=45.0),
+    Param((Field("guidance.hover_altitude_m", "float", 0.0, 1e4,
+                 "m, the altitude estimate the hover holds (a hover phase needs it)", 0.0),
+           Field("guidance.hover_duration_s", "float", 0.0, 3600.0, "s, the hover's length",
+                 0.0)),
+          fsw=st.FP_HOVER),
+    param("guidance.divert_gains", "vec2", 0.0, 100.0,
+          "1/s^2, 1/s: the hover's position and velocity gains toward its aim",
+          fsw=st.FP_DIVERT_GAINS, default=(0.0, 0.0)),
+    param("guidance.cutoff_altitude_m", "float", 0.0, 1e3,
+          "m, the altitude estimate at which terminal descent cuts the engines (0: none)",
+          fsw=st.FP_CUTOFF_ALT, default=0.0),
+    param("guidance.rate_step_mps", "float", 0.0, 10.0,
+          "m/s, steps of the vertical phases' rate command (0: continuous)",
+          fsw=st.FP_RATE_STEP, default=0.0),
+    param("lander.probe_length_m", "float", 0.0, 20.0,
+          "m below the footpads the contact probes reach (0: none)", world=st.WP_PROBE,
+          default=0.0),
     Param((Field("touchdown.max_vertical_speed_mps", "float", 0.0, 100.0, "m/s"),
            Field("touchdown.max_horizontal_speed_mps", "float", 0.0, 100.0, "m/s"),
            Field("touchdown.max_tilt_deg", "float", 0.0, 90.0, "deg")),

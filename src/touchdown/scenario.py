@@ -17,13 +17,14 @@ from typing import Any, Self
 
 from touchdown.core.layout import POLICIES
 from touchdown.errors import ScenarioError
-from touchdown.parameters import fields
+from touchdown.parameters import PHASES, fields
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 CAMPAIGN_SUFFIX = ".campaign.toml"  # NAME.campaign.toml beside NAME.toml holds its dispersions
 
 # (field path, kind, lower, upper, meaning) of every field, declared in ``touchdown.parameters``
-# with what each fills. Kinds: "float", "int", "str", "vec2", "vec3", "time", "policy". Bounds
+# with what each fills. Kinds: "float", "int", "str", "vec2", "vec3", "time", "policy", "phases"
+# (a list of mode names). Bounds
 # are inclusive; None means unbounded.
 SCHEMA: tuple[tuple[str, str, float | None, float | None, str], ...] = tuple(
     (f.key, f.kind, f.lo, f.hi, f.what) for f in fields())
@@ -112,6 +113,15 @@ def _check(path: Path, key: str, kind: str, lo: float | None, hi: float | None, 
         except ValueError:
             raise bad(f"is not a date and time, got {value!r}") from None
         return t.astimezone(UTC) if t.tzinfo else t.replace(tzinfo=UTC)
+    if kind == "phases":
+        if not isinstance(value, list | tuple) or not value:
+            raise bad(f"must be a list of mode names, got {value!r}")
+        unknown = [v for v in value if v not in PHASES]
+        if unknown:
+            raise bad(f"has unknown modes {unknown}")
+        if len(set(value)) != len(value):
+            raise bad(f"lists a mode twice, got {value!r}")
+        return tuple(value)
     if kind == "policy":
         if value not in POLICIES:
             raise bad(f"must be one of {', '.join(POLICIES)}, got {value!r}")

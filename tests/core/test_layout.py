@@ -200,6 +200,9 @@ def test_event_constants_name_the_right_events():
         "EV_PROP_LOW": "propellant_low", "EV_PROP_OUT": "propellant_exhausted",
         "EV_TD_DETECT": "touchdown_detected", "EV_CONTACT": "contact",
         "EV_LRF_WIDEN": "lrf_widened", "EV_TIMEOUT": "timeout",
+        "EV_HOVER_START": "hover_start", "EV_HOVER_END": "hover_end",
+        "EV_ENGINE_CUTOFF": "engine_cutoff", "EV_PROBE_CONTACT": "probe_contact",
+        "EV_SITE_SELECTED": "site_selected",
     }
     defined = {k for k, v in vars(st).items() if k.startswith("EV_") and isinstance(v, int)}
     assert defined == set(expected)
@@ -214,7 +217,8 @@ def test_event_constants_name_the_right_events():
     ("MODES", {"MODE_COAST_ORBIT": "orbit_coast", "MODE_DOI": "doi",
                "MODE_COAST_DESCENT": "descent_coast", "MODE_BRAKING": "braking",
                "MODE_APPROACH": "approach", "MODE_VERTICAL": "vertical_descent",
-               "MODE_TERMINAL": "terminal_descent", "MODE_TOUCHDOWN": "touchdown"}),
+               "MODE_TERMINAL": "terminal_descent", "MODE_TOUCHDOWN": "touchdown",
+               "MODE_HOVER": "hover", "MODE_FREE_FALL": "free_fall"}),
     ("LRF_STATES", {"LRF_WAITING": "waiting", "LRF_TRACKING": "tracking",
                     "LRF_FAULTY": "faulty"}),
 ])

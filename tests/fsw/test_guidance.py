@@ -319,9 +319,14 @@ def test_vertical_accel_is_the_naive_law():
         fp = params(hgain=(kp, kv))
         r, v = rng.normal(0.0, 100.0, 3), rng.normal(0.0, 5.0, 3)
         hdot, cmd = rng.uniform(-40.0, 5.0), rng.uniform(-40.0, 0.0)
-        vertical_accel(fp, r, v, hdot, cmd, a)
-        assert_allclose(a, naive.vertical_law(r, v, hdot, cmd, kp, kv, TAU), rtol=1e-14,
-                        atol=1e-15)
+        aim = rng.normal(0.0, 30.0, 2)  # a hazard-avoidance divert, or none
+        vertical_accel(fp, r, v, hdot, cmd, aim, kp, kv, a)
+        from_aim = r - np.array([aim[0], aim[1], 0.0])
+        assert_allclose(a, naive.vertical_law(from_aim, v, hdot, cmd, kp, kv, TAU), rtol=1e-13,
+                        atol=1e-13)
+
+
+NO_AIM = np.zeros(2)  # the site itself
 
 
 def fly_vertical(fp, r0, v0, seconds, hdot_cmd=None):
@@ -334,7 +339,7 @@ def fly_vertical(fp, r0, v0, seconds, hdot_cmd=None):
     def command(k, r, v):
         samples.append((k * DT, r.copy(), v.copy()))
         cmd = descent_rate_command(fp, r[2]) if hdot_cmd is None else hdot_cmd
-        vertical_accel(fp, r, v, v[2], cmd, a)
+        vertical_accel(fp, r, v, v[2], cmd, NO_AIM, fp[st.FP_HGAIN], fp[st.FP_HGAIN + 1], a)
         return a.copy()
 
     naive.fly(r0, v0, GRAVITY, DT, command, round(seconds / DT))

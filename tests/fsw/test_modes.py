@@ -27,6 +27,7 @@ from touchdown.core.bundles import Dem, FlightSoftware, Record
 from touchdown.fsw import modes
 from touchdown.fsw.cycle import fsw_cycle
 from touchdown.moon.constants import GM, R_REF
+from touchdown.parameters import M1_PHASES, next_modes
 from touchdown.parameters import engine_group as group
 
 N_MODES = len(st.MODES)
@@ -59,18 +60,20 @@ def state(mode, **named):
 
 # ---------------------------------------------------------------- tables
 
-def test_the_tables_chain_the_modes_in_order():
-    for table in (modes.MODE_PROGRAM, modes.MODE_TARGET, modes.MODE_NEXT,
-                  modes.NEXT_SAME_CYCLE, modes.MODE_EVENT):
+def test_m1_phases_chain_the_modes_in_order():
+    for table in (modes.MODE_PROGRAM, modes.MODE_TARGET, modes.NEXT_SAME_CYCLE,
+                  modes.MODE_EVENT):
         assert len(table) == N_MODES
+    fp = params(next_mode=next_modes(M1_PHASES))
     chain, mode = [st.MODE_COAST_ORBIT], st.MODE_COAST_ORBIT
-    while modes.MODE_NEXT[mode] != modes.NONE:
-        mode = modes.MODE_NEXT[mode]
+    while modes.next_mode(fp, mode) != modes.NONE:
+        mode = modes.next_mode(fp, mode)
         chain.append(mode)
     assert chain == list(range(st.MODE_TERMINAL + 1))  # touchdown is entered from any mode
     names = [st.EVENTS[code][1] for code in modes.MODE_EVENT[1:]]
     assert names == ["doi_start", "doi_end", "braking_start", "approach_start",
-                     "vertical_descent_start", "terminal_descent_start", "touchdown_detected"]
+                     "vertical_descent_start", "terminal_descent_start", "touchdown_detected",
+                     "hover_start", "engine_cutoff"]
     assert all(0 <= p < len(st.PROGRAMS) for p in modes.MODE_PROGRAM)
 
 

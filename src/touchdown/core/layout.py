@@ -128,6 +128,9 @@ WP_LRF_OUTAGE = WORLD_PARAMS.add("lrf_outage", 2, "s, s",
 WP_LEAK = WORLD_PARAMS.add("propellant_leak", 2, "kg/s, s",
                            "fault: propellant lost from the tank from a time on (0: none); the "
                            "time is on the pulse grid (``sim.run.build`` rounds it up)")
+WP_PROBE = WORLD_PARAMS.add("probe_length", 1, "m",
+                            "contact probes (Apollo's 1.7 m, Luna 9's boom) reach this far "
+                            "below the footpads (0: none)")
 N_WORLD_PARAMS = WORLD_PARAMS.size
 
 # ---------------------------------------------------------------- measurements (world -> FSW)
@@ -139,6 +142,7 @@ M_ST_VALID = MEAS.add("star_tracker_valid", 1, "-", "1 when a fix arrived this c
 M_ST_Q = MEAS.add("star_tracker_q", 4, "-", "measured q_body_mci")
 M_LRF = MEAS.add("lrf_range", 1, "m", "slant range, NaN when no reading")
 M_LEG = MEAS.add("leg_contact", 1, "-", "1 when a footpad switch closed")
+M_PROBE = MEAS.add("probe_contact", 1, "-", "1 when a contact probe touched the ground")
 N_MEAS = MEAS.size
 
 # ---------------------------------------------------------------- flight-software state
@@ -187,9 +191,21 @@ F_TURN = FSW.add("moon_turn", 3, "s, -, -",
 F_THRUST_ACC = FSW.add("thrust_acc_mci", 3, "m/s^2",
                        "thrust acceleration the guidance last computed (inertial); commanded "
                        "again in a cycle where a polynomial phase has no solution")
+F_DIVERT = FSW.add("divert", 2, "m",
+                   "aim of the final phases from the site, guidance frame (downrange, "
+                   "crossrange): zero until hazard avoidance moves it")
+F_PROBE_SEEN = FSW.add("probe_seen", 1, "-", "1 once a contact probe touched (logged once)")
 N_FSW = FSW.size
 
 # ---------------------------------------------------------------- flight-software params
+# The modes a landing may fly; a scenario's ``guidance.phases`` picks which, in its order
+# (``fsw.modes``); touchdown is entered from any. Codes are kept: new modes go at the end.
+(MODE_COAST_ORBIT, MODE_DOI, MODE_COAST_DESCENT, MODE_BRAKING, MODE_APPROACH,
+ MODE_VERTICAL, MODE_TERMINAL, MODE_TOUCHDOWN, MODE_HOVER, MODE_FREE_FALL) = range(10)
+MODES = ("orbit_coast", "doi", "descent_coast", "braking", "approach",
+         "vertical_descent", "terminal_descent", "touchdown", "hover", "free_fall")
+NO_MODE = -1  # no next mode
+
 FSW_PARAMS = Layout("fsw_params")
 FP_DT = FSW_PARAMS.add("cycle", 1, "s", "flight-software cycle")
 FP_COAST_DT = FSW_PARAMS.add("coast_cycle", 1, "s",
@@ -246,6 +262,18 @@ FP_WAKE = FSW_PARAMS.add("wake", 2, "-, cycles",
 FP_LRF_INCIDENCE_COS = FSW_PARAMS.add("lrf_incidence_cos_min", 1, "-",
                                       "a range reading is used only where the beam meets the "
                                       "modelled surface at a cosine of incidence above this")
+FP_NEXT_MODE = FSW_PARAMS.add("next_mode", len(MODES), "-",
+                              "the mode that follows each mode (the scenario's phases; "
+                              "NO_MODE after the last)")
+FP_HOVER = FSW_PARAMS.add("hover", 2, "m, s", "hover: altitude held, duration")
+FP_DIVERT_GAINS = FSW_PARAMS.add("divert_gains", 2, "1/s^2, 1/s",
+                                 "hover: position and velocity gains toward the aim")
+FP_CUTOFF_ALT = FSW_PARAMS.add("cutoff_altitude", 1, "m",
+                               "terminal descent: engines cut at this altitude estimate (0: "
+                               "none)")
+FP_RATE_STEP = FSW_PARAMS.add("rate_step", 1, "m/s",
+                              "vertical phases: the commanded rate in steps of this (0: "
+                              "continuous), as Apollo's rate-of-descent switch gave")
 N_FSW_PARAMS = FSW_PARAMS.size
 
 # ---------------------------------------------------------------- flight-software scratch
@@ -321,16 +349,13 @@ OUTCOMES = ("flying", "landed", "crashed", "timeout")
 POLICY_AS_FLOWN_M1, POLICY_TERRAIN_AWARE = 0, 1
 POLICIES = ("as_flown_m1", "terrain_aware")
 
-(MODE_COAST_ORBIT, MODE_DOI, MODE_COAST_DESCENT, MODE_BRAKING, MODE_APPROACH,
- MODE_VERTICAL, MODE_TERMINAL, MODE_TOUCHDOWN) = range(8)
-MODES = ("orbit_coast", "doi", "descent_coast", "braking", "approach",
-         "vertical_descent", "terminal_descent", "touchdown")
 
 # Guidance programs (``fsw.guidance.fly_program``); a mode flies one (``fsw.modes``)
 (PROGRAM_RETROGRADE, PROGRAM_DOI_BURN, PROGRAM_IGNITION_SEARCH, PROGRAM_POLYNOMIAL,
- PROGRAM_POLYNOMIAL_COUNTDOWN, PROGRAM_RATE_OF_DESCENT, PROGRAM_ENGINES_OFF) = range(7)
+ PROGRAM_POLYNOMIAL_COUNTDOWN, PROGRAM_RATE_OF_DESCENT, PROGRAM_ENGINES_OFF,
+ PROGRAM_HOVER) = range(8)
 PROGRAMS = ("retrograde", "doi_burn", "ignition_search", "polynomial", "polynomial_countdown",
-            "rate_of_descent", "engines_off")
+            "rate_of_descent", "engines_off", "hover")
 
 LRF_WAITING, LRF_TRACKING, LRF_FAULTY = 0, 1, 2
 LRF_STATES = ("waiting", "tracking", "faulty")
@@ -354,11 +379,18 @@ EVENTS = (
     (14, "contact", "true speed at first contact (m/s)"),
     (15, "lrf_widened", "terrain-aware: covariance widened to re-acquire, innovation (m)"),
     (16, "timeout", "simulation time limit reached (s)"),
+    (17, "hover_start", "estimated altitude (m)"),
+    (18, "hover_end", "distance diverted from the aimed point (m)"),
+    (19, "engine_cutoff", "estimated altitude (m)"),
+    (20, "probe_contact", "a contact probe touched the ground: estimated altitude (m)"),
+    (21, "site_selected", "hazard detection: distance to the chosen spot (m; NaN: no safe "
+                          "spot, the aim is kept)"),
 )
 EV = {name: code for code, name, _ in EVENTS}
 (EV_DOI_START, EV_DOI_END, EV_BRAKING, EV_APPROACH, EV_VERTICAL, EV_TERMINAL, EV_LRF_ACQ,
  EV_LRF_REJ, EV_LRF_FAULT, EV_LRF_REACQ, EV_ALT_ZERO, EV_PROP_LOW, EV_PROP_OUT, EV_TD_DETECT,
- EV_CONTACT, EV_LRF_WIDEN, EV_TIMEOUT) = range(len(EVENTS))
+ EV_CONTACT, EV_LRF_WIDEN, EV_TIMEOUT, EV_HOVER_START, EV_HOVER_END, EV_ENGINE_CUTOFF,
+ EV_PROBE_CONTACT, EV_SITE_SELECTED) = range(len(EVENTS))
 MAX_EVENTS = 512  # rows of the event log; the log keeps the first MAX_EVENTS
 EVENT = Layout("event")  # one row of the event log (core.eventlog.log_event)
 E_T = EVENT.add("t", 1, "s", "time")

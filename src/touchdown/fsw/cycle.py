@@ -61,13 +61,14 @@ from touchdown.core.layout import (
 from touchdown.fsw.control import account_propellant
 from touchdown.fsw.guidance import fly_program
 from touchdown.fsw.modes import (
-    MODE_NEXT,
     MODE_PROGRAM,
     MODE_TARGET,
     NEXT_SAME_CYCLE,
+    NONE,
     enter_mode,
     full_thrust,
     monitor,
+    next_mode,
     transition_due,
 )
 from touchdown.fsw.navigation import propagate, surface_estimate, update_lrf
@@ -127,11 +128,12 @@ def fsw_cycle(fsw, t, onboard, record, work):
                              guidance)
         if mode == MODE_COAST_DESCENT and not math.isnan(result):
             need = result / full_thrust(fp)
-        if not transition_due(x, fp, mode, t, result):
+        nxt = next_mode(fp, mode)
+        if nxt == NONE or not transition_due(x, fp, mode, t, result):
             break
-        enter_mode(x, fp, MODE_NEXT[mode], t, events, n_events)
+        enter_mode(x, fp, nxt, t, events, n_events)
         if not NEXT_SAME_CYCLE[mode]:
             break
-        mode = MODE_NEXT[mode]
+        mode = nxt
     _schedule(x, fp, t, dt, int(x[F_MODE]), need)
     account_propellant(x, fp)

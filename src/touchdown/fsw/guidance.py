@@ -28,6 +28,7 @@ from touchdown.core.layout import (
     F_ALT,
     F_CMD_DIR,
     F_CMD_MAIN,
+    F_DIVERT,
     F_DOI_DV,
     F_GUID_DCM,
     F_HDOT,
@@ -38,9 +39,12 @@ from touchdown.core.layout import (
     F_X,
     FP_AZ,
     FP_DESCENT,
+    FP_DIVERT_GAINS,
     FP_GUID_RANGE_COS,
     FP_HGAIN,
+    FP_HOVER,
     FP_IGN_TGO_MAX,
+    FP_RATE_STEP,
     FP_SITE,
     FP_TERMINAL_ALT,
     FP_TILT_MAX,
@@ -58,18 +62,22 @@ from touchdown.core.layout import (
     M_DV,
     N_TARGET,
     PROGRAM_DOI_BURN,
+    PROGRAM_HOVER,
     PROGRAM_IGNITION_SEARCH,
     PROGRAM_POLYNOMIAL,
     PROGRAM_POLYNOMIAL_COUNTDOWN,
     PROGRAM_RATE_OF_DESCENT,
     PROGRAM_RETROGRADE,
 )
-from touchdown.fsw.control import command_thrust, engines_off, estimated_mass
+from touchdown.fsw.control import command_thrust, engines_off, estimated_mass, throttleable
 from touchdown.moon.constants import OMEGA, R_REF
 from touchdown.moon.frames import enu_axes, mcmf_from_latlon, moon_turn, turn_z
 from touchdown.moon.gravity import gravity_mcmf
 
 GF_SIZE = GUIDANCE_FRAME.size  # scratch words of to_guidance
+# ASSUMPTION: the hover's altitude loop is four times slower than the rate loop it drives (a
+# cascade's outer loop 3-5 times slower than its inner one, so the two do not fight)
+HOVER_LOOP = 4.0
 
 
 @kernel
@@ -162,25 +170,30 @@ def descent_rate_command(fp, altitude):
 
     Above ``terminal_altitude`` a constant-deceleration profile, hdot_cmd = -sqrt(v_f^2 + 2 a_d h);
     below it the constant slow speed v_f until touchdown is detected (the M1 design intent:
-    keep descending at a few m/s or less, whatever the altitude estimate says).
+    keep descending at a few m/s or less, whatever the altitude estimate says). With a
+    ``rate_step`` the command moves in whole steps of it, as Apollo's rate-of-descent switch
+    gave (1 ft/s a click).
     """
     a_d, v_f = fp[FP_DESCENT], fp[FP_DESCENT + 1]
-    if altitude <= fp[FP_TERMINAL_ALT]:
-        return -v_f
-    return -math.sqrt(v_f * v_f + 2.0 * a_d * altitude)
+    low = altitude <= fp[FP_TERMINAL_ALT]
+    rate = -v_f if low else -math.sqrt(v_f * v_f + 2.0 * a_d * altitude)
+    step = fp[FP_RATE_STEP]
+    if step > 0.0:  # whole steps, never slower than the final speed
+        rate = min(step * round(rate / step), -v_f)
+    return rate
 
 
 @kernel
-def vertical_accel(fp, r_g, v_g, hdot, hdot_cmd, a_out):
-    """Total acceleration command (guidance frame) for the vertical phases.
+def vertical_accel(fp, r_g, v_g, hdot, hdot_cmd, aim, kp, kv, a_out):
+    """Total acceleration command (guidance frame) for the vertical phases and the hover.
 
-    Vertical: first-order rate tracking (hdot_cmd - hdot) / tau. Horizontal: a PD law on the
-    site-relative position and velocity.
+    Vertical: first-order rate tracking (hdot_cmd - hdot) / tau. Horizontal: a PD law (gains
+    kp, kv) on the position from the aim (2 words: downrange, crossrange from the site) and the
+    velocity.
     """
     tau = fp[FP_DESCENT + 2]
-    kp, kv = fp[FP_HGAIN], fp[FP_HGAIN + 1]
-    a_out[0] = -kp * r_g[0] - kv * v_g[0]
-    a_out[1] = -kp * r_g[1] - kv * v_g[1]
+    a_out[0] = -kp * (r_g[0] - aim[0]) - kv * v_g[0]
+    a_out[1] = -kp * (r_g[1] - aim[1]) - kv * v_g[1]
     a_out[2] = (hdot_cmd - hdot) / tau
 
 
@@ -228,14 +241,27 @@ def polynomial_phase(fsw, fp, t, target, tgo_given, work):
 
 
 @kernel
-def rate_of_descent(fsw, fp, t, work):
-    """Rate-of-descent guidance (vertical phases); thrust accel (mci) into fsw[F_THRUST_ACC]."""
+def rate_of_descent(fsw, fp, t, hover, work):
+    """Rate-of-descent guidance (vertical phases) or, with ``hover``, the hover (the altitude
+    held, the aim reached with the divert gains); thrust accel (mci) into fsw[F_THRUST_ACC].
+
+    The hover's rate command brings the altitude estimate back to the hover altitude with a
+    time constant of HOVER_LOOP rate time constants (an outer loop slower than the rate loop
+    it drives).
+    """
     r_g, v_g = work[G_R:G_R + 3], work[G_V:G_V + 3]
     g_g, a_g = work[G_G:G_G + 3], work[G_A:G_A + 3]
     dcm = fsw[F_GUID_DCM:F_GUID_DCM + 9]
     c, s = to_guidance(fsw, fp, t, r_g, v_g, g_g, work[G_FRAME:G_FRAME + GF_SIZE])
-    hdot_cmd = descent_rate_command(fp, fsw[F_ALT])
-    vertical_accel(fp, r_g, v_g, fsw[F_HDOT], hdot_cmd, a_g)
+    aim = fsw[F_DIVERT:F_DIVERT + 2]
+    if hover:
+        hdot_cmd = (fp[FP_HOVER] - fsw[F_ALT]) / (HOVER_LOOP * fp[FP_DESCENT + 2])
+        vertical_accel(fp, r_g, v_g, fsw[F_HDOT], hdot_cmd, aim, fp[FP_DIVERT_GAINS],
+                       fp[FP_DIVERT_GAINS + 1], a_g)
+    else:
+        hdot_cmd = descent_rate_command(fp, fsw[F_ALT])
+        vertical_accel(fp, r_g, v_g, fsw[F_HDOT], hdot_cmd, aim, fp[FP_HGAIN], fp[FP_HGAIN + 1],
+                       a_g)
     # thrust = a - g; engines push and never pull: a command to fall faster than gravity
     # alone would is a coast (zero thrust, attitude kept), not a thrust pointing down
     tz = max(a_g[2] - g_g[2], 0.0)
@@ -296,9 +322,9 @@ def fly_program(program, target, fsw, fp, meas, t, dt, work):
         # no solution (past the site): the phase ends; the last thrust is commanded again
         fsw[F_TGO] = 0.0 if math.isnan(tgo) else tgo
         command_thrust(fsw, fp, a, True)
-    elif program == PROGRAM_RATE_OF_DESCENT:
-        rate_of_descent(fsw, fp, t, work)
-        command_thrust(fsw, fp, a, False)
+    elif program in (PROGRAM_RATE_OF_DESCENT, PROGRAM_HOVER):
+        rate_of_descent(fsw, fp, t, program == PROGRAM_HOVER, work)
+        command_thrust(fsw, fp, a, throttleable(fp))
     else:  # PROGRAM_ENGINES_OFF
         engines_off(fsw)
     return math.nan

@@ -16,27 +16,32 @@ meas        ``MEAS``: leg_contact                           -         each cycle
 events      event log (appended)                            -         on transitions
 ==========  ==============================================  ========  ================
 
-Modes, in order (``MODE_*`` in ``core.layout``), with their programs (``PROGRAM_*``, flown by
-``fsw.guidance.fly_program``) and the condition that ends each:
+A scenario's ``guidance.phases`` lists the modes it flies, in order (M1's, the default:
+orbit_coast to terminal_descent); each mode flies one program (``PROGRAM_*``, flown by
+``fsw.guidance.fly_program``) and ends on its own condition, entering the next phase:
 
 ================  ========================  ==============================================
-mode              program                   ends when (and the next mode)
+mode              program                   ends when
 ================  ========================  ==============================================
-orbit_coast       retrograde                t >= doi_time -> doi, flown in the same cycle
-doi               doi_burn                  measured delta-v >= its target -> descent_coast
+orbit_coast       retrograde                t >= doi_time (the next mode flies in the
+                                            same cycle)
+doi               doi_burn                  measured delta-v >= its target
 descent_coast     ignition_search           the braking guidance needs ignition_throttle of
-                                            full thrust -> braking, in the same cycle
-braking           polynomial (cubic tgo)    tgo < tgo_switch -> approach
-approach          polynomial_countdown      tgo < tgo_switch -> vertical_descent
-vertical_descent  rate_of_descent           altitude <= terminal_altitude ->
-                                            terminal_descent
-terminal_descent  rate_of_descent           (touchdown detected)
+                                            full thrust (the next flies in the same cycle)
+braking           polynomial (cubic tgo)    tgo < tgo_switch
+approach          polynomial_countdown      tgo < tgo_switch
+vertical_descent  rate_of_descent           altitude <= terminal_altitude
+hover             hover                     the hover's duration has passed
+terminal_descent  rate_of_descent           a contact probe touched, or the altitude
+                                            estimate <= cutoff_altitude (when set)
+free_fall         engines_off               (touchdown detected)
 touchdown         engines_off               -
 ================  ========================  ==============================================
 
 From any mode a closed footpad switch enters touchdown. A transition logs the next mode's
-entry event (``MODE_EVENT``); a mode flown "in the same cycle" as the one it follows gives its
-commands at once (DOI ignites at its time; braking at the cycle its thrust is needed).
+entry event (``MODE_EVENT``; leaving the hover also logs ``hover_end``); a mode flown "in the
+same cycle" as the one it follows gives its commands at once (DOI ignites at its time; braking
+at the cycle its thrust is needed). A mode without a next phase runs until touchdown.
 """
 
 import math
@@ -50,15 +55,21 @@ from touchdown.core.layout import (
     EV_BRAKING,
     EV_DOI_END,
     EV_DOI_START,
+    EV_ENGINE_CUTOFF,
+    EV_HOVER_END,
+    EV_HOVER_START,
+    EV_PROBE_CONTACT,
     EV_PROP_LOW,
     EV_TD_DETECT,
     EV_TERMINAL,
     EV_VERTICAL,
     F_ALT,
     F_ALT_ZERO_SEEN,
+    F_DIVERT,
     F_DOI_DV,
     F_MODE,
     F_MODE_T,
+    F_PROBE_SEEN,
     F_PROP,
     F_PROP_LOW_SEEN,
     F_TGO,
@@ -66,27 +77,34 @@ from touchdown.core.layout import (
     FP_APPR_T,
     FP_APPR_TGT,
     FP_BRAKE_TGT,
+    FP_CUTOFF_ALT,
     FP_DOI_T,
+    FP_HOVER,
     FP_IGN_THROTTLE,
     FP_MAIN,
+    FP_NEXT_MODE,
     FP_PERILUNE,
     FP_RESERVE,
     FP_TERMINAL_ALT,
     FP_TGO_MIN,
     FP_THRUSTERS,
     M_LEG,
+    M_PROBE,
     MODE_APPROACH,
     MODE_BRAKING,
     MODE_COAST_DESCENT,
     MODE_COAST_ORBIT,
     MODE_DOI,
+    MODE_HOVER,
     MODE_TERMINAL,
     MODE_TOUCHDOWN,
     MODE_VERTICAL,
     MODES,
     N_ENGINE_GROUP,
+    NO_MODE,
     PROGRAM_DOI_BURN,
     PROGRAM_ENGINES_OFF,
+    PROGRAM_HOVER,
     PROGRAM_IGNITION_SEARCH,
     PROGRAM_POLYNOMIAL,
     PROGRAM_POLYNOMIAL_COUNTDOWN,
@@ -95,21 +113,27 @@ from touchdown.core.layout import (
 )
 from touchdown.moon.constants import GM, R_REF
 
-NONE = -1  # no next mode, no target
+NONE = NO_MODE  # no next mode, no target, no event
 # per mode (indexed by MODE_*): the program it flies, the offset of its target state in
-# FSW_PARAMS, the mode that follows, whether that one flies in the cycle it is entered, and
-# the event logged on entering the mode
+# FSW_PARAMS, whether the mode that follows it flies in the cycle it is entered, and the event
+# logged on entering the mode. The mode that follows is the scenario's (``FP_NEXT_MODE``).
 MODE_PROGRAM = (PROGRAM_RETROGRADE, PROGRAM_DOI_BURN, PROGRAM_IGNITION_SEARCH,
                 PROGRAM_POLYNOMIAL, PROGRAM_POLYNOMIAL_COUNTDOWN, PROGRAM_RATE_OF_DESCENT,
-                PROGRAM_RATE_OF_DESCENT, PROGRAM_ENGINES_OFF)
-MODE_TARGET = (NONE, NONE, FP_BRAKE_TGT, FP_BRAKE_TGT, FP_APPR_TGT, NONE, NONE, NONE)
-MODE_NEXT = (MODE_DOI, MODE_COAST_DESCENT, MODE_BRAKING, MODE_APPROACH, MODE_VERTICAL,
-             MODE_TERMINAL, NONE, NONE)
-NEXT_SAME_CYCLE = (True, False, True, False, False, False, False, False)
+                PROGRAM_RATE_OF_DESCENT, PROGRAM_ENGINES_OFF, PROGRAM_HOVER,
+                PROGRAM_ENGINES_OFF)
+MODE_TARGET = (NONE, NONE, FP_BRAKE_TGT, FP_BRAKE_TGT, FP_APPR_TGT, NONE, NONE, NONE, NONE,
+               NONE)
+NEXT_SAME_CYCLE = (True, False, True, False, False, False, False, False, False, False)
 MODE_EVENT = (NONE, EV_DOI_START, EV_DOI_END, EV_BRAKING, EV_APPROACH, EV_VERTICAL, EV_TERMINAL,
-              EV_TD_DETECT)
-assert all(len(table) == len(MODES) for table in (MODE_PROGRAM, MODE_TARGET, MODE_NEXT,
-                                                  NEXT_SAME_CYCLE, MODE_EVENT))
+              EV_TD_DETECT, EV_HOVER_START, EV_ENGINE_CUTOFF)
+assert all(len(table) == len(MODES) for table in (MODE_PROGRAM, MODE_TARGET, NEXT_SAME_CYCLE,
+                                                  MODE_EVENT))
+
+
+@kernel
+def next_mode(fp, mode):
+    """The mode that follows ``mode`` in the scenario's phases (NONE after the last)."""
+    return int(fp[FP_NEXT_MODE + mode])
 
 
 @kernel
@@ -135,6 +159,9 @@ def enter_mode(fsw, fp, mode, t, events, n_events):
         fsw[F_TGO] = 0.0
     elif mode == MODE_APPROACH:  # a fixed duration, counted down
         fsw[F_TGO] = fp[FP_APPR_T]
+    if fsw[F_MODE] == MODE_HOVER and mode != MODE_HOVER:
+        log_event(events, n_events, t, EV_HOVER_END,
+                  math.sqrt(fsw[F_DIVERT] ** 2 + fsw[F_DIVERT + 1] ** 2))
     fsw[F_MODE] = mode
     fsw[F_MODE_T] = t
     log_event(events, n_events, t, MODE_EVENT[mode], value)
@@ -156,18 +183,26 @@ def transition_due(fsw, fp, mode, t, result):
         return fsw[F_TGO] < fp[FP_TGO_MIN]
     if mode == MODE_VERTICAL:
         return fsw[F_ALT] <= fp[FP_TERMINAL_ALT]
+    if mode == MODE_HOVER:
+        return t - fsw[F_MODE_T] >= fp[FP_HOVER + 1]
+    if mode == MODE_TERMINAL:  # engine cut-off: on a probe's contact or at a set height
+        return fsw[F_PROBE_SEEN] > 0.0 or (fp[FP_CUTOFF_ALT] > 0.0
+                                            and fsw[F_ALT] <= fp[FP_CUTOFF_ALT])
     return False
 
 
 @kernel
 def monitor(fsw, fp, meas, t, events, n_events):
-    """Touchdown from any mode on a footpad switch; log (once) the altitude estimate reaching
-    zero below the approach and the propellant estimate reaching the reserve. Returns the
-    mode."""
+    """Touchdown from any mode on a footpad switch; log (once) a contact probe's touch, the
+    altitude estimate reaching zero below the approach and the propellant estimate reaching
+    the reserve. Returns the mode."""
     mode = int(fsw[F_MODE])
     if meas[M_LEG] > 0.5 and mode != MODE_TOUCHDOWN:
         enter_mode(fsw, fp, MODE_TOUCHDOWN, t, events, n_events)
         mode = MODE_TOUCHDOWN
+    if meas[M_PROBE] > 0.5 and fsw[F_PROBE_SEEN] == 0.0:
+        fsw[F_PROBE_SEEN] = 1.0
+        log_event(events, n_events, t, EV_PROBE_CONTACT, fsw[F_ALT])
     if fsw[F_ALT] <= 0.0 and fsw[F_ALT_ZERO_SEEN] == 0.0 and mode >= MODE_APPROACH:
         fsw[F_ALT_ZERO_SEEN] = 1.0
         log_event(events, n_events, t, EV_ALT_ZERO, fsw[F_ALT])

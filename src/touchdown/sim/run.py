@@ -174,7 +174,7 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
     fsw[st.F_P:st.F_P + 36] = cov.ravel()
     fsw[st.F_Q:st.F_Q + 4] = world[st.W_Q:st.W_Q + 4]
     fsw[st.F_PROP] = s["lander.propellant_kg"]
-    fsw[st.F_MODE] = st.MODE_COAST_ORBIT
+    fsw[st.F_MODE] = st.MODES.index(s["guidance.phases"][0])
     fsw[st.F_LRF_STATE] = st.LRF_WAITING
     fsw[st.F_LRF_LAST:st.F_LRF_LAST + 4] = (math.nan, math.nan, math.nan, 0.0)
     fsw[st.F_CMD_DIR:st.F_CMD_DIR + 3] = -v / np.linalg.norm(v)

@@ -57,6 +57,7 @@ from touchdown.core.layout import (
     LL_LON,
     LL_RADIUS,
     M_LRF,
+    M_PROBE,
     M_ST_VALID,
     MAX_PULSES,
     N_ENGINE_GROUP,
@@ -115,6 +116,7 @@ from touchdown.core.layout import (
     WP_DRY,
     WP_LEAK,
     WP_MAIN,
+    WP_PROBE,
     WP_THRUSTERS,
 )
 from touchdown.core.quaternion import body_z_mci
@@ -196,7 +198,8 @@ def record_row(world, fsw, truth, record, work):
 @kernel
 def _sense(world, meas, clock, truth, work):
     """Read the sensors at the flight software's wake-up: the IMU over the interval since the
-    last read, the star tracker and the range finder when one of their readings fell due."""
+    last read, the star tracker and the range finder when one of their readings fell due, the
+    contact probes (if any) every time."""
     w, wp, rng = world.state, world.params, world.rng
     tick = clock[C_TICK]
     cycle = tick // clock[C_CYCLE]
@@ -209,6 +212,9 @@ def _sense(world, meas, clock, truth, work):
     meas[M_LRF] = math.nan
     if tick == 0 or cycle // clock[C_LRF_EVERY] != last // clock[C_LRF_EVERY]:
         read_lrf(w, wp, truth.elev, truth.meta, rng, meas, work)
+    meas[M_PROBE] = 0.0  # the contact probes: touching once the ground is within their reach
+    if wp[WP_PROBE] > 0.0 and update_altitude(w, wp, truth.elev, truth.meta, work) <= wp[WP_PROBE]:
+        meas[M_PROBE] = 1.0
 
 
 @kernel
