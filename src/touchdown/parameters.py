@@ -43,8 +43,7 @@ def _as_is(*values: Any) -> tuple[Any, ...]:
 
 @dataclass(frozen=True)
 class Field:
-    """One scenario key. Kinds: float, int, str, vec2, vec3, time, policy, phases (a list of
-    mode names); None: unbounded."""
+    """One scenario key. Kinds: those of ``scenario.SCHEMA``; None: unbounded."""
 
     key: str
     kind: str
@@ -231,6 +230,13 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
           fsw=st.FP_SITE, si=_site, context=True),
     param("target.approach_azimuth_deg", "float", -360.0, 360.0, "degrees from north, east +",
           fsw=st.FP_AZ, si=math.radians),
+    other("terrain.truth_tiles", "tiles", None, None,
+          "tile files in TOUCHDOWN_DATA, the finest first (default: Atlas's, M1's)",
+          "the true terrain the world flies over (sim.run.scenario_terrains)", None),
+    other("terrain.onboard_tiles", "tiles", None, None,
+          "tile files in TOUCHDOWN_DATA, the finest first (default: Atlas's, M1's)",
+          "the onboard map the flight software predicts ranges on (sim.run.scenario_terrains)",
+          None),
     other("orbit.altitude_km", "float", 10.0, 5000.0, "km above 1737.4 km", _ORBIT),
     param("orbit.perilune_altitude_km", "float", 1.0, 5000.0, "km above 1737.4 km",
           fsw=st.FP_PERILUNE, si=lambda km: 1e3 * km),
@@ -267,13 +273,20 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
           world=st.WP_ST_NOISE, si=lambda arcsec: arcsec * ARCSEC),
     param("sensors.star_tracker.period_s", "float", 0.001, 3600.0, "s", world=st.WP_ST_PERIOD),
     param("sensors.lrf.noise_m", "float", 0.0, 1e4, "m", world=st.WP_LRF_NOISE),
-    param("sensors.lrf.max_range_m", "float", 1.0, 1e6, "m",
+    param("sensors.lrf.max_range_m", "float", 0.0, 1e6, "m (0: the lander has no range finder)",
           world=st.WP_LRF_MAX, fsw=st.FP_LRF_MAX),
     param("sensors.lrf.min_range_m", "float", 0.0, 1e4, "m", world=st.WP_LRF_MIN),
     param("sensors.lrf.dropout_probability", "float", 0.0, 1.0, "0..1", world=st.WP_LRF_DROP),
     param("sensors.lrf.period_s", "float", 0.001, 60.0, "s", world=st.WP_LRF_PERIOD),
     param("sensors.lrf.beam_body", "vec3", -1.0, 1.0, "unit vector, body",
           world=st.WP_LRF_BEAM, fsw=st.FP_BEAM),
+    Param((Field("sensors.altimeter.max_altitude_m", "float", 0.0, 1e6,
+                 "m, the highest altitude it reads (0: the lander has no altimeter)", 0.0),
+           Field("sensors.altimeter.noise_m", "float", 0.0, 1e4, "m, 1-sigma", 0.0),
+           Field("sensors.altimeter.dropout_probability", "float", 0.0, 1.0, "0..1", 0.0)),
+          world=st.WP_ALTIMETER),
+    other("sensors.altimeter.period_s", "float", 0.001, 60.0, "s between readings",
+          "the altimeter's rate (sim.run.build: the clock's altimeter_every)", 1.0),
     param("flight_software.cycle_s", "float", 0.001, 10.0, "s", fsw=st.FP_DT),
     param("flight_software.coast_cycle_s", "float", 0.001, 60.0, "s, a whole multiple of cycle_s",
           fsw=st.FP_COAST_DT),
@@ -298,6 +311,15 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
                  "coast cycles ahead within which reaching ignition_throttle wakes the descent "
                  "coast", 3.0)),
           fsw=st.FP_WAKE),
+    param("flight_software.altimeter_update", "altimeter_update", None, None,
+          " or ".join(st.ALTIMETER_UPDATES), fsw=st.FP_ALTM_UPDATE,
+          si=st.ALTIMETER_UPDATES.index, default="kalman"),
+    Param((Field("flight_software.altimeter_sigma_m", "float", 1e-3, 1e5, "m", 5.0),
+           Field("flight_software.altimeter_sigma_per_altitude", "float", 0.0, 1.0,
+                 "m of noise per m of altitude", 0.041667)),
+          fsw=st.FP_ALTM_SIGMA),
+    param("flight_software.altimeter_gate_nis", "float", 0.1, 1e6, "chi-square threshold",
+          fsw=st.FP_ALTM_GATE, default=9.0),
     param("flight_software.lrf_incidence_cos_min", "float", 0.0, 1.0,
           "lowest cosine of the beam's incidence on the onboard map for a reading to be used",
           fsw=st.FP_LRF_INCIDENCE_COS, default=0.05),

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
-from touchdown.core.layout import POLICIES
+from touchdown.core.layout import ALTIMETER_UPDATES, POLICIES
 from touchdown.errors import ScenarioError
 from touchdown.parameters import PHASES, fields
 
@@ -23,8 +23,9 @@ SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 CAMPAIGN_SUFFIX = ".campaign.toml"  # NAME.campaign.toml beside NAME.toml holds its dispersions
 
 # (field path, kind, lower, upper, meaning) of every field, declared in ``touchdown.parameters``
-# with what each fills. Kinds: "float", "int", "str", "vec2", "vec3", "time", "policy", "phases"
-# (a list of mode names). Bounds
+# with what each fills. Kinds: "float", "int", "str", "vec2", "vec3", "time", "policy" and
+# "altimeter_update" (one of CHOICES), "phases" (a list of mode names), "tiles" (a list of
+# terrain files). Bounds
 # are inclusive; None means unbounded.
 SCHEMA: tuple[tuple[str, str, float | None, float | None, str], ...] = tuple(
     (f.key, f.kind, f.lo, f.hi, f.what) for f in fields())
@@ -34,6 +35,8 @@ DEFAULTS: dict[str, Any] = {f.key: f.default for f in fields() if f.optional}
 
 FIELDS = {key: (kind, lo, hi, what) for key, kind, lo, hi, what in SCHEMA}
 
+
+CHOICES = {"policy": POLICIES, "altimeter_update": ALTIMETER_UPDATES}  # kinds of named choices
 
 MAX_NESTING = 16  # tables, dotted keys and arrays nest at most this deep in a scenario file
 
@@ -122,9 +125,16 @@ def _check(path: Path, key: str, kind: str, lo: float | None, hi: float | None, 
         if len(set(value)) != len(value):
             raise bad(f"lists a mode twice, got {value!r}")
         return tuple(value)
-    if kind == "policy":
-        if value not in POLICIES:
-            raise bad(f"must be one of {', '.join(POLICIES)}, got {value!r}")
+    if kind == "tiles":
+        if value is None:
+            return None
+        if (not isinstance(value, list | tuple) or not value
+                or not all(isinstance(v, str) and v.endswith(".npz") for v in value)):
+            raise bad(f"must be a list of .npz file names, got {value!r}")
+        return tuple(value)
+    if kind in CHOICES:
+        if value not in CHOICES[kind]:
+            raise bad(f"must be one of {', '.join(CHOICES[kind])}, got {value!r}")
         return value
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
@@ -202,7 +212,7 @@ def _check_together(path: Path, values: dict[str, Any]) -> None:
                             f"must be a whole multiple of cycle_s ({cycle:g} s), got {coast:g}",
                             f"use {max(n_coast, 1) * cycle:g} s, or {cycle:g} s to run every "
                             "cycle while coasting")
-    if values["sensors.lrf.min_range_m"] >= values["sensors.lrf.max_range_m"]:
+    if 0.0 < values["sensors.lrf.max_range_m"] <= values["sensors.lrf.min_range_m"]:
         raise ScenarioError(path, "sensors.lrf.min_range_m", "must be below max_range_m",
                             "check the range window")
 

@@ -21,9 +21,8 @@ from touchdown.campaign.store import ResultsDir, manifest
 from touchdown.campaign.table import od_errors, sample_rows
 from touchdown.errors import CampaignInterruptedError, ResultsError
 from touchdown.files import jsonable, write_atomic
-from touchdown.moon.dem_tiles import load_onboard_map, load_truth_terrain
 from touchdown.scenario import Scenario
-from touchdown.sim.run import build, stack
+from touchdown.sim.run import build, scenario_terrains, stack
 from touchdown.telemetry.downlink import DownlinkedFlight, fly_downlink
 
 
@@ -80,7 +79,7 @@ def run_campaign(nominal: Scenario, campaign: Campaign, runs: int, out: Path, se
                write_atomic(store.summary_path, lambda p: p.write_text(text, "utf-8"))]
     written += campaign_figures(samples, summary, campaign.columns(),
                                 f"{nominal.name} ({summary['policy']})", target,
-                                load_truth_terrain(), out)
+                                scenario_terrains(nominal)[0], out)
     return CampaignResult(samples, summary, written)
 
 
@@ -101,7 +100,7 @@ def rerun_sample(folder: Path, sample: int) -> tuple[DownlinkedFlight, pd.Series
     plan, real, flight_seed, inputs = campaign.sample(nominal, seed, sample)
     link = fly_downlink(plan, flight_seed, real)
     flight = link.flight
-    a, initial = flight.arrays, build(plan, flight_seed, load_onboard_map(), real)
+    a, initial = flight.arrays, build(plan, flight_seed, scenario_terrains(plan)[1], real)
     again = sample_rows([sample], [inputs], od_errors(initial.world[None], initial.fsw[None]),
                         stack([a])).iloc[0]
     row = stored.iloc[0]

@@ -23,9 +23,8 @@ from touchdown.campaign.dispersions import Campaign
 from touchdown.campaign.table import od_errors, sample_rows
 from touchdown.core.layout import N_TRACE
 from touchdown.errors import TouchdownError
-from touchdown.moon.dem_tiles import load_onboard_map, load_truth_terrain
 from touchdown.scenario import Scenario
-from touchdown.sim.run import build, stack, terrains
+from touchdown.sim.run import build, scenario_terrains, stack, terrains
 
 CHUNK_SECONDS = 2.0  # local chunks are sized to report progress about this often
 DASK_CHUNK = 64      # samples per Dask task
@@ -40,7 +39,11 @@ def fly_samples(nominal: Scenario, campaign: Campaign, seed: int,
 
 def fly_jobs(jobs: list[tuple[Scenario, int]], campaign: Campaign, seed: int) -> pd.DataFrame:
     """Fly (nominal scenario, sample id) pairs in one compiled loop; one row each, in order."""
-    truth, onboard = load_truth_terrain(), load_onboard_map()
+    truth, onboard = scenario_terrains(jobs[0][0])
+    tiles = {(n["terrain.truth_tiles"], n["terrain.onboard_tiles"]) for n, _ in jobs}
+    if len(tiles) > 1:
+        raise TouchdownError("the scenarios of one batch fly over different terrain: run them "
+                             "in separate campaigns")
     drawn = [campaign.sample(nominal, seed, i) for nominal, i in jobs]
     built = [build(plan, flight_seed, onboard, real) for plan, real, flight_seed, _ in drawn]
     a = stack(built)

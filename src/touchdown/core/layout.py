@@ -44,6 +44,7 @@ C_LRF_EVERY = CLOCK.add("lrf_every", 1, "cycles", "cycles between range-finder r
 C_MAX_TICK = CLOCK.add("max_tick", 1, "tick", "the flight's time limit")
 C_NEXT_FSW = CLOCK.add("next_fsw", 1, "tick", "the flight software's next wake-up")
 C_LAST_READ = CLOCK.add("last_read", 1, "tick", "the IMU's last read (its increments start here)")
+C_ALT_EVERY = CLOCK.add("altimeter_every", 1, "cycles", "cycles between altimeter readings")
 N_CLOCK = CLOCK.size
 
 # ---------------------------------------------------------------- world (truth) state
@@ -131,6 +132,9 @@ WP_LEAK = WORLD_PARAMS.add("propellant_leak", 2, "kg/s, s",
 WP_PROBE = WORLD_PARAMS.add("probe_length", 1, "m",
                             "contact probes (Apollo's 1.7 m, Luna 9's boom) reach this far "
                             "below the footpads (0: none)")
+WP_ALTIMETER = WORLD_PARAMS.add("altimeter", 3, "m, m, -",
+                                "altimeter (radar or laser): highest altitude it reads (0: none), "
+                                "noise 1-sigma, probability a reading is missing")
 N_WORLD_PARAMS = WORLD_PARAMS.size
 
 # ---------------------------------------------------------------- measurements (world -> FSW)
@@ -143,6 +147,8 @@ M_ST_Q = MEAS.add("star_tracker_q", 4, "-", "measured q_body_mci")
 M_LRF = MEAS.add("lrf_range", 1, "m", "slant range, NaN when no reading")
 M_LEG = MEAS.add("leg_contact", 1, "-", "1 when a footpad switch closed")
 M_PROBE = MEAS.add("probe_contact", 1, "-", "1 when a contact probe touched the ground")
+M_ALTIMETER = MEAS.add("altimeter", 1, "m", "altimeter: height above the ground below, NaN when "
+                       "no reading")
 N_MEAS = MEAS.size
 
 # ---------------------------------------------------------------- flight-software state
@@ -195,6 +201,9 @@ F_DIVERT = FSW.add("divert", 2, "m",
                    "aim of the final phases from the site, guidance frame (downrange, "
                    "crossrange): zero until hazard avoidance moves it")
 F_PROBE_SEEN = FSW.add("probe_seen", 1, "-", "1 once a contact probe touched (logged once)")
+F_ALTM = FSW.add("altimeter", 4, "-, -, m, -",
+                 "altimeter: acquired (1/0), consecutive rejections, last innovation, last "
+                 "accepted (1/0)")
 N_FSW = FSW.size
 
 # ---------------------------------------------------------------- flight-software params
@@ -274,6 +283,12 @@ FP_CUTOFF_ALT = FSW_PARAMS.add("cutoff_altitude", 1, "m",
 FP_RATE_STEP = FSW_PARAMS.add("rate_step", 1, "m/s",
                               "vertical phases: the commanded rate in steps of this (0: "
                               "continuous), as Apollo's rate-of-descent switch gave")
+FP_ALTM_UPDATE = FSW_PARAMS.add("altimeter_update", 1, "-",
+                                "ALTIMETER_KALMAN or ALTIMETER_LUMINARY (``fsw.navigation``)")
+FP_ALTM_SIGMA = FSW_PARAMS.add("altimeter_sigma", 2, "m, -",
+                               "the filter's altimeter noise: sigma = a + b * estimated altitude")
+FP_ALTM_GATE = FSW_PARAMS.add("altimeter_gate_nis", 1, "-",
+                              "chi-square gate on the altimeter's normalised innovation")
 N_FSW_PARAMS = FSW_PARAMS.size
 
 # ---------------------------------------------------------------- flight-software scratch
@@ -302,6 +317,13 @@ NU_GAIN = NAV_UPDATE.add("gain", 6, "-, 1/s", "Kalman gain")
 NU_A = NAV_UPDATE.add("a", 36, "-", "I - K H, 6x6")
 NU_TMP = NAV_UPDATE.add("congruence", 36, "-", "6x6 product scratch of _congruence")
 NU_HEIGHT = NAV_UPDATE.add("height", NAV_HEIGHT.size, "-", "scratch of _initialise_height")
+
+NAV_ALTIMETER = Layout("scratch.nav_altimeter")  # navigation.update_altimeter
+NA_UP = NAV_ALTIMETER.add("up_mci", 3, "-", "local vertical: the measurement Jacobian")
+NA_PH = NAV_ALTIMETER.add("ph", 6, "m", "P H^T")
+NA_GAIN = NAV_ALTIMETER.add("gain", 6, "-, 1/s", "Kalman gain")
+NA_A = NAV_ALTIMETER.add("a", 36, "-", "I - K H, 6x6")
+NA_TMP = NAV_ALTIMETER.add("congruence", 36, "-", "6x6 product scratch of _congruence")
 
 NAV_PROPAGATE = Layout("scratch.nav_propagate")  # navigation.propagate
 NG_DV = NAV_PROPAGATE.add("dv_mci", 3, "m/s", "IMU delta-v of the cycle, inertial")
@@ -337,6 +359,7 @@ FC_SURFACE = FSW_CYCLE.add("surface", 3, "m, m/s, m/s",
                            "out of surface_estimate: altitude, vertical, horizontal speed")
 FC_PROPAGATE = FSW_CYCLE.add("propagate", NAV_PROPAGATE.size, "-", "scratch of propagate")
 FC_UPDATE = FSW_CYCLE.add("update", NAV_UPDATE.size, "-", "scratch of update_lrf")
+FC_ALTIMETER = FSW_CYCLE.add("altimeter", NAV_ALTIMETER.size, "-", "scratch of update_altimeter")
 FC_SURFACE_WORK = FSW_CYCLE.add("surface_work", NAV_SURFACE.size, "-",
                                 "scratch of surface_estimate")
 FC_GUIDANCE = FSW_CYCLE.add("guidance", GUIDANCE.size, "-", "scratch of the guidance program")
@@ -356,6 +379,9 @@ POLICIES = ("as_flown_m1", "terrain_aware")
  PROGRAM_HOVER) = range(8)
 PROGRAMS = ("retrograde", "doi_burn", "ignition_search", "polynomial", "polynomial_countdown",
             "rate_of_descent", "engines_off", "hover")
+
+ALTIMETER_KALMAN, ALTIMETER_LUMINARY = 0, 1
+ALTIMETER_UPDATES = ("kalman", "luminary")
 
 LRF_WAITING, LRF_TRACKING, LRF_FAULTY = 0, 1, 2
 LRF_STATES = ("waiting", "tracking", "faulty")
@@ -385,12 +411,15 @@ EVENTS = (
     (20, "probe_contact", "a contact probe touched the ground: estimated altitude (m)"),
     (21, "site_selected", "hazard detection: distance to the chosen spot (m; NaN: no safe "
                           "spot, the aim is kept)"),
+    (22, "altimeter_acquired", "the first altimeter reading used (m)"),
+    (23, "altimeter_rejected", "innovation: measured - estimated altitude (m); the first of "
+                               "a run of rejections"),
 )
 EV = {name: code for code, name, _ in EVENTS}
 (EV_DOI_START, EV_DOI_END, EV_BRAKING, EV_APPROACH, EV_VERTICAL, EV_TERMINAL, EV_LRF_ACQ,
  EV_LRF_REJ, EV_LRF_FAULT, EV_LRF_REACQ, EV_ALT_ZERO, EV_PROP_LOW, EV_PROP_OUT, EV_TD_DETECT,
  EV_CONTACT, EV_LRF_WIDEN, EV_TIMEOUT, EV_HOVER_START, EV_HOVER_END, EV_ENGINE_CUTOFF,
- EV_PROBE_CONTACT, EV_SITE_SELECTED) = range(len(EVENTS))
+ EV_PROBE_CONTACT, EV_SITE_SELECTED, EV_ALTM_ACQ, EV_ALTM_REJ) = range(len(EVENTS))
 MAX_EVENTS = 512  # rows of the event log; the log keeps the first MAX_EVENTS
 EVENT = Layout("event")  # one row of the event log (core.eventlog.log_event)
 E_T = EVENT.add("t", 1, "s", "time")
@@ -624,8 +653,8 @@ SP_FSW = STEP.add("fsw", N_FSW_SCRATCH, "-", "scratch of fsw_cycle")
 N_STEP_SCRATCH = STEP.size
 
 ALL_LAYOUTS = (CLOCK, WORLD, WORLD_PARAMS, MEAS, FSW, FSW_PARAMS, EVENT, TRACE, NAV_PREDICT,
-               NAV_HEIGHT, NAV_UPDATE, NAV_PROPAGATE, NAV_SURFACE, GUIDANCE_FRAME, GUIDANCE,
-               FSW_CYCLE, TERRAIN_META, LATLON, MOON_TURN, TERRAIN_BOX, THRUST_GROUP,
+               NAV_HEIGHT, NAV_UPDATE, NAV_ALTIMETER, NAV_PROPAGATE, NAV_SURFACE, GUIDANCE_FRAME,
+               GUIDANCE, FSW_CYCLE, TERRAIN_META, LATLON, MOON_TURN, TERRAIN_BOX, THRUST_GROUP,
                ENGINE_GROUP, SCRATCH_GRAVITY, SCRATCH_RK4, SCRATCH_TURN_AXIS, SCRATCH_TURN,
                SCRATCH_SLEW, SCRATCH_SUBSTEP, SCRATCH_BURN, SCRATCH_CONTACT, SCRATCH_ALTITUDE,
                SCRATCH_CLASSIFY, SCRATCH_READ_LRF, SCRATCH_ALTIMETER, SCRATCH_RADAR, RADAR_BEAM,

@@ -40,6 +40,7 @@ from touchdown.core.layout import (
     F_MODE,
     F_SLEEP,
     F_VH,
+    FC_ALTIMETER,
     FC_GUIDANCE,
     FC_PROPAGATE,
     FC_SURFACE,
@@ -54,6 +55,7 @@ from touchdown.core.layout import (
     MODE_COAST_DESCENT,
     MODE_COAST_ORBIT,
     MODES,
+    NAV_ALTIMETER,
     NAV_PROPAGATE,
     NAV_SURFACE,
     NAV_UPDATE,
@@ -71,10 +73,11 @@ from touchdown.fsw.modes import (
     next_mode,
     transition_due,
 )
-from touchdown.fsw.navigation import propagate, surface_estimate, update_lrf
+from touchdown.fsw.navigation import propagate, surface_estimate, update_altimeter, update_lrf
 
 # scratch words of the callees
 N_PROPAGATE, N_UPDATE, N_SURFACE = NAV_PROPAGATE.size, NAV_UPDATE.size, NAV_SURFACE.size
+N_ALTIMETER = NAV_ALTIMETER.size
 N_GUIDANCE = GUIDANCE.size
 
 
@@ -87,7 +90,7 @@ def _schedule(fsw, fp, t, dt, mode, need):
     """
     n = 1
     n_coast = round(fp[FP_COAST_DT] / fp[FP_DT])
-    if n_coast > 1 and fsw[F_CMD_MAIN] < 0.5 and fsw[F_CMD_DUTY] <= 0.0:
+    if n_coast > 1 and fsw[F_CMD_MAIN] <= 0.0 and fsw[F_CMD_DUTY] <= 0.0:
         if mode == MODE_COAST_ORBIT:
             to_doi = math.ceil((fp[FP_DOI_T] - t) / fp[FP_DT] - 1e-6)
             n = max(1, min(n_coast, to_doi))
@@ -118,6 +121,10 @@ def fsw_cycle(fsw, t, onboard, record, work):
     est = work[FC_SURFACE:FC_SURFACE + 3]
     surface_estimate(x, fp, t, onboard.elev, onboard.meta, est,
                      work[FC_SURFACE_WORK:FC_SURFACE_WORK + N_SURFACE])
+    if update_altimeter(x, fp, meas, t, est[0], events, n_events,
+                        work[FC_ALTIMETER:FC_ALTIMETER + N_ALTIMETER]) == 1:
+        surface_estimate(x, fp, t, onboard.elev, onboard.meta, est,
+                         work[FC_SURFACE_WORK:FC_SURFACE_WORK + N_SURFACE])
     x[F_ALT], x[F_HDOT], x[F_VH] = est[0], est[1], est[2]
 
     mode = monitor(x, fp, meas, t, events, n_events)

@@ -42,12 +42,16 @@ import math
 from touchdown._compile import kernel
 from touchdown.core.eventlog import log_event
 from touchdown.core.layout import (
+    ALTIMETER_LUMINARY,
+    EV_ALTM_ACQ,
+    EV_ALTM_REJ,
     EV_LRF_ACQ,
     EV_LRF_FAULT,
     EV_LRF_REACQ,
     EV_LRF_REJ,
     EV_LRF_WIDEN,
     F_ALT,
+    F_ALTM,
     F_CMD_DUTY,
     F_CMD_MAIN,
     F_LRF_LAST,
@@ -55,11 +59,15 @@ from touchdown.core.layout import (
     F_LRF_NREJ,
     F_LRF_STATE,
     F_LRF_WIDENED,
+    F_MODE,
     F_P,
     F_Q,
     F_TURN,
     F_X,
     FP_ACQ_N,
+    FP_ALTM_GATE,
+    FP_ALTM_SIGMA,
+    FP_ALTM_UPDATE,
     FP_BEAM,
     FP_FAULT_N,
     FP_GATE,
@@ -75,12 +83,19 @@ from touchdown.core.layout import (
     LRF_FAULTY,
     LRF_TRACKING,
     LRF_WAITING,
+    M_ALTIMETER,
     M_DTH,
     M_DV,
     M_LRF,
     M_ST_Q,
     M_ST_VALID,
+    MODE_APPROACH,
     N_LATLON,
+    NA_A,
+    NA_GAIN,
+    NA_PH,
+    NA_TMP,
+    NA_UP,
     NAV_HEIGHT,
     NAV_PREDICT,
     NG_DV,
@@ -114,6 +129,7 @@ from touchdown.core.layout import (
     POLICY_AS_FLOWN_M1,
 )
 from touchdown.core.quaternion import quat_compose, quat_rotate, rotvec_quat
+from touchdown.fsw.landing_radar import altitude_update
 from touchdown.moon.constants import GM, OMEGA, R_REF
 from touchdown.moon.frames import latlon_from_mcmf, moon_turn, turn_z
 from touchdown.moon.gravity import gravity_mci_turned
@@ -152,7 +168,7 @@ def propagate(fsw, fp, meas, t, dt, work):
     dq = rotvec_quat(h0, h1, h2)
     quat_compose(q, dq, False)
     dv_mci = work[NG_DV:NG_DV + 3]
-    if fsw[F_CMD_MAIN] < 0.5 and fsw[F_CMD_DUTY] <= 0.0:
+    if fsw[F_CMD_MAIN] <= 0.0 and fsw[F_CMD_DUTY] <= 0.0:
         # engines were off: coast on the gravity model alone rather than integrate the
         # accelerometer's bias for an hour (as Apollo's average-G did)
         dv_mci[0], dv_mci[1], dv_mci[2] = 0.0, 0.0, 0.0
@@ -355,22 +371,86 @@ def update_lrf(fsw, fp, meas, t, elev, meta, events, n_events, work):
     if acquiring and fp[FP_POLICY] == POLICY_AS_FLOWN_M1:
         _initialise_height(fsw, h, y, sigma * sigma, work[NU_HEIGHT:NU_HEIGHT + NH_SIZE])
         return 1
-    # Kalman update, Joseph form: P = (I - K H) P (I - K H)^T + K R K^T
-    k = work[NU_GAIN:NU_GAIN + 6]
+    _kalman_update(fsw, ph, h, y, s, sigma * sigma, work[NU_GAIN:NU_GAIN + 6],
+                   work[NU_A:NU_A + 36].reshape(6, 6), work[NU_TMP:NU_TMP + 36].reshape(6, 6))
+    return 1
+
+
+@kernel
+def _kalman_update(fsw, ph, h, y, s, r2, k, a, tmp):
+    """A scalar measurement's Kalman update, Joseph form: P = (I - K H) P (I - K H)^T + K R K^T.
+
+    ph: P H^T (6); h: the position rows of H (3); y: the innovation; s: its variance; r2: the
+    measurement's variance; k (6), a (6 x 6), tmp (6 x 6): scratch.
+    """
+    p = fsw[F_P:F_P + 36].reshape(6, 6)
     for i in range(6):
         k[i] = ph[i] / s
     x = fsw[F_X:F_X + 6]
     for i in range(6):
         x[i] += k[i] * y
-    a = work[NU_A:NU_A + 36].reshape(6, 6)
     for i in range(6):
         for j in range(6):
             a[i, j] = (1.0 if i == j else 0.0) - (k[i] * h[j] if j < 3 else 0.0)
-    _congruence(a, p, work[NU_TMP:NU_TMP + 36].reshape(6, 6))
-    r2 = sigma * sigma
+    _congruence(a, p, tmp)
     for i in range(6):
         for j in range(6):
             p[i, j] += k[i] * k[j] * r2
+
+
+@kernel
+def update_altimeter(fsw, fp, meas, t, alt_est, events, n_events, work):
+    """Use (or reject) this cycle's altimeter reading; alt_est (m): the altitude estimate above
+    the onboard surface model. Returns 1 if used, 0 if rejected, -1 if there is none.
+
+    ``ALTIMETER_KALMAN``: a Kalman update of the height along the local vertical, the noise
+    sigma = a + b h (an allowance for the relief the onboard map lacks), gated on its own
+    chi-square threshold (the first reading acquires ungated). ``ALTIMETER_LUMINARY``: Apollo's
+    landing-radar rule (``fsw.landing_radar``): the height moves by a weight times the
+    difference, the reasonableness test applying from high gate (the approach) on.
+    work: ``NAV_ALTIMETER``.
+    """
+    h_meas = meas[M_ALTIMETER]
+    state = fsw[F_ALTM:F_ALTM + 4]
+    state[3] = 0.0
+    if math.isnan(h_meas):
+        return -1
+    y = h_meas - alt_est
+    state[2] = y
+    r = fsw[F_X:F_X + 3]
+    rn = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
+    u = work[NA_UP:NA_UP + 3]
+    for i in range(3):
+        u[i] = r[i] / rn
+    acquired = state[0] > 0.0
+    if fp[FP_ALTM_UPDATE] == ALTIMETER_LUMINARY:
+        dh = altitude_update(alt_est, h_meas, fsw[F_MODE] >= MODE_APPROACH)
+        accepted = not math.isnan(dh)
+        if accepted:
+            for i in range(3):
+                r[i] += dh * u[i]
+    else:
+        p = fsw[F_P:F_P + 36].reshape(6, 6)
+        ph = work[NA_PH:NA_PH + 6]
+        for i in range(6):
+            ph[i] = p[i, 0] * u[0] + p[i, 1] * u[1] + p[i, 2] * u[2]
+        sigma = fp[FP_ALTM_SIGMA] + fp[FP_ALTM_SIGMA + 1] * max(alt_est, 0.0)
+        s = u[0] * ph[0] + u[1] * ph[1] + u[2] * ph[2] + sigma * sigma
+        accepted = not acquired or y * y / s <= fp[FP_ALTM_GATE]
+        if accepted:
+            _kalman_update(fsw, ph, u, y, s, sigma * sigma, work[NA_GAIN:NA_GAIN + 6],
+                           work[NA_A:NA_A + 36].reshape(6, 6),
+                           work[NA_TMP:NA_TMP + 36].reshape(6, 6))
+    if not accepted:
+        state[1] += 1.0
+        if state[1] == 1.0:
+            log_event(events, n_events, t, EV_ALTM_REJ, y)
+        return 0
+    if not acquired:
+        state[0] = 1.0
+        log_event(events, n_events, t, EV_ALTM_ACQ, h_meas)
+    state[1] = 0.0
+    state[3] = 1.0
     return 1
 
 

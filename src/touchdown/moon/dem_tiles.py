@@ -326,19 +326,23 @@ def _load_terrain_cached(folder: str, names: tuple[str, ...], name: str) -> Terr
     return Terrain.from_tiles([load_tile(Path(folder) / n) for n in names], name)
 
 
-def load_truth_terrain(data_dir: str | Path | None = None) -> Terrain:
-    """The truth terrain: GLD100 256 ppd over Atlas, GLD100 128 ppd region, LOLA 8 ppd global.
+def load_truth_terrain(data_dir: str | Path | None = None,
+                       tiles: Sequence[str] | None = None) -> Terrain:
+    """The truth terrain: the tiles given, the first on top (by default ``TRUTH_TILES``: GLD100
+    256 ppd over Atlas, GLD100 128 ppd region, LOLA 8 ppd global).
 
     Cached per (folder, tiles): loading twice returns the same object.
     """
     folder = _resolve_dir(data_dir).resolve()
-    return _load_terrain_cached(str(folder), TRUTH_TILES, "truth")
+    return _load_terrain_cached(str(folder), tuple(tiles or TRUTH_TILES), "truth")
 
 
-def load_onboard_map(data_dir: str | Path | None = None) -> Terrain:
-    """The onboard map: LOLA LDEM_16 over the Atlas region, LOLA LDEM_4 global.
+def load_onboard_map(data_dir: str | Path | None = None,
+                     tiles: Sequence[str] | None = None) -> Terrain:
+    """The onboard map: the tiles given (by default ``ONBOARD_TILES``: LOLA LDEM_16 over the
+    Atlas region, LOLA LDEM_4 global).
 
     Cached per (folder, tiles): loading twice returns the same object.
     """
     folder = _resolve_dir(data_dir).resolve()
-    return _load_terrain_cached(str(folder), ONBOARD_TILES, "onboard")
+    return _load_terrain_cached(str(folder), tuple(tiles or ONBOARD_TILES), "onboard")

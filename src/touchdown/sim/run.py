@@ -147,6 +147,7 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
         raise ValueError("flight_software.cycle_s must be a multiple of the pulse resolution")
     clock[C_ST_EVERY] = max(1, round(s["sensors.star_tracker.period_s"] / cycle_s))
     clock[C_LRF_EVERY] = max(1, round(s["sensors.lrf.period_s"] / cycle_s))
+    clock[st.C_ALT_EVERY] = max(1, round(s["sensors.altimeter.period_s"] / cycle_s))
     clock[C_MAX_TICK] = _ticks(s["scenario.duration_max_s"], "scenario.duration_max_s")
 
     # every declared parameter: the real lander's from `truth`, the onboard value from `s`
@@ -238,6 +239,12 @@ def event_list(events: np.ndarray, n: int) -> list[dict[str, Any]]:
     return out
 
 
+def scenario_terrains(s: Scenario) -> tuple[Terrain, Terrain]:
+    """The true terrain and the onboard map scenario ``s`` flies with (``[terrain]``)."""
+    return (load_truth_terrain(tiles=s["terrain.truth_tiles"]),
+            load_onboard_map(tiles=s["terrain.onboard_tiles"]))
+
+
 def fly(s: Scenario, seed: int | np.random.SeedSequence = 0, truth: Terrain | None = None,
         onboard: Terrain | None = None, real: Scenario | None = None,
         observe: Callable[[Arrays], None] | None = None, every_s: float = 1.0) -> Flight:
@@ -249,8 +256,9 @@ def fly(s: Scenario, seed: int | np.random.SeedSequence = 0, truth: Terrain | No
     the end, the way a host drains telemetry between compiled chunks; the numbers do not
     depend on it.
     """
-    truth = truth or load_truth_terrain()
-    onboard = onboard or load_onboard_map()
+    if truth is None or onboard is None:
+        default_truth, default_onboard = scenario_terrains(s)
+        truth, onboard = truth or default_truth, onboard or default_onboard
     a = build(s, seed, onboard, real)
     rows = trace_rows(s["scenario.duration_max_s"], int(a.clock[C_CYCLE]))
     world, fsw, ground = a.world_bundle(), a.fsw_bundle(), terrains(truth, onboard)

@@ -25,6 +25,7 @@ from touchdown._compile import kernel
 from touchdown.core.engines import group_thrust
 from touchdown.core.eventlog import log_event
 from touchdown.core.layout import (
+    C_ALT_EVERY,
     C_CYCLE,
     C_LAST_READ,
     C_LRF_EVERY,
@@ -56,6 +57,7 @@ from touchdown.core.layout import (
     LL_LAT,
     LL_LON,
     LL_RADIUS,
+    M_ALTIMETER,
     M_LRF,
     M_PROBE,
     M_ST_VALID,
@@ -113,8 +115,10 @@ from touchdown.core.layout import (
     W_TERRAIN_H,
     W_TURN,
     W_V,
+    WP_ALTIMETER,
     WP_DRY,
     WP_LEAK,
+    WP_LRF_MAX,
     WP_MAIN,
     WP_PROBE,
     WP_THRUSTERS,
@@ -125,7 +129,7 @@ from touchdown.moon.constants import R_REF
 from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci_turned, moon_turn, turn_z
 from touchdown.world.contact import classify_contact, contact_possible, update_altitude
 from touchdown.world.dynamics import burn_pulses, substep
-from touchdown.world.sensors import read_imu, read_lrf, read_star_tracker
+from touchdown.world.sensors import read_altimeter, read_imu, read_lrf, read_star_tracker
 
 N_WORK = N_STEP_SCRATCH  # scratch words advance takes (``STEP``)
 
@@ -198,8 +202,8 @@ def record_row(world, fsw, truth, record, work):
 @kernel
 def _sense(world, meas, clock, truth, work):
     """Read the sensors at the flight software's wake-up: the IMU over the interval since the
-    last read, the star tracker and the range finder when one of their readings fell due, the
-    contact probes (if any) every time."""
+    last read, the star tracker, the range finder and the altimeter (if any) when one of their
+    readings fell due, the contact probes (if any) every time."""
     w, wp, rng = world.state, world.params, world.rng
     tick = clock[C_TICK]
     cycle = tick // clock[C_CYCLE]
@@ -210,8 +214,13 @@ def _sense(world, meas, clock, truth, work):
     if tick == 0 or cycle // clock[C_ST_EVERY] != last // clock[C_ST_EVERY]:
         read_star_tracker(w, wp, rng, meas)
     meas[M_LRF] = math.nan
-    if tick == 0 or cycle // clock[C_LRF_EVERY] != last // clock[C_LRF_EVERY]:
+    if wp[WP_LRF_MAX] > 0.0 and (tick == 0 or cycle // clock[C_LRF_EVERY]
+                                 != last // clock[C_LRF_EVERY]):
         read_lrf(w, wp, truth.elev, truth.meta, rng, meas, work)
+    meas[M_ALTIMETER] = math.nan
+    if wp[WP_ALTIMETER] > 0.0 and (tick == 0 or cycle // clock[C_ALT_EVERY]
+                                   != last // clock[C_ALT_EVERY]):
+        read_altimeter(w, wp, truth.elev, truth.meta, rng, meas, work)
     meas[M_PROBE] = 0.0  # the contact probes: touching once the ground is within their reach
     if wp[WP_PROBE] > 0.0 and update_altitude(w, wp, truth.elev, truth.meta, work) <= wp[WP_PROBE]:
         meas[M_PROBE] = 1.0

@@ -20,7 +20,13 @@ import math
 
 from touchdown._compile import kernel
 from touchdown.core.layout import (
+    AM_LATLON,
+    AM_R,
     FLYING,
+    LL_LAT,
+    LL_LON,
+    LL_RADIUS,
+    M_ALTIMETER,
     M_DTH,
     M_DV,
     M_LEG,
@@ -28,6 +34,7 @@ from touchdown.core.layout import (
     M_ST_Q,
     M_ST_VALID,
     M_T,
+    N_LATLON,
     N_MOON_TURN,
     RL_BEAM,
     RL_BEAM_MCMF,
@@ -43,6 +50,7 @@ from touchdown.core.layout import (
     WP_ACC_BIAS,
     WP_ACC_SF,
     WP_ACC_VRW,
+    WP_ALTIMETER,
     WP_GYR_ARW,
     WP_GYR_BIAS,
     WP_LRF_BEAM,
@@ -55,8 +63,9 @@ from touchdown.core.layout import (
     WP_ST_NOISE,
 )
 from touchdown.core.quaternion import quat_apply_rotvec, quat_rotate
+from touchdown.moon.constants import R_REF
 from touchdown.moon.frames import latlon_from_mcmf, moon_turn, turn_z
-from touchdown.moon.terrain import ray_cast
+from touchdown.moon.terrain import ray_cast, terrain_height
 from touchdown.world.noise import normal, normal_pair, uniform
 
 
@@ -128,3 +137,21 @@ def read_lrf(world, wp, elev, meta, rng, meas, work):
         if wp[WP_LRF_BIAS] != 0.0 and t >= wp[WP_LRF_BIAS + 1]:
             reading += wp[WP_LRF_BIAS]
         meas[M_LRF] = reading + noise
+
+
+@kernel
+def read_altimeter(world, wp, elev, meta, rng, meas, work):
+    """The altimeter's reading: the height of the centre of mass above the true terrain straight
+    below (a radar's or a wide laser beam's nearest ground, whatever the attitude), plus noise;
+    NaN above its highest altitude, on a dropout, or off the terrain model. The dropout and
+    the noise are drawn for every reading. work: ``SCRATCH_ALTIMETER``.
+    """
+    r_mcmf, ll = work[AM_R:AM_R + 3], work[AM_LATLON:AM_LATLON + N_LATLON]
+    latlon_below(world, r_mcmf, ll)
+    drop = uniform(rng) < wp[WP_ALTIMETER + 2]
+    noise = wp[WP_ALTIMETER + 1] * normal(rng)
+    height = ll[LL_RADIUS] - R_REF - terrain_height(elev, meta, ll[LL_LAT], ll[LL_LON])
+    if math.isnan(height) or height > wp[WP_ALTIMETER] or drop:
+        meas[M_ALTIMETER] = math.nan
+    else:
+        meas[M_ALTIMETER] = height + noise
