@@ -217,6 +217,16 @@ def next_modes(phases: Sequence[str]) -> list[float]:
     return table
 
 
+_BEAMS = Field("sensors.velocimeter.beams_body", "beams", None, None,
+               f"up to {st.MAX_BEAMS} unit vectors, body axes: the velocity beams", ())
+
+
+def _beam_words(beams: Sequence[Sequence[float]]) -> list[float]:
+    """The beams' directions, row by row, padded with zeros to MAX_BEAMS."""
+    words = [float(c) for b in beams for c in b]
+    return words + [0.0] * (3 * st.MAX_BEAMS - len(words))
+
+
 _ORBIT = "the initial orbit (sim.run.initial_orbit)"
 
 DECLARATIONS: tuple[Param | NotParam, ...] = (
@@ -285,6 +295,18 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
            Field("sensors.altimeter.noise_m", "float", 0.0, 1e4, "m, 1-sigma", 0.0),
            Field("sensors.altimeter.dropout_probability", "float", 0.0, 1.0, "0..1", 0.0)),
           world=st.WP_ALTIMETER),
+    Param((_BEAMS,
+           Field("sensors.velocimeter.max_range_m", "float", 0.0, 1e6,
+                 "m, the farthest ground a beam reads (0: the lander has no velocimeter)", 0.0),
+           Field("sensors.velocimeter.range_noise_m", "float", 0.0, 1e4, "m, 1-sigma", 0.0),
+           Field("sensors.velocimeter.velocity_noise_mps", "float", 0.0, 100.0, "m/s, 1-sigma",
+                 0.0),
+           Field("sensors.velocimeter.dropout_probability", "float", 0.0, 1.0,
+                 "0..1, per beam", 0.0)),
+          world=st.WP_VELOCIMETER, si=lambda beams, *rest: (len(beams), *rest)),
+    Param((_BEAMS,), world=st.WP_VEL_BEAMS, fsw=st.FP_VEL_BEAMS, si=_beam_words),
+    other("sensors.velocimeter.period_s", "float", 0.001, 60.0, "s between readings",
+          "the velocimeter's rate (sim.run.build: the clock's velocimeter_every)", 1.0),
     other("sensors.altimeter.period_s", "float", 0.001, 60.0, "s between readings",
           "the altimeter's rate (sim.run.build: the clock's altimeter_every)", 1.0),
     param("flight_software.cycle_s", "float", 0.001, 10.0, "s", fsw=st.FP_DT),
@@ -320,6 +342,11 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
           fsw=st.FP_ALTM_SIGMA),
     param("flight_software.altimeter_gate_nis", "float", 0.1, 1e6, "chi-square threshold",
           fsw=st.FP_ALTM_GATE, default=9.0),
+    Param((Field("flight_software.velocimeter_sigma_mps", "float", 1e-4, 100.0,
+                 "m/s, the filter's velocity noise per beam", 0.1),
+           Field("flight_software.velocimeter_gate_nis", "float", 0.1, 1e6,
+                 "chi-square threshold per beam", 9.0)),
+          fsw=st.FP_VELOCIMETER),
     param("flight_software.lrf_incidence_cos_min", "float", 0.0, 1.0,
           "lowest cosine of the beam's incidence on the onboard map for a reading to be used",
           fsw=st.FP_LRF_INCIDENCE_COS, default=0.05),

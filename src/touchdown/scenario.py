@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
-from touchdown.core.layout import ALTIMETER_UPDATES, POLICIES
+from touchdown.core.layout import ALTIMETER_UPDATES, MAX_BEAMS, POLICIES
 from touchdown.errors import ScenarioError
 from touchdown.parameters import PHASES, fields
 
@@ -25,7 +25,7 @@ CAMPAIGN_SUFFIX = ".campaign.toml"  # NAME.campaign.toml beside NAME.toml holds 
 # (field path, kind, lower, upper, meaning) of every field, declared in ``touchdown.parameters``
 # with what each fills. Kinds: "float", "int", "str", "vec2", "vec3", "time", "policy" and
 # "altimeter_update" (one of CHOICES), "phases" (a list of mode names), "tiles" (a list of
-# terrain files). Bounds
+# terrain files), "beams" (a list of unit vectors). Bounds
 # are inclusive; None means unbounded.
 SCHEMA: tuple[tuple[str, str, float | None, float | None, str], ...] = tuple(
     (f.key, f.kind, f.lo, f.hi, f.what) for f in fields())
@@ -125,6 +125,14 @@ def _check(path: Path, key: str, kind: str, lo: float | None, hi: float | None, 
         if len(set(value)) != len(value):
             raise bad(f"lists a mode twice, got {value!r}")
         return tuple(value)
+    if kind == "beams":
+        if (not isinstance(value, list | tuple) or len(value) > MAX_BEAMS
+                or not all(isinstance(b, list | tuple) and len(b) == 3 for b in value)):
+            raise bad(f"must be a list of at most {MAX_BEAMS} [x, y, z] vectors, got {value!r}")
+        beams = tuple(tuple(number(c) for c in b) for b in value)
+        if any(abs(math.hypot(*b) - 1.0) > 1e-6 for b in beams):
+            raise bad(f"must be unit vectors, got {value!r}")
+        return beams
     if kind == "tiles":
         if value is None:
             return None

@@ -45,6 +45,7 @@ C_MAX_TICK = CLOCK.add("max_tick", 1, "tick", "the flight's time limit")
 C_NEXT_FSW = CLOCK.add("next_fsw", 1, "tick", "the flight software's next wake-up")
 C_LAST_READ = CLOCK.add("last_read", 1, "tick", "the IMU's last read (its increments start here)")
 C_ALT_EVERY = CLOCK.add("altimeter_every", 1, "cycles", "cycles between altimeter readings")
+C_VEL_EVERY = CLOCK.add("velocimeter_every", 1, "cycles", "cycles between velocimeter readings")
 N_CLOCK = CLOCK.size
 
 # ---------------------------------------------------------------- world (truth) state
@@ -135,6 +136,13 @@ WP_PROBE = WORLD_PARAMS.add("probe_length", 1, "m",
 WP_ALTIMETER = WORLD_PARAMS.add("altimeter", 3, "m, m, -",
                                 "altimeter (radar or laser): highest altitude it reads (0: none), "
                                 "noise 1-sigma, probability a reading is missing")
+MAX_BEAMS = 4  # velocimeter beams at most (Apollo's landing radar: three velocity beams)
+WP_VELOCIMETER = WORLD_PARAMS.add("velocimeter", 5, "-, m, m, m/s, -",
+                                  "velocimeter (landing radar, Doppler lidar): beams, maximum "
+                                  "range (0: none), range and velocity noise 1-sigma, dropout "
+                                  "probability per beam")
+WP_VEL_BEAMS = WORLD_PARAMS.add("velocimeter_beams", 3 * MAX_BEAMS, "-",
+                                "each beam's direction, body axes (unit), row by row")
 N_WORLD_PARAMS = WORLD_PARAMS.size
 
 # ---------------------------------------------------------------- measurements (world -> FSW)
@@ -147,6 +155,9 @@ M_ST_Q = MEAS.add("star_tracker_q", 4, "-", "measured q_body_mci")
 M_LRF = MEAS.add("lrf_range", 1, "m", "slant range, NaN when no reading")
 M_LEG = MEAS.add("leg_contact", 1, "-", "1 when a footpad switch closed")
 M_PROBE = MEAS.add("probe_contact", 1, "-", "1 when a contact probe touched the ground")
+M_VELOCIMETER = MEAS.add("velocimeter", 2 * MAX_BEAMS, "m, m/s",
+                         "each beam's slant range and velocity along it (toward the ground), "
+                         "NaN without a reading (``RADAR_BEAM`` rows)")
 M_ALTIMETER = MEAS.add("altimeter", 1, "m", "altimeter: height above the ground below, NaN when "
                        "no reading")
 N_MEAS = MEAS.size
@@ -201,6 +212,8 @@ F_DIVERT = FSW.add("divert", 2, "m",
                    "aim of the final phases from the site, guidance frame (downrange, "
                    "crossrange): zero until hazard avoidance moves it")
 F_PROBE_SEEN = FSW.add("probe_seen", 1, "-", "1 once a contact probe touched (logged once)")
+F_VELM = FSW.add("velocimeter", 2, "-, -",
+                 "velocimeter: beams used this cycle, beams rejected this cycle")
 F_ALTM = FSW.add("altimeter", 4, "-, -, m, -",
                  "altimeter: acquired (1/0), consecutive rejections, last innovation, last "
                  "accepted (1/0)")
@@ -283,6 +296,11 @@ FP_CUTOFF_ALT = FSW_PARAMS.add("cutoff_altitude", 1, "m",
 FP_RATE_STEP = FSW_PARAMS.add("rate_step", 1, "m/s",
                               "vertical phases: the commanded rate in steps of this (0: "
                               "continuous), as Apollo's rate-of-descent switch gave")
+FP_VELOCIMETER = FSW_PARAMS.add("velocimeter", 2, "m/s, -",
+                                "velocimeter: the filter's velocity noise 1-sigma, the chi-square "
+                                "gate per beam")
+FP_VEL_BEAMS = FSW_PARAMS.add("velocimeter_beams", 3 * MAX_BEAMS, "-",
+                              "each beam's direction, body axes (onboard value)")
 FP_ALTM_UPDATE = FSW_PARAMS.add("altimeter_update", 1, "-",
                                 "ALTIMETER_KALMAN or ALTIMETER_LUMINARY (``fsw.navigation``)")
 FP_ALTM_SIGMA = FSW_PARAMS.add("altimeter_sigma", 2, "m, -",
@@ -325,6 +343,14 @@ NA_GAIN = NAV_ALTIMETER.add("gain", 6, "-, 1/s", "Kalman gain")
 NA_A = NAV_ALTIMETER.add("a", 36, "-", "I - K H, 6x6")
 NA_TMP = NAV_ALTIMETER.add("congruence", 36, "-", "6x6 product scratch of _congruence")
 
+NAV_VELOCITY = Layout("scratch.nav_velocity")  # navigation.update_velocimeter
+NV_BEAM = NAV_VELOCITY.add("beam_mci", 3, "-", "estimated beam direction: the Jacobian's velocity "
+                           "rows")
+NV_PH = NAV_VELOCITY.add("ph", 6, "m", "P H^T")
+NV_GAIN = NAV_VELOCITY.add("gain", 6, "-, 1/s", "Kalman gain")
+NV_A = NAV_VELOCITY.add("a", 36, "-", "I - K H, 6x6")
+NV_TMP = NAV_VELOCITY.add("congruence", 36, "-", "6x6 product scratch of _congruence")
+
 NAV_PROPAGATE = Layout("scratch.nav_propagate")  # navigation.propagate
 NG_DV = NAV_PROPAGATE.add("dv_mci", 3, "m/s", "IMU delta-v of the cycle, inertial")
 NG_G0 = NAV_PROPAGATE.add("g0_mci", 3, "m/s^2", "gravity at the start of the cycle")
@@ -360,6 +386,7 @@ FC_SURFACE = FSW_CYCLE.add("surface", 3, "m, m/s, m/s",
 FC_PROPAGATE = FSW_CYCLE.add("propagate", NAV_PROPAGATE.size, "-", "scratch of propagate")
 FC_UPDATE = FSW_CYCLE.add("update", NAV_UPDATE.size, "-", "scratch of update_lrf")
 FC_ALTIMETER = FSW_CYCLE.add("altimeter", NAV_ALTIMETER.size, "-", "scratch of update_altimeter")
+FC_VELOCITY = FSW_CYCLE.add("velocity", NAV_VELOCITY.size, "-", "scratch of update_velocimeter")
 FC_SURFACE_WORK = FSW_CYCLE.add("surface_work", NAV_SURFACE.size, "-",
                                 "scratch of surface_estimate")
 FC_GUIDANCE = FSW_CYCLE.add("guidance", GUIDANCE.size, "-", "scratch of the guidance program")
@@ -653,8 +680,9 @@ SP_FSW = STEP.add("fsw", N_FSW_SCRATCH, "-", "scratch of fsw_cycle")
 N_STEP_SCRATCH = STEP.size
 
 ALL_LAYOUTS = (CLOCK, WORLD, WORLD_PARAMS, MEAS, FSW, FSW_PARAMS, EVENT, TRACE, NAV_PREDICT,
-               NAV_HEIGHT, NAV_UPDATE, NAV_ALTIMETER, NAV_PROPAGATE, NAV_SURFACE, GUIDANCE_FRAME,
-               GUIDANCE, FSW_CYCLE, TERRAIN_META, LATLON, MOON_TURN, TERRAIN_BOX, THRUST_GROUP,
+               NAV_HEIGHT, NAV_UPDATE, NAV_ALTIMETER, NAV_VELOCITY, NAV_PROPAGATE, NAV_SURFACE,
+               GUIDANCE_FRAME, GUIDANCE, FSW_CYCLE, TERRAIN_META, LATLON, MOON_TURN, TERRAIN_BOX,
+               THRUST_GROUP,
                ENGINE_GROUP, SCRATCH_GRAVITY, SCRATCH_RK4, SCRATCH_TURN_AXIS, SCRATCH_TURN,
                SCRATCH_SLEW, SCRATCH_SUBSTEP, SCRATCH_BURN, SCRATCH_CONTACT, SCRATCH_ALTITUDE,
                SCRATCH_CLASSIFY, SCRATCH_READ_LRF, SCRATCH_ALTIMETER, SCRATCH_RADAR, RADAR_BEAM,

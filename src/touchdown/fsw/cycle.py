@@ -46,6 +46,7 @@ from touchdown.core.layout import (
     FC_SURFACE,
     FC_SURFACE_WORK,
     FC_UPDATE,
+    FC_VELOCITY,
     FP_COAST_DT,
     FP_DOI_T,
     FP_DT,
@@ -59,6 +60,7 @@ from touchdown.core.layout import (
     NAV_PROPAGATE,
     NAV_SURFACE,
     NAV_UPDATE,
+    NAV_VELOCITY,
 )
 from touchdown.fsw.control import account_propellant
 from touchdown.fsw.guidance import fly_program
@@ -73,11 +75,17 @@ from touchdown.fsw.modes import (
     next_mode,
     transition_due,
 )
-from touchdown.fsw.navigation import propagate, surface_estimate, update_altimeter, update_lrf
+from touchdown.fsw.navigation import (
+    propagate,
+    surface_estimate,
+    update_altimeter,
+    update_lrf,
+    update_velocimeter,
+)
 
 # scratch words of the callees
 N_PROPAGATE, N_UPDATE, N_SURFACE = NAV_PROPAGATE.size, NAV_UPDATE.size, NAV_SURFACE.size
-N_ALTIMETER = NAV_ALTIMETER.size
+N_ALTIMETER, N_VELOCITY = NAV_ALTIMETER.size, NAV_VELOCITY.size
 N_GUIDANCE = GUIDANCE.size
 
 
@@ -118,6 +126,7 @@ def fsw_cycle(fsw, t, onboard, record, work):
     propagate(x, fp, meas, t - dt, dt, work[FC_PROPAGATE:FC_PROPAGATE + N_PROPAGATE])
     update_lrf(x, fp, meas, t, onboard.elev, onboard.meta, events, n_events,
                work[FC_UPDATE:FC_UPDATE + N_UPDATE])
+    update_velocimeter(x, fp, meas, work[FC_VELOCITY:FC_VELOCITY + N_VELOCITY])
     est = work[FC_SURFACE:FC_SURFACE + 3]
     surface_estimate(x, fp, t, onboard.elev, onboard.meta, est,
                      work[FC_SURFACE_WORK:FC_SURFACE_WORK + N_SURFACE])

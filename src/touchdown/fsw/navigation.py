@@ -63,6 +63,7 @@ from touchdown.core.layout import (
     F_P,
     F_Q,
     F_TURN,
+    F_VELM,
     F_X,
     FP_ACQ_N,
     FP_ALTM_GATE,
@@ -78,6 +79,8 @@ from touchdown.core.layout import (
     FP_Q_ACC,
     FP_REACQ_N,
     FP_SITE,
+    FP_VEL_BEAMS,
+    FP_VELOCIMETER,
     LL_LAT,
     LL_LON,
     LRF_FAULTY,
@@ -89,8 +92,11 @@ from touchdown.core.layout import (
     M_LRF,
     M_ST_Q,
     M_ST_VALID,
+    M_VELOCIMETER,
+    MAX_BEAMS,
     MODE_APPROACH,
     N_LATLON,
+    N_RADAR_BEAM,
     NA_A,
     NA_GAIN,
     NA_PH,
@@ -126,7 +132,13 @@ from touchdown.core.layout import (
     NU_PH,
     NU_PREDICT,
     NU_TMP,
+    NV_A,
+    NV_BEAM,
+    NV_GAIN,
+    NV_PH,
+    NV_TMP,
     POLICY_AS_FLOWN_M1,
+    RB_VELOCITY,
 )
 from touchdown.core.quaternion import quat_compose, quat_rotate, rotvec_quat
 from touchdown.fsw.landing_radar import altitude_update
@@ -371,17 +383,18 @@ def update_lrf(fsw, fp, meas, t, elev, meta, events, n_events, work):
     if acquiring and fp[FP_POLICY] == POLICY_AS_FLOWN_M1:
         _initialise_height(fsw, h, y, sigma * sigma, work[NU_HEIGHT:NU_HEIGHT + NH_SIZE])
         return 1
-    _kalman_update(fsw, ph, h, y, s, sigma * sigma, work[NU_GAIN:NU_GAIN + 6],
+    _kalman_update(fsw, ph, h, 0, y, s, sigma * sigma, work[NU_GAIN:NU_GAIN + 6],
                    work[NU_A:NU_A + 36].reshape(6, 6), work[NU_TMP:NU_TMP + 36].reshape(6, 6))
     return 1
 
 
 @kernel
-def _kalman_update(fsw, ph, h, y, s, r2, k, a, tmp):
+def _kalman_update(fsw, ph, h, block, y, s, r2, k, a, tmp):
     """A scalar measurement's Kalman update, Joseph form: P = (I - K H) P (I - K H)^T + K R K^T.
 
-    ph: P H^T (6); h: the position rows of H (3); y: the innovation; s: its variance; r2: the
-    measurement's variance; k (6), a (6 x 6), tmp (6 x 6): scratch.
+    ph: P H^T (6); h: the three non-zero entries of H, on the position (block 0) or the
+    velocity (block 3); y: the innovation; s: its variance; r2: the measurement's variance;
+    k (6), a (6 x 6), tmp (6 x 6): scratch.
     """
     p = fsw[F_P:F_P + 36].reshape(6, 6)
     for i in range(6):
@@ -391,7 +404,8 @@ def _kalman_update(fsw, ph, h, y, s, r2, k, a, tmp):
         x[i] += k[i] * y
     for i in range(6):
         for j in range(6):
-            a[i, j] = (1.0 if i == j else 0.0) - (k[i] * h[j] if j < 3 else 0.0)
+            inside = block <= j < block + 3
+            a[i, j] = (1.0 if i == j else 0.0) - (k[i] * h[j - block] if inside else 0.0)
     _congruence(a, p, tmp)
     for i in range(6):
         for j in range(6):
@@ -438,7 +452,7 @@ def update_altimeter(fsw, fp, meas, t, alt_est, events, n_events, work):
         s = u[0] * ph[0] + u[1] * ph[1] + u[2] * ph[2] + sigma * sigma
         accepted = not acquired or y * y / s <= fp[FP_ALTM_GATE]
         if accepted:
-            _kalman_update(fsw, ph, u, y, s, sigma * sigma, work[NA_GAIN:NA_GAIN + 6],
+            _kalman_update(fsw, ph, u, 0, y, s, sigma * sigma, work[NA_GAIN:NA_GAIN + 6],
                            work[NA_A:NA_A + 36].reshape(6, 6),
                            work[NA_TMP:NA_TMP + 36].reshape(6, 6))
     if not accepted:
@@ -452,6 +466,41 @@ def update_altimeter(fsw, fp, meas, t, alt_est, events, n_events, work):
     state[1] = 0.0
     state[3] = 1.0
     return 1
+
+
+@kernel
+def update_velocimeter(fsw, fp, meas, work):
+    """Use (or reject) each velocimeter beam's velocity this cycle: a Kalman update of the
+    velocity over the surface along the beam, gated per beam. Returns the beams used.
+
+    The beam's direction comes from the attitude estimate and its mounting; the velocity over
+    the surface is v - w x r (the Jacobian's velocity rows are the beam; its position rows, of
+    the order of the Moon's rotation rate, are neglected). work: ``NAV_VELOCITY``.
+    """
+    used, rejected = 0, 0
+    x = fsw[F_X:F_X + 6]
+    p = fsw[F_P:F_P + 36].reshape(6, 6)
+    b, ph = work[NV_BEAM:NV_BEAM + 3], work[NV_PH:NV_PH + 6]
+    sigma = fp[FP_VELOCIMETER]
+    for k in range(MAX_BEAMS):
+        vm = meas[M_VELOCIMETER + N_RADAR_BEAM * k + RB_VELOCITY]
+        if math.isnan(vm):
+            continue
+        quat_rotate(fsw[F_Q:F_Q + 4], fp[FP_VEL_BEAMS + 3 * k:FP_VEL_BEAMS + 3 * k + 3], b)
+        vx, vy, vz = x[3] + OMEGA * x[1], x[4] - OMEGA * x[0], x[5]
+        y = vm - (b[0] * vx + b[1] * vy + b[2] * vz)
+        for i in range(6):
+            ph[i] = p[i, 3] * b[0] + p[i, 4] * b[1] + p[i, 5] * b[2]
+        s = b[0] * ph[3] + b[1] * ph[4] + b[2] * ph[5] + sigma * sigma
+        if y * y / s > fp[FP_VELOCIMETER + 1]:
+            rejected += 1
+            continue
+        _kalman_update(fsw, ph, b, 3, y, s, sigma * sigma, work[NV_GAIN:NV_GAIN + 6],
+                       work[NV_A:NV_A + 36].reshape(6, 6), work[NV_TMP:NV_TMP + 36].reshape(6, 6))
+        used += 1
+    fsw[F_VELM] = used
+    fsw[F_VELM + 1] = rejected
+    return used
 
 
 @kernel

@@ -148,6 +148,7 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
     clock[C_ST_EVERY] = max(1, round(s["sensors.star_tracker.period_s"] / cycle_s))
     clock[C_LRF_EVERY] = max(1, round(s["sensors.lrf.period_s"] / cycle_s))
     clock[st.C_ALT_EVERY] = max(1, round(s["sensors.altimeter.period_s"] / cycle_s))
+    clock[st.C_VEL_EVERY] = max(1, round(s["sensors.velocimeter.period_s"] / cycle_s))
     clock[C_MAX_TICK] = _ticks(s["scenario.duration_max_s"], "scenario.duration_max_s")
 
     # every declared parameter: the real lander's from `truth`, the onboard value from `s`

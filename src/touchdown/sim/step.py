@@ -34,6 +34,7 @@ from touchdown.core.layout import (
     C_ST_EVERY,
     C_SUBSTEP,
     C_TICK,
+    C_VEL_EVERY,
     E_CODE,
     E_T,
     EV_CONTACT,
@@ -61,11 +62,14 @@ from touchdown.core.layout import (
     M_LRF,
     M_PROBE,
     M_ST_VALID,
+    M_VELOCIMETER,
+    MAX_BEAMS,
     MAX_PULSES,
     N_ENGINE_GROUP,
     N_FSW_SCRATCH,
     N_LATLON,
     N_MOON_TURN,
+    N_RADAR_BEAM,
     N_SCRATCH_ALTITUDE,
     N_STEP_SCRATCH,
     N_WORLD_SCRATCH,
@@ -122,6 +126,8 @@ from touchdown.core.layout import (
     WP_MAIN,
     WP_PROBE,
     WP_THRUSTERS,
+    WP_VEL_BEAMS,
+    WP_VELOCIMETER,
 )
 from touchdown.core.quaternion import body_z_mci
 from touchdown.fsw.cycle import fsw_cycle
@@ -129,6 +135,7 @@ from touchdown.moon.constants import R_REF
 from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci_turned, moon_turn, turn_z
 from touchdown.world.contact import classify_contact, contact_possible, update_altitude
 from touchdown.world.dynamics import burn_pulses, substep
+from touchdown.world.radar import read_radar_beams
 from touchdown.world.sensors import read_altimeter, read_imu, read_lrf, read_star_tracker
 
 N_WORK = N_STEP_SCRATCH  # scratch words advance takes (``STEP``)
@@ -217,6 +224,15 @@ def _sense(world, meas, clock, truth, work):
     if wp[WP_LRF_MAX] > 0.0 and (tick == 0 or cycle // clock[C_LRF_EVERY]
                                  != last // clock[C_LRF_EVERY]):
         read_lrf(w, wp, truth.elev, truth.meta, rng, meas, work)
+    meas[M_VELOCIMETER:M_VELOCIMETER + N_RADAR_BEAM * MAX_BEAMS] = math.nan
+    n_beams = int(wp[WP_VELOCIMETER])
+    if wp[WP_VELOCIMETER + 1] > 0.0 and (tick == 0 or cycle // clock[C_VEL_EVERY]
+                                         != last // clock[C_VEL_EVERY]):
+        read_radar_beams(w, wp[WP_VEL_BEAMS:WP_VEL_BEAMS + 3 * n_beams].reshape(n_beams, 3),
+                         truth.elev, truth.meta, wp[WP_VELOCIMETER + 1], wp[WP_VELOCIMETER + 2],
+                         wp[WP_VELOCIMETER + 3], wp[WP_VELOCIMETER + 4], rng,
+                         meas[M_VELOCIMETER:M_VELOCIMETER + N_RADAR_BEAM * n_beams].reshape(
+                             n_beams, N_RADAR_BEAM), work)
     meas[M_ALTIMETER] = math.nan
     if wp[WP_ALTIMETER] > 0.0 and (tick == 0 or cycle // clock[C_ALT_EVERY]
                                    != last // clock[C_ALT_EVERY]):
