@@ -217,6 +217,9 @@ def next_modes(phases: Sequence[str]) -> list[float]:
     return table
 
 
+_HAZARD_SPACING = Field("sensors.hazard.spacing_m", "float", 0.0, 100.0,
+                        f"m between the {st.HAZARD_N} x {st.HAZARD_N} points of the hazard "
+                        "map (0: the lander has no hazard sensor)", 0.0)
 _BEAMS = Field("sensors.velocimeter.beams_body", "beams", None, None,
                f"up to {st.MAX_BEAMS} unit vectors, body axes: the velocity beams", ())
 
@@ -307,6 +310,10 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
     Param((_BEAMS,), world=st.WP_VEL_BEAMS, fsw=st.FP_VEL_BEAMS, si=_beam_words),
     other("sensors.velocimeter.period_s", "float", 0.001, 60.0, "s between readings",
           "the velocimeter's rate (sim.run.build: the clock's velocimeter_every)", 1.0),
+    Param((_HAZARD_SPACING,
+           Field("sensors.hazard.noise_m", "float", 0.0, 100.0, "m, height noise 1-sigma", 0.0)),
+          world=st.WP_HAZARD),
+    Param((_HAZARD_SPACING,), fsw=st.FP_HDA_SPACING),
     other("sensors.altimeter.period_s", "float", 0.001, 60.0, "s between readings",
           "the altimeter's rate (sim.run.build: the clock's altimeter_every)", 1.0),
     param("flight_software.cycle_s", "float", 0.001, 10.0, "s", fsw=st.FP_DT),
@@ -347,6 +354,19 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
            Field("flight_software.velocimeter_gate_nis", "float", 0.1, 1e6,
                  "chi-square threshold per beam", 9.0)),
           fsw=st.FP_VELOCIMETER),
+    Param((Field("flight_software.hazard_avoidance", "int", 0, 1,
+                 "1: at the hover, divert to the safest spot of the hazard map; 0: keep the aim",
+                 0),
+           Field("flight_software.hazard_footprint_cells", "int", 1, 5,
+                 "the lander's footprint, half-width in map cells", 1),
+           Field("flight_software.hazard_slope_max_deg", "float", 0.0, 45.0,
+                 "deg, the steepest safe spot", 12.0),
+           Field("flight_software.hazard_roughness_max_m", "float", 0.0, 10.0,
+                 "m, the roughest safe spot (largest departure from its plane)", 0.5),
+           Field("flight_software.hazard_reach_m", "float", 0.0, 1000.0,
+                 "m, the farthest spot it diverts to", 50.0)),
+          fsw=st.FP_HDA, si=lambda on, cells, slope, rough, reach: (
+              on, cells, math.radians(slope), rough, reach)),
     param("flight_software.lrf_incidence_cos_min", "float", 0.0, 1.0,
           "lowest cosine of the beam's incidence on the onboard map for a reading to be used",
           fsw=st.FP_LRF_INCIDENCE_COS, default=0.05),
@@ -357,7 +377,9 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
           fsw=st.FP_IGN_THROTTLE),
     param("guidance.tgo_switch_s", "float", 0.1, 600.0, "s", fsw=st.FP_TGO_MIN),
     Param(_target("braking"), fsw=st.FP_BRAKE_TGT),
-    param("guidance.approach_duration_s", "float", 1.0, 3600.0, "s", fsw=st.FP_APPR_T),
+    param("guidance.approach_duration_s", "float", 0.0, 3600.0,
+          "s, counted down (0: the time to go solved from the downrange cubic, as braking's)",
+          fsw=st.FP_APPR_T),
     Param(_target("approach"), fsw=st.FP_APPR_TGT),
     Param((Field("guidance.descent_deceleration_mps2", "float", 0.01, 100.0, "m/s^2"),
            Field("guidance.final_speed_mps", "float", 0.01, 100.0, "m/s"),

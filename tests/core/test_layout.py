@@ -202,7 +202,8 @@ def test_event_constants_name_the_right_events():
         "EV_LRF_WIDEN": "lrf_widened", "EV_TIMEOUT": "timeout",
         "EV_HOVER_START": "hover_start", "EV_HOVER_END": "hover_end",
         "EV_ENGINE_CUTOFF": "engine_cutoff", "EV_PROBE_CONTACT": "probe_contact",
-        "EV_SITE_SELECTED": "site_selected",
+        "EV_SITE_SELECTED": "site_selected", "EV_ALTM_ACQ": "altimeter_acquired",
+        "EV_ALTM_REJ": "altimeter_rejected",
     }
     defined = {k for k, v in vars(st).items() if k.startswith("EV_") and isinstance(v, int)}
     assert defined == set(expected)

@@ -29,6 +29,7 @@ from touchdown.fsw.cycle import fsw_cycle
 from touchdown.moon.constants import GM, R_REF
 from touchdown.parameters import M1_PHASES, next_modes
 from touchdown.parameters import engine_group as group
+from touchdown.sim.run import no_readings
 
 N_MODES = len(st.MODES)
 
@@ -200,8 +201,7 @@ def m1():
 def cycle(a, onboard, t, dv=0.0):
     """One cycle at t with an IMU delta-v of dv (m/s) along the commanded thrust."""
     fsw = FlightSoftware(a.fsw, a.fsw_params, a.meas)
-    a.meas[:] = 0.0
-    a.meas[st.M_LRF] = math.nan
+    a.meas[:] = no_readings()
     a.meas[st.M_DV:st.M_DV + 3] = dv * a.fsw[st.F_CMD_DIR:st.F_CMD_DIR + 3]
     events, n = log()
     fsw_cycle(fsw, t, Dem(onboard.elev, onboard.meta),

@@ -57,7 +57,7 @@ def ten_ms_reference(a, terrains, n_sub):
     duty * pulses of each cycle)."""
     ground = bundle(*terrains)
     work = np.zeros(st.N_WORLD_SCRATCH)
-    _sense(a.world_bundle(), a.meas, a.clock, ground.truth, work)
+    _sense(a.world_bundle(), a.meas, a.clock, ground.truth, a.fsw[st.F_HDA], work)
     fsw_cycle(a.fsw_bundle(), a.world[st.W_T], ground.onboard, a.record(np.empty((0, st.N_TRACE)),
               np.zeros(1, np.int64)), np.zeros(st.N_FSW_SCRATCH))
     per_cycle = int(a.clock[C_CYCLE] // a.clock[C_SUBSTEP])
@@ -65,7 +65,7 @@ def ten_ms_reference(a, terrains, n_sub):
     dt = a.clock[C_SUBSTEP] * TICK_S
     u = a.fsw[st.F_CMD_DIR:st.F_CMD_DIR + 3].copy()
     for k in range(n_sub):
-        substep(a.world, a.world_params, u, a.fsw[st.F_CMD_MAIN] > 0.5,
+        substep(a.world, a.world_params, u, a.fsw[st.F_CMD_MAIN],
                 k % per_cycle < n_on, dt, work)
     return a
 

@@ -136,12 +136,17 @@ WP_PROBE = WORLD_PARAMS.add("probe_length", 1, "m",
 WP_ALTIMETER = WORLD_PARAMS.add("altimeter", 3, "m, m, -",
                                 "altimeter (radar or laser): highest altitude it reads (0: none), "
                                 "noise 1-sigma, probability a reading is missing")
+HAZARD_N = 21  # the hazard map's grid points a side (its centre below the lander)
+WP_HAZARD = WORLD_PARAMS.add("hazard_sensor", 2, "m, m",
+                             "hazard-detection lidar or camera: grid spacing (0: none), height "
+                             "noise 1-sigma")
 MAX_BEAMS = 4  # velocimeter beams at most (Apollo's landing radar: three velocity beams)
 WP_VELOCIMETER = WORLD_PARAMS.add("velocimeter", 5, "-, m, m, m/s, -",
                                   "velocimeter (landing radar, Doppler lidar): beams, maximum "
                                   "range (0: none), range and velocity noise 1-sigma, dropout "
                                   "probability per beam")
-WP_VEL_BEAMS = WORLD_PARAMS.add("velocimeter_beams", 3 * MAX_BEAMS, "-",
+N_BEAM_WORDS = 3 * MAX_BEAMS  # the beams' directions, row by row
+WP_VEL_BEAMS = WORLD_PARAMS.add("velocimeter_beams", N_BEAM_WORDS, "-",
                                 "each beam's direction, body axes (unit), row by row")
 N_WORLD_PARAMS = WORLD_PARAMS.size
 
@@ -158,6 +163,10 @@ M_PROBE = MEAS.add("probe_contact", 1, "-", "1 when a contact probe touched the 
 M_VELOCIMETER = MEAS.add("velocimeter", 2 * MAX_BEAMS, "m, m/s",
                          "each beam's slant range and velocity along it (toward the ground), "
                          "NaN without a reading (``RADAR_BEAM`` rows)")
+M_HAZARD_VALID = MEAS.add("hazard_map_valid", 1, "-", "1 when a hazard map arrived this cycle")
+M_HAZARD = MEAS.add("hazard_map", HAZARD_N * HAZARD_N, "m",
+                    "hazard map: heights of the grid below the lander, rows north to south "
+                    "(``world.hazard_map``), when valid")
 M_ALTIMETER = MEAS.add("altimeter", 1, "m", "altimeter: height above the ground below, NaN when "
                        "no reading")
 N_MEAS = MEAS.size
@@ -214,6 +223,9 @@ F_DIVERT = FSW.add("divert", 2, "m",
 F_PROBE_SEEN = FSW.add("probe_seen", 1, "-", "1 once a contact probe touched (logged once)")
 F_VELM = FSW.add("velocimeter", 2, "-, -",
                  "velocimeter: beams used this cycle, beams rejected this cycle")
+F_HDA = FSW.add("hazard_detection", 1, "-",
+                "hazard detection: 1 while a map is requested (the sensor reads it at the next "
+                "wake-up), 0 otherwise")
 F_ALTM = FSW.add("altimeter", 4, "-, -, m, -",
                  "altimeter: acquired (1/0), consecutive rejections, last innovation, last "
                  "accepted (1/0)")
@@ -299,8 +311,12 @@ FP_RATE_STEP = FSW_PARAMS.add("rate_step", 1, "m/s",
 FP_VELOCIMETER = FSW_PARAMS.add("velocimeter", 2, "m/s, -",
                                 "velocimeter: the filter's velocity noise 1-sigma, the chi-square "
                                 "gate per beam")
-FP_VEL_BEAMS = FSW_PARAMS.add("velocimeter_beams", 3 * MAX_BEAMS, "-",
+FP_VEL_BEAMS = FSW_PARAMS.add("velocimeter_beams", N_BEAM_WORDS, "-",
                               "each beam's direction, body axes (onboard value)")
+FP_HDA = FSW_PARAMS.add("hazard_avoidance", 5, "-, cells, rad, m, m",
+                        "hazard detection and avoidance at the hover: on (1/0), the "
+                        "footprint's half-width, slope and roughness limits, reach")
+FP_HDA_SPACING = FSW_PARAMS.add("hazard_spacing", 1, "m", "the hazard map's grid spacing")
 FP_ALTM_UPDATE = FSW_PARAMS.add("altimeter_update", 1, "-",
                                 "ALTIMETER_KALMAN or ALTIMETER_LUMINARY (``fsw.navigation``)")
 FP_ALTM_SIGMA = FSW_PARAMS.add("altimeter_sigma", 2, "m, -",
@@ -380,12 +396,19 @@ G_A = GUIDANCE.add("a_guid", 3, "m/s^2", "commanded total acceleration, guidance
 G_M = GUIDANCE.add("thrust_mcmf", 3, "m/s^2", "thrust acceleration, Moon-fixed")
 G_FRAME = GUIDANCE.add("frame", GUIDANCE_FRAME.size, "-", "scratch of to_guidance")
 
+HAZARD_SELECT = Layout("scratch.hazard_select")  # hazard.select_site
+HS_SLOPE = HAZARD_SELECT.add("slope", HAZARD_N * HAZARD_N, "rad", "each spot's slope")
+HS_ROUGH = HAZARD_SELECT.add("roughness", HAZARD_N * HAZARD_N, "m", "each spot's roughness")
+HS_GUIDANCE = HAZARD_SELECT.add("guidance", GUIDANCE.size, "-",
+                                "scratch of to_guidance (the G_* words)")
+
 FSW_CYCLE = Layout("scratch.fsw_cycle")  # cycle.fsw_cycle: one area per callee
 FC_SURFACE = FSW_CYCLE.add("surface", 3, "m, m/s, m/s",
                            "out of surface_estimate: altitude, vertical, horizontal speed")
 FC_PROPAGATE = FSW_CYCLE.add("propagate", NAV_PROPAGATE.size, "-", "scratch of propagate")
 FC_UPDATE = FSW_CYCLE.add("update", NAV_UPDATE.size, "-", "scratch of update_lrf")
 FC_ALTIMETER = FSW_CYCLE.add("altimeter", NAV_ALTIMETER.size, "-", "scratch of update_altimeter")
+FC_HAZARD = FSW_CYCLE.add("hazard", HAZARD_SELECT.size, "-", "scratch of select_site")
 FC_VELOCITY = FSW_CYCLE.add("velocity", NAV_VELOCITY.size, "-", "scratch of update_velocimeter")
 FC_SURFACE_WORK = FSW_CYCLE.add("surface_work", NAV_SURFACE.size, "-",
                                 "scratch of surface_estimate")
@@ -681,8 +704,8 @@ N_STEP_SCRATCH = STEP.size
 
 ALL_LAYOUTS = (CLOCK, WORLD, WORLD_PARAMS, MEAS, FSW, FSW_PARAMS, EVENT, TRACE, NAV_PREDICT,
                NAV_HEIGHT, NAV_UPDATE, NAV_ALTIMETER, NAV_VELOCITY, NAV_PROPAGATE, NAV_SURFACE,
-               GUIDANCE_FRAME, GUIDANCE, FSW_CYCLE, TERRAIN_META, LATLON, MOON_TURN, TERRAIN_BOX,
-               THRUST_GROUP,
+               GUIDANCE_FRAME, GUIDANCE, HAZARD_SELECT, FSW_CYCLE, TERRAIN_META, LATLON, MOON_TURN,
+               TERRAIN_BOX, THRUST_GROUP,
                ENGINE_GROUP, SCRATCH_GRAVITY, SCRATCH_RK4, SCRATCH_TURN_AXIS, SCRATCH_TURN,
                SCRATCH_SLEW, SCRATCH_SUBSTEP, SCRATCH_BURN, SCRATCH_CONTACT, SCRATCH_ALTITUDE,
                SCRATCH_CLASSIFY, SCRATCH_READ_LRF, SCRATCH_ALTIMETER, SCRATCH_RADAR, RADAR_BEAM,

@@ -45,6 +45,16 @@ def throttleable(fp):
 
 
 @kernel
+def minimum_thrust(fsw, fp):
+    """The least thrust acceleration (m/s^2) the engines give while flying the vertical phases:
+    a throttleable main engine's minimum (it stays lit), else 0 (engines off)."""
+    if not throttleable(fp):
+        return 0.0
+    main = fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP]
+    return group_thrust(main, main[EG_THROTTLE_MIN]) / estimated_mass(fsw, fp)
+
+
+@kernel
 def command_thrust(fsw, fp, a_thrust_mci, main_on):
     """Point along a_thrust_mci (m/s^2) with engines giving |a| m; return the thrust (N).
 

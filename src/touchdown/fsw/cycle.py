@@ -35,6 +35,7 @@ from touchdown.core.layout import (
     F_ALT,
     F_CMD_DUTY,
     F_CMD_MAIN,
+    F_HDA,
     F_HDOT,
     F_IGN_LAST,
     F_MODE,
@@ -42,6 +43,7 @@ from touchdown.core.layout import (
     F_VH,
     FC_ALTIMETER,
     FC_GUIDANCE,
+    FC_HAZARD,
     FC_PROPAGATE,
     FC_SURFACE,
     FC_SURFACE_WORK,
@@ -53,6 +55,8 @@ from touchdown.core.layout import (
     FP_IGN_THROTTLE,
     FP_WAKE,
     GUIDANCE,
+    HAZARD_SELECT,
+    M_HAZARD_VALID,
     MODE_COAST_DESCENT,
     MODE_COAST_ORBIT,
     MODES,
@@ -64,6 +68,7 @@ from touchdown.core.layout import (
 )
 from touchdown.fsw.control import account_propellant
 from touchdown.fsw.guidance import fly_program
+from touchdown.fsw.hazard import select_site
 from touchdown.fsw.modes import (
     MODE_PROGRAM,
     MODE_TARGET,
@@ -86,6 +91,7 @@ from touchdown.fsw.navigation import (
 # scratch words of the callees
 N_PROPAGATE, N_UPDATE, N_SURFACE = NAV_PROPAGATE.size, NAV_UPDATE.size, NAV_SURFACE.size
 N_ALTIMETER, N_VELOCITY = NAV_ALTIMETER.size, NAV_VELOCITY.size
+N_HAZARD = HAZARD_SELECT.size
 N_GUIDANCE = GUIDANCE.size
 
 
@@ -136,6 +142,8 @@ def fsw_cycle(fsw, t, onboard, record, work):
                          work[FC_SURFACE_WORK:FC_SURFACE_WORK + N_SURFACE])
     x[F_ALT], x[F_HDOT], x[F_VH] = est[0], est[1], est[2]
 
+    if meas[M_HAZARD_VALID] > 0.5 and x[F_HDA] > 0.5:
+        select_site(x, fp, meas, t, events, n_events, work[FC_HAZARD:FC_HAZARD + N_HAZARD])
     mode = monitor(x, fp, meas, t, events, n_events)
     need = 0.0  # fraction of full thrust the braking guidance needs (0: not evaluated)
     guidance = work[FC_GUIDANCE:FC_GUIDANCE + N_GUIDANCE]

@@ -37,6 +37,7 @@ from touchdown.core.layout import (
     F_THRUST_ACC,
     F_TURN,
     F_X,
+    FP_APPR_T,
     FP_AZ,
     FP_DESCENT,
     FP_DIVERT_GAINS,
@@ -69,7 +70,13 @@ from touchdown.core.layout import (
     PROGRAM_RATE_OF_DESCENT,
     PROGRAM_RETROGRADE,
 )
-from touchdown.fsw.control import command_thrust, engines_off, estimated_mass, throttleable
+from touchdown.fsw.control import (
+    command_thrust,
+    engines_off,
+    estimated_mass,
+    minimum_thrust,
+    throttleable,
+)
 from touchdown.moon.constants import OMEGA, R_REF
 from touchdown.moon.frames import enu_axes, mcmf_from_latlon, moon_turn, turn_z
 from touchdown.moon.gravity import gravity_mcmf
@@ -263,8 +270,10 @@ def rate_of_descent(fsw, fp, t, hover, work):
         vertical_accel(fp, r_g, v_g, fsw[F_HDOT], hdot_cmd, aim, fp[FP_HGAIN], fp[FP_HGAIN + 1],
                        a_g)
     # thrust = a - g; engines push and never pull: a command to fall faster than gravity
-    # alone would is a coast (zero thrust, attitude kept), not a thrust pointing down
-    tz = max(a_g[2] - g_g[2], 0.0)
+    # alone would is a coast (zero thrust, attitude kept), not a thrust pointing down; a
+    # throttled engine that cannot go below its minimum gives at least that, which the
+    # horizontal channel may then tilt (within the limit) rather than leave pointing anywhere
+    tz = max(a_g[2] - g_g[2], minimum_thrust(fsw, fp))
     a_g[2] = g_g[2] + tz
     # limit the thrust's tilt from the vertical
     tx, ty = a_g[0] - g_g[0], a_g[1] - g_g[1]
@@ -317,7 +326,9 @@ def fly_program(program, target, fsw, fp, meas, t, dt, work):
             return an * estimated_mass(fsw, fp)
         fsw[F_TGO] = 0.0
     elif program in (PROGRAM_POLYNOMIAL, PROGRAM_POLYNOMIAL_COUNTDOWN):
-        countdown = fsw[F_TGO] - dt if program == PROGRAM_POLYNOMIAL_COUNTDOWN else 0.0
+        # a countdown from the approach's duration; without one (0) the cubic's time to go
+        counted = program == PROGRAM_POLYNOMIAL_COUNTDOWN and fp[FP_APPR_T] > 0.0
+        countdown = fsw[F_TGO] - dt if counted else 0.0
         tgo = polynomial_phase(fsw, fp, t, fp[target:target + N_TARGET], countdown, work)
         # no solution (past the site): the phase ends; the last thrust is commanded again
         fsw[F_TGO] = 0.0 if math.isnan(tgo) else tgo

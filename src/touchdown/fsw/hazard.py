@@ -26,11 +26,38 @@ The rule (``safest_spot``): a spot is safe when its slope and roughness are with
 and it lies within ``reach`` of the centre; among the safe spots the one nearest the centre
 (the aimed point) is chosen, a tie going to the smaller slope, then to the first in row order.
 No safe spot: (-1, -1), and the caller keeps its aim.
+
+``select_site`` is the flight software's use of it at the hover: from the map the sensor read
+(``MEAS``: hazard_map) it aims the final phases (``FSW``: divert, in the guidance frame) at the
+chosen spot and logs ``site_selected`` with the distance to it.
 """
 
 import math
 
 from touchdown._compile import kernel
+from touchdown.core.eventlog import log_event
+from touchdown.core.layout import (
+    EV_SITE_SELECTED,
+    F_DIVERT,
+    F_HDA,
+    FP_AZ,
+    FP_HDA,
+    FP_HDA_SPACING,
+    G_FRAME,
+    G_G,
+    G_R,
+    G_V,
+    GUIDANCE,
+    GUIDANCE_FRAME,
+    HAZARD_N,
+    HS_GUIDANCE,
+    HS_ROUGH,
+    HS_SLOPE,
+    M_HAZARD,
+)
+from touchdown.fsw.guidance import to_guidance
+
+N_GUIDANCE, N_FRAME = GUIDANCE.size, GUIDANCE_FRAME.size  # scratch words of to_guidance
 
 
 @kernel
@@ -83,3 +110,30 @@ def safest_spot(slope, roughness, spacing, slope_max, roughness_max, reach):
             if d < best_d or (d == best_d and s < best_s):
                 best_i, best_j, best_d, best_s = i, j, d, s
     return best_i, best_j
+
+
+@kernel
+def select_site(fsw, fp, meas, t, events, n_events, work):
+    """Aim the final phases at the safest spot of the hazard map just read (the map is centred
+    below the lander); keep the aim when there is none. work: ``HAZARD_SELECT``."""
+    n = HAZARD_N
+    heights = meas[M_HAZARD:M_HAZARD + n * n].reshape(n, n)
+    slope = work[HS_SLOPE:HS_SLOPE + n * n].reshape(n, n)
+    roughness = work[HS_ROUGH:HS_ROUGH + n * n].reshape(n, n)
+    spacing = fp[FP_HDA_SPACING]
+    spot_maps(heights, spacing, int(fp[FP_HDA + 1]), slope, roughness)
+    i, j = safest_spot(slope, roughness, spacing, fp[FP_HDA + 2], fp[FP_HDA + 3], fp[FP_HDA + 4])
+    fsw[F_HDA] = 0.0
+    if i < 0:
+        log_event(events, n_events, t, EV_SITE_SELECTED, math.nan)
+        return
+    centre = (n - 1) / 2.0
+    north, east = (centre - i) * spacing, (j - centre) * spacing
+    g = work[HS_GUIDANCE:HS_GUIDANCE + N_GUIDANCE]
+    to_guidance(fsw, fp, t, g[G_R:G_R + 3], g[G_V:G_V + 3], g[G_G:G_G + 3],
+                g[G_FRAME:G_FRAME + N_FRAME])
+    ca, sa = math.cos(fp[FP_AZ]), math.sin(fp[FP_AZ])
+    down, cross = sa * east + ca * north, -ca * east + sa * north  # as guidance.site_frame
+    fsw[F_DIVERT] = g[G_R] + down
+    fsw[F_DIVERT + 1] = g[G_R + 1] + cross
+    log_event(events, n_events, t, EV_SITE_SELECTED, math.sqrt(down * down + cross * cross))

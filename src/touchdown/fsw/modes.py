@@ -67,6 +67,7 @@ from touchdown.core.layout import (
     F_ALT_ZERO_SEEN,
     F_DIVERT,
     F_DOI_DV,
+    F_HDA,
     F_MODE,
     F_MODE_T,
     F_PROBE_SEEN,
@@ -79,6 +80,7 @@ from touchdown.core.layout import (
     FP_BRAKE_TGT,
     FP_CUTOFF_ALT,
     FP_DOI_T,
+    FP_HDA,
     FP_HOVER,
     FP_IGN_THROTTLE,
     FP_MAIN,
@@ -159,6 +161,8 @@ def enter_mode(fsw, fp, mode, t, events, n_events):
         fsw[F_TGO] = 0.0
     elif mode == MODE_APPROACH:  # a fixed duration, counted down
         fsw[F_TGO] = fp[FP_APPR_T]
+    elif mode == MODE_HOVER and fp[FP_HDA] > 0.0:  # ask the hazard sensor for a map
+        fsw[F_HDA] = 1.0
     if fsw[F_MODE] == MODE_HOVER and mode != MODE_HOVER:
         log_event(events, n_events, t, EV_HOVER_END,
                   math.sqrt(fsw[F_DIVERT] ** 2 + fsw[F_DIVERT + 1] ** 2))

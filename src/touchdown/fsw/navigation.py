@@ -95,6 +95,7 @@ from touchdown.core.layout import (
     M_VELOCIMETER,
     MAX_BEAMS,
     MODE_APPROACH,
+    N_BEAM_WORDS,
     N_LATLON,
     N_RADAR_BEAM,
     NA_A,
@@ -478,16 +479,19 @@ def update_velocimeter(fsw, fp, meas, work):
     the order of the Moon's rotation rate, are neglected). work: ``NAV_VELOCITY``.
     """
     used, rejected = 0, 0
-    x = fsw[F_X:F_X + 6]
+    r, v = fsw[F_X:F_X + 3], fsw[F_X + 3:F_X + 6]
     p = fsw[F_P:F_P + 36].reshape(6, 6)
     b, ph = work[NV_BEAM:NV_BEAM + 3], work[NV_PH:NV_PH + 6]
     sigma = fp[FP_VELOCIMETER]
+    beams = fp[FP_VEL_BEAMS:FP_VEL_BEAMS + N_BEAM_WORDS].reshape(MAX_BEAMS, 3)
+    readings = meas[M_VELOCIMETER:M_VELOCIMETER + N_RADAR_BEAM * MAX_BEAMS].reshape(
+        MAX_BEAMS, N_RADAR_BEAM)
     for k in range(MAX_BEAMS):
-        vm = meas[M_VELOCIMETER + N_RADAR_BEAM * k + RB_VELOCITY]
+        vm = readings[k, RB_VELOCITY]
         if math.isnan(vm):
             continue
-        quat_rotate(fsw[F_Q:F_Q + 4], fp[FP_VEL_BEAMS + 3 * k:FP_VEL_BEAMS + 3 * k + 3], b)
-        vx, vy, vz = x[3] + OMEGA * x[1], x[4] - OMEGA * x[0], x[5]
+        quat_rotate(fsw[F_Q:F_Q + 4], beams[k], b)
+        vx, vy, vz = v[0] + OMEGA * r[1], v[1] - OMEGA * r[0], v[2]
         y = vm - (b[0] * vx + b[1] * vy + b[2] * vz)
         for i in range(6):
             ph[i] = p[i, 3] * b[0] + p[i, 4] * b[1] + p[i, 5] * b[2]

@@ -113,6 +113,14 @@ def initial_orbit(s: Scenario) -> tuple[np.ndarray, np.ndarray]:
     return r0 * r_hat, math.sqrt(GM / r0) * v_hat
 
 
+def no_readings() -> np.ndarray:
+    """A ``MEAS`` array before any sensor is read: no reading from any sensor (NaN)."""
+    meas = np.zeros(st.N_MEAS)
+    for name in ("lrf_range", "altimeter", "velocimeter"):
+        meas[st.MEAS.slice(name)] = np.nan
+    return meas
+
+
 def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
           real: Scenario | None = None) -> Arrays:
     """Arrays for one run: truth at the epoch, the ground's orbit estimate, the clock, and the
@@ -180,7 +188,7 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
     fsw[st.F_LRF_STATE] = st.LRF_WAITING
     fsw[st.F_LRF_LAST:st.F_LRF_LAST + 4] = (math.nan, math.nan, math.nan, 0.0)
     fsw[st.F_CMD_DIR:st.F_CMD_DIR + 3] = -v / np.linalg.norm(v)
-    return Arrays(world, wp, fsw, fp, seed_words(world_seq), np.zeros(st.N_MEAS), clock)
+    return Arrays(world, wp, fsw, fp, seed_words(world_seq), no_readings(), clock)
 
 
 @dataclass

@@ -45,6 +45,7 @@ from touchdown.core.layout import (
     F_CMD_DIR,
     F_CMD_DUTY,
     F_CMD_MAIN,
+    F_HDA,
     F_HDOT,
     F_LRF_LAST,
     F_MODE,
@@ -54,17 +55,21 @@ from touchdown.core.layout import (
     FLYING,
     FP_AZ,
     FP_SITE,
+    HAZARD_N,
     LANDED,
     LL_LAT,
     LL_LON,
     LL_RADIUS,
     M_ALTIMETER,
+    M_HAZARD,
+    M_HAZARD_VALID,
     M_LRF,
     M_PROBE,
     M_ST_VALID,
     M_VELOCIMETER,
     MAX_BEAMS,
     MAX_PULSES,
+    N_BEAM_WORDS,
     N_ENGINE_GROUP,
     N_FSW_SCRATCH,
     N_LATLON,
@@ -121,6 +126,7 @@ from touchdown.core.layout import (
     W_V,
     WP_ALTIMETER,
     WP_DRY,
+    WP_HAZARD,
     WP_LEAK,
     WP_LRF_MAX,
     WP_MAIN,
@@ -135,6 +141,7 @@ from touchdown.moon.constants import R_REF
 from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci_turned, moon_turn, turn_z
 from touchdown.world.contact import classify_contact, contact_possible, update_altitude
 from touchdown.world.dynamics import burn_pulses, substep
+from touchdown.world.hazard_map import read_hazard_map
 from touchdown.world.radar import read_radar_beams
 from touchdown.world.sensors import read_altimeter, read_imu, read_lrf, read_star_tracker
 
@@ -207,10 +214,11 @@ def record_row(world, fsw, truth, record, work):
 
 
 @kernel
-def _sense(world, meas, clock, truth, work):
+def _sense(world, meas, clock, truth, hazard_request, work):
     """Read the sensors at the flight software's wake-up: the IMU over the interval since the
     last read, the star tracker, the range finder and the altimeter (if any) when one of their
-    readings fell due, the contact probes (if any) every time."""
+    readings fell due, the contact probes (if any) every time, the hazard map when the flight
+    software asked for one (``hazard_request``, its command)."""
     w, wp, rng = world.state, world.params, world.rng
     tick = clock[C_TICK]
     cycle = tick // clock[C_CYCLE]
@@ -228,15 +236,22 @@ def _sense(world, meas, clock, truth, work):
     n_beams = int(wp[WP_VELOCIMETER])
     if wp[WP_VELOCIMETER + 1] > 0.0 and (tick == 0 or cycle // clock[C_VEL_EVERY]
                                          != last // clock[C_VEL_EVERY]):
-        read_radar_beams(w, wp[WP_VEL_BEAMS:WP_VEL_BEAMS + 3 * n_beams].reshape(n_beams, 3),
+        beams = wp[WP_VEL_BEAMS:WP_VEL_BEAMS + N_BEAM_WORDS].reshape(MAX_BEAMS, 3)
+        read_radar_beams(w, beams[:n_beams],
                          truth.elev, truth.meta, wp[WP_VELOCIMETER + 1], wp[WP_VELOCIMETER + 2],
                          wp[WP_VELOCIMETER + 3], wp[WP_VELOCIMETER + 4], rng,
-                         meas[M_VELOCIMETER:M_VELOCIMETER + N_RADAR_BEAM * n_beams].reshape(
-                             n_beams, N_RADAR_BEAM), work)
+                         meas[M_VELOCIMETER:M_VELOCIMETER + N_RADAR_BEAM * MAX_BEAMS].reshape(
+                             MAX_BEAMS, N_RADAR_BEAM)[:n_beams], work)
     meas[M_ALTIMETER] = math.nan
     if wp[WP_ALTIMETER] > 0.0 and (tick == 0 or cycle // clock[C_ALT_EVERY]
                                    != last // clock[C_ALT_EVERY]):
         read_altimeter(w, wp, truth.elev, truth.meta, rng, meas, work)
+    meas[M_HAZARD_VALID] = 0.0  # the hazard map: once, when the flight software asks
+    if hazard_request > 0.5 and wp[WP_HAZARD] > 0.0:
+        read_hazard_map(w, truth.elev, truth.meta, wp[WP_HAZARD], wp[WP_HAZARD + 1], rng,
+                        meas[M_HAZARD:M_HAZARD + HAZARD_N * HAZARD_N].reshape(HAZARD_N, HAZARD_N),
+                        work)
+        meas[M_HAZARD_VALID] = 1.0
     meas[M_PROBE] = 0.0  # the contact probes: touching once the ground is within their reach
     if wp[WP_PROBE] > 0.0 and update_altitude(w, wp, truth.elev, truth.meta, work) <= wp[WP_PROBE]:
         meas[M_PROBE] = 1.0
@@ -320,7 +335,7 @@ def advance(world, fsw, terrains, record, clock, until_tick, work):
     while clock[C_TICK] < until_tick and w[W_STATUS] == FLYING:
         tick = clock[C_TICK]
         if tick >= clock[C_NEXT_FSW]:  # the flight software wakes up
-            _sense(world, fsw.meas, clock, truth, w_world)
+            _sense(world, fsw.meas, clock, truth, fsw.state[F_HDA], w_world)
             if tick > 0:
                 logged = record.n_events[0]
                 fsw_cycle(fsw, w[W_T], terrains.onboard, record, w_fsw)
@@ -334,7 +349,7 @@ def advance(world, fsw, terrains, record, clock, until_tick, work):
             status = classify_contact(w, world.params, truth.elev, truth.meta, w_world)
             log_event(record.events, record.n_events, w[W_T], EV_CONTACT, w[W_TD + 6])
             if status == LANDED:  # the footpad switches close: the FSW sees them next cycle
-                _sense(world, fsw.meas, clock, truth, w_world)
+                _sense(world, fsw.meas, clock, truth, fsw.state[F_HDA], w_world)
                 fsw_cycle(fsw, w[W_T], terrains.onboard, record, w_fsw)
             record_row(world, fsw, truth, record, w_world)
         elif clock[C_TICK] >= clock[C_MAX_TICK]:
