@@ -268,7 +268,7 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
     param("lander.slew_rate_max_deg_s", "float", 0.01, 90.0, "deg/s",
           world=st.WP_SLEW, si=math.radians),
     param("lander.footpad_depth_m", "float", 0.0, 20.0, "m", world=st.WP_FOOT),
-    Param(_engines("main_engine", 0, 1, "0 or 1 engines"),
+    Param(_engines("main_engine", 0, 16, "engines fired as one"),
           world=st.WP_MAIN, fsw=st.FP_MAIN, si=_main_engine),
     Param(_engines("thrusters", 0, 64, "thrusters"),
           world=st.WP_THRUSTERS, fsw=st.FP_THRUSTERS, si=_thrusters),
