@@ -231,6 +231,11 @@ def _beam_words(beams: Sequence[Sequence[float]]) -> list[float]:
 
 
 _ORBIT = "the initial orbit (sim.run.initial_orbit)"
+_DIRECT = "the initial state of a direct approach (sim.run.initial_direct)"
+ORBIT_FIELDS = ("orbit.altitude_km", "orbit.perilune_altitude_km", "orbit.doi_time_s",
+                "orbit.doi_to_site_deg", "orbit.braking_duration_s")
+DIRECT_FIELDS = ("direct.start_altitude_km", "direct.v_infinity_mps",
+                 "direct.angle_from_vertical_deg")
 
 DECLARATIONS: tuple[Param | NotParam, ...] = (
     other("scenario.name", "str", None, None, "a short name", "names the flight"),
@@ -250,12 +255,20 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
           "tile files in TOUCHDOWN_DATA, the finest first (default: Atlas's, M1's)",
           "the onboard map the flight software predicts ranges on (sim.run.scenario_terrains)",
           None),
-    other("orbit.altitude_km", "float", 10.0, 5000.0, "km above 1737.4 km", _ORBIT),
+    # the start: in orbit ([orbit]) or on a direct approach from the Earth ([direct]), one of
+    # the two (scenario._check_together)
+    other("orbit.altitude_km", "float", 10.0, 5000.0, "km above 1737.4 km", _ORBIT, None),
     param("orbit.perilune_altitude_km", "float", 1.0, 5000.0, "km above 1737.4 km",
-          fsw=st.FP_PERILUNE, si=lambda km: 1e3 * km),
-    param("orbit.doi_time_s", "float", 0.1, 86400.0, "seconds after the epoch", fsw=st.FP_DOI_T),
-    other("orbit.doi_to_site_deg", "float", 90.0, 350.0, "degrees of orbit", _ORBIT),
-    other("orbit.braking_duration_s", "float", 0.0, 3600.0, "seconds", _ORBIT),
+          fsw=st.FP_PERILUNE, si=lambda km: 0.0 if km is None else 1e3 * km, default=None),
+    param("orbit.doi_time_s", "float", 0.1, 86400.0, "seconds after the epoch", fsw=st.FP_DOI_T,
+          si=lambda s: 0.0 if s is None else s, default=None),
+    other("orbit.doi_to_site_deg", "float", 90.0, 350.0, "degrees of orbit", _ORBIT, None),
+    other("orbit.braking_duration_s", "float", 0.0, 3600.0, "seconds", _ORBIT, None),
+    other("direct.start_altitude_km", "float", 10.0, 1e5, "km above 1737.4 km", _DIRECT, None),
+    other("direct.v_infinity_mps", "float", 0.0, 1e4,
+          "m/s, the approach's hyperbolic excess speed", _DIRECT, None),
+    other("direct.angle_from_vertical_deg", "float", 0.0, 80.0,
+          "deg, the approach's angle from the vertical at the surface", _DIRECT, None),
     other("orbit_determination.position_sigma_m", "vec3", 0.0, 1e5, "radial, along, cross (m)",
           "the ground's orbit estimate and its covariance (sim.run.build)"),
     other("orbit_determination.velocity_sigma_mps", "vec3", 0.0, 100.0, "radial, along, cross",
@@ -403,6 +416,11 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
     param("guidance.divert_gains", "vec2", 0.0, 100.0,
           "1/s^2, 1/s: the hover's position and velocity gains toward its aim",
           fsw=st.FP_DIVERT_GAINS, default=(0.0, 0.0)),
+    Param((Field("guidance.retro_mark_altitude_m", "float", 0.0, 1e6,
+                 "m, the altimeter mark that ignites the retro (a retro phase needs it)", 0.0),
+           Field("guidance.retro_cutoff_altitude_m", "float", 0.0, 1e5,
+                 "m, the altitude that ends the retro", 0.0)),
+          fsw=st.FP_RETRO),
     param("guidance.cutoff_altitude_m", "float", 0.0, 1e3,
           "m, the altitude estimate at which terminal descent cuts the engines (0: none)",
           fsw=st.FP_CUTOFF_ALT, default=0.0),

@@ -17,7 +17,7 @@ from typing import Any, Self
 
 from touchdown.core.layout import ALTIMETER_UPDATES, MAX_BEAMS, POLICIES
 from touchdown.errors import ScenarioError
-from touchdown.parameters import PHASES, fields
+from touchdown.parameters import DIRECT_FIELDS, ORBIT_FIELDS, PHASES, fields
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 CAMPAIGN_SUFFIX = ".campaign.toml"  # NAME.campaign.toml beside NAME.toml holds its dispersions
@@ -186,7 +186,8 @@ class Scenario:
                 found, value = True, DEFAULTS[key]
             if not found:
                 raise ScenarioError(path, key, "is missing", f"add it ({what})")
-            values[key] = _check(path, key, kind, lo, hi, what, value)
+            absent = value is None and DEFAULTS.get(key, 0) is None  # an optional field left out
+            values[key] = None if absent else _check(path, key, kind, lo, hi, what, value)
         _reject_unknown(doc, path)
         _check_together(path, values)
         return cls(path, values)
@@ -204,13 +205,31 @@ class Scenario:
         return type(self)(self.path, values)
 
 
+def _check_start(path: Path, values: dict[str, Any]) -> None:
+    """The flight starts in orbit ([orbit]) or on a direct approach ([direct]): one, whole."""
+    orbit = [k for k in ORBIT_FIELDS if values[k] is not None]
+    direct = [k for k in DIRECT_FIELDS if values[k] is not None]
+    if orbit and direct:
+        raise ScenarioError(path, "direct", "is given beside [orbit]",
+                            "start either in orbit ([orbit]) or on a direct approach ([direct])")
+    given, fields = (orbit, ORBIT_FIELDS) if orbit or not direct else (direct, DIRECT_FIELDS)
+    missing = [k for k in fields if k not in given]
+    if missing:
+        raise ScenarioError(path, missing[0], "is missing",
+                            f"add it ({FIELDS[missing[0]][3]}), or start the flight "
+                            + ("on a direct approach ([direct])" if fields is ORBIT_FIELDS
+                               else "in orbit ([orbit])"))
+
+
 def _check_together(path: Path, values: dict[str, Any]) -> None:
     """Checks that involve more than one field."""
+    _check_start(path, values)
     beam = values["sensors.lrf.beam_body"]
     if abs(math.hypot(*beam) - 1.0) > 1e-6:
         raise ScenarioError(path, "sensors.lrf.beam_body", f"must be a unit vector, got {beam}",
                             "give a direction whose length is 1")
-    if values["orbit.perilune_altitude_km"] >= values["orbit.altitude_km"]:
+    if (values["orbit.altitude_km"] is not None
+            and values["orbit.perilune_altitude_km"] >= values["orbit.altitude_km"]):
         raise ScenarioError(path, "orbit.perilune_altitude_km",
                             "must be below orbit.altitude_km", "lower the perilune")
     cycle, coast = values["flight_software.cycle_s"], values["flight_software.coast_cycle_s"]

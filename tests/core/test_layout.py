@@ -203,7 +203,7 @@ def test_event_constants_name_the_right_events():
         "EV_HOVER_START": "hover_start", "EV_HOVER_END": "hover_end",
         "EV_ENGINE_CUTOFF": "engine_cutoff", "EV_PROBE_CONTACT": "probe_contact",
         "EV_SITE_SELECTED": "site_selected", "EV_ALTM_ACQ": "altimeter_acquired",
-        "EV_ALTM_REJ": "altimeter_rejected",
+        "EV_ALTM_REJ": "altimeter_rejected", "EV_RETRO_START": "retro_start",
     }
     defined = {k for k, v in vars(st).items() if k.startswith("EV_") and isinstance(v, int)}
     assert defined == set(expected)
@@ -219,7 +219,8 @@ def test_event_constants_name_the_right_events():
                "MODE_COAST_DESCENT": "descent_coast", "MODE_BRAKING": "braking",
                "MODE_APPROACH": "approach", "MODE_VERTICAL": "vertical_descent",
                "MODE_TERMINAL": "terminal_descent", "MODE_TOUCHDOWN": "touchdown",
-               "MODE_HOVER": "hover", "MODE_FREE_FALL": "free_fall"}),
+               "MODE_HOVER": "hover", "MODE_FREE_FALL": "free_fall",
+               "MODE_RETRO_COAST": "retro_coast", "MODE_RETRO": "retro"}),
     ("LRF_STATES", {"LRF_WAITING": "waiting", "LRF_TRACKING": "tracking",
                     "LRF_FAULTY": "faulty"}),
 ])

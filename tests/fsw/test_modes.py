@@ -71,10 +71,10 @@ def test_m1_phases_chain_the_modes_in_order():
         mode = modes.next_mode(fp, mode)
         chain.append(mode)
     assert chain == list(range(st.MODE_TERMINAL + 1))  # touchdown is entered from any mode
-    names = [st.EVENTS[code][1] for code in modes.MODE_EVENT[1:]]
+    names = [st.EVENTS[code][1] for code in modes.MODE_EVENT[1:] if code != modes.NONE]
     assert names == ["doi_start", "doi_end", "braking_start", "approach_start",
                      "vertical_descent_start", "terminal_descent_start", "touchdown_detected",
-                     "hover_start", "engine_cutoff"]
+                     "hover_start", "engine_cutoff", "retro_start"]
     assert all(0 <= p < len(st.PROGRAMS) for p in modes.MODE_PROGRAM)
 
 

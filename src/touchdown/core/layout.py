@@ -235,9 +235,11 @@ N_FSW = FSW.size
 # The modes a landing may fly; a scenario's ``guidance.phases`` picks which, in its order
 # (``fsw.modes``); touchdown is entered from any. Codes are kept: new modes go at the end.
 (MODE_COAST_ORBIT, MODE_DOI, MODE_COAST_DESCENT, MODE_BRAKING, MODE_APPROACH,
- MODE_VERTICAL, MODE_TERMINAL, MODE_TOUCHDOWN, MODE_HOVER, MODE_FREE_FALL) = range(10)
+ MODE_VERTICAL, MODE_TERMINAL, MODE_TOUCHDOWN, MODE_HOVER, MODE_FREE_FALL, MODE_RETRO_COAST,
+ MODE_RETRO) = range(12)
 MODES = ("orbit_coast", "doi", "descent_coast", "braking", "approach",
-         "vertical_descent", "terminal_descent", "touchdown", "hover", "free_fall")
+         "vertical_descent", "terminal_descent", "touchdown", "hover", "free_fall",
+         "retro_coast", "retro")
 NO_MODE = -1  # no next mode
 
 FSW_PARAMS = Layout("fsw_params")
@@ -302,6 +304,8 @@ FP_NEXT_MODE = FSW_PARAMS.add("next_mode", len(MODES), "-",
 FP_HOVER = FSW_PARAMS.add("hover", 2, "m, s", "hover: altitude held, duration")
 FP_DIVERT_GAINS = FSW_PARAMS.add("divert_gains", 2, "1/s^2, 1/s",
                                  "hover: position and velocity gains toward the aim")
+FP_RETRO = FSW_PARAMS.add("retro", 2, "m, m",
+                          "retro: the altimeter mark that ignites it, the altitude that ends it")
 FP_CUTOFF_ALT = FSW_PARAMS.add("cutoff_altitude", 1, "m",
                                "terminal descent: engines cut at this altitude estimate (0: "
                                "none)")
@@ -426,9 +430,9 @@ POLICIES = ("as_flown_m1", "terrain_aware")
 # Guidance programs (``fsw.guidance.fly_program``); a mode flies one (``fsw.modes``)
 (PROGRAM_RETROGRADE, PROGRAM_DOI_BURN, PROGRAM_IGNITION_SEARCH, PROGRAM_POLYNOMIAL,
  PROGRAM_POLYNOMIAL_COUNTDOWN, PROGRAM_RATE_OF_DESCENT, PROGRAM_ENGINES_OFF,
- PROGRAM_HOVER) = range(8)
+ PROGRAM_HOVER, PROGRAM_RETRO) = range(9)
 PROGRAMS = ("retrograde", "doi_burn", "ignition_search", "polynomial", "polynomial_countdown",
-            "rate_of_descent", "engines_off", "hover")
+            "rate_of_descent", "engines_off", "hover", "retro")
 
 ALTIMETER_KALMAN, ALTIMETER_LUMINARY = 0, 1
 ALTIMETER_UPDATES = ("kalman", "luminary")
@@ -464,12 +468,13 @@ EVENTS = (
     (22, "altimeter_acquired", "the first altimeter reading used (m)"),
     (23, "altimeter_rejected", "innovation: measured - estimated altitude (m); the first of "
                                "a run of rejections"),
+    (24, "retro_start", "the altimeter's mark: estimated altitude (m)"),
 )
 EV = {name: code for code, name, _ in EVENTS}
 (EV_DOI_START, EV_DOI_END, EV_BRAKING, EV_APPROACH, EV_VERTICAL, EV_TERMINAL, EV_LRF_ACQ,
  EV_LRF_REJ, EV_LRF_FAULT, EV_LRF_REACQ, EV_ALT_ZERO, EV_PROP_LOW, EV_PROP_OUT, EV_TD_DETECT,
  EV_CONTACT, EV_LRF_WIDEN, EV_TIMEOUT, EV_HOVER_START, EV_HOVER_END, EV_ENGINE_CUTOFF,
- EV_PROBE_CONTACT, EV_SITE_SELECTED, EV_ALTM_ACQ, EV_ALTM_REJ) = range(len(EVENTS))
+ EV_PROBE_CONTACT, EV_SITE_SELECTED, EV_ALTM_ACQ, EV_ALTM_REJ, EV_RETRO_START) = range(len(EVENTS))
 MAX_EVENTS = 512  # rows of the event log; the log keeps the first MAX_EVENTS
 EVENT = Layout("event")  # one row of the event log (core.eventlog.log_event)
 E_T = EVENT.add("t", 1, "s", "time")

@@ -24,6 +24,7 @@ solved each cycle from the downrange cubic j_T T^3 + 6 a_T T^2 + (6 v + 18 v_T) 
 import math
 
 from touchdown._compile import kernel
+from touchdown.core.engines import group_mass_flow, group_thrust
 from touchdown.core.layout import (
     F_ALT,
     F_CMD_DIR,
@@ -32,10 +33,12 @@ from touchdown.core.layout import (
     F_DOI_DV,
     F_GUID_DCM,
     F_HDOT,
+    F_PROP,
     F_SITE_MCMF,
     F_TGO,
     F_THRUST_ACC,
     F_TURN,
+    F_VH,
     F_X,
     FP_APPR_T,
     FP_AZ,
@@ -45,6 +48,7 @@ from touchdown.core.layout import (
     FP_HGAIN,
     FP_HOVER,
     FP_IGN_TGO_MAX,
+    FP_MAIN,
     FP_RATE_STEP,
     FP_SITE,
     FP_TERMINAL_ALT,
@@ -61,6 +65,7 @@ from touchdown.core.layout import (
     GF_V_MCMF,
     GUIDANCE_FRAME,
     M_DV,
+    N_ENGINE_GROUP,
     N_TARGET,
     PROGRAM_DOI_BURN,
     PROGRAM_HOVER,
@@ -68,6 +73,7 @@ from touchdown.core.layout import (
     PROGRAM_POLYNOMIAL,
     PROGRAM_POLYNOMIAL_COUNTDOWN,
     PROGRAM_RATE_OF_DESCENT,
+    PROGRAM_RETRO,
     PROGRAM_RETROGRADE,
 )
 from touchdown.fsw.control import (
@@ -77,7 +83,7 @@ from touchdown.fsw.control import (
     minimum_thrust,
     throttleable,
 )
-from touchdown.moon.constants import OMEGA, R_REF
+from touchdown.moon.constants import GM, OMEGA, R_REF
 from touchdown.moon.frames import enu_axes, mcmf_from_latlon, moon_turn, turn_z
 from touchdown.moon.gravity import gravity_mcmf
 
@@ -202,6 +208,38 @@ def vertical_accel(fp, r_g, v_g, hdot, hdot_cmd, aim, kp, kv, a_out):
     a_out[0] = -kp * (r_g[0] - aim[0]) - kv * v_g[0]
     a_out[1] = -kp * (r_g[1] - aim[1]) - kv * v_g[1]
     a_out[2] = (hdot_cmd - hdot) / tau
+
+
+@kernel
+def retro_stopping_distance(fsw, fp):
+    """Distance (m) a retro at the main engine's full thrust, against the velocity, needs to
+    stop the estimated speed, falling straight down in the local gravity (the estimated mass
+    burning down: v(T) = 0 where ve ln(m0 / (m0 - mdot T)) = v0 + g T, solved by Newton). NaN
+    when the engine cannot stop it before the propellant estimate runs out."""
+    main = fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP]
+    r = fsw[F_X:F_X + 3]
+    g = GM / (r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
+    v0 = math.sqrt(fsw[F_HDOT] ** 2 + fsw[F_VH] ** 2)
+    m0 = estimated_mass(fsw, fp)
+    mdot = group_mass_flow(main, 1.0)
+    ve = group_thrust(main, 1.0) / mdot
+    t_max = max(fsw[F_PROP], 0.0) / mdot
+    if ve * mdot / m0 <= g or t_max <= 0.0:
+        return math.nan
+    # from the burn at the initial deceleration (too long: it grows), within the propellant
+    tt = min(v0 / (ve * mdot / m0 - g), 0.999 * t_max)
+    for _ in range(30):
+        f = ve * math.log(m0 / (m0 - mdot * tt)) - v0 - g * tt
+        step = f / (ve * mdot / (m0 - mdot * tt) - g)
+        tt = min(max(tt - step, 0.0), 0.999 * t_max)
+        if abs(step) < 1e-6:
+            break
+    if abs(ve * math.log(m0 / (m0 - mdot * tt)) - v0 - g * tt) > 1e-3:
+        return math.nan  # the propellant runs out first
+    mu = m0 - mdot * tt
+    # s = int v dt with v = v0 + g t - ve ln(m0 / (m0 - mdot t))
+    burned = ve * (tt - (mu / mdot) * math.log(m0 / mu))
+    return v0 * tt + 0.5 * g * tt * tt - burned
 
 
 # ---------------------------------------------------------------- guidance programs
@@ -333,6 +371,14 @@ def fly_program(program, target, fsw, fp, meas, t, dt, work):
         # no solution (past the site): the phase ends; the last thrust is commanded again
         fsw[F_TGO] = 0.0 if math.isnan(tgo) else tgo
         command_thrust(fsw, fp, a, True)
+    elif program == PROGRAM_RETRO:  # full thrust against the velocity over the surface
+        r, v = fsw[F_X:F_X + 3], fsw[F_X + 3:F_X + 6]
+        vx, vy, vz = v[0] + OMEGA * r[1], v[1] - OMEGA * r[0], v[2]
+        vn = math.sqrt(vx * vx + vy * vy + vz * vz)
+        if vn > 0.0:
+            fsw[F_CMD_DIR], fsw[F_CMD_DIR + 1], fsw[F_CMD_DIR + 2] = -vx / vn, -vy / vn, -vz / vn
+        engines_off(fsw)
+        fsw[F_CMD_MAIN] = 1.0
     elif program in (PROGRAM_RATE_OF_DESCENT, PROGRAM_HOVER):
         rate_of_descent(fsw, fp, t, program == PROGRAM_HOVER, work)
         command_thrust(fsw, fp, a, throttleable(fp))

@@ -35,6 +35,14 @@ hover             hover                     the hover's duration has passed
 terminal_descent  rate_of_descent           a contact probe touched, or the altitude
                                             estimate <= cutoff_altitude (when set)
 free_fall         engines_off               (touchdown detected)
+retro_coast       retrograde                below the retro's altimeter mark, once the
+                                            retro's stopping distance (full thrust, the
+                                            estimated mass) and one cycle's fall reach
+                                            the height above its cut-off (the next mode
+                                            flies in the same cycle)
+retro             retro (full thrust        the altitude estimate <= the retro's cut-off, or
+                  against the velocity)     the speed <= the vertical phases' profile at
+                                            that height
 touchdown         engines_off               -
 ================  ========================  ==============================================
 
@@ -60,6 +68,7 @@ from touchdown.core.layout import (
     EV_HOVER_START,
     EV_PROBE_CONTACT,
     EV_PROP_LOW,
+    EV_RETRO_START,
     EV_TD_DETECT,
     EV_TERMINAL,
     EV_VERTICAL,
@@ -68,18 +77,21 @@ from touchdown.core.layout import (
     F_DIVERT,
     F_DOI_DV,
     F_HDA,
+    F_HDOT,
     F_MODE,
     F_MODE_T,
     F_PROBE_SEEN,
     F_PROP,
     F_PROP_LOW_SEEN,
     F_TGO,
+    F_VH,
     F_X,
     FP_APPR_T,
     FP_APPR_TGT,
     FP_BRAKE_TGT,
     FP_CUTOFF_ALT,
     FP_DOI_T,
+    FP_DT,
     FP_HDA,
     FP_HOVER,
     FP_IGN_THROTTLE,
@@ -87,6 +99,7 @@ from touchdown.core.layout import (
     FP_NEXT_MODE,
     FP_PERILUNE,
     FP_RESERVE,
+    FP_RETRO,
     FP_TERMINAL_ALT,
     FP_TGO_MIN,
     FP_THRUSTERS,
@@ -98,6 +111,8 @@ from touchdown.core.layout import (
     MODE_COAST_ORBIT,
     MODE_DOI,
     MODE_HOVER,
+    MODE_RETRO,
+    MODE_RETRO_COAST,
     MODE_TERMINAL,
     MODE_TOUCHDOWN,
     MODE_VERTICAL,
@@ -111,8 +126,10 @@ from touchdown.core.layout import (
     PROGRAM_POLYNOMIAL,
     PROGRAM_POLYNOMIAL_COUNTDOWN,
     PROGRAM_RATE_OF_DESCENT,
+    PROGRAM_RETRO,
     PROGRAM_RETROGRADE,
 )
+from touchdown.fsw.guidance import descent_rate_command, retro_stopping_distance
 from touchdown.moon.constants import GM, R_REF
 
 NONE = NO_MODE  # no next mode, no target, no event
@@ -122,12 +139,13 @@ NONE = NO_MODE  # no next mode, no target, no event
 MODE_PROGRAM = (PROGRAM_RETROGRADE, PROGRAM_DOI_BURN, PROGRAM_IGNITION_SEARCH,
                 PROGRAM_POLYNOMIAL, PROGRAM_POLYNOMIAL_COUNTDOWN, PROGRAM_RATE_OF_DESCENT,
                 PROGRAM_RATE_OF_DESCENT, PROGRAM_ENGINES_OFF, PROGRAM_HOVER,
-                PROGRAM_ENGINES_OFF)
+                PROGRAM_ENGINES_OFF, PROGRAM_RETROGRADE, PROGRAM_RETRO)
 MODE_TARGET = (NONE, NONE, FP_BRAKE_TGT, FP_BRAKE_TGT, FP_APPR_TGT, NONE, NONE, NONE, NONE,
-               NONE)
-NEXT_SAME_CYCLE = (True, False, True, False, False, False, False, False, False, False)
+               NONE, NONE, NONE)
+NEXT_SAME_CYCLE = (True, False, True, False, False, False, False, False, False, False, True,
+                   False)
 MODE_EVENT = (NONE, EV_DOI_START, EV_DOI_END, EV_BRAKING, EV_APPROACH, EV_VERTICAL, EV_TERMINAL,
-              EV_TD_DETECT, EV_HOVER_START, EV_ENGINE_CUTOFF)
+              EV_TD_DETECT, EV_HOVER_START, EV_ENGINE_CUTOFF, NONE, EV_RETRO_START)
 assert all(len(table) == len(MODES) for table in (MODE_PROGRAM, MODE_TARGET, NEXT_SAME_CYCLE,
                                                   MODE_EVENT))
 
@@ -189,6 +207,16 @@ def transition_due(fsw, fp, mode, t, result):
         return fsw[F_ALT] <= fp[FP_TERMINAL_ALT]
     if mode == MODE_HOVER:
         return t - fsw[F_MODE_T] >= fp[FP_HOVER + 1]
+    if mode == MODE_RETRO_COAST:  # armed at the altimeter's mark, fired when it must be
+        if fsw[F_ALT] > fp[FP_RETRO]:
+            return False
+        speed = math.sqrt(fsw[F_HDOT] ** 2 + fsw[F_VH] ** 2)
+        stop = retro_stopping_distance(fsw, fp)  # NaN (cannot stop): fire at once
+        return not stop + speed * fp[FP_DT] < fsw[F_ALT] - fp[FP_RETRO + 1]
+    if mode == MODE_RETRO:  # at its cut-off height, or slowed to what the verniers take there
+        speed = math.sqrt(fsw[F_HDOT] ** 2 + fsw[F_VH] ** 2)
+        return (fsw[F_ALT] <= fp[FP_RETRO + 1]
+                or speed <= -descent_rate_command(fp, fp[FP_RETRO + 1]))
     if mode == MODE_TERMINAL:  # engine cut-off: on a probe's contact or at a set height
         return fsw[F_PROBE_SEEN] > 0.0 or (fp[FP_CUTOFF_ALT] > 0.0
                                             and fsw[F_ALT] <= fp[FP_CUTOFF_ALT])

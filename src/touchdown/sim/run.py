@@ -113,6 +113,49 @@ def initial_orbit(s: Scenario) -> tuple[np.ndarray, np.ndarray]:
     return r0 * r_hat, math.sqrt(GM / r0) * v_hat
 
 
+def initial_direct(s: Scenario, step_s: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """True inertial position (m) and velocity (m/s) at the epoch on a direct approach.
+
+    The approach is the hyperbola that would meet the site's height at the site, at
+    ``angle_from_vertical_deg`` from the vertical, heading along the approach azimuth, with the
+    excess speed ``v_infinity_mps``; it is flown backwards (RK4 on the point-mass gravity, in the
+    inertial frame, the site where the Moon's turn puts it at arrival) from the site until
+    ``start_altitude_km`` is reached, which is the state at the epoch.
+    """
+    lat, lon = math.radians(s["target.lat_deg"]), math.radians(s["target.lon_deg"])
+    az, tilt = (math.radians(s["target.approach_azimuth_deg"]),
+                math.radians(s["direct.angle_from_vertical_deg"]))
+    r_site = R_REF  # the sphere: the first metres of terrain do not bend an approach
+    r_start = R_REF + 1e3 * s["direct.start_altitude_km"]
+    up = np.empty(3)
+    mcmf_from_latlon(lat, lon, 1.0, up)
+    north = np.array([-math.sin(lat) * math.cos(lon), -math.sin(lat) * math.sin(lon),
+                      math.cos(lat)])
+    east = np.array([-math.sin(lon), math.cos(lon), 0.0])
+    heading = math.cos(az) * north + math.sin(az) * east
+    speed = math.sqrt(s["direct.v_infinity_mps"] ** 2 + 2.0 * GM / r_site)
+    r, v = r_site * up, speed * (math.sin(tilt) * heading - math.cos(tilt) * up)
+
+    def accel(x: np.ndarray) -> np.ndarray:
+        return -GM * x / np.linalg.norm(x) ** 3
+
+    t = 0.0
+    while np.linalg.norm(r) < r_start:  # backwards in time: dt < 0
+        h = -step_s
+        k1r, k1v = v, accel(r)
+        k2r, k2v = v + 0.5 * h * k1v, accel(r + 0.5 * h * k1r)
+        k3r, k3v = v + 0.5 * h * k2v, accel(r + 0.5 * h * k2r)
+        k4r, k4v = v + h * k3v, accel(r + h * k3r)
+        r = r + h / 6.0 * (k1r + 2 * k2r + 2 * k3r + k4r)
+        v = v + h / 6.0 * (k1v + 2 * k2v + 2 * k3v + k4v)
+        t -= h
+    # the site turns with the Moon for the t seconds of the approach: start where that puts it
+    r_turned, v_turned = np.empty(3), np.empty(3)
+    rotate_z(OMEGA * t, r, r_turned)
+    rotate_z(OMEGA * t, v, v_turned)
+    return r_turned, v_turned
+
+
 def no_readings() -> np.ndarray:
     """A ``MEAS`` array before any sensor is read: no reading from any sensor (NaN)."""
     meas = np.zeros(st.N_MEAS)
@@ -135,7 +178,7 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
     od_rng = np.random.default_rng(od_seq)
 
     world = np.zeros(st.N_WORLD)
-    r, v = initial_orbit(s)
+    r, v = initial_orbit(s) if s["orbit.altitude_km"] is not None else initial_direct(s)
     world[st.W_R:st.W_R + 3] = r
     world[st.W_V:st.W_V + 3] = v
     quat_from_z_axis(-v / np.linalg.norm(v), world[st.W_Q:st.W_Q + 4])
