@@ -46,7 +46,7 @@ LAYERS: dict[int, tuple[str, ...]] = {  # bottom -> top: top-level packages and 
     2: ("world", "fsw"),
     3: ("sim", "scenario", "parameters"),  # the simulation and its inputs
     4: ("plots", "telemetry"),  # the shell's base: drawings; packets, link, run folder
-    5: ("ground", "campaign"),
+    5: ("ground", "campaign", "library"),
     6: ("report",),  # reads the ground's archive, reruns a campaign sample
     7: ("cli",),
 }

@@ -24,8 +24,9 @@ CAMPAIGN_SUFFIX = ".campaign.toml"  # NAME.campaign.toml beside NAME.toml holds 
 
 # (field path, kind, lower, upper, meaning) of every field, declared in ``touchdown.parameters``
 # with what each fills. Kinds: "float", "int", "str", "vec2", "vec3", "time", "policy" and
-# "altimeter_update" (one of CHOICES), "phases" (a list of mode names), "tiles" (a list of
-# terrain files), "beams" (a list of unit vectors). Bounds
+# "altimeter_update" and "history" (one of CHOICES), "phases" (a list of mode names), "tiles"
+# (a list of terrain files), "beams" (a list of unit vectors), "points" (a list of number
+# triples, nan allowed) and "labels" (a list of strings). Bounds
 # are inclusive; None means unbounded.
 SCHEMA: tuple[tuple[str, str, float | None, float | None, str], ...] = tuple(
     (f.key, f.kind, f.lo, f.hi, f.what) for f in fields())
@@ -36,7 +37,9 @@ DEFAULTS: dict[str, Any] = {f.key: f.default for f in fields() if f.optional}
 FIELDS = {key: (kind, lo, hi, what) for key, kind, lo, hi, what in SCHEMA}
 
 
-CHOICES = {"policy": POLICIES, "altimeter_update": ALTIMETER_UPDATES}  # kinds of named choices
+# kinds of named choices
+CHOICES = {"policy": POLICIES, "altimeter_update": ALTIMETER_UPDATES,
+           "history": ("landed", "crashed")}
 
 MAX_NESTING = 16  # tables, dotted keys and arrays nest at most this deep in a scenario file
 
@@ -133,6 +136,16 @@ def _check(path: Path, key: str, kind: str, lo: float | None, hi: float | None, 
         if any(abs(math.hypot(*b) - 1.0) > 1e-6 for b in beams):
             raise bad(f"must be unit vectors, got {value!r}")
         return beams
+    if kind == "points":
+        if not isinstance(value, list | tuple) or not all(
+                isinstance(p, list | tuple) and len(p) == 3 for p in value):
+            raise bad(f"must be a list of [t, altitude, speed] triples, got {value!r}")
+        return tuple(tuple(float(c) if isinstance(c, int | float) and not isinstance(c, bool)
+                           else number(c) for c in p) for p in value)
+    if kind == "labels":
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise bad(f"must be a list of strings, got {value!r}")
+        return tuple(value)
     if kind == "tiles":
         if value is None:
             return None
@@ -224,6 +237,11 @@ def _check_start(path: Path, values: dict[str, Any]) -> None:
 def _check_together(path: Path, values: dict[str, Any]) -> None:
     """Checks that involve more than one field."""
     _check_start(path, values)
+    if len(values["history.phase_labels"]) != len(values["history.phase_points"]):
+        raise ScenarioError(path, "history.phase_labels",
+                            f"has {len(values['history.phase_labels'])} labels for "
+                            f"{len(values['history.phase_points'])} phase points",
+                            "give one label per point")
     beam = values["sensors.lrf.beam_body"]
     if abs(math.hypot(*beam) - 1.0) > 1e-6:
         raise ScenarioError(path, "sensors.lrf.beam_body", f"must be a unit vector, got {beam}",

@@ -1,7 +1,8 @@
 """The ``touchdown`` command line (shell): thin commands over the library.
 
 ``fly`` and ``compare`` fly single scenarios; ``campaign`` and ``survey`` fly many;
-``ground`` runs the ground station; ``report`` investigates a flight from its telemetry.
+``ground`` runs the ground station; ``report`` investigates a flight from its telemetry;
+``library`` flies every shipped lander beside history.
 """
 
 import click
@@ -9,6 +10,7 @@ import click
 from touchdown.cli.campaign import campaign, survey
 from touchdown.cli.flight import compare, fly
 from touchdown.cli.ground import ground
+from touchdown.cli.library import library
 from touchdown.cli.report import report
 
 
@@ -28,3 +30,4 @@ main.add_command(campaign)
 main.add_command(survey)
 main.add_command(ground)
 main.add_command(report)
+main.add_command(library)

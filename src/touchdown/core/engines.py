@@ -92,6 +92,14 @@ def group_thrust(group, throttle):
 
 
 @kernel
+def lit_share(group, lit):
+    """The share of the group's engines that fire when ``lit`` of them do (0: all)."""
+    if lit <= 0.0 or lit >= group[EG_COUNT]:
+        return 1.0
+    return lit / group[EG_COUNT]
+
+
+@kernel
 def group_mass_flow(group, throttle):
     """Propellant flow (kg/s) of the whole group with each engine at ``throttle`` (0 when off)."""
     if throttle <= 0.0:

@@ -76,6 +76,8 @@ W_TERRAIN_BOX = WORLD.add("terrain_box", 5, "-, -, -, -, m",
                           "contact search: a cap of the Moon (centre, a unit vector in mcmf; "
                           "chord radius) and a bound on the true terrain height in it; unset "
                           "while the chord radius is 0")
+W_MAIN_LIT = WORLD.add("main_lit", 1, "-",
+                       "engines of the main group the valves feed (0: all), as last commanded")
 N_WORLD = WORLD.size
 
 # ---------------------------------------------------------------- engine groups (both params)
@@ -223,6 +225,7 @@ F_DIVERT = FSW.add("divert", 2, "m",
 F_PROBE_SEEN = FSW.add("probe_seen", 1, "-", "1 once a contact probe touched (logged once)")
 F_VELM = FSW.add("velocimeter", 2, "-, -",
                  "velocimeter: beams used this cycle, beams rejected this cycle")
+F_CMD_LIT = FSW.add("main_lit", 1, "-", "engines of the main group commanded to fire (0: all)")
 F_HDA = FSW.add("hazard_detection", 1, "-",
                 "hazard detection: 1 while a map is requested (the sensor reads it at the next "
                 "wake-up), 0 otherwise")
@@ -304,6 +307,9 @@ FP_NEXT_MODE = FSW_PARAMS.add("next_mode", len(MODES), "-",
 FP_HOVER = FSW_PARAMS.add("hover", 2, "m, s", "hover: altitude held, duration")
 FP_DIVERT_GAINS = FSW_PARAMS.add("divert_gains", 2, "1/s^2, 1/s",
                                  "hover: position and velocity gains toward the aim")
+FP_LATE_ENGINES = FSW_PARAMS.add("engines_to_land", 1, "-",
+                                 "main-group engines fired from the hover or the vertical "
+                                 "descent on (0: all)")
 FP_RETRO = FSW_PARAMS.add("retro", 2, "m, m",
                           "retro: the altimeter mark that ignites it, the altitude that ends it")
 FP_CUTOFF_ALT = FSW_PARAMS.add("cutoff_altitude", 1, "m",

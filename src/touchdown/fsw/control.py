@@ -13,13 +13,21 @@ engine in braking and approach, all of it in the vertical phases).
 import math
 
 from touchdown._compile import kernel
-from touchdown.core.engines import G0, group_mass_flow, group_thrust, isp, throttle_command
+from touchdown.core.engines import (
+    G0,
+    group_mass_flow,
+    group_thrust,
+    isp,
+    lit_share,
+    throttle_command,
+)
 from touchdown.core.layout import (
     EG_COUNT,
     EG_THROTTLE_MIN,
     EG_THRUST,
     F_CMD_DIR,
     F_CMD_DUTY,
+    F_CMD_LIT,
     F_CMD_MAIN,
     F_PROP,
     F_SLEEP,
@@ -51,7 +59,8 @@ def minimum_thrust(fsw, fp):
     if not throttleable(fp):
         return 0.0
     main = fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP]
-    return group_thrust(main, main[EG_THROTTLE_MIN]) / estimated_mass(fsw, fp)
+    share = lit_share(main, fsw[F_CMD_LIT])
+    return share * group_thrust(main, main[EG_THROTTLE_MIN]) / estimated_mass(fsw, fp)
 
 
 @kernel
@@ -59,7 +68,8 @@ def command_thrust(fsw, fp, a_thrust_mci, main_on):
     """Point along a_thrust_mci (m/s^2) with engines giving |a| m; return the thrust (N).
 
     main_on: the phase flies the main engine (a fixed-thrust one at full thrust, a throttleable
-    one at the throttle the logic gives); the thrusters make up the rest.
+    one at the throttle the logic gives, with the engines of the group that are lit,
+    ``F_CMD_LIT``); the thrusters make up the rest.
     """
     a = math.sqrt(a_thrust_mci[0] ** 2 + a_thrust_mci[1] ** 2 + a_thrust_mci[2] ** 2)
     if a > 1e-9:
@@ -71,8 +81,12 @@ def command_thrust(fsw, fp, a_thrust_mci, main_on):
     if main_on:
         throttle = 1.0
         if throttleable(fp):
-            throttle = throttle_command(main, force / group_thrust(main, 1.0), fsw[F_CMD_MAIN])
+            full = lit_share(main, fsw[F_CMD_LIT]) * group_thrust(main, 1.0)
+            throttle = throttle_command(main, force / full, fsw[F_CMD_MAIN])
     f_main = group_thrust(main, throttle)
+    share = lit_share(main, fsw[F_CMD_LIT])
+    if share < 1.0:
+        f_main *= share
     f_thr = group_thrust(fp[FP_THRUSTERS:FP_THRUSTERS + N_ENGINE_GROUP], 1.0)
     duty = min(max((force - f_main) / f_thr, 0.0), 1.0) if f_thr > 0.0 else 0.0
     steps = fp[FP_DT] / fp[FP_PULSE]
@@ -94,7 +108,8 @@ def account_propellant(fsw, fp):
     propellant estimate (kg)."""
     mdot = 0.0
     if fsw[F_CMD_MAIN] > 0.0:
-        mdot += group_mass_flow(fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP], fsw[F_CMD_MAIN])
+        main = fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP]
+        mdot += lit_share(main, fsw[F_CMD_LIT]) * group_mass_flow(main, fsw[F_CMD_MAIN])
     thr = fp[FP_THRUSTERS:FP_THRUSTERS + N_ENGINE_GROUP]  # pulsed: the rated Isp throughout
     mdot += fsw[F_CMD_DUTY] * thr[EG_COUNT] * thr[EG_THRUST] / (isp(thr, 1.0) * G0)
     fsw[F_PROP] -= mdot * (1.0 + fsw[F_SLEEP]) * fp[FP_DT]

@@ -28,6 +28,7 @@ from touchdown.core.engines import group_mass_flow, group_thrust
 from touchdown.core.layout import (
     F_ALT,
     F_CMD_DIR,
+    F_CMD_DUTY,
     F_CMD_MAIN,
     F_DIVERT,
     F_DOI_DV,
@@ -44,14 +45,18 @@ from touchdown.core.layout import (
     FP_AZ,
     FP_DESCENT,
     FP_DIVERT_GAINS,
+    FP_DT,
     FP_GUID_RANGE_COS,
     FP_HGAIN,
     FP_HOVER,
     FP_IGN_TGO_MAX,
     FP_MAIN,
+    FP_PULSE,
     FP_RATE_STEP,
+    FP_RETRO,
     FP_SITE,
     FP_TERMINAL_ALT,
+    FP_THRUSTERS,
     FP_TILT_MAX,
     G_A,
     G_FRAME,
@@ -212,17 +217,19 @@ def vertical_accel(fp, r_g, v_g, hdot, hdot_cmd, aim, kp, kv, a_out):
 
 @kernel
 def retro_stopping_distance(fsw, fp):
-    """Distance (m) a retro at the main engine's full thrust, against the velocity, needs to
-    stop the estimated speed, falling straight down in the local gravity (the estimated mass
-    burning down: v(T) = 0 where ve ln(m0 / (m0 - mdot T)) = v0 + g T, solved by Newton). NaN
-    when the engine cannot stop it before the propellant estimate runs out."""
+    """Distance (m) the retro (the main engine at full thrust and the thrusters at half duty,
+    the middle of their trim, ``retro``) needs to stop the estimated speed, falling straight down
+    in the local gravity (the estimated mass burning down: v(T) = 0 where
+    ve ln(m0 / (m0 - mdot T)) = v0 + g T, solved by Newton). NaN when it cannot stop it before
+    the propellant estimate runs out."""
     main = fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP]
+    thrusters = fp[FP_THRUSTERS:FP_THRUSTERS + N_ENGINE_GROUP]
     r = fsw[F_X:F_X + 3]
     g = GM / (r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
     v0 = math.sqrt(fsw[F_HDOT] ** 2 + fsw[F_VH] ** 2)
     m0 = estimated_mass(fsw, fp)
-    mdot = group_mass_flow(main, 1.0)
-    ve = group_thrust(main, 1.0) / mdot
+    mdot = group_mass_flow(main, 1.0) + 0.5 * group_mass_flow(thrusters, 1.0)
+    ve = (group_thrust(main, 1.0) + 0.5 * group_thrust(thrusters, 1.0)) / mdot
     t_max = max(fsw[F_PROP], 0.0) / mdot
     if ve * mdot / m0 <= g or t_max <= 0.0:
         return math.nan
@@ -240,6 +247,32 @@ def retro_stopping_distance(fsw, fp):
     # s = int v dt with v = v0 + g t - ve ln(m0 / (m0 - mdot t))
     burned = ve * (tt - (mu / mdot) * math.log(m0 / mu))
     return v0 * tt + 0.5 * g * tt * tt - burned
+
+
+@kernel
+def retro(fsw, fp):
+    """The retro: the main engine at full thrust against the velocity over the surface, the
+    thrusters trimming it (their duty) to the deceleration that stops the estimated speed at
+    the cut-off height, v^2 / (2 (h - h_cut)) + g, with the estimated mass."""
+    r, v = fsw[F_X:F_X + 3], fsw[F_X + 3:F_X + 6]
+    vx, vy, vz = v[0] + OMEGA * r[1], v[1] - OMEGA * r[0], v[2]
+    vn = math.sqrt(vx * vx + vy * vy + vz * vz)
+    if vn > 0.0:
+        fsw[F_CMD_DIR], fsw[F_CMD_DIR + 1], fsw[F_CMD_DIR + 2] = -vx / vn, -vy / vn, -vz / vn
+    engines_off(fsw)
+    fsw[F_CMD_MAIN] = 1.0
+    f_thr = group_thrust(fp[FP_THRUSTERS:FP_THRUSTERS + N_ENGINE_GROUP], 1.0)
+    above = fsw[F_ALT] - fp[FP_RETRO + 1]
+    if f_thr <= 0.0:
+        return
+    duty = 1.0
+    if above > 0.0:
+        g = GM / (r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
+        need = (vn * vn / (2.0 * above) + g) * estimated_mass(fsw, fp)
+        duty = min(max((need - group_thrust(fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP], 1.0))
+                       / f_thr, 0.0), 1.0)
+    steps = fp[FP_DT] / fp[FP_PULSE]
+    fsw[F_CMD_DUTY] = round(duty * steps) / steps
 
 
 # ---------------------------------------------------------------- guidance programs
@@ -371,14 +404,8 @@ def fly_program(program, target, fsw, fp, meas, t, dt, work):
         # no solution (past the site): the phase ends; the last thrust is commanded again
         fsw[F_TGO] = 0.0 if math.isnan(tgo) else tgo
         command_thrust(fsw, fp, a, True)
-    elif program == PROGRAM_RETRO:  # full thrust against the velocity over the surface
-        r, v = fsw[F_X:F_X + 3], fsw[F_X + 3:F_X + 6]
-        vx, vy, vz = v[0] + OMEGA * r[1], v[1] - OMEGA * r[0], v[2]
-        vn = math.sqrt(vx * vx + vy * vy + vz * vz)
-        if vn > 0.0:
-            fsw[F_CMD_DIR], fsw[F_CMD_DIR + 1], fsw[F_CMD_DIR + 2] = -vx / vn, -vy / vn, -vz / vn
-        engines_off(fsw)
-        fsw[F_CMD_MAIN] = 1.0
+    elif program == PROGRAM_RETRO:
+        retro(fsw, fp)
     elif program in (PROGRAM_RATE_OF_DESCENT, PROGRAM_HOVER):
         rate_of_descent(fsw, fp, t, program == PROGRAM_HOVER, work)
         command_thrust(fsw, fp, a, throttleable(fp))

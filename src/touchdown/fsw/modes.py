@@ -74,6 +74,7 @@ from touchdown.core.layout import (
     EV_VERTICAL,
     F_ALT,
     F_ALT_ZERO_SEEN,
+    F_CMD_LIT,
     F_DIVERT,
     F_DOI_DV,
     F_HDA,
@@ -95,6 +96,7 @@ from touchdown.core.layout import (
     FP_HDA,
     FP_HOVER,
     FP_IGN_THROTTLE,
+    FP_LATE_ENGINES,
     FP_MAIN,
     FP_NEXT_MODE,
     FP_PERILUNE,
@@ -179,7 +181,9 @@ def enter_mode(fsw, fp, mode, t, events, n_events):
         fsw[F_TGO] = 0.0
     elif mode == MODE_APPROACH:  # a fixed duration, counted down
         fsw[F_TGO] = fp[FP_APPR_T]
-    elif mode == MODE_HOVER and fp[FP_HDA] > 0.0:  # ask the hazard sensor for a map
+    if mode in (MODE_HOVER, MODE_VERTICAL):  # the engines that land it
+        fsw[F_CMD_LIT] = fp[FP_LATE_ENGINES]
+    if mode == MODE_HOVER and fp[FP_HDA] > 0.0:  # ask the hazard sensor for a map
         fsw[F_HDA] = 1.0
     if fsw[F_MODE] == MODE_HOVER and mode != MODE_HOVER:
         log_event(events, n_events, t, EV_HOVER_END,

@@ -234,6 +234,19 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
     return Arrays(world, wp, fsw, fp, seed_words(world_seq), no_readings(), clock)
 
 
+# One vocabulary for every lander's profile: each milestone is the first of its events. High
+# gate ends braking (Apollo's P63), low gate starts the final vertical phases (P66).
+MILESTONES: dict[str, tuple[str, ...]] = {
+    "powered_descent_start": ("braking_start", "retro_start"),
+    "high_gate": ("approach_start",),
+    "low_gate": ("vertical_descent_start",),
+    "hover_start": ("hover_start",),
+    "hover_end": ("hover_end",),
+    "engine_cutoff": ("engine_cutoff",),
+    "contact": ("contact",),
+}
+
+
 @dataclass
 class Flight:
     """The result of one flight: outcome, contact state, events and the per-cycle trace."""
@@ -252,9 +265,20 @@ class Flight:
         td = self.arrays.world[st.W_TD:st.W_TD + 7]
         if math.isnan(td[0]):
             return None
+        w, wp = self.arrays.world, self.arrays.world_params
         return {"time_s": float(td[0]), "lat_deg": math.degrees(td[1]),
                 "lon_deg": math.degrees(td[2]), "vertical_speed_mps": float(td[3]),
-                "horizontal_speed_mps": float(td[4]), "tilt_deg": math.degrees(td[5])}
+                "horizontal_speed_mps": float(td[4]), "tilt_deg": math.degrees(td[5]),
+                "mass_kg": float(wp[st.WP_DRY] + w[st.W_PROP])}
+
+    def milestones(self) -> dict[str, float]:
+        """Time (s) of each milestone the flight reached (``MILESTONES``), in the order flown."""
+        first: dict[str, float] = {}
+        for e in self.events:
+            first.setdefault(e["name"], e["time_s"])
+        found = {m: min(first[n] for n in names if n in first)
+                 for m, names in MILESTONES.items() if any(n in first for n in names)}
+        return dict(sorted(found.items(), key=lambda kv: kv[1]))
 
     def to_dict(self) -> dict[str, Any]:
         td = self.touchdown()
@@ -269,6 +293,7 @@ class Flight:
             "propellant_remaining_kg": float(w[st.W_PROP]),
             "propellant_estimate_kg": float(self.arrays.fsw[st.F_PROP]),
             "flight_time_s": float(w[st.W_T]),
+            "milestones": self.milestones(),
             "events": self.events,
         }
 

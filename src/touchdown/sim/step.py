@@ -44,6 +44,7 @@ from touchdown.core.layout import (
     F_ALT,
     F_CMD_DIR,
     F_CMD_DUTY,
+    F_CMD_LIT,
     F_CMD_MAIN,
     F_HDA,
     F_HDOT,
@@ -113,6 +114,7 @@ from touchdown.core.layout import (
     W_ALT,
     W_IMPULSE,
     W_LRF_TRUE,
+    W_MAIN_LIT,
     W_PROP,
     W_PROP_OUT_T,
     W_Q,
@@ -271,6 +273,7 @@ def _fly(world, fsw, truth, record, clock, end_tick, stop_tick, work):
     n_on = round(x[F_CMD_DUTY] * (cyc // sub))  # thruster pulses at the start of each cycle
     throttle = x[F_CMD_MAIN]
     main_on = throttle > 0.0
+    w[W_MAIN_LIT] = x[F_CMD_LIT]  # the valves feed the engines commanded
     u_cmd = x[F_CMD_DIR:F_CMD_DIR + 3]
     f_max = ((group_thrust(wp[WP_MAIN:WP_MAIN + N_ENGINE_GROUP], 1.0) if main_on else 0.0)
              + (group_thrust(wp[WP_THRUSTERS:WP_THRUSTERS + N_ENGINE_GROUP], 1.0)

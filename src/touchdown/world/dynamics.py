@@ -39,7 +39,7 @@ import math
 import numpy as np
 
 from touchdown._compile import kernel
-from touchdown.core.engines import engine_throttle, group_mass_flow, group_thrust
+from touchdown.core.engines import engine_throttle, group_mass_flow, group_thrust, lit_share
 from touchdown.core.layout import (
     BP_A1,
     BP_A2,
@@ -92,6 +92,7 @@ from touchdown.core.layout import (
     W_DTH,
     W_DV,
     W_IMPULSE,
+    W_MAIN_LIT,
     W_OMEGA,
     W_PROP,
     W_PROP_OUT_T,
@@ -299,6 +300,10 @@ def burn_pulses(world, wp, thrust_dir_mci, throttle, n_on, dt, n, work):
     runs = engine_throttle(main, throttle)
     f_main = group_thrust(main, runs)
     md_main = group_mass_flow(main, runs)
+    share = lit_share(main, world[W_MAIN_LIT])
+    if share < 1.0:  # some of the group's engines shut down
+        f_main *= share
+        md_main *= share
     f_thr = group_thrust(thrusters, 1.0)
     md_thr = group_mass_flow(thrusters, 1.0)
     n_on = min(n_on, n)
@@ -400,8 +405,9 @@ def substep(world, wp, thrust_dir_mci, throttle, thr_on, dt, work):
     if throttle > 0.0:
         main = wp[WP_MAIN:WP_MAIN + N_ENGINE_GROUP]
         runs = engine_throttle(main, throttle)
-        force += group_thrust(main, runs)
-        mdot += group_mass_flow(main, runs)
+        share = lit_share(main, world[W_MAIN_LIT])
+        force += share * group_thrust(main, runs)
+        mdot += share * group_mass_flow(main, runs)
     if thr_on:
         thrusters = wp[WP_THRUSTERS:WP_THRUSTERS + N_ENGINE_GROUP]
         force += group_thrust(thrusters, 1.0)
