@@ -360,6 +360,9 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
            Field("flight_software.altimeter_sigma_per_altitude", "float", 0.0, 1.0,
                  "m of noise per m of altitude", 0.041667)),
           fsw=st.FP_ALTM_SIGMA),
+    param("flight_software.ground_offset_time_s", "float", 0.0, 1e4,
+          "s, time constant of the learned offset between the onboard map and the ground the "
+          "altimeter sees (0: none)", fsw=st.FP_GROUND_TAU, default=0.0),
     param("flight_software.altimeter_gate_nis", "float", 0.1, 1e6, "chi-square threshold",
           fsw=st.FP_ALTM_GATE, default=9.0),
     Param((Field("flight_software.velocimeter_sigma_mps", "float", 1e-4, 100.0,
@@ -417,7 +420,7 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
           "1/s^2, 1/s: the hover's position and velocity gains toward its aim",
           fsw=st.FP_DIVERT_GAINS, default=(0.0, 0.0)),
     param("guidance.engines_to_land", "int", 0, 16,
-          "main-group engines fired from the hover or the vertical descent on (0: all)",
+          "main-group engines fired from the vertical descent on (0: all)",
           fsw=st.FP_LATE_ENGINES, default=0),
     Param((Field("guidance.retro_mark_altitude_m", "float", 0.0, 1e6,
                  "m, the altimeter mark that ignites the retro (a retro phase needs it)", 0.0),

@@ -234,9 +234,89 @@ def _check_start(path: Path, values: dict[str, Any]) -> None:
                                else "in orbit ([orbit])"))
 
 
+def _check_engines(path: Path, values: dict[str, Any]) -> None:
+    """The main engine's throttle range and forbidden band fit together."""
+    g = "lander.main_engine"
+    t_min = values[f"{g}.throttle_min"]
+    lo, hi = values[f"{g}.forbidden_band"]
+    if lo > hi:
+        raise ScenarioError(path, f"{g}.forbidden_band", f"has its lower edge {lo:g} above its "
+                            f"upper {hi:g}", "give [lower, upper], or [0, 0] for no band")
+    if hi > lo and not t_min <= lo < hi <= 1.0:
+        raise ScenarioError(path, f"{g}.forbidden_band", f"[{lo:g}, {hi:g}] is not within the "
+                            f"throttle range [{t_min:g}, 1]",
+                            "give a band between throttle_min and full thrust")
+    if t_min < 1.0 and values[f"{g}.isp_min_throttle_s"] > values[f"{g}.isp_s"]:
+        raise ScenarioError(path, f"{g}.isp_min_throttle_s", "is above the full-thrust Isp",
+                            "a throttled engine's Isp is at most its full-thrust Isp")
+    if values["guidance.engines_to_land"] > values[f"{g}.count"]:
+        raise ScenarioError(path, "guidance.engines_to_land",
+                            f"is above the main engine's count ({values[f'{g}.count']})",
+                            "give at most the engines the group has (0: all)")
+
+
+def _check_phases(path: Path, values: dict[str, Any]) -> None:
+    """The phases have the sensors, engines, start and settings they need, in a fitting order."""
+    phases = values["guidance.phases"]
+    key = "guidance.phases"
+    direct = values["direct.start_altitude_km"] is not None
+    if direct and phases[0] in ("orbit_coast", "doi", "descent_coast"):
+        raise ScenarioError(path, key, f"starts with {phases[0]} on a direct approach",
+                            "start a direct approach with retro_coast, or start in [orbit]")
+    if not direct and phases[0] == "retro_coast":
+        raise ScenarioError(path, key, "starts with retro_coast in orbit",
+                            "give a [direct] approach for a retro, or start with orbit_coast")
+    altimeter = values["sensors.altimeter.max_altitude_m"] > 0.0
+    ranging = altimeter or values["sensors.lrf.max_range_m"] > 0.0
+    needs = {  # phase: (condition, field to fix, what is missing)
+        "retro_coast": (altimeter, "sensors.altimeter.max_altitude_m",
+                        "an altimeter for the retro's mark"),
+        "vertical_descent": (ranging, "sensors.altimeter.max_altitude_m",
+                             "an altimeter or a range finder to know its height"),
+        "terminal_descent": (ranging, "sensors.altimeter.max_altitude_m",
+                             "an altimeter or a range finder to know its height"),
+        "hover": (ranging, "sensors.altimeter.max_altitude_m",
+                  "an altimeter or a range finder to hold its height"),
+    }
+    for phase in phases:
+        ok, field, what = needs.get(phase, (True, "", ""))
+        if not ok:
+            raise ScenarioError(path, field, f"is missing: the {phase} phase needs {what}",
+                                f"give the lander {what}, or remove {phase} from {key}")
+    if "hover" in phases:
+        if values["guidance.hover_altitude_m"] <= 0.0 or values["guidance.hover_duration_s"] <= 0:
+            raise ScenarioError(path, "guidance.hover_altitude_m",
+                                "and hover_duration_s must be above 0 for the hover phase",
+                                "give the hover's altitude and duration")
+        if values["flight_software.hazard_avoidance"] and values["sensors.hazard.spacing_m"] <= 0:
+            raise ScenarioError(path, "sensors.hazard.spacing_m", "is missing: hazard avoidance "
+                                "at the hover needs a hazard sensor",
+                                "give the lander a hazard sensor, or set "
+                                "flight_software.hazard_avoidance = 0")
+        before = phases[phases.index("hover") - 1] if phases.index("hover") else ""
+        start = values["guidance.approach_target_position_m"][2]
+        if before == "approach" and values["guidance.hover_altitude_m"] > start:
+            raise ScenarioError(path, "guidance.hover_altitude_m",
+                                f"({values['guidance.hover_altitude_m']:g} m) is above where "
+                                f"the hover starts (the approach's target, {start:g} m)",
+                                "hover at or below the approach's target altitude")
+    if "retro" in phases and not 0.0 < values["guidance.retro_cutoff_altitude_m"] < (
+            values["guidance.retro_mark_altitude_m"]):
+        raise ScenarioError(path, "guidance.retro_cutoff_altitude_m",
+                            "must be above 0 and below retro_mark_altitude_m for a retro",
+                            "give the retro's mark and its cut-off height")
+    if "free_fall" in phases and not (values["lander.probe_length_m"] > 0.0
+                                      or values["guidance.cutoff_altitude_m"] > 0.0):
+        raise ScenarioError(path, key, "has a free_fall but nothing ends the terminal descent",
+                            "give lander.probe_length_m (contact probes) or "
+                            "guidance.cutoff_altitude_m")
+
+
 def _check_together(path: Path, values: dict[str, Any]) -> None:
     """Checks that involve more than one field."""
     _check_start(path, values)
+    _check_engines(path, values)
+    _check_phases(path, values)
     if len(values["history.phase_labels"]) != len(values["history.phase_points"]):
         raise ScenarioError(path, "history.phase_labels",
                             f"has {len(values['history.phase_labels'])} labels for "

@@ -232,6 +232,9 @@ F_HDA = FSW.add("hazard_detection", 1, "-",
 F_ALTM = FSW.add("altimeter", 4, "-, -, m, -",
                  "altimeter: acquired (1/0), consecutive rejections, last innovation, last "
                  "accepted (1/0)")
+F_GROUND_OFFSET = FSW.add("ground_offset", 1, "m",
+                          "how far the ground the altimeter sees lies above the onboard map's "
+                          "surface below (learned; the altitude estimate subtracts it)")
 N_FSW = FSW.size
 
 # ---------------------------------------------------------------- flight-software params
@@ -308,8 +311,8 @@ FP_HOVER = FSW_PARAMS.add("hover", 2, "m, s", "hover: altitude held, duration")
 FP_DIVERT_GAINS = FSW_PARAMS.add("divert_gains", 2, "1/s^2, 1/s",
                                  "hover: position and velocity gains toward the aim")
 FP_LATE_ENGINES = FSW_PARAMS.add("engines_to_land", 1, "-",
-                                 "main-group engines fired from the hover or the vertical "
-                                 "descent on (0: all)")
+                                 "main-group engines fired from the vertical descent on "
+                                 "(0: all)")
 FP_RETRO = FSW_PARAMS.add("retro", 2, "m, m",
                           "retro: the altimeter mark that ignites it, the altitude that ends it")
 FP_CUTOFF_ALT = FSW_PARAMS.add("cutoff_altitude", 1, "m",
@@ -333,6 +336,8 @@ FP_ALTM_SIGMA = FSW_PARAMS.add("altimeter_sigma", 2, "m, -",
                                "the filter's altimeter noise: sigma = a + b * estimated altitude")
 FP_ALTM_GATE = FSW_PARAMS.add("altimeter_gate_nis", 1, "-",
                               "chi-square gate on the altimeter's normalised innovation")
+FP_GROUND_TAU = FSW_PARAMS.add("ground_offset_time", 1, "s",
+                               "time constant of the learned ground offset (0: none)")
 N_FSW_PARAMS = FSW_PARAMS.size
 
 # ---------------------------------------------------------------- flight-software scratch

@@ -181,7 +181,7 @@ def enter_mode(fsw, fp, mode, t, events, n_events):
         fsw[F_TGO] = 0.0
     elif mode == MODE_APPROACH:  # a fixed duration, counted down
         fsw[F_TGO] = fp[FP_APPR_T]
-    if mode in (MODE_HOVER, MODE_VERTICAL):  # the engines that land it
+    if mode == MODE_VERTICAL:  # the engines that land it
         fsw[F_CMD_LIT] = fp[FP_LATE_ENGINES]
     if mode == MODE_HOVER and fp[FP_HDA] > 0.0:  # ask the hazard sensor for a map
         fsw[F_HDA] = 1.0

@@ -54,6 +54,7 @@ from touchdown.core.layout import (
     F_ALTM,
     F_CMD_DUTY,
     F_CMD_MAIN,
+    F_GROUND_OFFSET,
     F_LRF_LAST,
     F_LRF_NACC,
     F_LRF_NREJ,
@@ -70,8 +71,10 @@ from touchdown.core.layout import (
     FP_ALTM_SIGMA,
     FP_ALTM_UPDATE,
     FP_BEAM,
+    FP_DT,
     FP_FAULT_N,
     FP_GATE,
+    FP_GROUND_TAU,
     FP_LRF_INCIDENCE_COS,
     FP_LRF_MAX,
     FP_LRF_SIGMA,
@@ -95,6 +98,9 @@ from touchdown.core.layout import (
     M_VELOCIMETER,
     MAX_BEAMS,
     MODE_APPROACH,
+    MODE_HOVER,
+    MODE_TERMINAL,
+    MODE_VERTICAL,
     N_BEAM_WORDS,
     N_LATLON,
     N_RADAR_BEAM,
@@ -423,6 +429,13 @@ def update_altimeter(fsw, fp, meas, t, alt_est, events, n_events, work):
     chi-square threshold (the first reading acquires ungated). ``ALTIMETER_LUMINARY``: Apollo's
     landing-radar rule (``fsw.landing_radar``): the height moves by a weight times the
     difference, the reasonableness test applying from high gate (the approach) on.
+
+    With a ``ground_offset_time`` the estimate also learns, in the phases that fly the altitude
+    (hover, vertical and terminal descent), how far the ground the altimeter sees lies above the
+    onboard map's surface: a first-order
+    filter of what each reading's update left of its innovation (all of it when rejected). A
+    coarse map's error is then absorbed into the altitude the vertical phases fly, while the
+    position takes what the filter can attribute to it.
     work: ``NAV_ALTIMETER``.
     """
     h_meas = meas[M_ALTIMETER]
@@ -438,6 +451,7 @@ def update_altimeter(fsw, fp, meas, t, alt_est, events, n_events, work):
     for i in range(3):
         u[i] = r[i] / rn
     acquired = state[0] > 0.0
+    h0 = u[0] * r[0] + u[1] * r[1] + u[2] * r[2]  # the height before the update
     if fp[FP_ALTM_UPDATE] == ALTIMETER_LUMINARY:
         dh = altitude_update(alt_est, h_meas, fsw[F_MODE] >= MODE_APPROACH)
         accepted = not math.isnan(dh)
@@ -456,6 +470,10 @@ def update_altimeter(fsw, fp, meas, t, alt_est, events, n_events, work):
             _kalman_update(fsw, ph, u, 0, y, s, sigma * sigma, work[NA_GAIN:NA_GAIN + 6],
                            work[NA_A:NA_A + 36].reshape(6, 6),
                            work[NA_TMP:NA_TMP + 36].reshape(6, 6))
+    vertical = fsw[F_MODE] in (MODE_HOVER, MODE_VERTICAL, MODE_TERMINAL)
+    if fp[FP_GROUND_TAU] > 0.0 and acquired and vertical:  # what the update left: the map's
+        moved = u[0] * r[0] + u[1] * r[1] + u[2] * r[2] - h0
+        fsw[F_GROUND_OFFSET] -= min(fp[FP_DT] / fp[FP_GROUND_TAU], 1.0) * (y - moved)
     if not accepted:
         state[1] += 1.0
         if state[1] == 1.0:
@@ -530,6 +548,6 @@ def surface_estimate(fsw, fp, t, elev, meta, out, work):
     vx, vy, vz = v[0] + OMEGA * r[1], v[1] - OMEGA * r[0], v[2]
     hdot = (vx * r[0] + vy * r[1] + vz * r[2]) / rn
     vh2 = vx * vx + vy * vy + vz * vz - hdot * hdot
-    out[0] = rn - R_REF - ground
+    out[0] = rn - R_REF - ground - fsw[F_GROUND_OFFSET]
     out[1] = hdot
     out[2] = math.sqrt(max(vh2, 0.0))
