@@ -1,0 +1,86 @@
+"""Benchmark: every shipped lander's campaign beside M1's, in one run on the same machine.
+
+    python benchmarks/bench_library.py [--runs 1000] [--threads 2] [--landers NAME ...]
+
+For each lander (``touchdown.library.shipped``, or those named), a campaign of ``--runs``
+dispersed samples as ``touchdown campaign`` flies it (table, summary, figures), after a warm-up
+of a few samples that loads or compiles the kernels. Reported per lander: samples per second,
+the simulated powered flight of its seed-0 flight (seconds with an engine on), wall time per
+sample and per simulated powered second, and that last figure's ratio to hakuto-r-m1's measured
+in the same run (goal: no lander above 2x). The last line is the figures as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numba
+
+from touchdown.campaign.dispersions import campaign_file_for, load_campaign
+from touchdown.campaign.execute import run_campaign
+from touchdown.library import shipped
+from touchdown.scenario import Scenario, resolve
+from touchdown.sim.run import fly
+
+BASELINE = "hakuto-r-m1"
+GOAL = 2.0  # no lander slower than M1 per simulated powered second by more than this
+
+
+def powered_seconds(s: Scenario) -> float:
+    """Seconds of the seed-0 flight with an engine on (one trace row per cycle)."""
+    trace = fly(s, 0).trace
+    cycle = s["flight_software.cycle_s"]
+    return float((trace["thrust_n"] > 0.0).sum() * cycle)
+
+
+def measure(s: Scenario, runs: int, threads: int, out: Path) -> dict[str, float]:
+    dispersions = load_campaign(campaign_file_for(s.path), s)
+    run_campaign(s, dispersions, 2 * threads, out / f"{s.name}-warm", progress=False)
+    t0 = time.perf_counter()
+    result = run_campaign(s, dispersions, runs, out / s.name, progress=False)
+    wall = time.perf_counter() - t0
+    powered = powered_seconds(s)
+    return {"samples": runs, "wall_s": wall, "samples_per_s": runs / wall,
+            "powered_s": powered, "ms_per_sample": 1e3 * wall / runs,
+            "us_per_powered_s": 1e6 * wall / runs / powered,
+            "landed": int(result.summary["landed"])}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=1000)
+    ap.add_argument("--threads", type=int, default=numba.config.NUMBA_NUM_THREADS)
+    ap.add_argument("--landers", nargs="*", default=None,
+                    help="scenario names (default: every shipped lander)")
+    args = ap.parse_args(argv)
+    numba.set_num_threads(args.threads)
+    names = args.landers or [s.name for s in shipped()]
+    names = [BASELINE, *[n for n in names if n != BASELINE]]
+    figures: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            figures[name] = measure(Scenario.from_toml(resolve(name)), args.runs, args.threads,
+                                    Path(tmp))
+    base = figures[BASELINE]["us_per_powered_s"]
+    print(f"{args.runs:,} samples per lander, {args.threads} threads, one run")
+    print(f"{'lander':<16}{'samples/s':>10}{'landed':>8}{'powered s':>11}{'ms/sample':>11}"
+          f"{'us/powered s':>14}{'vs M1':>7}")
+    for name, f in figures.items():
+        f["ratio_to_m1"] = f["us_per_powered_s"] / base
+        print(f"{name:<16}{f['samples_per_s']:>10.1f}{f['landed']:>8}{f['powered_s']:>11.0f}"
+              f"{f['ms_per_sample']:>11.2f}{f['us_per_powered_s']:>14.1f}"
+              f"{f['ratio_to_m1']:>6.2f}x")
+    worst = max(f["ratio_to_m1"] for f in figures.values())
+    print(f"slowest per simulated powered second: {worst:.2f}x M1 (goal <= {GOAL:g}x: "
+          f"{'met' if worst <= GOAL else 'NOT met'})")
+    print(json.dumps({"runs": args.runs, "threads": args.threads, "landers": figures}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
