@@ -31,6 +31,7 @@ browser:
 
 run: $(STAMP) $(MCT_STAMP)
 	$(BIN)/touchdown compare hakuto-r-m1 hakuto-r-m1-fixed --out out
+	$(BIN)/touchdown library --out out/library
 	rm -f out/ground-hakuto-r-m1.sqlite*
 	$(BIN)/touchdown ground ingest out/hakuto-r-m1/received.downlink \
 		--archive out/ground-hakuto-r-m1.sqlite --new -q

@@ -25,7 +25,9 @@ over the longer interval. It runs every cycle again from the cycle that reaches 
 and in the descent coast as soon as the thrust the braking guidance needs comes within
 ``wake_margin`` of ``ignition_throttle`` or, rising as it did since the last cycle, would reach
 it within ``wake_cycles`` coast cycles (``FP_WAKE``): DOI and braking ignition are decided on
-the full-rate cycle.
+the full-rate cycle. On a direct approach's retro coast it sleeps while the estimated speed
+cannot bring the retro's altimeter mark within the next cycles, and runs every cycle from the
+one before.
 """
 
 import math
@@ -53,12 +55,14 @@ from touchdown.core.layout import (
     FP_DOI_T,
     FP_DT,
     FP_IGN_THROTTLE,
+    FP_RETRO,
     FP_WAKE,
     GUIDANCE,
     HAZARD_SELECT,
     M_HAZARD_VALID,
     MODE_COAST_DESCENT,
     MODE_COAST_ORBIT,
+    MODE_RETRO_COAST,
     MODES,
     NAV_ALTIMETER,
     NAV_PROPAGATE,
@@ -116,6 +120,10 @@ def _schedule(fsw, fp, t, dt, mode, need):
                 ahead = need + rate * fp[FP_WAKE + 1] * fp[FP_COAST_DT]
                 if max(need + fp[FP_WAKE], ahead) >= fp[FP_IGN_THROTTLE]:
                     n = 1
+        elif mode == MODE_RETRO_COAST:  # full rate from the cycle before the mark can come
+            fall = math.sqrt(fsw[F_HDOT] ** 2 + fsw[F_VH] ** 2) * fp[FP_DT]
+            to_mark = math.floor((fsw[F_ALT] - fp[FP_RETRO]) / fall) - 1 if fall > 0.0 else 1
+            n = max(1, min(n_coast, to_mark))
     fsw[F_IGN_LAST] = need
     fsw[F_SLEEP] = n - 1
 

@@ -41,11 +41,13 @@ def plot_profile(trace: pd.DataFrame, milestones: dict[str, float],
     for (tp, alt, spd), label in zip(points, labels, strict=True):
         _published(ax_h, tp, alt, label, FLOOR_M)
         _published(ax_v, tp, spd, label, FLOOR_MPS)
-    for name, tm in milestones.items():
+    for k, (name, tm) in enumerate(milestones.items()):
         for ax in (ax_h, ax_v):
             ax.axvline(tm - t0, color="0.55", lw=0.8, ls=":")
-        ax_v.annotate(name.replace("_", " "), (tm - t0, 1.0), xycoords=("data", "axes fraction"),
-                      rotation=90, va="top", ha="right", fontsize=8, color="0.35")
+        # labels alternate between two heights, so that close milestones stay readable
+        ax_v.annotate(name.replace("_", " "), (tm - t0, 1.0 if k % 2 == 0 else 0.45),
+                      xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right",
+                      fontsize=8, color="0.35")
     ax_h.set(yscale="log", ylabel="altitude above the terrain (m)", title=title)
     ax_v.set(yscale="log", ylabel="speed over the surface (m/s)",
              xlabel="time since the powered descent's start (s)")

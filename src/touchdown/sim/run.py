@@ -113,7 +113,7 @@ def initial_orbit(s: Scenario) -> tuple[np.ndarray, np.ndarray]:
     return r0 * r_hat, math.sqrt(GM / r0) * v_hat
 
 
-def initial_direct(s: Scenario, step_s: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def initial_direct(s: Scenario, step_s: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
     """True inertial position (m) and velocity (m/s) at the epoch on a direct approach.
 
     The approach is the hyperbola that would meet the site's height at the site, at
@@ -139,16 +139,24 @@ def initial_direct(s: Scenario, step_s: float = 1.0) -> tuple[np.ndarray, np.nda
     def accel(x: np.ndarray) -> np.ndarray:
         return -GM * x / np.linalg.norm(x) ** 3
 
-    t = 0.0
-    while np.linalg.norm(r) < r_start:  # backwards in time: dt < 0
-        h = -step_s
+    def rk4(r: np.ndarray, v: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
         k1r, k1v = v, accel(r)
         k2r, k2v = v + 0.5 * h * k1v, accel(r + 0.5 * h * k1r)
         k3r, k3v = v + 0.5 * h * k2v, accel(r + 0.5 * h * k2r)
         k4r, k4v = v + h * k3v, accel(r + h * k3r)
-        r = r + h / 6.0 * (k1r + 2 * k2r + 2 * k3r + k4r)
-        v = v + h / 6.0 * (k1v + 2 * k2v + 2 * k3v + k4v)
-        t -= h
+        return (r + h / 6.0 * (k1r + 2 * k2r + 2 * k3r + k4r),
+                v + h / 6.0 * (k1v + 2 * k2v + 2 * k3v + k4v))
+
+    t = 0.0
+    while np.linalg.norm(r) < r_start:  # backwards in time: steps of -step_s, the last cut
+        r1, v1 = rk4(r, v, -step_s)     # to end on the start's radius (a secant on |r|)
+        if np.linalg.norm(r1) > r_start:
+            h = step_s * (r_start - np.linalg.norm(r)) / (np.linalg.norm(r1) - np.linalg.norm(r))
+            r1, v1 = rk4(r, v, -h)
+            t += h
+            r, v = r1, v1
+            break
+        r, v, t = r1, v1, t + step_s
     # the site turns with the Moon for the t seconds of the approach: start where that puts it
     r_turned, v_turned = np.empty(3), np.empty(3)
     rotate_z(OMEGA * t, r, r_turned)
