@@ -46,11 +46,13 @@ def test_bench_junk_archives_every_good_packet_and_little_junk():
 
 
 def test_bench_library_measures_each_lander_beside_m1():
-    out, r = run_bench("bench_library.py", "--runs", "4", "--threads", "1",
+    out, r = run_bench("bench_library.py", "--runs", "4", "--threads", "1", "--compiled", "2",
                        "--landers", "change-3")
     assert list(r["landers"]) == ["hakuto-r-m1", "change-3"]
     for f in r["landers"].values():
         assert f["samples"] == 4 and f["powered_s"] > 0 and f["samples_per_s"] > 0
         assert f["us_per_powered_s"] == pytest.approx(1e6 * f["wall_s"] / 4 / f["powered_s"])
+        assert f["compiled_ms_per_sample"] > 0 and f["compiled_us_per_powered_s"] > 0
     assert r["landers"]["hakuto-r-m1"]["ratio_to_m1"] == 1.0
+    assert r["landers"]["hakuto-r-m1"]["compiled_ratio_to_m1"] == 1.0
     assert "vs M1" in out

@@ -87,3 +87,28 @@ def test_one_draw_per_call_reading_or_not(terrain):
     assert math.isnan(read_altimeter(high, elev, meta, SIGMA, MAX_RANGE, after_none, work()))
     assert (after_reading == after_none).all()
     assert not (after_reading == seed_words(3)).all()  # and a draw was made
+
+
+def test_the_real_altimeter_reads_as_the_template_with_its_dropouts(terrain):
+    """``world.sensors.read_altimeter`` (the landers' altimeter, made from this template):
+    without dropouts its readings agree with the template's within their noise (its own draws:
+    a dropout draw comes first); with 30 % dropouts about 30 % are NaN (within 4 standard
+    errors of 2,000)."""
+    from touchdown.world.sensors import read_altimeter as real
+
+    elev, meta = terrain
+    world = lander(LAT, LON, 800.0, 0.0)
+    wp = np.zeros(st.N_WORLD_PARAMS)
+    wp[st.WP_ALTIMETER:st.WP_ALTIMETER + 3] = (MAX_RANGE, SIGMA, 0.0)
+    meas = np.zeros(st.N_MEAS)
+    a, b = seed_words(3), seed_words(3)
+    for _ in range(50):
+        expected = read_altimeter(world, elev, meta, SIGMA, MAX_RANGE, a, work())
+        real(world, wp, elev, meta, b, meas, work())
+        assert abs(meas[st.M_ALTIMETER] - expected) < 12 * SIGMA  # the same truth below
+    wp[st.WP_ALTIMETER + 2] = 0.3
+    missing = 0
+    for _ in range(2000):
+        real(world, wp, elev, meta, b, meas, work())
+        missing += math.isnan(meas[st.M_ALTIMETER])
+    assert abs(missing / 2000 - 0.3) < 4 * math.sqrt(0.3 * 0.7 / 2000)
