@@ -471,7 +471,7 @@ EVENTS = (
     (15, "lrf_widened", "terrain-aware: covariance widened to re-acquire, innovation (m)"),
     (16, "timeout", "simulation time limit reached (s)"),
     (17, "hover_start", "estimated altitude (m)"),
-    (18, "hover_end", "distance diverted from the aimed point (m)"),
+    (18, "hover_end", "the final aim's distance from the site (m)"),
     (19, "engine_cutoff", "estimated altitude (m)"),
     (20, "probe_contact", "a contact probe touched the ground: estimated altitude (m)"),
     (21, "site_selected", "hazard detection: distance to the chosen spot (m; NaN: no safe "
