@@ -190,7 +190,8 @@ def enter_mode(fsw, fp, mode, t, events, n_events):
                   math.sqrt(fsw[F_DIVERT] ** 2 + fsw[F_DIVERT + 1] ** 2))
     fsw[F_MODE] = mode
     fsw[F_MODE_T] = t
-    log_event(events, n_events, t, MODE_EVENT[mode], value)
+    if MODE_EVENT[mode] != NONE:  # (the coasts a flight starts in have no entry event)
+        log_event(events, n_events, t, MODE_EVENT[mode], value)
 
 
 @kernel
