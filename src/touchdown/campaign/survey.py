@@ -26,10 +26,11 @@ from touchdown.campaign.runner import fly_jobs, run_local
 from touchdown.campaign.statistics import wilson_interval
 from touchdown.errors import ScenarioError
 from touchdown.files import jsonable, write_atomic
-from touchdown.moon.dem_tiles import load_truth_terrain
+from touchdown.moon.dem_tiles import Terrain, load_truth_terrain
 from touchdown.plots.png import save_png
 from touchdown.plots.terrain import draw_hillshade
 from touchdown.scenario import Scenario
+from touchdown.sim.run import scenario_terrains
 
 # One letter per failure cause, written in a site's cell after its landed/flown count.
 CAUSE_LETTER = {"range_finder_fault_declared": "F", "propellant_exhausted": "P",
@@ -94,7 +95,8 @@ def run_survey(scenarios: list[tuple[Scenario, Campaign]], region: tuple[float, 
     written = [
         write_atomic(out / "sites.parquet", lambda p: table.to_parquet(p, index=False)),
         write_atomic(out / "survey.json", lambda p: p.write_text(text, "utf-8")),
-        survey_map(table, region, grid, out / "survey.png"),
+        survey_map(table, region, grid, out / "survey.png",
+                   scenario_terrains(scenarios[0][0])[0]),
     ]
     return SurveyResult(table, written)
 
@@ -117,13 +119,14 @@ def _per_site(samples: pd.DataFrame, sites: list[tuple[float, float]],
 
 
 def survey_map(table: pd.DataFrame, region: tuple[float, float, float, float], grid: int,
-               path: Path) -> Path:
-    """One panel per scenario: success probability per site over the terrain's hillshade."""
+               path: Path, terrain: Terrain | None = None) -> Path:
+    """One panel per scenario: success probability per site over the hillshade of ``terrain``
+    (the scenarios' true terrain; Atlas's by default)."""
     names = list(dict.fromkeys(table["scenario"]))
     lat0, lat1, lon0, lon1 = region
     fig = Figure(figsize=(6.2 * len(names) + 1.0, 6.6), layout="constrained")
     axes = fig.subplots(1, len(names), squeeze=False)[0]
-    terrain = load_truth_terrain()
+    terrain = terrain or load_truth_terrain()
     mesh = None
     for ax, name in zip(axes, names, strict=True):
         t = table[table["scenario"] == name].sort_values("site")
