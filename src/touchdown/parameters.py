@@ -360,6 +360,9 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
            Field("flight_software.altimeter_sigma_per_altitude", "float", 0.0, 1.0,
                  "m of noise per m of altitude", 0.041667)),
           fsw=st.FP_ALTM_SIGMA),
+    param("flight_software.attitude_rate_max_deg_s", "float", 0.0, 360.0,
+          "deg/s the commanded thrust direction may turn (0: no software limit; the lander's "
+          "own slew rate still holds)", fsw=st.FP_TURN_RATE_MAX, si=math.radians, default=0.0),
     param("flight_software.ground_offset_time_s", "float", 0.0, 1e4,
           "s, time constant of the learned offset between the onboard map and the ground the "
           "altimeter sees (0: none)", fsw=st.FP_GROUND_TAU, default=0.0),

@@ -168,3 +168,33 @@ def test_a_throttled_main_engine_accounts_its_flow_at_the_throttle_s_isp():
     account_propellant(fsw, fp)
     assert 1_000.0 - fsw[st.F_PROP] == pytest.approx(0.1 * 4_670.0 / (285.0 * 9.80665),
                                                      rel=1e-12)
+
+
+def _unit(v):
+    v = np.asarray(v, float)
+    return v / np.linalg.norm(v)
+
+
+@pytest.mark.parametrize(("prev", "cmd", "limit_deg"), [
+    ((0.0, 0.0, 1.0), (1.0, 0.0, 0.0), 1.0),      # 90 deg asked, 1 deg allowed
+    ((0.0, 0.0, 1.0), (0.3, 0.4, 0.866), 10.0),   # ~30 deg asked, 10 allowed
+    ((1.0, 0.0, 0.0), (-1.0, 0.0, 0.0), 5.0),     # exactly opposite
+    ((0.0, 0.6, 0.8), (0.0, 0.62, 0.78), 10.0),   # already within: unchanged
+])
+def test_the_rate_limiter_turns_at_most_its_angle_in_the_plane_of_the_two(prev, cmd,
+                                                                         limit_deg):
+    from touchdown.fsw.control import limit_turn
+
+    prev, cmd = _unit(prev), _unit(cmd)
+    out = cmd.copy()
+    limit = np.radians(limit_deg)
+    limit_turn(prev, out, limit)
+    asked = np.arccos(np.clip(prev @ cmd, -1.0, 1.0))
+    got = np.arccos(np.clip(prev @ out, -1.0, 1.0))
+    assert np.linalg.norm(out) == pytest.approx(1.0, abs=1e-12)
+    assert got == pytest.approx(min(asked, limit), abs=1e-9)
+    if asked <= limit:
+        assert np.array_equal(out, cmd)
+    elif asked < np.pi - 1e-9:  # toward cmd, in the plane of prev and cmd
+        assert abs(np.cross(prev, cmd) @ out) < 1e-12
+        assert out @ cmd > prev @ cmd

@@ -227,3 +227,24 @@ def test_doi_ignites_in_the_cycle_its_time_comes_and_ends_on_its_delta_v(m1):
     assert a.fsw[st.F_MODE] == st.MODE_COAST_DESCENT
     assert a.fsw[st.F_CMD_MAIN] == 0.0 and a.fsw[st.F_CMD_DUTY] == 0.0
     assert target <= a.fsw[st.F_DOI_DV] < target + 0.25  # ends on the first cycle past it
+
+
+def test_the_cycle_applies_the_software_attitude_rate_limit(m1):
+    """With a 1 deg/s limit, one 0.1 s cycle turns the commanded direction 0.1 deg from where
+    it was toward where guidance points (the orbit coast's retrograde), on a fresh M1 build."""
+    from touchdown.scenario import Scenario, resolve
+    from touchdown.sim.run import build
+
+    _, onboard = m1
+    a = build(Scenario.from_toml(resolve("hakuto-r-m1")), 0, onboard)
+    a.fsw[st.F_SLEEP] = 0.0
+    a.fsw_params[st.FP_TURN_RATE_MAX] = math.radians(1.0)
+    v = a.fsw[st.F_X + 3:st.F_X + 6]
+    retro = -v / np.linalg.norm(v)
+    start = np.cross(retro, [0.0, 0.0, 1.0])
+    start /= np.linalg.norm(start)  # 90 deg away
+    a.fsw[st.F_CMD_DIR:st.F_CMD_DIR + 3] = start
+    cycle(a, onboard, 10.0)
+    now = a.fsw[st.F_CMD_DIR:st.F_CMD_DIR + 3]
+    assert math.degrees(math.acos(np.clip(now @ start, -1, 1))) == pytest.approx(0.1, abs=1e-9)
+    assert now @ retro > start @ retro

@@ -336,6 +336,9 @@ FP_ALTM_SIGMA = FSW_PARAMS.add("altimeter_sigma", 2, "m, -",
                                "the filter's altimeter noise: sigma = a + b * estimated altitude")
 FP_ALTM_GATE = FSW_PARAMS.add("altimeter_gate_nis", 1, "-",
                               "chi-square gate on the altimeter's normalised innovation")
+FP_TURN_RATE_MAX = FSW_PARAMS.add("turn_rate_max", 1, "rad/s",
+                                  "the flight software's limit on how fast its commanded thrust "
+                                  "direction may turn (0: none; Vikram's 10 deg/s)")
 FP_GROUND_TAU = FSW_PARAMS.add("ground_offset_time", 1, "s",
                                "time constant of the learned ground offset (0: none)")
 N_FSW_PARAMS = FSW_PARAMS.size
@@ -428,6 +431,8 @@ FC_VELOCITY = FSW_CYCLE.add("velocity", NAV_VELOCITY.size, "-", "scratch of upda
 FC_SURFACE_WORK = FSW_CYCLE.add("surface_work", NAV_SURFACE.size, "-",
                                 "scratch of surface_estimate")
 FC_GUIDANCE = FSW_CYCLE.add("guidance", GUIDANCE.size, "-", "scratch of the guidance program")
+FC_PREV_DIR = FSW_CYCLE.add("previous_direction", 3, "-",
+                            "the thrust direction commanded before this cycle (the rate limit)")
 N_FSW_SCRATCH = FSW_CYCLE.size
 
 # ---------------------------------------------------------------- codes

@@ -96,6 +96,25 @@ def command_thrust(fsw, fp, a_thrust_mci, main_on):
 
 
 @kernel
+def limit_turn(prev, cmd, max_angle):
+    """Turn the unit direction ``cmd`` back toward ``prev`` so that it lies at most max_angle
+    (rad) from it, in their common plane (in place; unchanged when already within)."""
+    c = prev[0] * cmd[0] + prev[1] * cmd[1] + prev[2] * cmd[2]
+    if c >= math.cos(max_angle):
+        return
+    # the unit vector in the plane, perpendicular to prev, on cmd's side
+    px, py, pz = cmd[0] - c * prev[0], cmd[1] - c * prev[1], cmd[2] - c * prev[2]
+    n = math.sqrt(px * px + py * py + pz * pz)
+    if n < 1e-12:  # exactly opposite: any perpendicular will do
+        px, py, pz = (-prev[1], prev[0], 0.0) if abs(prev[2]) < 0.9 else (0.0, -prev[2], prev[1])
+        n = math.sqrt(px * px + py * py + pz * pz)
+    ca, sa = math.cos(max_angle), math.sin(max_angle)
+    cmd[0] = ca * prev[0] + sa * px / n
+    cmd[1] = ca * prev[1] + sa * py / n
+    cmd[2] = ca * prev[2] + sa * pz / n
+
+
+@kernel
 def engines_off(fsw):
     """Stop all descent engines (the attitude command is kept)."""
     fsw[F_CMD_MAIN] = 0.0

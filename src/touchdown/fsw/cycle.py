@@ -35,6 +35,7 @@ import math
 from touchdown._compile import kernel
 from touchdown.core.layout import (
     F_ALT,
+    F_CMD_DIR,
     F_CMD_DUTY,
     F_CMD_MAIN,
     F_HDA,
@@ -46,6 +47,7 @@ from touchdown.core.layout import (
     FC_ALTIMETER,
     FC_GUIDANCE,
     FC_HAZARD,
+    FC_PREV_DIR,
     FC_PROPAGATE,
     FC_SURFACE,
     FC_SURFACE_WORK,
@@ -56,6 +58,7 @@ from touchdown.core.layout import (
     FP_DT,
     FP_IGN_THROTTLE,
     FP_RETRO,
+    FP_TURN_RATE_MAX,
     FP_WAKE,
     GUIDANCE,
     HAZARD_SELECT,
@@ -70,7 +73,7 @@ from touchdown.core.layout import (
     NAV_UPDATE,
     NAV_VELOCITY,
 )
-from touchdown.fsw.control import account_propellant
+from touchdown.fsw.control import account_propellant, limit_turn
 from touchdown.fsw.guidance import fly_program
 from touchdown.fsw.hazard import select_site
 from touchdown.fsw.modes import (
@@ -155,6 +158,9 @@ def fsw_cycle(fsw, t, onboard, record, work):
     mode = monitor(x, fp, meas, t, events, n_events)
     need = 0.0  # fraction of full thrust the braking guidance needs (0: not evaluated)
     guidance = work[FC_GUIDANCE:FC_GUIDANCE + N_GUIDANCE]
+    prev = work[FC_PREV_DIR:FC_PREV_DIR + 3]
+    for i in range(3):
+        prev[i] = x[F_CMD_DIR + i]
     for _ in range(len(MODES)):  # a mode, and the next when it flies in the same cycle
         result = fly_program(MODE_PROGRAM[mode], MODE_TARGET[mode], x, fp, meas, t, dt,
                              guidance)
@@ -167,5 +173,7 @@ def fsw_cycle(fsw, t, onboard, record, work):
         if not NEXT_SAME_CYCLE[mode]:
             break
         mode = nxt
+    if fp[FP_TURN_RATE_MAX] > 0.0:  # the software's attitude-rate limit on the command
+        limit_turn(prev, x[F_CMD_DIR:F_CMD_DIR + 3], fp[FP_TURN_RATE_MAX] * dt)
     _schedule(x, fp, t, dt, int(x[F_MODE]), need)
     account_propellant(x, fp)
