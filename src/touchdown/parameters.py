@@ -484,6 +484,11 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
            Field("faults.propellant_leak_from_s", "float", 0.0, 1e6,
                  "seconds after the epoch the leak starts", 0.0)),
           world=st.WP_LEAK, si=_leak, context=True),
+    Param((Field("faults.main_thrust_factor", "float", 0.1, 10.0,
+                 "the main engines' real thrust and flow over their model (1: none)", 1.0),
+           Field("faults.main_thrust_from_s", "float", 0.0, 1e6,
+                 "seconds after the epoch the thrust departs from its model", 0.0)),
+          world=st.WP_THRUST_FAULT),
 )
 
 PARAMETERS: tuple[Param, ...] = tuple(d for d in DECLARATIONS if isinstance(d, Param))

@@ -48,6 +48,7 @@ from touchdown.core.layout import (
     WP_DRY,
     WP_MAIN,
     WP_SLEW,
+    WP_THRUST_FAULT,
     WP_THRUSTERS,
 )
 from touchdown.core.quaternion import quat_rotate
@@ -309,6 +310,25 @@ def test_a_throttled_main_engine_gives_its_thrust_at_the_throttle_s_isp(command,
     isp = 285.0 + 26.0 * (runs - 0.10) / 0.90
     assert world[W_IMPULSE] == pytest.approx(force * 10 * DT_SUB, rel=1e-12)
     assert 50.0 - world[W_PROP] == pytest.approx(force / (isp * G0) * 10 * DT_SUB, rel=1e-9)
+
+
+@pytest.mark.parametrize(("start", "factor_seen"), [(50.0, 1.12), (500.0, 1.0)])
+def test_a_thrust_fault_scales_the_main_engine_s_thrust_and_flow_from_its_time(start,
+                                                                              factor_seen):
+    """A fault of 1.12 from t = 50 s (the world at 100 s: active) or 500 s (not yet): the main
+    engine's impulse and propellant flow are 1.12 times (or exactly) the model's; the thrusters'
+    are untouched."""
+    wp, world, work = make_params(), make_world(50.0), guarded_work()
+    wp[WP_THRUST_FAULT:WP_THRUST_FAULT + 2] = (1.12, start)
+    for _ in range(10):
+        assert substep(world, wp, Z_MCI, 1.0, True, DT_SUB, work) == 0
+    force, mdot = engine_totals(True, False)
+    thr_force, thr_mdot = engine_totals(False, True)
+    seconds = 10 * DT_SUB
+    assert world[W_IMPULSE] == pytest.approx((factor_seen * force + thr_force) * seconds,
+                                             rel=1e-12)
+    assert 50.0 - world[W_PROP] == pytest.approx((factor_seen * mdot + thr_mdot) * seconds,
+                                                 rel=1e-9)
 
 
 def test_running_dry_mid_substep_splits_the_step():

@@ -132,6 +132,9 @@ WP_LRF_OUTAGE = WORLD_PARAMS.add("lrf_outage", 2, "s, s",
 WP_LEAK = WORLD_PARAMS.add("propellant_leak", 2, "kg/s, s",
                            "fault: propellant lost from the tank from a time on (0: none); the "
                            "time is on the pulse grid (``sim.run.build`` rounds it up)")
+WP_THRUST_FAULT = WORLD_PARAMS.add("main_thrust_fault", 2, "-, s",
+                                   "fault: the main engines' thrust and flow times this factor "
+                                   "from a time on (1: none)")
 WP_PROBE = WORLD_PARAMS.add("probe_length", 1, "m",
                             "contact probes (Apollo's 1.7 m, Luna 9's boom) reach this far "
                             "below the footpads (0: none)")

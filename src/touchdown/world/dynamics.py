@@ -105,6 +105,7 @@ from touchdown.core.layout import (
     WP_LEAK,
     WP_MAIN,
     WP_SLEW,
+    WP_THRUST_FAULT,
     WP_THRUSTERS,
 )
 from touchdown.core.quaternion import body_z_mci, quat_apply_rotvec, quat_rotate_inverse
@@ -149,6 +150,17 @@ def leak_rate(world, wp):
     if wp[WP_LEAK] > 0.0 and world[W_T] >= wp[WP_LEAK + 1] - 1e-6:
         return wp[WP_LEAK]
     return 0.0
+
+
+@kernel
+def thrust_factor(world, wp):
+    """The main engines' thrust (and flow) factor of a thrust fault at the world's time (1
+    before it starts or without one: a factor of 1, or 0 in arrays that declare no fault). A
+    step takes the factor of its start."""
+    k = wp[WP_THRUST_FAULT]
+    if k > 0.0 and k != 1.0 and world[W_T] >= wp[WP_THRUST_FAULT + 1] - 1e-6:
+        return wp[WP_THRUST_FAULT]
+    return 1.0
 
 
 @kernel
@@ -300,8 +312,8 @@ def burn_pulses(world, wp, thrust_dir_mci, throttle, n_on, dt, n, work):
     runs = engine_throttle(main, throttle)
     f_main = group_thrust(main, runs)
     md_main = group_mass_flow(main, runs)
-    share = lit_share(main, world[W_MAIN_LIT])
-    if share < 1.0:  # some of the group's engines shut down
+    share = lit_share(main, world[W_MAIN_LIT]) * thrust_factor(world, wp)
+    if share != 1.0:  # some of the group's engines shut down, or a thrust fault
         f_main *= share
         md_main *= share
     f_thr = group_thrust(thrusters, 1.0)
@@ -405,7 +417,7 @@ def substep(world, wp, thrust_dir_mci, throttle, thr_on, dt, work):
     if throttle > 0.0:
         main = wp[WP_MAIN:WP_MAIN + N_ENGINE_GROUP]
         runs = engine_throttle(main, throttle)
-        share = lit_share(main, world[W_MAIN_LIT])
+        share = lit_share(main, world[W_MAIN_LIT]) * thrust_factor(world, wp)
         force += share * group_thrust(main, runs)
         mdot += share * group_mass_flow(main, runs)
     if thr_on:
