@@ -363,6 +363,17 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
     param("flight_software.attitude_rate_max_deg_s", "float", 0.0, 360.0,
           "deg/s the commanded thrust direction may turn (0: no software limit; the lander's "
           "own slew rate still holds)", fsw=st.FP_TURN_RATE_MAX, si=math.radians, default=0.0),
+    # the flight computer's restarts (fsw.restart; their triggers come with issue 18)
+    Param((Field("flight_software.restart_protected", "int", 0, 1,
+                 "1: guidance, navigation and the throttle run through a restart (Apollo's "
+                 "restart protection); 0: it comes up in a safe mode with the engines off", 1),
+           Field("flight_software.restart_reboot_s", "float", 0.0, 600.0,
+                 "s, the reboot's length", 0.0),
+           Field("flight_software.restart_attempt_s", "float", 0.0, 600.0,
+                 "s, the time each relight attempt is given", 0.0),
+           Field("flight_software.restart_attempts", "int", 0, 100,
+                 "relight attempts after an unprotected restart", 0)),
+          fsw=st.FP_RESTART),
     param("flight_software.ground_offset_time_s", "float", 0.0, 1e4,
           "s, time constant of the learned offset between the onboard map and the ground the "
           "altimeter sees (0: none)", fsw=st.FP_GROUND_TAU, default=0.0),

@@ -204,6 +204,8 @@ def test_event_constants_name_the_right_events():
         "EV_ENGINE_CUTOFF": "engine_cutoff", "EV_PROBE_CONTACT": "probe_contact",
         "EV_SITE_SELECTED": "site_selected", "EV_ALTM_ACQ": "altimeter_acquired",
         "EV_ALTM_REJ": "altimeter_rejected", "EV_RETRO_START": "retro_start",
+        "EV_RESTART": "computer_restart", "EV_RELIGHT_ATTEMPT": "relight_attempt",
+        "EV_RELIT": "engine_relit",
     }
     defined = {k for k, v in vars(st).items() if k.startswith("EV_") and isinstance(v, int)}
     assert defined == set(expected)
@@ -223,6 +225,8 @@ def test_event_constants_name_the_right_events():
                "MODE_RETRO_COAST": "retro_coast", "MODE_RETRO": "retro"}),
     ("LRF_STATES", {"LRF_WAITING": "waiting", "LRF_TRACKING": "tracking",
                     "LRF_FAULTY": "faulty"}),
+    ("RESTART_PHASES", {"RESTART_RUNNING": "running", "RESTART_BOOTING": "booting",
+                        "RESTART_SAFE": "safe", "RESTART_RELIGHT": "relight"}),
 ])
 def test_code_constants_index_their_tuples(table, codes):
     names = getattr(st, table)

@@ -235,6 +235,9 @@ F_HDA = FSW.add("hazard_detection", 1, "-",
 F_ALTM = FSW.add("altimeter", 4, "-, -, m, -",
                  "altimeter: acquired (1/0), consecutive rejections, last innovation, last "
                  "accepted (1/0)")
+F_RESTART = FSW.add("restart", 4, "-, s, -, -",
+                    "flight-computer restart (``fsw.restart``): phase (RESTART_*), when it "
+                    "ends (s), relight attempts made, restarts so far")
 F_GROUND_OFFSET = FSW.add("ground_offset", 1, "m",
                           "how far the ground the altimeter sees lies above the onboard map's "
                           "surface below (learned; the altitude estimate subtracts it)")
@@ -342,6 +345,10 @@ FP_ALTM_GATE = FSW_PARAMS.add("altimeter_gate_nis", 1, "-",
 FP_TURN_RATE_MAX = FSW_PARAMS.add("turn_rate_max", 1, "rad/s",
                                   "the flight software's limit on how fast its commanded thrust "
                                   "direction may turn (0: none; Vikram's 10 deg/s)")
+FP_RESTART = FSW_PARAMS.add("restart", 4, "-, s, s, -",
+                            "restart model: protected (1: guidance, navigation and the throttle "
+                            "run through it, as Apollo's restart protection), reboot time, time "
+                            "allowed for each relight attempt, most attempts")
 FP_GROUND_TAU = FSW_PARAMS.add("ground_offset_time", 1, "s",
                                "time constant of the learned ground offset (0: none)")
 N_FSW_PARAMS = FSW_PARAMS.size
@@ -453,6 +460,9 @@ POLICIES = ("as_flown_m1", "terrain_aware")
 PROGRAMS = ("retrograde", "doi_burn", "ignition_search", "polynomial", "polynomial_countdown",
             "rate_of_descent", "engines_off", "hover", "retro")
 
+RESTART_RUNNING, RESTART_BOOTING, RESTART_SAFE, RESTART_RELIGHT = range(4)
+RESTART_PHASES = ("running", "booting", "safe", "relight")
+
 ALTIMETER_KALMAN, ALTIMETER_LUMINARY = 0, 1
 ALTIMETER_UPDATES = ("kalman", "luminary")
 
@@ -488,12 +498,16 @@ EVENTS = (
     (23, "altimeter_rejected", "innovation: measured - estimated altitude (m); the first of "
                                "a run of rejections"),
     (24, "retro_start", "the altimeter's mark: estimated altitude (m)"),
+    (25, "computer_restart", "the flight computer restarts: restarts so far"),
+    (26, "relight_attempt", "the restart logic tries to relight the engines: attempt"),
+    (27, "engine_relit", "the engines burn again after a restart: attempts it took"),
 )
 EV = {name: code for code, name, _ in EVENTS}
 (EV_DOI_START, EV_DOI_END, EV_BRAKING, EV_APPROACH, EV_VERTICAL, EV_TERMINAL, EV_LRF_ACQ,
  EV_LRF_REJ, EV_LRF_FAULT, EV_LRF_REACQ, EV_ALT_ZERO, EV_PROP_LOW, EV_PROP_OUT, EV_TD_DETECT,
  EV_CONTACT, EV_LRF_WIDEN, EV_TIMEOUT, EV_HOVER_START, EV_HOVER_END, EV_ENGINE_CUTOFF,
- EV_PROBE_CONTACT, EV_SITE_SELECTED, EV_ALTM_ACQ, EV_ALTM_REJ, EV_RETRO_START) = range(len(EVENTS))
+ EV_PROBE_CONTACT, EV_SITE_SELECTED, EV_ALTM_ACQ, EV_ALTM_REJ, EV_RETRO_START, EV_RESTART,
+ EV_RELIGHT_ATTEMPT, EV_RELIT) = range(len(EVENTS))
 MAX_EVENTS = 512  # rows of the event log; the log keeps the first MAX_EVENTS
 EVENT = Layout("event")  # one row of the event log (core.eventlog.log_event)
 E_T = EVENT.add("t", 1, "s", "time")

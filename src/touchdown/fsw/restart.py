@@ -1,0 +1,105 @@
+"""Flight-computer restarts (compiled): what survives a restart, how long the reboot takes, and
+how the restart logic brings the engines back.
+
+Inputs / Outputs
+==========  ==============================================  ========  ================
+name        layout                                          unit      rate
+==========  ==============================================  ========  ================
+fsw         ``FSW``: restart (read/written); the engine     SI        each cycle
+            commands (written when engines stop)
+fsw_params  ``FSW_PARAMS``: restart (protected, reboot      SI        constant
+            time, time per relight attempt, attempts)
+meas        ``MEAS``: imu_dv_body (the relight's proof)     m/s       each cycle
+events      event log (appended)                            -         on changes
+==========  ==============================================  ========  ================
+
+``computer_restart`` is the trigger (a command, an executive overflow, a watchdog). The
+estimate (navigation's state and covariance, the mode, the propellant count) is kept in memory
+that survives the restart, in both cases:
+
+- *protected* (Apollo's restart protection): guidance, navigation and the throttle run through
+  it; the engines keep their last commands during the reboot, then the cycle goes on.
+- *unprotected*: the computer comes up in a safe mode with the engines off; after the reboot
+  the restart logic commands a relight and lets guidance fly for ``attempt`` seconds; if the
+  IMU then shows the thrust (at least half the acceleration guidance asked for) the engines are
+  back (``engine_relit``), else they are stopped and the next attempt follows, up to
+  ``attempts``; after the last the engines stay off.
+
+``restart_gate`` runs at the start of each cycle and says whether guidance may fly it.
+"""
+
+import math
+
+from touchdown._compile import kernel
+from touchdown.core.eventlog import log_event
+from touchdown.core.layout import (
+    EV_RELIGHT_ATTEMPT,
+    EV_RELIT,
+    EV_RESTART,
+    F_CMD_DUTY,
+    F_CMD_MAIN,
+    F_RESTART,
+    F_THRUST_ACC,
+    FP_RESTART,
+    M_DV,
+    RESTART_BOOTING,
+    RESTART_RELIGHT,
+    RESTART_RUNNING,
+    RESTART_SAFE,
+)
+
+RELIT_SHARE = 0.5  # a relight is proven by at least this share of the acceleration asked for
+
+
+@kernel
+def computer_restart(fsw, fp, t, events, n_events):
+    """The flight computer restarts at t (s): see the module docstring."""
+    state = fsw[F_RESTART:F_RESTART + 4]
+    state[3] += 1.0
+    log_event(events, n_events, t, EV_RESTART, state[3])
+    state[0] = RESTART_BOOTING
+    state[1] = t + fp[FP_RESTART + 1]
+    state[2] = 0.0
+    if fp[FP_RESTART] <= 0.0:  # unprotected: the engines stop
+        fsw[F_CMD_MAIN] = 0.0
+        fsw[F_CMD_DUTY] = 0.0
+
+
+@kernel
+def restart_gate(fsw, fp, t, dt, meas, events, n_events):
+    """Whether guidance flies this cycle at t (s), dt (s) after the last; moves the restart on.
+
+    Returns False while the computer reboots (the engines hold their commands if protected,
+    are off if not) and while an unprotected one waits with its engines off after its last
+    attempt; True otherwise (in a relight attempt guidance flies and commands the engines).
+    """
+    state = fsw[F_RESTART:F_RESTART + 4]
+    phase = state[0]
+    if phase == RESTART_RUNNING:
+        return True
+    if t < state[1]:  # booting, or a relight attempt under way
+        return phase == RESTART_RELIGHT
+    if phase == RESTART_BOOTING:
+        if fp[FP_RESTART] > 0.0:
+            state[0] = RESTART_RUNNING
+            return True
+        state[0] = RESTART_SAFE
+    elif phase == RESTART_RELIGHT:  # the attempt's time is up: did the engines light?
+        asked = math.sqrt(fsw[F_THRUST_ACC] ** 2 + fsw[F_THRUST_ACC + 1] ** 2
+                          + fsw[F_THRUST_ACC + 2] ** 2)
+        dv = meas[M_DV:M_DV + 3]
+        seen = math.sqrt(dv[0] ** 2 + dv[1] ** 2 + dv[2] ** 2) / dt
+        if asked > 0.0 and seen >= RELIT_SHARE * asked:
+            state[0] = RESTART_RUNNING
+            log_event(events, n_events, t, EV_RELIT, state[2])
+            return True
+        fsw[F_CMD_MAIN] = 0.0
+        fsw[F_CMD_DUTY] = 0.0
+        state[0] = RESTART_SAFE
+    if state[2] >= fp[FP_RESTART + 3]:  # no attempts left: the engines stay off
+        return False
+    state[2] += 1.0
+    state[0] = RESTART_RELIGHT
+    state[1] = t + fp[FP_RESTART + 2]
+    log_event(events, n_events, t, EV_RELIGHT_ATTEMPT, state[2])
+    return True

@@ -1,0 +1,92 @@
+"""Flight-computer restarts (``fsw.restart``) on crafted inputs.
+
+What validates what:
+
+- protected (Apollo's restart protection): the engines keep their commands through the reboot,
+  guidance skips the cycles of the reboot and flies again when it ends, the estimate is left as
+  it was, each restart is logged with the count so far;
+- unprotected: the engines stop at once; after the reboot the restart logic tries a relight,
+  guidance flying for the attempt's time; an IMU showing at least half the acceleration asked
+  for proves it (``engine_relit``, back to running); an IMU showing nothing stops the engines
+  and starts the next attempt; after the last attempt the engines stay off for good.
+"""
+
+import numpy as np
+import pytest
+
+from touchdown.core import layout as st
+from touchdown.fsw.restart import computer_restart, restart_gate
+
+DT = 0.1
+
+
+def setup(protected, reboot=2.0, attempt=3.0, attempts=3):
+    fsw, fp = np.zeros(st.N_FSW), np.zeros(st.N_FSW_PARAMS)
+    fp[st.FP_RESTART:st.FP_RESTART + 4] = (1.0 if protected else 0.0, reboot, attempt, attempts)
+    fsw[st.F_CMD_MAIN], fsw[st.F_CMD_DUTY] = 0.7, 0.3
+    fsw[st.F_THRUST_ACC:st.F_THRUST_ACC + 3] = (0.0, 0.0, 2.0)  # guidance asks 2 m/s^2
+    fsw[st.F_X:st.F_X + 6] = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0)
+    return fsw, fp
+
+
+def log():
+    return np.zeros((st.MAX_EVENTS, st.N_EVENT)), np.zeros(1, np.int64)
+
+
+def names(events, n):
+    return [(round(float(t), 3), st.EVENTS[int(c)][1], float(v)) for t, c, v in events[:n[0]]]
+
+
+def imu(accel):
+    meas = np.zeros(st.N_MEAS)
+    meas[st.M_DV + 2] = accel * DT
+    return meas
+
+
+def run(fsw, fp, t0, t1, accel, events, n):
+    """The gate's answer each cycle from t0 to t1 (s), the IMU showing ``accel``."""
+    out = []
+    for k in range(round((t1 - t0) / DT)):
+        out.append(restart_gate(fsw, fp, round(t0 + k * DT, 6), DT, imu(accel), events, n))
+    return out
+
+
+def test_a_protected_restart_keeps_the_engines_and_skips_only_the_reboot():
+    fsw, fp = setup(protected=True, reboot=0.5)
+    events, n = log()
+    computer_restart(fsw, fp, 10.0, events, n)
+    assert (fsw[st.F_CMD_MAIN], fsw[st.F_CMD_DUTY]) == (0.7, 0.3)
+    gate = run(fsw, fp, 10.1, 11.0, 2.0, events, n)
+    assert gate == [False] * 4 + [True] * 5  # 10.1-10.4 rebooting, from 10.5 on flying
+    assert fsw[st.F_RESTART] == st.RESTART_RUNNING
+    assert list(fsw[st.F_X:st.F_X + 6]) == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    computer_restart(fsw, fp, 20.0, events, n)
+    assert names(events, n) == [(10.0, "computer_restart", 1.0), (20.0, "computer_restart", 2.0)]
+
+
+def test_an_unprotected_restart_stops_the_engines_and_relights_when_the_imu_proves_it():
+    fsw, fp = setup(protected=False)
+    events, n = log()
+    computer_restart(fsw, fp, 10.0, events, n)
+    assert (fsw[st.F_CMD_MAIN], fsw[st.F_CMD_DUTY]) == (0.0, 0.0)
+    assert run(fsw, fp, 10.1, 12.0, 0.0, events, n) == [False] * 19  # the reboot
+    # 12.0: the first attempt; guidance flies it for 3 s; the engines burn (1.5 of 2 m/s^2)
+    assert run(fsw, fp, 12.0, 15.0, 1.5, events, n) == [True] * 30
+    assert restart_gate(fsw, fp, 15.0, DT, imu(1.5), events, n)
+    assert fsw[st.F_RESTART] == st.RESTART_RUNNING
+    assert names(events, n) == [(10.0, "computer_restart", 1.0), (12.0, "relight_attempt", 1.0),
+                                (15.0, "engine_relit", 1.0)]
+
+
+@pytest.mark.parametrize("attempts", [1, 3])
+def test_failed_relights_retry_then_leave_the_engines_off(attempts):
+    fsw, fp = setup(protected=False, attempts=attempts)
+    events, n = log()
+    computer_restart(fsw, fp, 0.0, events, n)
+    gate = run(fsw, fp, 0.1, 2.0 + 3.0 * attempts + 5.0, 0.3, events, n)  # too little thrust
+    tried = [e for e in names(events, n) if e[1] == "relight_attempt"]
+    assert [t for t, _, _ in tried] == [2.0 + 3.0 * k for k in range(attempts)]
+    assert not any(e[1] == "engine_relit" for e in names(events, n))
+    after = round((2.0 + 3.0 * attempts - 0.1) / DT)  # the cycles from the last attempt's end
+    assert not any(gate[after:]) and all(gate[round(1.9 / DT):after])
+    assert (fsw[st.F_CMD_MAIN], fsw[st.F_CMD_DUTY]) == (0.0, 0.0)
