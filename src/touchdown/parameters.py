@@ -217,6 +217,26 @@ def next_modes(phases: Sequence[str]) -> list[float]:
     return table
 
 
+_EPOCH = Field("scenario.epoch_utc", "time", None, None,
+               "ISO 8601 UTC, e.g. 2023-04-25T15:40:00Z")
+_COMMANDS = Field("commands", "commands", None, None,
+                  "[[commands]] tables: time_s (sent, s after the epoch), command (one of "
+                  + ", ".join(st.COMMANDS) + "), argument (optional number)", ())
+
+
+def _timeline(commands: Sequence[tuple[float, str, float]], epoch: Any) -> list[float]:
+    """The ``FP_COMMANDS`` rows: each command's arrival (sent + the one-way light time from the
+    Earth, DE421 at the send time), code and argument, in arrival order, padded with zeros."""
+    rows: list[float] = []
+    if commands:
+        from touchdown.moon.ephemeris import load_ephemeris  # only a scenario that commands
+
+        eph = load_ephemeris()
+        for sent, name, arg in sorted(commands):
+            rows += [sent + float(eph.light_time_s(epoch, sent)), st.COMMANDS.index(name), arg]
+    return rows + [0.0] * (st.MAX_COMMANDS * st.N_UPLINK - len(rows))
+
+
 _HAZARD_SPACING = Field("sensors.hazard.spacing_m", "float", 0.0, 100.0,
                         f"m between the {st.HAZARD_N} x {st.HAZARD_N} points of the hazard "
                         "map (0: the lander has no hazard sensor)", 0.0)
@@ -240,8 +260,7 @@ DIRECT_FIELDS = ("direct.start_altitude_km", "direct.v_infinity_mps",
 DECLARATIONS: tuple[Param | NotParam, ...] = (
     other("scenario.name", "str", None, None, "a short name", "names the flight"),
     other("scenario.description", "str", None, None, "one line", "describes the flight"),
-    other("scenario.epoch_utc", "time", None, None, "ISO 8601 UTC, e.g. 2023-04-25T15:40:00Z",
-          "the time of t = 0 (telemetry, reports)"),
+    NotParam(_EPOCH, "the time of t = 0 (telemetry, reports)"),
     other("scenario.duration_max_s", "float", 1.0, 86400.0, "seconds", "the clock's time limit"),
     Param((Field("target.lat_deg", "float", -90.0, 90.0, "planetocentric degrees"),
            Field("target.lon_deg", "float", -180.0, 360.0, "east degrees")),
@@ -374,6 +393,9 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
            Field("flight_software.restart_attempts", "int", 0, 100,
                  "relight attempts after an unprotected restart", 0)),
           fsw=st.FP_RESTART),
+    # the ground's commands, uplinked: arrival = send time + the one-way light time
+    Param((_COMMANDS,), fsw=st.FP_N_COMMANDS, si=len),
+    Param((_COMMANDS, _EPOCH), fsw=st.FP_COMMANDS, si=_timeline),
     param("flight_software.ground_offset_time_s", "float", 0.0, 1e4,
           "s, time constant of the learned offset between the onboard map and the ground the "
           "altimeter sees (0: none)", fsw=st.FP_GROUND_TAU, default=0.0),

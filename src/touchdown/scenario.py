@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
-from touchdown.core.layout import ALTIMETER_UPDATES, MAX_BEAMS, POLICIES
+from touchdown.core.layout import ALTIMETER_UPDATES, COMMANDS, MAX_BEAMS, MAX_COMMANDS, POLICIES
 from touchdown.errors import ScenarioError
 from touchdown.parameters import DIRECT_FIELDS, ORBIT_FIELDS, PHASES, fields
 
@@ -26,8 +27,8 @@ CAMPAIGN_SUFFIX = ".campaign.toml"  # NAME.campaign.toml beside NAME.toml holds 
 # with what each fills. Kinds: "float", "int", "str", "vec2", "vec3", "time", "policy" and
 # "altimeter_update" and "history" (one of CHOICES), "phases" (a list of mode names), "tiles"
 # (a list of terrain files), "beams" (a list of unit vectors), "points" (a list of number
-# triples, nan allowed) and "labels" (a list of strings). Bounds
-# are inclusive; None means unbounded.
+# triples, nan allowed), "labels" (a list of strings) and "commands" ([[commands]] tables: the
+# ground's command timeline). Bounds are inclusive; None means unbounded.
 SCHEMA: tuple[tuple[str, str, float | None, float | None, str], ...] = tuple(
     (f.key, f.kind, f.lo, f.hi, f.what) for f in fields())
 
@@ -146,6 +147,8 @@ def _check(path: Path, key: str, kind: str, lo: float | None, hi: float | None, 
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise bad(f"must be a list of strings, got {value!r}")
         return tuple(value)
+    if kind == "commands":
+        return _commands(value, bad)
     if kind == "tiles":
         if value is None:
             return None
@@ -315,6 +318,12 @@ def _check_phases(path: Path, values: dict[str, Any]) -> None:
 def _check_together(path: Path, values: dict[str, Any]) -> None:
     """Checks that involve more than one field."""
     _check_start(path, values)
+    end = values["scenario.duration_max_s"]
+    for k, (t, name, _) in enumerate(values["commands"]):
+        if not 0.0 <= t <= end:
+            raise ScenarioError(path, "commands", f"entry {k + 1} ({name}) is sent at {t:g} s, "
+                                f"outside the flight (0 to {end:g} s)",
+                                "give a time_s within scenario.duration_max_s")
     _check_engines(path, values)
     _check_phases(path, values)
     if len(values["history.phase_labels"]) != len(values["history.phase_points"]):
@@ -340,6 +349,31 @@ def _check_together(path: Path, values: dict[str, Any]) -> None:
     if 0.0 < values["sensors.lrf.max_range_m"] <= values["sensors.lrf.min_range_m"]:
         raise ScenarioError(path, "sensors.lrf.min_range_m", "must be below max_range_m",
                             "check the range window")
+
+
+Command = tuple[float, str, float]  # a [[commands]] entry: time_s, command, argument
+
+
+def _commands(value: Any, bad: Callable[[str], ScenarioError]) -> tuple[Command, ...]:
+    """The [[commands]] timeline as (time_s, command, argument) triples."""
+    if not isinstance(value, list | tuple) or not all(isinstance(c, dict) for c in value):
+        raise bad(f"must be [[commands]] tables, got {value!r}")
+    if len(value) > MAX_COMMANDS:
+        raise bad(f"has {len(value)} commands, more than the {MAX_COMMANDS} a timeline holds")
+    out = []
+    for k, c in enumerate(value):
+        extra = sorted(set(c) - {"time_s", "command", "argument"})
+        if extra:
+            raise bad(f"entry {k + 1} has unknown keys {extra}")
+        if c.get("command") not in COMMANDS:
+            raise bad(f"entry {k + 1} names the unknown command {c.get('command')!r}; the "
+                      f"commands are {', '.join(COMMANDS)}")
+        t, arg = c.get("time_s"), c.get("argument", 0.0)
+        for what, v in (("time_s", t), ("argument", arg)):
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise bad(f"entry {k + 1}'s {what} must be a number, got {v!r}")
+        out.append((float(t), c["command"], float(arg)))
+    return tuple(out)
 
 
 def _reject_unknown(doc: dict[str, Any], path: Path, prefix: str = "") -> None:

@@ -205,7 +205,7 @@ def test_event_constants_name_the_right_events():
         "EV_SITE_SELECTED": "site_selected", "EV_ALTM_ACQ": "altimeter_acquired",
         "EV_ALTM_REJ": "altimeter_rejected", "EV_RETRO_START": "retro_start",
         "EV_RESTART": "computer_restart", "EV_RELIGHT_ATTEMPT": "relight_attempt",
-        "EV_RELIT": "engine_relit",
+        "EV_RELIT": "engine_relit", "EV_COMMAND": "command_received",
     }
     defined = {k for k, v in vars(st).items() if k.startswith("EV_") and isinstance(v, int)}
     assert defined == set(expected)
@@ -225,6 +225,7 @@ def test_event_constants_name_the_right_events():
                "MODE_RETRO_COAST": "retro_coast", "MODE_RETRO": "retro"}),
     ("LRF_STATES", {"LRF_WAITING": "waiting", "LRF_TRACKING": "tracking",
                     "LRF_FAULTY": "faulty"}),
+    ("COMMANDS", {"COMMAND_COMPUTER_RESET": "computer_reset"}),
     ("RESTART_PHASES", {"RESTART_RUNNING": "running", "RESTART_BOOTING": "booting",
                         "RESTART_SAFE": "safe", "RESTART_RELIGHT": "relight"}),
 ])

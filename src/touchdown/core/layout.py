@@ -238,6 +238,8 @@ F_ALTM = FSW.add("altimeter", 4, "-, -, m, -",
 F_RESTART = FSW.add("restart", 4, "-, s, -, -",
                     "flight-computer restart (``fsw.restart``): phase (RESTART_*), when it "
                     "ends (s), relight attempts made, restarts so far")
+F_CMD_NEXT = FSW.add("command_next", 1, "-",
+                     "the uplinked command timeline: index of the next command to execute")
 F_GROUND_OFFSET = FSW.add("ground_offset", 1, "m",
                           "how far the ground the altimeter sees lies above the onboard map's "
                           "surface below (learned; the altitude estimate subtracts it)")
@@ -349,6 +351,15 @@ FP_RESTART = FSW_PARAMS.add("restart", 4, "-, s, s, -",
                             "restart model: protected (1: guidance, navigation and the throttle "
                             "run through it, as Apollo's restart protection), reboot time, time "
                             "allowed for each relight attempt, most attempts")
+MAX_COMMANDS = 16  # commands a scenario's timeline holds at most
+UPLINK = Layout("uplinked_command")  # one command of the timeline (fsw.cycle executes it)
+UC_ARRIVAL = UPLINK.add("arrival", 1, "s", "time it arrives onboard: sent + one-way light time")
+UC_CODE = UPLINK.add("code", 1, "-", "command code (COMMANDS)")
+UC_ARG = UPLINK.add("argument", 1, "-", "its argument (0 when it takes none)")
+N_UPLINK = UPLINK.size
+FP_N_COMMANDS = FSW_PARAMS.add("n_commands", 1, "-", "commands in the uplinked timeline")
+FP_COMMANDS = FSW_PARAMS.add("commands", MAX_COMMANDS * N_UPLINK, "s, -, -",
+                             "the uplinked command timeline in arrival order (``UPLINK`` rows)")
 FP_GROUND_TAU = FSW_PARAMS.add("ground_offset_time", 1, "s",
                                "time constant of the learned ground offset (0: none)")
 N_FSW_PARAMS = FSW_PARAMS.size
@@ -460,6 +471,10 @@ POLICIES = ("as_flown_m1", "terrain_aware")
 PROGRAMS = ("retrograde", "doi_burn", "ignition_search", "polynomial", "polynomial_countdown",
             "rate_of_descent", "engines_off", "hover", "retro")
 
+# Commands a scenario's timeline ([[commands]]) may send: name -> code
+(COMMAND_COMPUTER_RESET,) = range(1)
+COMMANDS = ("computer_reset",)
+
 RESTART_RUNNING, RESTART_BOOTING, RESTART_SAFE, RESTART_RELIGHT = range(4)
 RESTART_PHASES = ("running", "booting", "safe", "relight")
 
@@ -501,13 +516,14 @@ EVENTS = (
     (25, "computer_restart", "the flight computer restarts: restarts so far"),
     (26, "relight_attempt", "the restart logic tries to relight the engines: attempt"),
     (27, "engine_relit", "the engines burn again after a restart: attempts it took"),
+    (28, "command_received", "an uplinked command arrives and is executed: its code"),
 )
 EV = {name: code for code, name, _ in EVENTS}
 (EV_DOI_START, EV_DOI_END, EV_BRAKING, EV_APPROACH, EV_VERTICAL, EV_TERMINAL, EV_LRF_ACQ,
  EV_LRF_REJ, EV_LRF_FAULT, EV_LRF_REACQ, EV_ALT_ZERO, EV_PROP_LOW, EV_PROP_OUT, EV_TD_DETECT,
  EV_CONTACT, EV_LRF_WIDEN, EV_TIMEOUT, EV_HOVER_START, EV_HOVER_END, EV_ENGINE_CUTOFF,
  EV_PROBE_CONTACT, EV_SITE_SELECTED, EV_ALTM_ACQ, EV_ALTM_REJ, EV_RETRO_START, EV_RESTART,
- EV_RELIGHT_ATTEMPT, EV_RELIT) = range(len(EVENTS))
+ EV_RELIGHT_ATTEMPT, EV_RELIT, EV_COMMAND) = range(len(EVENTS))
 MAX_EVENTS = 512  # rows of the event log; the log keeps the first MAX_EVENTS
 EVENT = Layout("event")  # one row of the event log (core.eventlog.log_event)
 E_T = EVENT.add("t", 1, "s", "time")
@@ -743,7 +759,7 @@ N_STEP_SCRATCH = STEP.size
 ALL_LAYOUTS = (CLOCK, WORLD, WORLD_PARAMS, MEAS, FSW, FSW_PARAMS, EVENT, TRACE, NAV_PREDICT,
                NAV_HEIGHT, NAV_UPDATE, NAV_ALTIMETER, NAV_VELOCITY, NAV_PROPAGATE, NAV_SURFACE,
                GUIDANCE_FRAME, GUIDANCE, HAZARD_SELECT, FSW_CYCLE, TERRAIN_META, LATLON, MOON_TURN,
-               TERRAIN_BOX, THRUST_GROUP,
+               TERRAIN_BOX, THRUST_GROUP, UPLINK,
                ENGINE_GROUP, SCRATCH_GRAVITY, SCRATCH_RK4, SCRATCH_TURN_AXIS, SCRATCH_TURN,
                SCRATCH_SLEW, SCRATCH_SUBSTEP, SCRATCH_BURN, SCRATCH_CONTACT, SCRATCH_ALTITUDE,
                SCRATCH_CLASSIFY, SCRATCH_READ_LRF, SCRATCH_ALTIMETER, SCRATCH_RADAR, RADAR_BEAM,

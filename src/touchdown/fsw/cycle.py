@@ -73,6 +73,7 @@ from touchdown.core.layout import (
     NAV_UPDATE,
     NAV_VELOCITY,
 )
+from touchdown.fsw.commands import execute_commands
 from touchdown.fsw.control import account_propellant, limit_turn
 from touchdown.fsw.guidance import fly_program
 from touchdown.fsw.hazard import select_site
@@ -94,6 +95,7 @@ from touchdown.fsw.navigation import (
     update_lrf,
     update_velocimeter,
 )
+from touchdown.fsw.restart import restart_gate
 
 # scratch words of the callees
 N_PROPAGATE, N_UPDATE, N_SURFACE = NAV_PROPAGATE.size, NAV_UPDATE.size, NAV_SURFACE.size
@@ -156,12 +158,14 @@ def fsw_cycle(fsw, t, onboard, record, work):
     if meas[M_HAZARD_VALID] > 0.5 and x[F_HDA] > 0.5:
         select_site(x, fp, meas, t, events, n_events, work[FC_HAZARD:FC_HAZARD + N_HAZARD])
     mode = monitor(x, fp, meas, t, events, n_events)
+    execute_commands(x, fp, t, events, n_events)
+    flying = restart_gate(x, fp, t, dt, meas, events, n_events)
     need = 0.0  # fraction of full thrust the braking guidance needs (0: not evaluated)
     guidance = work[FC_GUIDANCE:FC_GUIDANCE + N_GUIDANCE]
     prev = work[FC_PREV_DIR:FC_PREV_DIR + 3]
     for i in range(3):
         prev[i] = x[F_CMD_DIR + i]
-    for _ in range(len(MODES)):  # a mode, and the next when it flies in the same cycle
+    for _ in range(len(MODES) if flying else 0):  # a mode, and the next in the same cycle
         result = fly_program(MODE_PROGRAM[mode], MODE_TARGET[mode], x, fp, meas, t, dt,
                              guidance)
         if mode == MODE_COAST_DESCENT and not math.isnan(result):
