@@ -135,6 +135,11 @@ WP_LEAK = WORLD_PARAMS.add("propellant_leak", 2, "kg/s, s",
 WP_THRUST_FAULT = WORLD_PARAMS.add("main_thrust_fault", 2, "-, s",
                                    "fault: the main engines' thrust and flow times this factor "
                                    "from a time on (1: none)")
+WP_IMU_UNITS = WORLD_PARAMS.add("imu_units", 1, "-",
+                                "IMUs aboard (1, or 2: a redundant unit B with the same error "
+                                "model and its own noise)")
+WP_IMU_FAIL = WORLD_PARAMS.add("imu_fail", 1, "s",
+                               "fault: IMU unit A fails from this time on (0: never)")
 WP_PROBE = WORLD_PARAMS.add("probe_length", 1, "m",
                             "contact probes (Apollo's 1.7 m, Luna 9's boom) reach this far "
                             "below the footpads (0: none)")
@@ -164,6 +169,9 @@ M_ST_VALID = MEAS.add("star_tracker_valid", 1, "-", "1 when a fix arrived this c
 M_ST_Q = MEAS.add("star_tracker_q", 4, "-", "measured q_body_mci")
 M_LRF = MEAS.add("lrf_range", 1, "m", "slant range, NaN when no reading")
 M_LEG = MEAS.add("leg_contact", 1, "-", "1 when a footpad switch closed")
+M_DV_B = MEAS.add("imu_b_dv_body", 3, "m/s", "IMU unit B: accelerometer delta-v")
+M_DTH_B = MEAS.add("imu_b_dtheta_body", 3, "rad", "IMU unit B: gyro delta-angle")
+M_IMU_OK = MEAS.add("imu_ok", 2, "-", "units A and B: 1 while reporting, 0 failed or absent")
 M_PROBE = MEAS.add("probe_contact", 1, "-", "1 when a contact probe touched the ground")
 M_VELOCIMETER = MEAS.add("velocimeter", 2 * MAX_BEAMS, "m, m/s",
                          "each beam's slant range and velocity along it (toward the ground), "
@@ -238,6 +246,7 @@ F_ALTM = FSW.add("altimeter", 4, "-, -, m, -",
 F_RESTART = FSW.add("restart", 4, "-, s, -, -",
                     "flight-computer restart (``fsw.restart``): phase (RESTART_*), when it "
                     "ends (s), relight attempts made, restarts so far")
+F_IMU_UNIT = FSW.add("imu_unit", 1, "-", "the IMU unit navigation uses: 0 (A) or 1 (B)")
 F_CMD_NEXT = FSW.add("command_next", 1, "-",
                      "the uplinked command timeline: index of the next command to execute")
 F_GROUND_OFFSET = FSW.add("ground_offset", 1, "m",
@@ -344,6 +353,7 @@ FP_ALTM_SIGMA = FSW_PARAMS.add("altimeter_sigma", 2, "m, -",
                                "the filter's altimeter noise: sigma = a + b * estimated altitude")
 FP_ALTM_GATE = FSW_PARAMS.add("altimeter_gate_nis", 1, "-",
                               "chi-square gate on the altimeter's normalised innovation")
+FP_IMU_UNITS = FSW_PARAMS.add("imu_units", 1, "-", "IMUs aboard (redundancy management)")
 FP_TURN_RATE_MAX = FSW_PARAMS.add("turn_rate_max", 1, "rad/s",
                                   "the flight software's limit on how fast its commanded thrust "
                                   "direction may turn (0: none; Vikram's 10 deg/s)")
@@ -517,13 +527,15 @@ EVENTS = (
     (26, "relight_attempt", "the restart logic tries to relight the engines: attempt"),
     (27, "engine_relit", "the engines burn again after a restart: attempts it took"),
     (28, "command_received", "an uplinked command arrives and is executed: its code"),
+    (29, "imu_switched", "redundancy management: navigation switches to IMU unit (0 A, 1 B)"),
+    (30, "imu_lost", "no IMU unit reports: navigation coasts on its model (the unit in use)"),
 )
 EV = {name: code for code, name, _ in EVENTS}
 (EV_DOI_START, EV_DOI_END, EV_BRAKING, EV_APPROACH, EV_VERTICAL, EV_TERMINAL, EV_LRF_ACQ,
  EV_LRF_REJ, EV_LRF_FAULT, EV_LRF_REACQ, EV_ALT_ZERO, EV_PROP_LOW, EV_PROP_OUT, EV_TD_DETECT,
  EV_CONTACT, EV_LRF_WIDEN, EV_TIMEOUT, EV_HOVER_START, EV_HOVER_END, EV_ENGINE_CUTOFF,
  EV_PROBE_CONTACT, EV_SITE_SELECTED, EV_ALTM_ACQ, EV_ALTM_REJ, EV_RETRO_START, EV_RESTART,
- EV_RELIGHT_ATTEMPT, EV_RELIT, EV_COMMAND) = range(len(EVENTS))
+ EV_RELIGHT_ATTEMPT, EV_RELIT, EV_COMMAND, EV_IMU_SWITCH, EV_IMU_LOST) = range(len(EVENTS))
 MAX_EVENTS = 512  # rows of the event log; the log keeps the first MAX_EVENTS
 EVENT = Layout("event")  # one row of the event log (core.eventlog.log_event)
 E_T = EVENT.add("t", 1, "s", "time")

@@ -89,6 +89,7 @@ from touchdown.fsw.modes import (
     transition_due,
 )
 from touchdown.fsw.navigation import (
+    manage_imus,
     propagate,
     surface_estimate,
     update_altimeter,
@@ -142,6 +143,7 @@ def fsw_cycle(fsw, t, onboard, record, work):
     x, fp, meas = fsw.state, fsw.params, fsw.meas
     events, n_events = record.events, record.n_events
     dt = (1.0 + x[F_SLEEP]) * fp[FP_DT]
+    manage_imus(x, fp, meas, t, events, n_events)
     propagate(x, fp, meas, t - dt, dt, work[FC_PROPAGATE:FC_PROPAGATE + N_PROPAGATE])
     update_lrf(x, fp, meas, t, onboard.elev, onboard.meta, events, n_events,
                work[FC_UPDATE:FC_UPDATE + N_UPDATE])

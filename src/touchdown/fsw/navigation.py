@@ -45,6 +45,8 @@ from touchdown.core.layout import (
     ALTIMETER_LUMINARY,
     EV_ALTM_ACQ,
     EV_ALTM_REJ,
+    EV_IMU_LOST,
+    EV_IMU_SWITCH,
     EV_LRF_ACQ,
     EV_LRF_FAULT,
     EV_LRF_REACQ,
@@ -55,6 +57,7 @@ from touchdown.core.layout import (
     F_CMD_DUTY,
     F_CMD_MAIN,
     F_GROUND_OFFSET,
+    F_IMU_UNIT,
     F_LRF_LAST,
     F_LRF_NACC,
     F_LRF_NREJ,
@@ -75,6 +78,7 @@ from touchdown.core.layout import (
     FP_FAULT_N,
     FP_GATE,
     FP_GROUND_TAU,
+    FP_IMU_UNITS,
     FP_LRF_INCIDENCE_COS,
     FP_LRF_MAX,
     FP_LRF_SIGMA,
@@ -91,7 +95,10 @@ from touchdown.core.layout import (
     LRF_WAITING,
     M_ALTIMETER,
     M_DTH,
+    M_DTH_B,
     M_DV,
+    M_DV_B,
+    M_IMU_OK,
     M_LRF,
     M_ST_Q,
     M_ST_VALID,
@@ -485,6 +492,34 @@ def update_altimeter(fsw, fp, meas, t, alt_est, events, n_events, work):
     state[1] = 0.0
     state[3] = 1.0
     return 1
+
+
+@kernel
+def manage_imus(fsw, fp, meas, t, events, n_events):
+    """Redundancy management: navigation flies on the IMU unit in use while it reports, and
+    switches to the other unit (if aboard and reporting) when it stops. The increments of the
+    unit in use are placed where ``propagate`` reads them (``M_DV``, ``M_DTH``); with no unit
+    reporting they are zero (navigation coasts on its model) and ``imu_lost`` is logged once."""
+    lost = fsw[F_IMU_UNIT] < 0.0  # no unit reported last cycle (-1: A was in use, -2: B)
+    unit = int(-fsw[F_IMU_UNIT] - 1.0) if lost else int(fsw[F_IMU_UNIT])
+    if meas[M_IMU_OK + unit] < 0.5:
+        other = 1 - unit
+        if fp[FP_IMU_UNITS] > 1.0 and meas[M_IMU_OK + other] > 0.5:
+            unit = other
+            log_event(events, n_events, t, EV_IMU_SWITCH, unit)
+    if meas[M_IMU_OK + unit] < 0.5:
+        if not lost:
+            log_event(events, n_events, t, EV_IMU_LOST, unit)
+        fsw[F_IMU_UNIT] = -1.0 - unit
+        for i in range(3):
+            meas[M_DV + i] = 0.0
+            meas[M_DTH + i] = 0.0
+        return
+    fsw[F_IMU_UNIT] = unit
+    if unit == 1:
+        for i in range(3):
+            meas[M_DV + i] = meas[M_DV_B + i]
+            meas[M_DTH + i] = meas[M_DTH_B + i]
 
 
 @kernel

@@ -169,6 +169,7 @@ def no_readings() -> np.ndarray:
     meas = np.zeros(st.N_MEAS)
     for name in ("lrf_range", "altimeter", "velocimeter"):
         meas[st.MEAS.slice(name)] = np.nan
+    meas[st.M_IMU_OK] = 1.0  # unit A aboard and reporting
     return meas
 
 

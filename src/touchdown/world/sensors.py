@@ -28,7 +28,10 @@ from touchdown.core.layout import (
     LL_RADIUS,
     M_ALTIMETER,
     M_DTH,
+    M_DTH_B,
     M_DV,
+    M_DV_B,
+    M_IMU_OK,
     M_LEG,
     M_LRF,
     M_ST_Q,
@@ -53,6 +56,8 @@ from touchdown.core.layout import (
     WP_ALTIMETER,
     WP_GYR_ARW,
     WP_GYR_BIAS,
+    WP_IMU_FAIL,
+    WP_IMU_UNITS,
     WP_LRF_BEAM,
     WP_LRF_BIAS,
     WP_LRF_DROP,
@@ -79,16 +84,35 @@ def latlon_below(world, r_mcmf, ll):
 
 
 @kernel
-def read_imu(world, wp, dt, rng, meas):
-    """Accelerometer and gyro increments over the last dt (s); resets the world's accumulators."""
+def _imu_unit(world, wp, dt, rng, meas, dv_at, dth_at):
+    """One unit's accelerometer and gyro increments over the last dt (s) into meas."""
     sq = math.sqrt(dt)
     for i in range(3):
         dv_true = world[W_DV + i]
         n_acc, n_gyr = normal_pair(rng)
-        meas[M_DV + i] = ((1.0 + wp[WP_ACC_SF]) * dv_true + wp[WP_ACC_BIAS + i] * dt
-                          + wp[WP_ACC_VRW] * sq * n_acc)
-        meas[M_DTH + i] = (world[W_DTH + i] + wp[WP_GYR_BIAS + i] * dt
-                           + wp[WP_GYR_ARW] * sq * n_gyr)
+        meas[dv_at + i] = ((1.0 + wp[WP_ACC_SF]) * dv_true + wp[WP_ACC_BIAS + i] * dt
+                           + wp[WP_ACC_VRW] * sq * n_acc)
+        meas[dth_at + i] = (world[W_DTH + i] + wp[WP_GYR_BIAS + i] * dt
+                            + wp[WP_GYR_ARW] * sq * n_gyr)
+
+
+@kernel
+def read_imu(world, wp, dt, rng, meas):
+    """Accelerometer and gyro increments over the last dt (s) of each unit aboard (unit B, if
+    any, drawing its noise after A's); resets the world's accumulators. A failed unit (the
+    ``WP_IMU_FAIL`` fault, unit A) reports nothing: NaN increments, its flag at 0."""
+    _imu_unit(world, wp, dt, rng, meas, M_DV, M_DTH)
+    meas[M_IMU_OK] = 1.0
+    meas[M_IMU_OK + 1] = 0.0
+    if wp[WP_IMU_UNITS] > 1.0:
+        _imu_unit(world, wp, dt, rng, meas, M_DV_B, M_DTH_B)
+        meas[M_IMU_OK + 1] = 1.0
+    if wp[WP_IMU_FAIL] > 0.0 and world[W_T] >= wp[WP_IMU_FAIL]:
+        meas[M_IMU_OK] = 0.0
+        for i in range(3):
+            meas[M_DV + i] = math.nan
+            meas[M_DTH + i] = math.nan
+    for i in range(3):
         world[W_DV + i] = 0.0
         world[W_DTH + i] = 0.0
     meas[M_T] = world[W_T]
