@@ -1,4 +1,5 @@
-"""The kernel decorator (``touchdown._compile``): one set of flags for every compiled kernel."""
+"""The kernel decorator (``touchdown._compile``): one set of flags for every compiled kernel,
+and a compiled cache folder per version of the source."""
 
 import numpy as np
 import pytest
@@ -47,3 +48,25 @@ def test_a_kernel_that_allocates_fails_to_compile():
 
     with pytest.raises(TypingError, match="zeros"):  # "Only accept returning of array passed"
         allocates(3)
+
+
+def test_the_compiled_cache_lives_in_a_folder_per_version_of_the_source(tmp_path, monkeypatch):
+    """Numba checks a kernel's own file only; a folder per digest of every source file makes a
+    changed callee or layout compile afresh instead of loading stale code."""
+    from pathlib import Path
+
+    import numba
+
+    from touchdown import _compile
+
+    assert Path(numba.config.CACHE_DIR).name == _compile.source_digest()
+    pkg = tmp_path / "pkg"
+    (pkg / "core").mkdir(parents=True)
+    (pkg / "core" / "layout.py").write_text("F_X = 0\n")
+    (pkg / "kernel.py").write_text("def f(): pass\n")
+    monkeypatch.setattr(_compile, "PACKAGE", pkg)
+    before = _compile.source_digest()
+    (pkg / "core" / "layout.py").write_text("F_X = 1\n")  # a layout constant moves
+    assert _compile.source_digest() != before
+    (pkg / "core" / "layout.py").write_text("F_X = 0\n")
+    assert _compile.source_digest() == before  # back to known source: the same folder

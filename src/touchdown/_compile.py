@@ -1,11 +1,37 @@
-"""The one decorator every compiled kernel uses (``njit(cache=True)``, no fastmath)."""
+"""The one decorator every compiled kernel uses (``njit(cache=True)``, no fastmath), and the
+compiled cache's folder, one per version of the package's source.
+
+Numba's cache checks a kernel's own source file only: a kernel whose callee, or whose layout
+constant (``core.layout``), changed would load its stale machine code and compute with the old
+one. So the cache lives in a subfolder of ``NUMBA_CACHE_DIR`` (by default ``.numba-cache`` beside
+``src``) named by a digest of every source file of the package: any edit, or a ``git pull``,
+compiles afresh, and a checkout returning to known source finds its cache again.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
+import numba
 from numba import njit
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+def source_digest() -> str:
+    """A digest of every ``.py`` file of the package, its path and its bytes."""
+    h = hashlib.sha256()
+    for p in sorted(PACKAGE.rglob("*.py")):
+        h.update(p.relative_to(PACKAGE).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+numba.config.CACHE_DIR = str(Path(numba.config.CACHE_DIR or PACKAGE.parents[1] / ".numba-cache")
+                             / source_digest())
 
 F = TypeVar("F", bound=Callable[..., Any])
 
