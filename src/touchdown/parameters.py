@@ -396,6 +396,9 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
            Field("flight_software.restart_attempts", "int", 0, 100,
                  "relight attempts after an unprotected restart", 0)),
           fsw=st.FP_RESTART),
+    param("flight_software.imu_reset_restarts_computer", "int", 0, 1,
+          "1: an imu_reset command also restarts the flight computer (Beresheet's flaw)",
+          fsw=st.FP_IMU_RESET_RESTARTS, default=0),
     # the ground's commands, uplinked: arrival = send time + the one-way light time
     Param((_COMMANDS,), fsw=st.FP_N_COMMANDS, si=len),
     Param((_COMMANDS, _EPOCH), fsw=st.FP_COMMANDS, si=_timeline),

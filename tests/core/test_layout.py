@@ -226,7 +226,7 @@ def test_event_constants_name_the_right_events():
                "MODE_RETRO_COAST": "retro_coast", "MODE_RETRO": "retro"}),
     ("LRF_STATES", {"LRF_WAITING": "waiting", "LRF_TRACKING": "tracking",
                     "LRF_FAULTY": "faulty"}),
-    ("COMMANDS", {"COMMAND_COMPUTER_RESET": "computer_reset"}),
+    ("COMMANDS", {"COMMAND_COMPUTER_RESET": "computer_reset", "COMMAND_IMU_RESET": "imu_reset"}),
     ("RESTART_PHASES", {"RESTART_RUNNING": "running", "RESTART_BOOTING": "booting",
                         "RESTART_SAFE": "safe", "RESTART_RELIGHT": "relight"}),
 ])

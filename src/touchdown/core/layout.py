@@ -354,6 +354,9 @@ FP_ALTM_SIGMA = FSW_PARAMS.add("altimeter_sigma", 2, "m, -",
 FP_ALTM_GATE = FSW_PARAMS.add("altimeter_gate_nis", 1, "-",
                               "chi-square gate on the altimeter's normalised innovation")
 FP_IMU_UNITS = FSW_PARAMS.add("imu_units", 1, "-", "IMUs aboard (redundancy management)")
+FP_IMU_RESET_RESTARTS = FSW_PARAMS.add("imu_reset_restarts", 1, "-",
+                                       "1: an imu_reset command restarts the flight computer "
+                                       "(Beresheet's flaw); 0: it resets the unit alone")
 FP_TURN_RATE_MAX = FSW_PARAMS.add("turn_rate_max", 1, "rad/s",
                                   "the flight software's limit on how fast its commanded thrust "
                                   "direction may turn (0: none; Vikram's 10 deg/s)")
@@ -482,8 +485,8 @@ PROGRAMS = ("retrograde", "doi_burn", "ignition_search", "polynomial", "polynomi
             "rate_of_descent", "engines_off", "hover", "retro")
 
 # Commands a scenario's timeline ([[commands]]) may send: name -> code
-(COMMAND_COMPUTER_RESET,) = range(1)
-COMMANDS = ("computer_reset",)
+(COMMAND_COMPUTER_RESET, COMMAND_IMU_RESET) = range(2)
+COMMANDS = ("computer_reset", "imu_reset")
 
 RESTART_RUNNING, RESTART_BOOTING, RESTART_SAFE, RESTART_RELIGHT = range(4)
 RESTART_PHASES = ("running", "booting", "safe", "relight")

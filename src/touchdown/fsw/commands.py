@@ -13,16 +13,21 @@ events      event log (appended: command_received, and      -         per comman
             what the command logs)
 ==========  ==============================================  ========  ================
 
-Commands (``COMMANDS``): ``computer_reset`` restarts the flight computer (``fsw.restart``).
+Commands (``COMMANDS``): ``computer_reset`` restarts the flight computer (``fsw.restart``);
+``imu_reset`` (argument: the unit, 0 for A, 1 for B) resets an IMU unit, which redundancy
+management then re-admits once it reports, and, in a flight software with Beresheet's flaw
+(``FP_IMU_RESET_RESTARTS``), also restarts the flight computer.
 """
 
 from touchdown._compile import kernel
 from touchdown.core.eventlog import log_event
 from touchdown.core.layout import (
     COMMAND_COMPUTER_RESET,
+    COMMAND_IMU_RESET,
     EV_COMMAND,
     F_CMD_NEXT,
     FP_COMMANDS,
+    FP_IMU_RESET_RESTARTS,
     FP_N_COMMANDS,
     MAX_COMMANDS,
     N_UPLINK,
@@ -42,7 +47,8 @@ def execute_commands(fsw, fp, t, events, n_events):
     while k < fp[FP_N_COMMANDS] and timeline[k, UC_ARRIVAL] <= t:
         code = int(timeline[k, UC_CODE])
         log_event(events, n_events, t, EV_COMMAND, code)
-        if code == COMMAND_COMPUTER_RESET:
+        if code == COMMAND_COMPUTER_RESET or (code == COMMAND_IMU_RESET
+                                               and fp[FP_IMU_RESET_RESTARTS] > 0.0):
             computer_restart(fsw, fp, t, events, n_events)
         k += 1
     fsw[F_CMD_NEXT] = k
