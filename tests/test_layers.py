@@ -46,8 +46,8 @@ LAYERS: dict[int, tuple[str, ...]] = {  # bottom -> top: top-level packages and 
     2: ("world", "fsw"),
     3: ("sim", "scenario", "parameters"),  # the simulation and its inputs
     4: ("plots", "telemetry"),  # the shell's base: drawings; packets, link, run folder
-    5: ("ground", "campaign", "library"),
-    6: ("report",),  # reads the ground's archive, reruns a campaign sample
+    5: ("ground", "campaign"),
+    6: ("report", "library"),  # reads the ground's archive, reruns a campaign sample
     7: ("cli",),
 }
 LAYER = {name: level for level, names in LAYERS.items() for name in names}

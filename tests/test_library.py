@@ -28,7 +28,8 @@ import numpy as np
 import pytest
 from tests.terrain import needs_terrain
 
-from touchdown.library import distance_km, fly_library, format_table, profile_figure, shipped
+from touchdown.library import fly_library, format_table, profile_figure, shipped
+from touchdown.report.track import great_circle_km
 
 pytestmark = needs_terrain
 
@@ -136,5 +137,5 @@ def test_table_and_profile_figure(flown, tmp_path):
         assert r["history"] in ("landed", "crashed") and math.isfinite(r["from_target_km"])
     png = profile_figure(flown["apollo-11"], tmp_path / "apollo-11.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert distance_km((0.0, 0.0), (0.0, 1.0)) == pytest.approx(1737.4 * math.pi / 180 / 1.0,
-                                                                 rel=1e-12)
+    assert great_circle_km(0.0, 0.0, 0.0, 1.0) == pytest.approx(1737.4 * math.pi / 180 / 1.0,
+                                                                rel=1e-12)

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from touchdown.core.layout import W_PROP
-from touchdown.moon.constants import R_REF
 from touchdown.plots.profile import plot_profile
+from touchdown.report.track import great_circle_km
 from touchdown.scenario import CAMPAIGN_SUFFIX, SCENARIO_DIR, Scenario
 from touchdown.sim.run import Flight, fly
 
@@ -50,15 +50,7 @@ class Entry:
                 "vertical_mps": td.get("vertical_speed_mps", math.nan),
                 "horizontal_mps": td.get("horizontal_speed_mps", math.nan),
                 "propellant_left_kg": float(f.arrays.world[W_PROP]),
-                "from_target_km": distance_km(target, where) if where else math.nan}
-
-
-def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance (km) on the reference sphere between two (lat, lon) in degrees."""
-    la1, lo1, la2, lo2 = map(math.radians, (*a, *b))
-    h = (math.sin((la2 - la1) / 2) ** 2
-         + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2)
-    return 2.0 * R_REF * math.asin(min(1.0, math.sqrt(h))) / 1e3
+                "from_target_km": float(great_circle_km(*where, *target)) if where else math.nan}
 
 
 def fly_library(seed: int = 0, landers: list[Scenario] | None = None,

@@ -29,8 +29,10 @@ from touchdown.core.layout import (
     F_CMD_DUTY,
     F_CMD_LIT,
     F_CMD_MAIN,
+    F_HDOT,
     F_PROP,
     F_SLEEP,
+    F_VH,
     FP_DRY,
     FP_DT,
     FP_MAIN,
@@ -44,6 +46,19 @@ from touchdown.core.layout import (
 def estimated_mass(fsw, fp):
     """Dry mass plus the propellant estimate (kg)."""
     return fp[FP_DRY] + max(fsw[F_PROP], 0.0)
+
+
+@kernel
+def estimated_speed(fsw):
+    """The estimated speed over the surface (m/s)."""
+    return math.sqrt(fsw[F_HDOT] ** 2 + fsw[F_VH] ** 2)
+
+
+@kernel
+def pulsed_duty(fp, duty):
+    """A thrusters' duty cycle rounded to a whole number of pulses in a cycle."""
+    steps = fp[FP_DT] / fp[FP_PULSE]
+    return round(duty * steps) / steps
 
 
 @kernel
@@ -77,20 +92,19 @@ def command_thrust(fsw, fp, a_thrust_mci, main_on):
             fsw[F_CMD_DIR + i] = a_thrust_mci[i] / a
     force = a * estimated_mass(fsw, fp)
     main = fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP]
+    share = lit_share(main, fsw[F_CMD_LIT])
     throttle = 0.0
     if main_on:
         throttle = 1.0
         if throttleable(fp):
-            full = lit_share(main, fsw[F_CMD_LIT]) * group_thrust(main, 1.0)
-            throttle = throttle_command(main, force / full, fsw[F_CMD_MAIN])
+            throttle = throttle_command(main, force / (share * group_thrust(main, 1.0)),
+                                        fsw[F_CMD_MAIN])
     f_main = group_thrust(main, throttle)
-    share = lit_share(main, fsw[F_CMD_LIT])
     if share < 1.0:
         f_main *= share
     f_thr = group_thrust(fp[FP_THRUSTERS:FP_THRUSTERS + N_ENGINE_GROUP], 1.0)
     duty = min(max((force - f_main) / f_thr, 0.0), 1.0) if f_thr > 0.0 else 0.0
-    steps = fp[FP_DT] / fp[FP_PULSE]
-    fsw[F_CMD_DUTY] = round(duty * steps) / steps
+    fsw[F_CMD_DUTY] = pulsed_duty(fp, duty)
     fsw[F_CMD_MAIN] = throttle
     return force
 

@@ -74,7 +74,7 @@ from touchdown.core.layout import (
     NAV_VELOCITY,
 )
 from touchdown.fsw.commands import execute_commands
-from touchdown.fsw.control import account_propellant, limit_turn
+from touchdown.fsw.control import account_propellant, estimated_speed, limit_turn
 from touchdown.fsw.guidance import fly_program
 from touchdown.fsw.hazard import select_site
 from touchdown.fsw.modes import (
@@ -127,7 +127,7 @@ def _schedule(fsw, fp, t, dt, mode, need):
                 if max(need + fp[FP_WAKE], ahead) >= fp[FP_IGN_THROTTLE]:
                     n = 1
         elif mode == MODE_RETRO_COAST:  # full rate from the cycle before the mark can come
-            fall = math.sqrt(fsw[F_HDOT] ** 2 + fsw[F_VH] ** 2) * fp[FP_DT]
+            fall = estimated_speed(fsw) * fp[FP_DT]
             to_mark = math.floor((fsw[F_ALT] - fp[FP_RETRO]) / fall) - 1 if fall > 0.0 else 1
             n = max(1, min(n_coast, to_mark))
     fsw[F_IGN_LAST] = need

@@ -39,19 +39,16 @@ from touchdown.core.layout import (
     F_TGO,
     F_THRUST_ACC,
     F_TURN,
-    F_VH,
     F_X,
     FP_APPR_T,
     FP_AZ,
     FP_DESCENT,
     FP_DIVERT_GAINS,
-    FP_DT,
     FP_GUID_RANGE_COS,
     FP_HGAIN,
     FP_HOVER,
     FP_IGN_TGO_MAX,
     FP_MAIN,
-    FP_PULSE,
     FP_RATE_STEP,
     FP_RETRO,
     FP_SITE,
@@ -85,11 +82,13 @@ from touchdown.fsw.control import (
     command_thrust,
     engines_off,
     estimated_mass,
+    estimated_speed,
     minimum_thrust,
+    pulsed_duty,
     throttleable,
 )
 from touchdown.moon.constants import GM, OMEGA, R_REF
-from touchdown.moon.frames import enu_axes, mcmf_from_latlon, moon_turn, turn_z
+from touchdown.moon.frames import enu_axes, mcmf_from_latlon, moon_turn, surface_velocity, turn_z
 from touchdown.moon.gravity import gravity_mcmf
 
 GF_SIZE = GUIDANCE_FRAME.size  # scratch words of to_guidance
@@ -226,7 +225,7 @@ def retro_stopping_distance(fsw, fp):
     thrusters = fp[FP_THRUSTERS:FP_THRUSTERS + N_ENGINE_GROUP]
     r = fsw[F_X:F_X + 3]
     g = GM / (r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
-    v0 = math.sqrt(fsw[F_HDOT] ** 2 + fsw[F_VH] ** 2)
+    v0 = estimated_speed(fsw)
     m0 = estimated_mass(fsw, fp)
     mdot = group_mass_flow(main, 1.0) + 0.5 * group_mass_flow(thrusters, 1.0)
     ve = (group_thrust(main, 1.0) + 0.5 * group_thrust(thrusters, 1.0)) / mdot
@@ -255,7 +254,7 @@ def retro(fsw, fp):
     thrusters trimming it (their duty) to the deceleration that stops the estimated speed at
     the cut-off height, v^2 / (2 (h - h_cut)) + g, with the estimated mass."""
     r, v = fsw[F_X:F_X + 3], fsw[F_X + 3:F_X + 6]
-    vx, vy, vz = v[0] + OMEGA * r[1], v[1] - OMEGA * r[0], v[2]
+    vx, vy, vz = surface_velocity(r, v)
     vn = math.sqrt(vx * vx + vy * vy + vz * vz)
     if vn > 0.0:
         fsw[F_CMD_DIR], fsw[F_CMD_DIR + 1], fsw[F_CMD_DIR + 2] = -vx / vn, -vy / vn, -vz / vn
@@ -271,8 +270,7 @@ def retro(fsw, fp):
         need = (vn * vn / (2.0 * above) + g) * estimated_mass(fsw, fp)
         duty = min(max((need - group_thrust(fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP], 1.0))
                        / f_thr, 0.0), 1.0)
-    steps = fp[FP_DT] / fp[FP_PULSE]
-    fsw[F_CMD_DUTY] = round(duty * steps) / steps
+    fsw[F_CMD_DUTY] = pulsed_duty(fp, duty)
 
 
 # ---------------------------------------------------------------- guidance programs

@@ -78,14 +78,12 @@ from touchdown.core.layout import (
     F_DIVERT,
     F_DOI_DV,
     F_HDA,
-    F_HDOT,
     F_MODE,
     F_MODE_T,
     F_PROBE_SEEN,
     F_PROP,
     F_PROP_LOW_SEEN,
     F_TGO,
-    F_VH,
     F_X,
     FP_APPR_T,
     FP_APPR_TGT,
@@ -131,6 +129,7 @@ from touchdown.core.layout import (
     PROGRAM_RETRO,
     PROGRAM_RETROGRADE,
 )
+from touchdown.fsw.control import estimated_speed
 from touchdown.fsw.guidance import descent_rate_command, retro_stopping_distance
 from touchdown.moon.constants import GM, R_REF
 
@@ -215,13 +214,11 @@ def transition_due(fsw, fp, mode, t, result):
     if mode == MODE_RETRO_COAST:  # armed at the altimeter's mark, fired when it must be
         if fsw[F_ALT] > fp[FP_RETRO]:
             return False
-        speed = math.sqrt(fsw[F_HDOT] ** 2 + fsw[F_VH] ** 2)
         stop = retro_stopping_distance(fsw, fp)  # NaN (cannot stop): fire at once
-        return not stop + speed * fp[FP_DT] < fsw[F_ALT] - fp[FP_RETRO + 1]
+        return not stop + estimated_speed(fsw) * fp[FP_DT] < fsw[F_ALT] - fp[FP_RETRO + 1]
     if mode == MODE_RETRO:  # at its cut-off height, or slowed to what the verniers take there
-        speed = math.sqrt(fsw[F_HDOT] ** 2 + fsw[F_VH] ** 2)
         return (fsw[F_ALT] <= fp[FP_RETRO + 1]
-                or speed <= -descent_rate_command(fp, fp[FP_RETRO + 1]))
+                or estimated_speed(fsw) <= -descent_rate_command(fp, fp[FP_RETRO + 1]))
     if mode == MODE_TERMINAL:  # engine cut-off: on a probe's contact or at a set height
         return fsw[F_PROBE_SEEN] > 0.0 or (fp[FP_CUTOFF_ALT] > 0.0
                                             and fsw[F_ALT] <= fp[FP_CUTOFF_ALT])

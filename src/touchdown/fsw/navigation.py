@@ -156,8 +156,8 @@ from touchdown.core.layout import (
 )
 from touchdown.core.quaternion import quat_compose, quat_rotate, rotvec_quat
 from touchdown.fsw.landing_radar import altitude_update
-from touchdown.moon.constants import GM, OMEGA, R_REF
-from touchdown.moon.frames import latlon_from_mcmf, moon_turn, turn_z
+from touchdown.moon.constants import GM, R_REF
+from touchdown.moon.frames import latlon_from_mcmf, moon_turn, surface_velocity, turn_z
 from touchdown.moon.gravity import gravity_mci_turned
 from touchdown.moon.terrain import ray_cast, terrain_height, terrain_normal
 
@@ -544,7 +544,7 @@ def update_velocimeter(fsw, fp, meas, work):
         if math.isnan(vm):
             continue
         quat_rotate(fsw[F_Q:F_Q + 4], beams[k], b)
-        vx, vy, vz = v[0] + OMEGA * r[1], v[1] - OMEGA * r[0], v[2]
+        vx, vy, vz = surface_velocity(r, v)
         y = vm - (b[0] * vx + b[1] * vy + b[2] * vz)
         for i in range(6):
             ph[i] = p[i, 3] * b[0] + p[i, 4] * b[1] + p[i, 5] * b[2]
@@ -579,8 +579,7 @@ def surface_estimate(fsw, fp, t, elev, meta, out, work):
         ground = terrain_height(elev, meta, ll[LL_LAT], ll[LL_LON])
         if math.isnan(ground):
             ground = fp[FP_SITE + 2]
-    # velocity relative to the rotating surface: v - omega x r
-    vx, vy, vz = v[0] + OMEGA * r[1], v[1] - OMEGA * r[0], v[2]
+    vx, vy, vz = surface_velocity(r, v)
     hdot = (vx * r[0] + vy * r[1] + vz * r[2]) / rn
     vh2 = vx * vx + vy * vy + vz * vz - hdot * hdot
     out[0] = rn - R_REF - ground - fsw[F_GROUND_OFFSET]

@@ -45,7 +45,7 @@ from touchdown._compile import kernel
 from touchdown.core.layout import F_THRUST_ACC, F_X
 from touchdown.fsw.control import estimated_mass
 from touchdown.fsw.modes import full_thrust
-from touchdown.moon.constants import OMEGA
+from touchdown.moon.frames import surface_velocity
 
 STILL = 1e-3  # m/s: below this speed over the surface there is no flight path to turn
 
@@ -56,8 +56,7 @@ def gravity_turn(fsw, fp, throttle):
     when still); the thrust acceleration (m/s^2, inertial) into fsw[F_THRUST_ACC]. Returns the
     thrust (N)."""
     r, v = fsw[F_X:F_X + 3], fsw[F_X + 3:F_X + 6]
-    # velocity over the surface: v - omega x r, the Moon turning about +z
-    u0, u1, u2 = v[0] + OMEGA * r[1], v[1] - OMEGA * r[0], v[2]
+    u0, u1, u2 = surface_velocity(r, v)
     speed = math.sqrt(u0 * u0 + u1 * u1 + u2 * u2)
     if speed < STILL:  # straight up
         rn = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)

@@ -89,6 +89,12 @@ def moon_turn(t, memo):
 
 
 @kernel
+def surface_velocity(r_mci, v_mci):
+    """The velocity over the turning surface, v - omega x r (m/s, inertial axes), as a tuple."""
+    return v_mci[0] + OMEGA * r_mci[1], v_mci[1] - OMEGA * r_mci[0], v_mci[2]
+
+
+@kernel
 def mcmf_from_mci(t, r_mci, v_mci, r_mcmf, v_mcmf):
     """Moon-fixed position (m) and velocity relative to the surface (m/s) at time t (s)."""
     mcmf_from_mci_turned(math.cos(OMEGA * t), math.sin(OMEGA * t), r_mci, v_mci, r_mcmf,
