@@ -76,6 +76,42 @@ def read_toml(path: Path, if_missing: str) -> dict[str, Any]:
     return doc
 
 
+def read_scenario(path: Path, within: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A scenario file's document, with the scenario file it ``extends`` beneath it.
+
+    ``extends = "NAME.toml"`` (as a campaign file's) names a scenario file in the same folder:
+    its tables are merged under this file's (a table merges key by key; any other value, arrays
+    of tables included, replaces), except ``[history]``, which belongs to the one flight it
+    tells of.
+    """
+    doc = read_toml(path, f"give a path or a name from {SCENARIO_DIR}")
+    if "extends" not in doc:
+        return doc
+    base = doc.pop("extends")
+    if not isinstance(base, str) or Path(base).name != base or not base.endswith(".toml"):
+        raise ScenarioError(path, "extends", f"({base!r}) is not a scenario file's name",
+                            "give the name of a .toml scenario file in the same folder")
+    base_path = path.parent / base
+    if base_path.resolve() in (*within, path.resolve()):
+        raise ScenarioError(path, "extends", f"({base}) forms a loop",
+                            "make the chain of extends end at a file without one")
+    if not base_path.exists():
+        raise ScenarioError(path, "extends", f"names {base}, which does not exist",
+                            "name a scenario file in the same folder")
+    under = read_scenario(base_path, (*within, path.resolve()))
+    under.pop("history", None)
+    return _merged(under, doc)
+
+
+def _merged(under: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` merged onto ``under`` (tables key by key; anything else replaced)."""
+    out = dict(under)
+    for k, v in over.items():
+        out[k] = (_merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict)
+                  else v)
+    return out
+
+
 def _depth(doc: dict[str, Any]) -> int:
     """How deep tables and arrays nest in a TOML document (iterative: any depth is safe)."""
     deepest, todo = 0, [(doc, 1)]
@@ -190,7 +226,7 @@ class Scenario:
     def from_toml(cls, path: str | Path) -> Scenario:
         """Read and validate a scenario file; raise ScenarioError naming the file and field."""
         path = Path(path)
-        return cls.from_dict(read_toml(path, f"give a path or a name from {SCENARIO_DIR}"), path)
+        return cls.from_dict(read_scenario(path), path)
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any], path: str | Path = "<scenario>") -> Scenario:

@@ -72,3 +72,13 @@ def test_malformed_packets_are_refused():
         parse("[[packet]\n")
     with pytest.raises(DictionaryError, match="spacecraft_id"):
         parse(PACKET.format(extra="").replace("spacecraft_id = 5", "spacecraft_id = 4096"))
+
+
+def test_the_event_packet_names_every_flight_software_event():
+    """The ``event`` packet's codes are core.layout.EVENTS less the world's own (a new event
+    added to the layout must be added to the dictionary, or the ground shows it unnamed)."""
+    from touchdown.core import layout as st
+    from touchdown.telemetry.onboard import WORLD_EVENTS
+
+    code = next(f for f in load_dictionary()["event"].fields if f.name == "code")
+    assert code.enum == {c: n for c, n, _ in st.EVENTS if c not in WORLD_EVENTS}

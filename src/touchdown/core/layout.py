@@ -78,6 +78,9 @@ W_TERRAIN_BOX = WORLD.add("terrain_box", 5, "-, -, -, -, m",
                           "while the chord radius is 0")
 W_MAIN_LIT = WORLD.add("main_lit", 1, "-",
                        "engines of the main group the valves feed (0: all), as last commanded")
+W_IGNITION = WORLD.add("main_ignition", 2, "-, -",
+                       "the main engine's ignitions: the command last held, dark (1: commanded "
+                       "but unlit since its ignition failed)")
 N_WORLD = WORLD.size
 
 # ---------------------------------------------------------------- engine groups (both params)
@@ -140,6 +143,10 @@ WP_IMU_UNITS = WORLD_PARAMS.add("imu_units", 1, "-",
                                 "model and its own noise)")
 WP_IMU_FAIL = WORLD_PARAMS.add("imu_fail", 1, "s",
                                "fault: IMU unit A fails from this time on (0: never)")
+WP_NO_LIGHT = WORLD_PARAMS.add("main_no_light", 2, "s, s",
+                               "fault: the main engine's ignitions (a command after none) fail "
+                               "from a time (0: never), for a duration: it stays dark until "
+                               "commanded off")
 WP_PROBE = WORLD_PARAMS.add("probe_length", 1, "m",
                             "contact probes (Apollo's 1.7 m, Luna 9's boom) reach this far "
                             "below the footpads (0: none)")
@@ -252,6 +259,9 @@ F_CMD_NEXT = FSW.add("command_next", 1, "-",
 F_GROUND_OFFSET = FSW.add("ground_offset", 1, "m",
                           "how far the ground the altimeter sees lies above the onboard map's "
                           "surface below (learned; the altitude estimate subtracts it)")
+F_MAIN_OWED = FSW.add("main_owed", 1, "-",
+                      "a fixed-thrust main engine cycled in the vertical phases: the cycles of "
+                      "full thrust asked for and not yet given (fires at half a cycle owed)")
 N_FSW = FSW.size
 
 # ---------------------------------------------------------------- flight-software params
@@ -364,6 +374,14 @@ FP_RESTART = FSW_PARAMS.add("restart", 4, "-, s, s, -",
                             "restart model: protected (1: guidance, navigation and the throttle "
                             "run through it, as Apollo's restart protection), reboot time, time "
                             "allowed for each relight attempt, most attempts")
+FP_MAIN_CYCLED = FSW_PARAMS.add("main_engine_cycled", 1, "-",
+                                "1: the vertical phases fly a fixed-thrust main engine on and "
+                                "off cycle by cycle (its average the thrust asked for); 0: off "
+                                "there, the thrusters fly them")
+FP_FIXED_STEER = FSW_PARAMS.add("fixed_thrust_steering", 1, "-",
+                                "1: a fixed-thrust main engine's polynomial phases keep the up "
+                                "and cross thrust the polynomial asks for and brake with the "
+                                "rest of the engine's thrust; 0: along the polynomial's thrust")
 MAX_COMMANDS = 16  # commands a scenario's timeline holds at most
 UPLINK = Layout("uplinked_command")  # one command of the timeline (fsw.cycle executes it)
 UC_ARRIVAL = UPLINK.add("arrival", 1, "s", "time it arrives onboard: sent + one-way light time")

@@ -5,7 +5,9 @@ throttleable main engine (``throttle_min`` below 1: Apollo's descent engine, Cha
 Chandrayaan-3's four) gives the thrust asked for through the throttle logic
 (``throttle_command``: its minimum, its forbidden band, full thrust held until the command falls
 low enough) in every powered phase; a fixed-thrust one (M1's 400 N engine, Luna 9's retro) is on
-at full thrust in the phases that ask for it and off in the others. The thrusters, pulsed
+at full thrust in the phases that ask for it and, in the vertical phases, off, or with
+``main_engine_cycled`` fired whole cycles at a time so that its average is the thrust asked
+for (a sigma-delta on the cycles: Beresheet's one 400 N engine). The thrusters, pulsed
 together with an on-time quantised to ``pulse_resolution``, make up the rest (M1: above the main
 engine in braking and approach, all of it in the vertical phases).
 """
@@ -30,12 +32,14 @@ from touchdown.core.layout import (
     F_CMD_LIT,
     F_CMD_MAIN,
     F_HDOT,
+    F_MAIN_OWED,
     F_PROP,
     F_SLEEP,
     F_VH,
     FP_DRY,
     FP_DT,
     FP_MAIN,
+    FP_MAIN_CYCLED,
     FP_PULSE,
     FP_THRUSTERS,
     N_ENGINE_GROUP,
@@ -102,6 +106,14 @@ def command_thrust(fsw, fp, a_thrust_mci, main_on):
     f_main = group_thrust(main, throttle)
     if share < 1.0:
         f_main *= share
+    if not main_on and fp[FP_MAIN_CYCLED] > 0.0 and not throttleable(fp):
+        # cycled: full thrust in the cycles that bring what is owed back within half a cycle
+        full = share * group_thrust(main, 1.0)
+        f_main = min(force, full)  # on average; the thrusters make up the rest
+        fsw[F_MAIN_OWED] += f_main / full
+        if fsw[F_MAIN_OWED] >= 0.5:
+            throttle = 1.0
+            fsw[F_MAIN_OWED] -= 1.0
     f_thr = group_thrust(fp[FP_THRUSTERS:FP_THRUSTERS + N_ENGINE_GROUP], 1.0)
     duty = min(max((force - f_main) / f_thr, 0.0), 1.0) if f_thr > 0.0 else 0.0
     fsw[F_CMD_DUTY] = pulsed_duty(fp, duty)

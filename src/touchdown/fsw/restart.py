@@ -22,8 +22,8 @@ that survives the restart, in both cases:
 - *unprotected*: the computer comes up in a safe mode with the engines off; after the reboot
   the restart logic commands a relight and lets guidance fly for ``attempt`` seconds; if the
   IMU then shows the thrust (at least half the acceleration guidance asked for) the engines are
-  back (``engine_relit``), else they are stopped and the next attempt follows, up to
-  ``attempts``; after the last the engines stay off.
+  back (``engine_relit``), else they are stopped for a cycle (the valves close) and the next
+  attempt follows, up to ``attempts``; after the last the engines stay off.
 
 ``restart_gate`` runs at the start of each cycle and says whether guidance may fly it.
 """
@@ -93,9 +93,10 @@ def restart_gate(fsw, fp, t, dt, meas, events, n_events):
             state[0] = RESTART_RUNNING
             log_event(events, n_events, t, EV_RELIT, state[2])
             return True
-        fsw[F_CMD_MAIN] = 0.0
+        fsw[F_CMD_MAIN] = 0.0  # the engines off for a cycle: the next attempt is a new start
         fsw[F_CMD_DUTY] = 0.0
         state[0] = RESTART_SAFE
+        return False
     if state[2] >= fp[FP_RESTART + 3]:  # no attempts left: the engines stay off
         return False
     state[2] += 1.0

@@ -17,7 +17,9 @@ Detectors
   propellant the onboard count did not account for;
 - loss of signal, with the Earth's elevation then;
 - the outcome inferred from the last telemetry (touchdown, or impact time and speed);
-- the chain of events, when the links of a HAKUTO-R M1-like loss are all there.
+- the chain of events, when the links of a HAKUTO-R M1-like loss are all there;
+- IMU switches, commands, flight-computer restarts and the chain a restart that stops the
+  engine makes with the fall (``report.restarts``: Beresheet's loss).
 """
 
 from __future__ import annotations
@@ -657,8 +659,9 @@ def investigate(rx: Received, track: pd.DataFrame) -> Investigation:
     found += _propellant(rx, onset, detail)
     found += _losses(rx, outcome["outcome"] == "landed")
     found.append(_outcome_finding(outcome))
-    chain = _chain(found, eps)
+    from touchdown.report.restarts import restart_chain, restart_findings  # uses Finding
+    found += restart_findings(rx)
+    chains = [c for c in (_chain(found, eps), restart_chain(found, rx)) if c is not None]
     found.sort(key=lambda f: (math.inf if f.t_s is None else f.t_s))
-    if chain is not None:
-        found.insert(0, chain)
+    found[:0] = chains
     return Investigation(found, outcome, eps, lrf, onset)

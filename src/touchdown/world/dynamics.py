@@ -91,6 +91,7 @@ from touchdown.core.layout import (
     TN_ROT_BODY,
     W_DTH,
     W_DV,
+    W_IGNITION,
     W_IMPULSE,
     W_MAIN_LIT,
     W_OMEGA,
@@ -104,6 +105,7 @@ from touchdown.core.layout import (
     WP_DRY,
     WP_LEAK,
     WP_MAIN,
+    WP_NO_LIGHT,
     WP_SLEW,
     WP_THRUST_FAULT,
     WP_THRUSTERS,
@@ -113,8 +115,8 @@ from touchdown.moon.constants import OMEGA
 from touchdown.moon.frames import moon_turn
 from touchdown.moon.gravity import gravity_mci_turned
 
-__all__ = ["MAX_PULSES", "N_WORK", "burn_pulses", "coast_or_burn", "leak_rate", "new_work",
-           "slew", "substep"]
+__all__ = ["MAX_PULSES", "N_WORK", "burn_pulses", "coast_or_burn", "leak_rate",
+           "main_ignition", "new_work", "slew", "substep"]
 
 # float64 scratch words of ``substep`` and ``burn_pulses`` (``core.layout``: SCRATCH_SUBSTEP,
 # SCRATCH_BURN); MAX_PULSES, the longest run of pulses for ``burn_pulses``, is declared there
@@ -161,6 +163,25 @@ def thrust_factor(world, wp):
     if k > 0.0 and k != 1.0 and world[W_T] >= wp[WP_THRUST_FAULT + 1] - 1e-6:
         return wp[WP_THRUST_FAULT]
     return 1.0
+
+
+@kernel
+def main_ignition(world, wp, command):
+    """The main engine's command as the engine obeys it (0: dark) for a command held from now.
+
+    An ignition is a command after none. With the fault ``WP_NO_LIGHT`` an ignition within its
+    window fails: the engine stays dark, whatever it is commanded, until it is commanded off
+    (an engine already burning is not affected).
+    """
+    state = world[W_IGNITION:W_IGNITION + 2]
+    if command <= 0.0:
+        state[0], state[1] = 0.0, 0.0
+        return 0.0
+    t0 = wp[WP_NO_LIGHT]
+    if state[0] <= 0.0 and t0 > 0.0 and t0 - 1e-6 <= world[W_T] < t0 + wp[WP_NO_LIGHT + 1]:
+        state[1] = 1.0  # the valves open, the engine does not light
+    state[0] = command
+    return 0.0 if state[1] > 0.0 else command
 
 
 @kernel

@@ -1,0 +1,138 @@
+"""Findings about the flight computer and its redundancy: an IMU lost, a command from the
+ground, a restart, the engine off, relight attempts, and the chain they make with the fall
+(Beresheet's loss), from telemetry alone (shell).
+
+The events tell what the flight software did (``imu_switched``, ``command_received``,
+``computer_restart``, ``relight_attempt``, ``engine_relit``); the ``gnc`` packet tells whether
+the main engine was commanded; the ``nav`` packet what the lander's estimate was then.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from touchdown.report.findings import Finding
+from touchdown.report.received import Received
+from touchdown.timefmt import mission_clock as clock
+
+SAME_CYCLE_S = 0.5  # s: a command this close before a restart set it off
+
+
+def _nav_at(rx: Received, t: float) -> pd.Series | None:
+    """The newest navigation packet at or before t (s)."""
+    nav = rx["nav"]
+    before = nav[nav["t"] <= t + 1e-6]
+    return None if before.empty else before.iloc[-1]
+
+
+def _state(row: pd.Series | None) -> str:
+    if row is None:
+        return "no navigation telemetry then"
+    return (f"{row['altitude_m']:,.0f} m up, {row['vertical_speed_mps']:+.0f} m/s vertical, "
+            f"{row['horizontal_speed_mps']:,.0f} m/s horizontal (estimate)")
+
+
+def _engine_off_after(rx: Received, t: float) -> float | None:
+    """The first ``gnc`` report at or after t (s) with the main engine off, when it was on
+    before t."""
+    gnc = rx["gnc"]
+    before, after = gnc[gnc["t"] < t], gnc[gnc["t"] >= t]
+    if before.empty or before["main_engine"].iloc[-1] < 0.5:
+        return None
+    off = after[after["main_engine"] < 0.5]
+    return None if off.empty else float(off["t"].iloc[0])
+
+
+def restart_findings(rx: Received) -> list[Finding]:
+    """IMU switches and losses, commands received, and each restart with what followed."""
+    out: list[Finding] = []
+    for t in rx.event_times("imu_switched"):
+        out.append(Finding(
+            "imu_switched", "warning", f"IMU unit lost at {clock(t)}",
+            f"Redundancy management switched navigation to the other IMU unit at {clock(t)} "
+            f"({_state(_nav_at(rx, t))}): the unit in use had stopped reporting.", t,
+            {"t_s": t}, ("modes",)))
+    for t in rx.event_times("imu_lost"):
+        out.append(Finding(
+            "imu_lost", "critical", f"No IMU left at {clock(t)}",
+            f"Neither IMU unit reported from {clock(t)}: navigation coasted on its model.", t,
+            {"t_s": t}, ("modes",)))
+    commands = rx.events[rx.events["name"] == "command_received"]
+    attempts_all = rx.event_times("relight_attempt")
+    relits = rx.event_times("engine_relit")
+    restarts = rx.event_times("computer_restart")
+    for k, t in enumerate(restarts):
+        nxt = restarts[k + 1] if k + 1 < len(restarts) else math.inf
+        cause = commands[(commands["t"] <= t + 1e-6) & (commands["t"] >= t - SAME_CYCLE_S)]
+        off = _engine_off_after(rx, t)
+        attempts = [a for a in attempts_all if t <= a < nxt]
+        relit = next((r for r in relits if t <= r < nxt), None)
+        why = ("set off by the command received then" if not cause.empty
+               else "with no command received then (an overload or a watchdog)")
+        if off is None:
+            text = (f"The flight computer restarted at {clock(t)}, {why}; the main engine "
+                    "stayed as commanded through it (restart protection).")
+            severity = "warning"
+        else:
+            lost = (relit if relit is not None else rx.t_last) - t
+            text = (f"The flight computer restarted at {clock(t)}, {why}, and the main engine "
+                    f"was off from {clock(off)} ({_state(_nav_at(rx, t))}). The restart "
+                    f"logic tried to relight it {len(attempts)} times"
+                    + (f" from {clock(attempts[0])}" if attempts else "")
+                    + (f"; it burned again at {clock(relit)} ({_state(_nav_at(rx, relit))}), "
+                       f"{lost:.0f} s after the restart." if relit is not None
+                       else "; it never burned again in telemetry."))
+            severity = "critical"
+        out.append(Finding(
+            "computer_restart", severity, f"Flight computer restart at {clock(t)}", text, t,
+            {"t_s": t, "commanded": not cause.empty, "engine_off_t_s": off,
+             "relight_attempts": len(attempts),
+             "first_attempt_t_s": attempts[0] if attempts else None, "relit_t_s": relit},
+            ("modes", "velocity")))
+    return out
+
+
+def restart_chain(found: list[Finding], rx: Received) -> Finding | None:
+    """IMU lost, command, restart, engine off, relight attempts, relit, last telemetry, fall:
+    the Beresheet chain, when the telemetry shows a restart that stopped the engine."""
+    def first(key: str) -> Finding | None:
+        return next((f for f in found if f.key == key), None)
+
+    restart = next((f for f in found if f.key == "computer_restart"
+                    and f.evidence["engine_off_t_s"] is not None), None)
+    if restart is None:
+        return None
+    ev = restart.evidence
+    links: list[tuple[str, float | None, str]] = []
+    imu = first("imu_switched")
+    if imu is not None and imu.t_s is not None and imu.t_s <= restart.t_s:
+        links.append(("IMU unit lost", imu.t_s, "navigation switched to the other unit"))
+    commands = rx.events[rx.events["name"] == "command_received"]
+    if ev["commanded"]:
+        t_cmd = float(commands[commands["t"] <= restart.t_s + 1e-6]["t"].iloc[-1])
+        links.append(("ground command", t_cmd, "received and executed"))
+    links.append(("computer restart", restart.t_s, "unprotected"))
+    links.append(("engine off", ev["engine_off_t_s"], _state(_nav_at(rx, ev["engine_off_t_s"]))))
+    if ev["relight_attempts"]:
+        links.append(("relight attempts", ev["first_attempt_t_s"],
+                      f"{ev['relight_attempts']} attempts"))
+    if ev["relit_t_s"] is not None:
+        links.append(("engine relit", ev["relit_t_s"], _state(_nav_at(rx, ev["relit_t_s"]))))
+    last = _nav_at(rx, rx.t_last)
+    if last is not None:
+        links.append(("last telemetry", float(last["t"]), _state(last)))
+    outcome = first("outcome")
+    fell = outcome is not None and outcome.evidence.get("outcome") == "impact"
+    if fell:
+        links.append(("impact", outcome.t_s, f"about {outcome.evidence['speed_mps']:.0f} m/s"))
+    lines = "; ".join(f"{clock(t)} {name}: {what}" for name, t, what in links)
+    return Finding(
+        "restart_chain", "critical" if fell else "warning",
+        "The chain of events: a restart stopped the engine" + (", then the fall" if fell
+                                                               else ""),
+        f"From telemetry alone: {lines}.", links[0][1],
+        {"links": [{"link": n, "t_s": t, "t": clock(t), "evidence": w} for n, t, w in links],
+         "complete": fell and ev["commanded"]},
+        ("altitude", "velocity", "modes"))
