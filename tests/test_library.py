@@ -58,13 +58,13 @@ def during(trace, mode):
 
 
 def test_the_library_is_every_lander_with_a_history(flown):
-    assert [s.name for s in shipped()] == ["luna-9", "apollo-11", "change-3", "hakuto-r-m1",
-                                           "chandrayaan-3"]
+    assert [s.name for s in shipped()] == ["luna-9", "apollo-11", "change-3", "beresheet",
+                                           "hakuto-r-m1", "chandrayaan-3"]
     assert set(flown) == {s.name for s in shipped()}
 
 
 @pytest.mark.parametrize("name", ["luna-9", "apollo-11", "change-3", "chandrayaan-3",
-                                  "hakuto-r-m1"])
+                                  "hakuto-r-m1", "beresheet"])
 def test_modes_milestones_and_mass(flown, name):
     entry = flown[name]
     f, s = entry.flight, entry.scenario

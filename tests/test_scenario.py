@@ -181,3 +181,37 @@ def test_bad_optional_field_names_file_field_and_fix(tmp_path: Path, field, valu
     msg = str(err.value)
     assert "bad.toml" in msg and field in msg and expected in msg and "; give " in msg, msg
     assert err.value.field == field
+
+
+def test_a_scenario_extends_another_beside_it(tmp_path: Path):
+    """``extends``: the base file's tables beneath the variant's (a table key by key, other
+    values replaced, arrays of tables too), the base's [history] left out; the shipped
+    beresheet-protected differs from beresheet only where it says."""
+    (tmp_path / "base.toml").write_text(M1.read_text())
+    (tmp_path / "variant.toml").write_text(
+        'extends = "base.toml"\n[scenario]\nname = "variant"\n'
+        "[lander.main_engine]\nthrust_n = 450.0\n")
+    v, base = Scenario.from_toml(tmp_path / "variant.toml"), Scenario.from_toml(M1)
+    changed = {k for k in base.values if v[k] != base[k]}
+    assert changed == {"scenario.name", "lander.main_engine.thrust_n", "history.outcome",
+                       "history.summary"}
+    assert v["lander.main_engine.isp_s"] == base["lander.main_engine.isp_s"]
+    assert v["history.outcome"] is None  # the history belongs to the base's own flight
+    protected = Scenario.from_toml(resolve("beresheet-protected"))
+    beresheet = Scenario.from_toml(resolve("beresheet"))
+    assert {k for k in beresheet.values if protected[k] != beresheet[k]} >= {
+        "flight_software.restart_protected"}
+    assert protected["commands"] == beresheet["commands"]
+
+
+@pytest.mark.parametrize(("extends", "expected"), [
+    ('"missing.toml"', "names missing.toml, which does not exist"),
+    ('"../base.toml"', "is not a scenario file's name"),
+    ("3", "is not a scenario file's name"),
+    ('"loop.toml"', "forms a loop"),
+])
+def test_a_bad_extends_names_the_file_and_the_fix(tmp_path: Path, extends, expected):
+    (tmp_path / "loop.toml").write_text(f"extends = {extends}\n")
+    with pytest.raises(ScenarioError, match="extends") as err:
+        Scenario.from_toml(tmp_path / "loop.toml")
+    assert expected in str(err.value) and "loop.toml" in str(err.value)

@@ -394,7 +394,10 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
            Field("flight_software.restart_attempt_s", "float", 0.0, 600.0,
                  "s, the time each relight attempt is given", 0.0),
            Field("flight_software.restart_attempts", "int", 0, 100,
-                 "relight attempts after an unprotected restart", 0)),
+                 "relight attempts after an unprotected restart", 0),
+           Field("flight_software.restart_attempt_gap_s", "float", 0.0, 600.0,
+                 "s the engines stay off after a failed attempt before the next (at least a "
+                 "cycle)", 0.0)),
           fsw=st.FP_RESTART),
     param("flight_software.imu_reset_restarts_computer", "int", 0, 1,
           "1: an imu_reset command also restarts the flight computer (Beresheet's flaw)",
@@ -461,14 +464,10 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
     param("guidance.divert_gains", "vec2", 0.0, 100.0,
           "1/s^2, 1/s: the hover's position and velocity gains toward its aim",
           fsw=st.FP_DIVERT_GAINS, default=(0.0, 0.0)),
-    param("guidance.fixed_thrust_steering", "int", 0, 1,
-          "1: with a fixed-thrust main engine the polynomial phases keep the up and cross "
-          "thrust the polynomial asks for and brake (downrange) with the rest of the engine's "
-          "thrust (Beresheet); 0: they point along the polynomial's thrust (M1)",
-          fsw=st.FP_FIXED_STEER, default=0),
     param("guidance.main_engine_cycled", "int", 0, 1,
-          "1: the vertical phases fly a fixed-thrust main engine on and off cycle by cycle "
-          "(Beresheet); 0: it is off there and the thrusters fly them (M1)",
+          "1: a fixed-thrust main engine is fired in whole cycles in every powered phase, its "
+          "average the thrust asked for (Beresheet); 0: on at full thrust where a phase flies "
+          "it, off in the vertical phases, where the thrusters fly (M1)",
           fsw=st.FP_MAIN_CYCLED, default=0),
     param("guidance.engines_to_land", "int", 0, 16,
           "main-group engines fired from the vertical descent on (0: all)",
@@ -540,12 +539,15 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
            Field("faults.main_thrust_from_s", "float", 0.0, 1e6,
                  "seconds after the epoch the thrust departs from its model", 0.0)),
           world=st.WP_THRUST_FAULT),
-    Param((Field("faults.main_ignition_fails_from_s", "float", 0.0, 1e6,
-                 "seconds after the epoch from which the main engine cannot be lit (0: never; "
-                 "a burning engine burns on)", 0.0),
-           Field("faults.main_ignition_fails_s", "float", 0.0, 1e6,
-                 "seconds its ignitions fail for", 0.0)),
-          world=st.WP_NO_LIGHT),
+    Param((Field("faults.main_start_fails_from_s", "float", 0.0, 1e6,
+                 "seconds after the epoch from which the main engine's starts fail (0: never)",
+                 0.0),
+           Field("faults.main_start_fails_s", "float", 0.0, 1e6,
+                 "seconds its starts fail for", 0.0),
+           Field("faults.main_start_off_s", "float", 0.0, 1e3,
+                 "s off before a command on is a start (shorter gaps are pulses of a running "
+                 "engine, unaffected)", 1.0)),
+          world=st.WP_START_FAIL),
 )
 
 PARAMETERS: tuple[Param, ...] = tuple(d for d in DECLARATIONS if isinstance(d, Param))

@@ -198,3 +198,28 @@ def test_the_rate_limiter_turns_at_most_its_angle_in_the_plane_of_the_two(prev, 
     elif asked < np.pi - 1e-9:  # toward cmd, in the plane of prev and cmd
         assert abs(np.cross(prev, cmd) @ out) < 1e-12
         assert out @ cmd > prev @ cmd
+
+
+def test_a_cycled_fixed_engine_fires_whole_cycles_averaging_the_thrust_asked_for():
+    """``main_engine_cycled``, main engine off in the phase (the vertical phases): each cycle
+    it is on (1) or off (0), the cycles on as many as the thrust asked for needs (to within one
+    over any run), and what is owed never strays past half a cycle either way."""
+    fp = params()
+    fp[st.FP_THRUSTERS:st.FP_THRUSTERS + st.N_ENGINE_GROUP] = 0.0  # no thrusters (Beresheet)
+    fp[st.FP_MAIN_CYCLED] = 1.0
+    fsw = fsw_with(propellant=40.0)
+    mass = estimated_mass(fsw, fp)
+    share = 0.37  # of full thrust
+    a = np.array([0.0, 0.0, share * MAIN_F / mass])
+    fired = []
+    for _ in range(200):
+        command_thrust(fsw, fp, a, False)
+        fired.append(fsw[st.F_CMD_MAIN])
+        assert -0.5 <= fsw[st.F_MAIN_OWED] < 0.5
+    assert set(fired) == {0.0, 1.0}
+    for n in (10, 50, 200):
+        assert abs(sum(fired[:n]) - share * n) <= 1.0
+    assert fsw[st.F_CMD_DUTY] == 0.0
+    fp[st.FP_MAIN_CYCLED] = 0.0  # not cycled: off in such a phase (M1's vertical phases)
+    command_thrust(fsw, fp, a, False)
+    assert fsw[st.F_CMD_MAIN] == 0.0

@@ -402,3 +402,4 @@ def test_vertical_phases_follow_the_profile_to_touchdown():
     r, v = touchdown
     assert v[2] == pytest.approx(-V_F, abs=0.01)  # m/s
     assert np.hypot(v[0], v[1]) < 0.01  # m/s
+

@@ -21,9 +21,10 @@ from touchdown.fsw.restart import computer_restart, restart_gate
 DT = 0.1
 
 
-def setup(protected, reboot=2.0, attempt=3.0, attempts=3):
+def setup(protected, reboot=2.0, attempt=3.0, attempts=3, gap=0.0):
     fsw, fp = np.zeros(st.N_FSW), np.zeros(st.N_FSW_PARAMS)
-    fp[st.FP_RESTART:st.FP_RESTART + 4] = (1.0 if protected else 0.0, reboot, attempt, attempts)
+    fp[st.FP_RESTART:st.FP_RESTART + 5] = (1.0 if protected else 0.0, reboot, attempt, attempts,
+                                           gap)
     fsw[st.F_CMD_MAIN], fsw[st.F_CMD_DUTY] = 0.7, 0.3
     fsw[st.F_THRUST_ACC:st.F_THRUST_ACC + 3] = (0.0, 0.0, 2.0)  # guidance asks 2 m/s^2
     fsw[st.F_X:st.F_X + 6] = (1.0, 2.0, 3.0, 4.0, 5.0, 6.0)
@@ -48,7 +49,7 @@ def run(fsw, fp, t0, t1, accel, events, n):
     """The gate's answer each cycle from t0 to t1 (s), the IMU showing ``accel``."""
     out = []
     for k in range(round((t1 - t0) / DT)):
-        out.append(restart_gate(fsw, fp, round(t0 + k * DT, 6), DT, imu(accel), events, n))
+        out.append(restart_gate(fsw, fp, round(t0 + k * DT, 6), imu(accel), events, n))
     return out
 
 
@@ -73,7 +74,7 @@ def test_an_unprotected_restart_stops_the_engines_and_relights_when_the_imu_prov
     assert run(fsw, fp, 10.1, 12.0, 0.0, events, n) == [False] * 19  # the reboot
     # 12.0: the first attempt; guidance flies it for 3 s; the engines burn (1.5 of 2 m/s^2)
     assert run(fsw, fp, 12.0, 15.0, 1.5, events, n) == [True] * 30
-    assert restart_gate(fsw, fp, 15.0, DT, imu(1.5), events, n)
+    assert restart_gate(fsw, fp, 15.0, imu(1.5), events, n)
     assert fsw[st.F_RESTART] == st.RESTART_RUNNING
     assert names(events, n) == [(10.0, "computer_restart", 1.0), (12.0, "relight_attempt", 1.0),
                                 (15.0, "engine_relit", 1.0)]
@@ -93,3 +94,26 @@ def test_failed_relights_retry_then_leave_the_engines_off(attempts):
     assert not any(gate[ends[-1]:]) and all(gate[round(1.9 / DT):ends[0]])
     assert all(not gate[k] and gate[k + 1] for k in ends[:-1])
     assert (fsw[st.F_CMD_MAIN], fsw[st.F_CMD_DUTY]) == (0.0, 0.0)
+
+
+def test_the_relight_proof_is_the_mean_over_the_attempt_and_attempts_wait_the_gap():
+    """An engine fired in whole cycles (on in one cycle of two at 2 m/s^2: a mean of 1 m/s^2,
+    half the 2 asked for) proves its relight over the attempt, whatever the last cycle showed;
+    one that gave too little over the attempt waits the gap (the engines off) before the
+    next attempt."""
+    fsw, fp = setup(protected=False, gap=1.0)
+    events, n = log()
+    computer_restart(fsw, fp, 0.0, events, n)
+    run(fsw, fp, 0.1, 2.0, 0.0, events, n)  # the reboot
+    for k in range(31):  # 2.0-5.0: the attempt, the IMU seeing 2 m/s^2 every other cycle
+        restart_gate(fsw, fp, round(2.0 + k * DT, 6), imu(2.0 if k % 2 else 0.0), events, n)
+    assert ("engine_relit" in [e[1] for e in names(events, n)]) and fsw[st.F_RESTART] == (
+        st.RESTART_RUNNING)
+    fsw, fp = setup(protected=False, gap=1.0)
+    events, n = log()
+    computer_restart(fsw, fp, 0.0, events, n)
+    gate = run(fsw, fp, 0.1, 7.0, 0.5, events, n)  # a quarter of what was asked: not lit
+    tried = [t for t, name, _ in names(events, n) if name == "relight_attempt"]
+    assert tried == pytest.approx([2.0, 6.0])  # 2-5 the attempt, 5-6 the gap
+    assert not any(gate[round((5.0 - 0.1) / DT):round((6.0 - 0.1) / DT)])
+    assert (fsw[st.F_CMD_MAIN], fsw[st.F_CMD_DUTY]) != (0.7, 0.3)

@@ -226,3 +226,33 @@ def test_propellant_leak_is_found_as_unaccounted_propellant(root: Path) -> None:
     assert outcome["outcome"] == "impact"
     assert abs(outcome["speed_mps"] - truth["impact_speed_mps"]) < 0.1 * truth["impact_speed_mps"]
     assert "lrf_rejected" not in k  # a healthy range finder is not blamed
+
+
+# ---------------------------------------------------------------- Beresheet: the restart chain
+
+def test_beresheet_restart_chain_is_found_from_telemetry(root: Path) -> None:
+    """The IMU switch, the ground's command, the unprotected restart, the engine off, the
+    relight attempts (as many as the flight made), the relight, the last telemetry and the
+    impact, in that order; the engine's dark spell is an engine that did not light, not
+    exhaustion; with restart protection the restart is found and the engine kept running."""
+    r = fly_and_report(root, "beresheet", "beresheet")
+    k = keys(r)
+    (chain,) = k["restart_chain"]
+    assert chain["severity"] == "critical" and chain["evidence"]["complete"]
+    links = chain["evidence"]["links"]
+    assert [x["link"] for x in links] == ["IMU unit lost", "ground command", "computer restart",
+                                          "engine off", "relight attempts", "engine relit",
+                                          "last telemetry", "impact"]
+    times = [x["t_s"] for x in links]
+    assert times == sorted(times)
+    assert links[2]["t_s"] == pytest.approx(truth_event(r, "computer_restart"), abs=0.01)
+    run = Path(r.document["source"])
+    events = json.loads((run / "flight.json").read_text())["events"]
+    (restart,) = k["computer_restart"]
+    assert restart["evidence"]["relight_attempts"] == sum(
+        e["name"] == "relight_attempt" for e in events)
+    assert "thrust_not_delivered" in k and "propellant_exhausted" not in k
+    protected = keys(fly_and_report(root, "beresheet-protected", "beresheet-protected"))
+    (kept,) = protected["computer_restart"]
+    assert kept["severity"] == "warning" and kept["evidence"]["engine_off_t_s"] is None
+    assert "restart_chain" not in protected

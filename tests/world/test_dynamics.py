@@ -551,3 +551,33 @@ def test_burn_pulses_hands_a_run_that_runs_dry_to_substeps():
     assert burn_pulses(fast, wp, Z_MCI, True, 10, DT_SUB, 10, guarded_work()) == 1
     assert_array_equal(fast, ref)
     assert fast[W_PROP] == 0.0 and not math.isnan(fast[W_PROP_OUT_T])
+
+
+
+def test_starts_in_the_fault_window_leave_the_engine_dark_until_off_long_enough():
+    """``main_start``: a start (on after at least the fault's off-time off) inside the window of
+    ``WP_START_FAIL`` fails and the engine stays dark while commanded, through short gaps
+    (pulses); off long enough and started after the window, it lights; an engine pulsing
+    through the window (gaps shorter than the off-time) is never affected."""
+    from touchdown.core import layout as st
+    from touchdown.world.dynamics import main_start
+
+    wp = np.zeros(st.N_WORLD_PARAMS)
+    wp[st.WP_START_FAIL:st.WP_START_FAIL + 3] = (100.0, 10.0, 1.0)
+    w = np.zeros(st.N_WORLD)
+
+    def at(t, command):
+        w[st.W_T] = t
+        return main_start(w, wp, command)
+
+    # pulsing (0.1-0.2 s gaps) from before the window through it: always lit
+    for k in range(0, 200):
+        t = 95.0 + 0.1 * k
+        assert at(t, 0.0 if k % 3 == 2 else 1.0) == (0.0 if k % 3 == 2 else 1.0)
+    w[:] = 0.0  # a fresh engine, off since 0
+    assert at(104.0, 1.0) == 0.0  # a start in the window: dark
+    assert at(104.5, 0.0) == 0.0 and at(104.7, 1.0) == 0.0  # a short gap: still dark
+    assert at(111.0, 1.0) == 0.0  # still dark after the window, commanded on throughout
+    assert at(111.1, 0.0) == 0.0 and at(112.2, 0.8) == 0.8  # off 1.1 s, a new start: lit
+    wp[st.WP_START_FAIL] = 0.0  # no fault: every start lights
+    assert at(120.0, 0.0) == 0.0 and at(125.0, 1.0) == 1.0

@@ -78,9 +78,9 @@ W_TERRAIN_BOX = WORLD.add("terrain_box", 5, "-, -, -, -, m",
                           "while the chord radius is 0")
 W_MAIN_LIT = WORLD.add("main_lit", 1, "-",
                        "engines of the main group the valves feed (0: all), as last commanded")
-W_IGNITION = WORLD.add("main_ignition", 2, "-, -",
-                       "the main engine's ignitions: the command last held, dark (1: commanded "
-                       "but unlit since its ignition failed)")
+W_MAIN_START = WORLD.add("main_start", 2, "s, -",
+                         "the main engine's starts: since when it is commanded off (-1: on), "
+                         "dark (1: commanded on but unlit since a start failed)")
 N_WORLD = WORLD.size
 
 # ---------------------------------------------------------------- engine groups (both params)
@@ -143,10 +143,10 @@ WP_IMU_UNITS = WORLD_PARAMS.add("imu_units", 1, "-",
                                 "model and its own noise)")
 WP_IMU_FAIL = WORLD_PARAMS.add("imu_fail", 1, "s",
                                "fault: IMU unit A fails from this time on (0: never)")
-WP_NO_LIGHT = WORLD_PARAMS.add("main_no_light", 2, "s, s",
-                               "fault: the main engine's ignitions (a command after none) fail "
-                               "from a time (0: never), for a duration: it stays dark until "
-                               "commanded off")
+WP_START_FAIL = WORLD_PARAMS.add("main_start_fails", 3, "s, s, s",
+                                 "fault: the main engine's starts (on after at least the third "
+                                 "word's seconds off) fail from a time (0: never) for a "
+                                 "duration: it stays dark until commanded off that long")
 WP_PROBE = WORLD_PARAMS.add("probe_length", 1, "m",
                             "contact probes (Apollo's 1.7 m, Luna 9's boom) reach this far "
                             "below the footpads (0: none)")
@@ -259,6 +259,8 @@ F_CMD_NEXT = FSW.add("command_next", 1, "-",
 F_GROUND_OFFSET = FSW.add("ground_offset", 1, "m",
                           "how far the ground the altimeter sees lies above the onboard map's "
                           "surface below (learned; the altitude estimate subtracts it)")
+F_RELIGHT_DV = FSW.add("relight_dv", 1, "m/s",
+                       "the delta-v the IMU measured in the relight attempt under way (its proof)")
 F_MAIN_OWED = FSW.add("main_owed", 1, "-",
                       "a fixed-thrust main engine cycled in the vertical phases: the cycles of "
                       "full thrust asked for and not yet given (fires at half a cycle owed)")
@@ -370,18 +372,15 @@ FP_IMU_RESET_RESTARTS = FSW_PARAMS.add("imu_reset_restarts", 1, "-",
 FP_TURN_RATE_MAX = FSW_PARAMS.add("turn_rate_max", 1, "rad/s",
                                   "the flight software's limit on how fast its commanded thrust "
                                   "direction may turn (0: none; Vikram's 10 deg/s)")
-FP_RESTART = FSW_PARAMS.add("restart", 4, "-, s, s, -",
+FP_RESTART = FSW_PARAMS.add("restart", 5, "-, s, s, -, s",
                             "restart model: protected (1: guidance, navigation and the throttle "
                             "run through it, as Apollo's restart protection), reboot time, time "
-                            "allowed for each relight attempt, most attempts")
+                            "allowed for each relight attempt, most attempts, engines off "
+                            "between attempts")
 FP_MAIN_CYCLED = FSW_PARAMS.add("main_engine_cycled", 1, "-",
-                                "1: the vertical phases fly a fixed-thrust main engine on and "
-                                "off cycle by cycle (its average the thrust asked for); 0: off "
-                                "there, the thrusters fly them")
-FP_FIXED_STEER = FSW_PARAMS.add("fixed_thrust_steering", 1, "-",
-                                "1: a fixed-thrust main engine's polynomial phases keep the up "
-                                "and cross thrust the polynomial asks for and brake with the "
-                                "rest of the engine's thrust; 0: along the polynomial's thrust")
+                                "1: a fixed-thrust main engine is fired in whole cycles in every "
+                                "powered phase, its average the thrust asked for; 0: on at full "
+                                "thrust where a phase flies it, off in the vertical phases")
 MAX_COMMANDS = 16  # commands a scenario's timeline holds at most
 UPLINK = Layout("uplinked_command")  # one command of the timeline (fsw.cycle executes it)
 UC_ARRIVAL = UPLINK.add("arrival", 1, "s", "time it arrives onboard: sent + one-way light time")

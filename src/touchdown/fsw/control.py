@@ -5,9 +5,9 @@ throttleable main engine (``throttle_min`` below 1: Apollo's descent engine, Cha
 Chandrayaan-3's four) gives the thrust asked for through the throttle logic
 (``throttle_command``: its minimum, its forbidden band, full thrust held until the command falls
 low enough) in every powered phase; a fixed-thrust one (M1's 400 N engine, Luna 9's retro) is on
-at full thrust in the phases that ask for it and, in the vertical phases, off, or with
-``main_engine_cycled`` fired whole cycles at a time so that its average is the thrust asked
-for (a sigma-delta on the cycles: Beresheet's one 400 N engine). The thrusters, pulsed
+at full thrust in the phases that ask for it and off in the others, or, with
+``main_engine_cycled``, fired in whole cycles in every powered phase so that its average is the
+thrust asked for (a sigma-delta on the cycles: Beresheet's one 400 N engine). The thrusters, pulsed
 together with an on-time quantised to ``pulse_resolution``, make up the rest (M1: above the main
 engine in braking and approach, all of it in the vertical phases).
 """
@@ -88,7 +88,8 @@ def command_thrust(fsw, fp, a_thrust_mci, main_on):
 
     main_on: the phase flies the main engine (a fixed-thrust one at full thrust, a throttleable
     one at the throttle the logic gives, with the engines of the group that are lit,
-    ``F_CMD_LIT``); the thrusters make up the rest.
+    ``F_CMD_LIT``); a cycled one (``main_engine_cycled``) flies every phase that commands
+    thrust here, cycle by cycle; the thrusters make up the rest.
     """
     a = math.sqrt(a_thrust_mci[0] ** 2 + a_thrust_mci[1] ** 2 + a_thrust_mci[2] ** 2)
     if a > 1e-9:
@@ -98,15 +99,7 @@ def command_thrust(fsw, fp, a_thrust_mci, main_on):
     main = fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP]
     share = lit_share(main, fsw[F_CMD_LIT])
     throttle = 0.0
-    if main_on:
-        throttle = 1.0
-        if throttleable(fp):
-            throttle = throttle_command(main, force / (share * group_thrust(main, 1.0)),
-                                        fsw[F_CMD_MAIN])
-    f_main = group_thrust(main, throttle)
-    if share < 1.0:
-        f_main *= share
-    if not main_on and fp[FP_MAIN_CYCLED] > 0.0 and not throttleable(fp):
+    if fp[FP_MAIN_CYCLED] > 0.0 and not throttleable(fp):
         # cycled: full thrust in the cycles that bring what is owed back within half a cycle
         full = share * group_thrust(main, 1.0)
         f_main = min(force, full)  # on average; the thrusters make up the rest
@@ -114,6 +107,15 @@ def command_thrust(fsw, fp, a_thrust_mci, main_on):
         if fsw[F_MAIN_OWED] >= 0.5:
             throttle = 1.0
             fsw[F_MAIN_OWED] -= 1.0
+    else:
+        if main_on:
+            throttle = 1.0
+            if throttleable(fp):
+                throttle = throttle_command(main, force / (share * group_thrust(main, 1.0)),
+                                            fsw[F_CMD_MAIN])
+        f_main = group_thrust(main, throttle)
+        if share < 1.0:
+            f_main *= share
     f_thr = group_thrust(fp[FP_THRUSTERS:FP_THRUSTERS + N_ENGINE_GROUP], 1.0)
     duty = min(max((force - f_main) / f_thr, 0.0), 1.0) if f_thr > 0.0 else 0.0
     fsw[F_CMD_DUTY] = pulsed_duty(fp, duty)

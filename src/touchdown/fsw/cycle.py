@@ -161,7 +161,7 @@ def fsw_cycle(fsw, t, onboard, record, work):
         select_site(x, fp, meas, t, events, n_events, work[FC_HAZARD:FC_HAZARD + N_HAZARD])
     mode = monitor(x, fp, meas, t, events, n_events)
     execute_commands(x, fp, t, events, n_events)
-    flying = restart_gate(x, fp, t, dt, meas, events, n_events)
+    flying = restart_gate(x, fp, t, meas, events, n_events)
     need = 0.0  # fraction of full thrust the braking guidance needs (0: not evaluated)
     guidance = work[FC_GUIDANCE:FC_GUIDANCE + N_GUIDANCE]
     prev = work[FC_PREV_DIR:FC_PREV_DIR + 3]

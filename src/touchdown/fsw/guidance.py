@@ -24,12 +24,11 @@ solved each cycle from the downrange cubic j_T T^3 + 6 a_T T^2 + (6 v + 18 v_T) 
 import math
 
 from touchdown._compile import kernel
-from touchdown.core.engines import group_mass_flow, group_thrust, lit_share
+from touchdown.core.engines import group_mass_flow, group_thrust
 from touchdown.core.layout import (
     F_ALT,
     F_CMD_DIR,
     F_CMD_DUTY,
-    F_CMD_LIT,
     F_CMD_MAIN,
     F_DIVERT,
     F_DOI_DV,
@@ -45,7 +44,6 @@ from touchdown.core.layout import (
     FP_AZ,
     FP_DESCENT,
     FP_DIVERT_GAINS,
-    FP_FIXED_STEER,
     FP_GUID_RANGE_COS,
     FP_HGAIN,
     FP_HOVER,
@@ -293,29 +291,9 @@ def _thrust_from_guid(a_g, g_g, dcm, c, s, out_mci, m):
 
 
 @kernel
-def steer_fixed_thrust(fsw, fp, v_g, a_g, g_g):
-    """A fixed-thrust engine's split of its thrust (guidance frame, in place on a_g): the up and
-    cross thrust a_g - g_g asks for, and the rest of the engine's thrust against the downrange
-    velocity v_g[0] (braking); all of it scaled down when up and cross alone ask more than the
-    engine gives."""
-    main = fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP]
-    avail = (lit_share(main, fsw[F_CMD_LIT]) * group_thrust(main, 1.0)
-             / estimated_mass(fsw, fp))
-    tx, ty, tz = a_g[0] - g_g[0], a_g[1] - g_g[1], a_g[2] - g_g[2]
-    side = ty * ty + tz * tz
-    if side < avail * avail:
-        tx = -math.copysign(math.sqrt(avail * avail - side), v_g[0])
-    else:
-        k = avail / math.sqrt(side)
-        tx, ty, tz = 0.0, ty * k, tz * k
-    a_g[0], a_g[1], a_g[2] = g_g[0] + tx, g_g[1] + ty, g_g[2] + tz
-
-
-@kernel
-def polynomial_phase(fsw, fp, t, target, tgo_given, work, steer):
+def polynomial_phase(fsw, fp, t, target, tgo_given, work):
     """Polynomial guidance toward target (12 words: r, v, a, j); thrust accel into
-    fsw[F_THRUST_ACC]; ``steer``: a program that flies it (not the ignition search), which
-    ``steer_fixed_thrust`` splits when the scenario asks for it.
+    fsw[F_THRUST_ACC].
 
     The time to go is tgo_given when positive, else solved from the downrange cubic. Returns
     the time to go (s), NaN when there is none (farther than ``guidance_range_cos`` from the
@@ -333,8 +311,6 @@ def polynomial_phase(fsw, fp, t, target, tgo_given, work, steer):
     if math.isnan(tgo):
         return tgo
     polynomial_accel(r_g, v_g, target, tgo, a_g)
-    if steer and fp[FP_FIXED_STEER] > 0.0 and not throttleable(fp):
-        steer_fixed_thrust(fsw, fp, v_g, a_g, g_g)
     _thrust_from_guid(a_g, g_g, dcm, c, s, fsw[F_THRUST_ACC:F_THRUST_ACC + 3],
                       work[G_M:G_M + 3])
     return tgo
@@ -410,7 +386,7 @@ def fly_program(program, target, fsw, fp, meas, t, dt, work):
             fsw[F_CMD_MAIN] = 1.0
     elif program == PROGRAM_IGNITION_SEARCH:  # coast, pointing where braking will thrust
         engines_off(fsw)
-        tgo = polynomial_phase(fsw, fp, t, fp[target:target + N_TARGET], 0.0, work, False)
+        tgo = polynomial_phase(fsw, fp, t, fp[target:target + N_TARGET], 0.0, work)
         if not math.isnan(tgo) and tgo < fp[FP_IGN_TGO_MAX]:
             fsw[F_TGO] = tgo
             an = math.sqrt(a[0] ** 2 + a[1] ** 2 + a[2] ** 2)
@@ -422,7 +398,7 @@ def fly_program(program, target, fsw, fp, meas, t, dt, work):
         # a countdown from the approach's duration; without one (0) the cubic's time to go
         counted = program == PROGRAM_POLYNOMIAL_COUNTDOWN and fp[FP_APPR_T] > 0.0
         countdown = fsw[F_TGO] - dt if counted else 0.0
-        tgo = polynomial_phase(fsw, fp, t, fp[target:target + N_TARGET], countdown, work, True)
+        tgo = polynomial_phase(fsw, fp, t, fp[target:target + N_TARGET], countdown, work)
         # no solution (past the site): the phase ends; the last thrust is commanded again
         fsw[F_TGO] = 0.0 if math.isnan(tgo) else tgo
         command_thrust(fsw, fp, a, True)

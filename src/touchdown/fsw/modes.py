@@ -84,7 +84,6 @@ from touchdown.core.layout import (
     F_PROP,
     F_PROP_LOW_SEEN,
     F_TGO,
-    F_VH,
     F_X,
     FP_APPR_T,
     FP_APPR_TGT,
@@ -92,7 +91,6 @@ from touchdown.core.layout import (
     FP_CUTOFF_ALT,
     FP_DOI_T,
     FP_DT,
-    FP_FIXED_STEER,
     FP_HDA,
     FP_HOVER,
     FP_IGN_THROTTLE,
@@ -207,8 +205,6 @@ def transition_due(fsw, fp, mode, t, result):
         return not fsw[F_DOI_DV] < fsw[F_TGO]
     if mode == MODE_COAST_DESCENT:
         return not math.isnan(result) and result >= fp[FP_IGN_THROTTLE] * full_thrust(fp)
-    if mode == MODE_BRAKING and fp[FP_FIXED_STEER] > 0.0 and fsw[F_VH] <= fp[FP_BRAKE_TGT + 3]:
-        return True  # a fixed thrust steered to brake: slowed to the target's downrange speed
     if mode in (MODE_BRAKING, MODE_APPROACH):
         return fsw[F_TGO] < fp[FP_TGO_MIN]
     if mode == MODE_VERTICAL:

@@ -21,9 +21,10 @@ that survives the restart, in both cases:
   it; the engines keep their last commands during the reboot, then the cycle goes on.
 - *unprotected*: the computer comes up in a safe mode with the engines off; after the reboot
   the restart logic commands a relight and lets guidance fly for ``attempt`` seconds; if the
-  IMU then shows the thrust (at least half the acceleration guidance asked for) the engines are
-  back (``engine_relit``), else they are stopped for a cycle (the valves close) and the next
-  attempt follows, up to ``attempts``; after the last the engines stay off.
+  IMU shows the thrust over the attempt (a mean acceleration of at least half what guidance
+  last asked for: an engine fired in whole cycles is off in some of them) the engines are
+  back (``engine_relit``), else they are stopped for ``gap`` seconds (at least a cycle) and the
+  next attempt follows, up to ``attempts``; after the last the engines stay off.
 
 ``restart_gate`` runs at the start of each cycle and says whether guidance may fly it.
 """
@@ -38,6 +39,7 @@ from touchdown.core.layout import (
     EV_RESTART,
     F_CMD_DUTY,
     F_CMD_MAIN,
+    F_RELIGHT_DV,
     F_RESTART,
     F_THRUST_ACC,
     FP_RESTART,
@@ -66,8 +68,8 @@ def computer_restart(fsw, fp, t, events, n_events):
 
 
 @kernel
-def restart_gate(fsw, fp, t, dt, meas, events, n_events):
-    """Whether guidance flies this cycle at t (s), dt (s) after the last; moves the restart on.
+def restart_gate(fsw, fp, t, meas, events, n_events):
+    """Whether guidance flies this cycle at t (s); moves the restart on.
 
     Returns False while the computer reboots (the engines hold their commands if protected,
     are off if not) and while an unprotected one waits with its engines off after its last
@@ -77,6 +79,9 @@ def restart_gate(fsw, fp, t, dt, meas, events, n_events):
     phase = state[0]
     if phase == RESTART_RUNNING:
         return True
+    if phase == RESTART_RELIGHT:  # the IMU's measure of what the attempt gave
+        dv = meas[M_DV:M_DV + 3]
+        fsw[F_RELIGHT_DV] += math.sqrt(dv[0] ** 2 + dv[1] ** 2 + dv[2] ** 2)
     if t < state[1]:  # booting, or a relight attempt under way
         return phase == RESTART_RELIGHT
     if phase == RESTART_BOOTING:
@@ -87,20 +92,21 @@ def restart_gate(fsw, fp, t, dt, meas, events, n_events):
     elif phase == RESTART_RELIGHT:  # the attempt's time is up: did the engines light?
         asked = math.sqrt(fsw[F_THRUST_ACC] ** 2 + fsw[F_THRUST_ACC + 1] ** 2
                           + fsw[F_THRUST_ACC + 2] ** 2)
-        dv = meas[M_DV:M_DV + 3]
-        seen = math.sqrt(dv[0] ** 2 + dv[1] ** 2 + dv[2] ** 2) / dt
+        seen = fsw[F_RELIGHT_DV] / fp[FP_RESTART + 2]  # the attempt's mean acceleration
         if asked > 0.0 and seen >= RELIT_SHARE * asked:
             state[0] = RESTART_RUNNING
             log_event(events, n_events, t, EV_RELIT, state[2])
             return True
-        fsw[F_CMD_MAIN] = 0.0  # the engines off for a cycle: the next attempt is a new start
+        fsw[F_CMD_MAIN] = 0.0  # the engines off for the gap: the next attempt is a new start
         fsw[F_CMD_DUTY] = 0.0
         state[0] = RESTART_SAFE
+        state[1] = t + fp[FP_RESTART + 4]
         return False
     if state[2] >= fp[FP_RESTART + 3]:  # no attempts left: the engines stay off
         return False
     state[2] += 1.0
     state[0] = RESTART_RELIGHT
     state[1] = t + fp[FP_RESTART + 2]
+    fsw[F_RELIGHT_DV] = 0.0
     log_event(events, n_events, t, EV_RELIGHT_ATTEMPT, state[2])
     return True

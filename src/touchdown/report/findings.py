@@ -13,8 +13,9 @@ Detectors
 - the terrain step under the track at a rejection, and whether it explains the range jump;
 - range-finder silence: no readings for seconds while tracking (a dropout);
 - the altitude estimate reaching zero while the range finder still saw ground far below;
-- propellant exhaustion: thrust commanded, yet the speeds change as gravity alone changes them;
-  propellant the onboard count did not account for;
+- propellant exhaustion: thrust commanded, yet the speeds change as gravity alone changes them,
+  for good; propellant the onboard count did not account for; such a run after which the
+  thrust came back is an engine that did not light;
 - loss of signal, with the Earth's elevation then;
 - the outcome inferred from the last telemetry (touchdown, or impact time and speed);
 - the chain of events, when the links of a HAKUTO-R M1-like loss are all there;
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,9 @@ import pandas as pd
 
 from touchdown.ground.status import free_fall
 from touchdown.moon.constants import GM, R_REF
+from touchdown.report.finding import Finding
 from touchdown.report.received import Received
+from touchdown.report.restarts import restart_chain, restart_findings
 from touchdown.telemetry.dictionary import SEVERITIES
 from touchdown.timefmt import mission_clock as clock
 
@@ -60,30 +63,6 @@ RECOVERED_BY = {"lrf_widened": " after the filter widened its uncertainty (lrf_w
                 "lrf_reacquired": " after the filter re-acquired it (lrf_reacquired)"}
 LRF_WAITING = 0
 LRF_FAULTY = 2
-
-
-@dataclass
-class Finding:
-    """One finding: what, how bad, when (onboard s), the evidence and the figures showing it."""
-
-    key: str
-    severity: str
-    title: str
-    text: str
-    t_s: float | None
-    evidence: dict[str, Any] = field(default_factory=dict)
-    figures: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.severity not in SEVERITIES:
-            raise ValueError(f"finding {self.key!r}: severity {self.severity!r} is not one of "
-                             f"the dictionary's {SEVERITIES}")
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["t"] = clock(self.t_s)
-        d["figures"] = list(self.figures)
-        return d
 
 
 @dataclass
@@ -205,12 +184,13 @@ def _event_before(rx: Received, name: str, t: float, within: float = 1.0) -> pd.
     return None if rows.empty else rows.iloc[0]
 
 
-def no_thrust_onset(rx: Received) -> tuple[float | None, dict[str, Any]]:
-    """When the speeds began to change as gravity alone changes them while thrust was commanded
-    (main engine on, or the thrusters at COMMANDED_DUTY or more) for NO_THRUST_MIN_S."""
+def _unpowered_runs(rx: Received) -> list[tuple[float, float, bool, dict[str, Any]]]:
+    """Runs of at least NO_THRUST_MIN_S in which the speeds changed as gravity alone changes
+    them while thrust was commanded (main engine on, or the thrusters at COMMANDED_DUTY or
+    more): (start, end, thrust seen again after it for NO_THRUST_MIN_S, detail)."""
     nav = rx["nav"].dropna(subset=["vertical_speed_mps", "horizontal_speed_mps", "height_m"])
     if len(nav) < 5:
-        return None, {}
+        return []
     t = nav["t"].to_numpy()
     vv, vh = nav["vertical_speed_mps"].to_numpy(), nav["horizontal_speed_mps"].to_numpy()
     r = R_REF + nav["height_m"].to_numpy()
@@ -223,16 +203,47 @@ def no_thrust_onset(rx: Received) -> tuple[float | None, dict[str, Any]]:
     duty = _at(rx["gnc"], "thruster_duty", t)
     commanded = (main == 1) | (duty >= COMMANDED_DUTY)
     coasting = commanded & (residual < NO_THRUST_RESIDUAL)
-    run = 0
-    for k in range(len(t)):
-        run = run + 1 if coasting[k] else 0
-        if run and t[k] - t[k - run + 1] >= NO_THRUST_MIN_S:
-            k0 = k - run + 1
-            return float(t[k0]), {"vertical_acceleration_mps2": float(np.nanmedian(av[k0:k + 1])),
-                                   "gravity_mps2": float(-gravity_only[k0]),
-                                   "thruster_duty": float(np.nanmedian(duty[k0:k + 1])),
-                                   "main_engine": "on" if main[k0] == 1 else "off"}
+    burning = commanded & (residual >= NO_THRUST_RESIDUAL)
+    runs = []
+    k = 0
+    while k < len(t):
+        k1 = k
+        while k1 + 1 < len(t) and coasting[k1 + 1] and coasting[k]:
+            k1 += 1
+        if coasting[k] and t[k1] - t[k] >= NO_THRUST_MIN_S:
+            later = np.flatnonzero(burning[k1 + 1:]) + k1 + 1
+            again = len(later) > 0 and t[later[-1]] - t[later[0]] >= NO_THRUST_MIN_S
+            runs.append((float(t[k]), float(t[k1]), bool(again), {
+                "vertical_acceleration_mps2": float(np.nanmedian(av[k:k1 + 1])),
+                "gravity_mps2": float(-gravity_only[k]),
+                "thruster_duty": float(np.nanmedian(duty[k:k1 + 1])),
+                "main_engine": "on" if main[k] == 1 else "off"}))
+        k = k1 + 1
+    return runs
+
+
+def no_thrust_onset(rx: Received) -> tuple[float | None, dict[str, Any]]:
+    """When the propellant ran out: the first run of commanded thrust not delivered
+    (``_unpowered_runs``) after which thrust never came back."""
+    for t0, _, again, detail in _unpowered_runs(rx):
+        if not again:
+            return t0, detail
     return None, {}
+
+
+def _unlit(rx: Received) -> list[Finding]:
+    """Runs of commanded thrust not delivered after which the thrust came back: the engine
+    did not light (or was not fed) for a while, not exhausted."""
+    return [Finding(
+        "thrust_not_delivered", "critical",
+        f"Thrust commanded but not delivered, {clock(t0)} to {clock(t1)}",
+        f"From {clock(t0)} to {clock(t1)} the main engine was commanded "
+        f"{detail['main_engine']} (thrusters at {100 * detail['thruster_duty']:.0f} %) but the "
+        f"speeds changed as gravity alone changes them (vertical acceleration "
+        f"{detail['vertical_acceleration_mps2']:+.2f} m/s², gravity "
+        f"{detail['gravity_mps2']:.2f} m/s²); thrust came back after it, so the engine did not "
+        "light, rather than running dry.", t0, {"t_s": t0, "t_end_s": t1, **detail},
+        ("velocity", "engines")) for t0, t1, again, detail in _unpowered_runs(rx) if again]
 
 
 # ---------------------------------------------------------------- the detectors
@@ -657,9 +668,9 @@ def investigate(rx: Received, track: pd.DataFrame) -> Investigation:
     if zero is not None:
         found.append(zero)
     found += _propellant(rx, onset, detail)
+    found += _unlit(rx)
     found += _losses(rx, outcome["outcome"] == "landed")
     found.append(_outcome_finding(outcome))
-    from touchdown.report.restarts import restart_chain, restart_findings  # uses Finding
     found += restart_findings(rx)
     chains = [c for c in (_chain(found, eps), restart_chain(found, rx)) if c is not None]
     found.sort(key=lambda f: (math.inf if f.t_s is None else f.t_s))

@@ -13,11 +13,13 @@ import math
 
 import pandas as pd
 
-from touchdown.report.findings import Finding
+from touchdown.report.finding import Finding
 from touchdown.report.received import Received
 from touchdown.timefmt import mission_clock as clock
 
 SAME_CYCLE_S = 0.5  # s: a command this close before a restart set it off
+ENGINE_OFF_MIN_S = 3.0  # s of main-engine reports all off: the engine stopped, not cycling
+ENGINE_OFF_WITHIN_S = 5.0  # s after a restart: an unprotected one stops the engine at once
 
 
 def _nav_at(rx: Received, t: float) -> pd.Series | None:
@@ -35,14 +37,22 @@ def _state(row: pd.Series | None) -> str:
 
 
 def _engine_off_after(rx: Received, t: float) -> float | None:
-    """The first ``gnc`` report at or after t (s) with the main engine off, when it was on
-    before t."""
+    """When the main engine stopped at a restart at t (s): the first ``gnc`` report within
+    ENGINE_OFF_WITHIN_S after t that starts ENGINE_OFF_MIN_S or more of reports all off, when
+    it was firing before t (an engine fired in whole cycles is off in some reports while it
+    runs)."""
     gnc = rx["gnc"]
-    before, after = gnc[gnc["t"] < t], gnc[gnc["t"] >= t]
-    if before.empty or before["main_engine"].iloc[-1] < 0.5:
+    before = gnc[(gnc["t"] < t) & (gnc["t"] >= t - ENGINE_OFF_MIN_S)]
+    if before.empty or before["main_engine"].max() < 0.5:
         return None
-    off = after[after["main_engine"] < 0.5]
-    return None if off.empty else float(off["t"].iloc[0])
+    after = gnc[gnc["t"] >= t]
+    on = after["t"][after["main_engine"] >= 0.5].to_numpy()
+    soon = after[after["t"] <= t + ENGINE_OFF_WITHIN_S]
+    for t_off in soon["t"][soon["main_engine"] < 0.5]:
+        later = on[on > t_off]
+        if (later[0] if len(later) else rx.t_last) - t_off >= ENGINE_OFF_MIN_S:
+            return float(t_off)
+    return None
 
 
 def restart_findings(rx: Received) -> list[Finding]:

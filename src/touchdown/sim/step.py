@@ -142,7 +142,7 @@ from touchdown.fsw.cycle import fsw_cycle
 from touchdown.moon.constants import R_REF
 from touchdown.moon.frames import latlon_from_mcmf, mcmf_from_mci_turned, moon_turn, turn_z
 from touchdown.world.contact import classify_contact, contact_possible, update_altitude
-from touchdown.world.dynamics import burn_pulses, main_ignition, substep
+from touchdown.world.dynamics import burn_pulses, main_start, substep
 from touchdown.world.hazard_map import read_hazard_map
 from touchdown.world.radar import read_radar_beams
 from touchdown.world.sensors import read_altimeter, read_imu, read_lrf, read_star_tracker
@@ -271,7 +271,7 @@ def _fly(world, fsw, truth, record, clock, end_tick, stop_tick, work):
     elev, meta = truth.elev, truth.meta
     cyc, sub = clock[C_CYCLE], clock[C_SUBSTEP]
     n_on = round(x[F_CMD_DUTY] * (cyc // sub))  # thruster pulses at the start of each cycle
-    throttle = main_ignition(w, wp, x[F_CMD_MAIN])  # what the engine obeys
+    throttle = main_start(w, wp, x[F_CMD_MAIN])  # what the engine obeys
     main_on = throttle > 0.0
     w[W_MAIN_LIT] = x[F_CMD_LIT]  # the valves feed the engines commanded
     u_cmd = x[F_CMD_DIR:F_CMD_DIR + 3]

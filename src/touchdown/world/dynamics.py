@@ -91,9 +91,9 @@ from touchdown.core.layout import (
     TN_ROT_BODY,
     W_DTH,
     W_DV,
-    W_IGNITION,
     W_IMPULSE,
     W_MAIN_LIT,
+    W_MAIN_START,
     W_OMEGA,
     W_PROP,
     W_PROP_OUT_T,
@@ -105,8 +105,8 @@ from touchdown.core.layout import (
     WP_DRY,
     WP_LEAK,
     WP_MAIN,
-    WP_NO_LIGHT,
     WP_SLEW,
+    WP_START_FAIL,
     WP_THRUST_FAULT,
     WP_THRUSTERS,
 )
@@ -115,8 +115,8 @@ from touchdown.moon.constants import OMEGA
 from touchdown.moon.frames import moon_turn
 from touchdown.moon.gravity import gravity_mci_turned
 
-__all__ = ["MAX_PULSES", "N_WORK", "burn_pulses", "coast_or_burn", "leak_rate",
-           "main_ignition", "new_work", "slew", "substep"]
+__all__ = ["MAX_PULSES", "N_WORK", "burn_pulses", "coast_or_burn", "leak_rate", "main_start",
+           "new_work", "slew", "substep"]
 
 # float64 scratch words of ``substep`` and ``burn_pulses`` (``core.layout``: SCRATCH_SUBSTEP,
 # SCRATCH_BURN); MAX_PULSES, the longest run of pulses for ``burn_pulses``, is declared there
@@ -166,21 +166,25 @@ def thrust_factor(world, wp):
 
 
 @kernel
-def main_ignition(world, wp, command):
-    """The main engine's command as the engine obeys it (0: dark) for a command held from now.
+def main_start(world, wp, command):
+    """The main engine's command as the engine obeys it (0: dark), for a command held from now.
 
-    An ignition is a command after none. With the fault ``WP_NO_LIGHT`` an ignition within its
-    window fails: the engine stays dark, whatever it is commanded, until it is commanded off
-    (an engine already burning is not affected).
+    A start is a command on after at least ``WP_START_FAIL + 2`` seconds off (shorter gaps are
+    pulses of a running engine). With the fault ``WP_START_FAIL`` a start within its window
+    fails: the engine stays dark, whatever it is commanded, until it has been commanded off
+    that long and started again.
     """
-    state = world[W_IGNITION:W_IGNITION + 2]
+    state = world[W_MAIN_START:W_MAIN_START + 2]
+    t = world[W_T]
     if command <= 0.0:
-        state[0], state[1] = 0.0, 0.0
+        if state[0] < 0.0:
+            state[0] = t  # off from now
         return 0.0
-    t0 = wp[WP_NO_LIGHT]
-    if state[0] <= 0.0 and t0 > 0.0 and t0 - 1e-6 <= world[W_T] < t0 + wp[WP_NO_LIGHT + 1]:
-        state[1] = 1.0  # the valves open, the engine does not light
-    state[0] = command
+    t0, span, off = wp[WP_START_FAIL], wp[WP_START_FAIL + 1], wp[WP_START_FAIL + 2]
+    if state[0] >= 0.0:  # commanded on after being off
+        if t - state[0] >= off - 1e-9:  # a start
+            state[1] = 1.0 if t0 > 0.0 and t0 - 1e-6 <= t < t0 + span else 0.0
+        state[0] = -1.0
     return 0.0 if state[1] > 0.0 else command
 
 
