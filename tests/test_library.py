@@ -85,6 +85,22 @@ def test_modes_milestones_and_mass(flown, name):
     assert td["mass_kg"] == pytest.approx(dry + entry.row()["propellant_left_kg"], abs=1e-9)
 
 
+def test_apollo_11_program_alarms_restart_the_computer_and_the_engine_runs_on(flown):
+    """The rendezvous radar's stolen cycles overflow the executive in the powered descent:
+    each program alarm restarts the computer in the same cycle, with restart protection the
+    engine keeps burning through it, and the LM lands (five alarms in history)."""
+    f = flown["apollo-11"].flight
+    alarms = [e["time_s"] for e in f.events if e["name"] == "program_alarm"]
+    restarts = [e["time_s"] for e in f.events if e["name"] == "computer_restart"]
+    assert len(alarms) >= 1 and restarts == alarms
+    braking = event(f, "braking_start")["time_s"]
+    assert all(braking < t < f.touchdown()["time_s"] for t in alarms)
+    tr = f.trace
+    for t in alarms:
+        assert (tr[(tr["t_s"] > t - 1.0) & (tr["t_s"] < t + 1.0)]["thrust_n"] > 0.0).all()
+    assert f.outcome == "landed"
+
+
 def test_apollo_11_cuts_the_engine_on_the_probes_touch(flown):
     f = flown["apollo-11"].flight
     probe, cutoff = event(f, "probe_contact"), event(f, "engine_cutoff")

@@ -399,6 +399,13 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
                  "s the engines stay off after a failed attempt before the next (at least a "
                  "cycle)", 0.0)),
           fsw=st.FP_RESTART),
+    Param((Field("flight_software.cpu_load", "float", 0.0, 2.0,
+                 "share of each cycle the executive's jobs need in the powered phases (0: the "
+                 "computer's time is not modelled)", 0.0),
+           Field("flight_software.cpu_queue_s", "float", 0.0, 600.0,
+                 "s of work the executive may queue before it overflows (a program alarm and "
+                 "a restart)", 0.0)),
+          fsw=st.FP_CPU),
     param("flight_software.imu_reset_restarts_computer", "int", 0, 1,
           "1: an imu_reset command also restarts the flight computer (Beresheet's flaw)",
           fsw=st.FP_IMU_RESET_RESTARTS, default=0),
@@ -539,6 +546,12 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
            Field("faults.main_thrust_from_s", "float", 0.0, 1e6,
                  "seconds after the epoch the thrust departs from its model", 0.0)),
           world=st.WP_THRUST_FAULT),
+    Param((Field("faults.cycle_steal", "float", 0.0, 1.0,
+                 "share of the flight computer's time a hardware interface steals (Apollo "
+                 "11's rendezvous radar; 0: none)", 0.0),
+           Field("faults.cycle_steal_spread", "float", 0.0, 1.0,
+                 "half-width of its uniform spread from cycle to cycle", 0.0)),
+          world=st.WP_CYCLE_STEAL),
     Param((Field("faults.main_start_fails_from_s", "float", 0.0, 1e6,
                  "seconds after the epoch from which the main engine's starts fail (0: never)",
                  0.0),

@@ -117,3 +117,35 @@ def test_the_relight_proof_is_the_mean_over_the_attempt_and_attempts_wait_the_ga
     assert tried == pytest.approx([2.0, 6.0])  # 2-5 the attempt, 5-6 the gap
     assert not any(gate[round((5.0 - 0.1) / DT):round((6.0 - 0.1) / DT)])
     assert (fsw[st.F_CMD_MAIN], fsw[st.F_CMD_DUTY]) != (0.7, 0.3)
+
+
+def test_the_executive_queues_what_does_not_fit_and_overflows_into_a_protected_restart():
+    """``executive``: in a powered phase work beyond the cycle (load + stolen share - 1) queues;
+    past the queue's limit a program alarm and a restart (protected: the engines keep their
+    commands); the restart flushes the queue; coasting, the queue drains; without a load
+    nothing is kept."""
+    from touchdown.fsw.restart import executive
+
+    fsw, fp = setup(protected=True, reboot=0.2)
+    fp[st.FP_CPU:st.FP_CPU + 2] = (0.9, 1.0)
+    events, n = log()
+    meas = imu(0.0)
+    meas[st.M_CPU_STEAL] = 0.15  # 5 % over: 1 s of work queued after 20 s
+    t = 0.0
+    for _ in range(199):
+        t = round(t + DT, 6)
+        executive(fsw, fp, meas, t, DT, st.MODE_BRAKING, events, n)
+    assert fsw[st.F_CPU_BACKLOG] == pytest.approx(0.995) and n[0] == 0
+    executive(fsw, fp, meas, 20.0, DT, st.MODE_BRAKING, events, n)
+    if n[0] == 0:  # 1.0 s queued, to rounding: the next cycle overflows
+        executive(fsw, fp, meas, 20.1, DT, st.MODE_BRAKING, events, n)
+    assert [e[1] for e in names(events, n)] == ["program_alarm", "computer_restart"]
+    assert fsw[st.F_CPU_BACKLOG] == 0.0
+    assert (fsw[st.F_CMD_MAIN], fsw[st.F_CMD_DUTY]) == (0.7, 0.3)  # protected
+    fsw[st.F_CPU_BACKLOG] = 0.5
+    executive(fsw, fp, meas, 30.0, 1.0, st.MODE_COAST_DESCENT, events, n)
+    assert fsw[st.F_CPU_BACKLOG] == 0.0  # coasting: only the 15 % stolen, the queue drains
+    fp[st.FP_CPU] = 0.0
+    fsw[st.F_CPU_BACKLOG] = 0.0
+    executive(fsw, fp, meas, 31.0, 100.0, st.MODE_BRAKING, events, n)
+    assert fsw[st.F_CPU_BACKLOG] == 0.0 and n[0] == 2

@@ -147,6 +147,10 @@ WP_START_FAIL = WORLD_PARAMS.add("main_start_fails", 3, "s, s, s",
                                  "fault: the main engine's starts (on after at least the third "
                                  "word's seconds off) fail from a time (0: never) for a "
                                  "duration: it stays dark until commanded off that long")
+WP_CYCLE_STEAL = WORLD_PARAMS.add("cycle_steal", 2, "-, -",
+                                  "fault: a hardware interface steals the flight computer's "
+                                  "time (Apollo 11's rendezvous radar): mean share, and the "
+                                  "half-width of its uniform spread cycle to cycle (0: none)")
 WP_PROBE = WORLD_PARAMS.add("probe_length", 1, "m",
                             "contact probes (Apollo's 1.7 m, Luna 9's boom) reach this far "
                             "below the footpads (0: none)")
@@ -187,6 +191,8 @@ M_HAZARD_VALID = MEAS.add("hazard_map_valid", 1, "-", "1 when a hazard map arriv
 M_HAZARD = MEAS.add("hazard_map", HAZARD_N * HAZARD_N, "m",
                     "hazard map: heights of the grid below the lander, rows north to south "
                     "(``world.hazard_map``), when valid")
+M_CPU_STEAL = MEAS.add("cpu_steal", 1, "-",
+                       "share of the computer's time hardware interrupts took over the cycle")
 M_ALTIMETER = MEAS.add("altimeter", 1, "m", "altimeter: height above the ground below, NaN when "
                        "no reading")
 N_MEAS = MEAS.size
@@ -259,6 +265,8 @@ F_CMD_NEXT = FSW.add("command_next", 1, "-",
 F_GROUND_OFFSET = FSW.add("ground_offset", 1, "m",
                           "how far the ground the altimeter sees lies above the onboard map's "
                           "surface below (learned; the altitude estimate subtracts it)")
+F_CPU_BACKLOG = FSW.add("cpu_backlog", 1, "s",
+                        "the executive's work queued beyond the time the cycles gave it")
 F_RELIGHT_DV = FSW.add("relight_dv", 1, "m/s",
                        "the delta-v the IMU measured in the relight attempt under way (its proof)")
 F_MAIN_OWED = FSW.add("main_owed", 1, "-",
@@ -381,6 +389,10 @@ FP_MAIN_CYCLED = FSW_PARAMS.add("main_engine_cycled", 1, "-",
                                 "1: a fixed-thrust main engine is fired in whole cycles in every "
                                 "powered phase, its average the thrust asked for; 0: on at full "
                                 "thrust where a phase flies it, off in the vertical phases")
+FP_CPU = FSW_PARAMS.add("cpu", 2, "-, s",
+                        "the executive: the share of each cycle its jobs need in the powered "
+                        "phases (0: not modelled), and the work it may queue before it "
+                        "overflows (a program alarm and a restart)")
 MAX_COMMANDS = 16  # commands a scenario's timeline holds at most
 UPLINK = Layout("uplinked_command")  # one command of the timeline (fsw.cycle executes it)
 UC_ARRIVAL = UPLINK.add("arrival", 1, "s", "time it arrives onboard: sent + one-way light time")
@@ -549,13 +561,16 @@ EVENTS = (
     (28, "command_received", "an uplinked command arrives and is executed: its code"),
     (29, "imu_switched", "redundancy management: navigation switches to IMU unit (0 A, 1 B)"),
     (30, "imu_lost", "no IMU unit reports: navigation coasts on its model (the unit in use)"),
+    (31, "program_alarm", "the executive overflowed its queue (Apollo's 1202): the work "
+                          "queued (s)"),
 )
 EV = {name: code for code, name, _ in EVENTS}
 (EV_DOI_START, EV_DOI_END, EV_BRAKING, EV_APPROACH, EV_VERTICAL, EV_TERMINAL, EV_LRF_ACQ,
  EV_LRF_REJ, EV_LRF_FAULT, EV_LRF_REACQ, EV_ALT_ZERO, EV_PROP_LOW, EV_PROP_OUT, EV_TD_DETECT,
  EV_CONTACT, EV_LRF_WIDEN, EV_TIMEOUT, EV_HOVER_START, EV_HOVER_END, EV_ENGINE_CUTOFF,
  EV_PROBE_CONTACT, EV_SITE_SELECTED, EV_ALTM_ACQ, EV_ALTM_REJ, EV_RETRO_START, EV_RESTART,
- EV_RELIGHT_ATTEMPT, EV_RELIT, EV_COMMAND, EV_IMU_SWITCH, EV_IMU_LOST) = range(len(EVENTS))
+ EV_RELIGHT_ATTEMPT, EV_RELIT, EV_COMMAND, EV_IMU_SWITCH, EV_IMU_LOST,
+ EV_PROGRAM_ALARM) = range(len(EVENTS))
 MAX_EVENTS = 512  # rows of the event log; the log keeps the first MAX_EVENTS
 EVENT = Layout("event")  # one row of the event log (core.eventlog.log_event)
 E_T = EVENT.add("t", 1, "s", "time")

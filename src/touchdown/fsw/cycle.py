@@ -96,7 +96,7 @@ from touchdown.fsw.navigation import (
     update_lrf,
     update_velocimeter,
 )
-from touchdown.fsw.restart import restart_gate
+from touchdown.fsw.restart import executive, restart_gate
 
 # scratch words of the callees
 N_PROPAGATE, N_UPDATE, N_SURFACE = NAV_PROPAGATE.size, NAV_UPDATE.size, NAV_SURFACE.size
@@ -161,6 +161,7 @@ def fsw_cycle(fsw, t, onboard, record, work):
         select_site(x, fp, meas, t, events, n_events, work[FC_HAZARD:FC_HAZARD + N_HAZARD])
     mode = monitor(x, fp, meas, t, events, n_events)
     execute_commands(x, fp, t, events, n_events)
+    executive(x, fp, meas, t, dt, mode, events, n_events)
     flying = restart_gate(x, fp, t, meas, events, n_events)
     need = 0.0  # fraction of full thrust the braking guidance needs (0: not evaluated)
     guidance = work[FC_GUIDANCE:FC_GUIDANCE + N_GUIDANCE]

@@ -13,7 +13,11 @@ meas        ``MEAS``: imu_dv_body (the relight's proof)     m/s       each cycle
 events      event log (appended)                            -         on changes
 ==========  ==============================================  ========  ================
 
-``computer_restart`` is the trigger (a command, an executive overflow, a watchdog). The
+``computer_restart`` is the trigger (a command, an executive overflow, a watchdog).
+``executive`` keeps the computer's queue: in the powered phases each cycle's jobs need
+``cpu_load`` of its time and hardware interrupts took ``M_CPU_STEAL`` (Apollo 11's rendezvous
+radar); what does not fit waits, and past ``cpu_queue_s`` of waiting work the executive
+overflows: a program alarm (Apollo's 1202) and a restart, which flushes the queue. The
 estimate (navigation's state and covariance, the mode, the propellant count) is kept in memory
 that survives the restart, in both cases:
 
@@ -34,16 +38,26 @@ import math
 from touchdown._compile import kernel
 from touchdown.core.eventlog import log_event
 from touchdown.core.layout import (
+    EV_PROGRAM_ALARM,
     EV_RELIGHT_ATTEMPT,
     EV_RELIT,
     EV_RESTART,
     F_CMD_DUTY,
     F_CMD_MAIN,
+    F_CPU_BACKLOG,
     F_RELIGHT_DV,
     F_RESTART,
     F_THRUST_ACC,
+    FP_CPU,
     FP_RESTART,
+    M_CPU_STEAL,
     M_DV,
+    MODE_APPROACH,
+    MODE_BRAKING,
+    MODE_HOVER,
+    MODE_RETRO,
+    MODE_TERMINAL,
+    MODE_VERTICAL,
     RESTART_BOOTING,
     RESTART_RELIGHT,
     RESTART_RUNNING,
@@ -110,3 +124,20 @@ def restart_gate(fsw, fp, t, meas, events, n_events):
     fsw[F_RELIGHT_DV] = 0.0
     log_event(events, n_events, t, EV_RELIGHT_ATTEMPT, state[2])
     return True
+
+
+@kernel
+def executive(fsw, fp, meas, t, dt, mode, events, n_events):
+    """Queue the cycle's work (see the module docstring) over dt (s) in ``mode``; on an
+    overflow log the program alarm and restart the computer."""
+    load = fp[FP_CPU]
+    if load <= 0.0:
+        return
+    powered = mode in (MODE_BRAKING, MODE_APPROACH, MODE_HOVER, MODE_VERTICAL, MODE_TERMINAL,
+                       MODE_RETRO)
+    need = (load if powered else 0.0) + meas[M_CPU_STEAL]
+    fsw[F_CPU_BACKLOG] = max(fsw[F_CPU_BACKLOG] + (need - 1.0) * dt, 0.0)
+    if fsw[F_CPU_BACKLOG] > fp[FP_CPU + 1]:
+        log_event(events, n_events, t, EV_PROGRAM_ALARM, fsw[F_CPU_BACKLOG])
+        fsw[F_CPU_BACKLOG] = 0.0
+        computer_restart(fsw, fp, t, events, n_events)

@@ -1,6 +1,6 @@
-"""Findings about the flight computer and its redundancy: an IMU lost, a command from the
-ground, a restart, the engine off, relight attempts, and the chain they make with the fall
-(Beresheet's loss), from telemetry alone (shell).
+"""Findings about the flight computer and its redundancy: an IMU lost, program alarms (an
+executive overflow), a command from the ground, a restart, the engine off, relight attempts,
+and the chain they make with the fall (Beresheet's loss), from telemetry alone (shell).
 
 The events tell what the flight software did (``imu_switched``, ``command_received``,
 ``computer_restart``, ``relight_attempt``, ``engine_relit``); the ``gnc`` packet tells whether
@@ -73,14 +73,25 @@ def restart_findings(rx: Received) -> list[Finding]:
     attempts_all = rx.event_times("relight_attempt")
     relits = rx.event_times("engine_relit")
     restarts = rx.event_times("computer_restart")
+    alarms = rx.event_times("program_alarm")
+    if alarms:
+        out.append(Finding(
+            "program_alarms", "warning",
+            f"{len(alarms)} program alarm{'s' * (len(alarms) > 1)} (executive overflow), "
+            f"{clock(alarms[0])} to {clock(alarms[-1])}",
+            f"The executive overflowed {len(alarms)} times ({', '.join(map(clock, alarms))}): "
+            "more work was queued than it could hold, and each time the software restarted.",
+            alarms[0], {"times_s": alarms}, ("modes",)))
     for k, t in enumerate(restarts):
         nxt = restarts[k + 1] if k + 1 < len(restarts) else math.inf
         cause = commands[(commands["t"] <= t + 1e-6) & (commands["t"] >= t - SAME_CYCLE_S)]
         off = _engine_off_after(rx, t)
         attempts = [a for a in attempts_all if t <= a < nxt]
         relit = next((r for r in relits if t <= r < nxt), None)
+        overflow = [a for a in alarms if t - SAME_CYCLE_S <= a <= t + 1e-6]
         why = ("set off by the command received then" if not cause.empty
-               else "with no command received then (an overload or a watchdog)")
+               else "set off by an executive overflow (program alarm 1202)" if overflow
+               else "with no command received then (a watchdog)")
         if off is None:
             text = (f"The flight computer restarted at {clock(t)}, {why}; the main engine "
                     "stayed as commanded through it (restart protection).")

@@ -145,7 +145,13 @@ from touchdown.world.contact import classify_contact, contact_possible, update_a
 from touchdown.world.dynamics import burn_pulses, main_start, substep
 from touchdown.world.hazard_map import read_hazard_map
 from touchdown.world.radar import read_radar_beams
-from touchdown.world.sensors import read_altimeter, read_imu, read_lrf, read_star_tracker
+from touchdown.world.sensors import (
+    read_altimeter,
+    read_cycle_steal,
+    read_imu,
+    read_lrf,
+    read_star_tracker,
+)
 
 N_WORK = N_STEP_SCRATCH  # scratch words advance takes (``STEP``)
 
@@ -226,6 +232,7 @@ def _sense(world, meas, clock, truth, hazard_request, work):
     cycle = tick // clock[C_CYCLE]
     last = clock[C_LAST_READ] // clock[C_CYCLE]
     read_imu(w, wp, (tick - clock[C_LAST_READ]) * TICK_S, rng, meas)
+    read_cycle_steal(wp, rng, meas)
     clock[C_LAST_READ] = tick
     meas[M_ST_VALID] = 0.0
     if tick == 0 or cycle // clock[C_ST_EVERY] != last // clock[C_ST_EVERY]:

@@ -1,4 +1,5 @@
-"""Sensor models (compiled): IMU, star tracker, laser range finder, footpad switches.
+"""Sensor models (compiled): IMU, star tracker, laser range finder, footpad switches, and the
+flight computer's own time as hardware interrupts leave it.
 
 Inputs / Outputs
 ==============  =====================================  ==============  ================
@@ -27,6 +28,7 @@ from touchdown.core.layout import (
     LL_LON,
     LL_RADIUS,
     M_ALTIMETER,
+    M_CPU_STEAL,
     M_DTH,
     M_DTH_B,
     M_DV,
@@ -54,6 +56,7 @@ from touchdown.core.layout import (
     WP_ACC_SF,
     WP_ACC_VRW,
     WP_ALTIMETER,
+    WP_CYCLE_STEAL,
     WP_GYR_ARW,
     WP_GYR_BIAS,
     WP_IMU_FAIL,
@@ -179,3 +182,14 @@ def read_altimeter(world, wp, elev, meta, rng, meas, work):
         meas[M_ALTIMETER] = math.nan
     else:
         meas[M_ALTIMETER] = height + noise
+
+
+@kernel
+def read_cycle_steal(wp, rng, meas):
+    """The share of the flight computer's time a hardware interface took over the cycle (the
+    fault ``WP_CYCLE_STEAL``: Apollo 11's rendezvous radar): its mean, spread uniformly; no
+    draw without the fault."""
+    mean, spread = wp[WP_CYCLE_STEAL], wp[WP_CYCLE_STEAL + 1]
+    meas[M_CPU_STEAL] = 0.0
+    if mean > 0.0:
+        meas[M_CPU_STEAL] = mean + spread * (2.0 * uniform(rng) - 1.0)
