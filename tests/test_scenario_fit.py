@@ -50,7 +50,7 @@ def test_the_shipped_landers_load(name):
      "lander.main_engine.forbidden_band", "between throttle_min and full thrust"),
     ("apollo-11", "lander.main_engine.throttle_min", 1.2,
      "lander.main_engine.throttle_min", "lowest throttle"),
-    ("chandrayaan-3", "guidance.engines_to_land", 5, "guidance.engines_to_land",
+    ("chandrayaan-3", "guidance.engines", {"vertical_descent": 5}, "guidance.engines",
      "at most the engines the group has"),
     ("change-3", "guidance.hover_altitude_m", 3000.0, "guidance.hover_altitude_m",
      "at or below the approach's target"),

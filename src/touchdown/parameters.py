@@ -217,6 +217,14 @@ def next_modes(phases: Sequence[str]) -> list[float]:
     return table
 
 
+def mode_engines(engines: dict[str, int]) -> list[float]:
+    """The engines-by-mode table (``FP_MODE_ENGINES``, 0: all) of ``guidance.engines``."""
+    table = [0.0] * len(st.MODES)
+    for mode, n in engines.items():
+        table[st.MODES.index(mode)] = float(n)
+    return table
+
+
 _EPOCH = Field("scenario.epoch_utc", "time", None, None,
                "ISO 8601 UTC, e.g. 2023-04-25T15:40:00Z")
 _COMMANDS = Field("commands", "commands", None, None,
@@ -399,6 +407,9 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
                  "s the engines stay off after a failed attempt before the next (at least a "
                  "cycle)", 0.0)),
           fsw=st.FP_RESTART),
+    param("flight_software.thrust_learning_time_s", "float", 0.0, 1e4,
+          "s, time constant of the main engines' thrust learned from the IMU against the "
+          "command (0: the model's thrust is trusted)", fsw=st.FP_THRUST_LEARN, default=0.0),
     Param((Field("flight_software.cpu_load", "float", 0.0, 2.0,
                  "share of each cycle the executive's jobs need in the powered phases (0: the "
                  "computer's time is not modelled)", 0.0),
@@ -476,9 +487,13 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
           "average the thrust asked for (Beresheet); 0: on at full thrust where a phase flies "
           "it, off in the vertical phases, where the thrusters fly (M1)",
           fsw=st.FP_MAIN_CYCLED, default=0),
-    param("guidance.engines_to_land", "int", 0, 16,
-          "main-group engines fired from the vertical descent on (0: all)",
-          fsw=st.FP_LATE_ENGINES, default=0),
+    param("guidance.landing_area_m", "vec2", 0.0, 1e5,
+          "m, downrange and crossrange lengths of the landing area about the site within "
+          "which the approach may move its target ([0, 0]: the site itself)",
+          fsw=st.FP_AREA, default=(0.0, 0.0)),
+    param("guidance.engines", "engines", 1, 16,
+          "a table of phase = main-group engines fired in it (phases not named fire all)",
+          fsw=st.FP_MODE_ENGINES, si=mode_engines, default={}),
     Param((Field("guidance.retro_mark_altitude_m", "float", 0.0, 1e6,
                  "m, the altimeter mark that ignites the retro (a retro phase needs it)", 0.0),
            Field("guidance.retro_cutoff_altitude_m", "float", 0.0, 1e5,

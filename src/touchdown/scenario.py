@@ -26,7 +26,8 @@ CAMPAIGN_SUFFIX = ".campaign.toml"  # NAME.campaign.toml beside NAME.toml holds 
 # (field path, kind, lower, upper, meaning) of every field, declared in ``touchdown.parameters``
 # with what each fills. Kinds: "float", "int", "str", "vec2", "vec3", "time", "policy" and
 # "altimeter_update" and "history" (one of CHOICES), "phases" (a list of mode names), "tiles"
-# (a list of terrain files), "beams" (a list of unit vectors), "points" (a list of number
+# (a list of terrain files), "engines" (a table of phase = engines), "beams" (a list of unit
+# vectors), "points" (a list of number
 # triples, nan allowed), "labels" (a list of strings) and "commands" ([[commands]] tables: the
 # ground's command timeline). Bounds are inclusive; None means unbounded.
 SCHEMA: tuple[tuple[str, str, float | None, float | None, str], ...] = tuple(
@@ -165,6 +166,18 @@ def _check(path: Path, key: str, kind: str, lo: float | None, hi: float | None, 
         if len(set(value)) != len(value):
             raise bad(f"lists a mode twice, got {value!r}")
         return tuple(value)
+    if kind == "engines":  # engines fired by phase: {mode name: count}
+        if not isinstance(value, dict):
+            raise bad(f"must be a table of phase = engines, got {value!r}")
+        unknown = [k for k in value if k not in PHASES]
+        if unknown:
+            raise bad(f"names unknown phases {unknown}")
+        out = {}
+        for k, v in value.items():
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise bad(f"must give whole engines, got {k} = {v!r}")
+            out[k] = int(number(v))
+        return out
     if kind == "beams":
         if (not isinstance(value, list | tuple) or len(value) > MAX_BEAMS
                 or not all(isinstance(b, list | tuple) and len(b) == 3 for b in value)):
@@ -288,10 +301,12 @@ def _check_engines(path: Path, values: dict[str, Any]) -> None:
     if t_min < 1.0 and values[f"{g}.isp_min_throttle_s"] > values[f"{g}.isp_s"]:
         raise ScenarioError(path, f"{g}.isp_min_throttle_s", "is above the full-thrust Isp",
                             "a throttled engine's Isp is at most its full-thrust Isp")
-    if values["guidance.engines_to_land"] > values[f"{g}.count"]:
-        raise ScenarioError(path, "guidance.engines_to_land",
-                            f"is above the main engine's count ({values[f'{g}.count']})",
-                            "give at most the engines the group has (0: all)")
+    for phase, n in values["guidance.engines"].items():
+        if n > values[f"{g}.count"]:
+            raise ScenarioError(path, "guidance.engines",
+                                f"gives {phase} {n} engines, above the main engine's count "
+                                f"({values[f'{g}.count']})",
+                                "give at most the engines the group has")
 
 
 def _check_phases(path: Path, values: dict[str, Any]) -> None:
@@ -415,7 +430,7 @@ def _commands(value: Any, bad: Callable[[str], ScenarioError]) -> tuple[Command,
 def _reject_unknown(doc: dict[str, Any], path: Path, prefix: str = "") -> None:
     for k, v in doc.items():
         full = f"{prefix}{k}"
-        if isinstance(v, dict):
+        if isinstance(v, dict) and full not in FIELDS:  # a table, unless a field is one
             _reject_unknown(v, path, full + ".")
         elif full not in FIELDS:
             raise ScenarioError(

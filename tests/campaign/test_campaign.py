@@ -131,3 +131,18 @@ def test_a_dispersed_limit_gives_its_known_success_rate(tmp_path: Path,
     assert abs(result.summary["landed"] - expected) < 3.5 * sd
     crashed = t["outcome"] != "landed"
     assert (t.loc[crashed, "failure_mode"] == "vertical_speed").all()
+
+
+def test_a_campaign_of_a_scenario_that_extends_another_keeps_what_it_flew(tmp_path: Path):
+    """The results folder keeps the scenario with the file it extends merged in, so a sample
+    flies again (``rerun``) after the files change or move; the manifest reads back to the
+    same scenario."""
+    from touchdown.campaign.store import ResultsDir, manifest
+
+    variant = Scenario.from_toml(resolve("beresheet-protected"))
+    camp = load_campaign(campaign_file_for(variant.path), variant)
+    m = manifest(variant, camp, 0, 2)
+    assert m["scenario_doc"]["lander"]["dry_mass_kg"] == variant["lander.dry_mass_kg"]
+    (tmp_path / "campaign.json").write_text(json.dumps(m))
+    again, _, seed = ResultsDir(tmp_path).campaign()
+    assert again.values == variant.values and seed == 0

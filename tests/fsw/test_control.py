@@ -223,3 +223,40 @@ def test_a_cycled_fixed_engine_fires_whole_cycles_averaging_the_thrust_asked_for
     fp[st.FP_MAIN_CYCLED] = 0.0  # not cycled: off in such a phase (M1's vertical phases)
     command_thrust(fsw, fp, a, False)
     assert fsw[st.F_CMD_MAIN] == 0.0
+
+
+def test_thrust_learned_from_the_imu_corrects_the_throttle():
+    """``learn_thrust``: cycles on the main engine alone at a held throttle, the IMU showing 10 %
+    more acceleration than the model gives, bring the estimate to +10 % (time constant 2 s);
+    the throttle then asks 10 % less for the same acceleration. With the thrusters firing, the
+    engine off or no time constant, nothing is learned."""
+    from touchdown.fsw.control import learn_thrust
+
+    fp = params()
+    fp[st.FP_MAIN:st.FP_MAIN + st.N_ENGINE_GROUP] = group(5, 800.0, 300.0, throttle_min=0.4)
+    fp[st.FP_THRUSTERS:st.FP_THRUSTERS + st.N_ENGINE_GROUP] = 0.0
+    fp[st.FP_THRUST_LEARN] = 2.0
+    fsw = fsw_with(propellant=200.0)
+    mass = estimated_mass(fsw, fp)
+    a = np.array([0.0, 0.0, 0.6 * 4000.0 / mass])
+    command_thrust(fsw, fp, a, True)
+    before = fsw[st.F_CMD_MAIN]
+    meas = np.zeros(st.N_MEAS)
+    meas[st.M_DV + 2] = 1.1 * before * 4000.0 / mass * CYCLE
+    for _ in range(200):
+        learn_thrust(fsw, fp, meas, CYCLE)
+    assert fsw[st.F_THRUST_ERR] == pytest.approx(0.1, abs=1e-4)
+    command_thrust(fsw, fp, a, True)
+    assert fsw[st.F_CMD_MAIN] == pytest.approx(before / 1.1, rel=1e-4)
+    for change in ({st.F_CMD_DUTY: 0.3}, {st.F_CMD_MAIN: 0.0}):
+        f = fsw_with(propellant=200.0)
+        f[st.F_CMD_MAIN] = before
+        for k, v in change.items():
+            f[k] = v
+        learn_thrust(f, fp, meas, CYCLE)
+        assert f[st.F_THRUST_ERR] == 0.0
+    fp[st.FP_THRUST_LEARN] = 0.0
+    f = fsw_with(propellant=200.0)
+    f[st.F_CMD_MAIN] = before
+    learn_thrust(f, fp, meas, CYCLE)
+    assert f[st.F_THRUST_ERR] == 0.0

@@ -403,3 +403,28 @@ def test_vertical_phases_follow_the_profile_to_touchdown():
     assert v[2] == pytest.approx(-V_F, abs=0.01)  # m/s
     assert np.hypot(v[0], v[1]) < 0.01  # m/s
 
+
+
+@pytest.mark.parametrize("area, v, expect_clamped", [((4000.0, 2500.0), (146.0, -3.0), False),
+                                                     ((500.0, 500.0), (146.0, -3.0), True)])
+def test_a_landing_area_moves_the_approach_target_to_an_even_stop(area, v, expect_clamped):
+    """``in_area``: within a large enough area the moved target makes the polynomial ask now
+    for -v / tgo downrange and across (the deceleration that stops the lander evenly over the
+    time to go); a small area holds the target at its edge; the move is the aim."""
+    from touchdown.fsw.guidance import in_area
+
+    fp, fsw = np.zeros(st.N_FSW_PARAMS), np.zeros(st.N_FSW)
+    fp[st.FP_AREA:st.FP_AREA + 2] = area
+    target = np.array([0.0, 0.0, 150.0, 0.0, 0.0, -1.0, -0.82, 0.0, 0.15, 0.0, 0.0, 0.0])
+    r, vel, tgo = np.array([-12_000.0, 40.0, 7400.0]), np.array([*v, -60.0]), 170.0
+    moved, a = np.zeros(12), np.zeros(3)
+    in_area(fsw, fp, r, vel, tgo, target, moved)
+    assert moved[2:] == pytest.approx(target[2:])
+    polynomial_accel(r, vel, moved, tgo, a)
+    aim = fsw[st.F_DIVERT:st.F_DIVERT + 2]
+    assert aim == pytest.approx(moved[:2])
+    if expect_clamped:
+        assert abs(aim[0]) == pytest.approx(area[0] / 2)
+        assert a[0] < -vel[0] / tgo  # held short: it must brake harder than evenly
+    else:
+        assert a[:2] == pytest.approx(-vel[:2] / tgo)

@@ -138,6 +138,25 @@ def test_approach_entry_starts_its_countdown_and_logs_the_altitude():
     assert logged(events, n) == [(4000.0, "approach_start", 1012.0)]
 
 
+def test_each_mode_fires_the_engines_its_table_gives():
+    """``guidance.engines``: entering a mode sets the main-group engines commanded to fire to
+    its entry (0: all), as Vikram-2 flew: four in braking, all five in the fine braking, two
+    from the hover on."""
+    from touchdown.parameters import mode_engines
+
+    fp = params()
+    fp[st.FP_MODE_ENGINES:st.FP_MODE_ENGINES + len(st.MODES)] = mode_engines(
+        {"braking": 4, "hover": 2, "vertical_descent": 2})
+    fsw = state(st.MODE_COAST_DESCENT)
+    events, n = log()
+    lit = []
+    for mode in (st.MODE_BRAKING, st.MODE_APPROACH, st.MODE_HOVER, st.MODE_VERTICAL,
+                 st.MODE_TERMINAL):
+        modes.enter_mode(fsw, fp, mode, 0.0, events, n)
+        lit.append(fsw[st.F_CMD_LIT])
+    assert lit == [4.0, 0.0, 2.0, 2.0, 0.0]
+
+
 def test_descent_coast_entry_logs_the_measured_delta_v():
     fsw = state(st.MODE_DOI, doi_dv=20.3, tgo=20.2)
     events, n = log()

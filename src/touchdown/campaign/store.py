@@ -24,7 +24,7 @@ import pandas as pd
 from touchdown.campaign.dispersions import Campaign, Dispersion
 from touchdown.errors import ResultsError
 from touchdown.files import write_atomic
-from touchdown.scenario import Scenario
+from touchdown.scenario import Scenario, read_scenario
 
 FORMAT = 1
 
@@ -36,6 +36,8 @@ def manifest(nominal: Scenario, campaign: Campaign, seed: int, runs: int) -> dic
         "scenario": nominal.name,
         "scenario_file": str(nominal.path),
         "scenario_toml": nominal.path.read_text(encoding="utf-8"),
+        # the document with any file it extends merged in: what the samples flew
+        "scenario_doc": read_scenario(nominal.path),
         "campaign_file": str(campaign.path) if campaign.path else None,
         "dispersions": [asdict(d) for d in campaign.dispersions],
         "seed": seed,
@@ -44,7 +46,7 @@ def manifest(nominal: Scenario, campaign: Campaign, seed: int, runs: int) -> dic
 
 
 def _same_campaign(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    keys = ("scenario_toml", "dispersions", "seed")
+    keys = ("scenario_doc", "dispersions", "seed")
     return all(json.dumps(a.get(k), sort_keys=True) == json.dumps(b.get(k), sort_keys=True)
                for k in keys)
 
@@ -128,7 +130,8 @@ class ResultsDir:
     def campaign(self) -> tuple[Scenario, Campaign, int]:
         """The nominal scenario, dispersions and root seed exactly as flown."""
         m = self.read_manifest()
-        nominal = Scenario.from_dict(tomllib.loads(m["scenario_toml"]), m["scenario_file"])
+        doc = m.get("scenario_doc") or tomllib.loads(m["scenario_toml"])  # (older folders)
+        nominal = Scenario.from_dict(doc, m["scenario_file"])
         dispersions = tuple(
             Dispersion(d["path"], d["distribution"], tuple(d["sigma"]), tuple(d["low"]),
                        tuple(d["high"])) for d in m["dispersions"])

@@ -269,6 +269,8 @@ F_CPU_BACKLOG = FSW.add("cpu_backlog", 1, "s",
                         "the executive's work queued beyond the time the cycles gave it")
 F_RELIGHT_DV = FSW.add("relight_dv", 1, "m/s",
                        "the delta-v the IMU measured in the relight attempt under way (its proof)")
+F_THRUST_ERR = FSW.add("thrust_error", 1, "-",
+                       "the main engines' thrust over their model, less 1, as learned")
 F_MAIN_OWED = FSW.add("main_owed", 1, "-",
                       "a fixed-thrust main engine cycled in the vertical phases: the cycles of "
                       "full thrust asked for and not yet given (fires at half a cycle owed)")
@@ -347,9 +349,8 @@ FP_NEXT_MODE = FSW_PARAMS.add("next_mode", len(MODES), "-",
 FP_HOVER = FSW_PARAMS.add("hover", 2, "m, s", "hover: altitude held, duration")
 FP_DIVERT_GAINS = FSW_PARAMS.add("divert_gains", 2, "1/s^2, 1/s",
                                  "hover: position and velocity gains toward the aim")
-FP_LATE_ENGINES = FSW_PARAMS.add("engines_to_land", 1, "-",
-                                 "main-group engines fired from the vertical descent on "
-                                 "(0: all)")
+FP_MODE_ENGINES = FSW_PARAMS.add("mode_engines", len(MODES), "-",
+                                 "main-group engines fired in each mode (0: all)")
 FP_RETRO = FSW_PARAMS.add("retro", 2, "m, m",
                           "retro: the altimeter mark that ignites it, the altitude that ends it")
 FP_CUTOFF_ALT = FSW_PARAMS.add("cutoff_altitude", 1, "m",
@@ -393,6 +394,12 @@ FP_CPU = FSW_PARAMS.add("cpu", 2, "-, s",
                         "the executive: the share of each cycle its jobs need in the powered "
                         "phases (0: not modelled), and the work it may queue before it "
                         "overflows (a program alarm and a restart)")
+FP_AREA = FSW_PARAMS.add("landing_area", 2, "m, m",
+                         "the landing area about the site, downrange and crossrange lengths, "
+                         "within which the approach may move its target (0: the site)")
+FP_THRUST_LEARN = FSW_PARAMS.add("thrust_learning_time", 1, "s",
+                                 "time constant of the main engines' thrust learned from the "
+                                 "IMU against the command (0: the model's thrust is trusted)")
 MAX_COMMANDS = 16  # commands a scenario's timeline holds at most
 UPLINK = Layout("uplinked_command")  # one command of the timeline (fsw.cycle executes it)
 UC_ARRIVAL = UPLINK.add("arrival", 1, "s", "time it arrives onboard: sent + one-way light time")
@@ -476,6 +483,8 @@ G_G = GUIDANCE.add("g_guid", 3, "m/s^2", "apparent gravity, guidance frame")
 G_A = GUIDANCE.add("a_guid", 3, "m/s^2", "commanded total acceleration, guidance frame")
 G_M = GUIDANCE.add("thrust_mcmf", 3, "m/s^2", "thrust acceleration, Moon-fixed")
 G_FRAME = GUIDANCE.add("frame", GUIDANCE_FRAME.size, "-", "scratch of to_guidance")
+G_TARGET = GUIDANCE.add("target", N_TARGET, "m, m/s, m/s^2, m/s^3",
+                        "the approach's target moved within the landing area")
 
 HAZARD_SELECT = Layout("scratch.hazard_select")  # hazard.select_site
 HS_SLOPE = HAZARD_SELECT.add("slope", HAZARD_N * HAZARD_N, "rad", "each spot's slope")

@@ -35,13 +35,16 @@ from touchdown.core.layout import (
     F_MAIN_OWED,
     F_PROP,
     F_SLEEP,
+    F_THRUST_ERR,
     F_VH,
     FP_DRY,
     FP_DT,
     FP_MAIN,
     FP_MAIN_CYCLED,
     FP_PULSE,
+    FP_THRUST_LEARN,
     FP_THRUSTERS,
+    M_DV,
     N_ENGINE_GROUP,
 )
 
@@ -72,13 +75,37 @@ def throttleable(fp):
 
 
 @kernel
+def thrust_scale(fsw):
+    """The main engines' thrust over their model as the flight software knows it (1 until it
+    learns otherwise, ``learn_thrust``)."""
+    return 1.0 + fsw[F_THRUST_ERR]
+
+
+@kernel
+def learn_thrust(fsw, fp, meas, dt):
+    """Learn the main engines' thrust over their model from the IMU: over a cycle flown on the
+    main engine alone at the throttle last commanded, the measured acceleration over the one
+    the model gives moves the estimate with time constant ``thrust_learning_time``."""
+    tau = fp[FP_THRUST_LEARN]
+    if tau <= 0.0 or fsw[F_CMD_MAIN] <= 0.0 or fsw[F_CMD_DUTY] > 0.0 or fsw[F_SLEEP] > 0.0:
+        return
+    main = fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP]
+    model = (lit_share(main, fsw[F_CMD_LIT]) * group_thrust(main, fsw[F_CMD_MAIN])
+             / estimated_mass(fsw, fp))
+    dv = meas[M_DV:M_DV + 3]
+    seen = math.sqrt(dv[0] ** 2 + dv[1] ** 2 + dv[2] ** 2) / dt
+    if model > 0.0 and seen > 0.0:
+        fsw[F_THRUST_ERR] += (seen / model - 1.0 - fsw[F_THRUST_ERR]) * min(dt / tau, 1.0)
+
+
+@kernel
 def minimum_thrust(fsw, fp):
     """The least thrust acceleration (m/s^2) the engines give while flying the vertical phases:
     a throttleable main engine's minimum (it stays lit), else 0 (engines off)."""
     if not throttleable(fp):
         return 0.0
     main = fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP]
-    share = lit_share(main, fsw[F_CMD_LIT])
+    share = lit_share(main, fsw[F_CMD_LIT]) * thrust_scale(fsw)
     return share * group_thrust(main, main[EG_THROTTLE_MIN]) / estimated_mass(fsw, fp)
 
 
@@ -97,7 +124,7 @@ def command_thrust(fsw, fp, a_thrust_mci, main_on):
             fsw[F_CMD_DIR + i] = a_thrust_mci[i] / a
     force = a * estimated_mass(fsw, fp)
     main = fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP]
-    share = lit_share(main, fsw[F_CMD_LIT])
+    share = lit_share(main, fsw[F_CMD_LIT]) * thrust_scale(fsw)
     throttle = 0.0
     if fp[FP_MAIN_CYCLED] > 0.0 and not throttleable(fp):
         # cycled: full thrust in the cycles that bring what is owed back within half a cycle
@@ -114,7 +141,7 @@ def command_thrust(fsw, fp, a_thrust_mci, main_on):
                 throttle = throttle_command(main, force / (share * group_thrust(main, 1.0)),
                                             fsw[F_CMD_MAIN])
         f_main = group_thrust(main, throttle)
-        if share < 1.0:
+        if share != 1.0:
             f_main *= share
     f_thr = group_thrust(fp[FP_THRUSTERS:FP_THRUSTERS + N_ENGINE_GROUP], 1.0)
     duty = min(max((force - f_main) / f_thr, 0.0), 1.0) if f_thr > 0.0 else 0.0

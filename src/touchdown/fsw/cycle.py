@@ -74,7 +74,7 @@ from touchdown.core.layout import (
     NAV_VELOCITY,
 )
 from touchdown.fsw.commands import execute_commands
-from touchdown.fsw.control import account_propellant, estimated_speed, limit_turn
+from touchdown.fsw.control import account_propellant, estimated_speed, learn_thrust, limit_turn
 from touchdown.fsw.guidance import fly_program
 from touchdown.fsw.hazard import select_site
 from touchdown.fsw.modes import (
@@ -156,6 +156,7 @@ def fsw_cycle(fsw, t, onboard, record, work):
         surface_estimate(x, fp, t, onboard.elev, onboard.meta, est,
                          work[FC_SURFACE_WORK:FC_SURFACE_WORK + N_SURFACE])
     x[F_ALT], x[F_HDOT], x[F_VH] = est[0], est[1], est[2]
+    learn_thrust(x, fp, meas, dt)
 
     if meas[M_HAZARD_VALID] > 0.5 and x[F_HDA] > 0.5:
         select_site(x, fp, meas, t, events, n_events, work[FC_HAZARD:FC_HAZARD + N_HAZARD])

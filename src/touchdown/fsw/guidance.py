@@ -41,6 +41,7 @@ from touchdown.core.layout import (
     F_TURN,
     F_X,
     FP_APPR_T,
+    FP_AREA,
     FP_AZ,
     FP_DESCENT,
     FP_DIVERT_GAINS,
@@ -60,6 +61,7 @@ from touchdown.core.layout import (
     G_G,
     G_M,
     G_R,
+    G_TARGET,
     G_V,
     GF_ENU,
     GF_G_MCMF,
@@ -291,13 +293,31 @@ def _thrust_from_guid(a_g, g_g, dcm, c, s, out_mci, m):
 
 
 @kernel
+def in_area(fsw, fp, r_g, v_g, tgo, target, out):
+    """The target (12 words) moved, downrange and across, so that the polynomial asks now
+    for the deceleration that would bring the lander to rest evenly over tgo (s), -v / tgo:
+    r + (5 v tgo - a_T tgo^2) / 12 (with the target's a_T and no speed at its end), held within
+    the landing area about the site; the move is kept as the aim (fsw[F_DIVERT])."""
+    for i in range(N_TARGET):
+        out[i] = target[i]
+    for i in range(2):
+        half = 0.5 * fp[FP_AREA + i]
+        rest = r_g[i] + (5.0 * v_g[i] * tgo - target[6 + i] * tgo * tgo) / 12.0
+        aim = min(max(rest - target[i], -half), half)
+        out[i] = target[i] + aim
+        fsw[F_DIVERT + i] = aim
+
+
+@kernel
 def polynomial_phase(fsw, fp, t, target, tgo_given, work):
     """Polynomial guidance toward target (12 words: r, v, a, j); thrust accel into
     fsw[F_THRUST_ACC].
 
     The time to go is tgo_given when positive, else solved from the downrange cubic. Returns
     the time to go (s), NaN when there is none (farther than ``guidance_range_cos`` from the
-    site, or past it).
+    site, or past it). With a time to go given (the approach, counted down) and a landing
+    area, the target moves within the area to where the lander would stop slowing evenly over
+    the time to go (``in_area``), its aim kept in fsw[F_DIVERT] for the phases after.
     """
     r_g, v_g = work[G_R:G_R + 3], work[G_V:G_V + 3]
     g_g, a_g = work[G_G:G_G + 3], work[G_A:G_A + 3]
@@ -305,11 +325,16 @@ def polynomial_phase(fsw, fp, t, target, tgo_given, work):
     c, s = to_guidance(fsw, fp, t, r_g, v_g, g_g, work[G_FRAME:G_FRAME + GF_SIZE])
     r = fsw[F_X:F_X + 3]
     rn = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
-    if (r_g[2] + R_REF + fp[FP_SITE + 2]) / rn < fp[FP_GUID_RANGE_COS] or r_g[0] > 0.0:
+    beyond = 0.5 * fp[FP_AREA] if tgo_given > 0.0 else 0.0  # the approach: within the area
+    if (r_g[2] + R_REF + fp[FP_SITE + 2]) / rn < fp[FP_GUID_RANGE_COS] or r_g[0] > beyond:
         return math.nan  # the site frame is only meaningful near and before the site
     tgo = tgo_given if tgo_given > 0.0 else solve_tgo(r_g[0], v_g[0], target, fsw[F_TGO])
     if math.isnan(tgo):
         return tgo
+    if tgo_given > 0.0 and fp[FP_AREA] + fp[FP_AREA + 1] > 0.0:
+        moved = work[G_TARGET:G_TARGET + N_TARGET]
+        in_area(fsw, fp, r_g, v_g, tgo, target, moved)
+        target = moved
     polynomial_accel(r_g, v_g, target, tgo, a_g)
     _thrust_from_guid(a_g, g_g, dcm, c, s, fsw[F_THRUST_ACC:F_THRUST_ACC + 3],
                       work[G_M:G_M + 3])

@@ -94,8 +94,8 @@ from touchdown.core.layout import (
     FP_HDA,
     FP_HOVER,
     FP_IGN_THROTTLE,
-    FP_LATE_ENGINES,
     FP_MAIN,
+    FP_MODE_ENGINES,
     FP_NEXT_MODE,
     FP_PERILUNE,
     FP_RESERVE,
@@ -180,8 +180,7 @@ def enter_mode(fsw, fp, mode, t, events, n_events):
         fsw[F_TGO] = 0.0
     elif mode == MODE_APPROACH:  # a fixed duration, counted down
         fsw[F_TGO] = fp[FP_APPR_T]
-    if mode == MODE_VERTICAL:  # the engines that land it
-        fsw[F_CMD_LIT] = fp[FP_LATE_ENGINES]
+    fsw[F_CMD_LIT] = fp[FP_MODE_ENGINES + mode]  # the engines the mode fires (0: all)
     if mode == MODE_HOVER and fp[FP_HDA] > 0.0:  # ask the hazard sensor for a map
         fsw[F_HDA] = 1.0
     if fsw[F_MODE] == MODE_HOVER and mode != MODE_HOVER:
