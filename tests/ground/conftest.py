@@ -14,7 +14,7 @@ from touchdown.telemetry.packets import PacketEncoder
 NOMINAL = {  # one nominal value per field, in the dictionary's order
     "nav": [45.0, 44.5, -1000.0, 5000.0, -20.0, 50.0, 10.0, 0.5],
     "lrf": [5000.0, 5001.0, 0.5, 1, 1, 0, 10],
-    "gnc": [3, 12.0, 300.0, 1, 0.0, 30.0, 0],
+    "gnc": [3, 12.0, 300.0, 1.0, 0, 0.0, 30.0, 0.0, 0],
     "prop": [200.0],
     "health": [0, 12],
     "event": [2, 0.0],

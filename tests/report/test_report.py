@@ -256,3 +256,28 @@ def test_beresheet_restart_chain_is_found_from_telemetry(root: Path) -> None:
     (kept,) = protected["computer_restart"]
     assert kept["severity"] == "warning" and kept["evidence"]["engine_off_t_s"] is None
     assert "restart_chain" not in protected
+
+
+# ---------------------------------------------------------------- Chandrayaan-2: thrust excess
+
+def test_vikram_2_chain_is_found_from_telemetry(root: Path) -> None:
+    """Vikram-2 as flown (+10 % thrust from the fine braking): the report measures the excess
+    in the fine braking (within a few % of the truth) and finds the attitude-rate limit holding
+    guidance back, but no hard landing (seed 0 lands); with 20 % more thrust it hard-lands and
+    the chain is complete: excess, rate limit, speed gained near the ground, impact."""
+    flown = keys(fly_and_report(root, "vikram-2", "chandrayaan-2"))
+    (excess,) = flown["thrust_excess"]
+    assert excess["evidence"]["phase"] == "approach"
+    assert excess["evidence"]["excess"] == pytest.approx(0.10, abs=0.04)
+    assert "turn_rate_limited" in flown and "speed_gained_near_ground" not in flown
+    (chain,) = flown["engine_chain"]
+    assert chain["severity"] == "warning" and not chain["evidence"]["complete"]
+    hard = keys(fly_and_report(root, "vikram-2-20", "chandrayaan-2",
+                               {"faults.main_thrust_factor": 1.2}))
+    (chain,) = hard["engine_chain"]
+    assert chain["severity"] == "critical" and chain["evidence"]["complete"]
+    assert [x["link"] for x in chain["evidence"]["links"]] == [
+        "thrust above the model", "attitude rate limited", "speed gained near the ground",
+        "hard landing"]
+    assert hard["thrust_excess"][0]["evidence"]["excess"] == pytest.approx(0.2, abs=0.06)
+    assert "restart_chain" not in hard and "chain" not in hard

@@ -82,3 +82,12 @@ def test_the_event_packet_names_every_flight_software_event():
 
     code = next(f for f in load_dictionary()["event"].fields if f.name == "code")
     assert code.enum == {c: n for c, n, _ in st.EVENTS if c not in WORLD_EVENTS}
+
+
+def test_the_gnc_packet_names_every_mode():
+    """``gnc.mode`` names core.layout.MODES (a mode added to the layout must be named in the
+    dictionary, or the ground shows it unnamed)."""
+    from touchdown.core import layout as st
+
+    mode = next(f for f in load_dictionary()["gnc"].fields if f.name == "mode")
+    assert mode.enum == dict(enumerate(st.MODES))

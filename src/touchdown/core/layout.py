@@ -269,6 +269,9 @@ F_CPU_BACKLOG = FSW.add("cpu_backlog", 1, "s",
                         "the executive's work queued beyond the time the cycles gave it")
 F_RELIGHT_DV = FSW.add("relight_dv", 1, "m/s",
                        "the delta-v the IMU measured in the relight attempt under way (its proof)")
+F_TURN_HELD = FSW.add("turn_held", 1, "rad",
+                      "how far the attitude-rate limit held the commanded thrust direction "
+                      "back from guidance's this cycle")
 F_THRUST_ERR = FSW.add("thrust_error", 1, "-",
                        "the main engines' thrust over their model, less 1, as learned")
 F_MAIN_OWED = FSW.add("main_owed", 1, "-",

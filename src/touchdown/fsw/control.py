@@ -153,10 +153,11 @@ def command_thrust(fsw, fp, a_thrust_mci, main_on):
 @kernel
 def limit_turn(prev, cmd, max_angle):
     """Turn the unit direction ``cmd`` back toward ``prev`` so that it lies at most max_angle
-    (rad) from it, in their common plane (in place; unchanged when already within)."""
+    (rad) from it, in their common plane (in place; unchanged when already within). Returns how
+    far it was held back (rad; 0 when within)."""
     c = prev[0] * cmd[0] + prev[1] * cmd[1] + prev[2] * cmd[2]
     if c >= math.cos(max_angle):
-        return
+        return 0.0
     # the unit vector in the plane, perpendicular to prev, on cmd's side
     px, py, pz = cmd[0] - c * prev[0], cmd[1] - c * prev[1], cmd[2] - c * prev[2]
     n = math.sqrt(px * px + py * py + pz * pz)
@@ -167,6 +168,7 @@ def limit_turn(prev, cmd, max_angle):
     cmd[0] = ca * prev[0] + sa * px / n
     cmd[1] = ca * prev[1] + sa * py / n
     cmd[2] = ca * prev[2] + sa * pz / n
+    return math.acos(max(-1.0, min(1.0, c))) - max_angle
 
 
 @kernel

@@ -43,6 +43,7 @@ from touchdown.core.layout import (
     F_IGN_LAST,
     F_MODE,
     F_SLEEP,
+    F_TURN_HELD,
     F_VH,
     FC_ALTIMETER,
     FC_GUIDANCE,
@@ -182,6 +183,6 @@ def fsw_cycle(fsw, t, onboard, record, work):
             break
         mode = nxt
     if fp[FP_TURN_RATE_MAX] > 0.0:  # the software's attitude-rate limit on the command
-        limit_turn(prev, x[F_CMD_DIR:F_CMD_DIR + 3], fp[FP_TURN_RATE_MAX] * dt)
+        x[F_TURN_HELD] = limit_turn(prev, x[F_CMD_DIR:F_CMD_DIR + 3], fp[FP_TURN_RATE_MAX] * dt)
     _schedule(x, fp, t, dt, int(x[F_MODE]), need)
     account_propellant(x, fp)

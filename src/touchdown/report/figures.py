@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MultipleLocator
+from matplotlib.ticker import FuncFormatter, MultipleLocator, ScalarFormatter
 
 from touchdown.moon.dem_tiles import Terrain
 from touchdown.plots.flight import label_events
@@ -37,6 +37,8 @@ TRUTH_LABEL = "simulation truth"
 LIMIT_COLOURS = dict(zip(ALARM_SEVERITIES, ("gold", "darkorange", "orangered", "red", "purple"),
                          strict=True))
 TICK_STEPS_S = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0)
+CLOSE_S = 600.0  # the close-up panels without a range finder: the last 10 minutes
+THRUST_MEAN_S = 2.0  # the simulation truth's thrust is drawn as a mean over this much time
 MODE_COLOURS = ("#c7d7e8", "#6a9fd4", "#dfe7ef", "#f0a35e", "#e3c94f", "#8cc084", "#4f9d69",
                 "#555555")
 
@@ -87,6 +89,43 @@ def _time_axis(ax: Axes, span: tuple[float, float] | None = None) -> None:
     ax.grid(alpha=0.3)
 
 
+def window_mean(t: np.ndarray, y: np.ndarray, width: float) -> np.ndarray:
+    """Mean of ``y`` over the rows within [t - width/2, t + width/2) of each row's time ``t``
+    (s, ascending), NaNs left out: a window of time, whatever the rows' spacing."""
+    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
+    ok = np.isfinite(y)
+    total = np.concatenate([[0.0], np.cumsum(np.where(ok, y, 0.0))])
+    count = np.concatenate([[0], np.cumsum(ok)])
+    eps = 1e-6 * width  # rows on a grid of width/n: t - width/2 in, t + width/2 out
+    lo = np.searchsorted(t, t - 0.5 * width - eps, "left")
+    hi = np.searchsorted(t, t + 0.5 * width - eps, "left")
+    n = count[hi] - count[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (total[hi] - total[lo]) / n, np.nan)
+
+
+def held(t: np.ndarray, y: np.ndarray, gap: float) -> tuple[np.ndarray, np.ndarray]:
+    """The points (t, y) with a step added where rows are more than ``gap`` (s) apart: the value
+    held to the next row rather than a line ramped to it (the trace's sparse coast rows)."""
+    t, y = np.asarray(t, dtype=float), np.asarray(y, dtype=float)
+    k = np.flatnonzero(np.diff(t) > gap) + 1
+    return np.insert(t, k, t[k]), np.insert(y, k, y[k - 1])
+
+
+def unwrap_lon(lon: np.ndarray | float, ref: float) -> np.ndarray:
+    """East longitudes (deg) moved by whole turns to within 180 deg of ``ref``, so that a track
+    across the 0/360 meridian stays continuous (unchanged where it already is)."""
+    lon = np.asarray(lon, dtype=float)
+    return lon - 360.0 * np.round((lon - ref) / 360.0)
+
+
+class _EastLongitude(ScalarFormatter):
+    """Tick labels of unwrapped longitudes as east longitudes in [0, 360)."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return super().__call__(x % 360.0, pos)
+
+
 def _new(rows: int = 1, height: float = 4.6, cols: int = 1) -> tuple[Figure, list[Axes]]:
     fig = Figure(figsize=(11, height), layout="constrained")
     FigureCanvasAgg(fig)
@@ -121,8 +160,29 @@ class Context:
     def close(self) -> tuple[float, float]:
         """From the range finder's acquisition (or the last 10 minutes) to the end."""
         acq = self.rx.event_times("lrf_acquired")
-        t0 = acq[0] if acq else self.rx.t_last - 600.0
+        t0 = acq[0] if acq else self.rx.t_last - CLOSE_S
         return t0 - 30.0, self.rx.t_last + 15.0
+
+    @property
+    def close_title(self) -> str:
+        """What the close-up panels show (``close``)."""
+        if self.rx.event_times("lrf_acquired"):
+            return "From the range finder's acquisition"
+        return f"The last {CLOSE_S / 60:g} minutes of the signal (no range finder acquired)"
+
+    @property
+    def lon_ref(self) -> float | None:
+        """The longitude (deg E) the figures' longitudes are unwrapped around: the target's,
+        or the last reported one."""
+        if self.rx.info.target_lon_deg is not None:
+            return float(self.rx.info.target_lon_deg)
+        lon = self.track["lon_deg"].to_numpy() if "lon_deg" in self.track else np.empty(0)
+        return float(lon[-1]) if lon.size else None
+
+    def lon(self, lon: np.ndarray | float) -> np.ndarray:
+        """``unwrap_lon`` around ``lon_ref``."""
+        ref = self.lon_ref
+        return np.asarray(lon, dtype=float) if ref is None else unwrap_lon(lon, ref)
 
     def truth_rows(self, span: tuple[float, float]) -> pd.DataFrame | None:
         if self.truth is None:
@@ -154,6 +214,11 @@ def _events(ax: Axes, ctx: Context, span: tuple[float, float]) -> None:
                  [m for m in ctx.marks() if span[0] <= m[0] <= span[1]], 0.0)
 
 
+def _if(shown: pd.Series, label: str) -> str | None:
+    """The legend label of a series, or none when it has nothing to show."""
+    return label if bool(shown.any()) else None
+
+
 def _clip(df: pd.DataFrame, span: tuple[float, float], col: str = "t") -> pd.DataFrame:
     return df[(df[col] >= span[0]) & (df[col] <= span[1])]
 
@@ -176,18 +241,18 @@ def altitude(ctx: Context) -> Figure:
             ax.plot(tr["t_s"], tr["altitude_m"] / scale, label=f"{TRUTH_LABEL}: altitude",
                     **TRUTH)
         ax.scatter(rows["t"][waiting], rows["vertical_m"][waiting] / scale, s=5, color="0.6",
-                   lw=0, label="range reading before acquisition")
+                   lw=0, label=_if(waiting, "range reading before acquisition"))
         ax.scatter(rows["t"][ok], rows["vertical_m"][ok] / scale, s=6, color=ACCEPTED, lw=0,
-                   label="range reading, accepted")
+                   label=_if(ok, "range reading, accepted"))
         ax.scatter(rows["t"][bad], rows["vertical_m"][bad] / scale, s=9, color=REJECTED,
-                   marker="D", lw=0, label="range reading, rejected or ignored")
+                   marker="D", lw=0, label=_if(bad, "range reading, rejected or ignored"))
         ax.plot(nav["t"], nav["altitude_m"] / scale, label="altitude estimate (flight software)",
                 **EST)
         ax.axhline(0.0, color="0.3", lw=0.8)
         ax.set_ylabel(f"altitude ({unit})")
         _time_axis(ax, span)
     ax_all.set_title("Powered descent", loc="left", fontsize=10)
-    ax_close.set_title("From the range finder's acquisition", loc="left", fontsize=10)
+    ax_close.set_title(ctx.close_title, loc="left", fontsize=10)
     ax_all.legend(loc="upper right", fontsize=8, markerscale=2, framealpha=0.95)
     _title(fig, "altitude", ctx.rx)
     _events(ax_close, ctx, ctx.close)
@@ -266,7 +331,7 @@ def engines(ctx: Context) -> Figure:
     ax.step(gnc["t"], 100 * gnc["thruster_duty"], where="post", color="tab:blue", lw=1.2,
             label="descent thrusters, duty cycle (%)")
     ax.step(gnc["t"], 100 * gnc["main_engine"], where="post", color="tab:orange", lw=1.6,
-            label="main engine command (on = 100)")
+            label="main engine throttle (%)")
     ax.set_ylim(-5, 115)
     ax.set_ylabel("command (%)")
     if ctx.inv.no_thrust_t is not None:
@@ -275,8 +340,9 @@ def engines(ctx: Context) -> Figure:
     tr = ctx.truth_rows(ctx.descent)
     if tr is not None:
         twin = ax.twinx()
-        mean = tr["thrust_n"].rolling(20, min_periods=1, center=True).mean()  # 2 s at 10 Hz
-        twin.plot(tr["t_s"], mean, label=f"{TRUTH_LABEL}: thrust (N, 2 s mean)", **TRUTH)
+        mean = window_mean(tr["t_s"].to_numpy(), tr["thrust_n"].to_numpy(), THRUST_MEAN_S)
+        twin.plot(*held(tr["t_s"].to_numpy(), mean, THRUST_MEAN_S),
+                  label=f"{TRUTH_LABEL}: thrust (N, {THRUST_MEAN_S:g} s mean)", **TRUTH)
         twin.set_ylabel(f"{TRUTH_LABEL}: thrust (N)", color="0.35")
         twin.set_ylim(bottom=-0.05 * max(float(tr["thrust_n"].max()), 1.0))
         twin.legend(loc="upper right", fontsize=8)
@@ -320,8 +386,8 @@ def _mode_bars(ax: Axes, ctx: Context, span: tuple[float, float], labels: bool) 
     t, m = gnc["t"].to_numpy(), gnc["mode"].to_numpy().astype(int)
     names = ctx.rx.dictionary.parameters["gnc.mode"].enum
     change = np.flatnonzero(np.diff(m)) + 1
-    starts = np.concatenate([[0], change])
-    ends = np.concatenate([change, [len(t) - 1]])
+    starts = np.concatenate([[0], change]) if t.size else np.empty(0, dtype=int)
+    ends = np.concatenate([change, [len(t) - 1]]) if t.size else np.empty(0, dtype=int)
     for a, b in zip(starts, ends, strict=True):
         t0, t1 = t[a], t[b] if b > a else t[a] + 1.0
         ax.barh(0, t1 - t0, left=t0, height=0.6, color=MODE_COLOURS[m[a] % len(MODE_COLOURS)],
@@ -353,7 +419,7 @@ def modes(ctx: Context) -> Figure:
     _mode_bars(ax_close, ctx, ctx.close, labels=True)
     ax_all.set_title("Whole flight, from the first packet received (events named below)",
                      loc="left", fontsize=10)
-    ax_close.set_title("From the range finder's acquisition", loc="left", fontsize=10)
+    ax_close.set_title(ctx.close_title, loc="left", fontsize=10)
     _title(fig, "modes", ctx.rx)
     return fig
 
@@ -387,19 +453,22 @@ def link(ctx: Context) -> Figure:
 
 
 def ground_map(ctx: Context) -> Figure:
+    """Longitudes unwrapped around the target's (``Context.lon``): a track across the 0/360
+    meridian is drawn continuous, the ticks still read east longitudes in [0, 360)."""
     fig, (ax,) = _new(1, 7.5)
     tk = _clip(ctx.track, ctx.descent)
     info = ctx.rx.info
-    lats, lons = list(tk["lat_deg"]), list(tk["lon_deg"])
+    tk_lon = ctx.lon(tk["lon_deg"].to_numpy())
+    lats, lons = list(tk["lat_deg"]), list(tk_lon)
     if info.target_lat_deg is not None and info.target_lon_deg is not None:
         lats.append(info.target_lat_deg)
-        lons.append(info.target_lon_deg)
+        lons.append(float(ctx.lon(info.target_lon_deg)))
     if not lats:
         _title(fig, "map", ctx.rx)
         return fig
     close = _clip(ctx.track, ctx.close)
     la = list(close["lat_deg"]) + lats[-1:]
-    lo = list(close["lon_deg"]) + lons[-1:]
+    lo = list(ctx.lon(close["lon_deg"].to_numpy())) + lons[-1:]
     pad = 0.3
     box_lat = (min(la) - pad, max(la) + pad)
     mid = math.cos(math.radians(0.5 * sum(box_lat)))
@@ -407,30 +476,31 @@ def ground_map(ctx: Context) -> Figure:
     c = 0.5 * (min(lo) + max(lo))
     box_lon = (c - half, c + half)
     draw_hillshade(ax, ctx.terrain, box_lat, box_lon, pixels=700)
-    ax.plot(tk["lon_deg"], tk["lat_deg"], label="reported track", **EST)
+    ax.plot(tk_lon, tk["lat_deg"], label="reported track", **EST)
     tr = ctx.truth_rows(ctx.descent)
     if tr is not None:
-        ax.plot(tr["lon_deg"], tr["lat_deg"], label=f"{TRUTH_LABEL}: track",
+        ax.plot(ctx.lon(tr["lon_deg"].to_numpy()), tr["lat_deg"], label=f"{TRUTH_LABEL}: track",
                 **{**TRUTH, "color": "tab:cyan"})
     lrf = ctx.inv.lrf
     bad = lrf[np.isfinite(lrf["range_m"]) & (lrf["accepted"] != 1) & (lrf["state"] != 0)]
     if not bad.empty:
         t = tk["t"].to_numpy()
-        ax.scatter(np.interp(bad["t"], t, tk["lon_deg"]), np.interp(bad["t"], t, tk["lat_deg"]),
+        ax.scatter(np.interp(bad["t"], t, tk_lon), np.interp(bad["t"], t, tk["lat_deg"]),
                    s=5, color=REJECTED, marker="D", lw=0, zorder=5, alpha=0.6,
                    label="range finder rejected or ignored")
     for f in ctx.inv.by_key("terrain_step") + ctx.inv.by_key("sensor_suspect"):
-        ax.plot(f.evidence["lon_deg"], f.evidence["lat_deg"], "o", ms=14, mfc="none",
+        ax.plot(ctx.lon(f.evidence["lon_deg"]), f.evidence["lat_deg"], "o", ms=14, mfc="none",
                 mec="gold", mew=2.5, label="terrain step at the range jump")
     if info.target_lat_deg is not None:
-        ax.plot(info.target_lon_deg, info.target_lat_deg, "*", ms=18, color="yellow",
+        ax.plot(ctx.lon(info.target_lon_deg), info.target_lat_deg, "*", ms=18, color="yellow",
                 mec="black", label="target")
-    end = tk.iloc[-1] if not tk.empty else None
-    if end is not None:
-        ax.plot(end["lon_deg"], end["lat_deg"], "X", ms=12, color="black", mec="white",
+    if not tk.empty:
+        ax.plot(tk_lon[-1], tk["lat_deg"].iloc[-1], "X", ms=12, color="black", mec="white",
                 label="last reported position")
     ax.set_xlim(*box_lon)
     ax.set_ylim(*box_lat)
+    if box_lon[0] < 0.0 or box_lon[1] >= 360.0:
+        ax.xaxis.set_major_formatter(_EastLongitude(useOffset=False))
     ax.set_xlabel("east longitude (deg)")
     ax.set_ylabel("latitude (deg)")
     ax.set_aspect(1.0 / mid)

@@ -20,7 +20,9 @@ Detectors
 - the outcome inferred from the last telemetry (touchdown, or impact time and speed);
 - the chain of events, when the links of a HAKUTO-R M1-like loss are all there;
 - IMU switches, commands, flight-computer restarts and the chain a restart that stops the
-  engine makes with the fall (``report.restarts``: Beresheet's loss).
+  engine makes with the fall (``report.restarts``: Beresheet's loss);
+- thrust above the model, the attitude-rate limit holding guidance back, speed gained near the
+  ground, and the chain they make with a hard landing (``report.engines``: Vikram-2's loss).
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ import pandas as pd
 
 from touchdown.ground.status import free_fall
 from touchdown.moon.constants import GM, R_REF
+from touchdown.report.engines import engine_chain, engine_findings
 from touchdown.report.finding import Finding
-from touchdown.report.received import Received
+from touchdown.report.received import Received, value_at
 from touchdown.report.restarts import restart_chain, restart_findings
 from touchdown.telemetry.dictionary import SEVERITIES
 from touchdown.timefmt import mission_clock as clock
@@ -105,25 +108,14 @@ class Investigation:
 
 # ---------------------------------------------------------------- tables
 
-def _at(table: pd.DataFrame, column: str, t: np.ndarray) -> np.ndarray:
-    """The column's latest value at or before each time (NaN before the first)."""
-    rows = table[["t", column]].dropna()
-    if rows.empty:
-        return np.full(len(t), np.nan)
-    i = np.searchsorted(rows["t"].to_numpy(), t, side="right") - 1
-    out = rows[column].to_numpy()[np.clip(i, 0, None)].astype(float)
-    out[i < 0] = np.nan
-    return out
-
-
 def lrf_table(rx: Received) -> pd.DataFrame:
     """The lrf packet with the thrust tilt and altitude estimate at each row, and the ground's
     own comparison: the reading turned vertical (``vertical_m``, along the tilt) less the
     altitude estimate (``divergence_m``)."""
     lrf = rx["lrf"].copy()
     t = lrf["t"].to_numpy()
-    lrf["tilt_deg"] = _at(rx["gnc"], "thrust_tilt_deg", t)
-    lrf["altitude_est_m"] = _at(rx["nav"], "altitude_m", t)
+    lrf["tilt_deg"] = value_at(rx["gnc"], "thrust_tilt_deg", t)
+    lrf["altitude_est_m"] = value_at(rx["nav"], "altitude_m", t)
     lrf["vertical_m"] = lrf["range_m"] * np.cos(np.radians(lrf["tilt_deg"]))
     lrf["divergence_m"] = lrf["vertical_m"] - lrf["altitude_est_m"]
     lrf["innovation_m"] = lrf["range_m"] - lrf["predicted_m"]
@@ -199,9 +191,9 @@ def _unpowered_runs(rx: Received) -> list[tuple[float, float, bool, dict[str, An
     ah = pd.Series(np.gradient(vh, t)).rolling(5, center=True, min_periods=3).mean().to_numpy()
     gravity_only = -GM / r**2 + vh**2 / r  # vertical; horizontally nothing
     residual = np.hypot(av - gravity_only, ah)
-    main = _at(rx["gnc"], "main_engine", t)
-    duty = _at(rx["gnc"], "thruster_duty", t)
-    commanded = (main == 1) | (duty >= COMMANDED_DUTY)
+    main = value_at(rx["gnc"], "main_engine", t)
+    duty = value_at(rx["gnc"], "thruster_duty", t)
+    commanded = (main > 0.0) | (duty >= COMMANDED_DUTY)
     coasting = commanded & (residual < NO_THRUST_RESIDUAL)
     burning = commanded & (residual >= NO_THRUST_RESIDUAL)
     runs = []
@@ -217,7 +209,7 @@ def _unpowered_runs(rx: Received) -> list[tuple[float, float, bool, dict[str, An
                 "vertical_acceleration_mps2": float(np.nanmedian(av[k:k1 + 1])),
                 "gravity_mps2": float(-gravity_only[k]),
                 "thruster_duty": float(np.nanmedian(duty[k:k1 + 1])),
-                "main_engine": "on" if main[k] == 1 else "off"}))
+                "main_engine": "on" if main[k] > 0.0 else "off"}))
         k = k1 + 1
     return runs
 
@@ -419,8 +411,8 @@ def _estimate_zero(rx: Received, lrf: pd.DataFrame) -> Finding | None:
     r = near.iloc[int(np.argmin(np.abs(near["t"].to_numpy() - t0)))]
     if not r["vertical_m"] > ABOVE_SURFACE_M:
         return None
-    vv = _at(rx["nav"], "vertical_speed_mps", np.array([t0]))[0]
-    mode = _at(rx["gnc"], "mode", np.array([t0]))[0]
+    vv = value_at(rx["nav"], "vertical_speed_mps", np.array([t0]))[0]
+    mode = value_at(rx["gnc"], "mode", np.array([t0]))[0]
     mode_name = rx.state("gnc.mode", mode) if math.isfinite(mode) else "?"
     ignored = r["state"] == LRF_FAULTY
     return Finding(
@@ -452,7 +444,7 @@ def _propellant(rx: Received, onset: float | None, detail: dict[str, Any]) -> li
                 f"{clock(t_zero)}, but the speeds show no loss of thrust afterwards: the count "
                 "was conservative.", t_zero, {"t_count_zero_s": t_zero}, ("propellant",)))
         return out
-    est = _at(prop, "propellant_kg", np.array([onset]))[0]
+    est = value_at(prop, "propellant_kg", np.array([onset]))[0]
     duty = detail.get("thruster_duty", math.nan)
     text = (f"From {clock(onset)} the speeds changed as gravity alone changes them (vertical "
             f"acceleration {detail.get('vertical_acceleration_mps2', math.nan):+.2f} m/s², "
@@ -672,7 +664,9 @@ def investigate(rx: Received, track: pd.DataFrame) -> Investigation:
     found += _losses(rx, outcome["outcome"] == "landed")
     found.append(_outcome_finding(outcome))
     found += restart_findings(rx)
-    chains = [c for c in (_chain(found, eps), restart_chain(found, rx)) if c is not None]
+    found += engine_findings(rx)
+    chains = [c for c in (_chain(found, eps), restart_chain(found, rx), engine_chain(found))
+              if c is not None]
     found.sort(key=lambda f: (math.inf if f.t_s is None else f.t_s))
     found[:0] = chains
     return Investigation(found, outcome, eps, lrf, onset)

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from touchdown.errors import ArchiveOpenError, ReportInputError
@@ -128,3 +129,14 @@ def _losses(dictionary: Dictionary, archive: Archive,
     with)."""
     return losses(list(zip(arrivals["t_received"], arrivals["t"], strict=True)),
                   los_timeout(dictionary, archive), math.inf)
+
+
+def value_at(table: pd.DataFrame, column: str, t: np.ndarray) -> np.ndarray:
+    """The column's latest value at or before each time (NaN before the first)."""
+    rows = table[["t", column]].dropna()
+    if rows.empty:
+        return np.full(len(t), np.nan)
+    i = np.searchsorted(rows["t"].to_numpy(), t, side="right") - 1
+    out = rows[column].to_numpy()[np.clip(i, 0, None)].astype(float)
+    out[i < 0] = np.nan
+    return out

@@ -43,12 +43,12 @@ def _engine_off_after(rx: Received, t: float) -> float | None:
     runs)."""
     gnc = rx["gnc"]
     before = gnc[(gnc["t"] < t) & (gnc["t"] >= t - ENGINE_OFF_MIN_S)]
-    if before.empty or before["main_engine"].max() < 0.5:
+    if before.empty or before["main_engine"].max() <= 0.0:
         return None
     after = gnc[gnc["t"] >= t]
-    on = after["t"][after["main_engine"] >= 0.5].to_numpy()
+    on = after["t"][after["main_engine"] > 0.0].to_numpy()
     soon = after[after["t"] <= t + ENGINE_OFF_WITHIN_S]
-    for t_off in soon["t"][soon["main_engine"] < 0.5]:
+    for t_off in soon["t"][soon["main_engine"] <= 0.0]:
         later = on[on > t_off]
         if (later[0] if len(later) else rx.t_last) - t_off >= ENGINE_OFF_MIN_S:
             return float(t_off)

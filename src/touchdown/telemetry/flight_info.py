@@ -25,27 +25,40 @@ class FlightInfo:
     epoch_utc: datetime | None = None
     target_lat_deg: float | None = None
     target_lon_deg: float | None = None
+    # the lander as planned: its main engines (count, one engine's rated thrust), dry mass
+    main_engines: int | None = None
+    main_engine_thrust_n: float | None = None
+    dry_mass_kg: float | None = None
 
     @classmethod
     def from_scenario(cls, s: Scenario) -> FlightInfo:
         return cls(s.name, str(s["scenario.description"] or ""), _utc(s["scenario.epoch_utc"]),
-                   float(s["target.lat_deg"]), float(s["target.lon_deg"]))
+                   float(s["target.lat_deg"]), float(s["target.lon_deg"]),
+                   int(s["lander.main_engine.count"]), float(s["lander.main_engine.thrust_n"]),
+                   float(s["lander.dry_mass_kg"] + s["lander.payload_kg"]))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FlightInfo:
         """From ``to_dict`` or a downlink recording's metadata (missing keys: unknown)."""
         target = d.get("target") or {}
+        lander = d.get("lander") or {}
+        count = lander.get("main_engines")
         return cls(d.get("scenario"), str(d.get("description") or ""),
                    _utc(d["epoch_utc"]) if d.get("epoch_utc") else None,
-                   _float(target.get("lat_deg")), _float(target.get("lon_deg")))
+                   _float(target.get("lat_deg")), _float(target.get("lon_deg")),
+                   int(count) if isinstance(count, int | float) else None,
+                   _float(lander.get("main_engine_thrust_n")), _float(lander.get("dry_mass_kg")))
 
     def to_dict(self) -> dict[str, Any]:
         epoch = (None if self.epoch_utc is None
                  else self.epoch_utc.isoformat().replace("+00:00", "Z"))
         target = (None if self.target_lat_deg is None or self.target_lon_deg is None
                   else {"lat_deg": self.target_lat_deg, "lon_deg": self.target_lon_deg})
+        lander = {"main_engines": self.main_engines,
+                  "main_engine_thrust_n": self.main_engine_thrust_n,
+                  "dry_mass_kg": self.dry_mass_kg}
         return {"scenario": self.scenario, "description": self.description,
-                "epoch_utc": epoch, "target": target}
+                "epoch_utc": epoch, "target": target, "lander": lander}
 
     def light(self, t_s: float, lat_deg: float, lon_deg: float) -> dict[str, float] | None:
         """One-way light time (s) and the Earth's elevation (deg) at onboard time t_s for a

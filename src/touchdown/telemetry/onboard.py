@@ -64,8 +64,10 @@ def _gnc(fsw: np.ndarray, t: float) -> Values:
     rn, un = np.linalg.norm(r), np.linalg.norm(u)
     cos_tilt = float(r @ u) / (rn * un) if rn > 0.0 and un > 0.0 else 1.0
     return {"mode": fsw[st.F_MODE], "mode_time_s": t - fsw[st.F_MODE_T], "tgo_s": fsw[st.F_TGO],
-            "main_engine": fsw[st.F_CMD_MAIN], "thruster_duty": fsw[st.F_CMD_DUTY],
+            "main_engine": fsw[st.F_CMD_MAIN], "main_lit": fsw[st.F_CMD_LIT],
+            "thruster_duty": fsw[st.F_CMD_DUTY],
             "thrust_tilt_deg": math.degrees(math.acos(max(-1.0, min(1.0, cos_tilt)))),
+            "turn_held_deg": math.degrees(fsw[st.F_TURN_HELD]),
             "altitude_zero_seen": fsw[st.F_ALT_ZERO_SEEN]}
 
 
