@@ -69,8 +69,10 @@ def test_scenario_files_have_no_faults_and_load_healthy():
         path = resolve(name)
         assert "faults" not in tomllib.loads(path.read_text())
         s = Scenario.from_toml(path)
-        healthy = {k: 1.0 if k == "faults.main_thrust_factor" else 0.0 for k in FAULTS}
-        assert {k: s[k] for k in FAULTS} == healthy  # (a thrust factor of 1: as modelled)
+        # a thrust factor of 1 (as modelled); a start is on after 1 s off (no window: no fault)
+        not_zero = {"faults.main_thrust_factor": 1.0, "faults.main_start_off_s": 1.0}
+        healthy = {k: not_zero.get(k, 0.0) for k in FAULTS}
+        assert {k: s[k] for k in FAULTS} == healthy
 
 
 @pytest.mark.parametrize(("field", "value"), [
