@@ -66,3 +66,21 @@ def test_summary_counts_rates_and_failure_modes() -> None:
     assert s["failure_modes"] == {"tilt": 1, "propellant_exhausted": 1, "timeout": 1}
     assert s["propellant_remaining_kg"]["p50"] == pytest.approx(4.5)
     assert s["landing_ellipse_3sigma_m"]["points"] == 7
+
+
+def test_computer_events_count_the_samples_that_met_them_and_crashed():
+    """Program alarms, restarts and restarts that stopped the engine (relight attempts): the
+    samples that met each and how many crashed; kinds no sample met, and tables from before
+    the columns, give nothing."""
+    from touchdown.campaign.statistics import computer_events
+
+    samples = pd.DataFrame({"outcome": ["crashed", "landed", "landed", "crashed"],
+                            "program_alarms": [0, 5, 3, 0], "computer_restarts": [1, 5, 3, 0],
+                            "relight_attempts": [6, 0, 0, 0]})
+    assert computer_events(samples) == {
+        "program alarm": {"samples": 2, "crashed": 0},
+        "computer restart": {"samples": 3, "crashed": 1},
+        "engine stopped by a restart": {"samples": 1, "crashed": 1}}
+    assert computer_events(samples.assign(program_alarms=0, computer_restarts=0,
+                                          relight_attempts=0)) == {}
+    assert computer_events(samples[["outcome"]]) == {}

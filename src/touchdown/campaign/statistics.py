@@ -94,7 +94,27 @@ def summarize(samples: pd.DataFrame, target: tuple[float, float]) -> dict[str, A
         "touchdown_vertical_speed_mps": _percentiles(ok["vertical_speed_mps"].to_numpy()),
         "touchdown_horizontal_speed_mps": _percentiles(ok["horizontal_speed_mps"].to_numpy()),
         "failure_modes": {str(k): int(v) for k, v in modes.items()},
+        "computer_events": computer_events(samples),
     }
+
+
+# what the flight computer met, counted over the samples (columns of ``campaign.table``)
+COMPUTER_EVENTS = (("program_alarms", "program alarm"),
+                   ("computer_restarts", "computer restart"),
+                   ("relight_attempts", "engine stopped by a restart"))
+
+
+def computer_events(samples: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """For each kind of event the flight computer met, the samples that met it and how many of
+    them crashed (kinds no sample met are left out; tables from before the columns: none)."""
+    out = {}
+    for column, label in COMPUTER_EVENTS:
+        if column in samples:
+            met = samples[samples[column] > 0]
+            if len(met):
+                out[label] = {"samples": len(met),
+                              "crashed": int((met["outcome"] == "crashed").sum())}
+    return out
 
 
 def _percentiles(x: np.ndarray) -> dict[str, float] | None:

@@ -107,6 +107,12 @@ def sample_rows(ids: list[int], inputs: list[dict[str, float]], od: np.ndarray,
             "lrf_fault_s": _first(ev, n, st.EV_LRF_FAULT)[0],
             "altitude_estimate_zero_s": _first(ev, n, st.EV_ALT_ZERO)[0],
             "propellant_exhausted_s": _first(ev, n, st.EV_PROP_OUT)[0],
+            "imu_switched_s": _first(ev, n, st.EV_IMU_SWITCH)[0],
+            "computer_restarts": int(np.count_nonzero(ev[:n, st.E_CODE] == st.EV_RESTART)),
+            "program_alarms": int(np.count_nonzero(ev[:n, st.E_CODE] == st.EV_PROGRAM_ALARM)),
+            "relight_attempts": int(np.count_nonzero(ev[:n, st.E_CODE]
+                                                     == st.EV_RELIGHT_ATTEMPT)),
+            "engine_relit_s": _first(ev, n, st.EV_RELIT)[0],
         })
         row["failure_mode"] = failure_cause(row)
         rows.append(row)

@@ -64,6 +64,10 @@ def _summary_text(s: dict[str, Any], folder: Path) -> str:
     if s["failure_modes"]:
         lines.append("  failures      " + ", ".join(f"{k} {v:,}"
                                                   for k, v in s["failure_modes"].items()))
+    if s.get("computer_events"):
+        lines.append("  computer      " + "; ".join(
+            f"{k} in {v['samples']:,} ({v['crashed']:,} crashed)"
+            for k, v in s["computer_events"].items()))
     if s.get("samples_per_s"):
         lines.append(f"  speed         {s['flown_now']:,} samples in {s['wall_s']:.1f} s "
                      f"({s['samples_per_s']:.1f} samples/s, {s['runner']})")
