@@ -75,10 +75,11 @@ def throttleable(fp):
 
 
 @kernel
-def thrust_scale(fsw):
-    """The main engines' thrust over their model as the flight software knows it (1 until it
-    learns otherwise, ``learn_thrust``)."""
-    return 1.0 + fsw[F_THRUST_ERR]
+def main_share(fsw, main):
+    """The share of the main group's rated thrust its lit engines give (``F_CMD_LIT``), times
+    their thrust over the model as the flight software knows it (1 until ``learn_thrust``
+    learns otherwise)."""
+    return lit_share(main, fsw[F_CMD_LIT]) * (1.0 + fsw[F_THRUST_ERR])
 
 
 @kernel
@@ -105,7 +106,7 @@ def minimum_thrust(fsw, fp):
     if not throttleable(fp):
         return 0.0
     main = fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP]
-    share = lit_share(main, fsw[F_CMD_LIT]) * thrust_scale(fsw)
+    share = main_share(fsw, main)
     return share * group_thrust(main, main[EG_THROTTLE_MIN]) / estimated_mass(fsw, fp)
 
 
@@ -124,7 +125,7 @@ def command_thrust(fsw, fp, a_thrust_mci, main_on):
             fsw[F_CMD_DIR + i] = a_thrust_mci[i] / a
     force = a * estimated_mass(fsw, fp)
     main = fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP]
-    share = lit_share(main, fsw[F_CMD_LIT]) * thrust_scale(fsw)
+    share = main_share(fsw, main)
     throttle = 0.0
     if fp[FP_MAIN_CYCLED] > 0.0 and not throttleable(fp):
         # cycled: full thrust in the cycles that bring what is owed back within half a cycle

@@ -16,9 +16,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from touchdown.moon.constants import GM, R_REF
 from touchdown.report.finding import Finding
-from touchdown.report.received import Received, value_at
+from touchdown.report.received import Received, speed_rates, value_at
 from touchdown.timefmt import mission_clock as clock
 
 SMOOTH_S = 10.0  # s: speeds' derivatives averaged over this (the nav packet's noise)
@@ -37,17 +36,9 @@ def thrust_ratio(rx: Received) -> pd.DataFrame:
     if info.main_engines is None or info.main_engine_thrust_n is None or info.dry_mass_kg is None \
             or len(nav) < 5:
         return pd.DataFrame({"t": [], "mode": [], "ratio": []})
-    t = nav["t"].to_numpy()
-    vv, vh = nav["vertical_speed_mps"].to_numpy(), nav["horizontal_speed_mps"].to_numpy()
-    r = R_REF + nav["height_m"].to_numpy()
-    window = max(3, round(SMOOTH_S / max(float(np.median(np.diff(t))), 1e-3)))
-
-    def rate(x: np.ndarray) -> np.ndarray:
-        return pd.Series(np.gradient(x, t)).rolling(window, center=True, min_periods=3).mean() \
-            .to_numpy()
-
-    gravity = -GM / r**2 + vh**2 / r  # vertical, what the fall alone gives
-    measured = np.hypot(rate(vv) - gravity, rate(vh))
+    window = max(3, round(SMOOTH_S / max(float(np.median(np.diff(nav["t"]))), 1e-3)))
+    t, av, ah, gravity = speed_rates(nav, window)
+    measured = np.hypot(av - gravity, ah)
     main = pd.Series(value_at(rx["gnc"], "main_engine", t)).rolling(window, center=True,
                                                                min_periods=3).mean().to_numpy()
     lit = value_at(rx["gnc"], "main_lit", t)

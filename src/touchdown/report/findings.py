@@ -39,7 +39,7 @@ from touchdown.ground.status import free_fall
 from touchdown.moon.constants import GM, R_REF
 from touchdown.report.engines import engine_chain, engine_findings
 from touchdown.report.finding import Finding
-from touchdown.report.received import Received, value_at
+from touchdown.report.received import Received, speed_rates, value_at
 from touchdown.report.restarts import restart_chain, restart_findings
 from touchdown.telemetry.dictionary import SEVERITIES
 from touchdown.timefmt import mission_clock as clock
@@ -183,13 +183,7 @@ def _unpowered_runs(rx: Received) -> list[tuple[float, float, bool, dict[str, An
     nav = rx["nav"].dropna(subset=["vertical_speed_mps", "horizontal_speed_mps", "height_m"])
     if len(nav) < 5:
         return []
-    t = nav["t"].to_numpy()
-    vv, vh = nav["vertical_speed_mps"].to_numpy(), nav["horizontal_speed_mps"].to_numpy()
-    r = R_REF + nav["height_m"].to_numpy()
-    smooth = pd.Series(np.gradient(vv, t)).rolling(5, center=True, min_periods=3).mean()
-    av = smooth.to_numpy()
-    ah = pd.Series(np.gradient(vh, t)).rolling(5, center=True, min_periods=3).mean().to_numpy()
-    gravity_only = -GM / r**2 + vh**2 / r  # vertical; horizontally nothing
+    t, av, ah, gravity_only = speed_rates(nav, 5)
     residual = np.hypot(av - gravity_only, ah)
     main = value_at(rx["gnc"], "main_engine", t)
     duty = value_at(rx["gnc"], "thruster_duty", t)

@@ -20,6 +20,7 @@ from touchdown.errors import ArchiveOpenError, ReportInputError
 from touchdown.ground.archive import AlarmRecord, Archive
 from touchdown.ground.ingest import link_counters
 from touchdown.ground.status import LossOfSignal, los_timeout, losses
+from touchdown.moon.constants import GM, R_REF
 from touchdown.telemetry.dictionary import Dictionary, load_dictionary
 from touchdown.telemetry.flight_info import FlightInfo
 
@@ -140,3 +141,19 @@ def value_at(table: pd.DataFrame, column: str, t: np.ndarray) -> np.ndarray:
     out = rows[column].to_numpy()[np.clip(i, 0, None)].astype(float)
     out[i < 0] = np.nan
     return out
+
+
+def speed_rates(nav: pd.DataFrame, window: int) -> tuple[np.ndarray, ...]:
+    """From ``nav`` reports with speeds and height: their times, the vertical and horizontal
+    speeds' rates (m/s^2; centred means over ``window`` reports) and the vertical acceleration
+    gravity and the turning frame alone give, -GM / r^2 + vh^2 / r. The thrust acceleration is
+    then hypot(vertical rate - that, horizontal rate)."""
+    t = nav["t"].to_numpy()
+    vv, vh = nav["vertical_speed_mps"].to_numpy(), nav["horizontal_speed_mps"].to_numpy()
+    r = R_REF + nav["height_m"].to_numpy()
+
+    def rate(x: np.ndarray) -> np.ndarray:
+        return pd.Series(np.gradient(x, t)).rolling(window, center=True, min_periods=3).mean() \
+            .to_numpy()
+
+    return t, rate(vv), rate(vh), -GM / r**2 + vh**2 / r
