@@ -102,11 +102,19 @@ path = "target.lat_deg"
 distribution = "uniform"
 low = 47.6
 high = 47.7
+[[dispersion]]
+path = "faults.main_thrust_factor"
+distribution = "uniform"
+low = 1.1
+high = 1.2
 """), nominal)
     plan, real, seed, inputs = c.sample(nominal, 0, 0)
     a = build(plan, seed, load_onboard_map(), real)
     assert a.world_params[st.WP_MAIN + st.EG_THRUST] == inputs["lander.main_engine.thrust_n"]
     assert a.fsw_params[st.FP_MAIN + st.EG_THRUST] == 400.0  # the FSW: nominal
+    # a fault is the real lander's: the world flies it, the plan keeps the nominal (none)
+    assert a.world_params[st.WP_THRUST_FAULT] == inputs["faults.main_thrust_factor"]
+    assert plan["faults.main_thrust_factor"] == 1.0 < real["faults.main_thrust_factor"]
     assert np.degrees(a.fsw_params[st.FP_SITE]) == pytest.approx(inputs["target.lat_deg"])
 
 

@@ -12,9 +12,10 @@ a distribution around the scenario's (nominal) value::
 Vector fields take a number (each component) or a list per component. ``extends = "FILE"``
 starts from another campaign file's dispersions (entries here replace its entries by path).
 
-Who sees a dispersed value: fields of the lander, its sensors and the landing limits
-(``lander.*``, ``sensors.*``, ``touchdown.*``) describe the real hardware: the world flies the
-dispersed value while the flight software keeps the nominal one it was loaded with. Every other
+Who sees a dispersed value: fields of the lander, its sensors, the landing limits and the
+faults (``lander.*``, ``sensors.*``, ``touchdown.*``, ``faults.*``) describe the real hardware:
+the world flies the dispersed value while the flight software keeps the nominal one it was
+loaded with. Every other
 field (target, orbit, flight software, guidance) is part of the plan: both sides use it.
 
 Sample ``i`` of a campaign with root seed ``S`` draws from ``SeedSequence(S, spawn_key=(i,))``
@@ -40,7 +41,7 @@ DISTRIBUTIONS = {
     "uniform": ("low", "high"),
     "truncated_normal": ("sigma", "low", "high"),
 }
-REAL_SECTIONS = ("lander.", "sensors.", "touchdown.")
+REAL_SECTIONS = ("lander.", "sensors.", "touchdown.", "faults.")
 NORMAL_REACH = 6.0  # a normal dispersion must stay within the field's bounds to 6 sigma
 
 
