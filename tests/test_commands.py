@@ -7,8 +7,9 @@ What validates what:
   (DE421: 1.2-1.4 s) and is executed on the first cycle after it; with restart protection the
   lander flies on and lands; without it the engines stop, the restart logic relights them after
   the reboot (the IMU proving it) and the lander still lands, later and with less propellant;
-- a timeline naming an unknown command, with an unknown key, or sent outside the flight is
-  refused at load with the file, the field and the fix.
+- a timeline naming an unknown command, with an unknown key or arguments the command
+  dictionary does not allow, or sent outside the flight is refused at load with the file, the
+  field and the fix.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def test_an_imu_reset_restarts_the_computer_only_with_beresheet_s_flaw(flaw):
     doc = tomllib.loads(resolve("chandrayaan-3").read_text())
     doc["sensors"]["imu"]["units"] = 2
     doc["faults"] = {"imu_fail_from_s": 3800.0}
-    doc["commands"] = [{"time_s": 3900.0, "command": "imu_reset", "argument": 0}]
+    doc["commands"] = [{"time_s": 3900.0, "command": "imu_reset",
+                        "arguments": {"unit": "A"}}]
     doc["flight_software"].update(imu_reset_restarts_computer=flaw, restart_protected=0,
                                   restart_reboot_s=4.0, restart_attempt_s=2.0,
                                   restart_attempts=5)
@@ -85,6 +87,11 @@ def test_an_imu_reset_restarts_the_computer_only_with_beresheet_s_flaw(flaw):
     ({"time_s": 10.0, "command": "computer_reset", "unit": 2}, "unknown keys"),
     ({"time_s": 1e6, "command": "computer_reset"}, "within scenario.duration_max_s"),
     ({"time_s": "soon", "command": "computer_reset"}, "must be a number"),
+    ({"time_s": 10.0, "command": "imu_reset"}, "must give arguments = { unit = A | B }"),
+    ({"time_s": 10.0, "command": "imu_reset", "arguments": {"unit": "C"}},
+     "unit must be one of A, B"),
+    ({"time_s": 10.0, "command": "computer_reset", "arguments": {"unit": "A"}},
+     "takes no arguments"),
 ])
 def test_a_bad_timeline_is_refused_at_load(entry, fix):
     doc = tomllib.loads(resolve("chandrayaan-3").read_text())

@@ -229,7 +229,8 @@ _EPOCH = Field("scenario.epoch_utc", "time", None, None,
                "ISO 8601 UTC, e.g. 2023-04-25T15:40:00Z")
 _COMMANDS = Field("commands", "commands", None, None,
                   "[[commands]] tables: time_s (sent, s after the epoch), command (one of "
-                  + ", ".join(st.COMMANDS) + "), argument (optional number)", ())
+                  + ", ".join(st.COMMANDS) + "), arguments (a table, as the command "
+                  "dictionary gives: docs/commanding.md)", ())
 
 
 def _timeline(commands: Sequence[tuple[float, str, float]], epoch: Any) -> list[float]:

@@ -19,6 +19,7 @@ from typing import Any, Self
 from touchdown.core.layout import ALTIMETER_UPDATES, COMMANDS, MAX_BEAMS, MAX_COMMANDS, POLICIES
 from touchdown.errors import ScenarioError
 from touchdown.parameters import DIRECT_FIELDS, ORBIT_FIELDS, PHASES, fields
+from touchdown.telemetry.dictionary import load_dictionary
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 CAMPAIGN_SUFFIX = ".campaign.toml"  # NAME.campaign.toml beside NAME.toml holds its dispersions
@@ -402,28 +403,41 @@ def _check_together(path: Path, values: dict[str, Any]) -> None:
                             "check the range window")
 
 
-Command = tuple[float, str, float]  # a [[commands]] entry: time_s, command, argument
+# a [[commands]] entry: time_s, command, its argument's raw value (0 when it takes none; the
+# flight software's commands take at most one, the uplink row's one word)
+Command = tuple[float, str, float]
 
 
 def _commands(value: Any, bad: Callable[[str], ScenarioError]) -> tuple[Command, ...]:
-    """The [[commands]] timeline as (time_s, command, argument) triples."""
+    """The [[commands]] timeline as (time_s, command, raw argument) triples, each command and
+    its arguments checked against the command dictionary."""
     if not isinstance(value, list | tuple) or not all(isinstance(c, dict) for c in value):
         raise bad(f"must be [[commands]] tables, got {value!r}")
     if len(value) > MAX_COMMANDS:
         raise bad(f"has {len(value)} commands, more than the {MAX_COMMANDS} a timeline holds")
     out = []
     for k, c in enumerate(value):
-        extra = sorted(set(c) - {"time_s", "command", "argument"})
+        extra = sorted(set(c) - {"time_s", "command", "arguments"})
         if extra:
-            raise bad(f"entry {k + 1} has unknown keys {extra}")
-        if c.get("command") not in COMMANDS:
+            raise bad(f"entry {k + 1} has unknown keys {extra}; an entry holds time_s, "
+                      "command and arguments")
+        command = load_dictionary().command(str(c.get("command")))
+        if command is None or command.name not in COMMANDS:
             raise bad(f"entry {k + 1} names the unknown command {c.get('command')!r}; the "
                       f"commands are {', '.join(COMMANDS)}")
-        t, arg = c.get("time_s"), c.get("argument", 0.0)
-        for what, v in (("time_s", t), ("argument", arg)):
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise bad(f"entry {k + 1}'s {what} must be a number, got {v!r}")
-        out.append((float(t), c["command"], float(arg)))
+        t, given = c.get("time_s"), c.get("arguments", {})
+        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t):
+            raise bad(f"entry {k + 1}'s time_s must be a number, got {t!r}")
+        names = [a.name for a in command.arguments]
+        if not isinstance(given, dict) or sorted(given) != sorted(names):
+            want = ("takes no arguments" if not names else "must give arguments = { " + ", ".join(
+                f"{a.name} = {a.describe()}" for a in command.arguments) + " }")
+            raise bad(f"entry {k + 1} ({command.name}) {want}, got {given!r}")
+        try:
+            raw = [float(a.raw(given[a.name])) for a in command.arguments]
+        except ValueError as exc:
+            raise bad(f"entry {k + 1} ({command.name}): {exc}") from None
+        out.append((float(t), command.name, raw[0] if raw else 0.0))
     return tuple(out)
 
 

@@ -1,20 +1,23 @@
-"""The telemetry dictionary: packets, their fields, units, limits and enumerations (shell).
+"""The telemetry and command dictionary: packets, their fields, units, limits and
+enumerations; telecommands, their arguments, significance, effect and verifiers (shell).
 
 ``dictionary.toml`` beside this module is the single source; everything else (the onboard
-encoder, the ground decoder, limit checks, the API's parameter list, the Open MCT dictionary)
-is made from the ``Dictionary`` it loads. A parameter's name is ``packet.field``.
+encoder, the ground decoder, limit checks, the API's parameter list, the Open MCT dictionary;
+the ground's command encoder and checks, the onboard command decoder, docs/commanding.md) is
+made from the ``Dictionary`` it loads. A parameter's name is ``packet.field``.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 import struct
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from touchdown.errors import DictionaryError
 
@@ -26,6 +29,12 @@ TYPES = {"u1": "B", "u2": "H", "u4": "I", "i2": "h", "i4": "i", "f4": "f", "f8":
 SEVERITIES = ("info", "watch", "warning", "distress", "critical", "severe")
 ALARM_SEVERITIES = SEVERITIES[1:]
 APID_IDLE = 0x7FF
+SIGNIFICANCES = ("normal", "critical")
+# The verification stages a verifier may prove, in order (the ground's others, queued to
+# radiated, are its own; see docs/commanding.md)
+VERIFIER_STAGES = ("received", "executed", "effect")
+OPERATORS = {"==": operator.eq, "!=": operator.ne, "<=": operator.le, ">=": operator.ge,
+             "<": operator.lt, ">": operator.gt}
 
 
 @dataclass(frozen=True)
@@ -90,11 +99,126 @@ class Packet:
 
 
 @dataclass(frozen=True)
+class Argument:
+    """One argument of a telecommand: a typed field with a range or an enumeration."""
+
+    name: str
+    type: str  # a key of TYPES
+    unit: str
+    description: str
+    range: tuple[float, float] | None = None  # [low, high], when not enumerated
+    enum: dict[int, str] = field(default_factory=dict)  # raw value: state
+
+    def raw(self, value: Any) -> float:
+        """The raw value sent for ``value`` (a number, or an enumerated state's name); ValueError
+        names what the argument accepts."""
+        if self.enum:
+            by_state = {state: raw for raw, state in self.enum.items()}
+            if isinstance(value, str) and value in by_state:
+                return by_state[value]
+            if isinstance(value, int) and not isinstance(value, bool) and value in self.enum:
+                return value
+            raise ValueError(f"{self.name} must be one of {', '.join(by_state)}, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
+                value):
+            raise ValueError(f"{self.name} must be a number ({self.unit}), got {value!r}")
+        if not self.type.startswith("f") and value != int(value):
+            raise ValueError(f"{self.name} must be a whole number, got {value!r}")
+        lo, hi = self.range or (-math.inf, math.inf)
+        if not lo <= value <= hi:
+            raise ValueError(f"{self.name} must be within [{lo:g}, {hi:g}] {self.unit}, got "
+                             f"{value!r}")
+        return value
+
+    def describe(self) -> str:
+        """What the argument accepts, for docs and errors."""
+        if self.enum:
+            return " | ".join(self.enum.values())
+        lo, hi = self.range or (math.nan, math.nan)
+        return f"{lo:g} to {hi:g} {self.unit}"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``parameter op value``: holds for a packet of the parameter's packet."""
+
+    parameter: str  # packet.field
+    op: str  # a key of OPERATORS
+    value: float  # raw (an enumerated state resolved)
+
+    def holds(self, value: float) -> bool:
+        return bool(OPERATORS[self.op](value, self.value))
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """The telemetry that proves one verification stage, within window_s of the arrival."""
+
+    stage: Literal["received", "executed", "effect"]
+    text: str  # the condition as written
+    conditions: tuple[Condition, ...]  # all hold in one packet
+    window_s: float
+
+    @property
+    def packet(self) -> str:
+        return self.conditions[0].parameter.split(".")[0]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One telecommand: where it goes, what it takes, how it is verified."""
+
+    name: str
+    apid: int
+    opcode: int
+    significance: str  # one of SIGNIFICANCES
+    description: str
+    effect: str
+    arguments: tuple[Argument, ...]
+    verifiers: tuple[Verifier, ...]
+
+    @cached_property
+    def layout(self) -> struct.Struct:
+        """The arguments' layout, big-endian."""
+        return struct.Struct(">" + "".join(TYPES[a.type] for a in self.arguments))
+
+    @property
+    def critical(self) -> bool:
+        return self.significance == "critical"
+
+
+@dataclass(frozen=True)
+class Uplink:
+    """The telecommand link's constants: the flight software's APID, the virtual channel and
+    the FARM-1 window."""
+
+    apid: int = 0x0C0
+    virtual_channel: int = 0
+    farm_window: int = 10
+
+
+@dataclass(frozen=True)
 class Dictionary:
-    """Every packet, by APID and by name."""
+    """Every packet, by APID and by name; every command, by name and by (APID, opcode)."""
 
     spacecraft_id: int
     packets: tuple[Packet, ...]
+    commands: tuple[Command, ...] = ()
+    uplink: Uplink = Uplink()
+
+    @cached_property
+    def _commands(self) -> dict[str, Command]:
+        return {c.name: c for c in self.commands}
+
+    @cached_property
+    def _by_opcode(self) -> dict[tuple[int, int], Command]:
+        return {(c.apid, c.opcode): c for c in self.commands}
+
+    def command(self, name: str) -> Command | None:
+        return self._commands.get(name)
+
+    def by_opcode(self, apid: int, opcode: int) -> Command | None:
+        return self._by_opcode.get((apid, opcode))
 
     @cached_property
     def _by_apid(self) -> dict[int, Packet]:
@@ -153,6 +277,115 @@ def _field(path: Path, packet: str, raw: dict[str, Any]) -> Field:
                  enum, alarms, split_by)
 
 
+def _argument(path: Path, command: str, raw: Any) -> Argument:
+    name = raw.get("name", "?") if isinstance(raw, dict) else "?"
+    where = f"command {command!r} argument {name!r}"
+    if not isinstance(raw, dict):
+        raise _fail(path, where, "must be a table { name, type, unit, description, ... }")
+    for key in ("name", "type", "unit", "description"):
+        if not isinstance(raw.get(key), str):
+            raise _fail(path, where, f"needs a string {key!r}")
+    extra = set(raw) - {"name", "type", "unit", "description", "range", "enum"}
+    if extra:
+        raise _fail(path, where, f"has unknown keys {sorted(extra)}")
+    if raw["type"] not in TYPES:
+        raise _fail(path, where, f"has type {raw['type']!r}; use one of {', '.join(TYPES)}")
+    enum = {int(k): str(v) for k, v in raw.get("enum", {}).items()}
+    limits = raw.get("range")
+    if bool(enum) == (limits is not None):
+        raise _fail(path, where, "needs either a range [low, high] or an enum, not both")
+    span = None
+    if limits is not None:
+        if (not isinstance(limits, list) or len(limits) != 2
+                or not float(limits[0]) <= float(limits[1])):
+            raise _fail(path, where, "range must be [low, high] with low <= high")
+        span = (float(limits[0]), float(limits[1]))
+    fits = struct.Struct(">" + TYPES[raw["type"]])
+    for v in [*enum, *(span or ())]:
+        try:
+            fits.pack(v if raw["type"].startswith("f") else int(v))
+        except (struct.error, OverflowError):
+            raise _fail(path, where, f"value {v:g} does not fit its type {raw['type']}") from None
+    return Argument(raw["name"], raw["type"], raw["unit"], raw["description"], span, enum)
+
+
+def _condition(path: Path, where: str, text: str,
+               parameters: dict[str, Field]) -> tuple[Condition, ...]:
+    out = []
+    for part in text.split(" and "):
+        words = part.split()
+        if len(words) != 3 or words[1] not in OPERATORS:
+            raise _fail(path, where, f"condition {part!r} must read 'packet.field OP value' "
+                        f"with OP one of {' '.join(OPERATORS)}")
+        name, op, value = words
+        f = parameters.get(name)
+        if f is None:
+            raise _fail(path, where, f"condition names {name!r}, not a telemetry parameter")
+        if f.enum:
+            by_state = {state: raw for raw, state in f.enum.items()}
+            if value not in by_state:
+                raise _fail(path, where, f"condition gives {name} the state {value!r}; its "
+                            f"states are {', '.join(by_state)}")
+            out.append(Condition(name, op, float(by_state[value])))
+            continue
+        try:
+            out.append(Condition(name, op, float(value)))
+        except ValueError:
+            raise _fail(path, where, f"condition compares {name} with {value!r}, not a "
+                        "number") from None
+    if len({c.parameter.split(".")[0] for c in out}) != 1:
+        raise _fail(path, where, f"condition {text!r} must test fields of one packet")
+    return tuple(out)
+
+
+def _command(path: Path, raw: Any, uplink: Uplink,
+             parameters: dict[str, Field]) -> Command:
+    name = raw.get("name") if isinstance(raw, dict) else None
+    where = f"command {name!r}"
+    if not isinstance(name, str):
+        raise _fail(path, "a command", "needs a string name")
+    extra = set(raw) - {"name", "apid", "opcode", "significance", "description", "effect",
+                        "arguments", "verifiers"}
+    if extra:
+        raise _fail(path, where, f"has unknown keys {sorted(extra)}")
+    for key in ("description", "effect"):
+        if not isinstance(raw.get(key), str):
+            raise _fail(path, where, f"needs a string {key!r}")
+    apid, opcode = raw.get("apid", uplink.apid), raw.get("opcode")
+    if not isinstance(apid, int) or not 0 <= apid < APID_IDLE:
+        raise _fail(path, where, f"has apid {apid!r}; use 0 to 2046")
+    if not isinstance(opcode, int) or not 0 <= opcode < 256:
+        raise _fail(path, where, f"has opcode {opcode!r}; use 0 to 255 (one octet)")
+    if raw.get("significance") not in SIGNIFICANCES:
+        raise _fail(path, where, f"has significance {raw.get('significance')!r}; use "
+                    f"{' or '.join(SIGNIFICANCES)}")
+    arguments = tuple(_argument(path, name, a) for a in raw.get("arguments", []))
+    names = [a.name for a in arguments]
+    if len(set(names)) != len(names):
+        raise _fail(path, where, f"repeats an argument name ({names})")
+    verifiers = []
+    for v in raw.get("verifiers", []):
+        if not isinstance(v, dict) or set(v) != {"stage", "condition", "window_s"}:
+            raise _fail(path, where, "verifiers must be tables { stage, condition, window_s }")
+        if v["stage"] not in VERIFIER_STAGES:
+            raise _fail(path, where, f"has a verifier for stage {v['stage']!r}; use "
+                        f"{', '.join(VERIFIER_STAGES)}")
+        window = v["window_s"]
+        if isinstance(window, bool) or not isinstance(window, int | float) or not window > 0:
+            raise _fail(path, where, f"verifier {v['stage']!r} needs a window_s above 0")
+        verifiers.append(Verifier(v["stage"], str(v["condition"]), _condition(
+            path, f"{where} verifier {v['stage']!r}", str(v["condition"]), parameters),
+            float(window)))
+    stages = [v.stage for v in verifiers]
+    if stages != sorted(stages, key=VERIFIER_STAGES.index) or len(set(stages)) != len(stages):
+        raise _fail(path, where, f"verifiers must be one per stage in the order "
+                    f"{', '.join(VERIFIER_STAGES)}")
+    if "received" not in stages:
+        raise _fail(path, where, "needs a 'received' verifier (what acknowledges it onboard)")
+    return Command(name, apid, opcode, raw["significance"], raw["description"], raw["effect"],
+                   arguments, tuple(verifiers))
+
+
 def parse(text: str, path: Path = SOURCE) -> Dictionary:
     """A Dictionary from the TOML text of a dictionary file (checked)."""
     try:
@@ -184,7 +417,26 @@ def parse(text: str, path: Path = SOURCE) -> Dictionary:
     scid = raw.get("mission", {}).get("spacecraft_id", 0)
     if not 0 <= scid < 1024:
         raise _fail(path, "mission.spacecraft_id", f"is {scid}; use 0 to 1023 (10 bits)")
-    return Dictionary(scid, tuple(packets))
+    up = raw.get("uplink", {})
+    if set(up) - {"apid", "virtual_channel", "farm_window"}:
+        raise _fail(path, "uplink", "holds apid, virtual_channel and farm_window only")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in up.values()):
+        raise _fail(path, "uplink", "values must be whole numbers")
+    uplink = Uplink(**up)
+    if not 0 <= uplink.apid < APID_IDLE or not 0 <= uplink.virtual_channel < 64:
+        raise _fail(path, "uplink", "needs an apid of 0 to 2046 and a virtual_channel of 0 to 63")
+    if not (2 <= uplink.farm_window <= 254 and uplink.farm_window % 2 == 0):
+        raise _fail(path, "uplink.farm_window", f"is {uplink.farm_window}; COP-1 takes an even "
+                    "width of 2 to 254")
+    parameters = {f.qualified: f for p in packets for f in p.fields}
+    commands = tuple(_command(path, c, uplink, parameters) for c in raw.get("command", []))
+    for what, key in (("name", lambda c: c.name), ("apid and opcode",
+                                                   lambda c: (c.apid, c.opcode))):
+        seen = [key(c) for c in commands]
+        dup = {x for x in seen if seen.count(x) > 1}
+        if dup:
+            raise _fail(path, "commands", f"repeat the {what} {sorted(dup)}")
+    return Dictionary(scid, tuple(packets), commands, uplink)
 
 
 @cache
