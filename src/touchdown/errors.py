@@ -73,6 +73,11 @@ class PacketError(TouchdownError, ValueError):
     """A packet cannot be encoded or decoded: the reason names what is wrong with it."""
 
 
+class CommandError(TouchdownError, ValueError):
+    """A telecommand the dictionary does not allow, or a packet that is not one: the reason
+    names the command and what is wrong (the ground never sends it; the lander refuses it)."""
+
+
 class FrameError(TouchdownError, ValueError):
     """A frame or frame setting is invalid; the message names what is wrong and what to do."""
 
