@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from touchdown.errors import FrameError
-from touchdown.telemetry.telecommands import crc16
+from touchdown.telemetry.frames import crc16
 
 HEADER_LEN = 5  # octets
 FECF_LEN = 2  # octets

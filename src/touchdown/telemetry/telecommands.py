@@ -14,7 +14,6 @@ packet that is not exactly such a command and says why (``CommandError``), for t
 
 from __future__ import annotations
 
-import binascii
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any
 
 from touchdown.errors import CommandError
 from touchdown.telemetry.dictionary import Command, Dictionary
+from touchdown.telemetry.frames import crc16
 
 HEADER_LEN = 6  # octets, the space packet primary header
 PEC_LEN = 2  # octets, the packet error control field
@@ -43,11 +43,6 @@ class Telecommand:
     @property
     def name(self) -> str:
         return self.command.name
-
-
-def crc16(data: bytes) -> int:
-    """CRC-16/CCITT-FALSE (polynomial 0x1021, initial 0xFFFF): the TC packet's and frames'."""
-    return binascii.crc_hqx(data, 0xFFFF)
 
 
 def raw_arguments(command: Command, arguments: Mapping[str, Any]) -> list[float]:
