@@ -1,12 +1,18 @@
 """The ground's command timeline ([[commands]]) and the flight computer's restarts in the loop.
 
-What validates what:
+What validates what (the commands' own effects, from the trajectory and the events):
 
 - an ``imu_reset`` restarts the computer only in a flight software with Beresheet's flaw;
 - a ``computer_reset`` sent during Chandrayaan-3's fine braking arrives one light time later
   (DE421: 1.2-1.4 s) and is executed on the first cycle after it; with restart protection the
   lander flies on and lands; without it the engines stop, the restart logic relights them after
   the reboot (the IMU proving it) and the lander still lands, later and with less propellant;
+- disarmed engines give no thrust until armed again; a mode override enters the mode when it
+  arrives; disabling an IMU unit moves navigation to the other; a command the flight software
+  cannot carry out now (a mode it does not fly, a unit or a sensor it does not have) is refused
+  and the flight goes on;
+- M1 with its range finder's policy set from the ground before the rim lands; re-admitted
+  after the fault, the as-flown policy declares it faulty again;
 - a timeline naming an unknown command, with an unknown key or arguments the command
   dictionary does not allow, or sent outside the flight is refused at load with the file, the
   field and the fix.
@@ -100,3 +106,84 @@ def test_a_bad_timeline_is_refused_at_load(entry, fix):
         Scenario.from_dict(doc, resolve("chandrayaan-3"))
     assert err.value.field == "commands"
     assert fix in str(err.value)
+
+
+def commanded(name: str, commands: list[dict], changes: dict | None = None) -> Scenario:
+    """Scenario ``name`` with this command timeline and fields changed (dotted paths)."""
+    doc = tomllib.loads(resolve(name).read_text())
+    doc["commands"] = commands
+    for path, value in (changes or {}).items():
+        *tables, key = path.split(".")
+        table = doc
+        for t in tables:
+            table = table.setdefault(t, {})
+        table[key] = value
+    return Scenario.from_dict(doc, resolve(name))
+
+
+def values(flight, name):
+    return [e["value"] for e in flight.events if e["name"] == name]
+
+
+@needs_terrain
+def test_disarmed_engines_stay_off_until_armed_again():
+    f = fly(commanded("chandrayaan-3", [{"time_s": SENT, "command": "engine_disarm"},
+                                        {"time_s": SENT + 4.0, "command": "engine_arm"}]), 0)
+    off, on = times(f, "command_executed")
+    assert values(f, "command_executed") == [3.0, 2.0]  # engine_disarm, engine_arm
+    tr = f.trace
+    assert (tr[(tr.t_s > off + 0.05) & (tr.t_s < on - 0.05)]["thrust_n"] == 0.0).all()
+    assert tr[(tr.t_s > on + 0.05) & (tr.t_s < on + 1.0)]["thrust_n"].min() > 0.0
+    assert tr[(tr.t_s > off - 1.0) & (tr.t_s < off - 0.05)]["thrust_n"].min() > 0.0
+
+
+@needs_terrain
+def test_what_the_flight_software_cannot_do_now_it_refuses():
+    """Chandrayaan-3 flies no retro, has one IMU unit and no range finder: each command that
+    needs one is refused (command_rejected with its code), the flight goes on and lands."""
+    f = fly(commanded("chandrayaan-3", [
+        {"time_s": SENT, "command": "mode_override", "arguments": {"mode": "retro"}},
+        {"time_s": SENT + 1.0, "command": "imu_disable", "arguments": {"unit": "B"}},
+        {"time_s": SENT + 2.0, "command": "lrf_reset"}]), 0)
+    assert values(f, "command_received") == values(f, "command_rejected") == [8.0, 10.0, 6.0]
+    assert values(f, "command_executed") == [] and f.outcome == "landed"
+
+
+@needs_terrain
+def test_a_mode_override_enters_the_mode_when_it_arrives():
+    nominal = fly(Scenario.from_toml(resolve("chandrayaan-3")), 0)
+    (hover,) = times(nominal, "hover_start")
+    f = fly(commanded("chandrayaan-3", [{"time_s": hover + 5.0, "command": "mode_override",
+                                         "arguments": {"mode": "vertical_descent"}}]), 0)
+    (arrived,) = times(f, "command_executed")
+    assert times(f, "hover_end") == times(f, "vertical_descent_start") == [arrived]
+    assert arrived < times(nominal, "hover_end")[0]
+    assert f.outcome == "landed"
+
+
+@needs_terrain
+def test_disabling_an_imu_unit_moves_navigation_to_the_other():
+    f = fly(commanded("chandrayaan-3", [
+        {"time_s": SENT, "command": "imu_disable", "arguments": {"unit": "A"}},
+        {"time_s": SENT + 2.0, "command": "imu_enable", "arguments": {"unit": "A"}},
+        {"time_s": SENT + 2.0, "command": "imu_disable", "arguments": {"unit": "B"}}],
+        {"sensors.imu.units": 2}), 0)
+    first, *_, last = times(f, "command_executed")
+    assert values(f, "imu_switched") == [1.0, 0.0]  # to B, back to A when B is off
+    to_b, to_a = times(f, "imu_switched")
+    assert 0.0 < to_b - first <= 0.11 and 0.0 < to_a - last <= 0.11  # the next cycle
+    assert f.outcome == "landed"
+
+
+@needs_terrain
+def test_m1_s_range_finder_policy_commanded_from_the_ground():
+    """The what-if an operator can try: M1's navigation switched to the terrain-aware policy
+    before the rim lands as the fixed software does; re-admitting the range finder after the
+    fault, as flown, lets the same policy declare it faulty again."""
+    before = fly(commanded("hakuto-r-m1", [{"time_s": 3800.0, "command": "lrf_policy",
+                                            "arguments": {"policy": "terrain_aware"}}]), 0)
+    assert times(before, "lrf_fault_declared") == [] and before.outcome == "landed"
+    reset = fly(commanded("hakuto-r-m1", [{"time_s": 3960.0, "command": "lrf_reset"}]), 0)
+    first, again = times(reset, "lrf_fault_declared")
+    (readmitted,) = [t for t in times(reset, "lrf_acquired") if t > first]
+    assert first < readmitted < again

@@ -106,3 +106,25 @@ def test_commands_may_not_repeat_a_name_or_an_opcode():
         parse(BASE + COMMAND + COMMAND.replace('name = "go"', 'name = "went"'))
     with pytest.raises(DictionaryError, match="even width"):
         parse(BASE + "[uplink]\nfarm_window = 7\n" + COMMAND)
+
+
+def test_the_commanding_packet_and_the_arguments_name_the_layout_s_codes():
+    """The enumerations the dictionary shows are the flight software's codes (a command, mode,
+    policy or rejection reason added to core.layout must be named there)."""
+    d = load_dictionary()
+    fields = {f.name: f.enum for f in d["commanding"].fields}
+    assert fields["last_command"] == dict(enumerate(st.COMMANDS))
+    assert fields["last_rejection"] == dict(enumerate(st.TC_REJECTIONS))
+    assert fields["lrf_policy"] == dict(enumerate(st.POLICIES))
+    assert d.command("lrf_policy").arguments[0].enum == dict(enumerate(st.POLICIES))
+    modes = d.command("mode_override").arguments[0].enum
+    assert all(st.MODES[code] == name for code, name in modes.items())
+    assert set(st.MODES) - set(modes.values()) == {"touchdown", "free_fall"}
+
+
+def test_docs_commanding_shows_the_dictionary_s_commands():
+    """docs/commanding.md's table is the dictionary's (regenerate it with
+    ``python -m touchdown.telemetry.command_docs`` after changing a command)."""
+    from touchdown.telemetry.command_docs import PAGE, current, section
+
+    assert current(PAGE.read_text("utf-8")) == section(load_dictionary())

@@ -277,6 +277,18 @@ F_THRUST_ERR = FSW.add("thrust_error", 1, "-",
 F_MAIN_OWED = FSW.add("main_owed", 1, "-",
                       "a fixed-thrust main engine cycled in the vertical phases: the cycles of "
                       "full thrust asked for and not yet given (fires at half a cycle owed)")
+F_DISARMED = FSW.add("engines_disarmed", 1, "-",
+                     "1: the ground disarmed the descent engines (none fires); 0: armed")
+F_LRF_OFF = FSW.add("lrf_disabled", 1, "-", "1: the ground disabled the range finder (its "
+                    "readings are not used); 0: enabled")
+F_POLICY_SET = FSW.add("policy_set", 1, "-",
+                       "the range finder's policy in force (the scenario's, or the one the "
+                       "ground set), plus 1 (0: the scenario's)")
+F_IMU_OFF = FSW.add("imu_disabled", 1, "-",
+                    "IMU units the ground disabled, a bit each (1: A, 2: B)")
+F_TC = FSW.add("telecommands", 4, "-",
+               "commands accepted, commands rejected, the last one's code, the last rejection "
+               "(TC_REJECTIONS)")
 N_FSW = FSW.size
 
 # ---------------------------------------------------------------- flight-software params
@@ -525,9 +537,18 @@ POLICIES = ("as_flown_m1", "terrain_aware")
 PROGRAMS = ("retrograde", "doi_burn", "ignition_search", "polynomial", "polynomial_countdown",
             "rate_of_descent", "engines_off", "hover", "retro")
 
-# Commands a scenario's timeline ([[commands]]) may send: name -> code
-(COMMAND_COMPUTER_RESET, COMMAND_IMU_RESET) = range(2)
-COMMANDS = ("computer_reset", "imu_reset")
+# Commands the flight software executes (the command dictionary describes each under its code)
+(COMMAND_COMPUTER_RESET, COMMAND_IMU_RESET, COMMAND_ENGINE_ARM, COMMAND_ENGINE_DISARM,
+ COMMAND_LRF_ENABLE, COMMAND_LRF_DISABLE, COMMAND_LRF_RESET, COMMAND_LRF_POLICY,
+ COMMAND_MODE_OVERRIDE, COMMAND_IMU_ENABLE, COMMAND_IMU_DISABLE) = range(11)
+COMMANDS = ("computer_reset", "imu_reset", "engine_arm", "engine_disarm", "lrf_enable",
+            "lrf_disable", "lrf_reset", "lrf_policy", "mode_override", "imu_enable",
+            "imu_disable")
+# Why a command was refused onboard: by the link (a damaged frame, out of sequence), by the
+# decoder (a damaged packet, an unknown command, an argument out of range) or by the flight
+# software (not possible in its state: a unit not aboard, a mode the scenario does not fly)
+(TC_OK, TC_FRAME, TC_SEQUENCE, TC_PACKET, TC_UNKNOWN, TC_RANGE, TC_STATE) = range(7)
+TC_REJECTIONS = ("none", "frame", "sequence", "packet", "unknown", "range", "state")
 
 RESTART_RUNNING, RESTART_BOOTING, RESTART_SAFE, RESTART_RELIGHT = range(4)
 RESTART_PHASES = ("running", "booting", "safe", "relight")
@@ -570,11 +591,14 @@ EVENTS = (
     (25, "computer_restart", "the flight computer restarts: restarts so far"),
     (26, "relight_attempt", "the restart logic tries to relight the engines: attempt"),
     (27, "engine_relit", "the engines burn again after a restart: attempts it took"),
-    (28, "command_received", "an uplinked command arrives and is executed: its code"),
+    (28, "command_received", "an uplinked command arrives onboard: its code"),
     (29, "imu_switched", "redundancy management: navigation switches to IMU unit (0 A, 1 B)"),
     (30, "imu_lost", "no IMU unit reports: navigation coasts on its model (the unit in use)"),
     (31, "program_alarm", "the executive overflowed its queue (Apollo's 1202): the work "
                           "queued (s)"),
+    (32, "command_executed", "the flight software carried out a command: its code"),
+    (33, "command_rejected", "a command was refused onboard: its code (-1: not decoded); "
+                             "why in the commanding packet"),
 )
 EV = {name: code for code, name, _ in EVENTS}
 (EV_DOI_START, EV_DOI_END, EV_BRAKING, EV_APPROACH, EV_VERTICAL, EV_TERMINAL, EV_LRF_ACQ,
@@ -582,7 +606,7 @@ EV = {name: code for code, name, _ in EVENTS}
  EV_CONTACT, EV_LRF_WIDEN, EV_TIMEOUT, EV_HOVER_START, EV_HOVER_END, EV_ENGINE_CUTOFF,
  EV_PROBE_CONTACT, EV_SITE_SELECTED, EV_ALTM_ACQ, EV_ALTM_REJ, EV_RETRO_START, EV_RESTART,
  EV_RELIGHT_ATTEMPT, EV_RELIT, EV_COMMAND, EV_IMU_SWITCH, EV_IMU_LOST,
- EV_PROGRAM_ALARM) = range(len(EVENTS))
+ EV_PROGRAM_ALARM, EV_COMMAND_DONE, EV_COMMAND_REJECTED) = range(len(EVENTS))
 MAX_EVENTS = 512  # rows of the event log; the log keeps the first MAX_EVENTS
 EVENT = Layout("event")  # one row of the event log (core.eventlog.log_event)
 E_T = EVENT.add("t", 1, "s", "time")

@@ -74,7 +74,7 @@ from touchdown.core.layout import (
     NAV_UPDATE,
     NAV_VELOCITY,
 )
-from touchdown.fsw.commands import execute_commands
+from touchdown.fsw.commands import disarmed, execute_commands
 from touchdown.fsw.control import account_propellant, estimated_speed, learn_thrust, limit_turn
 from touchdown.fsw.guidance import fly_program
 from touchdown.fsw.hazard import select_site
@@ -184,5 +184,6 @@ def fsw_cycle(fsw, t, onboard, record, work):
         mode = nxt
     if fp[FP_TURN_RATE_MAX] > 0.0:  # the software's attitude-rate limit on the command
         x[F_TURN_HELD] = limit_turn(prev, x[F_CMD_DIR:F_CMD_DIR + 3], fp[FP_TURN_RATE_MAX] * dt)
+    disarmed(x)
     _schedule(x, fp, t, dt, int(x[F_MODE]), need)
     account_propellant(x, fp)

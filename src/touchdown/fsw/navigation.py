@@ -57,14 +57,17 @@ from touchdown.core.layout import (
     F_CMD_DUTY,
     F_CMD_MAIN,
     F_GROUND_OFFSET,
+    F_IMU_OFF,
     F_IMU_UNIT,
     F_LRF_LAST,
     F_LRF_NACC,
     F_LRF_NREJ,
+    F_LRF_OFF,
     F_LRF_STATE,
     F_LRF_WIDENED,
     F_MODE,
     F_P,
+    F_POLICY_SET,
     F_Q,
     F_TURN,
     F_VELM,
@@ -258,6 +261,12 @@ def propagate(fsw, fp, meas, t, dt, work):
 
 
 @kernel
+def lrf_policy(fsw, fp):
+    """The range finder's policy in force: the ground's (``lrf_policy``), else the scenario's."""
+    return fsw[F_POLICY_SET] - 1.0 if fsw[F_POLICY_SET] > 0.0 else fp[FP_POLICY]
+
+
+@kernel
 def predict_range(fsw, fp, t, elev, meta, n_mci, work):
     """Predicted slant range (m) along the estimated beam and the surface normal n_mci there.
 
@@ -266,7 +275,7 @@ def predict_range(fsw, fp, t, elev, meta, n_mci, work):
     r = fsw[F_X:F_X + 3]
     b = work[NP_BEAM:NP_BEAM + 3]
     quat_rotate(fsw[F_Q:F_Q + 4], fp[FP_BEAM:FP_BEAM + 3], b)
-    if fp[FP_POLICY] == POLICY_AS_FLOWN_M1:
+    if lrf_policy(fsw, fp) == POLICY_AS_FLOWN_M1:
         rs = R_REF + fp[FP_SITE + 2]
         rb = r[0] * b[0] + r[1] * b[1] + r[2] * b[2]
         rr = r[0] ** 2 + r[1] ** 2 + r[2] ** 2
@@ -339,7 +348,7 @@ def update_lrf(fsw, fp, meas, t, elev, meta, events, n_events, work):
     rho_m = meas[M_LRF]
     last = fsw[F_LRF_LAST:F_LRF_LAST + 4]
     last[0], last[1], last[2], last[3] = rho_m, math.nan, math.nan, 0.0
-    if math.isnan(rho_m):
+    if math.isnan(rho_m) or fsw[F_LRF_OFF] > 0.0:  # none, or the ground disabled it
         return -1
     state = fsw[F_LRF_STATE]
     if state == LRF_FAULTY:
@@ -378,7 +387,7 @@ def update_lrf(fsw, fp, meas, t, elev, meta, events, n_events, work):
         fsw[F_LRF_NREJ] += 1.0
         if fsw[F_LRF_NREJ] == 1.0:
             log_event(events, n_events, t, EV_LRF_REJ, y)
-        if fp[FP_POLICY] == POLICY_AS_FLOWN_M1:
+        if lrf_policy(fsw, fp) == POLICY_AS_FLOWN_M1:
             if fsw[F_LRF_NREJ] >= fp[FP_FAULT_N]:
                 fsw[F_LRF_STATE] = LRF_FAULTY
                 log_event(events, n_events, t, EV_LRF_FAULT, y)
@@ -394,7 +403,7 @@ def update_lrf(fsw, fp, meas, t, elev, meta, events, n_events, work):
     fsw[F_LRF_WIDENED] = 0.0
     fsw[F_LRF_NACC] += 1.0
     last[3] = 1.0
-    if acquiring and fp[FP_POLICY] == POLICY_AS_FLOWN_M1:
+    if acquiring and lrf_policy(fsw, fp) == POLICY_AS_FLOWN_M1:
         _initialise_height(fsw, h, y, sigma * sigma, work[NU_HEIGHT:NU_HEIGHT + NH_SIZE])
         return 1
     _kalman_update(fsw, ph, h, 0, y, s, sigma * sigma, work[NU_GAIN:NU_GAIN + 6],
@@ -495,6 +504,12 @@ def update_altimeter(fsw, fp, meas, t, alt_est, events, n_events, work):
 
 
 @kernel
+def imu_usable(fsw, meas, unit):
+    """Whether IMU ``unit`` reports and the ground has not disabled it."""
+    return meas[M_IMU_OK + unit] > 0.5 and not (int(fsw[F_IMU_OFF]) >> unit) & 1
+
+
+@kernel
 def manage_imus(fsw, fp, meas, t, events, n_events):
     """Redundancy management: navigation flies on the IMU unit in use while it reports, and
     switches to the other unit (if aboard and reporting) when it stops. The increments of the
@@ -502,12 +517,12 @@ def manage_imus(fsw, fp, meas, t, events, n_events):
     reporting they are zero (navigation coasts on its model) and ``imu_lost`` is logged once."""
     lost = fsw[F_IMU_UNIT] < 0.0  # no unit reported last cycle (-1: A was in use, -2: B)
     unit = int(-fsw[F_IMU_UNIT] - 1.0) if lost else int(fsw[F_IMU_UNIT])
-    if meas[M_IMU_OK + unit] < 0.5:
+    if not imu_usable(fsw, meas, unit):
         other = 1 - unit
-        if fp[FP_IMU_UNITS] > 1.0 and meas[M_IMU_OK + other] > 0.5:
+        if fp[FP_IMU_UNITS] > 1.0 and imu_usable(fsw, meas, other):
             unit = other
             log_event(events, n_events, t, EV_IMU_SWITCH, unit)
-    if meas[M_IMU_OK + unit] < 0.5:
+    if not imu_usable(fsw, meas, unit):
         if not lost:
             log_event(events, n_events, t, EV_IMU_LOST, unit)
         fsw[F_IMU_UNIT] = -1.0 - unit
@@ -569,7 +584,7 @@ def surface_estimate(fsw, fp, t, elev, meta, out, work):
     """
     r, v = fsw[F_X:F_X + 3], fsw[F_X + 3:F_X + 6]
     rn = math.sqrt(r[0] ** 2 + r[1] ** 2 + r[2] ** 2)
-    if fp[FP_POLICY] == POLICY_AS_FLOWN_M1:
+    if lrf_policy(fsw, fp) == POLICY_AS_FLOWN_M1:
         ground = fp[FP_SITE + 2]
     else:
         r_mcmf, ll = work[NS_R_MCMF:NS_R_MCMF + 3], work[NS_LATLON:NS_LATLON + N_LATLON]

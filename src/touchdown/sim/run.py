@@ -238,6 +238,7 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
     fsw[st.F_PROP] = s["lander.propellant_kg"]
     fsw[st.F_MODE] = st.MODES.index(s["guidance.phases"][0])
     fsw[st.F_LRF_STATE] = st.LRF_WAITING
+    fsw[st.F_POLICY_SET] = fp[st.FP_POLICY] + 1.0  # the policy in force, as the ground may set
     fsw[st.F_LRF_LAST:st.F_LRF_LAST + 4] = (math.nan, math.nan, math.nan, 0.0)
     fsw[st.F_CMD_DIR:st.F_CMD_DIR + 3] = -v / np.linalg.norm(v)
     return Arrays(world, wp, fsw, fp, seed_words(world_seq), no_readings(), clock)

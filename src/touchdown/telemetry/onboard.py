@@ -75,9 +75,17 @@ def _prop(fsw: np.ndarray, t: float) -> Values:
     return {"propellant_kg": fsw[st.F_PROP]}
 
 
+def _commanding(fsw: np.ndarray, t: float) -> Values:
+    accepted, rejected, last, why = fsw[st.F_TC:st.F_TC + 4]
+    return {"accepted_n": min(accepted, 65535.0), "rejected_n": min(rejected, 65535.0),
+            "last_command": last, "last_rejection": why, "engines": fsw[st.F_DISARMED],
+            "lrf": fsw[st.F_LRF_OFF], "lrf_policy": max(fsw[st.F_POLICY_SET] - 1.0, 0.0),
+            "imu_disabled": fsw[st.F_IMU_OFF]}
+
+
 # periodic packets made from the flight software's state alone (``health`` also counts the
 # events the task sent; ``event`` packets go out as events are logged)
-SAMPLERS = {"nav": _nav, "lrf": _lrf, "gnc": _gnc, "prop": _prop}
+SAMPLERS = {"nav": _nav, "lrf": _lrf, "gnc": _gnc, "prop": _prop, "commanding": _commanding}
 
 
 def health_values(fsw: np.ndarray, events_logged: int) -> Values:
