@@ -74,8 +74,14 @@ class PacketError(TouchdownError, ValueError):
 
 
 class CommandError(TouchdownError, ValueError):
-    """A telecommand the dictionary does not allow, or a packet that is not one: the reason
-    names the command and what is wrong (the ground never sends it; the lander refuses it)."""
+    """A telecommand the dictionary does not allow, or a packet that is not one: the message
+    names the command and what is wrong (the ground never sends it; the lander refuses it).
+    ``reason`` is the onboard refusal's kind (``core.layout.TC_REJECTIONS``: packet, unknown,
+    range) and ``opcode`` the command's code when it was read (-1 when not)."""
+
+    def __init__(self, message: str, reason: str = "packet", opcode: int = -1) -> None:
+        self.reason, self.opcode = reason, opcode
+        super().__init__(message)
 
 
 class FrameError(TouchdownError, ValueError):

@@ -233,16 +233,20 @@ _COMMANDS = Field("commands", "commands", None, None,
                   "dictionary gives: docs/commanding.md)", ())
 
 
-def _timeline(commands: Sequence[tuple[float, str, float]], epoch: Any) -> list[float]:
-    """The ``FP_COMMANDS`` rows: each command's arrival (sent + the one-way light time from the
-    Earth, DE421 at the send time), code and argument, in arrival order, padded with zeros."""
+_UPLINK_RATE = Field("link.uplink_rate_bps", "float", 1.0, 1e9,
+                     "uplink bit rate (bit/s): the ground's TC frames to the lander", 4000.0)
+
+
+def _timeline(commands: Sequence[tuple[float, str, float]], epoch: Any,
+              rate_bps: float) -> list[float]:
+    """The ``FP_COMMANDS`` rows: the commands through the uplink's real path
+    (``telemetry.uplink.timeline_rows``: encoded, framed, radiated at their send times,
+    arriving one light time later), in arrival order, padded with zeros."""
     rows: list[float] = []
     if commands:
-        from touchdown.moon.ephemeris import load_ephemeris  # only a scenario that commands
+        from touchdown.telemetry.uplink import timeline_rows  # only a scenario that commands
 
-        eph = load_ephemeris()
-        for sent, name, arg in sorted(commands):
-            rows += [sent + float(eph.light_time_s(epoch, sent)), st.COMMANDS.index(name), arg]
+        rows = [w for row in timeline_rows(commands, epoch, rate_bps) for w in row]
     return rows + [0.0] * (st.MAX_COMMANDS * st.N_UPLINK - len(rows))
 
 
@@ -421,9 +425,9 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
     param("flight_software.imu_reset_restarts_computer", "int", 0, 1,
           "1: an imu_reset command also restarts the flight computer (Beresheet's flaw)",
           fsw=st.FP_IMU_RESET_RESTARTS, default=0),
-    # the ground's commands, uplinked: arrival = send time + the one-way light time
+    # the ground's commands, uplinked: arrival = the frame's end + the one-way light time
     Param((_COMMANDS,), fsw=st.FP_N_COMMANDS, si=len),
-    Param((_COMMANDS, _EPOCH), fsw=st.FP_COMMANDS, si=_timeline),
+    Param((_COMMANDS, _EPOCH, _UPLINK_RATE), fsw=st.FP_COMMANDS, si=_timeline),
     param("flight_software.ground_offset_time_s", "float", 0.0, 1e4,
           "s, time constant of the learned offset between the onboard map and the ground the "
           "altimeter sees (0: none)", fsw=st.FP_GROUND_TAU, default=0.0),
@@ -536,6 +540,8 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
           "telemetry.link"),
     other("link.queue_limit_octets", "int", 0, 1e9, "octets the onboard downlink queue holds",
           "telemetry.link"),
+    other("link.uplink_frame_loss_probability", "float", 0.0, 1.0,
+          "probability an uplinked TC frame is lost, 0..1", "telemetry.uplink", 0.0),
     # Faults of the real lander, injected into the world simulation for investigations. The
     # flight software is not told of them: it flies on its own model of a healthy lander, and
     # meets a fault only through what its sensors read. Times are seconds after the epoch.

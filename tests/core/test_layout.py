@@ -207,7 +207,8 @@ def test_event_constants_name_the_right_events():
         "EV_RESTART": "computer_restart", "EV_RELIGHT_ATTEMPT": "relight_attempt",
         "EV_RELIT": "engine_relit", "EV_COMMAND": "command_received",
         "EV_IMU_SWITCH": "imu_switched", "EV_IMU_LOST": "imu_lost",
-        "EV_PROGRAM_ALARM": "program_alarm",
+        "EV_PROGRAM_ALARM": "program_alarm", "EV_COMMAND_DONE": "command_executed",
+        "EV_COMMAND_REJECTED": "command_rejected",
     }
     defined = {k for k, v in vars(st).items() if k.startswith("EV_") and isinstance(v, int)}
     assert defined == set(expected)
@@ -227,7 +228,15 @@ def test_event_constants_name_the_right_events():
                "MODE_RETRO_COAST": "retro_coast", "MODE_RETRO": "retro"}),
     ("LRF_STATES", {"LRF_WAITING": "waiting", "LRF_TRACKING": "tracking",
                     "LRF_FAULTY": "faulty"}),
-    ("COMMANDS", {"COMMAND_COMPUTER_RESET": "computer_reset", "COMMAND_IMU_RESET": "imu_reset"}),
+    ("COMMANDS", {"COMMAND_COMPUTER_RESET": "computer_reset", "COMMAND_IMU_RESET": "imu_reset",
+                  "COMMAND_ENGINE_ARM": "engine_arm", "COMMAND_ENGINE_DISARM": "engine_disarm",
+                  "COMMAND_LRF_ENABLE": "lrf_enable", "COMMAND_LRF_DISABLE": "lrf_disable",
+                  "COMMAND_LRF_RESET": "lrf_reset", "COMMAND_LRF_POLICY": "lrf_policy",
+                  "COMMAND_MODE_OVERRIDE": "mode_override", "COMMAND_IMU_ENABLE": "imu_enable",
+                  "COMMAND_IMU_DISABLE": "imu_disable"}),
+    ("TC_REJECTIONS", {"TC_OK": "none", "TC_FRAME": "frame", "TC_SEQUENCE": "sequence",
+                       "TC_PACKET": "packet", "TC_UNKNOWN": "unknown", "TC_RANGE": "range",
+                       "TC_STATE": "state"}),
     ("RESTART_PHASES", {"RESTART_RUNNING": "running", "RESTART_BOOTING": "booting",
                         "RESTART_SAFE": "safe", "RESTART_RELIGHT": "relight"}),
 ])

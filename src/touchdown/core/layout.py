@@ -418,8 +418,10 @@ FP_THRUST_LEARN = FSW_PARAMS.add("thrust_learning_time", 1, "s",
 MAX_COMMANDS = 16  # commands a scenario's timeline holds at most
 UPLINK = Layout("uplinked_command")  # one command of the timeline (fsw.cycle executes it)
 UC_ARRIVAL = UPLINK.add("arrival", 1, "s", "time it arrives onboard: sent + one-way light time")
-UC_CODE = UPLINK.add("code", 1, "-", "command code (COMMANDS)")
-UC_ARG = UPLINK.add("argument", 1, "-", "its argument (0 when it takes none)")
+UC_CODE = UPLINK.add("code", 1, "-", "command code (COMMANDS); -reason (TC_REJECTIONS) for "
+                     "one the receiver refused")
+UC_ARG = UPLINK.add("argument", 1, "-", "its argument (0 when it takes none); for a refused "
+                    "one its code (-1 when not read)")
 N_UPLINK = UPLINK.size
 FP_N_COMMANDS = FSW_PARAMS.add("n_commands", 1, "-", "commands in the uplinked timeline")
 FP_COMMANDS = FSW_PARAMS.add("commands", MAX_COMMANDS * N_UPLINK, "s, -, -",

@@ -31,8 +31,10 @@ its arguments and the telemetry that verifies it):
 
 A command the flight software cannot carry out in its state (a unit not aboard, a mode the
 scenario does not fly, a range finder it does not have) is refused: ``command_rejected`` and
-the reason ``TC_STATE``. The counters and the last code and rejection (``F_TC``) go down in the
-``commanding`` packet.
+the reason ``TC_STATE``. A row whose code is negative is a command the lander's receiver
+refused before it reached the flight software (``telemetry.uplink``: a damaged packet, an
+unknown command, an argument out of range): -code is the reason, the argument its code. The
+counters and the last code and rejection (``F_TC``) go down in the ``commanding`` packet.
 """
 
 from touchdown._compile import kernel
@@ -143,6 +145,14 @@ def execute_commands(fsw, fp, t, events, n_events):
     k = int(fsw[F_CMD_NEXT])
     while k < fp[FP_N_COMMANDS] and timeline[k, UC_ARRIVAL] <= t:
         code = int(timeline[k, UC_CODE])
+        if code < 0:  # refused by the receiver (-reason), its code in the argument (-1: none)
+            fsw[F_TC + 1] += 1.0
+            fsw[F_TC + 3] = -code
+            if timeline[k, UC_ARG] >= 0.0:
+                fsw[F_TC + 2] = timeline[k, UC_ARG]
+            log_event(events, n_events, t, EV_COMMAND_REJECTED, timeline[k, UC_ARG])
+            k += 1
+            continue
         log_event(events, n_events, t, EV_COMMAND, code)
         fsw[F_TC + 2] = code
         if execute(fsw, fp, t, code, timeline[k, UC_ARG], events, n_events):

@@ -112,16 +112,17 @@ def decode_telecommand(data: bytes, dictionary: Dictionary) -> Telecommand:
     opcode = data[HEADER_LEN]
     command = dictionary.by_opcode(apid, opcode)
     if command is None:
-        raise CommandError(f"APID {apid:#05x} opcode {opcode} is not in the command dictionary")
+        raise CommandError(f"APID {apid:#05x} opcode {opcode} is not in the command dictionary",
+                           "unknown")
     body = data[HEADER_LEN + 1:-PEC_LEN]
     if len(body) != command.layout.size:
         raise CommandError(f"{command.name}: {len(body)} octets of arguments, the dictionary "
-                           f"says {command.layout.size}")
+                           f"says {command.layout.size}", "packet", opcode)
     values = dict(zip((a.name for a in command.arguments), command.layout.unpack(body),
                       strict=True))
     for a in command.arguments:  # the lander checks what it was sent, as the ground did
         try:
             a.raw(values[a.name] if not a.enum else int(values[a.name]))
         except ValueError as exc:
-            raise CommandError(f"{command.name}: {exc}") from None
+            raise CommandError(f"{command.name}: {exc}", "range", opcode) from None
     return Telecommand(command, seq_word & 0x3FFF, {k: float(v) for k, v in values.items()})
