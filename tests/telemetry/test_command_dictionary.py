@@ -128,3 +128,30 @@ def test_docs_commanding_shows_the_dictionary_s_commands():
     from touchdown.telemetry.command_docs import PAGE, current, section
 
     assert current(PAGE.read_text("utf-8")) == section(load_dictionary())
+
+
+RULE = """
+[[rule]]
+name = "r"
+commands = ["go"]
+condition = "event.code in command_received,done"
+reason = "because"
+"""
+
+
+def test_flight_rules_name_dictionary_commands_and_test_sets():
+    (rule,) = parse(BASE + COMMAND + RULE).rules
+    (c,) = rule.conditions
+    assert (rule.commands, c.op, c.values) == (("go",), "in", (0.0, 1.0))
+    assert c.holds(1.0) and not c.holds(2.0)
+    for old, new, message in (('["go"]', '["went"]', "must list commands of the dictionary"),
+                              ('reason = "because"', 'reason = " "', "needs a reason"),
+                              ("command_received,done", "command_received,gone",
+                               "its states are"),
+                              ('reason = "because"', 'why = "because"',
+                               "must hold name, commands, condition and reason")):
+        with pytest.raises(DictionaryError, match=message):
+            parse(BASE + COMMAND + RULE.replace(old, new))
+    shipped = {r.name: r for r in load_dictionary().rules}
+    assert set(shipped["no_reset_in_powered_descent"].commands) == {"computer_reset",
+                                                                     "imu_reset"}

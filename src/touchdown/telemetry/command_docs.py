@@ -1,4 +1,4 @@
-"""docs/commanding.md's command table, made from the command dictionary (shell).
+"""docs/commanding.md's command and flight-rule tables, made from the dictionary (shell).
 
 ``python -m touchdown.telemetry.command_docs`` rewrites the table between the page's markers;
 a test fails when the page and the dictionary differ.
@@ -38,9 +38,18 @@ def table(dictionary: Dictionary) -> str:
     return "\n".join(rows)
 
 
+def rules_table(dictionary: Dictionary) -> str:
+    """The flight rules in Markdown: what each blocks, when, and why."""
+    rows = ["| flight rule | blocks | while | why (what the operator reads) |", "|---|---|---|---|"]
+    for r in dictionary.rules:
+        blocks = ", ".join(f"`{c}`" for c in r.commands)
+        rows.append(f"| `{r.name}` | {blocks} | `{r.text}` | {' '.join(r.reason.split())} |")
+    return "\n".join(rows)
+
+
 def section(dictionary: Dictionary) -> str:
     """The page's section between (and with) its markers."""
-    return f"{BEGIN}\n{table(dictionary)}\n{END}"
+    return f"{BEGIN}\n{table(dictionary)}\n\n{rules_table(dictionary)}\n{END}"
 
 
 def current(text: str) -> str:

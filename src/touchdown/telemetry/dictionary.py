@@ -140,13 +140,16 @@ class Argument:
 
 @dataclass(frozen=True)
 class Condition:
-    """``parameter op value``: holds for a packet of the parameter's packet."""
+    """``parameter op value`` (or ``parameter in a,b,c``) on a parameter's raw value."""
 
     parameter: str  # packet.field
-    op: str  # a key of OPERATORS
-    value: float  # raw (an enumerated state resolved)
+    op: str  # a key of OPERATORS, or "in"
+    value: float  # raw (an enumerated state resolved); for "in" the first of ``values``
+    values: tuple[float, ...] = ()  # "in": the raw values that hold
 
     def holds(self, value: float) -> bool:
+        if self.op == "in":
+            return value in self.values
         return bool(OPERATORS[self.op](value, self.value))
 
 
@@ -188,6 +191,19 @@ class Command:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A flight rule: the commands it blocks while its condition holds on the latest
+    telemetry, and the text an operator is shown (a flight director may override it, with a
+    reason the audit log keeps)."""
+
+    name: str
+    commands: tuple[str, ...]
+    text: str  # the condition as written
+    conditions: tuple[Condition, ...]  # all hold: the commands are blocked
+    reason: str  # why: what the operator reads
+
+
+@dataclass(frozen=True)
 class Uplink:
     """The telecommand link's constants: the flight software's APID, the virtual channel and
     the FARM-1 window."""
@@ -205,6 +221,7 @@ class Dictionary:
     packets: tuple[Packet, ...]
     commands: tuple[Command, ...] = ()
     uplink: Uplink = Uplink()
+    rules: tuple[Rule, ...] = ()
 
     @cached_property
     def _commands(self) -> dict[str, Command]:
@@ -314,25 +331,28 @@ def _condition(path: Path, where: str, text: str,
     out = []
     for part in text.split(" and "):
         words = part.split()
-        if len(words) != 3 or words[1] not in OPERATORS:
+        if len(words) != 3 or words[1] not in (*OPERATORS, "in"):
             raise _fail(path, where, f"condition {part!r} must read 'packet.field OP value' "
-                        f"with OP one of {' '.join(OPERATORS)}")
+                        f"with OP one of {' '.join(OPERATORS)} in (in: values a,b,c)")
         name, op, value = words
         f = parameters.get(name)
         if f is None:
             raise _fail(path, where, f"condition names {name!r}, not a telemetry parameter")
-        if f.enum:
-            by_state = {state: raw for raw, state in f.enum.items()}
-            if value not in by_state:
-                raise _fail(path, where, f"condition gives {name} the state {value!r}; its "
-                            f"states are {', '.join(by_state)}")
-            out.append(Condition(name, op, float(by_state[value])))
-            continue
-        try:
-            out.append(Condition(name, op, float(value)))
-        except ValueError:
-            raise _fail(path, where, f"condition compares {name} with {value!r}, not a "
-                        "number") from None
+        raw = []
+        for v in value.split(",") if op == "in" else [value]:
+            if f.enum:
+                by_state = {state: code for code, state in f.enum.items()}
+                if v not in by_state:
+                    raise _fail(path, where, f"condition gives {name} the state {v!r}; its "
+                                f"states are {', '.join(by_state)}")
+                raw.append(float(by_state[v]))
+                continue
+            try:
+                raw.append(float(v))
+            except ValueError:
+                raise _fail(path, where, f"condition compares {name} with {v!r}, not a "
+                            "number") from None
+        out.append(Condition(name, op, raw[0], tuple(raw) if op == "in" else ()))
     if len({c.parameter.split(".")[0] for c in out}) != 1:
         raise _fail(path, where, f"condition {text!r} must test fields of one packet")
     return tuple(out)
@@ -436,7 +456,31 @@ def parse(text: str, path: Path = SOURCE) -> Dictionary:
         dup = {x for x in seen if seen.count(x) > 1}
         if dup:
             raise _fail(path, "commands", f"repeat the {what} {sorted(dup)}")
-    return Dictionary(scid, tuple(packets), commands, uplink)
+    rules = tuple(_rule(path, r, commands, parameters) for r in raw.get("rule", []))
+    names = [r.name for r in rules]
+    if len(set(names)) != len(names):
+        raise _fail(path, "rules", f"repeat a name ({names})")
+    return Dictionary(scid, tuple(packets), commands, uplink, rules)
+
+
+def _rule(path: Path, raw: Any, commands: tuple[Command, ...],
+          parameters: dict[str, Field]) -> Rule:
+    name = raw.get("name") if isinstance(raw, dict) else None
+    where = f"rule {name!r}"
+    if not isinstance(name, str):
+        raise _fail(path, "a rule", "needs a string name")
+    if set(raw) != {"name", "commands", "condition", "reason"}:
+        raise _fail(path, where, "must hold name, commands, condition and reason")
+    known = {c.name for c in commands}
+    blocked = raw["commands"]
+    if (not isinstance(blocked, list) or not blocked
+            or not all(isinstance(c, str) and c in known for c in blocked)):
+        raise _fail(path, where, f"commands must list commands of the dictionary ({blocked!r})")
+    if not isinstance(raw["reason"], str) or not raw["reason"].strip():
+        raise _fail(path, where, "needs a reason the operator is shown")
+    text = str(raw["condition"])
+    return Rule(name, tuple(blocked), text, _condition(path, where, text, parameters),
+                raw["reason"])
 
 
 @cache
