@@ -44,11 +44,13 @@ LAYERS: dict[int, tuple[str, ...]] = {  # bottom -> top: top-level packages and 
     0: ("_compile", "errors", "files", "timefmt", "seeds", "core"),  # declarations, utilities
     1: ("moon",),
     2: ("world", "fsw"),
-    3: ("sim", "scenario", "parameters"),  # the simulation and its inputs
-    4: ("plots", "telemetry"),  # the shell's base: drawings; packets, link, run folder
-    5: ("ground", "campaign"),
-    6: ("report", "library"),  # reads the ground's archive, reruns a campaign sample
-    7: ("cli",),
+    # the simulation, its inputs, the lander's link (dictionary, packets, frames, uplink: a
+    # scenario's command timeline is checked against the command dictionary and takes the
+    # uplink's path) and the drawings (a run folder holds the flight's figure)
+    3: ("sim", "scenario", "parameters", "telemetry", "plots"),
+    4: ("ground", "campaign"),
+    5: ("report", "library"),  # reads the ground's archive, reruns a campaign sample
+    6: ("cli",),
 }
 LAYER = {name: level for level, names in LAYERS.items() for name in names}
 

@@ -84,6 +84,16 @@ class CommandError(TouchdownError, ValueError):
         super().__init__(message)
 
 
+class CommandingError(CommandError):
+    """An action the ground's command queue refuses: who may not, or what may not be done in
+    the command's stage. ``status`` is the HTTP status the API answers with (403 not allowed,
+    409 not in this stage, 404 no such command, 400 a missing reason)."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        self.status = status
+        super().__init__(message)
+
+
 class FrameError(TouchdownError, ValueError):
     """A frame or frame setting is invalid; the message names what is wrong and what to do."""
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from tests.terrain import needs_terrain
 
-from touchdown.errors import CommandError
-from touchdown.ground.commanding import Commanding, CommandingError, rules_blocking
+from touchdown.errors import CommandError, CommandingError
+from touchdown.ground.commanding import Commanding, rules_blocking
 from touchdown.telemetry.dictionary import load_dictionary
 from touchdown.telemetry.packets import TmPacket
 from touchdown.telemetry.telecommands import decode_telecommand

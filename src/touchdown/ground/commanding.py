@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from touchdown.errors import CommandError
+from touchdown.errors import CommandError, CommandingError
 from touchdown.telemetry.dictionary import Command, Condition, Dictionary, Rule
 from touchdown.telemetry.packets import TmPacket
 from touchdown.telemetry.telecommands import TelecommandEncoder, raw_arguments
@@ -51,15 +51,6 @@ FINAL = frozenset({"failed", "effect", "timed_out", "cancelled"})
 ROLES = ("viewer", "operator", "flight_director")
 COMMANDERS = frozenset({"operator", "flight_director"})
 VERIFY_MARGIN_S = 10.0  # s of downlink delay (queue, frames) a verifier's window is given
-
-
-class CommandingError(CommandError):
-    """An action the ground refuses: who may not, or what may not be done now. ``status`` is
-    the HTTP status the API answers with (403 not allowed, 409 not in this stage, 404 none)."""
-
-    def __init__(self, message: str, status: int = 409) -> None:
-        self.status = status
-        super().__init__(message)
 
 
 @dataclass(frozen=True)
