@@ -17,9 +17,10 @@ Model, in the order things happen:
 3. A frame is sent at the end of its slot (``t_send_s``, when its last bit leaves). Sent while
    the Earth is below ``elevation_mask_deg`` at the lander's position, it is lost. Otherwise it
    is lost at random with ``frame_loss_probability``, and each of its bits (ASM included) is
-   flipped with probability ``bit_error_rate``. The random draws come from
-   ``numpy.random.default_rng(seed)``, drawn for every frame sent in the same order whatever the
-   visibility, so a seed gives one outcome.
+   flipped with probability ``bit_error_rate``. The random draws come from two streams
+   spawned from the seed (losses, bit errors), drawn for every frame sent in order whatever the
+   visibility, so a seed gives one outcome, whether the link runs in one go (a recorded
+   flight) or chunk by chunk (a live one: ``Transmitter``).
 4. A frame that survives arrives at ``t_send_s`` plus the one-way light time from the lander's
    site (on the 1737.4 km sphere) to the Earth's centre, from DE421 (``touchdown.moon.ephemeris``).
 
@@ -28,6 +29,7 @@ Times are seconds after the scenario epoch.
 
 from __future__ import annotations
 
+import math
 from bisect import insort
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -205,6 +207,138 @@ def _path_at(path: PathFunction | tuple[Sequence[float], Sequence[float], Sequen
     return np.interp(t, tp, latp), np.interp(t, tp, lon_cont)
 
 
+class Transmitter:
+    """The downlink frame by frame as time passes: packets pushed as they are made, frames sent
+    back to back from the first packet on (see the module's model), delivered with their
+    arrival times. ``simulate_downlink`` runs one to the end; a live flight runs one chunk by
+    chunk (``run(until_s)``), its idle frames included.
+
+    The random draws (loss, the bits flipped) are made per frame sent, in order, whatever the
+    visibility, from two streams spawned from ``config.seed`` (losses, bit errors): a seed
+    gives one outcome, run in one go or in pieces.
+    """
+
+    def __init__(self, config: LinkConfig, *, epoch_utc: datetime, spacecraft_id: int,
+                 ephemeris: Any = None, vcid: int = 0) -> None:
+        if ephemeris is None:
+            from touchdown.moon.ephemeris import load_ephemeris
+
+            ephemeris = load_ephemeris()
+        self.config, self.epoch_utc, self.ephemeris = config, epoch_utc, ephemeris
+        self.stats = LinkStats()
+        self.encoder = FrameEncoder(spacecraft_id, vcid=vcid, length=config.frame_length)
+        self.queue = _PriorityQueue(config.queue_limit_octets, self.stats)
+        self.t0: float | None = None  # the first packet's time: the first slot starts then
+        self.k = 0  # slots done
+        self.ended = False  # loss of signal, or (run to the end) nothing left to send
+        self.t_send: list[float] = []  # of the frames delivered
+        self.sent_index: list[int] = []
+        self._made: deque[tuple[float, int, bytes]] = deque()  # made, not yet queued
+        self._pushed = 0
+        seq = (config.seed if isinstance(config.seed, np.random.SeedSequence)
+               else np.random.SeedSequence(config.seed))
+        # losses and bit errors from streams of their own: the same frames are lost whatever
+        # the bit error rate
+        self._loss_rng, self._bit_rng = (np.random.default_rng(s) for s in seq.spawn(2))
+        self._nbits = (len(ASM) + config.frame_length) * 8
+
+    def push(self, t_s: float, priority: int, packet: bytes) -> None:
+        """A packet made onboard at t_s (pushes come in time order)."""
+        if not math.isfinite(t_s) or (self._made and t_s < self._made[-1][0]):
+            raise LinkError("packets must be given in time order with finite times; sort them "
+                            "by t_s")
+        if self.t0 is None:
+            self.t0 = t_s
+        self._made.append((t_s, int(priority), bytes(packet)))
+        self._pushed += 1
+
+    def run(self, until_s: float, path: PathFunction | tuple[Sequence[float], ...],
+            destroyed_s: float | None = None, *, to_the_end: bool = False,
+            ) -> list[tuple[float, bytes]]:
+        """Send the frames whose slots end by until_s (all of them, ``to_the_end``, until
+        nothing is left); returns those delivered: (arrival s, ASM + frame), in order sent.
+        ``path`` gives the lander's position for visibility and light time; nothing is sent
+        from ``destroyed_s`` on (a frame under way then is cut off)."""
+        if self.t0 is None or self.ended:
+            return []
+        T = self.config.frame_period_s
+        los = math.inf if destroyed_s is None else float(destroyed_s)
+        data_len = self.config.frame_length - HEADER_LEN - FECF_LEN
+        frames: list[bytes] = []
+        slots: list[int] = []
+        while True:
+            start = self.t0 + self.k * T
+            if start + T > los:
+                if start < los:
+                    self.stats.frames_lost_destruction = 1
+                self.ended = True
+                break
+            if not to_the_end and start + T > until_s:
+                break
+            while self._made and self._made[0][0] <= start:
+                t_p, prio, pkt = self._made.popleft()
+                if t_p < los:
+                    self.stats.packets_queued += 1
+                    self.queue.push(t_p, prio, pkt)
+            if (to_the_end and (not self._made or self._made[0][0] >= los) and not self.queue
+                    and self.encoder.pending_octets == 0):
+                self.ended = True
+                break
+            while self.queue and self.encoder.pending_octets < data_len:
+                t_p, pkt = self.queue.pop()
+                self.stats.max_queue_delay_s = max(self.stats.max_queue_delay_s, start - t_p)
+                self.encoder.push(pkt)
+            frames.append(self.encoder.next_frame())
+            slots.append(self.k)
+            self.k += 1
+            if self.k > FRAMES_MAX:
+                raise LinkError(f"the link would send over {FRAMES_MAX} frames; shorten the "
+                                "packet times' span or raise rate_bps")
+        return self._deliver(frames, slots, path)
+
+    def _deliver(self, frames: list[bytes], slots: list[int],
+                 path: PathFunction | tuple[Sequence[float], ...]) -> list[tuple[float, bytes]]:
+        stats, n = self.stats, len(frames)
+        stats.frames_sent += n
+        stats.packets_sent = self.encoder.packets_framed
+        if not n:
+            return []
+        assert self.t0 is not None
+        t_send = self.t0 + (np.asarray(slots) + 1.0) * self.config.frame_period_s
+        lat, lon = _path_at(path, t_send)
+        elevation = np.asarray(self.ephemeris.earth_elevation_deg(self.epoch_utc, t_send, lat,
+                                                                  lon))
+        light = np.asarray(self.ephemeris.light_time_s(self.epoch_utc, t_send, lat, lon))
+        out: list[tuple[float, bytes]] = []
+        for i, frame in enumerate(frames):  # the draws: every frame, in order
+            lost = self._loss_rng.random() < self.config.frame_loss_probability
+            n_flips = int(self._bit_rng.binomial(self._nbits, self.config.bit_error_rate))
+            bits = (self._bit_rng.choice(self._nbits, size=n_flips, replace=False) if n_flips
+                    else None)
+            if elevation[i] < self.config.elevation_mask_deg:
+                stats.frames_lost_visibility += 1
+                continue
+            if lost:
+                stats.frames_lost_random += 1
+                continue
+            wire = ASM + frame
+            if bits is not None:
+                buf = np.frombuffer(wire, dtype=np.uint8).copy()
+                np.bitwise_xor.at(buf, bits // 8, (0x80 >> (bits % 8)).astype(np.uint8))
+                wire = buf.tobytes()
+                stats.frames_bit_errors += 1
+                stats.bits_flipped += n_flips
+            stats.frames_delivered += 1
+            self.t_send.append(float(t_send[i]))
+            self.sent_index.append(slots[i])
+            out.append((float(t_send[i] + light[i]), wire))
+        return out
+
+    def unsent(self) -> int:
+        """Packets pushed and neither sent nor dropped (still onboard, or made after LOS)."""
+        return self._pushed - self.stats.packets_dropped - self.stats.packets_sent
+
+
 def simulate_downlink(
     packets: Sequence[tuple[float, int, bytes]],
     path: PathFunction | tuple[Sequence[float], Sequence[float], Sequence[float]],
@@ -216,7 +350,7 @@ def simulate_downlink(
     ephemeris: Any = None,
     vcid: int = 0,
 ) -> Downlink:
-    """Carry onboard packets to the ground.
+    """Carry onboard packets to the ground (a ``Transmitter`` run to the end).
 
     Parameters
     ----------
@@ -244,83 +378,16 @@ def simulate_downlink(
     Downlink
         Received frames with their arrival times, and LinkStats.
     """
-    stats = LinkStats()
-    T = config.frame_period_s
     if not packets:
-        return Downlink([], np.empty(0), np.empty(0, dtype=np.int64), 0.0, stats)
-    times = np.fromiter((p[0] for p in packets), dtype=float, count=len(packets))
-    if np.any(np.diff(times) < 0) or not np.all(np.isfinite(times)):
-        raise LinkError("packets must be given in time order with finite times; sort them "
-                        "by t_s")
-    t0 = float(times[0])
-    los = np.inf if destroyed_s is None else float(destroyed_s)
-    made = int(np.searchsorted(times, los, side="left"))  # packets made before LOS
-    stats.packets_queued = made
-
-    encoder = FrameEncoder(spacecraft_id, vcid=vcid, length=config.frame_length)
-    data_len = config.frame_length - HEADER_LEN - FECF_LEN
-    queue = _PriorityQueue(config.queue_limit_octets, stats)
-    frames: list[bytes] = []
-    nxt = 0
-    k = 0
-    while True:
-        start = t0 + k * T
-        if start + T > los:
-            if start < los:
-                stats.frames_lost_destruction = 1
-            break
-        while nxt < made and times[nxt] <= start:
-            t_p, prio, pkt = packets[nxt]
-            queue.push(t_p, int(prio), bytes(pkt))
-            nxt += 1
-        if nxt >= made and not queue and encoder.pending_octets == 0:
-            break
-        while queue and encoder.pending_octets < data_len:
-            t_p, pkt = queue.pop()
-            stats.max_queue_delay_s = max(stats.max_queue_delay_s, start - t_p)
-            encoder.push(pkt)
-        frames.append(encoder.next_frame())
-        k += 1
-        if k > FRAMES_MAX:
-            raise LinkError(f"the link would send over {FRAMES_MAX} frames; shorten the "
-                            "packet times' span or raise rate_bps")
-    stats.packets_sent = encoder.packets_framed
-    stats.packets_unsent = len(packets) - stats.packets_dropped - stats.packets_sent
-    n = len(frames)
-    stats.frames_sent = n
-
-    t_send = t0 + (np.arange(n) + 1.0) * T
-    rng = np.random.default_rng(config.seed)
-    lost_random = rng.random(n) < config.frame_loss_probability
-    nbits = (len(ASM) + config.frame_length) * 8
-    n_flips = rng.binomial(nbits, config.bit_error_rate, size=n)
-    flips = {int(i): rng.choice(nbits, size=int(n_flips[i]), replace=False)
-             for i in np.flatnonzero(n_flips)}
-    if n:
-        if ephemeris is None:
-            from touchdown.moon.ephemeris import load_ephemeris
-
-            ephemeris = load_ephemeris()
-        lat, lon = _path_at(path, t_send)
-        elevation = np.asarray(ephemeris.earth_elevation_deg(epoch_utc, t_send, lat, lon))
-        light = np.asarray(ephemeris.light_time_s(epoch_utc, t_send, lat, lon))
-    else:
-        elevation = light = np.empty(0)
-    hidden = elevation < config.elevation_mask_deg
-    stats.frames_lost_visibility = int(hidden.sum())
-    stats.frames_lost_random = int((lost_random & ~hidden).sum())
-    delivered = np.flatnonzero(~hidden & ~lost_random)
-    stats.frames_delivered = int(delivered.size)
-
-    out: list[tuple[float, bytes]] = []
-    for i in delivered:
-        wire = ASM + frames[i]
-        bits = flips.get(int(i))
-        if bits is not None:
-            buf = np.frombuffer(wire, dtype=np.uint8).copy()
-            np.bitwise_xor.at(buf, bits // 8, (0x80 >> (bits % 8)).astype(np.uint8))
-            wire = buf.tobytes()
-            stats.frames_bit_errors += 1
-            stats.bits_flipped += int(n_flips[i])
-        out.append((float(t_send[i] + light[i]), wire))
-    return Downlink(out, t_send[delivered], delivered.astype(np.int64), t0, stats)
+        return Downlink([], np.empty(0), np.empty(0, dtype=np.int64), 0.0, LinkStats())
+    tx = Transmitter(config, epoch_utc=epoch_utc, spacecraft_id=spacecraft_id,
+                     ephemeris=ephemeris, vcid=vcid)
+    for t_p, prio, pkt in packets:
+        tx.push(float(t_p), int(prio), pkt)
+    out = tx.run(math.inf, path, destroyed_s, to_the_end=True)
+    los = math.inf if destroyed_s is None else float(destroyed_s)
+    tx.stats.packets_queued = sum(1 for p in packets if p[0] < los)  # made before LOS
+    tx.stats.packets_unsent = tx.unsent()
+    assert tx.t0 is not None
+    return Downlink(out, np.asarray(tx.t_send), np.asarray(tx.sent_index, dtype=np.int64),
+                    tx.t0, tx.stats)
