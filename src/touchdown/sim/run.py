@@ -332,6 +332,53 @@ def scenario_terrains(s: Scenario) -> tuple[Terrain, Terrain]:
             load_onboard_map(tiles=s["terrain.onboard_tiles"]))
 
 
+class Stepper:
+    """A flight the host advances chunk by chunk: ``fly`` runs one to the end, a live flight
+    steps one with the ground's clock. The numbers do not depend on the chunks."""
+
+    def __init__(self, s: Scenario, seed: int | np.random.SeedSequence = 0,
+                 truth: Terrain | None = None, onboard: Terrain | None = None,
+                 real: Scenario | None = None) -> None:
+        if truth is None or onboard is None:
+            default_truth, default_onboard = scenario_terrains(s)
+            truth, onboard = truth or default_truth, onboard or default_onboard
+        self.scenario, self.seed = s, seed
+        self.arrays = a = build(s, seed, onboard, real)
+        rows = trace_rows(s["scenario.duration_max_s"], int(a.clock[C_CYCLE]))
+        self._world, self._fsw = a.world_bundle(), a.fsw_bundle()
+        self._ground = terrains(truth, onboard)
+        self.record = a.record(np.full((rows, st.N_TRACE), np.nan), np.zeros(1, np.int64))
+        self._work = np.zeros(N_WORK)
+        self.end_tick = int(a.clock[C_MAX_TICK] + 1)
+
+    @property
+    def t_s(self) -> float:
+        """The flight's time now (s since the epoch)."""
+        return float(self.arrays.clock[C_TICK]) * TICK_S
+
+    @property
+    def done(self) -> bool:
+        """The flight is over: landed, crashed or out of time."""
+        a = self.arrays
+        return not (a.clock[C_TICK] < self.end_tick and a.world[st.W_STATUS] == st.FLYING)
+
+    def advance(self, until_tick: int) -> None:
+        """Fly on to the first step boundary at or after ``until_tick`` (or the end)."""
+        if not self.done:
+            advance(self._world, self._fsw, self._ground, self.record, self.arrays.clock,
+                    min(self.end_tick, until_tick), self._work)
+
+    def flight(self) -> Flight:
+        """The flight so far: its trace and events."""
+        record, a = self.record, self.arrays
+        df = pd.DataFrame(record.trace[: record.n_trace[0]], columns=list(st.TRACE.fields))
+        df["lrf_accepted"] = df["lrf_accepted"] > 0.5
+        df["mode"] = pd.Categorical.from_codes(df["mode"].astype(int),
+                                               categories=list(st.MODES))
+        return Flight(self.scenario, self.seed, a, df,
+                      event_list(a.events, int(a.n_events[0])))
+
+
 def fly(s: Scenario, seed: int | np.random.SeedSequence = 0, truth: Terrain | None = None,
         onboard: Terrain | None = None, real: Scenario | None = None,
         observe: Callable[[Arrays], None] | None = None, every_s: float = 1.0) -> Flight:
@@ -343,24 +390,13 @@ def fly(s: Scenario, seed: int | np.random.SeedSequence = 0, truth: Terrain | No
     the end, the way a host drains telemetry between compiled chunks; the numbers do not
     depend on it.
     """
-    if truth is None or onboard is None:
-        default_truth, default_onboard = scenario_terrains(s)
-        truth, onboard = truth or default_truth, onboard or default_onboard
-    a = build(s, seed, onboard, real)
-    rows = trace_rows(s["scenario.duration_max_s"], int(a.clock[C_CYCLE]))
-    world, fsw, ground = a.world_bundle(), a.fsw_bundle(), terrains(truth, onboard)
-    record = a.record(np.full((rows, st.N_TRACE), np.nan), np.zeros(1, np.int64))
-    work = np.zeros(N_WORK)
-    end = a.clock[C_MAX_TICK] + 1
-    chunk = max(1, round(every_s / TICK_S)) if observe else end
+    stepper = Stepper(s, seed, truth, onboard, real)
+    a = stepper.arrays
+    chunk = max(1, round(every_s / TICK_S)) if observe else stepper.end_tick
     if observe:
         observe(a)
-    while a.clock[C_TICK] < end and a.world[st.W_STATUS] == st.FLYING:
-        until = min(end, (a.clock[C_TICK] // chunk + 1) * chunk)
-        advance(world, fsw, ground, record, a.clock, until, work)
+    while not stepper.done:
+        stepper.advance((int(a.clock[C_TICK]) // chunk + 1) * chunk)
         if observe:
             observe(a)
-    df = pd.DataFrame(record.trace[: record.n_trace[0]], columns=list(st.TRACE.fields))
-    df["lrf_accepted"] = df["lrf_accepted"] > 0.5
-    df["mode"] = pd.Categorical.from_codes(df["mode"].astype(int), categories=list(st.MODES))
-    return Flight(s, seed, a, df, event_list(a.events, int(a.n_events[0])))
+    return stepper.flight()

@@ -1,0 +1,110 @@
+"""The lander as the ground meets it live (shell): a flight stepped with the ground's clock,
+its telemetry down the link as it is made, the ground's TC frames up the link as they are
+radiated.
+
+``LiveLander.step(until_s)`` delivers the uplinked frames that arrive by then (the receiver's
+FARM and decoder, the commands into the flight software's timeline at their arrival times),
+flies on, writes the receiver's CLCW where the telemetry reads it, samples the telemetry and
+sends the downlink's frames whose slots end by then; it returns those that reach the ground,
+with their arrival times (later than ``until_s`` by a light time). ``radiate`` is the ground
+station's transmitter. Like the recorded flight's, the link is part of the world (it uses the
+lander's true position for visibility and light time); the packets never do.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+
+import numpy as np
+
+from touchdown.core import layout as st
+from touchdown.core.layout import TICK_S
+from touchdown.moon.ephemeris import load_ephemeris
+from touchdown.scenario import Scenario
+from touchdown.sim.run import Stepper
+from touchdown.telemetry.cop import Farm
+from touchdown.telemetry.dictionary import Dictionary, load_dictionary
+from touchdown.telemetry.flight_info import FlightInfo
+from touchdown.telemetry.link import LinkConfig, Transmitter
+from touchdown.telemetry.onboard import TelemetryTask
+from touchdown.telemetry.uplink import Receiver, Uplink, UplinkConfig, deliver
+
+
+class LiveLander:
+    """A flight, its downlink and its uplink, advanced by the ground's clock."""
+
+    def __init__(self, s: Scenario, seed: int = 0,
+                 dictionary: Dictionary | None = None) -> None:
+        self.dictionary = dictionary = dictionary or load_dictionary()
+        self.stepper = Stepper(s, seed)
+        self.task = TelemetryTask(dictionary)
+        self.epoch_utc = FlightInfo.from_scenario(s).epoch_utc
+        self.ephemeris = eph = load_ephemeris()
+        link_seed, up_seed = np.random.SeedSequence([seed, 0x11]).spawn(2)
+        self.link = LinkConfig.from_scenario(s, link_seed)
+        self.tx = Transmitter(self.link, epoch_utc=self.epoch_utc,
+                              spacecraft_id=dictionary.spacecraft_id, ephemeris=eph)
+        self.uplink = Uplink(UplinkConfig.from_scenario(s, up_seed),
+                             lambda t: float(eph.light_time_s(self.epoch_utc, t)),
+                             visible=self._earth_up)
+        self.receiver = Receiver(dictionary, Farm(dictionary.uplink.virtual_channel,
+                                                  dictionary.uplink.farm_window))
+        self._incoming: list[tuple[float, int, bytes]] = []  # (arrival, order, frame)
+        self._order = 0
+        self._packets_sent = 0
+
+    @property
+    def t_s(self) -> float:
+        return self.stepper.t_s
+
+    @property
+    def done(self) -> bool:
+        """The flight is over and nothing more will come down."""
+        return self.stepper.done and self.tx.ended
+
+    def position(self, t: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+        """The lander's true latitude and east longitude (deg) now, for the link."""
+        rec = self.stepper.record
+        n = int(rec.n_trace[0])
+        row = rec.trace[n - 1] if n else np.full(st.N_TRACE, np.nan)
+        lat, lon = float(row[st.T_LAT]), float(row[st.T_LON])
+        if math.isnan(lat):  # before the first cycle's row: where the flight starts
+            lat, lon = self.stepper.scenario["target.lat_deg"], self.stepper.scenario[
+                "target.lon_deg"]
+        shape = np.shape(t)
+        return np.full(shape, lat), np.full(shape, lon)
+
+    def _earth_up(self, t: float) -> bool:
+        lat, lon = self.position()
+        el = self.ephemeris.earth_elevation_deg(self.epoch_utc, t, lat, lon)
+        return bool(el >= self.link.elevation_mask_deg)
+
+    def radiate(self, octets: bytes, now: float) -> tuple[float, float | None]:
+        """The ground station radiates a TC frame from ``now``: its end and its arrival at the
+        lander (None: lost)."""
+        end, arrival = self.uplink.radiate(octets, now)
+        if arrival is not None:
+            heapq.heappush(self._incoming, (arrival, self._order, octets))
+            self._order += 1
+        return end, arrival
+
+    def step(self, until_s: float) -> list[tuple[float, bytes]]:
+        """Fly to ``until_s``; the downlink frames that reach the ground (arrival s, octets)."""
+        a = self.stepper.arrays
+        rows = []
+        while self._incoming and self._incoming[0][0] <= until_s:
+            arrival, _, octets = heapq.heappop(self._incoming)
+            rows += self.receiver.rows(octets, arrival)
+        if rows and not self.stepper.done:
+            deliver(a.fsw, a.fsw_params, rows)
+        a.fsw[st.F_CLCW] = int.from_bytes(self.receiver.farm.clcw().encode(), "big")
+        self.stepper.advance(math.ceil(until_s / TICK_S - 1e-9))
+        self.task.sample(a)
+        new = sorted(self.task.packets[self._packets_sent:], key=lambda p: p.t)
+        self._packets_sent = len(self.task.packets)
+        for p in new:
+            self.tx.push(p.t, p.priority, p.data)
+        destroyed = float(a.world[st.W_TD]) if a.world[st.W_STATUS] == st.CRASHED else None
+        return self.tx.run(until_s, self.position, destroyed,
+                           to_the_end=self.stepper.done)
