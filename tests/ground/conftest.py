@@ -1,4 +1,5 @@
-"""Shared helpers for the ground tests: the shipped dictionary and nominal packets."""
+"""Shared helpers for the ground tests: the shipped dictionary, nominal packets, and users who
+sign in."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from touchdown.ground.archive import Archive
 from touchdown.ground.ingest import Ingest
+from touchdown.ground.users import add_user
 from touchdown.telemetry.dictionary import Dictionary, load_dictionary
 from touchdown.telemetry.packets import PacketEncoder
 
@@ -18,7 +20,7 @@ NOMINAL = {  # one nominal value per field, in the dictionary's order
     "prop": [200.0],
     "health": [0, 12],
     "event": [2, 0.0],
-}
+}  # a packet not listed: all zeros (commanding: nothing sent, engines armed, range finder on)
 
 
 @pytest.fixture
@@ -46,7 +48,7 @@ def make_packet(dictionary: Dictionary, encoder: PacketEncoder, name: str, t: fl
                 **changes: float) -> bytes:
     """A packet of type ``name`` at onboard time t (s): nominal values with some changed."""
     p = dictionary[name]
-    values = list(NOMINAL[name])
+    values = list(NOMINAL[name]) if name in NOMINAL else [0] * len(p.fields)
     for k, v in changes.items():
         values[[f.name for f in p.fields].index(k)] = v
     return encoder.encode(p, t, values)
@@ -74,3 +76,35 @@ def open_stalled_websocket(port: int) -> socket.socket:
 def stalled_websocket():
     """open_stalled_websocket as a fixture: ``stalled_websocket(port)``."""
     return open_stalled_websocket
+
+
+PASSWORD = "correct horse battery"  # every test user's
+
+
+def add_test_user(archive: Archive, name: str, role: str, password: str = PASSWORD) -> None:
+    """A user of the archive, as `touchdown ground users add` makes one."""
+    add_user(archive, name, role, password, created_by="test", t_ground=0.0)
+
+
+async def sign_in(client, name: str, password: str = PASSWORD) -> dict[str, str]:
+    """Sign ``client`` (an aiohttp TestClient, which keeps cookies) in; the headers of its
+    state-changing requests from then on (the new session's CSRF token)."""
+    token = (await (await client.get("/api/session")).json())["csrf_token"]
+    r = await client.post("/api/login", json={"name": name, "password": password},
+                          headers={"X-CSRF-Token": token})
+    assert r.status == 200, await r.text()
+    return {"X-CSRF-Token": (await r.json())["csrf_token"]}
+
+
+class Accounts:
+    """Users for a test: ``accounts.add(archive, name, role)``, ``await
+    accounts.sign_in(client, name)`` (the headers to act with), ``accounts.password``."""
+
+    password = PASSWORD
+    add = staticmethod(add_test_user)
+    sign_in = staticmethod(sign_in)
+
+
+@pytest.fixture
+def accounts() -> Accounts:
+    return Accounts()

@@ -88,12 +88,14 @@ BAD_LIMITS = ["99999999999999999999999", "²", "٣", "-1", "0", str(LIMIT_MAX + 
               "abc", " 5", "1e3"]
 
 
-def test_bad_parameters_are_a_400_naming_them_never_a_500(ingest):
+def test_bad_parameters_are_a_400_naming_them_never_a_500(ingest, accounts):
+    accounts.add(ingest.archive, "capcom", "operator")
+
     async def check():
         async with TestClient(TestServer(make_app(ingest, lambda: 0.0))) as client:
-            token = (await (await client.get("/api/session")).json())["csrf_token"]
+            token = (await accounts.sign_in(client, "capcom"))["X-CSRF-Token"]
             for path in ("/api/history/nav.altitude_m", "/api/events", "/api/alarms",
-                         "/api/alarm-history"):
+                         "/api/alarm-history", "/api/audit"):
                 for limit in BAD_LIMITS:
                     r = await client.get(path, params={"limit": limit})
                     message = (await r.json())["error"]
@@ -110,7 +112,7 @@ def test_bad_parameters_are_a_400_naming_them_never_a_500(ingest):
             r = await client.get("/api/history/nav.altitude_m", params={"start": "-1e999"})
             assert r.status == 200  # -inf: from the beginning
             for alarm_id in ("99999999999999999999999", "-1", "²", "1e3", "9" * 400):
-                r = await client.post(f"/api/alarms/{alarm_id}/acknowledge", json={"by": "x"},
+                r = await client.post(f"/api/alarms/{alarm_id}/acknowledge", json={},
                                       headers={"X-CSRF-Token": token})
                 assert r.status == 400 and "id" in (await r.json())["error"], alarm_id
                 r = await client.get(f"/api/alarms/{alarm_id}")
@@ -119,20 +121,26 @@ def test_bad_parameters_are_a_400_naming_them_never_a_500(ingest):
     run(check())
 
 
-def test_odd_bodies_and_tokens_are_refused_cleanly(ingest, dictionary, encoder, packet):
+def test_odd_bodies_and_tokens_are_refused_cleanly(ingest, dictionary, encoder, packet,
+                                                   accounts):
     ingest.packet(packet(dictionary, encoder, "lrf", 1.0, state=2), 2.0)  # an alarm to act on
     (alarm,) = ingest.alarms.active()
+    accounts.add(ingest.archive, "capcom", "operator")
 
     async def check():
         async with TestClient(TestServer(make_app(ingest, lambda: 3.0))) as client:
-            token = (await (await client.get("/api/session")).json())["csrf_token"]
+            token = (await accounts.sign_in(client, "capcom"))["X-CSRF-Token"]
             url = f"/api/alarms/{alarm.id}/shelve"
-            for body in ('{"by": "x", "duration_s": 1' + "0" * 400 + "}",
-                         "[" * 20_000 + "]" * 20_000, '{"by": "x", "duration_s": "soon"}'):
+            for body in ('{"duration_s": 1' + "0" * 400 + "}", "[" * 20_000 + "]" * 20_000,
+                         '{"duration_s": "soon"}', '{"by": "x", "duration_s": 60}'):
                 r = await client.post(url, data=body, headers={
                     "X-CSRF-Token": token, "Content-Type": "application/json"})
                 assert r.status == 400, (body[:40], await r.text())
-            r = await client.post(url, json={"by": "x", "duration_s": 60},
+            for body in ("[" * 20_000 + "]" * 20_000, '{"name": 1, "password": []}', "null"):
+                r = await client.post("/api/login", data=body, headers={
+                    "X-CSRF-Token": token, "Content-Type": "application/json"})
+                assert r.status == 400 and "password" in (await r.json())["error"], body[:40]
+            r = await client.post(url, json={"duration_s": 60},
                                   headers={"X-CSRF-Token": "\xff\xfe"})
             assert r.status == 403
             assert not ingest.alarms.active()[0].shelved_at(3.0)  # nothing changed

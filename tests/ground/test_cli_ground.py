@@ -46,8 +46,10 @@ def test_serve_ingests_over_tcp_answers_the_api_and_stops_cleanly(tmp_path, dict
                             stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONWARNINGS": "error"})
     try:
-        lines = [proc.stderr.readline() for _ in range(4)]
+        lines = [proc.stderr.readline() for _ in range(5)]
         assert re.search(r"mission control on http://127.0.0.1:\d+/$", lines[1].strip())
+        assert "nobody may act on alarms yet" in lines[4]  # and how to add an operator:
+        assert f"touchdown ground users add NAME --role operator --archive {archive}" in lines[4]
         api = re.search(r"http://([\d.]+):(\d+)", lines[2])
         tcp = re.search(r"tcp://([\d.]+):(\d+)", lines[3])
         assert api and tcp, lines

@@ -116,29 +116,36 @@ def test_one_loss_of_signal_time_in_the_cli_the_api_and_the_report(m1, tmp_path)
     assert cli_los in los["title"]
 
 
-def test_an_operator_action_on_a_reopened_archive_is_on_the_archive_time_base(m1, tmp_path):
+def test_an_operator_action_on_a_reopened_archive_is_on_the_archive_time_base(m1, tmp_path,
+                                                                             accounts):
     copy = tmp_path / "copy.sqlite"
     copy.write_bytes(m1["archive"].read_bytes())
     with Archive(copy) as archive:
         ingest = Ingest(load_dictionary(), archive)
         flight = FlightInfo.from_dict(archive.flight())
         (alarm, *_) = ingest.alarms.active()
+        accounts.add(archive, "investigator", "flight_director")
 
-        async def acknowledge() -> dict:
+        async def acknowledge() -> tuple[dict, dict]:
             app = make_app(ingest, ground_clock(flight), flight=flight)
             async with TestClient(TestServer(app)) as client:
-                token = (await (await client.get("/api/session")).json())["csrf_token"]
+                headers = await accounts.sign_in(client, "investigator")
                 r = await client.post(f"/api/alarms/{alarm.id}/acknowledge",
-                                      json={"by": "investigator", "comment": "seen"},
-                                      headers={"X-CSRF-Token": token})
+                                      json={"comment": "seen"}, headers=headers)
                 assert r.status == 200, await r.text()
-                return await r.json()
+                audit = await (await client.get("/api/audit",
+                                                params={"user": "investigator"})).json()
+                return await r.json(), audit
 
-        acked = asyncio.run(acknowledge())
+        acked, audit = asyncio.run(acknowledge())
     epoch = flight.epoch_utc.timestamp()
     assert abs(epoch + acked["t_acknowledged"] - time.time()) < 60  # MET, not Unix time
     assert 0 < acked["t_trigger"] < 10_000  # the flight's own seconds since the epoch
     assert acked["acknowledged_by"] == "investigator" and acked["ack_comment"] == "seen"
+    sign_in, ack = audit["audit"]  # the audit log is on the same time base
+    assert (sign_in["action"], ack["action"]) == ("sign_in", "alarm.acknowledge")
+    assert acked["t_acknowledged"] - 60 < sign_in["t_ground"] <= ack["t_ground"] == \
+        acked["t_acknowledged"]
 
 
 def test_a_second_writer_is_refused_and_a_reader_is_not(tmp_path):

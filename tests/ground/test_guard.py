@@ -4,6 +4,7 @@ and an --allow-origin one, still work."""
 
 import asyncio
 import json
+import re
 import socket
 
 import aiohttp
@@ -22,10 +23,13 @@ def run(coro):
 
 
 @pytest.fixture
-def alarmed(ingest, dictionary, encoder, packet):
-    """An ingest with one active, unacknowledged alarm (propellant at 0 kg: warning)."""
+def alarmed(ingest, dictionary, encoder, packet, accounts):
+    """An ingest with one active, unacknowledged alarm (propellant at 0 kg: warning), and two
+    operators who may sign in (alice, capcom)."""
     ingest.packet(packet(dictionary, encoder, "prop", 94.0, propellant_kg=0.0), 99.0)
     (alarm,) = ingest.alarms.active()
+    for name in ("alice", "capcom"):
+        accounts.add(ingest.archive, name, "operator")
     return ingest, alarm.id
 
 
@@ -37,15 +41,16 @@ def acknowledged(ingest, alarm_id: int) -> bool:
     return ingest.archive.alarm(alarm_id).t_acknowledged is not None
 
 
-def test_forged_requests_are_refused_and_change_nothing(alarmed):
+def test_forged_requests_are_refused_and_change_nothing(alarmed, accounts):
     ingest, alarm_id = alarmed
     ack = f"/api/alarms/{alarm_id}/acknowledge"
-    body = json.dumps({"by": "mallory"})
+    body = json.dumps({"comment": "mallory was here"})
 
     async def check():
         async with TestClient(TestServer(make_app(ingest, lambda: 100.0))) as client:
             origin = f"http://127.0.0.1:{client.port}"
-            good = await token(client)
+            good = (await accounts.sign_in(client, "alice"))["X-CSRF-Token"]  # a session that
+            # could act: the forged requests below ride on its cookie
             forged = {
                 # a form or fetch() from another site: text/plain needs no CORS preflight
                 "cross-origin text/plain": {"headers": {"Origin": EVIL,
@@ -69,6 +74,7 @@ def test_forged_requests_are_refused_and_change_nothing(alarmed):
                 answer = await r.json()
                 assert r.status == 403, what
                 assert answer["error"] and "\n" not in answer["error"], what
+                assert answer["refused"] in ("host", "origin", "csrf"), what
                 assert not acknowledged(ingest, alarm_id), what
             # no session cookie at all (a client that never asked for one)
             async with aiohttp.ClientSession() as bare:
@@ -81,22 +87,23 @@ def test_forged_requests_are_refused_and_change_nothing(alarmed):
     run(check())
 
 
-def test_a_token_from_another_session_is_refused(alarmed):
+def test_a_token_from_another_session_is_refused(alarmed, accounts):
     ingest, alarm_id = alarmed
 
     async def check():
         server = TestServer(make_app(ingest, lambda: 100.0))
         async with TestClient(server) as alice, TestClient(server) as mallory:
-            alices = await token(alice)
+            alices = (await accounts.sign_in(alice, "alice"))["X-CSRF-Token"]
             mallorys = await token(mallory)
             assert alices != mallorys
-            r = await mallory.post(f"/api/alarms/{alarm_id}/acknowledge", json={"by": "m"},
+            r = await mallory.post(f"/api/alarms/{alarm_id}/acknowledge", json={},
                                    headers={"X-CSRF-Token": alices})
             assert r.status == 403 and "token" in (await r.json())["error"]
             assert not acknowledged(ingest, alarm_id)
-            r = await alice.post(f"/api/alarms/{alarm_id}/acknowledge", json={"by": "alice"},
+            r = await alice.post(f"/api/alarms/{alarm_id}/acknowledge", json={},
                                  headers={"X-CSRF-Token": alices})
             assert r.status == 200 and acknowledged(ingest, alarm_id)
+            assert ingest.archive.alarm(alarm_id).acknowledged_by == "alice"
 
     run(check())
 
@@ -111,18 +118,18 @@ def test_the_session_cookie_is_http_only_and_same_site_strict(ingest):
         return cookie, first, again
 
     cookie, first, again = run(check())
-    assert cookie.startswith("td_session=") and "HttpOnly" in cookie
+    assert re.match(r"td_session_\d+=", cookie) and "HttpOnly" in cookie  # this port's
     assert "SameSite=Strict" in cookie and "Path=/" in cookie
     assert first == again  # the session is kept: a page's token stays valid
 
 
-def test_the_servers_own_page_and_an_allowed_origin_may_act(alarmed):
+def test_the_servers_own_page_and_an_allowed_origin_may_act(alarmed, accounts):
     ingest, alarm_id = alarmed
 
     async def check():
         app = make_app(ingest, lambda: 100.0, allow_origins=["https://ground.example"])
         async with TestClient(TestServer(app)) as client:
-            good = await token(client)
+            good = (await accounts.sign_in(client, "capcom"))["X-CSRF-Token"]
             ack = f"/api/alarms/{alarm_id}/acknowledge"
             for origin in (f"http://127.0.0.1:{client.port}", f"http://localhost:{client.port}",
                            "https://ground.example"):
@@ -136,7 +143,7 @@ def test_the_servers_own_page_and_an_allowed_origin_may_act(alarmed):
             assert r.status == 403  # another port is another origin
             r = await client.get("/api/latest", headers={"Origin": "http://127.0.0.1:1"})
             assert r.status == 403  # another server on this machine
-            r = await client.post(ack, json={"by": "capcom"},
+            r = await client.post(ack, json={},
                                   headers={"X-CSRF-Token": good,
                                            "Origin": "https://ground.example"})
             assert r.status == 200 and acknowledged(ingest, alarm_id)
@@ -219,4 +226,4 @@ def test_allow_origin_is_checked_and_a_public_host_warns(tmp_path):
                                       "--quiet"])
     assert r.exit_code == 2
     assert "WARNING: listening on 0.0.0.0 exposes" in r.output
-    assert "every network" in r.output
+    assert "every network" in r.output and "without a password" in r.output

@@ -1,5 +1,6 @@
 """Mission control in a real browser: `touchdown fly hakuto-r-m1 --live` at high speed, watched
-through Open MCT in Debian's Chromium driven by Playwright.
+through Open MCT in Debian's Chromium driven by Playwright, signed in as the throwaway operator
+the flight prints.
 
 The screenshots go to out/screenshots/ (look at them): the live Landing display just after loss of
 signal, the alarm history after the operator's actions, and the archived flight reopened, in UTC
@@ -13,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,24 +26,40 @@ ESTIMATE_RGB = (0x4D, 0xD3, 0xFF)  # plugin/objects.js: the altitude estimate's 
 REJECTED_RGB = (0xFF, 0x4D, 0x4D)  # and rejected range readings
 
 
+@dataclass
+class Started:
+    url: str  # mission control's
+    user: str | None = None  # the operator `fly --live` made for this flight
+    password: str | None = None
+
+
 @contextlib.contextmanager
 def touchdown(*args: str):
     """Run `touchdown ARGS` until the block ends, then stop it with SIGTERM, as a service
-    manager would: it must commit, say so and exit 0. Yields the URL it prints."""
+    manager would: it must commit, say so and exit 0. Yields the URL it prints (and, with
+    --live, the throwaway operator it prints just after)."""
     proc = subprocess.Popen([str(Path(sys.executable).parent / "touchdown"), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=os.environ)
     try:
-        url = None
+        started = None
         deadline = time.monotonic() + 120
-        while url is None and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
             line = proc.stdout.readline()
             if not line:
                 break
             m = re.search(r"(http://\S+/)$", line.strip())
-            url = m.group(1) if m else None
-        assert url, f"touchdown {' '.join(args)} printed no URL (exit {proc.poll()})"
-        yield url
+            if m and started is None:
+                started = Started(m.group(1))
+            creds = re.search(r"sign in as (demo-[0-9a-f]{4}) \(operator\), password (\S+) ",
+                              line)
+            if started is not None and creds:
+                started.user, started.password = creds.groups()
+            if started is not None and (started.user or "--live" not in args):
+                break
+        assert started, f"touchdown {' '.join(args)} printed no URL (exit {proc.poll()})"
+        assert started.user or "--live" not in args, "fly --live printed no operator"
+        yield started
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -87,21 +105,21 @@ def test_a_live_landing_shows_values_plots_the_rejection_alarm_and_loss_of_signa
                                                            "data:", "blob:"))
             else outside.append(r.url))
     with touchdown("fly", "hakuto-r-m1", "--live", "--speed", str(SPEED), "--port", "0",
-                   "--archive", str(archive), "-q") as url:
-        page.goto(url)  # the downlink starts when the page opens
+                   "--archive", str(archive), "-q") as live:
+        page.goto(live.url)  # the downlink starts when the page opens
         watch_the_landing(page)
-        act_on_alarms(page)
+        act_on_alarms(page, live.user, live.password)
     # the archived flight opened afterwards shows the descent (fixed time span)
     with touchdown("ground", "--archive", str(archive), "--port", "0", "--ingest-port",
-                   "0") as url:
-        page.goto(url)
+                   "0") as again:
+        page.goto(again.url)
         page.wait_for_selector("text=FIXED TIMESPAN", timeout=30_000)
         altitude = frame(page, "Altitude estimate and range finder")
         wait_for_plot(altitude, "the archived descent plotted")
         alarms = frame(page, "Alarms")
         lrf = alarms.locator(".td-alarm[data-parameter='lrf.state']").first
-        wait_for(lambda: "test operator" in lrf.locator(".td-line-acknowledged").inner_text(), 10,
-                 "the acknowledgement, archived")
+        wait_for(lambda: f"{live.user} at T+" in lrf.locator(".td-line-acknowledged").inner_text(),
+                 10, "the acknowledgement, archived")
         assert COMMENT in lrf.inner_text()
         wait_for_track(page)
         page.screenshot(path=SHOTS / "landing-archive.png")
@@ -178,41 +196,49 @@ def watch_the_landing(page) -> None:
     page.screenshot(path=SHOTS / "landing-live.png")
 
 
-def act_on_alarms(page) -> None:
-    """Acknowledge with a comment, shelve for a day and unshelve, through the page: every POST
-    carries the session's CSRF token as JSON; then the alarm history lists them in order."""
+def act_on_alarms(page, user: str, password: str) -> None:
+    """Sign in as the flight's operator, then acknowledge with a comment, shelve for a day and
+    unshelve, through the page: every POST carries the session's CSRF token as JSON, and the
+    server names the operator; then the alarm history lists them in order."""
     posts: list = []
     page.on("request", lambda r: posts.append(r) if r.method == "POST" else None)
-    sessions: list = []
-    page.on("response", lambda r: sessions.append(r) if r.url.endswith("/api/session") else None)
+    logins: list = []
+    page.on("response", lambda r: logins.append(r) if r.url.endswith("/api/login") else None)
+    indicator = page.locator(".td-session")
+    indicator.locator(".td-session-button").click()
+    signin = page.locator("form.td-signin")
+    signin.locator("input[name='name']").fill(user)
+    signin.locator("input[name='password']").fill(password)
+    signin.locator("button[type='submit']").click()
+    wait_for(lambda: indicator.locator(".td-session-user").text_content() == f"{user} · operator",
+             10, "signed in")
     alarms = frame(page, "Alarms")
     lrf_alarm = alarms.locator(".td-alarm.is-active[data-parameter='lrf.state']")
     lrf_alarm.locator(".td-act-acknowledge").click()
     form = lrf_alarm.locator("form.td-form-acknowledge")
-    form.locator("input[name='by']").fill("test operator")
+    assert form.locator(".td-form-as").inner_text() == f"as {user}"
     form.locator("input[name='comment']").fill(COMMENT)
     form.locator(".td-form-submit").click()
     acknowledged = lrf_alarm.locator(".td-line-acknowledged")
-    wait_for(lambda: "test operator at T+" in acknowledged.inner_text(), 10,
-             "the acknowledgement")
+    wait_for(lambda: f"{user} at T+" in acknowledged.inner_text(), 10, "the acknowledgement")
     assert f"“{COMMENT}”" in acknowledged.inner_text()
     assert form.count() == 0 and lrf_alarm.locator(".td-act-acknowledge").count() == 0
     (ack,) = [r for r in posts if r.url.endswith("/acknowledge")]
     assert ack.headers["content-type"] == "application/json"
-    assert sessions and ack.headers["x-csrf-token"] == sessions[0].json()["csrf_token"]
-    assert ack.post_data_json == {"by": "test operator", "comment": COMMENT}
+    assert logins and ack.headers["x-csrf-token"] == logins[0].json()["csrf_token"]
+    assert ack.post_data_json == {"comment": COMMENT}  # who acts is the session's user
     assert ack.response().status == 200
 
-    # shelve another alarm for a day (the operator's name is remembered), then unshelve it
+    # shelve another alarm for a day, then unshelve it
     run = alarms.locator(".td-alarm.is-active[data-parameter='lrf.rejected_run']")
     run.locator(".td-act-shelve").click()
     form = run.locator("form.td-form-shelve")
-    assert form.locator("input[name='by']").input_value() == "test operator"
+    assert form.locator(".td-form-as").inner_text() == f"as {user}"
     form.locator("select[name='duration']").select_option("86400")
     form.locator("input[name='comment']").fill("counted already")
     form.locator(".td-form-submit").click()
     wait_for(lambda: "SHELVED" in run.inner_text(), 10, "the shelve")
-    assert re.search(r"until T\+1\d\d\d:\d\d\.\d by test operator: “counted already”",
+    assert re.search(rf"until T\+1\d\d\d:\d\d\.\d by {user}: “counted already”",
                      run.locator(".td-line-shelved").inner_text())
     run.locator(".td-act-unshelve").click()
     run.locator("form.td-form-unshelve .td-form-submit").click()
@@ -224,12 +250,12 @@ def act_on_alarms(page) -> None:
     # the alarm history: a chronological list with the operators' actions
     alarms.locator(".td-history-toggle").click()
     history = alarms.locator(".td-alarm-history")
-    wait_for(lambda: "acknowledged by test operator" in history.inner_text(), 10,
+    wait_for(lambda: f"acknowledged by {user}" in history.inner_text(), 10,
              "the alarm history")
     text = history.inner_text()
-    assert text.index("triggered CRITICAL faulty") < text.index("acknowledged by test operator")
-    assert "shelved by test operator: “counted already”" in text
-    assert "unshelved by test operator" in text
+    assert text.index("triggered CRITICAL faulty") < text.index(f"acknowledged by {user}")
+    assert f"shelved by {user}: “counted already”" in text
+    assert f"unshelved by {user}" in text
     times = [parse_met(t) for t in history.locator("td.td-time").all_inner_texts()]
     assert times and all(t is not None for t in times)
     alarms.screenshot(path=SHOTS / "alarm-history.png")

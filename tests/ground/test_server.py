@@ -41,8 +41,9 @@ def test_the_dictionary_is_served_whole_with_its_one_severity_scale(ingest, dict
 
 
 def test_rest_api_serves_dictionary_history_latest_alarms_link_events_estimate(
-        ingest, dictionary, encoder, packet):
+        ingest, dictionary, encoder, packet, accounts):
     clock = Clock(100.0)
+    accounts.add(ingest.archive, "capcom", "operator")
     for k in range(5):
         ingest.packet(packet(dictionary, encoder, "nav", 90.0 + k, altitude_m=1000.0 - k,
                              lat_deg=float("nan")), 95.0 + k)
@@ -84,15 +85,18 @@ def test_rest_api_serves_dictionary_history_latest_alarms_link_events_estimate(
             headers = await csrf(client)
             r = await client.post(f"/api/alarms/{alarm['id']}/acknowledge", json={},
                                   headers=headers)
+            assert r.status == 401  # nobody signed in
+            headers = await accounts.sign_in(client, "capcom")
+            r = await client.post(f"/api/alarms/{alarm['id']}/acknowledge", json=[],
+                                  headers=headers)
             assert r.status == 400
             clock.t = 101.0
-            r = await client.post(f"/api/alarms/{alarm['id']}/acknowledge",
-                                  json={"by": "capcom"}, headers=headers)
+            r = await client.post(f"/api/alarms/{alarm['id']}/acknowledge", json={},
+                                  headers=headers)
             acked = await r.json()
             assert r.status == 200 and acked["acknowledged_by"] == "capcom"
             assert acked["t_acknowledged"] == 101.0 and acked["active"]
-            r = await client.post("/api/alarms/999/acknowledge", json={"by": "capcom"},
-                                  headers=headers)
+            r = await client.post("/api/alarms/999/acknowledge", json={}, headers=headers)
             assert r.status == 404
 
             r = await client.get("/api/events", params={"start": "94"})

@@ -24,14 +24,14 @@ def test_parameters_go_stale_after_their_expiry_and_los_follows(packet, ingest, 
     assert link.los_timeout_s == pytest.approx(19.0)  # health: 1.9 x 10 s
     assert link.status(0.0) == UNAVAIL
     t = 100.0
-    for name in ("nav", "lrf", "gnc", "prop", "health"):
+    for name in ("nav", "lrf", "gnc", "prop", "health", "commanding"):
         ingest.packet(packet(dictionary, encoder, name, t - 3.0), t)
     assert link.stale_packets(t) == [] and link.status(t) == OK
     assert link.stale_packets(t + 0.9) == []  # lrf: 0.95 s
     assert link.stale_packets(t + 1.0) == ["lrf"]
     assert link.is_stale("nav.altitude_m", t + 1.91) and not link.is_stale("nav.altitude_m",
                                                                              t + 1.89)
-    assert link.stale_packets(t + 9.6) == ["nav", "lrf", "gnc", "prop"]
+    assert link.stale_packets(t + 9.6) == ["nav", "lrf", "gnc", "prop", "commanding"]
     assert not link.is_stale("event.code", t + 1e6)  # event packets never expire
     assert link.status(t + 19.0) == OK  # exactly the timeout: not yet
     assert link.update(t + 19.0) is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,8 +34,9 @@ if TYPE_CHECKING:
     from touchdown.ground.replay import ReplayReport
 
 HOST_HELP = ("Address to listen on (web API and TCP ingest). The default 127.0.0.1 admits "
-             "only this machine; 0.0.0.0 exposes the server, unauthenticated, to every "
-             "network this machine is on.")
+             "only this machine; 0.0.0.0 exposes the server to every network this machine is "
+             "on: its telemetry and archive to read, its ingest port, and its sign-in over "
+             "plain HTTP.")
 
 
 async def _get(ingest, path: str, clock: Callable[[], float],
@@ -87,16 +89,23 @@ async def _serve(ingest, clock: Callable[[], float], flight: FlightInfo, host: s
                 raise click.BadParameter(f"cannot listen on {host}:{ingest_port} "
                                          f"({exc.strerror}); give another port, or 0 for a free"
                                          " one", param_hint="--ingest-port") from None
+        lines = ""
         if not quiet:
             ingest_line = ("ground: read-only: no ingest, no operator actions" if tcp is None
                            else f"ground: ingest on tcp://{host}:"
                                 f"{tcp.sockets[0].getsockname()[1]} (sync marker + "
                                 f"{frame_length}-octet TM frames); Ctrl-C stops")
-            click.echo(f"ground: archive {ingest.archive.path}\n"
-                       f"ground: mission control on http://{host}:{web_port}/\n"
-                       f"ground: API on http://{host}:{web_port}/api/parameters, realtime "
-                       f"ws://{host}:{web_port}/api/realtime\n{ingest_line}", err=True)
-        return await until_signal(asyncio.Event().wait())
+            lines = (f"ground: archive {ingest.archive.path}\n"
+                     f"ground: mission control on http://{host}:{web_port}/\n"
+                     f"ground: API on http://{host}:{web_port}/api/parameters, realtime "
+                     f"ws://{host}:{web_port}/api/realtime\n{ingest_line}"
+                     + ("" if read_only else "\n" + _users_line(ingest.archive)))
+
+        def started() -> None:  # said once Ctrl-C is caught: one sent on reading it is clean
+            if lines:
+                click.echo(lines, err=True)
+
+        return await until_signal(asyncio.Event().wait(), ready=started)
     finally:
         if tcp is not None:
             tcp.close()
@@ -104,10 +113,21 @@ async def _serve(ingest, clock: Callable[[], float], flight: FlightInfo, host: s
         await runner.cleanup()
 
 
+def _users_line(archive) -> str:
+    """Who may sign in to act, or how to make someone who may."""
+    users = archive.users()
+    if any(u.role != "viewer" for u in users):
+        return (f"ground: {len(users)} user{'s' if len(users) != 1 else ''} may sign in "
+                "(`touchdown ground users list`); alarm actions need an operator")
+    return ("ground: nobody may act on alarms yet: stop the server and add an operator with "
+            f"`touchdown ground users add NAME --role operator --archive {archive.path}`")
+
+
 @click.group(cls=DefaultGroup, default="serve")
 def ground() -> None:
     """The ground station: `serve` (the default) runs the server; `ingest FILE` replays a
-    downlink recording into an archive and says what the ground saw."""
+    downlink recording into an archive and says what the ground saw; `users` adds, lists and
+    removes the operators who may sign in."""
 
 
 def _check_origins(ctx: click.Context, param: click.Parameter,
@@ -162,9 +182,10 @@ def serve(archive_path: Path, new: bool, read_only: bool, host: str, port: int,
     """Run the ground station: archive, alarms, loss of signal, web API and TCP ingest.
 
     The API serves the telemetry dictionary, history, latest values, alarms (acknowledge,
-    shelve and clear with POST /api/alarms/ID/ACTION), link status, events and the outcome
-    estimate after loss of signal; /api/realtime is a websocket of new values. SIGTERM or
-    Ctrl-C commits what is pending and stops it (exit 0).
+    shelve and clear with POST /api/alarms/ID/ACTION, signed in as an operator: `touchdown
+    ground users add`), link status, events, the audit log and the outcome estimate after loss
+    of signal; /api/realtime is a websocket of new values. SIGTERM or Ctrl-C commits what is
+    pending and stops it (exit 0).
     """
     if new and (read_only or get_path is not None):
         raise click.UsageError("--new starts an archive to ingest into; leave it out with "
@@ -312,3 +333,153 @@ def ingest(recording: Path, archive_path: Path, new: bool, los_timeout: float | 
         finally:
             ing.archive.close()
     click.echo(text)
+
+
+# ---------------------------------------------------------------- users
+
+ROLES_HELP = ("viewer (reads only), operator (acknowledges, shelves and clears alarms) or "
+              "flight_director (all an operator may)")  # tests/ground/test_cli_users.py: all
+
+
+@ground.group()
+def users() -> None:
+    """Operators who sign in to mission control: `add`, `list`, `remove`. Users live in the
+    archive (passwords only as argon2 hashes); adding and removing one is audited. Add and
+    remove them while no server runs on the archive (it has one writer)."""
+
+
+def _archive_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--archive", "archive_path", required=True,
+                        type=click.Path(dir_okay=False, path_type=Path),
+                        help="The station's SQLite archive.")(fn)
+
+
+def _open_for_users(path: Path, read_only: bool = False):  # -> Archive
+    """The archive, or click.BadParameter with the fix (missing, locked by a running server,
+    not an archive)."""
+    from touchdown.errors import ArchiveLockedError, ArchiveMissingError
+    from touchdown.ground.archive import Archive
+
+    try:
+        return Archive(path, read_only=read_only)
+    except ArchiveMissingError:
+        raise click.BadParameter(f"{path}: no such archive; check the path, or start one with "
+                                 f"`touchdown ground --archive {path} --new`",
+                                 param_hint="--archive") from None
+    except ArchiveLockedError as exc:
+        holder = str(exc).split(";")[0]
+        raise click.BadParameter(f"{holder}; users are added and removed while it is stopped: "
+                                 "stop it, change the users, start it again",
+                                 param_hint="--archive") from None
+    except ArchiveOpenError as exc:
+        raise click.BadParameter(str(exc), param_hint="--archive") from None
+
+
+def _who() -> str:
+    """Who ran the command, for ``created_by`` and the audit log."""
+    import getpass
+
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):
+        login = "unknown"
+    return f"{login} (command line)"
+
+
+def _now(archive) -> float:
+    """Ground time now on the archive's time base (s since its mission epoch)."""
+    return ground_clock(FlightInfo.from_dict(archive.flight()))()
+
+
+def stdin_is_a_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The new user's password: one line of stdin (``--password-stdin``), else asked twice
+    on the terminal."""
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise click.UsageError("--password-stdin: stdin gave no password; pipe one line in, "
+                                   "e.g. `printf '%s\\n' \"$PASSWORD\" | touchdown ground users "
+                                   "add ...`")
+        return password
+    if not stdin_is_a_terminal():
+        raise click.UsageError("stdin is not a terminal, so the password cannot be asked for; "
+                               "give --password-stdin and pipe it in (one line)")
+    return click.prompt("Password", hide_input=True, confirmation_prompt="Repeat it")
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, metavar="ROLE", help=f"The user's role: {ROLES_HELP}.")
+@_archive_option
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from stdin (one line), for scripts; without it the "
+                   "password is asked for twice on the terminal.")
+@click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+def users_add(name: str, role: str, archive_path: Path, password_stdin: bool,
+              debug: bool) -> None:
+    """Add user NAME to the archive, with its role and a password (at least 8 characters)."""
+    from touchdown.ground.users import (
+        add_user,
+        check_name,
+        check_new_user,
+        check_password,
+        check_role,
+    )
+
+    with errors_to_exit(debug):
+        check_name(name)
+        check_role(role)
+        archive = _open_for_users(archive_path)
+        try:
+            check_new_user(archive, name, role)  # said before the password is typed
+            password = check_password(_read_password(password_stdin))
+            add_user(archive, name, role, password, created_by=_who(), t_ground=_now(archive))
+        finally:
+            archive.close()
+    click.echo(f"added {name} ({role}) to {archive_path}")
+
+
+@users.command("list")
+@_archive_option
+@click.option("--json", "as_json", is_flag=True, help="Print the users as one JSON list.")
+@click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+def users_list(archive_path: Path, as_json: bool, debug: bool) -> None:
+    """List the archive's users: name, role, when and by whom added (read-only)."""
+    with errors_to_exit(debug):
+        archive = _open_for_users(archive_path, read_only=True)
+        try:
+            rows = [{"name": u.name, "role": u.role, "t_created": u.t_created,
+                     "created_by": u.created_by} for u in archive.users()]
+        finally:
+            archive.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif not rows:
+        click.echo(f"{archive_path}: no users; add one with `touchdown ground users add NAME "
+                   f"--role operator --archive {archive_path}`")
+    else:
+        width = max(len(r["name"]) for r in rows)
+        for r in rows:
+            click.echo(f"{r['name']:<{width}}  {r['role']:<15}  added {_clock(r['t_created'])} "
+                       f"by {r['created_by']}")
+
+
+@users.command("remove")
+@click.argument("name")
+@_archive_option
+@click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
+def users_remove(name: str, archive_path: Path, debug: bool) -> None:
+    """Remove user NAME from the archive (what it did stays in the audit log)."""
+    from touchdown.ground.users import remove_user
+
+    with errors_to_exit(debug):
+        archive = _open_for_users(archive_path)
+        try:
+            user = remove_user(archive, name, removed_by=_who(), t_ground=_now(archive))
+        finally:
+            archive.close()
+    click.echo(f"removed {user.name} ({user.role}) from {archive_path}")

@@ -77,20 +77,26 @@ def warn_if_exposed(host: str) -> None:
 
     if not is_loopback(host):
         click.echo(f"ground: WARNING: listening on {host or '0.0.0.0'} exposes the live "
-                   "telemetry, the archive, alarm actions and the ingest port, without a "
-                   "password, to every network this machine is on; use --host 127.0.0.1 "
-                   "unless you mean it", err=True)
+                   "telemetry and the archive (read without signing in), the ingest port "
+                   "(without a password) and the sign-in (passwords over plain HTTP) to every "
+                   "network this machine is on; use --host 127.0.0.1 unless you mean it",
+                   err=True)
 
 
-async def until_signal(work: Coroutine[Any, Any, Any]) -> str:
+async def until_signal(work: Coroutine[Any, Any, Any],
+                       ready: Callable[[], None] | None = None) -> str:
     """Run ``work`` until it ends or SIGTERM or SIGINT (Ctrl-C) comes; the signal's name
-    ("end" when the work ended by itself). The caller then commits and says so."""
+    ("end" when the work ended by itself). The caller then commits and says so. ``ready()``
+    is called once the signals are caught (say "Ctrl-C stops" there: one sent on reading it
+    stops the server cleanly)."""
     import signal
 
     loop = asyncio.get_running_loop()
     stop, caught = asyncio.Event(), []
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda s=sig: (caught.append(s.name), stop.set()))
+    if ready is not None:
+        ready()
     task, stopper = asyncio.create_task(work), asyncio.create_task(stop.wait())
     try:
         await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -172,6 +178,19 @@ def serve_live(link: DownlinkedFlight, archive_path: Path, host: str, sock: sock
         ingest.archive.close()
 
 
+def add_demo_operator(ingest: Ingest, t_ground: float) -> tuple[str, str]:
+    """A throwaway operator for a live flight's fresh archive: a random name (demo-xxxx) and
+    password, audited as made by ``fly --live``; (name, password)."""
+    import secrets
+
+    from touchdown.ground.users import add_user
+
+    name, password = f"demo-{secrets.token_hex(2)}", secrets.token_urlsafe(12)
+    add_user(ingest.archive, name, "operator", password, created_by="fly --live",
+             t_ground=t_ground)
+    return name, password
+
+
 async def _live(link: DownlinkedFlight, plan: FlightInfo, ingest: Ingest, host: str,
                 sock: socket.socket, speed: float, wait: bool, quiet: bool,
                 on_stream_end: Callable[[], None] | None) -> str:
@@ -184,6 +203,7 @@ async def _live(link: DownlinkedFlight, plan: FlightInfo, ingest: Ingest, host: 
     live = LiveStream(link.link.frames, link.config.frame_length, link.dictionary.spacecraft_id)
     clock = live.clock(speed)
     warn_if_exposed(host)
+    user, password = add_demo_operator(ingest, clock())
     app = make_app(ingest, clock, flight=plan, live=True, clock_rate=speed, host=host)
     runner, web_port = await start_web(app, host, sock.getsockname()[1], sock)
     try:
@@ -192,7 +212,9 @@ async def _live(link: DownlinkedFlight, plan: FlightInfo, ingest: Ingest, host: 
         click.echo(f"mission control: open {url}\n"
                    f"  {plan.scenario}, {len(live.frames):,} frames received from "
                    f"{_clock(t_aos)} (acquisition of signal), streamed at x{speed:g} into "
-                   f"{ingest.archive.path}", nl=True)
+                   f"{ingest.archive.path}\n"
+                   f"  sign in as {user} (operator), password {password} (shown only now; "
+                   "the archive keeps its hash)", nl=True)
 
         async def downlink() -> None:
             if wait:

@@ -1,15 +1,17 @@
 """The alarm API (shell): list, one alarm with its history, the alarm history, and the operator's
 actions (acknowledge, shelve, unshelve, clear), each stamped with the ground clock (s since the
-mission epoch) and who did it.
+mission epoch) and who did it: the signed-in user.
 
 - ``GET /api/alarms?active=1&limit=&after=`` — ``{"alarms": [...], "next": cursor|null}``
 - ``GET /api/alarms/{id}?limit=&after=`` — ``{"alarm": {...}, "history": [...], "next": ...}``
 - ``GET /api/alarm-history?parameter=&limit=&after=`` — ``{"history": [...], "next": ...}``
-- ``POST /api/alarms/{id}/acknowledge`` ``{"by", "comment"?}``, ``.../shelve`` ``{"by",
-  "comment"?, "duration_s"}``, ``.../unshelve`` ``{"by"}``, ``.../clear`` ``{"by", "comment"?}``
+- ``POST /api/alarms/{id}/acknowledge`` ``{"comment"?}``, ``.../shelve`` ``{"comment"?,
+  "duration_s"}``, ``.../unshelve`` ``{}``, ``.../clear`` ``{"comment"?}``
 
 State-changing requests pass the guard (``touchdown.ground.guard``: same origin, JSON, CSRF
-token) before they get here; a read-only archive refuses them (409).
+token) and need an operator or a flight director signed in (``touchdown.ground.auth``: 401,
+403; a read-only archive 409) before they get here. Each action, done or refused, is a row of
+the audit log, committed with what it changed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from aiohttp import web
 
 from touchdown.errors import AlarmError
 from touchdown.ground.archive import AlarmRecord
+from touchdown.ground.auth import audit, current_session, refused, requires
 from touchdown.ground.http import (
     CLOCK,
     INGEST,
@@ -98,50 +101,86 @@ async def alarm_history(request: web.Request) -> web.Response:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    """The action's JSON body with a non-empty ``by``; HTTPBadRequest naming what is wrong."""
-    example = '{"by": "your name", "comment": "why"}'
+    """The action's JSON body (an optional ``comment``); HTTPBadRequest naming what is
+    wrong. Who acts is the signed-in user, never the body's word."""
+    example = '{"comment": "why"}'
     try:
         body = await request.json() if request.can_read_body else {}
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise http_error(web.HTTPBadRequest, f"the body must be JSON like {example}") from None
     if not isinstance(body, dict):
         raise http_error(web.HTTPBadRequest, f"the body must be a JSON object like {example}")
-    by = body.get("by")
-    if not isinstance(by, str) or not by.strip():
-        raise http_error(web.HTTPBadRequest, f"say who does it: a JSON body like {example}")
+    if "by" in body:
+        raise http_error(web.HTTPBadRequest, 'leave out "by": the one who acts is the user '
+                         "signed in (POST /api/login)")
     comment = body.get("comment")
     if comment is not None and not isinstance(comment, str):
         raise http_error(web.HTTPBadRequest, "comment must be text")
-    return {**body, "by": by.strip()[:COMMENT_MAX],
-            "comment": comment.strip()[:COMMENT_MAX] if comment else None}
+    return {**body, "comment": comment.strip()[:COMMENT_MAX] if comment else None}
 
 
-async def act(request: web.Request) -> web.Response:
-    """POST /api/alarms/{id}/{action}: acknowledge, shelve, unshelve or clear."""
-    ingest, clock = request.app[INGEST], request.app[CLOCK]
-    action, alarm_id = request.match_info["action"], path_id(request)
-    if ingest.archive.read_only:
-        return error(409, "this server opened the archive read-only (--read-only): restart it "
-                     "without --read-only to act on alarms")
+def _describe(request: web.Request) -> tuple[str, str | None, str]:
+    action = request.match_info["action"]
+    return f"alarm.{action}", f"alarm {request.match_info['id'][:40]}", f"{action} alarms"
+
+
+async def _act(request: web.Request, by: str, now: float,
+               detail: dict[str, Any]) -> web.Response:
+    """Do the action as ``by`` at ground time ``now`` (s); an answer that is not 200 says why
+    it was refused."""
+    ingest, action = request.app[INGEST], request.match_info["action"]
+    alarm_id = path_id(request)
     body = await _body(request)
-    monitor, now = ingest.alarms, clock()
+    detail.update({k: body[k] for k in ("comment", "duration_s") if body.get(k) is not None})
+    monitor = ingest.alarms
     try:
         if action == "acknowledge":
-            a = monitor.acknowledge(alarm_id, body["by"], now, body["comment"])
+            a = monitor.acknowledge(alarm_id, by, now, body["comment"])
         elif action == "shelve":
             d = body.get("duration_s")
             if isinstance(d, bool) or not isinstance(d, int | float) or not -1e9 < d < 1e9:
-                return error(400, 'give the shelve\'s length in s: {"by": ..., "duration_s": '
-                             '600}, at most a day')
-            a = monitor.shelve(alarm_id, body["by"], now, float(d), body["comment"])
+                return error(400, 'give the shelve\'s length in s: {"duration_s": 600}, at most '
+                             "a day")
+            a = monitor.shelve(alarm_id, by, now, float(d), body["comment"])
         elif action == "unshelve":
-            a = monitor.unshelve(alarm_id, body["by"], now)
+            a = monitor.unshelve(alarm_id, by, now)
         else:
-            a = monitor.clear(alarm_id, body["by"], now, body["comment"])
+            a = monitor.clear(alarm_id, by, now, body["comment"])
     except AlarmError as exc:
         return error(exc.status, str(exc))
-    ingest.archive.flush()  # an operator's action is committed at once
+    detail["parameter"] = a.parameter
     return json_response(alarm_json(a, ingest, now))
+
+
+@requires("alarms", _describe)
+async def act(request: web.Request) -> web.Response:
+    """POST /api/alarms/{id}/{action}: acknowledge, shelve, unshelve or clear, as the user
+    signed in; audited with what it changed, in one commit."""
+    session = current_session(request)
+    assert session is not None  # (auth_middleware let it through)
+    action, target, _ = _describe(request)
+    detail: dict[str, Any] = {}
+    now = request.app[CLOCK]()  # one time for the action and its audit row
+    try:
+        response = await _act(request, session.user, now, detail)
+    except web.HTTPException as exc:  # a bad id or body (or one too large)
+        audit(request, session.user, session.role, action, target, detail,
+              refused(exc.status, _said(exc.text, exc.reason)), t_ground=now)
+        raise
+    outcome = ("ok" if response.status == 200 else
+               refused(response.status, _said(response.text, response.reason)))
+    audit(request, session.user, session.role, action, target, detail, outcome,
+          t_ground=now)  # and commits what the action changed with it
+    return response
+
+
+def _said(text: str | None, default: str) -> str:
+    """The ``error`` of a JSON answer's text (``default`` when it has none)."""
+    try:
+        said = json.loads(text or "")
+    except (json.JSONDecodeError, TypeError):
+        return default
+    return str(said.get("error", default)) if isinstance(said, dict) else default
 
 
 def add_alarm_routes(app: web.Application) -> None:

@@ -22,6 +22,15 @@ in one SQLite file. The archive is evidence; its guarantees (docs/ground.md, "Gu
   ``epoch_utc``, recorded with ``set_flight``), the scale of the packets' onboard time:
   ``t_onboard`` is the packet's own time, ``t_received`` and every alarm and operator time are
   the ground's clock on the same scale.
+- **Append-only audit.** ``audit`` holds one row per sign-in (failed ones too), sign-out, user
+  added or removed and operator action; SQLite triggers refuse to UPDATE, DELETE or REPLACE
+  its rows (whoever writes the file; dropping the table or its triggers is not prevented).
+  ``users`` keeps each operator's name, role and argon2 hash, never a password
+  (``touchdown.ground.users``; signing in: ``touchdown.ground.auth``).
+
+Schema 3 is schema 2 with ``users`` and ``audit``. A schema-2 archive is read as it is (no
+users, an empty audit log); the first write to it adds the two tables in a transaction of its
+own (``schema_version`` says which it is).
 
 Parameter values are stored as engineering values (enumerations as their raw integers; the
 dictionary names their states at read time). NaN is stored as NULL and read back as NaN.
@@ -53,7 +62,8 @@ from touchdown.errors import (
     ArchiveReadOnlyError,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+READABLE_SCHEMAS = (2, 3)  # schema 2 (no users, no audit) is upgraded by its first write
 LINK = ""  # the counters' scope for the link as a whole (an APID's scope is its number)
 
 _SCHEMA = """
@@ -98,6 +108,23 @@ CREATE TABLE link_log (
 CREATE INDEX link_log_by_time ON link_log (t_received);
 CREATE TABLE counters (
     scope TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL, PRIMARY KEY (scope, name));
+"""
+
+_SCHEMA_3 = """
+CREATE TABLE users (
+    name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+    t_created REAL NOT NULL, created_by TEXT NOT NULL);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY, t_ground REAL NOT NULL, user TEXT, role TEXT, action TEXT NOT NULL,
+    target TEXT, detail TEXT NOT NULL, outcome TEXT NOT NULL);
+CREATE INDEX audit_by_user ON audit (user, id);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: its rows cannot be changed'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: its rows cannot be deleted'); END;
+CREATE TRIGGER audit_no_replace BEFORE INSERT ON audit
+WHEN EXISTS (SELECT 1 FROM audit WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: its rows cannot be replaced'); END;
 """
 
 
@@ -202,6 +229,35 @@ class LinkLogEntry:
     detail: str
 
 
+@dataclass(frozen=True)
+class UserRecord:
+    """An operator who may sign in: name, role, the argon2 hash of the password (never the
+    password), when (ground s) and by whom the account was made."""
+
+    name: str
+    role: str
+    password_hash: str
+    t_created: float
+    created_by: str
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One row of the append-only audit log: ground time (s since the mission epoch), who (a
+    signed-in user; the account that ran ``touchdown ground users``; None: a name that is no
+    user's), their role, the action, what it was done to, details, and ``"ok"`` or why it was
+    refused."""
+
+    id: int
+    t_ground: float
+    user: str | None
+    role: str | None
+    action: str
+    target: str | None
+    detail: dict[str, Any]
+    outcome: str
+
+
 def _f(x: float | None) -> float:
     return math.nan if x is None else x
 
@@ -283,7 +339,7 @@ class Archive:
                                            check_same_thread=False)
                 if fresh:
                     self._db.execute("PRAGMA journal_mode=WAL")
-                    self._db.executescript(_SCHEMA)
+                    self._db.executescript(_SCHEMA + _SCHEMA_3)
                     self._db.execute("INSERT INTO meta VALUES ('schema', ?)",
                                      (str(SCHEMA_VERSION),))
                 self._db.execute("PRAGMA synchronous=NORMAL")
@@ -297,6 +353,8 @@ class Archive:
             self.journal_mode = self._scalar("PRAGMA journal_mode")
         except sqlite3.DatabaseError as exc:
             self._release()
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_CORRUPT:
+                raise ArchiveDamagedError(self._damaged(str(exc))) from None  # (its schema)
             raise ArchiveOpenError(f"{self.path}: cannot open it as a ground archive ({exc}); "
                                    "give --archive a ground archive, or a new file with --new"
                                    ) from None
@@ -382,6 +440,9 @@ class Archive:
                                check_same_thread=False)
 
     def _check_schema(self) -> None:
+        """``schema_version`` from the file; ArchiveOpenError for one this touchdown cannot
+        read. An older readable one is upgraded by the first write (``_upgrade``), not here:
+        opening writes nothing."""
         try:
             row = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         except sqlite3.OperationalError:
@@ -389,19 +450,37 @@ class Archive:
         if row is None:
             raise ArchiveOpenError(f"{self.path}: an SQLite file but not a ground archive; give "
                                    "--archive a ground archive, or a new file with --new")
-        if row[0] != str(SCHEMA_VERSION):
-            raise ArchiveOpenError(f"{self.path}: archive schema {row[0]}, this touchdown reads "
-                                   f"{SCHEMA_VERSION}; open it with the touchdown that wrote "
-                                   "it, or give --archive a new file with --new")
+        if row[0] not in [str(v) for v in READABLE_SCHEMAS]:
+            newer = row[0].isdigit() and int(row[0]) > SCHEMA_VERSION
+            raise ArchiveOpenError(
+                f"{self.path}: archive schema {row[0]}, this touchdown reads schemas "
+                f"{', '.join(map(str, READABLE_SCHEMAS))}; "
+                + ("open it with a newer touchdown (the one that wrote it)" if newer else
+                   "open it with the touchdown that wrote it")
+                + ", or give --archive a new file with --new")
+        self.schema_version = int(row[0])
+
+    def _upgrade(self) -> None:
+        """Schema 2 -> 3 (the ``users`` and ``audit`` tables), in a transaction of its own,
+        before the first write of a schema-2 archive."""
+        try:
+            self._db.executescript(f"BEGIN; {_SCHEMA_3} UPDATE meta SET value = "
+                                   f"'{SCHEMA_VERSION}' WHERE key = 'schema'; COMMIT;")
+        except sqlite3.DatabaseError as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise self._failed(f"upgrade to schema {SCHEMA_VERSION}", exc) from None
+        self.schema_version = SCHEMA_VERSION
 
     def _quick_check(self) -> None:
         problems = [r[0] for r in self._db.execute("PRAGMA quick_check(3)")]
         if problems != ["ok"]:
             first = " ".join(problems[0].replace("*** in database main ***", "").split())
-            raise ArchiveDamagedError(
-                f"{self.path}: the file is damaged (SQLite quick_check: {first[:160]}); restore "
-                "it from a copy, or salvage it with `sqlite3 FILE .recover | sqlite3 NEW` and "
-                "open NEW")
+            raise ArchiveDamagedError(self._damaged(f"SQLite quick_check: {first[:160]}"))
+
+    def _damaged(self, why: str) -> str:
+        return (f"{self.path}: the file is damaged ({why}); restore it from a copy, or salvage "
+                "it with `sqlite3 FILE .recover | sqlite3 NEW` and open NEW")
 
     def _release(self) -> None:
         if self._db is not None:
@@ -421,6 +500,8 @@ class Archive:
             raise ArchiveReadOnlyError(f"{self.path}: opened read-only; only the ground server "
                                        "or ingest that owns the archive writes it")
         if not self._in_tx:
+            if self.schema_version < SCHEMA_VERSION:
+                self._upgrade()
             self._db.execute("BEGIN")
             self._in_tx, self._tx_start = True, self._clock()
 
@@ -580,6 +661,31 @@ class Archive:
                     (e.alarm_id, e.parameter, e.kind, e.severity, _db(e.value), e.t_received,
                      e.t_onboard, e.by, e.comment))
 
+    def add_user(self, user: UserRecord) -> None:
+        """Store a new user (joins the open batch: ``flush`` to commit it); ValueError when
+        the name is taken."""
+        if self.user(user.name) is not None:
+            raise ValueError(f"user {user.name!r} exists")
+        self._write("INSERT INTO users VALUES (?, ?, ?, ?, ?)",
+                    (user.name, user.role, user.password_hash, user.t_created, user.created_by))
+
+    def remove_user(self, name: str) -> bool:
+        """Remove a user (joins the open batch); False when there is none of that name."""
+        if self.user(name) is None:
+            return False
+        self._write("DELETE FROM users WHERE name=?", (name,))
+        return True
+
+    def add_audit(self, t_ground: float, user: str | None, role: str | None, action: str,
+                  target: str | None, detail: dict[str, Any], outcome: str) -> int:
+        """Append a row to the audit log (joins the open batch: ``flush`` to commit it);
+        returns its id."""
+        cur = self._write("INSERT INTO audit (t_ground, user, role, action, target, detail, "
+                          "outcome) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          (t_ground, user, role, action, target,
+                           json.dumps(detail, sort_keys=True, default=str), outcome))
+        return int(cur.lastrowid)
+
     def check_flight(self, info: dict[str, Any]) -> None:
         """ArchiveOpenError when flight plan ``info`` would put another time base under the
         telemetry archived (another epoch, or one where none was known)."""
@@ -734,6 +840,36 @@ class Archive:
         rows = self._db.execute(sql + " ORDER BY id LIMIT ?", (*args, limit + 1)).fetchall()
         out = [AlarmHistoryEntry(*r[1:5], _f(r[5]), *r[6:]) for r in rows[:limit]]
         return out, encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
+
+    def user(self, name: str) -> UserRecord | None:
+        """The user of that name (None: none; a schema-2 archive has no users)."""
+        if self.schema_version < 3:
+            return None
+        r = self._db.execute("SELECT name, role, password_hash, t_created, created_by FROM "
+                             "users WHERE name=?", (name,)).fetchone()
+        return None if r is None else UserRecord(*r)
+
+    def users(self) -> list[UserRecord]:
+        """Every user, by name."""
+        if self.schema_version < 3:
+            return []
+        return [UserRecord(*r) for r in self._db.execute(
+            "SELECT name, role, password_hash, t_created, created_by FROM users ORDER BY name")]
+
+    def audit_page(self, limit: int, after: str | None = None, *, user: str | None = None,
+                   ) -> tuple[list[AuditEntry], str | None]:
+        """One page of the audit log (oldest first), of one user or all, and the cursor of
+        the next (None: no more)."""
+        if self.schema_version < 3:
+            return [], None
+        after_id = -1.0 if after is None else decode_cursor(after, 1)[0]
+        sql, args = ("SELECT id, t_ground, user, role, action, target, detail, outcome FROM "
+                     "audit WHERE id > ?"), [after_id]
+        if user is not None:
+            sql, args = sql + " AND user=?", [*args, user]
+        rows = self._db.execute(sql + " ORDER BY id LIMIT ?", (*args, limit + 1)).fetchall()
+        out = [AuditEntry(*r[:6], json.loads(r[6]), r[7]) for r in rows[:limit]]
+        return out, encode_cursor(out[-1].id) if len(rows) > limit else None
 
     def events(self, start: float = -math.inf, end: float = math.inf) -> list[EventRecord]:
         """Onboard events with start <= t_onboard <= end (s), oldest first."""

@@ -12,12 +12,16 @@ Every request passes ``guard_middleware`` before any handler runs:
   count as one) or an ``--allow-origin`` one; else 403.
 - **State-changing** requests (POST, PUT, PATCH, DELETE) need ``Content-Type:
   application/json`` and the header ``X-CSRF-Token`` equal to the token of their session
-  cookie; ``GET /api/session`` sets the cookie ``td_session`` (HttpOnly, SameSite=Strict) and
-  answers ``{"csrf_token": ...}``. The token is an HMAC of the session id under a key made at
-  start: nothing is stored per session (no table to fill), a restart ends every session, and
-  two servers on one host (cookies ignore ports) share the session id, each with its own token.
-  Their handlers get ``BODY_TIMEOUT_S`` (a body of at most ``BODY_MAX`` octets must arrive in
-  that time).
+  cookie; ``GET /api/session`` (``touchdown.ground.auth``) sets the cookie ``td_session_PORT``
+  (HttpOnly, SameSite=Strict; PORT the one the server listens on: cookies ignore ports, so two
+  servers on one host keep their sessions apart) and answers ``{"csrf_token": ...}``. The token
+  is an HMAC of the session id under a key made at start: nothing is stored for a session
+  nobody signed in to (no table a stranger can fill), and a restart ends every session. Their
+  handlers get ``BODY_TIMEOUT_S`` (a body of at most ``BODY_MAX`` octets must arrive in that
+  time). Who is signed in, and what their role allows, is ``touchdown.ground.auth``'s.
+
+A refusal is ``{"error": message, "refused": "host" | "origin" | "csrf"}``: only ``csrf`` is
+cured by asking ``/api/session`` again.
 
 ``errors_middleware`` turns an unexpected exception into a one-line JSON 500 (the traceback
 goes to the log, not to the client). ``CappedSite`` listens like aiohttp's ``TCPSite`` but
@@ -140,9 +144,25 @@ class Guard:
         return hmac.new(self._key, session_id.encode(), hashlib.sha256).hexdigest()
 
     @staticmethod
-    def session_id(request: web.Request) -> str | None:
-        sid = request.cookies.get(SESSION_COOKIE)
+    def cookie_name(request: web.Request) -> str:
+        """The session cookie's name on this server: ``td_session_PORT``, PORT the one the
+        request came in on (``td_session`` when it cannot be told)."""
+        local = request.transport.get_extra_info("sockname") if request.transport else None
+        return f"{SESSION_COOKIE}_{local[1]}" if isinstance(local, tuple) else SESSION_COOKIE
+
+    def session_id(self, request: web.Request) -> str | None:
+        """The request's session id (None: no cookie, or not one this server makes)."""
+        sid = request.cookies.get(self.cookie_name(request))
         return sid if sid is not None and _SESSION_ID.fullmatch(sid) else None
+
+    def set_session(self, request: web.Request, response: web.StreamResponse,
+                    sid: str | None = None) -> str:
+        """Give the response's client session ``sid`` (None: a new one); returns it."""
+        sid = sid or secrets.token_urlsafe(32)
+        response.set_cookie(self.cookie_name(request), sid, httponly=True, samesite="Strict",
+                            path="/")
+        response.headers["Cache-Control"] = "no-store"
+        return sid
 
     # ------------------------------------------------------------ checks (None: passes)
 
@@ -192,7 +212,7 @@ class Guard:
                     f"(got {request.content_type!r}) and the header {CSRF_HEADER}")
         sid = self.session_id(request)
         if sid is None:
-            return (f"no session: GET /api/session first (it sets the {SESSION_COOKIE} cookie) "
+            return (f"no session: GET /api/session first (it sets the session cookie) "
                     f"and send its csrf_token in the {CSRF_HEADER} header")
         given = request.headers.get(CSRF_HEADER, "")
         if not (given.isascii() and hmac.compare_digest(given, self.token(sid))):
@@ -208,12 +228,14 @@ GUARD = web.AppKey("guard", Guard)
 async def guard_middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
     """Host, Origin and (state-changing requests) JSON + CSRF token, before any handler."""
     guard = request.app[GUARD]
-    problem = guard.check_host(request) or guard.check_origin(request)
+    kind, problem = "host", guard.check_host(request)
+    if problem is None:
+        kind, problem = "origin", guard.check_origin(request)
     if problem is None and request.method in UNSAFE_METHODS:
-        problem = guard.check_csrf(request)
+        kind, problem = "csrf", guard.check_csrf(request)
     if problem is not None:
         log.warning("refused %s %s: %s", request.method, request.path, problem)
-        return error(403, problem)
+        return refusal(403, problem, kind)
     if request.method not in UNSAFE_METHODS:
         return await handler(request)
     try:  # its only wait is for the body: a client sending it slowly holds no handler long
@@ -236,24 +258,19 @@ async def errors_middleware(request: web.Request, handler: _Handler) -> web.Stre
                      f"({type(exc).__name__}); the server's log has the details")
 
 
-async def session(request: web.Request) -> web.Response:
-    """``GET /api/session``: the session's CSRF token; sets the session cookie when the
-    request has none (an existing one is kept, so tokens already given stay valid)."""
-    guard = request.app[GUARD]
-    sid = guard.session_id(request) or secrets.token_urlsafe(32)
-    response = json_response({"csrf_token": guard.token(sid), "header": CSRF_HEADER})
-    response.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="Strict", path="/")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+def refusal(status: int, message: str, kind: str) -> web.Response:
+    """A refused request: ``{"error": message, "refused": kind}`` (kind says what would cure
+    it: ``csrf`` a fresh token, ``session`` signing in, ``role`` another role, ...)."""
+    return json_response({"error": message, "refused": kind}, status)
 
 
 def add_guard(app: web.Application, allow_origins: Iterable[str] = (),
               host: str | None = None) -> Guard:
-    """Guard an application (before it starts): the middlewares, ``/api/session``."""
+    """Guard an application (before it starts): the middlewares. ``touchdown.ground.auth``
+    adds ``/api/session`` and who may act."""
     guard = Guard(allow_origins, host)
     app[GUARD] = guard
     app.middlewares.extend([errors_middleware, guard_middleware])
-    app.router.add_get("/api/session", session)
     return guard
 
 

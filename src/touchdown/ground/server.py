@@ -17,7 +17,8 @@ REST (JSON; NaN and infinities are sent as null):
   packet types, the onboard time it is now, and the light time and the Earth's elevation at the
   lander's last reported position.
 - ``GET /api/events?start=&end=&limit=&after=`` — onboard events, ``{"events", "next"}``.
-- ``GET /api/session`` — the session's CSRF token (``touchdown.ground.guard``).
+- ``GET /api/session`` — the session's CSRF token and who is signed in; ``POST /api/login``,
+  ``POST /api/logout``; ``GET /api/audit`` — the audit log (``touchdown.ground.auth``).
 
 Lists come in pages: ``limit`` (default 1,000, at most 10,000; ``touchdown.ground.http``) and
 ``after`` = the ``next`` of the page before (null: the last page). A bad ``limit``, ``start``,
@@ -67,6 +68,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from touchdown.errors import ArchiveError
 from touchdown.ground.alarm_api import add_alarm_routes, alarms_message
 from touchdown.ground.alarms import GARBAGE
+from touchdown.ground.auth import add_auth
 from touchdown.ground.guard import BODY_MAX, GUARD, add_guard
 from touchdown.ground.http import (
     CLOCK,
@@ -510,10 +512,12 @@ def make_app(ingest: Ingest, clock: Callable[[], float] = time.time, *,
     Guarded (``touchdown.ground.guard``): requests must name this server in ``Host`` (an IP
     address or localhost, ``host`` when it is a name, or an ``allow_origins`` host) and, with an
     ``Origin``, come from it or from one of ``allow_origins`` (``scheme://host[:port]``);
-    state-changing ones need JSON and the session's CSRF token (``GET /api/session``).
+    state-changing ones need JSON and the session's CSRF token (``GET /api/session``), and a
+    user signed in whose role allows them (``touchdown.ground.auth``).
     """
     app = web.Application(client_max_size=BODY_MAX)
     add_guard(app, allow_origins, host)
+    add_auth(app)
     app[INGEST], app[CLOCK], app[CLIENTS] = ingest, clock, set()
     app[CLOCK_RATE] = clock_rate
     add_ui(app, flight or FlightInfo.from_dict(ingest.archive.flight()), live)

@@ -12,6 +12,7 @@ import {
 } from '../../../src/touchdown/ground/mct/plugin/alarms.js';
 import { GroundApi } from '../../../src/touchdown/ground/mct/plugin/feed.js';
 import { makeObjects } from '../../../src/touchdown/ground/mct/plugin/objects.js';
+import { sessionText } from '../../../src/touchdown/ground/mct/plugin/session.js';
 import {
   Severities,
   datum,
@@ -182,27 +183,83 @@ test('paging: every page followed with after=<next>, and no more than maxPages',
     { limit: 1, newest: true }), [[99, 3]]);
 });
 
-test('POST: the session\'s CSRF token, JSON, asked once; renewed once after a 403', async () => {
+test('POST: the session\'s CSRF token, JSON, asked once; renewed once when the token is refused', async () => {
   const posted = (token) => (u, o) => {
     assert.equal(o.method, 'POST');
     assert.equal(o.headers['Content-Type'], 'application/json');
     assert.equal(o.headers['X-CSRF-Token'], token);
-    assert.deepEqual(JSON.parse(o.body), { by: 'ann', comment: 'seen' });
+    assert.deepEqual(JSON.parse(o.body), { comment: 'seen' });
   };
   const { fetchImpl, calls } = scriptedFetch([
-    [(u) => assert.equal(u, '/api/session'), 200, { csrf_token: 't1' }],
+    [(u) => assert.equal(u, '/api/session'), 200, { csrf_token: 't1', user: 'ann', role: 'operator' }],
     [posted('t1'), 200, { id: 3 }],
-    [posted('t1'), 403, { error: 'CSRF token expired' }],
-    [(u) => assert.equal(u, '/api/session'), 200, { csrf_token: 't2' }],
+    [posted('t1'), 403, { error: 'the X-CSRF-Token header is not this session\'s', refused: 'csrf' }],
+    [(u) => assert.equal(u, '/api/session'), 200, { csrf_token: 't2', user: 'ann', role: 'operator' }],
     [posted('t2'), 200, { id: 3 }],
-    [posted('t2'), 409, { error: 'alarm 3 is cleared' }]
+    [posted('t2'), 409, { error: 'alarm 3 is cleared' }],
+    // a role that may not: the server's words, no second try
+    [posted('t2'), 403, { error: 'signed in as vic, a viewer: a viewer may not clear alarms',
+      refused: 'role' }]
   ]);
   const api = new GroundApi(fetchImpl);
-  const body = { by: 'ann', comment: 'seen' };
+  const body = { comment: 'seen' };
   assert.deepEqual(await api.postJSON('/api/alarms/3/acknowledge', body), { id: 3 });
   assert.deepEqual(await api.postJSON('/api/alarms/3/acknowledge', body), { id: 3 });
   await assert.rejects(api.postJSON('/api/alarms/3/clear', body), /alarm 3 is cleared/);
+  await assert.rejects(api.postJSON('/api/alarms/3/clear', body), (error) => {
+    assert.equal(error.status, 403);
+    assert.equal(error.refused, 'role');
+    assert.equal(error.serverMessage, 'signed in as vic, a viewer: a viewer may not clear alarms');
+    return true;
+  });
   assert.equal(calls.filter((c) => c.url === '/api/session').length, 2);
+});
+
+test('sign in and out: the new session\'s token is used, listeners hear who it is', async () => {
+  const withToken = (token, path, expected) => (u, o) => {
+    assert.equal(u, path);
+    assert.equal(o.headers['X-CSRF-Token'], token);
+    if (expected) assert.deepEqual(JSON.parse(o.body), expected);
+  };
+  const { fetchImpl } = scriptedFetch([
+    [(u) => assert.equal(u, '/api/session'), 200, { csrf_token: 'anon', user: null, role: null }],
+    [withToken('anon', '/api/login', { name: 'ann', password: 'pw-123456' }), 200,
+      { csrf_token: 'ann1', user: 'ann', role: 'operator' }],
+    [withToken('ann1', '/api/alarms/1/acknowledge'), 200, { id: 1 }],
+    [withToken('ann1', '/api/logout', {}), 200, { csrf_token: 'anon2', user: null, role: null }],
+    [withToken('anon2', '/api/alarms/1/clear'), 401,
+      { error: 'sign in first: POST /api/login', refused: 'session' }],
+    [(u) => assert.equal(u, '/api/session'), 200, { csrf_token: 'anon2', user: null, role: null,
+      read_only: false }],
+    [withToken('anon2', '/api/login'), 401,
+      { error: 'sign-in failed: wrong name or password', refused: 'credentials' }]
+  ]);
+  const api = new GroundApi(fetchImpl);
+  const heard = [];
+  api.onSession((s) => heard.push(s.user));
+  assert.deepEqual(await api.session(), { user: null, role: null, readOnly: false });
+  assert.deepEqual(await api.login('ann', 'pw-123456'),
+    { user: 'ann', role: 'operator', readOnly: false });
+  await api.postJSON('/api/alarms/1/acknowledge', {});
+  await api.logout();
+  await assert.rejects(api.postJSON('/api/alarms/1/clear', {}), /sign in first/);
+  await new Promise((resolve) => setTimeout(resolve, 0)); // the session asked again
+  await assert.rejects(api.login('ann', 'wrong'), (e) => e.status === 401 &&
+    e.serverMessage === 'sign-in failed: wrong name or password');
+  assert.deepEqual(heard, [null, 'ann', null]); // changes only
+});
+
+test('session indicator: who is signed in, with the role by name', () => {
+  assert.equal(sessionText(null).text, 'Session…');
+  assert.deepEqual(
+    [sessionText({ user: null, role: null, readOnly: false }).text,
+      sessionText({ user: null, role: null, readOnly: false }).signedIn],
+    ['Not signed in', false]);
+  const fd = sessionText({ user: 'gene', role: 'flight_director', readOnly: false });
+  assert.equal(fd.text, 'gene · flight director');
+  assert.equal(fd.signedIn, true);
+  assert.match(sessionText({ user: null, role: null, readOnly: true }).text, /read-only/i);
+  assert.equal(sessionText({ user: null, role: null, readOnly: true }).canSignIn, false);
 });
 
 // an alarm as the contract gives it (times MET s)

@@ -1,15 +1,15 @@
 // The alarm list as Yamcs keeps alarms: for each, what triggered it (severity, value, time), the
 // most severe it reached, where it is now (or when it went back to normal), who acknowledged it
 // (when, why), whether it is shelved (until when) and whether it was cleared; with the actions
-// acknowledge, shelve, unshelve and clear (each with the operator's name and a comment), and the
-// alarm history, for one alarm or all, as a chronological list. Times are T+ (MET); the UTC is in
-// each time's title.
+// acknowledge, shelve, unshelve and clear (as the user signed in, with a comment: the server
+// takes who acts from the session and refuses, with its reason, when nobody is signed in or the
+// role may not), and the alarm history, for one alarm or all, as a chronological list. Times are
+// T+ (MET); the UTC is in each time's title.
 import { api } from './feed.js';
 import { metText, utcText } from './time.js';
 import { ALARMS_TYPE } from './objects.js';
 import { element, view } from './views.js';
 
-const OPERATOR_KEY = 'touchdown.operator';
 const REFRESH_MS = 5000;
 
 /** Shelve durations offered (MET s; the server takes 1 s .. 1 day). */
@@ -22,7 +22,7 @@ export const SHELVE_DURATIONS = [
 ];
 
 const ACTION_TITLE = {
-  acknowledge: 'Acknowledge: you have seen it (your name and a comment go into the history)',
+  acknowledge: 'Acknowledge: you have seen it (you, signed in, and a comment go into the history)',
   shelve: 'Shelve: hide it from the active alarms for a time you choose',
   unshelve: 'Unshelve: show it among the active alarms again',
   clear: 'Clear: close it (a new violation raises a new alarm)'
@@ -266,27 +266,24 @@ export function alarmsView(feed, parameters, severities, epochMs) {
       panel.replaceChildren(table, element('div', { class: 'td-note', text: footer }));
     }
 
-    function operator() {
-      return localStorage.getItem(OPERATOR_KEY) ?? '';
+    /** Who the actions will be done as, in an open form's words. */
+    function actingAs() {
+      const state = api.state;
+      if (state?.readOnly) return 'read-only archive: nobody acts here';
+      if (!state?.user) return 'not signed in: sign in (top right) to act';
+      return `as ${state.user}`;
     }
 
     function openForm(card, action) {
       const a = card.alarm;
-      const by = element('input', {
-        name: 'by',
-        type: 'text',
-        placeholder: 'your name',
-        value: operator(),
-        required: '',
-        'aria-label': 'Operator'
-      });
       const comment = element('input', {
         name: 'comment',
         type: 'text',
         placeholder: action === 'unshelve' ? '' : 'comment (optional)',
         'aria-label': 'Comment'
       });
-      const fields = [element('label', { text: 'By' }, [by])];
+      const as = element('span', { class: 'td-form-as', text: actingAs() });
+      const fields = [as];
       let duration = null;
       if (action === 'shelve') {
         duration = element('select', { name: 'duration', 'aria-label': 'Shelve for' },
@@ -307,7 +304,7 @@ export function alarmsView(feed, parameters, severities, epochMs) {
         class: 'c-button td-form-cancel',
         text: 'Cancel'
       });
-      const message = element('span', { class: 'td-form-message' });
+      const message = element('span', { class: 'td-form-message', role: 'alert' });
       const form = element('form', { class: `td-alarm-form td-form-${action}` }, [
         ...fields,
         submit,
@@ -317,14 +314,7 @@ export function alarmsView(feed, parameters, severities, epochMs) {
       cancel.addEventListener('click', () => card.slot.replaceChildren());
       form.addEventListener('submit', async (event) => {
         event.preventDefault();
-        const name = by.value.trim();
-        if (!name) {
-          message.textContent = 'Say who you are.';
-          by.focus();
-          return;
-        }
-        localStorage.setItem(OPERATOR_KEY, name);
-        const body = { by: name };
+        const body = {};
         if (action !== 'unshelve' && comment.value.trim()) body.comment = comment.value.trim();
         if (duration) body.duration_s = Number(duration.value);
         submit.disabled = true;
@@ -333,14 +323,14 @@ export function alarmsView(feed, parameters, severities, epochMs) {
           await api.postJSON(`/api/alarms/${a.id}/${action}`, body);
           card.slot.replaceChildren();
         } catch (error) {
-          message.textContent = error.message;
+          message.textContent = error.serverMessage ?? error.message; // the server's reason
           submit.disabled = false;
           return;
         }
         refresh();
       });
       card.slot.replaceChildren(form);
-      (by.value && action !== 'unshelve' ? comment : by).focus();
+      (action !== 'unshelve' ? comment : submit).focus();
     }
 
     function toggleAlarmHistory(card) {
@@ -461,10 +451,14 @@ export function alarmsView(feed, parameters, severities, epochMs) {
 
     refresh();
     const off = feed.on('alarms', () => refresh());
+    const offSession = api.onSession(() => {
+      for (const as of root.querySelectorAll('.td-form-as')) as.textContent = actingAs();
+    });
     const timer = setInterval(refresh, REFRESH_MS);
     return () => {
       alive = false;
       off();
+      offSession();
       clearInterval(timer);
     };
   });

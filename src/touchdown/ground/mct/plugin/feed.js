@@ -125,13 +125,28 @@ function subscribe(map, key, callback) {
 
 export const MAX_PAGES = 100; // pages of a list followed at most (a plot's span, an alarm history)
 
+/** An answer that is not 2xx: `message` is `path: the server's words`; `serverMessage` the
+ *  server's words alone (what a form shows), `status` the HTTP status, `refused` what the
+ *  server says would cure it ('csrf', 'session', 'role', ...; see guard.py and auth.py). */
+export class ApiError extends Error {
+  constructor(path, status, body) {
+    const words = body.error || `HTTP ${status}`;
+    super(`${path}: ${words}`);
+    this.status = status;
+    this.serverMessage = words;
+    this.refused = body.refused ?? null;
+  }
+}
+
 /** The ground server's REST API: JSON in and out, the session's CSRF token for every POST,
- *  and lists that come in pages (`next` cursors). `fetchImpl` is the browser's fetch (tests
- *  give their own). */
+ *  who is signed in (sign in and out), and lists that come in pages (`next` cursors).
+ *  `fetchImpl` is the browser's fetch (tests give their own). */
 export class GroundApi {
   constructor(fetchImpl = (...args) => fetch(...args)) {
     this.fetch = fetchImpl;
     this.token = null; // Promise of the session's CSRF token, asked for once per page
+    this.state = null; // {user, role, readOnly}: who is signed in, once the server has said
+    this.listeners = new Set();
   }
 
   async getJSON(path, options) {
@@ -139,22 +154,69 @@ export class GroundApi {
     return readJSON(path, response);
   }
 
-  /** GET /api/session once: it sets the session cookie and answers {"csrf_token"}. */
+  /** GET /api/session (once, or again with `renew`): it sets the session cookie and answers
+   *  {"csrf_token", "user", "role", "read_only"}; resolves to the token. */
   csrfToken(renew = false) {
     if (renew || this.token === null) {
-      this.token = this.getJSON('/api/session', { credentials: 'same-origin' }).then(
-        (body) => body.csrf_token,
+      const asked = this.getJSON('/api/session', { credentials: 'same-origin' }).then(
+        (body) => {
+          this.setSession(body);
+          return body.csrf_token;
+        },
         (error) => {
-          this.token = null; // ask again next time
+          if (this.token === asked) this.token = null; // ask again next time
           throw error;
         }
       );
+      this.token = asked;
     }
     return this.token;
   }
 
-  /** POST a JSON body with the session's CSRF token; a 403 (the session expired, the server
-   *  restarted) renews the token and tries once more. */
+  /** Who is signed in, asked of the server afresh: {user, role, readOnly}. */
+  async session() {
+    await this.csrfToken(true);
+    return this.state;
+  }
+
+  /** Sign in: the server answers a new session and its token (the old one is void). */
+  async login(name, password) {
+    return this.takeSession(await this.postJSON('/api/login', { name, password }));
+  }
+
+  /** Sign out: a new, anonymous session and its token. */
+  async logout() {
+    return this.takeSession(await this.postJSON('/api/logout', {}));
+  }
+
+  takeSession(body) {
+    this.token = Promise.resolve(body.csrf_token);
+    this.setSession(body);
+    return this.state;
+  }
+
+  /** Call back with {user, role, readOnly} whenever who is signed in changes; returns the
+   *  unsubscribe function. */
+  onSession(callback) {
+    this.listeners.add(callback);
+    return () => this.listeners.delete(callback);
+  }
+
+  setSession(body) {
+    const next = { user: body.user ?? null, role: body.role ?? null,
+      readOnly: Boolean(body.read_only) };
+    const before = this.state;
+    this.state = next;
+    if (!before || before.user !== next.user || before.role !== next.role ||
+        before.readOnly !== next.readOnly) {
+      this.listeners.forEach((callback) => callback(next));
+    }
+  }
+
+  /** POST a JSON body with the session's CSRF token. A token the server no longer takes (it
+   *  restarted: `refused: 'csrf'`) is renewed once and the POST tried again; nobody signed in
+   *  (401) asks the server who is, so the page shows it. Other refusals (a role that may not,
+   *  403) are thrown as they are: an ApiError with the server's words. */
   async postJSON(path, body) {
     for (let attempt = 0; ; attempt++) {
       const token = await this.csrfToken(attempt > 0);
@@ -164,8 +226,13 @@ export class GroundApi {
         headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': token },
         body: JSON.stringify(body)
       });
-      if (response.status === 403 && attempt === 0) continue;
-      return readJSON(path, response);
+      const answer = await readBody(response);
+      if (response.ok) return answer;
+      if (response.status === 403 && answer.refused === 'csrf' && attempt === 0) continue;
+      if (response.status === 401 && answer.refused === 'session') {
+        this.csrfToken(true).catch(() => {});
+      }
+      throw new ApiError(path, response.status, answer);
     }
   }
 
@@ -215,16 +282,17 @@ export class GroundApi {
   }
 }
 
-async function readJSON(path, response) {
-  let body;
+async function readBody(response) {
   try {
-    body = await response.json();
+    return (await response.json()) ?? {};
   } catch {
-    body = {};
+    return {};
   }
-  if (!response.ok) {
-    throw new Error(`${path}: ${body.error || `HTTP ${response.status}`}`);
-  }
+}
+
+async function readJSON(path, response) {
+  const body = await readBody(response);
+  if (!response.ok) throw new ApiError(path, response.status, body);
   return body;
 }
 

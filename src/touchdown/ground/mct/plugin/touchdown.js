@@ -1,10 +1,11 @@
 // touchdown mission control: Open MCT configured for one ground server. The page asks the server
 // for the flight and the telemetry dictionary, then installs the object tree, the telemetry
-// providers, the two time systems (UTC and mission-elapsed T+), the ground clock, the views and
-// the Landing display, and opens it.
+// providers, the two time systems (UTC and mission-elapsed T+), the ground clock, the views, the
+// sign-in indicator and the Landing display, and opens it.
 import { alarmsView } from './alarms.js';
-import { GroundFeed, getJSON } from './feed.js';
+import { GroundFeed, api, getJSON } from './feed.js';
 import { ALARMS_TYPE, LINK_TYPE, TRACK_TYPE, installObjects, makeObjects } from './objects.js';
+import { installSessionIndicator } from './session.js';
 import { NAMESPACE, Severities, TELEMETRY_TYPE, TelemetryProvider } from './telemetry.js';
 import { MET_KEY, MET_TIME_SYSTEM, MetTimeFormat, UTC_KEY, convertBounds } from './time.js';
 import { installLinkIndicator, linkView, trackView } from './views.js';
@@ -138,6 +139,7 @@ export async function startMissionControl(openmct, element) {
   openmct.objectViews.addProvider(linkView(feed, epochMs));
   openmct.objectViews.addProvider(trackView(openmct, feed, epochMs));
   installLinkIndicator(openmct, feed);
+  installSessionIndicator(openmct, api);
 
   if (!location.hash || location.hash === '#/' || location.hash === '#/browse/') {
     location.hash = LANDING_PATH;
