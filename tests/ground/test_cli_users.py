@@ -117,7 +117,8 @@ def test_users_on_a_schema_2_archive_are_none_until_one_is_added(tmp_path):
     path = tmp_path / "old.sqlite"
     Archive(path, create=True).close()
     db = sqlite3.connect(path)  # as touchdown wrote them before users (schema 2)
-    db.executescript("DROP TABLE users; DROP TABLE audit; UPDATE meta SET value = '2' "
+    db.executescript("DROP TABLE users; DROP TABLE audit; DROP TABLE commands; "
+                     "DROP TABLE command_stages; UPDATE meta SET value = '2' "
                      "WHERE key = 'schema';")
     db.close()
     before = path.read_bytes()

@@ -67,7 +67,7 @@ def test_viewers_may_not_command_and_bad_commands_are_never_queued():
     g = Ground()
     with pytest.raises(CommandingError, match="ann is a viewer and may not send") as err:
         g.c.submit("engine_arm", {}, "ann", "viewer")
-    assert err.value.status == 403 and g.audit[-1][5].startswith("ann is a viewer")
+    assert err.value.status == 403 and g.audit[-1][5].startswith("refused (403): ann is")
     with pytest.raises(CommandError, match="unit must be one of A, B"):
         g.c.submit("imu_reset", {"unit": "C"}, "bob", "operator")
     with pytest.raises(CommandError, match="unknown command"):

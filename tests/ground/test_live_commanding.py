@@ -80,3 +80,20 @@ def test_m1_s_policy_commanded_live_lands_it(loss):
         assert lander.uplink.lost > 0 and lander.uplink.radiated > 1  # resent until it got in
     else:
         assert lander.uplink.radiated == 1
+
+
+@needs_terrain
+def test_uncommanded_a_live_flight_sends_what_the_recorded_one_does():
+    """Flown live in uneven steps, M1 delivers the frames its recorded flight delivers, at the
+    same times: one flight, one link."""
+    from touchdown.telemetry.downlink import fly_downlink
+
+    s = Scenario.from_toml(resolve("hakuto-r-m1"))
+    recorded = fly_downlink(s, 0).link.frames
+    lander, live, t = LiveLander(s, 0), [], 0.0
+    for step in (900.0, 2.3, 0.7, 41.0, 3.1) * 1000:
+        if lander.done:
+            break
+        t += step
+        live += lander.step(t)
+    assert live == recorded

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from touchdown.cli.common import common_options, errors_to_exit, load_scenario, status_line
-from touchdown.cli.summary import downlink_line, flight_summary, side_by_side
+from touchdown.cli.summary import downlink_line, flight_summary, link_line, side_by_side
 from touchdown.errors import OutputError
 from touchdown.files import jsonable
 
@@ -119,13 +119,24 @@ def fly(scenario: str, seed: int, out: Path | None, as_json: bool, downlink: Pat
     with errors_to_exit(debug), contextlib.ExitStack() as held:
         s = load_scenario(scenario)
         if live:
-            from touchdown.cli.serving import check_live, default_live_archive
+            from touchdown.cli.serving import check_live, default_live_archive, serve_live
+            from touchdown.telemetry.live_lander import LiveLander
 
             archive_path = archive_path or default_live_archive(s.name)
             # before the flight: Open MCT there, the archive new, the web port bound
             web = held.enter_context(check_live(archive_path, host, port))
+            lander = LiveLander(s, seed)
+
+            def summary() -> None:
+                tx = lander.tx
+                click.echo("\n" + flight_summary(lander.stepper.flight()) + "\n" + link_line(
+                    tx.stats, lander.link.rate_bps, len(lander.task.packets),
+                    lander.last_arrival_s) + "\n")
+
+            serve_live(lander, archive_path, host, web, speed, wait, quiet, summary)
+            return
         link = None
-        if downlink is None and address is None and not live and out is None:
+        if downlink is None and address is None and out is None:
             flight = _fly(s, seed, quiet)
         else:
             link = _fly_downlink(s, seed, quiet)
@@ -139,15 +150,6 @@ def fly(scenario: str, seed: int, out: Path | None, as_json: bool, downlink: Pat
                                   "file you can write") from None
         if link is not None and address is not None:
             _stream(link.link.frames, *address, speed, quiet or as_json)
-        if link is not None and live:
-            from touchdown.cli.serving import serve_live
-
-            def summary() -> None:
-                click.echo("\n" + flight_summary(flight) + "\n" + downlink_line(link) + "\n")
-
-            assert archive_path is not None
-            serve_live(link, archive_path, host, web, speed, wait, quiet, summary)
-            return
     if as_json:
         info = flight.to_dict()
         if link is not None and (downlink is not None or address is not None):

@@ -20,7 +20,7 @@ from touchdown.timefmt import mission_clock as _clock
 
 if TYPE_CHECKING:
     from touchdown.ground.ingest import Ingest
-    from touchdown.telemetry.downlink import DownlinkedFlight
+    from touchdown.telemetry.live_lander import LiveLander
 
 
 def open_ingest(archive_path: Path, los_timeout: float | None, *, new: bool = False,
@@ -158,24 +158,38 @@ def check_live(archive_path: Path, host: str, port: int) -> socket.socket:
     return bind_web(host, port)
 
 
-def serve_live(link: DownlinkedFlight, archive_path: Path, host: str, sock: socket.socket,
+def serve_live(lander: LiveLander, archive_path: Path, host: str, sock: socket.socket,
                speed: float, wait: bool, quiet: bool,
                on_stream_end: Callable[[], None] | None = None) -> None:
     """Start a ground server with a fresh archive on ``sock`` (``check_live`` both, before
-    flying; ``host`` names the address in the URL) and stream the flight's received frames
-    into it at ``speed`` times real time; serve until Ctrl-C. ``on_stream_end()`` is called
-    once the stream has ended (loss of signal declared or the last frame in)."""
+    flying; ``host`` names the address in the URL) and fly the lander live with it at
+    ``speed`` times real time, its telemetry into the archive and commands up its uplink;
+    serve until Ctrl-C. ``on_stream_end()`` is called once the flight and its downlink have
+    ended (loss of signal declared or the last frame in)."""
     ingest = open_ingest(archive_path, None, new=True)
     try:
-        plan = FlightInfo.from_scenario(link.flight.scenario)
+        plan = FlightInfo.from_scenario(lander.stepper.scenario)
         ingest.archive.set_flight(plan.to_dict())
-        why = asyncio.run(_live(link, plan, ingest, host, sock, speed, wait, quiet,
+        why = asyncio.run(_live(lander, plan, ingest, host, sock, speed, wait, quiet,
                                 on_stream_end))
         ingest.archive.flush()
         click.echo(f"{closing_line(ingest, why)} (browse it again with `touchdown ground "
                    f"--archive {archive_path} --read-only`)", err=True)
     finally:
         ingest.archive.close()
+
+
+class _Station:
+    """The ground station's transmitter for the command link: the lander's uplink."""
+
+    def __init__(self, lander: LiveLander) -> None:
+        self.lander = lander
+
+    def radiate(self, octets: bytes, now: float) -> float:
+        return self.lander.radiate(octets, now)[0]
+
+    def light_time_s(self, t: float) -> float:
+        return self.lander.uplink.light_time_s(t)
 
 
 def add_demo_operator(ingest: Ingest, t_ground: float) -> tuple[str, str]:
@@ -191,39 +205,38 @@ def add_demo_operator(ingest: Ingest, t_ground: float) -> tuple[str, str]:
     return name, password
 
 
-async def _live(link: DownlinkedFlight, plan: FlightInfo, ingest: Ingest, host: str,
+async def _live(lander: LiveLander, plan: FlightInfo, ingest: Ingest, host: str,
                 sock: socket.socket, speed: float, wait: bool, quiet: bool,
                 on_stream_end: Callable[[], None] | None) -> str:
-    """Serve and stream until SIGTERM or SIGINT; returns the signal's name."""
+    """Serve and fly until SIGTERM or SIGINT; returns the signal's name."""
     from tqdm import tqdm
 
-    from touchdown.ground.live import LiveStream, stream
+    from touchdown.ground.live import PacedClock, fly_live
     from touchdown.ground.server import CLIENTS, make_app
 
-    live = LiveStream(link.link.frames, link.config.frame_length, link.dictionary.spacecraft_id)
-    clock = live.clock(speed)
+    clock = PacedClock(lander.t_s, speed)
     warn_if_exposed(host)
     user, password = add_demo_operator(ingest, clock())
-    app = make_app(ingest, clock, flight=plan, live=True, clock_rate=speed, host=host)
+    app = make_app(ingest, clock, flight=plan, live=True, clock_rate=speed, host=host,
+                   station=_Station(lander))
     runner, web_port = await start_web(app, host, sock.getsockname()[1], sock)
     try:
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{web_port}/"
-        t_aos = live.frames[0][0] if live.frames else None
         click.echo(f"mission control: open {url}\n"
-                   f"  {plan.scenario}, {len(live.frames):,} frames received from "
-                   f"{_clock(t_aos)} (acquisition of signal), streamed at x{speed:g} into "
-                   f"{ingest.archive.path}\n"
+                   f"  {plan.scenario}, flown live from {_clock(lander.t_s)} at x{speed:g} "
+                   f"into {ingest.archive.path}; commands go up its uplink\n"
                    f"  sign in as {user} (operator), password {password} (shown only now; "
                    "the archive keeps its hash)", nl=True)
 
         async def downlink() -> None:
             if wait:
-                click.echo("  the downlink starts when the page opens (--no-wait: at once)")
+                click.echo("  the flight starts when the page opens (--no-wait: at once)")
                 while not app[CLIENTS]:
                     await asyncio.sleep(0.1)
-            with tqdm(total=len(live.frames), unit="frame", disable=quiet, leave=False,
+            with tqdm(unit="frame", disable=quiet, leave=False,
                       desc=f"downlink x{speed:g}") as bar:
-                report = await stream(live, ingest, clock, bar.update)
+                report = await fly_live(lander, ingest, clock, lander.link.frame_length,
+                                        lander.dictionary.spacecraft_id, bar.update)
             los = report.losses[-1] if report.losses else None
             click.echo(f"  downlink over: {report.packets:,} packets"
                        + (f", loss of signal at {_clock(los.t_los)}" if los else "")

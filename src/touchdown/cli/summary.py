@@ -12,6 +12,7 @@ from touchdown.timefmt import mission_clock as _clock
 if TYPE_CHECKING:
     from touchdown.sim.run import Flight
     from touchdown.telemetry.downlink import DownlinkedFlight
+    from touchdown.telemetry.link import LinkStats
 
 # Events that repeat (one per rejected reading, say) are shown once, with a count.
 REPEATING_EVENTS = ("lrf_rejected", "lrf_reacquired", "lrf_widened")
@@ -105,14 +106,18 @@ def _event_rows(flight: Flight) -> list[tuple[str, str, str]]:
 
 def downlink_line(link: DownlinkedFlight) -> str:
     """What the radio link did with the lander's telemetry, in two lines."""
-    st = link.link.stats
-    lost = st.frames_lost_visibility + st.frames_lost_random + st.frames_lost_destruction
     last = link.link.frames[-1][0] if link.link.frames else None
-    return (f"\ndownlink    {link.config.rate_bps:g} bit/s: {st.frames_delivered:,} of "
+    return link_line(link.link.stats, link.config.rate_bps, len(link.packets), last)
+
+
+def link_line(st: LinkStats, rate_bps: float, packets_made: int, last: float | None) -> str:
+    """The link's counts (``downlink_line``; a live flight's from its transmitter)."""
+    lost = st.frames_lost_visibility + st.frames_lost_random + st.frames_lost_destruction
+    return (f"\ndownlink    {rate_bps:g} bit/s: {st.frames_delivered:,} of "
             f"{st.frames_sent:,} frames reached the ground ({lost:,} lost: "
             f"{st.frames_lost_visibility:,} with the Earth below the horizon, "
             f"{st.frames_lost_random:,} at random, {st.frames_lost_destruction} at the impact), "
-            f"{st.frames_bit_errors:,} with bit errors;\n            {len(link.packets):,} "
+            f"{st.frames_bit_errors:,} with bit errors;\n            {packets_made:,} "
             f"packets made, {st.packets_dropped:,} dropped by the queue; last frame received at "
             f"{_clock(last)}")
 

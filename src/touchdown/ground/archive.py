@@ -28,9 +28,13 @@ in one SQLite file. The archive is evidence; its guarantees (docs/ground.md, "Gu
   ``users`` keeps each operator's name, role and argon2 hash, never a password
   (``touchdown.ground.users``; signing in: ``touchdown.ground.auth``).
 
-Schema 3 is schema 2 with ``users`` and ``audit``. A schema-2 archive is read as it is (no
-users, an empty audit log); the first write to it adds the two tables in a transaction of its
-own (``schema_version`` says which it is).
+- **Append-only command history.** ``commands`` (what was asked for) and ``command_stages``
+  (each stage it reached: ground time, who, why; at release the packet sent), refused UPDATE
+  and DELETE by triggers as the audit log is (``touchdown.ground.commanding``).
+
+Schema 3 is schema 2 with ``users``, ``audit``, ``commands`` and ``command_stages``. A
+schema-2 archive is read as it is (no users, an empty audit log, no commands); the first write
+to it adds the tables in a transaction of its own (``schema_version`` says which it is).
 
 Parameter values are stored as engineering values (enumerations as their raw integers; the
 dictionary names their states at read time). NaN is stored as NULL and read back as NaN.
@@ -125,6 +129,21 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: its rows cannot be dele
 CREATE TRIGGER audit_no_replace BEFORE INSERT ON audit
 WHEN EXISTS (SELECT 1 FROM audit WHERE id = NEW.id)
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: its rows cannot be replaced'); END;
+CREATE TABLE commands (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL, arguments TEXT NOT NULL,
+    significance TEXT NOT NULL);
+CREATE TABLE command_stages (
+    id INTEGER PRIMARY KEY, command_id INTEGER NOT NULL, stage TEXT NOT NULL,
+    t_ground REAL NOT NULL, by TEXT, detail TEXT NOT NULL, packet BLOB);
+CREATE INDEX command_stages_by_command ON command_stages (command_id, id);
+CREATE TRIGGER commands_no_change BEFORE UPDATE ON commands
+BEGIN SELECT RAISE(ABORT, 'the command history is append-only'); END;
+CREATE TRIGGER commands_no_delete BEFORE DELETE ON commands
+BEGIN SELECT RAISE(ABORT, 'the command history is append-only'); END;
+CREATE TRIGGER command_stages_no_change BEFORE UPDATE ON command_stages
+BEGIN SELECT RAISE(ABORT, 'the command history is append-only'); END;
+CREATE TRIGGER command_stages_no_delete BEFORE DELETE ON command_stages
+BEGIN SELECT RAISE(ABORT, 'the command history is append-only'); END;
 """
 
 
@@ -675,6 +694,51 @@ class Archive:
             return False
         self._write("DELETE FROM users WHERE name=?", (name,))
         return True
+
+    def add_command(self, command_id: int, name: str, arguments: dict[str, Any],
+                    significance: str) -> None:
+        """A command the ground queued (its stages follow, ``add_command_stage``)."""
+        self._write("INSERT INTO commands VALUES (?, ?, ?, ?)",
+                    (command_id, name, json.dumps(arguments, sort_keys=True, default=str),
+                     significance))
+
+    def add_command_stage(self, command_id: int, stage: str, t_ground: float, by: str,
+                          detail: str, packet: bytes | None = None) -> None:
+        """A stage a command reached (its packet at release: what was sent)."""
+        self._write("INSERT INTO command_stages (command_id, stage, t_ground, by, detail, "
+                    "packet) VALUES (?, ?, ?, ?, ?, ?)",
+                    (command_id, stage, t_ground, by or None, detail, packet))
+
+    def last_command_id(self) -> int:
+        """The newest command's id (0: none yet)."""
+        if self.schema_version < 3:
+            return 0
+        return int(self._scalar("SELECT COALESCE(MAX(id), 0) FROM commands"))
+
+    def command_page(self, limit: int, after: str | None = None, *, name: str | None = None,
+                     ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the command history (oldest first), each command with its stages
+        (ground s, who, detail; the released packet in hex), and the next page's cursor."""
+        if self.schema_version < 3:
+            return [], None
+        after_id = -1.0 if after is None else decode_cursor(after, 1)[0]
+        sql, args = "SELECT id, name, arguments, significance FROM commands WHERE id > ?", [
+            after_id]
+        if name is not None:
+            sql, args = sql + " AND name=?", [*args, name]
+        rows = self._db.execute(sql + " ORDER BY id LIMIT ?", (*args, limit + 1)).fetchall()
+        out = []
+        for cid, cname, arguments, significance in rows[:limit]:
+            stages = [{"stage": st, "t": t, "by": by, "detail": detail,
+                       **({"packet": packet.hex()} if packet is not None else {})}
+                      for st, t, by, detail, packet in self._db.execute(
+                          "SELECT stage, t_ground, by, detail, packet FROM command_stages "
+                          "WHERE command_id=? ORDER BY id", (cid,))]
+            out.append({"id": cid, "name": cname, "arguments": json.loads(arguments),
+                        "significance": significance,
+                        "state": stages[-1]["stage"] if stages else None, "stages": stages})
+        nxt = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
+        return out, nxt
 
     def add_audit(self, t_ground: float, user: str | None, role: str | None, action: str,
                   target: str | None, detail: dict[str, Any], outcome: str) -> int:

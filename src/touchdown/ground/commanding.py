@@ -29,8 +29,9 @@ cancelled     an operator withdrew it before release
 
 Verifiers are the dictionary's: a condition on one packet's fields, within a window of onboard
 time after the estimated arrival. The ground never reads truth: only the telemetry it received.
-Roles: ``viewer`` (reads), ``operator`` (queues, arms, executes, cancels),
-``flight_director`` (also approves critical commands and overrides flight rules).
+Who may: the roles' permissions (``touchdown.ground.users.ROLES``): ``commands`` to queue,
+arm, execute and cancel, ``approve`` to approve a critical command, ``override`` to override a
+flight rule.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from touchdown.errors import CommandError, CommandingError
+from touchdown.ground.users import ROLES
 from touchdown.telemetry.dictionary import Command, Condition, Dictionary, Rule
 from touchdown.telemetry.packets import TmPacket
 from touchdown.telemetry.telecommands import TelecommandEncoder, raw_arguments
@@ -48,8 +50,6 @@ from touchdown.telemetry.telecommands import TelecommandEncoder, raw_arguments
 STAGES = ("queued", "armed", "approval", "blocked", "released", "sent", "radiated", "received",
           "executed", "failed", "effect", "timed_out", "cancelled")
 FINAL = frozenset({"failed", "effect", "timed_out", "cancelled"})
-ROLES = ("viewer", "operator", "flight_director")
-COMMANDERS = frozenset({"operator", "flight_director"})
 VERIFY_MARGIN_S = 10.0  # s of downlink delay (queue, frames) a verifier's window is given
 
 
@@ -107,6 +107,11 @@ def rules_blocking(dictionary: Dictionary, name: str,
     return out
 
 
+def _refused(status: int, why: str) -> str:
+    """An audit row's outcome for a refusal (as ``touchdown.ground.auth.refused``)."""
+    return f"refused ({status}): {why}"
+
+
 def _holds(condition: Condition, value: float | None) -> bool:
     return value is not None and condition.holds(value)
 
@@ -117,33 +122,38 @@ class Commanding:
     clock: ground time now (s since the epoch); latest: a parameter's latest raw value;
     release: hands a released command's packet to the link (it calls ``sent`` and
     ``radiated`` back); audit: records every person's action (user, role, action, target,
-    detail, outcome).
+    detail, outcome); on_stage: told each stage a command reaches (the archive keeps them);
+    first_id: the id the next command gets (after those archived).
     """
 
     def __init__(self, dictionary: Dictionary, clock: Callable[[], float],
                  latest: Callable[[str], float | None],
                  release: Callable[[CommandRecord], None],
                  audit: Callable[[str, str, str, str, dict[str, Any], str], None],
-                 light_time_s: Callable[[float], float] = lambda t: 1.3) -> None:
+                 light_time_s: Callable[[float], float] = lambda t: 1.3,
+                 on_stage: Callable[[CommandRecord, Stage], None] = lambda r, s: None,
+                 first_id: int = 1) -> None:
         self.dictionary, self.clock, self.latest = dictionary, clock, latest
         self._release, self._audit, self.light_time_s = release, audit, light_time_s
+        self._on_stage = on_stage
         self.encoder = TelecommandEncoder(dictionary)
         code = next(f for f in dictionary["event"].fields if f.name == "code")
         self._rejected = next(k for k, v in code.enum.items() if v == "command_rejected")
         self.records: dict[int, CommandRecord] = {}
-        self._next_id = 1
+        self._next_id = first_id
 
     # ---------------------------------------------------------------- people's actions
     def submit(self, name: str, arguments: Mapping[str, Any], user: str,
                role: str) -> CommandRecord:
         """Queue a command (an operator or flight director); a critical one waits to be armed.
         CommandError (unknown, bad arguments) and CommandingError (role) name the problem."""
-        self._may(user, role, COMMANDERS, "send commands", "queue", name)
+        self._may(user, role, "commands", "send commands", "queue", name)
         command = self.encoder.command(name)
         try:
             raw_arguments(command, arguments)
         except CommandError as exc:
-            self._audit(user, role, "queue", name, {"arguments": dict(arguments)}, str(exc))
+            self._audit(user, role, "queue", name, {"arguments": dict(arguments)},
+                        _refused(400, str(exc)))
             raise
         record = CommandRecord(self._next_id, name, dict(arguments), command.significance)
         self._next_id += 1
@@ -158,7 +168,7 @@ class Commanding:
     def arm(self, record_id: int, user: str, role: str) -> CommandRecord:
         """Arm a queued critical command (an operator)."""
         record = self._get(record_id)
-        self._may(user, role, COMMANDERS, "arm commands", "arm", self._target(record))
+        self._may(user, role, "commands", "arm commands", "arm", self._target(record))
         self._in(record, ("queued",), "arm", user, role)
         self._stage(record, "armed", user)
         self._audit(user, role, "arm", self._target(record), {}, "ok")
@@ -167,7 +177,7 @@ class Commanding:
     def execute(self, record_id: int, user: str, role: str) -> CommandRecord:
         """Execute an armed critical command: it waits for a flight director's approval."""
         record = self._get(record_id)
-        self._may(user, role, COMMANDERS, "execute commands", "execute", self._target(record))
+        self._may(user, role, "commands", "execute commands", "execute", self._target(record))
         self._in(record, ("armed",), "execute", user, role)
         self._stage(record, "approval", user)
         self._audit(user, role, "execute", self._target(record), {}, "ok")
@@ -176,14 +186,14 @@ class Commanding:
     def approve(self, record_id: int, user: str, role: str) -> CommandRecord:
         """Approve a critical command (a flight director other than the one who executed it)."""
         record = self._get(record_id)
-        self._may(user, role, {"flight_director"}, "approve critical commands", "approve",
+        self._may(user, role, "approve", "approve critical commands", "approve",
                   self._target(record))
         self._in(record, ("approval",), "approve", user, role)
         executed_by = record.reached("approval").by  # type: ignore[union-attr]
         if user == executed_by:
             why = (f"{user} executed {self._target(record)}: a second person must approve it "
                    "(two-person rule)")
-            self._audit(user, role, "approve", self._target(record), {}, why)
+            self._audit(user, role, "approve", self._target(record), {}, _refused(403, why))
             raise CommandingError(why, 403)
         self._audit(user, role, "approve", self._target(record), {}, "ok")
         self._try_release(record, user)
@@ -192,12 +202,12 @@ class Commanding:
     def override(self, record_id: int, user: str, role: str, reason: str) -> CommandRecord:
         """Release a command a flight rule blocked (a flight director, with a reason)."""
         record = self._get(record_id)
-        self._may(user, role, {"flight_director"}, "override flight rules", "override",
+        self._may(user, role, "override", "override flight rules", "override",
                   self._target(record))
         self._in(record, ("blocked",), "override", user, role)
         if not reason or not reason.strip():
             why = "say why the rule is overridden: the audit log keeps the reason"
-            self._audit(user, role, "override", self._target(record), {}, why)
+            self._audit(user, role, "override", self._target(record), {}, _refused(400, why))
             raise CommandingError(why, 400)
         self._audit(user, role, "override", self._target(record),
                     {"reason": reason.strip(), "rules": record.stages[-1].detail}, "ok")
@@ -207,7 +217,7 @@ class Commanding:
     def cancel(self, record_id: int, user: str, role: str) -> CommandRecord:
         """Withdraw a command not yet released."""
         record = self._get(record_id)
-        self._may(user, role, COMMANDERS, "cancel commands", "cancel", self._target(record))
+        self._may(user, role, "commands", "cancel commands", "cancel", self._target(record))
         self._in(record, ("queued", "armed", "approval", "blocked"), "cancel", user, role)
         self._stage(record, "cancelled", user)
         self._audit(user, role, "cancel", self._target(record), {}, "ok")
@@ -303,7 +313,9 @@ class Commanding:
 
     def _stage(self, record: CommandRecord, name: str, by: str = "", detail: str = "",
                t: float | None = None) -> None:
-        record.stages.append(Stage(name, self.clock() if t is None else t, by, detail))
+        stage = Stage(name, self.clock() if t is None else t, by, detail)
+        record.stages.append(stage)
+        self._on_stage(record, stage)
 
     def _get(self, record_id: int) -> CommandRecord:
         record = self.records.get(record_id)
@@ -311,12 +323,12 @@ class Commanding:
             raise CommandingError(f"no command {record_id}: see the command history", 404)
         return record
 
-    def _may(self, user: str, role: str, roles: set[str] | frozenset[str], what: str,
-             action: str, target: str) -> None:
-        if role not in roles:
-            why = (f"{user} is a {role} and may not {what} (that takes "
-                   f"{' or '.join(sorted(roles))})")
-            self._audit(user, role, action, target, {}, why)
+    def _may(self, user: str, role: str, permission: str, what: str, action: str,
+             target: str) -> None:
+        if permission not in ROLES.get(role, frozenset()):
+            roles = [r for r, p in ROLES.items() if permission in p]
+            why = f"{user} is a {role} and may not {what} (that takes {' or '.join(roles)})"
+            self._audit(user, role, action, target, {}, _refused(403, why))
             raise CommandingError(why, 403)
 
     def _in(self, record: CommandRecord, stages: tuple[str, ...], action: str, user: str,
@@ -324,7 +336,7 @@ class Commanding:
         if record.state not in stages:
             why = (f"{self._target(record)} is {record.state}; {action} needs it "
                    f"{' or '.join(stages)}")
-            self._audit(user, role, action, self._target(record), {}, why)
+            self._audit(user, role, action, self._target(record), {}, _refused(409, why))
             raise CommandingError(why, 409)
 
     @staticmethod

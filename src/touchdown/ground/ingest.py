@@ -102,6 +102,8 @@ class Ingest:
         self.alarms = AlarmMonitor(dictionary, archive)
         self.link = LinkMonitor(dictionary, archive, los_timeout_s)
         self.subscribers: list[Subscriber] = []
+        # called with every packet archived (the command link's verifiers and CLCW)
+        self.packet_listeners: list[Callable[[TmPacket], None]] = []
         self.frame_stats = DecoderStats()
         self._seq: dict[int, _Sequence] = {}
         self._load()
@@ -179,6 +181,12 @@ class Ingest:
                 except Exception:  # a broken subscriber must not stop the ingest
                     archive.count("subscriber_errors")
                     log.exception("subscriber %r failed on %s", sub, name)
+        for listener in tuple(self.packet_listeners):
+            try:
+                listener(tm)
+            except Exception:  # a broken listener must not stop the ingest
+                archive.count("subscriber_errors")
+                log.exception("packet listener %r failed on %s", listener, tm.name)
         archive.maybe_commit()
         return tm
 

@@ -1,7 +1,11 @@
-"""A flight streamed live into a ground server (shell): ``touchdown fly SCENARIO --live``.
+"""A flight live with a ground server (shell): ``touchdown fly SCENARIO --live``.
 
-The frames the ground station received go into the server's ingest at their receive times,
-``speed`` times faster than real time, while the server's web API and the browser UI show them.
+``fly_live`` flies the lander in step with the ground's clock (``Space``: the flight, its
+downlink and its uplink, which the ground never sees inside) and feeds the frames the station
+receives into the server's ingest at their receive times, ``speed`` times faster than real
+time, while the server's web API and the browser UI show them and operators command the
+lander through the uplink (``touchdown.ground.command_api``). ``stream`` feeds a recorded
+flight's frames the same way.
 The server's ground clock is the flight's own (s since the scenario epoch), running ``speed``
 times faster than the wall clock, so expiry, loss of signal and alarm times come out as they
 would at real-time pace. The stream starts at the first frame received (acquisition of signal:
@@ -11,14 +15,29 @@ the silence before it is skipped), when a browser opens the page or at once.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from touchdown.ground.ingest import Ingest
 from touchdown.ground.replay import Replayer, ReplayReport
 
 START_LEAD_S = 10.0  # s of flight time the page sees before the first frame arrives
+STEP_WALL_S = 0.02  # s (wall clock) between the live flight's steps: it catches up to the clock
+
+
+class Space(Protocol):
+    """The space segment of a live flight, as the ground station meets it."""
+
+    @property
+    def done(self) -> bool:
+        """The flight is over and nothing more will come down."""
+
+    def step(self, until_s: float) -> list[tuple[float, bytes]]:
+        """Fly to until_s (ground clock, s since the epoch); the downlink frames that reach
+        the station, (arrival s, octets), arrivals later than until_s."""
 
 
 class PacedClock:
@@ -72,6 +91,35 @@ async def stream(live: LiveStream, ingest: Ingest, clock: PacedClock,
         replayer.record(t, data)
         if progress is not None:
             progress(1)
+    if replayer.report.t_last is not None:
+        t_los = replayer.report.t_last + ingest.link.los_timeout_s
+        await asyncio.sleep(max(0.0, (t_los - clock()) / clock.speed) + 0.05)
+    return replayer.finish()
+
+
+async def fly_live(space: Space, ingest: Ingest, clock: PacedClock, frame_length: int,
+                   spacecraft_id: int, progress: Callable[[int], None] | None = None,
+                   ) -> ReplayReport:
+    """Fly ``space`` with ``clock`` and feed each frame it sends into ``ingest`` when the clock
+    reaches its arrival; then let the silence run until loss of signal is declared. Starts
+    ``clock`` if it is not running."""
+    clock.start()
+    replayer = Replayer(ingest, frame_length, spacecraft_id)
+    arriving: list[tuple[float, int, bytes]] = []
+    order = 0
+    while not space.done or arriving:
+        now = clock()
+        if not space.done:
+            for t, data in space.step(now):
+                heapq.heappush(arriving, (t, order, data))
+                order += 1
+        while arriving and arriving[0][0] <= now:
+            t, _, data = heapq.heappop(arriving)
+            replayer.record(t, data)
+            if progress is not None:
+                progress(1)
+        replayer.silence(now)
+        await asyncio.sleep(STEP_WALL_S)
     if replayer.report.t_last is not None:
         t_los = replayer.report.t_last + ingest.link.los_timeout_s
         await asyncio.sleep(max(0.0, (t_los - clock()) / clock.speed) + 0.05)

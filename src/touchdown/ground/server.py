@@ -13,6 +13,8 @@ REST (JSON; NaN and infinities are sent as null):
 - ``GET /api/latest`` — each parameter's newest value, its state, severity and staleness.
 - ``/api/alarms``, ``/api/alarm-history`` and the operator's alarm actions: see
   ``touchdown.ground.alarm_api``.
+- ``/api/commands`` (the command dictionary, the history and its CSV export, and the people's
+  actions on commands): see ``touchdown.ground.command_api``.
 - ``GET /api/link`` — link status (UNAVAIL / OK / FAILED), counters, loss of signal, stale
   packet types, the onboard time it is now, and the light time and the Earth's elevation at the
   lander's last reported position.
@@ -69,6 +71,7 @@ from touchdown.errors import ArchiveError
 from touchdown.ground.alarm_api import add_alarm_routes, alarms_message
 from touchdown.ground.alarms import GARBAGE
 from touchdown.ground.auth import add_auth
+from touchdown.ground.command_api import Station, add_command_routes
 from touchdown.ground.guard import BODY_MAX, GUARD, add_guard
 from touchdown.ground.http import (
     CLOCK,
@@ -499,7 +502,7 @@ async def _close_websockets(app: web.Application) -> None:
 def make_app(ingest: Ingest, clock: Callable[[], float] = time.time, *,
              flight: FlightInfo | None = None, live: bool = True,
              clock_rate: float = 1.0, allow_origins: Sequence[str] = (),
-             host: str | None = None) -> web.Application:
+             host: str | None = None, station: Station | None = None) -> web.Application:
     """The web application over an ingest (its dictionary, archive, alarms and link monitor),
     with the browser UI (``touchdown.ground.web``).
 
@@ -507,7 +510,9 @@ def make_app(ingest: Ingest, clock: Callable[[], float] = time.time, *,
     that stamps receive times. ``clock_rate``: its seconds per wall-clock second (a flight
     replayed ten times faster than real time: 10). ``flight``: the flight plan's facts (default:
     what the archive recorded). ``live``: telemetry may arrive (the page follows the clock)
-    rather than only the archive being browsed.
+    rather than only the archive being browsed. ``station``: a live flight's uplink, through
+    which the command API sends (``touchdown.ground.command_api``; without one it answers
+    history only).
 
     Guarded (``touchdown.ground.guard``): requests must name this server in ``Host`` (an IP
     address or localhost, ``host`` when it is a name, or an ``allow_origins`` host) and, with an
@@ -532,6 +537,7 @@ def make_app(ingest: Ingest, clock: Callable[[], float] = time.time, *,
         web.get("/api/realtime", realtime),
     ])
     add_alarm_routes(app)
+    add_command_routes(app, station, clock_rate)
     app.cleanup_ctx.append(_housekeeping)
     app.on_shutdown.append(_close_websockets)
     return app

@@ -1,10 +1,12 @@
 """Operators in the archive (shell): names, roles and passwords, kept as argon2id hashes.
 
-Roles, least first: ``viewer`` (reads only), ``operator`` (acts on alarms), ``flight_director``
-(everything an operator may). A user is a row of the archive's ``users`` table (name, role, the
-password's argon2id hash, when and by whom it was made; never the password); adding and
-removing one is a row of the audit log. ``touchdown ground users`` adds, lists and removes
-them; ``touchdown.ground.auth`` signs them in.
+Roles, least first: ``viewer`` (reads only), ``operator`` (acts on alarms; queues, arms,
+executes and cancels commands), ``flight_director`` (everything an operator may, and approves
+critical commands and overrides flight rules: ``touchdown.ground.commanding``). A user is a
+row of the archive's ``users`` table (name, role, the password's argon2id hash, when and by
+whom it was made; never the password); adding and removing one is a row of the audit log.
+``touchdown ground users`` adds, lists and removes them; ``touchdown.ground.auth`` signs them
+in.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from touchdown.ground.archive import Archive, UserRecord
 
 ROLES: dict[str, frozenset[str]] = {  # role -> what it may do, least first
     "viewer": frozenset(),
-    "operator": frozenset({"alarms"}),
-    "flight_director": frozenset({"alarms"}),
+    "operator": frozenset({"alarms", "commands"}),
+    # the second person of a critical command, and the one who may override a flight rule
+    "flight_director": frozenset({"alarms", "commands", "approve", "override"}),
 }
 PASSWORD_MIN = 8  # characters
 PASSWORD_MAX = 1024  # characters (argon2 takes any length; a bound keeps the work bounded)

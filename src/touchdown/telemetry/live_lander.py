@@ -25,6 +25,7 @@ from touchdown.scenario import Scenario
 from touchdown.sim.run import Stepper
 from touchdown.telemetry.cop import Farm
 from touchdown.telemetry.dictionary import Dictionary, load_dictionary
+from touchdown.telemetry.downlink import SAMPLE_S
 from touchdown.telemetry.flight_info import FlightInfo
 from touchdown.telemetry.link import LinkConfig, Transmitter
 from touchdown.telemetry.onboard import TelemetryTask
@@ -39,10 +40,13 @@ class LiveLander:
         self.dictionary = dictionary = dictionary or load_dictionary()
         self.stepper = Stepper(s, seed)
         self.task = TelemetryTask(dictionary)
+        self.task.sample(self.stepper.arrays)  # at the start, as a recorded flight's
         self.epoch_utc = FlightInfo.from_scenario(s).epoch_utc
         self.ephemeris = eph = load_ephemeris()
-        link_seed, up_seed = np.random.SeedSequence([seed, 0x11]).spawn(2)
-        self.link = LinkConfig.from_scenario(s, link_seed)
+        # the downlink's draws as a recorded flight's (fly_downlink): uncommanded, a live
+        # flight delivers the same frames; the uplink's from a stream of its own
+        self.link = LinkConfig.from_scenario(s, seed)
+        up_seed = np.random.SeedSequence([seed, 0x11])
         self.tx = Transmitter(self.link, epoch_utc=self.epoch_utc,
                               spacecraft_id=dictionary.spacecraft_id, ephemeris=eph)
         self.uplink = Uplink(UplinkConfig.from_scenario(s, up_seed),
@@ -53,6 +57,8 @@ class LiveLander:
         self._incoming: list[tuple[float, int, bytes]] = []  # (arrival, order, frame)
         self._order = 0
         self._packets_sent = 0
+        self.last_arrival_s: float | None = None  # of the last frame that reached the ground
+        self.frames_received = 0  # TC frames that reached the lander
 
     @property
     def t_s(self) -> float:
@@ -63,17 +69,20 @@ class LiveLander:
         """The flight is over and nothing more will come down."""
         return self.stepper.done and self.tx.ended
 
-    def position(self, t: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-        """The lander's true latitude and east longitude (deg) now, for the link."""
+    def path(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The lander's true track so far (s, deg, deg), for the link's visibility and light
+        time (interpolated as a recorded flight's link does)."""
         rec = self.stepper.record
-        n = int(rec.n_trace[0])
-        row = rec.trace[n - 1] if n else np.full(st.N_TRACE, np.nan)
-        lat, lon = float(row[st.T_LAT]), float(row[st.T_LON])
-        if math.isnan(lat):  # before the first cycle's row: where the flight starts
-            lat, lon = self.stepper.scenario["target.lat_deg"], self.stepper.scenario[
+        rows = rec.trace[: int(rec.n_trace[0])]
+        return rows[:, st.T_T], rows[:, st.T_LAT], rows[:, st.T_LON]
+
+    def position(self) -> tuple[float, float]:
+        """The lander's true latitude and east longitude (deg) now."""
+        t, lat, lon = self.path()
+        if not len(t):  # before the first cycle: where the flight aims
+            return self.stepper.scenario["target.lat_deg"], self.stepper.scenario[
                 "target.lon_deg"]
-        shape = np.shape(t)
-        return np.full(shape, lat), np.full(shape, lon)
+        return float(lat[-1]), float(lon[-1])
 
     def _earth_up(self, t: float) -> bool:
         lat, lon = self.position()
@@ -96,15 +105,30 @@ class LiveLander:
         while self._incoming and self._incoming[0][0] <= until_s:
             arrival, _, octets = heapq.heappop(self._incoming)
             rows += self.receiver.rows(octets, arrival)
+            self.frames_received += 1
         if rows and not self.stepper.done:
             deliver(a.fsw, a.fsw_params, rows)
-        a.fsw[st.F_CLCW] = int.from_bytes(self.receiver.farm.clcw().encode(), "big")
-        self.stepper.advance(math.ceil(until_s / TICK_S - 1e-9))
-        self.task.sample(a)
+        if self.frames_received:  # the receiver reports once a frame came up (0 before)
+            a.fsw[st.F_CLCW] = int.from_bytes(self.receiver.farm.clcw().encode(), "big")
+        # sampled every SAMPLE_S of flight, as a recorded flight is, whatever the steps
+        chunk = round(SAMPLE_S / TICK_S)
+        end = math.ceil(until_s / TICK_S - 1e-9)
+        while not self.stepper.done and a.clock[st.C_TICK] < end:
+            self.stepper.advance(min(end, (int(a.clock[st.C_TICK]) // chunk + 1) * chunk))
+            self.task.sample(a)
         new = sorted(self.task.packets[self._packets_sent:], key=lambda p: p.t)
         self._packets_sent = len(self.task.packets)
         for p in new:
             self.tx.push(p.t, p.priority, p.data)
         destroyed = float(a.world[st.W_TD]) if a.world[st.W_STATUS] == st.CRASHED else None
-        return self.tx.run(until_s, self.position, destroyed,
-                           to_the_end=self.stepper.done)
+        path = self.path()
+        if not len(path[0]):
+            return []
+        # the frames sent by the last row of the track (between rows the link interpolates,
+        # as a recorded flight's does; the rest go at the next step)
+        done = self.stepper.done
+        frames = self.tx.run(until_s if done else min(until_s, float(path[0][-1])), path,
+                             destroyed, to_the_end=done)
+        if frames:
+            self.last_arrival_s = frames[-1][0]
+        return frames
