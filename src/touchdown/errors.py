@@ -112,6 +112,14 @@ class GroundLinkError(TouchdownError):
     """A ground server's ingest port cannot be reached, or it closed the link."""
 
 
+class GroundApiError(GroundLinkError):
+    """The ground server's API answered with an error: its status and its message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
 class OpenMCTMissingError(TouchdownError):
     """Open MCT's files are not installed."""
 

@@ -1,13 +1,15 @@
 """The ``touchdown`` command line (shell): thin commands over the library.
 
 ``fly`` and ``compare`` fly single scenarios; ``campaign`` and ``survey`` fly many;
-``ground`` runs the ground station; ``report`` investigates a flight from its telemetry;
+``ground`` runs the ground station; ``command`` commands a live flight through it; ``report``
+investigates a flight from its telemetry;
 ``library`` flies every shipped lander beside history.
 """
 
 import click
 
 from touchdown.cli.campaign import campaign, survey
+from touchdown.cli.command import command
 from touchdown.cli.flight import compare, fly
 from touchdown.cli.ground import ground
 from touchdown.cli.library import library
@@ -31,3 +33,4 @@ main.add_command(survey)
 main.add_command(ground)
 main.add_command(report)
 main.add_command(library)
+main.add_command(command)

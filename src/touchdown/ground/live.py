@@ -37,7 +37,8 @@ class Space(Protocol):
 
     def step(self, until_s: float) -> list[tuple[float, bytes]]:
         """Fly to until_s (ground clock, s since the epoch); the downlink frames that reach
-        the station, (arrival s, octets), arrivals later than until_s."""
+        the station, (arrival s, octets), arrivals later than until_s. Runs in a worker
+        thread: what the ground calls meanwhile (the station's transmitter) must be safe."""
 
 
 class PacedClock:
@@ -109,8 +110,8 @@ async def fly_live(space: Space, ingest: Ingest, clock: PacedClock, frame_length
     order = 0
     while not space.done or arriving:
         now = clock()
-        if not space.done:
-            for t, data in space.step(now):
+        if not space.done:  # in a thread: the server answers while the flight computes
+            for t, data in await asyncio.to_thread(space.step, now):
                 heapq.heappush(arriving, (t, order, data))
                 order += 1
         while arriving and arriving[0][0] <= now:

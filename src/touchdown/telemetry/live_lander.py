@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import threading
 
 import numpy as np
 
@@ -55,6 +56,7 @@ class LiveLander:
         self.receiver = Receiver(dictionary, Farm(dictionary.uplink.virtual_channel,
                                                   dictionary.uplink.farm_window))
         self._incoming: list[tuple[float, int, bytes]] = []  # (arrival, order, frame)
+        self._lock = threading.Lock()  # the ground radiates while a step runs
         self._order = 0
         self._packets_sent = 0
         self.last_arrival_s: float | None = None  # of the last frame that reached the ground
@@ -91,19 +93,23 @@ class LiveLander:
 
     def radiate(self, octets: bytes, now: float) -> tuple[float, float | None]:
         """The ground station radiates a TC frame from ``now``: its end and its arrival at the
-        lander (None: lost)."""
-        end, arrival = self.uplink.radiate(octets, now)
-        if arrival is not None:
-            heapq.heappush(self._incoming, (arrival, self._order, octets))
-            self._order += 1
+        lander (None: lost). Safe while ``step`` runs in another thread."""
+        with self._lock:
+            end, arrival = self.uplink.radiate(octets, now)
+            if arrival is not None:
+                heapq.heappush(self._incoming, (arrival, self._order, octets))
+                self._order += 1
         return end, arrival
 
     def step(self, until_s: float) -> list[tuple[float, bytes]]:
         """Fly to ``until_s``; the downlink frames that reach the ground (arrival s, octets)."""
         a = self.stepper.arrays
         rows = []
-        while self._incoming and self._incoming[0][0] <= until_s:
-            arrival, _, octets = heapq.heappop(self._incoming)
+        with self._lock:
+            arrived = []
+            while self._incoming and self._incoming[0][0] <= until_s:
+                arrived.append(heapq.heappop(self._incoming))
+        for arrival, _, octets in arrived:
             rows += self.receiver.rows(octets, arrival)
             self.frames_received += 1
         if rows and not self.stepper.done:
