@@ -20,6 +20,7 @@ What validates what (the commands' own effects, from the trajectory and the even
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 
 import pytest
@@ -187,3 +188,21 @@ def test_m1_s_range_finder_policy_commanded_from_the_ground():
     first, again = times(reset, "lrf_fault_declared")
     (readmitted,) = [t for t in times(reset, "lrf_acquired") if t > first]
     assert first < readmitted < again
+
+
+@needs_terrain
+def test_the_ground_slows_a_packet_down():
+    """telemetry_rate nav 5 s: from the command's arrival the nav packets come every 5 s, the
+    others as before."""
+    from touchdown.telemetry.downlink import fly_downlink
+
+    s = commanded("chandrayaan-3", [{"time_s": SENT, "command": "telemetry_rate",
+                                     "arguments": {"packet": "nav", "period_s": 5.0}}])
+    link = fly_downlink(s, 0)
+    (arrived,) = times(link.flight, "command_executed")
+    nav = [p.t for p in link.packets if p.apid == link.dictionary["nav"].apid]
+    gnc = [p.t for p in link.packets if p.apid == link.dictionary["gnc"].apid]
+    after = [b - a for a, b in itertools.pairwise(nav) if a > arrived + 1.0]
+    before = [b - a for a, b in itertools.pairwise(nav) if b < arrived - 1.0]
+    assert after and set(after) == {5.0} and set(before[-10:]) == {1.0}
+    assert {b - a for a, b in itertools.pairwise(gnc) if a > arrived} == {1.0}

@@ -237,7 +237,7 @@ _UPLINK_RATE = Field("link.uplink_rate_bps", "float", 1.0, 1e9,
                      "uplink bit rate (bit/s): the ground's TC frames to the lander", 4000.0)
 
 
-def _timeline(commands: Sequence[tuple[float, str, float]], epoch: Any,
+def _timeline(commands: Sequence[tuple[float, str, tuple[float, ...]]], epoch: Any,
               rate_bps: float) -> list[float]:
     """The ``FP_COMMANDS`` rows: the commands through the uplink's real path
     (``telemetry.uplink.timeline_rows``: encoded, framed, radiated at their send times,

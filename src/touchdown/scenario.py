@@ -403,13 +403,12 @@ def _check_together(path: Path, values: dict[str, Any]) -> None:
                             "check the range window")
 
 
-# a [[commands]] entry: time_s, command, its argument's raw value (0 when it takes none; the
-# flight software's commands take at most one, the uplink row's one word)
-Command = tuple[float, str, float]
+# a [[commands]] entry: time_s, command, its arguments' raw values in the dictionary's order
+Command = tuple[float, str, tuple[float, ...]]
 
 
 def _commands(value: Any, bad: Callable[[str], ScenarioError]) -> tuple[Command, ...]:
-    """The [[commands]] timeline as (time_s, command, raw argument) triples, each command and
+    """The [[commands]] timeline as (time_s, command, raw arguments) triples, each command and
     its arguments checked against the command dictionary."""
     if not isinstance(value, list | tuple) or not all(isinstance(c, dict) for c in value):
         raise bad(f"must be [[commands]] tables, got {value!r}")
@@ -437,7 +436,7 @@ def _commands(value: Any, bad: Callable[[str], ScenarioError]) -> tuple[Command,
             raw = [float(a.raw(given[a.name])) for a in command.arguments]
         except ValueError as exc:
             raise bad(f"entry {k + 1} ({command.name}): {exc}") from None
-        out.append((float(t), command.name, raw[0] if raw else 0.0))
+        out.append((float(t), command.name, tuple(raw)))
     return tuple(out)
 
 

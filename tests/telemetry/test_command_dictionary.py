@@ -155,3 +155,11 @@ def test_flight_rules_name_dictionary_commands_and_test_sets():
     shipped = {r.name: r for r in load_dictionary().rules}
     assert set(shipped["no_reset_in_powered_descent"].commands) == {"computer_reset",
                                                                      "imu_reset"}
+
+
+def test_telemetry_rate_names_the_periodic_packets_by_their_place():
+    d = load_dictionary()
+    packet = d.command("telemetry_rate").arguments[0]
+    assert {d.packets[k].name: k for k in packet.enum} == {
+        p.name: k for k, p in enumerate(d.packets) if p.period_s > 0}
+    assert max(packet.enum) < st.N_TM_PERIODS

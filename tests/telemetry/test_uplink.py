@@ -51,12 +51,12 @@ def test_the_receiver_hands_on_commands_and_refusals_with_their_reasons():
     enc = TelecommandEncoder(D)
     rx = receiver()
     good = enc.encode("imu_reset", {"unit": "B"})
-    assert rx.rows(frame(good, 0), 5.0) == [(5.0, 1.0, 1.0)]
+    assert rx.rows(frame(good, 0), 5.0) == [(5.0, 1.0, 1.0, 0.0)]
     assert rx.rows(frame(good, 0), 6.0) == []  # the same frame again: the FARM's discard
     assert "already accepted" in rx.discarded[0]
     damaged = bytearray(frame(enc.encode("computer_reset"), 1))
     damaged[-1] ^= 0xFF
-    assert rx.rows(bytes(damaged), 7.0) == [(7.0, -float(st.TC_FRAME), -1.0)]
+    assert rx.rows(bytes(damaged), 7.0) == [(7.0, -float(st.TC_FRAME), -1.0, 0.0)]
     forged = bytearray(good)
     forged[7] = 9  # unit 9, a well-formed packet
     forged[-2:] = crc16(bytes(forged[:-2])).to_bytes(2, "big")
@@ -64,29 +64,30 @@ def test_the_receiver_hands_on_commands_and_refusals_with_their_reasons():
     unknown[6] = 200
     unknown[-2:] = crc16(bytes(unknown[:-2])).to_bytes(2, "big")
     rows = rx.rows(frame(bytes(forged) + bytes(unknown), 1), 8.0)
-    assert rows == [(8.0, -float(st.TC_RANGE), 1.0), (8.0, -float(st.TC_UNKNOWN), -1.0)]
+    assert rows == [(8.0, -float(st.TC_RANGE), 1.0, 0.0),
+                    (8.0, -float(st.TC_UNKNOWN), -1.0, 0.0)]
 
 
 def test_delivery_drops_what_was_executed_and_keeps_arrival_order():
     fsw, fp = np.zeros(st.N_FSW), np.zeros(st.N_FSW_PARAMS)
-    deliver(fsw, fp, [(5.0, 2.0, 0.0), (3.0, 3.0, 0.0)])
+    deliver(fsw, fp, [(5.0, 2.0, 0.0, 0.0), (3.0, 3.0, 0.0, 0.0)])
     table = fp[st.FP_COMMANDS:st.FP_COMMANDS + 2 * st.N_UPLINK].reshape(2, st.N_UPLINK)
     assert fp[st.FP_N_COMMANDS] == 2 and table[:, st.UC_ARRIVAL].tolist() == [3.0, 5.0]
     fsw[st.F_CMD_NEXT] = 1  # the flight software executed the first
-    deliver(fsw, fp, [(4.0, 4.0, 0.0)])
+    deliver(fsw, fp, [(4.0, 4.0, 0.0, 0.0)])
     assert fp[st.FP_N_COMMANDS] == 2 and fsw[st.F_CMD_NEXT] == 0
     assert table[:, st.UC_ARRIVAL].tolist() == [4.0, 5.0]
     with pytest.raises(LinkError, match="holds 16 commands"):
-        deliver(fsw, fp, [(9.0, 2.0, 0.0)] * 15)
+        deliver(fsw, fp, [(9.0, 2.0, 0.0, 0.0)] * 15)
 
 
 def test_a_scenario_timeline_takes_the_real_path():
     from datetime import UTC, datetime
 
     epoch = datetime(2019, 4, 11, 17, 0, tzinfo=UTC)
-    rows = timeline_rows([(100.0, "imu_reset", 0.0), (50.0, "lrf_policy", 1.0)], epoch,
+    rows = timeline_rows([(100.0, "imu_reset", (0.0,)), (50.0, "lrf_policy", (1.0,))], epoch,
                          rate_bps=4000.0)
-    (t1, code1, arg1), (t2, code2, arg2) = rows
+    (t1, code1, arg1, _), (t2, code2, arg2, _) = rows
     frame_s = len(frame(TelecommandEncoder(D).encode("lrf_policy", {"policy": 1}))) * 8 / 4000
     assert (code1, arg1, code2, arg2) == (7.0, 1.0, 1.0, 0.0)  # in send order
     assert 1.2 < t1 - 50.0 - frame_s < 1.4 and 1.2 < t2 - 100.0 - frame_s < 1.4
@@ -136,4 +137,4 @@ def test_the_fop_and_the_receiver_agree_over_a_lossy_uplink():
             if rng.random() > 0.3:
                 got += rx.rows(octets, t)
         t += 1.0
-    assert len(got) == 20 and all(code == 1.0 for _, code, _ in got)
+    assert len(got) == 20 and all(code == 1.0 for _, code, *_ in got)

@@ -288,6 +288,10 @@ F_IMU_OFF = FSW.add("imu_disabled", 1, "-",
                     "IMU units the ground disabled, a bit each (1: A, 2: B)")
 F_CLCW = FSW.add("clcw", 1, "-", "the command receiver's CLCW (its 32 bits as a number; "
                  "0 before the first frame), written by the shell's receiver")
+N_TM_PERIODS = 8  # packets (the dictionary's first) whose period the ground may set
+F_TM_PERIOD = FSW.add("telemetry_periods", N_TM_PERIODS, "s",
+                      "each packet's period the ground set, by its place in the telemetry "
+                      "dictionary (0: the dictionary's)")
 F_TC = FSW.add("telecommands", 4, "-",
                "commands accepted, commands rejected, the last one's code, the last rejection "
                "(TC_REJECTIONS)")
@@ -422,8 +426,9 @@ UPLINK = Layout("uplinked_command")  # one command of the timeline (fsw.cycle ex
 UC_ARRIVAL = UPLINK.add("arrival", 1, "s", "time it arrives onboard: sent + one-way light time")
 UC_CODE = UPLINK.add("code", 1, "-", "command code (COMMANDS); -reason (TC_REJECTIONS) for "
                      "one the receiver refused")
-UC_ARG = UPLINK.add("argument", 1, "-", "its argument (0 when it takes none); for a refused "
-                    "one its code (-1 when not read)")
+UC_ARG = UPLINK.add("arguments", 2, "-", "its arguments' raw values (0 where it takes none); "
+                    "for a refused one its code (-1 when not read)")
+MAX_ARGUMENTS = 2  # arguments a command of the flight software takes at most
 N_UPLINK = UPLINK.size
 FP_N_COMMANDS = FSW_PARAMS.add("n_commands", 1, "-", "commands in the uplinked timeline")
 FP_COMMANDS = FSW_PARAMS.add("commands", MAX_COMMANDS * N_UPLINK, "s, -, -",
@@ -544,10 +549,11 @@ PROGRAMS = ("retrograde", "doi_burn", "ignition_search", "polynomial", "polynomi
 # Commands the flight software executes (the command dictionary describes each under its code)
 (COMMAND_COMPUTER_RESET, COMMAND_IMU_RESET, COMMAND_ENGINE_ARM, COMMAND_ENGINE_DISARM,
  COMMAND_LRF_ENABLE, COMMAND_LRF_DISABLE, COMMAND_LRF_RESET, COMMAND_LRF_POLICY,
- COMMAND_MODE_OVERRIDE, COMMAND_IMU_ENABLE, COMMAND_IMU_DISABLE) = range(11)
+ COMMAND_MODE_OVERRIDE, COMMAND_IMU_ENABLE, COMMAND_IMU_DISABLE,
+ COMMAND_TELEMETRY_RATE) = range(12)
 COMMANDS = ("computer_reset", "imu_reset", "engine_arm", "engine_disarm", "lrf_enable",
             "lrf_disable", "lrf_reset", "lrf_policy", "mode_override", "imu_enable",
-            "imu_disable")
+            "imu_disable", "telemetry_rate")
 # Why a command was refused onboard: by the link (a damaged frame, out of sequence), by the
 # decoder (a damaged packet, an unknown command, an argument out of range) or by the flight
 # software (not possible in its state: a unit not aboard, a mode the scenario does not fly)

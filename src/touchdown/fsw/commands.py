@@ -27,7 +27,10 @@ its arguments and the telemetry that verifies it):
 - ``lrf_enable`` and ``lrf_disable``: navigation uses the range finder's readings or not;
   ``lrf_reset`` re-admits a range finder declared faulty (it is acquired afresh);
   ``lrf_policy`` (``POLICIES``) sets the policy navigation judges its readings by;
-- ``mode_override`` (``MODES``) enters that mode now, if the scenario flies it.
+- ``mode_override`` (``MODES``) enters that mode now, if the scenario flies it;
+- ``telemetry_rate`` (a packet by its place in the telemetry dictionary, a period in s) sets
+  how often the telemetry task sends that packet (``F_TM_PERIOD``, read by
+  ``telemetry.onboard``).
 
 A command the flight software cannot carry out in its state (a unit not aboard, a mode the
 scenario does not fly, a range finder it does not have) is refused: ``command_rejected`` and
@@ -51,6 +54,7 @@ from touchdown.core.layout import (
     COMMAND_LRF_POLICY,
     COMMAND_LRF_RESET,
     COMMAND_MODE_OVERRIDE,
+    COMMAND_TELEMETRY_RATE,
     EV_COMMAND,
     EV_COMMAND_DONE,
     EV_COMMAND_REJECTED,
@@ -65,6 +69,7 @@ from touchdown.core.layout import (
     F_MODE,
     F_POLICY_SET,
     F_TC,
+    F_TM_PERIOD,
     FP_COMMANDS,
     FP_IMU_RESET_RESTARTS,
     FP_IMU_UNITS,
@@ -73,6 +78,7 @@ from touchdown.core.layout import (
     LRF_WAITING,
     MAX_COMMANDS,
     MODES,
+    N_TM_PERIODS,
     N_UPLINK,
     TC_OK,
     TC_STATE,
@@ -99,8 +105,9 @@ def flies(fp, mode):
 
 
 @kernel
-def execute(fsw, fp, t, code, arg, events, n_events):
-    """Carry out one command; returns False when the flight software cannot in its state."""
+def execute(fsw, fp, t, code, arg, arg2, events, n_events):
+    """Carry out one command (its arguments' raw values arg, arg2); returns False when the
+    flight software cannot in its state."""
     if code == COMMAND_COMPUTER_RESET:
         computer_restart(fsw, fp, t, events, n_events)
     elif code in (COMMAND_IMU_RESET, COMMAND_IMU_ENABLE, COMMAND_IMU_DISABLE):
@@ -130,6 +137,10 @@ def execute(fsw, fp, t, code, arg, events, n_events):
             fsw[F_POLICY_SET] = arg + 1.0
         else:
             fsw[F_LRF_OFF] = 1.0 if code == COMMAND_LRF_DISABLE else 0.0
+    elif code == COMMAND_TELEMETRY_RATE:
+        if int(arg) >= N_TM_PERIODS:
+            return False
+        fsw[F_TM_PERIOD + int(arg)] = arg2
     elif code == COMMAND_MODE_OVERRIDE:
         mode = int(arg)
         if not flies(fp, mode) or mode == int(fsw[F_MODE]):
@@ -155,7 +166,8 @@ def execute_commands(fsw, fp, t, events, n_events):
             continue
         log_event(events, n_events, t, EV_COMMAND, code)
         fsw[F_TC + 2] = code
-        if execute(fsw, fp, t, code, timeline[k, UC_ARG], events, n_events):
+        if execute(fsw, fp, t, code, timeline[k, UC_ARG], timeline[k, UC_ARG + 1], events,
+                   n_events):
             fsw[F_TC] += 1.0
             fsw[F_TC + 3] = TC_OK
             log_event(events, n_events, t, EV_COMMAND_DONE, code)

@@ -110,6 +110,8 @@ class TelemetryTask:
         self.encoder = PacketEncoder()
         self.packets: list[Outgoing] = []
         self._periodic = [p for p in self.dictionary.packets if p.period_s > 0]
+        # each packet's place in the dictionary: where the ground's period for it is kept
+        self._place = {p.name: k for k, p in enumerate(self.dictionary.packets)}
         missing = {p.name for p in self._periodic} - set(SAMPLERS) - {"health"}
         if missing:
             raise ValueError(f"no onboard sampler for packets {sorted(missing)}")
@@ -117,6 +119,13 @@ class TelemetryTask:
         self._held: dict[str, Values] = {}
         self._events_sent = 0
         self._fsw_events = 0
+
+    def period_s(self, packet: Packet, fsw: np.ndarray) -> float:
+        """How often a periodic packet goes: the period the ground set (``telemetry_rate``),
+        else the dictionary's."""
+        k = self._place[packet.name]
+        set_s = fsw[st.F_TM_PERIOD + k] if k < st.N_TM_PERIODS else 0.0
+        return float(set_s) if set_s > 0.0 else packet.period_s
 
     def values(self, packet: Packet, fsw: np.ndarray, t: float) -> Values:
         """A periodic packet's field values from the flight software's state at time t (s)."""
@@ -146,5 +155,5 @@ class TelemetryTask:
                 values = held if held is not None and due < t - 1e-9 else self.values(
                     p, a.fsw, due)
                 self._emit(p, due, values)
-                self._next[p.name] = due + p.period_s
+                self._next[p.name] = due + self.period_s(p, a.fsw)
             self._held[p.name] = self.values(p, a.fsw, t)

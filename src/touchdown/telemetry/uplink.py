@@ -33,7 +33,8 @@ from touchdown.telemetry.dictionary import Dictionary, load_dictionary
 from touchdown.telemetry.tc_frames import decode_tc_frame, split_packets
 from touchdown.telemetry.telecommands import TelecommandEncoder, decode_telecommand
 
-Row = tuple[float, float, float]  # a timeline row: arrival (s), code (or -reason), argument
+Row = tuple[float, float, float, float]  # a timeline row: arrival (s), code (or -reason), the
+# arguments' raw values (st.MAX_ARGUMENTS, 0 where none; a refusal: its code, 0)
 FOP_T1_S = 10.0  # s, ASSUMPTION: resend after this long unacknowledged (4 light times and more)
 
 
@@ -100,7 +101,7 @@ class Receiver:
         try:
             frame = decode_tc_frame(octets, self.dictionary.spacecraft_id)
         except FrameError:
-            return [(arrival, -float(st.TC_FRAME), -1.0)]
+            return [(arrival, -float(st.TC_FRAME), -1.0, 0.0)]
         accepted = self.farm.receive(frame)
         if not accepted.accepted:
             self.discarded.append(accepted.reason)
@@ -111,16 +112,16 @@ class Receiver:
         try:
             packets = list(split_packets(frame.data))
         except FrameError:
-            return [(arrival, -float(st.TC_PACKET), -1.0)]
+            return [(arrival, -float(st.TC_PACKET), -1.0, 0.0)]
         for packet in packets:
             try:
                 tc = decode_telecommand(packet, self.dictionary)
             except CommandError as exc:
                 rows.append((arrival, -float(st.TC_REJECTIONS.index(exc.reason)),
-                             float(exc.opcode)))
+                             float(exc.opcode), 0.0))
                 continue
-            args = list(tc.arguments.values())
-            rows.append((arrival, float(tc.command.opcode), args[0] if args else 0.0))
+            args = [*tc.arguments.values(), 0.0, 0.0][:st.MAX_ARGUMENTS]
+            rows.append((arrival, float(tc.command.opcode), args[0], args[1]))
         return rows
 
 
@@ -140,14 +141,15 @@ def deliver(fsw: np.ndarray, fp: np.ndarray, rows: Sequence[Row]) -> None:
                     key=lambda r: r[st.UC_ARRIVAL])
     table[:] = 0.0
     for k, row in enumerate(merged):
-        table[k, st.UC_ARRIVAL], table[k, st.UC_CODE], table[k, st.UC_ARG] = row
+        table[k, st.UC_ARRIVAL], table[k, st.UC_CODE] = row[0], row[1]
+        table[k, st.UC_ARG:st.UC_ARG + st.MAX_ARGUMENTS] = row[2:]
     fp[st.FP_N_COMMANDS] = len(merged)
     fsw[st.F_CMD_NEXT] = 0
 
 
-def timeline_rows(commands: Sequence[tuple[float, str, float]], epoch_utc: datetime,
+def timeline_rows(commands: Sequence[tuple[float, str, tuple[float, ...]]], epoch_utc: datetime,
                   rate_bps: float) -> list[Row]:
-    """A scenario's ``[[commands]]`` (send time, command, raw argument) through the real path:
+    """A scenario's ``[[commands]]`` (send time, command, raw arguments) through the real path:
     encoded, framed, radiated in order at ``rate_bps`` and accepted by the lander's FARM."""
     from touchdown.moon.ephemeris import load_ephemeris  # only a scenario that commands
 
@@ -159,9 +161,10 @@ def timeline_rows(commands: Sequence[tuple[float, str, float]], epoch_utc: datet
     uplink = Uplink(UplinkConfig(rate_bps), lambda t: float(eph.light_time_s(epoch_utc, t)))
     receiver = Receiver(dictionary, Farm(dictionary.uplink.virtual_channel, window))
     rows: list[Row] = []
-    for sent, name, arg in sorted(commands):
+    for sent, name, raw in sorted(commands):
         command = encoder.command(name)
-        args = {a.name: int(arg) if a.enum else arg for a in command.arguments}
+        args = {a.name: int(v) if a.enum else v for a, v in zip(command.arguments, raw,
+                                                                  strict=True)}
         for octets in fop.submit(encoder.encode(name, args), sent):
             _, arrival = uplink.radiate(octets, sent)
             if arrival is None:
