@@ -206,3 +206,20 @@ def test_the_ground_slows_a_packet_down():
     before = [b - a for a, b in itertools.pairwise(nav) if b < arrived - 1.0]
     assert after and set(after) == {5.0} and set(before[-10:]) == {1.0}
     assert {b - a for a, b in itertools.pairwise(gnc) if a > arrived} == {1.0}
+
+
+@needs_terrain
+def test_a_time_sync_moves_the_onboard_clock_s_stamps():
+    """time_sync +2.5 s: the packets made from the arrival on are stamped 2.5 s later than
+    mission time (the downlink still sends them when they are made)."""
+    from touchdown.telemetry.downlink import fly_downlink
+    from touchdown.telemetry.packets import decode_packet
+
+    link = fly_downlink(commanded("chandrayaan-3", [
+        {"time_s": SENT, "command": "time_sync", "arguments": {"correction_s": 2.5}}]), 0)
+    (arrived,) = times(link.flight, "command_executed")
+    shift = {round(decode_packet(p.data, link.dictionary).t - p.t, 3)
+             for p in link.packets if abs(p.t - arrived) > 0.2}
+    assert shift == {0.0, 2.5}
+    assert all(decode_packet(p.data, link.dictionary).t - p.t == pytest.approx(2.5, abs=1e-3)
+               for p in link.packets if p.t > arrived + 0.2)

@@ -234,7 +234,7 @@ def test_event_constants_name_the_right_events():
                   "COMMAND_LRF_RESET": "lrf_reset", "COMMAND_LRF_POLICY": "lrf_policy",
                   "COMMAND_MODE_OVERRIDE": "mode_override", "COMMAND_IMU_ENABLE": "imu_enable",
                   "COMMAND_IMU_DISABLE": "imu_disable",
-                  "COMMAND_TELEMETRY_RATE": "telemetry_rate"}),
+                  "COMMAND_TELEMETRY_RATE": "telemetry_rate", "COMMAND_TIME_SYNC": "time_sync"}),
     ("TC_REJECTIONS", {"TC_OK": "none", "TC_FRAME": "frame", "TC_SEQUENCE": "sequence",
                        "TC_PACKET": "packet", "TC_UNKNOWN": "unknown", "TC_RANGE": "range",
                        "TC_STATE": "state"}),

@@ -30,7 +30,9 @@ its arguments and the telemetry that verifies it):
 - ``mode_override`` (``MODES``) enters that mode now, if the scenario flies it;
 - ``telemetry_rate`` (a packet by its place in the telemetry dictionary, a period in s) sets
   how often the telemetry task sends that packet (``F_TM_PERIOD``, read by
-  ``telemetry.onboard``).
+  ``telemetry.onboard``);
+- ``time_sync`` (s) moves the onboard clock by that much (``F_CLOCK``: the telemetry's time
+  stamps are mission time plus it).
 
 A command the flight software cannot carry out in its state (a unit not aboard, a mode the
 scenario does not fly, a range finder it does not have) is refused: ``command_rejected`` and
@@ -55,9 +57,11 @@ from touchdown.core.layout import (
     COMMAND_LRF_RESET,
     COMMAND_MODE_OVERRIDE,
     COMMAND_TELEMETRY_RATE,
+    COMMAND_TIME_SYNC,
     EV_COMMAND,
     EV_COMMAND_DONE,
     EV_COMMAND_REJECTED,
+    F_CLOCK,
     F_CMD_NEXT,
     F_DISARMED,
     F_IMU_OFF,
@@ -141,6 +145,8 @@ def execute(fsw, fp, t, code, arg, arg2, events, n_events):
         if int(arg) >= N_TM_PERIODS:
             return False
         fsw[F_TM_PERIOD + int(arg)] = arg2
+    elif code == COMMAND_TIME_SYNC:
+        fsw[F_CLOCK] += arg
     elif code == COMMAND_MODE_OVERRIDE:
         mode = int(arg)
         if not flies(fp, mode) or mode == int(fsw[F_MODE]):

@@ -133,8 +133,9 @@ class TelemetryTask:
             return health_values(fsw, self._fsw_events)
         return SAMPLERS[packet.name](fsw, t)
 
-    def _emit(self, packet: Packet, t: float, values: Values) -> None:
-        data = self.encoder.encode(packet, t, values)
+    def _emit(self, packet: Packet, t: float, values: Values, clock_s: float = 0.0) -> None:
+        """A packet made at mission time t, stamped by the onboard clock (t + its offset)."""
+        data = self.encoder.encode(packet, t + clock_s, values)
         self.packets.append(Outgoing(t, packet.priority, packet.apid, data))
 
     def sample(self, a: Arrays) -> None:
@@ -146,7 +147,7 @@ class TelemetryTask:
             if int(code) in WORLD_EVENTS:
                 continue
             self._fsw_events += 1
-            self._emit(event, t_ev, event_values(code, value))
+            self._emit(event, t_ev, event_values(code, value), a.fsw[st.F_CLOCK])
         self._events_sent = int(a.n_events[0])
         for p in self._periodic:
             while self._next[p.name] <= t + 1e-9:
@@ -154,6 +155,6 @@ class TelemetryTask:
                 held = self._held.get(p.name)
                 values = held if held is not None and due < t - 1e-9 else self.values(
                     p, a.fsw, due)
-                self._emit(p, due, values)
+                self._emit(p, due, values, a.fsw[st.F_CLOCK])
                 self._next[p.name] = due + self.period_s(p, a.fsw)
             self._held[p.name] = self.values(p, a.fsw, t)
