@@ -223,3 +223,28 @@ def test_a_time_sync_moves_the_onboard_clock_s_stamps():
     assert shift == {0.0, 2.5}
     assert all(decode_packet(p.data, link.dictionary).t - p.t == pytest.approx(2.5, abs=1e-3)
                for p in link.packets if p.t > arrived + 0.2)
+
+
+@needs_terrain
+def test_an_abort_holds_the_lander_until_the_ground_resumes():
+    """Chandrayaan-3 aborted in its vertical descent holds the altitude it had, far longer
+    than its hover, until a mode_override resumes the descent; it lands. An abort while
+    coasting in orbit is refused."""
+    nominal = fly(Scenario.from_toml(resolve("chandrayaan-3")), 0)
+    (start,) = times(nominal, "vertical_descent_start")
+    abort_at, resume_at = start + 10.0, start + 130.0
+    f = fly(commanded("chandrayaan-3", [
+        {"time_s": 100.0, "command": "abort"},
+        {"time_s": abort_at, "command": "abort"},
+        {"time_s": resume_at, "command": "mode_override",
+         "arguments": {"mode": "vertical_descent"}}]), 0)
+    assert values(f, "command_rejected") == [13.0]  # in orbit: nothing to stop
+    held, resumed = times(f, "command_executed")
+    assert times(f, "hover_start")[-1] == held and held < resumed
+    tr = f.trace  # two engines stop its ~6 m/s within ~60 m, then it climbs back and holds
+    hold = tr[(tr.t_s > resumed - 60.0) & (tr.t_s < resumed - 0.5)]
+    level = float(tr[tr.t_s <= held].iloc[-1]["altitude_est_m"])
+    assert len(hold) > 500 and (hold["altitude_est_m"] - level).abs().max() < 5.0
+    assert hold["vertical_speed_mps"].abs().max() < 0.5
+    assert tr[(tr.t_s > held) & (tr.t_s < resumed)]["altitude_m"].min() > 20.0  # stopped
+    assert f.outcome == "landed" and f.touchdown()["time_s"] > resumed

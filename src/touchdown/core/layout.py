@@ -288,6 +288,9 @@ F_IMU_OFF = FSW.add("imu_disabled", 1, "-",
                     "IMU units the ground disabled, a bit each (1: A, 2: B)")
 F_CLCW = FSW.add("clcw", 1, "-", "the command receiver's CLCW (its 32 bits as a number; "
                  "0 before the first frame), written by the shell's receiver")
+F_ABORT = FSW.add("abort", 2, "-, m",
+                  "1 while the ground's abort holds the lander (0: none), and the altitude it "
+                  "holds")
 F_CLOCK = FSW.add("clock_offset", 1, "s",
                   "the onboard clock's offset from mission time, as the ground set it "
                   "(time_sync); packets are stamped with mission time plus it")
@@ -553,10 +556,10 @@ PROGRAMS = ("retrograde", "doi_burn", "ignition_search", "polynomial", "polynomi
 (COMMAND_COMPUTER_RESET, COMMAND_IMU_RESET, COMMAND_ENGINE_ARM, COMMAND_ENGINE_DISARM,
  COMMAND_LRF_ENABLE, COMMAND_LRF_DISABLE, COMMAND_LRF_RESET, COMMAND_LRF_POLICY,
  COMMAND_MODE_OVERRIDE, COMMAND_IMU_ENABLE, COMMAND_IMU_DISABLE,
- COMMAND_TELEMETRY_RATE, COMMAND_TIME_SYNC) = range(13)
+ COMMAND_TELEMETRY_RATE, COMMAND_TIME_SYNC, COMMAND_ABORT) = range(14)
 COMMANDS = ("computer_reset", "imu_reset", "engine_arm", "engine_disarm", "lrf_enable",
             "lrf_disable", "lrf_reset", "lrf_policy", "mode_override", "imu_enable",
-            "imu_disable", "telemetry_rate", "time_sync")
+            "imu_disable", "telemetry_rate", "time_sync", "abort")
 # Why a command was refused onboard: by the link (a damaged frame, out of sequence), by the
 # decoder (a damaged packet, an unknown command, an argument out of range) or by the flight
 # software (not possible in its state: a unit not aboard, a mode the scenario does not fly)

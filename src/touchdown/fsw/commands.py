@@ -31,6 +31,9 @@ its arguments and the telemetry that verifies it):
 - ``telemetry_rate`` (a packet by its place in the telemetry dictionary, a period in s) sets
   how often the telemetry task sends that packet (``F_TM_PERIOD``, read by
   ``telemetry.onboard``);
+- ``abort`` stops the descent: the lander holds the altitude it has, in the hover program
+  on the engines it flies on (``F_ABORT``), until a ``mode_override`` resumes the landing;
+  refused outside powered descent or without a throttleable main engine;
 - ``time_sync`` (s) moves the onboard clock by that much (``F_CLOCK``: the telemetry's time
   stamps are mission time plus it).
 
@@ -45,6 +48,7 @@ counters and the last code and rejection (``F_TC``) go down in the ``commanding`
 from touchdown._compile import kernel
 from touchdown.core.eventlog import log_event
 from touchdown.core.layout import (
+    COMMAND_ABORT,
     COMMAND_COMPUTER_RESET,
     COMMAND_ENGINE_ARM,
     COMMAND_ENGINE_DISARM,
@@ -61,7 +65,10 @@ from touchdown.core.layout import (
     EV_COMMAND,
     EV_COMMAND_DONE,
     EV_COMMAND_REJECTED,
+    F_ABORT,
+    F_ALT,
     F_CLOCK,
+    F_CMD_LIT,
     F_CMD_NEXT,
     F_DISARMED,
     F_IMU_OFF,
@@ -81,6 +88,11 @@ from touchdown.core.layout import (
     FP_N_COMMANDS,
     LRF_WAITING,
     MAX_COMMANDS,
+    MODE_APPROACH,
+    MODE_BRAKING,
+    MODE_HOVER,
+    MODE_TERMINAL,
+    MODE_VERTICAL,
     MODES,
     N_TM_PERIODS,
     N_UPLINK,
@@ -90,7 +102,7 @@ from touchdown.core.layout import (
     UC_ARRIVAL,
     UC_CODE,
 )
-from touchdown.fsw.control import engines_off
+from touchdown.fsw.control import engines_off, throttleable
 from touchdown.fsw.modes import NONE, enter_mode, next_mode
 from touchdown.fsw.restart import computer_restart
 
@@ -147,10 +159,22 @@ def execute(fsw, fp, t, code, arg, arg2, events, n_events):
         fsw[F_TM_PERIOD + int(arg)] = arg2
     elif code == COMMAND_TIME_SYNC:
         fsw[F_CLOCK] += arg
+    elif code == COMMAND_ABORT:
+        mode = int(fsw[F_MODE])
+        if not throttleable(fp) or mode not in (MODE_BRAKING, MODE_APPROACH, MODE_HOVER,
+                                                MODE_VERTICAL, MODE_TERMINAL):
+            return False  # a hold needs a throttle, and a descent to stop
+        fsw[F_ABORT] = 1.0
+        fsw[F_ABORT + 1] = fsw[F_ALT]
+        if mode != MODE_HOVER:
+            lit = fsw[F_CMD_LIT]  # it holds on the engines it flies on
+            enter_mode(fsw, fp, MODE_HOVER, t, events, n_events)
+            fsw[F_CMD_LIT] = lit
     elif code == COMMAND_MODE_OVERRIDE:
         mode = int(arg)
         if not flies(fp, mode) or mode == int(fsw[F_MODE]):
             return False
+        fsw[F_ABORT] = 0.0  # the ground resumes the landing where it says
         enter_mode(fsw, fp, mode, t, events, n_events)
     return True
 

@@ -26,6 +26,7 @@ import math
 from touchdown._compile import kernel
 from touchdown.core.engines import group_mass_flow, group_thrust
 from touchdown.core.layout import (
+    F_ABORT,
     F_ALT,
     F_CMD_DIR,
     F_CMD_DUTY,
@@ -356,7 +357,8 @@ def rate_of_descent(fsw, fp, t, hover, work):
     c, s = to_guidance(fsw, fp, t, r_g, v_g, g_g, work[G_FRAME:G_FRAME + GF_SIZE])
     aim = fsw[F_DIVERT:F_DIVERT + 2]
     if hover:
-        hdot_cmd = (fp[FP_HOVER] - fsw[F_ALT]) / (HOVER_LOOP * fp[FP_DESCENT + 2])
+        hold = fsw[F_ABORT + 1] if fsw[F_ABORT] > 0.0 else fp[FP_HOVER]  # the abort's own
+        hdot_cmd = (hold - fsw[F_ALT]) / (HOVER_LOOP * fp[FP_DESCENT + 2])
         vertical_accel(fp, r_g, v_g, fsw[F_HDOT], hdot_cmd, aim, fp[FP_DIVERT_GAINS],
                        fp[FP_DIVERT_GAINS + 1], a_g)
     else:

@@ -72,6 +72,7 @@ from touchdown.core.layout import (
     EV_TD_DETECT,
     EV_TERMINAL,
     EV_VERTICAL,
+    F_ABORT,
     F_ALT,
     F_ALT_ZERO_SEEN,
     F_CMD_LIT,
@@ -208,8 +209,8 @@ def transition_due(fsw, fp, mode, t, result):
         return fsw[F_TGO] < fp[FP_TGO_MIN]
     if mode == MODE_VERTICAL:
         return fsw[F_ALT] <= fp[FP_TERMINAL_ALT]
-    if mode == MODE_HOVER:
-        return t - fsw[F_MODE_T] >= fp[FP_HOVER + 1]
+    if mode == MODE_HOVER:  # (held by the ground's abort until it resumes the landing)
+        return fsw[F_ABORT] == 0.0 and t - fsw[F_MODE_T] >= fp[FP_HOVER + 1]
     if mode == MODE_RETRO_COAST:  # armed at the altimeter's mark, fired when it must be
         if fsw[F_ALT] > fp[FP_RETRO]:
             return False
