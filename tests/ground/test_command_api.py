@@ -88,7 +88,7 @@ def test_who_may_send_and_what_is_refused(people, accounts):
 
     status, body = run(go())
     assert status == 201
-    assert [s["name"] for s in body["stages"]] == ["queued", "released", "sent", "radiated"]
+    assert [s["stage"] for s in body["stages"]] == ["queued", "released", "sent", "radiated"]
     assert body["stages"][1]["by"] == "otto"
     ((_, octets),) = station.frames  # the bad one was never sent
     assert decode_telecommand(decode_tc_frame(octets, 0x1A5).data, people.dictionary).name == \
@@ -123,7 +123,7 @@ def test_a_critical_command_takes_two_people_and_the_history_keeps_every_stage(p
 
     approved, history, one, missing, exported = run(go())
     names = ["queued", "armed", "approval", "released", "sent", "radiated"]
-    assert [s["name"] for s in approved["stages"]] == names
+    assert [s["stage"] for s in approved["stages"]] == names
     (kept,) = history["commands"]
     assert kept == one and [s["stage"] for s in kept["stages"]] == names
     assert [s["by"] for s in kept["stages"][:4]] == ["otto", "otto", "otto", "fiona"]

@@ -1,7 +1,8 @@
 """The Open MCT plugin's pure JavaScript under Node's test runner, fed the server's own
-/api/dictionary: severities, limits, points, objects, the mission-elapsed (T+) time system,
-paging, the CSRF token on every POST, alarm rows and history lines, link counters and the LOS
-text."""
+/api/dictionary, /api/commands/dictionary and roles: severities, limits, points, objects, the
+mission-elapsed (T+) time system, paging, the CSRF token on every POST, alarm rows and history
+lines, link counters and the LOS text, the command panel's argument checks, who may do what
+and each command's stage, note and actions."""
 
 import asyncio
 import json
@@ -14,6 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from touchdown.ground.server import make_app
+from touchdown.ground.users import ROLES
 
 TESTS = Path(__file__).parent / "mct" / "plugin.test.mjs"
 
@@ -23,12 +25,16 @@ def test_the_plugin_passes_its_node_tests(ingest):
     if node is None:
         pytest.fail("node is missing: make test installs Open MCT with npm, which needs it")
 
-    async def dictionary():
+    async def dictionaries():
         async with TestClient(TestServer(make_app(ingest))) as client:
-            return await (await client.get("/api/dictionary")).json()
+            return [await (await client.get(path)).json()
+                    for path in ("/api/dictionary", "/api/commands/dictionary")]
 
-    env = {**os.environ, "TOUCHDOWN_DICTIONARY": json.dumps(asyncio.run(dictionary()))}
+    telemetry, commands = asyncio.run(dictionaries())
+    env = {**os.environ, "TOUCHDOWN_DICTIONARY": json.dumps(telemetry),
+           "TOUCHDOWN_COMMANDS": json.dumps(commands),
+           "TOUCHDOWN_ROLES": json.dumps({r: sorted(p) for r, p in ROLES.items()})}
     r = subprocess.run([node, "--test", str(TESTS)], capture_output=True, text=True, env=env,
                        timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "# fail 0" in r.stdout and "# pass 17" in r.stdout
+    assert "# fail 0" in r.stdout and "# pass 23" in r.stdout

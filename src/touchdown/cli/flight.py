@@ -107,9 +107,13 @@ def _output_dirs(out: Path, a: Scenario, b: Scenario) -> tuple[Path, Path]:
               help="With --live: web port (0: a free one).")
 @click.option("--wait/--no-wait", default=True, show_default=True,
               help="With --live: start the downlink when the page opens, or at once.")
+@click.option("--all-roles", is_flag=True,
+              help="With --live: a throwaway flight director and viewer besides the operator "
+                   "(a critical command needs a second person, a flight director, to approve "
+                   "it).")
 def fly(scenario: str, seed: int, out: Path | None, as_json: bool, downlink: Path | None,
         ground_url: str | None, live: bool, speed: float, archive_path: Path | None,
-        host: str, port: int, wait: bool, quiet: bool, debug: bool) -> None:
+        host: str, port: int, wait: bool, all_roles: bool, quiet: bool, debug: bool) -> None:
     """Fly SCENARIO once and summarise the landing; with --downlink, --ground or --live, its
     telemetry goes through the radio link to the ground."""
     address = _ground_address(ground_url)
@@ -119,7 +123,12 @@ def fly(scenario: str, seed: int, out: Path | None, as_json: bool, downlink: Pat
     with errors_to_exit(debug), contextlib.ExitStack() as held:
         s = load_scenario(scenario)
         if live:
-            from touchdown.cli.serving import check_live, default_live_archive, serve_live
+            from touchdown.cli.serving import (
+                DEMO_ROLES,
+                check_live,
+                default_live_archive,
+                serve_live,
+            )
             from touchdown.telemetry.live_lander import LiveLander
 
             archive_path = archive_path or default_live_archive(s.name)
@@ -133,7 +142,8 @@ def fly(scenario: str, seed: int, out: Path | None, as_json: bool, downlink: Pat
                     tx.stats, lander.link.rate_bps, len(lander.task.packets),
                     lander.last_arrival_s) + "\n")
 
-            serve_live(lander, archive_path, host, web, speed, wait, quiet, summary)
+            serve_live(lander, archive_path, host, web, speed, wait, quiet, summary,
+                       DEMO_ROLES if all_roles else DEMO_ROLES[:1])
             return
         link = None
         if downlink is None and address is None and out is None:

@@ -160,18 +160,20 @@ def check_live(archive_path: Path, host: str, port: int) -> socket.socket:
 
 def serve_live(lander: LiveLander, archive_path: Path, host: str, sock: socket.socket,
                speed: float, wait: bool, quiet: bool,
-               on_stream_end: Callable[[], None] | None = None) -> None:
+               on_stream_end: Callable[[], None] | None = None,
+               roles: tuple[str, ...] = ("operator",)) -> None:
     """Start a ground server with a fresh archive on ``sock`` (``check_live`` both, before
     flying; ``host`` names the address in the URL) and fly the lander live with it at
     ``speed`` times real time, its telemetry into the archive and commands up its uplink;
     serve until Ctrl-C. ``on_stream_end()`` is called once the flight and its downlink have
-    ended (loss of signal declared or the last frame in)."""
+    ended (loss of signal declared or the last frame in). ``roles``: a throwaway user of each
+    is added and printed (``DEMO_ROLES``: one of every role)."""
     ingest = open_ingest(archive_path, None, new=True)
     try:
         plan = FlightInfo.from_scenario(lander.stepper.scenario)
         ingest.archive.set_flight(plan.to_dict())
         why = asyncio.run(_live(lander, plan, ingest, host, sock, speed, wait, quiet,
-                                on_stream_end))
+                                on_stream_end, roles))
         ingest.archive.flush()
         click.echo(f"{closing_line(ingest, why)} (browse it again with `touchdown ground "
                    f"--archive {archive_path} --read-only`)", err=True)
@@ -192,22 +194,34 @@ class _Station:
         return self.lander.uplink.light_time_s(t)
 
 
-def add_demo_operator(ingest: Ingest, t_ground: float) -> tuple[str, str]:
-    """A throwaway operator for a live flight's fresh archive: a random name (demo-xxxx) and
-    password, audited as made by ``fly --live``; (name, password)."""
+# a throwaway user of every role, the operator first: a critical command needs a second person
+DEMO_ROLES = ("operator", "flight_director", "viewer")
+
+
+def add_demo_user(ingest: Ingest, t_ground: float, role: str = "operator") -> tuple[str, str]:
+    """A throwaway user of ``role`` for a live flight's fresh archive: a random name
+    (demo-xxxx, none taken) and password, audited as made by ``fly --live``; (name,
+    password)."""
     import secrets
 
     from touchdown.ground.users import add_user
 
-    name, password = f"demo-{secrets.token_hex(2)}", secrets.token_urlsafe(12)
-    add_user(ingest.archive, name, "operator", password, created_by="fly --live",
-             t_ground=t_ground)
+    name = f"demo-{secrets.token_hex(2)}"
+    while ingest.archive.user(name) is not None:
+        name = f"demo-{secrets.token_hex(2)}"
+    password = secrets.token_urlsafe(12)
+    add_user(ingest.archive, name, role, password, created_by="fly --live", t_ground=t_ground)
     return name, password
+
+
+def add_demo_operator(ingest: Ingest, t_ground: float) -> tuple[str, str]:
+    """A throwaway operator (``add_demo_user``); (name, password)."""
+    return add_demo_user(ingest, t_ground, "operator")
 
 
 async def _live(lander: LiveLander, plan: FlightInfo, ingest: Ingest, host: str,
                 sock: socket.socket, speed: float, wait: bool, quiet: bool,
-                on_stream_end: Callable[[], None] | None) -> str:
+                on_stream_end: Callable[[], None] | None, roles: tuple[str, ...]) -> str:
     """Serve and fly until SIGTERM or SIGINT; returns the signal's name."""
     from tqdm import tqdm
 
@@ -216,7 +230,7 @@ async def _live(lander: LiveLander, plan: FlightInfo, ingest: Ingest, host: str,
 
     clock = PacedClock(lander.t_s, speed)
     warn_if_exposed(host)
-    user, password = add_demo_operator(ingest, clock())
+    users = [(role, *add_demo_user(ingest, clock(), role)) for role in roles]
     app = make_app(ingest, clock, flight=plan, live=True, clock_rate=speed, host=host,
                    station=_Station(lander))
     runner, web_port = await start_web(app, host, sock.getsockname()[1], sock)
@@ -224,9 +238,10 @@ async def _live(lander: LiveLander, plan: FlightInfo, ingest: Ingest, host: str,
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{web_port}/"
         click.echo(f"mission control: open {url}\n"
                    f"  {plan.scenario}, flown live from {_clock(lander.t_s)} at x{speed:g} "
-                   f"into {ingest.archive.path}; commands go up its uplink\n"
-                   f"  sign in as {user} (operator), password {password} (shown only now; "
-                   "the archive keeps its hash)", nl=True)
+                   f"into {ingest.archive.path}; commands go up its uplink"
+                   + "".join(f"\n  sign in as {user} ({role}), password {password} (shown only "
+                             "now; the archive keeps its hash)" for role, user, password in users),
+                   nl=True)
 
         async def downlink() -> None:
             if wait:

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from touchdown.errors import CommandError, CommandingError
@@ -86,7 +86,8 @@ class CommandRecord:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "arguments": self.arguments,
                 "significance": self.significance, "state": self.state,
-                "stages": [asdict(s) for s in self.stages]}
+                "stages": [{"stage": s.name, "t": s.t, "by": s.by, "detail": s.detail}
+                           for s in self.stages]}  # as the archive's history gives them
 
 
 def rules_blocking(dictionary: Dictionary, name: str,

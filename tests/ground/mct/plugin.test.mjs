@@ -10,8 +10,27 @@ import {
   historyLine,
   sortAlarms
 } from '../../../src/touchdown/ground/mct/plugin/alarms.js';
+import {
+  ROLES,
+  argumentControl,
+  argumentsText,
+  checkArguments,
+  commandActions,
+  commandNote,
+  commandPhase,
+  detailText,
+  executedBy,
+  linkWarning,
+  may,
+  parseArgument,
+  refusal,
+  rulesFor,
+  sendBlock,
+  stageLines,
+  stateText
+} from '../../../src/touchdown/ground/mct/plugin/commands.js';
 import { GroundApi } from '../../../src/touchdown/ground/mct/plugin/feed.js';
-import { makeObjects } from '../../../src/touchdown/ground/mct/plugin/objects.js';
+import { COMMANDS_TYPE, makeObjects } from '../../../src/touchdown/ground/mct/plugin/objects.js';
 import { sessionText } from '../../../src/touchdown/ground/mct/plugin/session.js';
 import {
   Severities,
@@ -409,4 +428,178 @@ test('LOS: the ground receive time of the last packet, the one definition', () =
   assert.equal(linkSummary(null, false).text, 'No ground server');
   const broken = { status: 'OK', los: null, archive: { path: 'g.sqlite', failure: 'disk full' } };
   assert.equal(linkSummary(broken, true).text, 'Archive not writing'); // never a quiet "OK"
+});
+
+// ---------------------------------------------------------------- the command panel
+
+// GET /api/commands/dictionary of a server with no live flight
+const commandDictionary = JSON.parse(process.env.TOUCHDOWN_COMMANDS);
+const commandsByName = new Map(commandDictionary.commands.map((c) => [c.name, c]));
+const VIEWER = { user: 'vera', role: 'viewer', readOnly: false };
+const OPERATOR = { user: 'ann', role: 'operator', readOnly: false };
+const DIRECTOR = { user: 'gene', role: 'flight_director', readOnly: false };
+const NOBODY = { user: null, role: null, readOnly: false };
+
+test('commands: the roles are the server\'s; who may not, in the server\'s words', () => {
+  const server = JSON.parse(process.env.TOUCHDOWN_ROLES); // touchdown.ground.users.ROLES
+  assert.deepEqual(Object.keys(ROLES), Object.keys(server)); // least first
+  for (const [role, permissions] of Object.entries(ROLES)) {
+    assert.deepEqual([...permissions].sort(), server[role], role);
+  }
+  assert.equal(refusal(VIEWER, 'commands', 'send commands'),
+    'signed in as vera, a viewer: a viewer may not send commands; sign in as an operator or ' +
+    'a flight director');
+  assert.equal(refusal(OPERATOR, 'approve', 'approve critical commands'),
+    'signed in as ann, an operator: an operator may not approve critical commands; sign in ' +
+    'as a flight director');
+  assert.match(refusal(NOBODY, 'commands', 'send commands'), /^not signed in: sign in/);
+  assert.match(refusal({ ...OPERATOR, readOnly: true }, 'commands', 'x'), /read-only/);
+  assert.equal(refusal(OPERATOR, 'commands', 'send commands'), null);
+  assert.equal(refusal(DIRECTOR, 'override', 'override flight rules'), null);
+  assert.equal(sendBlock(OPERATOR, true), null);
+  assert.match(sendBlock(OPERATOR, false), /no uplink here: commands go to a live flight/);
+  assert.match(sendBlock(VIEWER, true), /a viewer may not send commands/);
+  assert.equal(commandDictionary.uplink, false); // a server with no live flight
+  assert.equal(linkWarning({ status: 'OK' }, true), null);
+  assert.match(linkWarning({ status: 'UNAVAIL' }, true), /^no signal from the lander yet/);
+  assert.match(linkWarning({ status: 'FAILED', los: { t_los: 4342.29 } }, true),
+    /^LOS at T\+72:22\.3: a command sent now may not arrive/);
+  assert.match(linkWarning({ status: 'OK' }, false), /no ground server/);
+});
+
+test('command arguments: an enumeration chosen from its states; nothing empty sent', () => {
+  const policy = commandsByName.get('lrf_policy').arguments[0];
+  const control = argumentControl(policy);
+  assert.equal(control.kind, 'select');
+  assert.deepEqual(control.options, policy.states);
+  assert.ok(control.options.includes('terrain_aware'));
+  assert.deepEqual(parseArgument(policy, ''), { error: 'choose a policy' });
+  assert.deepEqual(parseArgument(policy, 'terrain_aware'), { value: 'terrain_aware' });
+  assert.equal(parseArgument(policy, 'sphere').error,
+    `policy must be one of ${policy.states.join(', ')}, got 'sphere'`); // the server's words
+  for (const command of commandDictionary.commands) {
+    const { arguments: args, errors } = checkArguments(command, {});
+    assert.deepEqual(Object.keys(errors), command.arguments.map((a) => a.name), command.name);
+    if (!command.arguments.length) assert.deepEqual(args, {});
+    for (const arg of command.arguments) {
+      assert.equal(argumentControl(arg).kind, arg.states.length ? 'select' : 'number');
+    }
+  }
+  assert.deepEqual(checkArguments(commandsByName.get('imu_reset'), { unit: 'B' }),
+    { arguments: { unit: 'B' }, errors: {} });
+  assert.equal(argumentsText({ policy: 'terrain_aware' }), 'policy=terrain_aware');
+  assert.deepEqual(rulesFor(commandDictionary.rules, 'computer_reset').map((r) => r.name),
+    ['no_reset_in_powered_descent']);
+  assert.deepEqual(rulesFor(commandDictionary.rules, 'engine_arm'), []);
+});
+
+test('command arguments: a number within its range and unit; whole for an integer type', () => {
+  const period = { name: 'period_s', type: 'f4', unit: 's', description: 'its period',
+    range: [0.1, 60], states: [] };
+  const c = argumentControl(period);
+  assert.deepEqual([c.kind, c.min, c.max, c.step, c.hint],
+    ['number', 0.1, 60, 'any', '[0.1, 60] s']);
+  assert.deepEqual(parseArgument(period, ' 2.5 '), { value: 2.5 });
+  assert.deepEqual(parseArgument(period, '60'), { value: 60 });
+  assert.equal(parseArgument(period, '0.05').error,
+    'period_s must be within [0.1, 60] s, got 0.05');
+  assert.equal(parseArgument(period, 'fast').error, 'period_s must be a number (s), got \'fast\'');
+  assert.equal(parseArgument(period, '').error, 'give period_s ([0.1, 60] s)');
+  const count = { name: 'n', type: 'u1', unit: '-', description: '', range: null, states: [] };
+  const k = argumentControl(count);
+  assert.deepEqual([k.min, k.max, k.step, k.hint], [0, 255, '1', '[0, 255], whole']);
+  assert.equal(parseArgument(count, '2.5').error, 'n must be a whole number, got 2.5');
+  assert.equal(parseArgument(count, '256').error, 'n must be within [0, 255], got 256');
+  assert.deepEqual(parseArgument(count, '7'), { value: 7 });
+});
+
+/** A command as GET /api/commands gives it, through `stages` ([name, t, by, detail]). */
+function record(id, name, stages, args = {}) {
+  return {
+    id, name, arguments: args, significance: commandsByName.get(name).significance,
+    state: stages.at(-1)[0],
+    stages: stages.map(([stage, t, by = '', detail = '']) => ({ stage, t, by, detail }))
+  };
+}
+
+test('command history: each stage at T+ with who; where each command stands', () => {
+  const flown = [['queued', 3409.1, 'ann'], ['released', 3409.2, 'ann'], ['sent', 3409.2],
+    ['radiated', 3409.25, '', 'due onboard at 3410.540 s']];
+  const arm = record(1, 'engine_arm', [...flown, ['received', 3411.0], ['executed', 3411.0],
+    ['effect', 3412.0]]);
+  assert.equal(commandPhase(arm, commandsByName.get('engine_arm')), 'done');
+  assert.equal(stateText(arm), 'EFFECT SEEN');
+  assert.deepEqual(stageLines(arm)[3], { stage: 'radiated', t: 3409.25, time: 'T+56:49.3',
+    by: '', detail: 'due onboard at T+56:50.5' }); // onboard times as T+ too
+  assert.equal(detailText('executed', 'event.code == command_executed at onboard 2072.5 s'),
+    'event.code == command_executed at onboard T+34:32.5');
+  assert.equal(detailText('timed_out', 'no received verifier (x) within 2 s of the arrival'),
+    'no received verifier (x) within 2 s of the arrival');
+  assert.equal(detailText('blocked', 'no_reset_in_powered_descent: No reset. | other: Why.'),
+    'no_reset_in_powered_descent, other'); // the reasons are in the command's note
+  assert.equal(stageLines(arm)[0].by, 'ann');
+  const flying = record(2, 'engine_arm', flown);
+  assert.equal(commandPhase(flying, commandsByName.get('engine_arm')), 'flying');
+  // lrf_policy has no effect verifier: executed is the end of its story
+  const policy = record(3, 'lrf_policy', [['queued', 1], ['armed', 2, 'ann'],
+    ['approval', 3, 'ann'], ['released', 4, 'gene'], ['sent', 4], ['radiated', 4],
+    ['received', 6], ['executed', 6]], { policy: 'terrain_aware' });
+  assert.equal(commandPhase(policy, commandsByName.get('lrf_policy')), 'done');
+  assert.equal(executedBy(policy), 'ann');
+  const phase = (stages) => commandPhase(record(4, 'computer_reset', stages));
+  assert.equal(phase([['queued', 1], ['armed', 2]]), 'waiting');
+  assert.equal(phase([['queued', 1], ['blocked', 2, '', 'no_reset_in_powered_descent: ...']]),
+    'blocked');
+  assert.equal(phase([['queued', 1], ['released', 2], ['timed_out', 30]]), 'failed');
+  assert.equal(phase([['queued', 1], ['cancelled', 2, 'ann']]), 'cancelled');
+  // a POST's answer names its stages `name`
+  const posted = { ...arm, stages: arm.stages.map(({ stage, ...s }) => ({ name: stage, ...s })) };
+  assert.deepEqual(stageLines(posted), stageLines(arm));
+});
+
+test('command actions: an operator arms, executes; a flight director approves, overrides', () => {
+  const reset = (stages) => record(5, 'computer_reset', stages);
+  const kinds = (r, s) => commandActions(r, s)
+    .map((a) => `${a.action}${a.enabled ? '' : ' (off)'}`);
+  const queued = reset([['queued', 1, 'ann']]);
+  assert.deepEqual(kinds(queued, OPERATOR), ['arm', 'cancel']);
+  assert.deepEqual(kinds(queued, VIEWER), ['arm (off)', 'cancel (off)']);
+  assert.deepEqual(commandActions(queued, OPERATOR, false), []); // no uplink: history only
+  assert.match(commandActions(queued, VIEWER)[0].why, /a viewer may not arm commands/);
+  assert.match(commandActions(queued, NOBODY)[0].why, /^not signed in/);
+  assert.equal(commandNote(queued, OPERATOR), 'queued: arm it, then execute it');
+  const armed = reset([['queued', 1, 'ann'], ['armed', 2, 'ann']]);
+  assert.deepEqual(kinds(armed, OPERATOR), ['execute', 'cancel']);
+  const waiting = reset([['queued', 1, 'ann'], ['armed', 2, 'ann'], ['approval', 3, 'ann']]);
+  assert.deepEqual(kinds(waiting, OPERATOR), ['cancel']); // approving is a flight director's
+  assert.deepEqual(kinds(waiting, DIRECTOR), ['approve', 'cancel']);
+  const own = commandActions(waiting, { ...DIRECTOR, user: 'ann' });
+  assert.deepEqual([own[0].action, own[0].enabled], ['approve', false]);
+  assert.match(own[0].why, /two-person rule/);
+  assert.equal(commandNote(waiting, OPERATOR), 'executed by ann: waiting for a flight director ' +
+    'other than ann to approve it (two-person rule)');
+  const reason = 'no_reset_in_powered_descent: No computer or IMU reset in powered descent';
+  const blocked = reset([['queued', 1, 'ann'], ['armed', 2, 'ann'], ['approval', 3, 'ann'],
+    ['blocked', 4, '', reason]]);
+  assert.deepEqual(kinds(blocked, OPERATOR), ['cancel']);
+  assert.deepEqual(kinds(blocked, DIRECTOR), ['override', 'cancel']);
+  assert.equal(commandNote(blocked, OPERATOR),
+    `${reason} (a flight director may override it, saying why)`);
+  assert.equal(commandNote(blocked, DIRECTOR), reason);
+  const normal = record(6, 'engine_arm', [['queued', 1, 'ann']]);
+  assert.deepEqual(kinds(normal, OPERATOR), ['cancel']); // a normal command is never armed
+  assert.deepEqual(kinds(reset([['queued', 1], ['released', 2, 'gene']]), DIRECTOR), []);
+  assert.ok(may('flight_director', 'approve') && !may('operator', 'override'));
+});
+
+test('the Landing display holds the command panel', () => {
+  const objects = makeObjects({ scenario: 'm1' }, parameters, severities);
+  assert.equal(objects.get('commands').type, COMMANDS_TYPE);
+  const landing = objects.get('landing');
+  assert.ok(landing.composition.some((m) => m.key === 'commands'));
+  const frames = landing.configuration.containers.flatMap((c) => c.frames);
+  assert.ok(frames.some((f) => f.domainObjectIdentifier.key === 'commands'));
+  const sizes = landing.configuration.containers.map((c) => c.size);
+  assert.equal(sizes.reduce((a, b) => a + b), 100);
+  assert.ok(objects.get('root').composition.some((m) => m.key === 'commands'));
 });

@@ -1,10 +1,12 @@
-// The object tree: a root for the flight, the Landing display and its parts, and a folder per
-// telemetry packet holding its points (all made from the dictionary; nothing listed twice).
+// The object tree: a root for the flight, the Landing display and its parts (the command panel
+// among them), and a folder per telemetry packet holding its points (all made from the
+// dictionary; nothing listed twice).
 import { NAMESPACE, telemetryObject, telemetryPoints } from './telemetry.js';
 
 export const ALARMS_TYPE = 'touchdown.alarms';
 export const LINK_TYPE = 'touchdown.link';
 export const TRACK_TYPE = 'touchdown.track';
+export const COMMANDS_TYPE = 'touchdown.commands';
 
 const id = (key) => ({ namespace: NAMESPACE, key });
 
@@ -133,6 +135,12 @@ export function makeObjects(flight, parameters, severities) {
       name: 'Ground track',
       type: TRACK_TYPE,
       location: `${NAMESPACE}:root`
+    },
+    {
+      identifier: id('commands'),
+      name: 'Commands',
+      type: COMMANDS_TYPE,
+      location: `${NAMESPACE}:root`
     }
   ];
   landingParts.forEach(add);
@@ -145,20 +153,21 @@ export function makeObjects(flight, parameters, severities) {
     configuration: {
       rowsLayout: false,
       containers: [
-        container(36, [
+        container(28, [
           ['plot.altitude', 50],
           ['plot.speeds', 25],
           ['plot.propellant', 25]
         ]),
-        container(30, [
+        container(20, [
           ['track', 58],
           ['table.status', 42]
         ]),
-        container(34, [
+        container(30, [
           ['link', 31],
           ['alarms', 43],
           ['table.events', 26]
-        ])
+        ]),
+        container(22, [['commands', 100]])
       ]
     }
   });

@@ -1,7 +1,8 @@
 // Who is signed in: the status-bar indicator (the user and role, or "Not signed in", with a
 // Sign in / Sign out button) and the small sign-in form it opens (name, password). Reading
-// needs nobody signed in; the alarm actions need an operator or a flight director, and the
-// server says so when they are refused (auth.py). The password goes to the server once, in the
+// needs nobody signed in; the alarm actions and commands need an operator or a flight director
+// (approving a critical command, a flight director), and the server says so when it refuses
+// (auth.py). The password goes to the server once, in the
 // POST /api/login body, and is never kept by the page.
 import { element } from './views.js';
 
@@ -23,7 +24,8 @@ export function sessionText(state) {
       'nobody signs in or acts here', signedIn: false, canSignIn: false };
   }
   if (!state.user) {
-    return { text: 'Not signed in', title: 'Anyone here may read; sign in to act on alarms',
+    return { text: 'Not signed in',
+      title: 'Anyone here may read; sign in to act on alarms and commands',
       signedIn: false, canSignIn: true };
   }
   const role = ROLE_NAME[state.role] ?? state.role;
@@ -48,7 +50,7 @@ export function installSessionIndicator(openmct, api) {
   const cancel = element('button', { type: 'button', class: 'c-button', text: 'Cancel' });
   const message = element('div', { class: 'td-signin-message', role: 'alert' });
   const form = element('form', { class: 'td-signin', hidden: '' }, [
-    element('div', { class: 'td-signin-title', text: 'Sign in to act on alarms' }),
+    element('div', { class: 'td-signin-title', text: 'Sign in to act on alarms and commands' }),
     element('label', { text: 'Name' }, [name]),
     element('label', { text: 'Password' }, [password]),
     element('div', { class: 'td-signin-buttons' }, [submit, cancel]),

@@ -1,10 +1,18 @@
 // touchdown mission control: Open MCT configured for one ground server. The page asks the server
 // for the flight and the telemetry dictionary, then installs the object tree, the telemetry
-// providers, the two time systems (UTC and mission-elapsed T+), the ground clock, the views, the
-// sign-in indicator and the Landing display, and opens it.
+// providers, the two time systems (UTC and mission-elapsed T+), the ground clock, the views (the
+// command panel among them), the sign-in indicator and the Landing display, and opens it.
 import { alarmsView } from './alarms.js';
+import { commandsView } from './commands.js';
 import { GroundFeed, api, getJSON } from './feed.js';
-import { ALARMS_TYPE, LINK_TYPE, TRACK_TYPE, installObjects, makeObjects } from './objects.js';
+import {
+  ALARMS_TYPE,
+  COMMANDS_TYPE,
+  LINK_TYPE,
+  TRACK_TYPE,
+  installObjects,
+  makeObjects
+} from './objects.js';
 import { installSessionIndicator } from './session.js';
 import { NAMESPACE, Severities, TELEMETRY_TYPE, TelemetryProvider } from './telemetry.js';
 import { MET_KEY, MET_TIME_SYSTEM, MetTimeFormat, UTC_KEY, convertBounds } from './time.js';
@@ -131,6 +139,7 @@ export async function startMissionControl(openmct, element) {
   openmct.types.addType(ALARMS_TYPE, { name: 'Alarm list', cssClass: 'icon-alert-triangle' });
   openmct.types.addType(LINK_TYPE, { name: 'Link status', cssClass: 'icon-connectivity' });
   openmct.types.addType(TRACK_TYPE, { name: 'Ground track', cssClass: 'icon-map' });
+  openmct.types.addType(COMMANDS_TYPE, { name: 'Command panel', cssClass: 'icon-command' });
 
   installObjects(openmct, makeObjects(flight, parameters, severities));
   const provider = new TelemetryProvider(feed, parameters, severities, epochMs);
@@ -138,13 +147,14 @@ export async function startMissionControl(openmct, element) {
   openmct.objectViews.addProvider(alarmsView(feed, parameters, severities, epochMs));
   openmct.objectViews.addProvider(linkView(feed, epochMs));
   openmct.objectViews.addProvider(trackView(openmct, feed, epochMs));
+  openmct.objectViews.addProvider(commandsView(feed, epochMs));
   installLinkIndicator(openmct, feed);
   installSessionIndicator(openmct, api);
 
   if (!location.hash || location.hash === '#/' || location.hash === '#/browse/') {
     location.hash = LANDING_PATH;
   }
-  window.touchdown = { feed, flight, provider, epochMs }; // for the console and the browser tests
+  window.touchdown = { feed, flight, provider, epochMs, api }; // for the console and the tests
   openmct.start(element);
 }
 
