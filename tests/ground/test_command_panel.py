@@ -26,34 +26,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-SHOTS = Path(__file__).parents[2] / "out" / "screenshots"
+from tests.ground.browser import SHOTS, ground, wait_for
+
 # M1's ground clock starts at T+0; the signal is acquired near T+38, braking starts at T+56:14
 # and the lander (with lrf_policy terrain_aware) lands near T+72: at x30 about 75 s of silence,
 # 36 s of orbit with the lander heard, 32 s of powered descent
 SPEED = 30
 CREDENTIALS = re.compile(r"sign in as (demo-[0-9a-f]{4}) \((\w+)\), password (\S+) ")
-
-
-@contextlib.contextmanager
-def ground(archive: Path):
-    """`touchdown ground` on an archive until the block ends (SIGTERM: it must say so and exit
-    0); yields the URL of mission control."""
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "touchdown"), "ground",
-                             "--archive", str(archive), "--port", "0", "--ingest-port", "0"],
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        url = None
-        deadline = time.monotonic() + 60
-        while url is None and time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            assert line, f"touchdown ground ended (exit {proc.poll()})"
-            m = re.search(r"mission control on (http://\S+/)$", line.strip())
-            url = m.group(1) if m else None
-        yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        rest = proc.communicate(timeout=20)[1]
-    assert proc.returncode == 0 and "ground: stopped (SIGTERM)" in rest, rest[-2000:]
 
 
 @contextlib.contextmanager
@@ -86,16 +65,6 @@ def live_flight(archive: Path):
             proc.kill()
             rest, _ = proc.communicate()
     assert proc.returncode == 0 and "ground: stopped (SIGTERM)" in rest, rest[-2000:]
-
-
-def wait_for(predicate, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
 
 
 def frame(page, title: str):

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib import image
+from tests.ground.browser import SHOTS, wait_for
 
-SHOTS = Path(__file__).parents[2] / "out" / "screenshots"
 SPEED = 200  # the 53 min from acquisition of signal to impact stream in about 16 s
 ESTIMATE_RGB = (0x4D, 0xD3, 0xFF)  # plugin/objects.js: the altitude estimate's line
 REJECTED_RGB = (0xFF, 0x4D, 0x4D)  # and rejected range readings
@@ -82,16 +82,6 @@ def frame(page, title: str):
     """The Landing display's frame of the object titled ``title``."""
     return page.locator(".c-fl-frame", has=page.locator(".c-object-label__name",
                                                          has_text=title)).first
-
-
-def wait_for(predicate, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
 
 
 def test_a_live_landing_shows_values_plots_the_rejection_alarm_and_loss_of_signal(

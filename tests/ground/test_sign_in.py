@@ -6,44 +6,15 @@ history and the audit log name them.
 Screenshots go to out/screenshots/sign-in-*.png (look at them).
 """
 
-import contextlib
 import json
-import re
-import signal
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from tests.ground.browser import SHOTS, ground, wait_for
 
 from touchdown.ground.archive import Archive
 from touchdown.ground.ingest import Ingest
-
-SHOTS = Path(__file__).parents[2] / "out" / "screenshots"
-
-
-@contextlib.contextmanager
-def ground(archive: Path):
-    """`touchdown ground` on an archive until the block ends (SIGTERM: it must say so and exit
-    0); yields the URL of mission control."""
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "touchdown"), "ground",
-                             "--archive", str(archive), "--port", "0", "--ingest-port", "0"],
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        url = None
-        deadline = time.monotonic() + 60
-        while url is None and time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            assert line, f"touchdown ground ended (exit {proc.poll()})"
-            m = re.search(r"mission control on (http://\S+/)$", line.strip())
-            url = m.group(1) if m else None
-        yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        rest = proc.communicate(timeout=20)[1]
-    assert proc.returncode == 0 and "ground: stopped (SIGTERM)" in rest, rest[-2000:]
 
 
 @pytest.fixture
@@ -60,16 +31,6 @@ def station(tmp_path, dictionary, encoder, packet, accounts) -> Path:
         accounts.add(archive, "vera", "viewer")
         accounts.add(archive, "otto", "operator")
     return path
-
-
-def wait_for(predicate, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
 
 
 def sign_in(page, name: str, password: str) -> None:
