@@ -129,7 +129,8 @@ def test_unverified_commands_time_out_and_refused_ones_fail():
     g.c.on_packet(event(101.9, "command_received", 4.0))
     g.c.on_packet(event(101.9, "command_rejected", 4.0))
     assert refused.state == "failed"
-    g.now = 101.8 + 2.0 + 1.3 + 9.0  # within the window, the light time back and the margin
+    wait = D.uplink.execution_wait_s  # the flight software's next cycle (a coast's)
+    g.now = 101.8 + wait + 2.0 + 1.3 + 9.0  # within the window, the light time back, margin
     g.c.tick()
     assert quiet.state == "radiated"
     g.now += 2.0
@@ -161,3 +162,15 @@ def test_the_rule_would_have_stopped_beresheet_s_reset():
     assert latest["gnc.mode"] == MODE["braking"]
     ((rule, why),) = rules_blocking(D, name, latest.get)
     assert rule.name == "no_reset_in_powered_descent" and "Beresheet" in why
+
+
+def test_a_command_arriving_in_a_coast_is_verified_at_the_next_cycle():
+    """A coasting flight software runs every 10 s: its acknowledgement 8 s after the arrival
+    is in the window; one beyond the wait and the window is not this command's."""
+    g = Ground()
+    late = g.c.submit("engine_arm", {}, "ann", "operator")
+    g.fly(late)  # due onboard at 101.8
+    g.c.on_packet(event(101.8 + D.uplink.execution_wait_s + 2.5, "command_received", 2.0))
+    assert late.state == "radiated"
+    g.c.on_packet(event(109.8, "command_received", 2.0))
+    assert late.state == "received"

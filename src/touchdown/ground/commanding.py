@@ -28,7 +28,9 @@ cancelled     an operator withdrew it before release
 ============  =================================================================================
 
 Verifiers are the dictionary's: a condition on one packet's fields, within a window of onboard
-time after the estimated arrival. The ground never reads truth: only the telemetry it received.
+time after the estimated arrival and the flight software's next cycle (a coasting flight
+software sleeps up to ``uplink.execution_wait_s`` between runs). The ground never reads
+truth: only the telemetry it received.
 Who may: the roles' permissions (``touchdown.ground.users.ROLES``): ``commands`` to queue,
 arm, execute and cancel, ``approve`` to approve a critical command, ``override`` to override a
 flight rule.
@@ -272,8 +274,8 @@ class Commanding:
                 continue
             command = self.encoder.command(record.name)
             v = next(v for v in command.verifiers if not record.reached(v.stage))
-            deadline = (record.arrival_last_s + v.window_s
-                        + self.light_time_s(now) + VERIFY_MARGIN_S)
+            deadline = (record.arrival_last_s + self.dictionary.uplink.execution_wait_s
+                        + v.window_s + self.light_time_s(now) + VERIFY_MARGIN_S)
             if now > deadline:
                 self._stage(record, "timed_out",
                             detail=f"no {v.stage} verifier ({v.text}) within {v.window_s:g} s "
@@ -297,7 +299,11 @@ class Commanding:
         return False
 
     def _in_window(self, record: CommandRecord, t_onboard: float, window_s: float) -> bool:
-        return record.arrival_first_s - 0.5 <= t_onboard <= record.arrival_last_s + window_s
+        """Onboard time t within the window after the arrival, the flight software's longest
+        wait for its next cycle (``uplink.execution_wait_s``) added."""
+        wait = self.dictionary.uplink.execution_wait_s
+        return (record.arrival_first_s - 0.5 <= t_onboard
+                <= record.arrival_last_s + wait + window_s)
 
     def _try_release(self, record: CommandRecord, user: str) -> None:
         blocking = rules_blocking(self.dictionary, record.name, self.latest)

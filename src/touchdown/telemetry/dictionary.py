@@ -205,12 +205,14 @@ class Rule:
 
 @dataclass(frozen=True)
 class Uplink:
-    """The telecommand link's constants: the flight software's APID, the virtual channel and
-    the FARM-1 window."""
+    """The telecommand link's constants: the flight software's APID, the virtual channel, the
+    FARM-1 window, and the longest a command waits onboard for the flight software's next
+    cycle (which the verifiers' windows allow for)."""
 
     apid: int = 0x0C0
     virtual_channel: int = 0
     farm_window: int = 10
+    execution_wait_s: float = 10.0  # the longest a command waits onboard for a cycle
 
 
 @dataclass(frozen=True)
@@ -438,10 +440,15 @@ def parse(text: str, path: Path = SOURCE) -> Dictionary:
     if not 0 <= scid < 1024:
         raise _fail(path, "mission.spacecraft_id", f"is {scid}; use 0 to 1023 (10 bits)")
     up = raw.get("uplink", {})
-    if set(up) - {"apid", "virtual_channel", "farm_window"}:
-        raise _fail(path, "uplink", "holds apid, virtual_channel and farm_window only")
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in up.values()):
-        raise _fail(path, "uplink", "values must be whole numbers")
+    if set(up) - {"apid", "virtual_channel", "farm_window", "execution_wait_s"}:
+        raise _fail(path, "uplink", "holds apid, virtual_channel, farm_window and "
+                    "execution_wait_s only")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for k, v in up.items()
+               if k != "execution_wait_s"):
+        raise _fail(path, "uplink", "apid, virtual_channel and farm_window must be whole numbers")
+    wait = up.get("execution_wait_s", 10.0)
+    if isinstance(wait, bool) or not isinstance(wait, int | float) or not 0 <= wait <= 3600:
+        raise _fail(path, "uplink.execution_wait_s", f"is {wait!r}; give 0 to 3600 s")
     uplink = Uplink(**up)
     if not 0 <= uplink.apid < APID_IDLE or not 0 <= uplink.virtual_channel < 64:
         raise _fail(path, "uplink", "needs an apid of 0 to 2046 and a virtual_channel of 0 to 63")
