@@ -101,14 +101,10 @@ async def history(request: web.Request) -> web.Response:
 
 async def one(request: web.Request) -> web.Response:
     command_id = path_id(request)
-    rows, _ = request.app[INGEST].archive.command_page(1, _cursor_before(command_id))
+    rows, _ = request.app[INGEST].archive.command_page(1, encode_cursor(command_id - 1))
     if not rows or rows[0]["id"] != command_id:
         return error(404, f"no command {command_id}: GET /api/commands lists them")
     return json_response(rows[0])
-
-
-def _cursor_before(command_id: int) -> str:
-    return encode_cursor(command_id - 1)
 
 
 async def export_csv(request: web.Request) -> web.Response:
@@ -151,10 +147,6 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body
 
 
-def _record(record: CommandRecord) -> dict[str, Any]:
-    return record.to_dict()
-
-
 @requires("commands", _describe_new)
 async def submit(request: web.Request) -> web.Response:
     """POST /api/commands: queue a command as the user signed in."""
@@ -174,7 +166,7 @@ async def submit(request: web.Request) -> web.Response:
         return error(exc.status, str(exc))
     except CommandError as exc:
         return error(400, str(exc))
-    return json_response(_record(record), 201)
+    return json_response(record.to_dict(), 201)
 
 
 @requires("commands", _describe_action)
@@ -195,7 +187,7 @@ async def act(request: web.Request) -> web.Response:
             record = getattr(commanding, action)(command_id, session.user, session.role)
     except CommandingError as exc:
         return error(exc.status, str(exc))
-    return json_response(_record(record))
+    return json_response(record.to_dict())
 
 
 def _audit(app: web.Application) -> Callable[..., None]:

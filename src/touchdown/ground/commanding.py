@@ -281,10 +281,6 @@ class Commanding:
                             detail=f"no {v.stage} verifier ({v.text}) within {v.window_s:g} s "
                                    "of the arrival")
 
-    def history(self) -> list[dict[str, Any]]:
-        """Every command with its stages, oldest first (the API's and the export's rows)."""
-        return [r.to_dict() for r in self.records.values()]
-
     # ---------------------------------------------------------------- inside
     def _refused(self, command: Command, record: CommandRecord, packet: TmPacket) -> bool:
         """A command_rejected event with this command's code in its window: failed."""
