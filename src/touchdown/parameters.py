@@ -240,13 +240,13 @@ _UPLINK_RATE = Field("link.uplink_rate_bps", "float", 1.0, 1e9,
 def _timeline(commands: Sequence[tuple[float, str, tuple[float, ...]]], epoch: Any,
               rate_bps: float) -> list[float]:
     """The ``FP_COMMANDS`` rows: the commands through the uplink's real path
-    (``telemetry.uplink.timeline_rows``: encoded, framed, radiated at their send times,
+    (``telemetry.uplink.receive_timeline``: encoded, framed, radiated at their send times,
     arriving one light time later), in arrival order, padded with zeros."""
     rows: list[float] = []
     if commands:
-        from touchdown.telemetry.uplink import timeline_rows  # only a scenario that commands
+        from touchdown.telemetry.uplink import receive_timeline  # only a scenario that commands
 
-        rows = [w for row in timeline_rows(commands, epoch, rate_bps) for w in row]
+        rows = [w for row in receive_timeline(commands, epoch, rate_bps).given for w in row]
     return rows + [0.0] * (st.MAX_COMMANDS * st.N_UPLINK - len(rows))
 
 

@@ -12,8 +12,10 @@ import sqlite3
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from touchdown.ground.command_api import COMMAND_LINK
 from touchdown.ground.server import make_app
-from touchdown.telemetry.tc_frames import decode_tc_frame
+from touchdown.telemetry.cop import Farm
+from touchdown.telemetry.tc_frames import TcFrame, decode_tc_frame, encode_tc_frame
 from touchdown.telemetry.telecommands import decode_telecommand
 
 
@@ -184,3 +186,57 @@ def test_a_server_without_an_uplink_sends_nothing(people, accounts):
 
     status, body = run(go())
     assert status == 409 and "no uplink" in body["error"]
+
+
+
+def test_operators_bring_a_locked_out_lander_back_with_cop1_directives(people, accounts):
+    """A lander in lockout reports it in the CLCW of every telemetry frame's OCF; the FOP stops
+    with an alert the API shows; a viewer may not direct the uplink; an operator's Unlock
+    reaches the lander's FARM, Resume restarts the FOP, whose timer resends the command the
+    lockout held back, and the CLCW acknowledges it. Every directive is in the audit log."""
+    station, clock = Station(), [100.0]
+    up = people.dictionary.uplink
+    farm = Farm(up.virtual_channel, up.farm_window)
+
+    def onboard(octets: bytes) -> bool:
+        return farm.receive(decode_tc_frame(octets, 0x1A5)).accepted
+
+    async def go():
+        client = TestClient(TestServer(make_app(people, lambda: clock[0], station=station)))
+        await client.start_server()
+        link = client.server.app[COMMAND_LINK]
+        otto = await accounts.sign_in(client, "otto")
+        await client.post("/api/commands", json={"name": "engine_arm"}, headers=otto)
+        # a stray frame far outside the window (a replay of another pass) locks the FARM out
+        # before the command's frame arrives: that one is refused
+        assert not onboard(encode_tc_frame(TcFrame(0x1A5, up.virtual_channel, 100, b"x")))
+        assert not onboard(station.frames[-1][1]) and farm.lockout
+        people.ocf(farm.clcw().encode())  # the next telemetry frame's OCF
+        status = await (await client.get("/api/uplink")).json()
+        assert status["clcw"]["lockout"] and "lockout" in status["alert"]
+        assert status["outstanding"] == 1 and status["clcw"]["t"] == 100.0
+        vera = await accounts.sign_in(client, "vera")
+        assert (await client.post("/api/uplink/unlock", json={}, headers=vera)).status == 403
+        otto = await accounts.sign_in(client, "otto")
+        bad = await client.post("/api/uplink/set_vr", json={"value": 300}, headers=otto)
+        assert bad.status == 400 and "0..255" in (await bad.json())["error"]
+        assert (await client.post("/api/uplink/unlock", json={}, headers=otto)).status == 200
+        assert onboard(station.frames[-1][1]) and not farm.lockout
+        people.ocf(farm.clcw().encode())
+        resumed = await (await client.post("/api/uplink/resume", json={}, headers=otto)).json()
+        assert resumed["alert"] == "" and resumed["outstanding"] == 1
+        clock[0] += 11.0  # past the FOP's T1: the command's frame goes again
+        link.tick()
+        assert onboard(station.frames[-1][1]) and farm.v_r == 1
+        people.ocf(farm.clcw().encode())
+        final = await (await client.get("/api/uplink")).json()
+        await client.close()
+        return final
+
+    final = run(go())
+    assert final["outstanding"] == 0 and final["acknowledged"] == 1 and final["alert"] == ""
+    acts = [(a.user, a.action, a.outcome.split(":")[0])
+            for a in people.archive.audit_page(1000)[0] if a.action.startswith("uplink")]
+    assert acts == [("vera", "uplink unlock", "refused (403)"),
+                    ("otto", "uplink set_vr", "refused (400)"), ("otto", "uplink unlock", "ok"),
+                    ("otto", "uplink resume", "ok")]

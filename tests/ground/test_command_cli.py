@@ -1,18 +1,21 @@
-"""`touchdown command` against a live flight (`touchdown fly hakuto-r-m1 --live`): a normal
-command followed to its effect, a critical one queued, armed and executed and then waiting for
-a flight director (the operator may not approve it), the history and its CSV export, and the
-errors an operator meets (a bad argument, a wrong password, no server)."""
+"""`touchdown command` against a live flight (`touchdown fly hakuto-r-m1 --live --all-roles`): a
+normal command followed to its effect, a critical one queued, armed and executed and then
+waiting for a flight director (the operator may not approve it), approved by the flight
+director and executed onboard, the command link's state (the lander's CLCW from the telemetry
+frames' OCF) and a COP-1 directive, the history and its CSV export, and the errors an operator
+meets (a bad argument, a wrong password, a directive without a user, no server)."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from tests.ground.test_mission_control import touchdown
+from tests.ground.browser import touchdown
 from tests.terrain import needs_terrain
 
 TOUCHDOWN = str(Path(sys.executable).parent / "touchdown")
@@ -36,8 +39,8 @@ def wait_for_telemetry(url: str) -> None:
 
 @needs_terrain
 def test_an_operator_commands_a_live_flight_from_the_command_line(tmp_path):
-    with touchdown("fly", "hakuto-r-m1", "--live", "--speed", "20", "--no-wait", "--port", "0",
-                   "--archive", str(tmp_path / "m1.sqlite"), "-q") as live:
+    with touchdown("fly", "hakuto-r-m1", "--live", "--all-roles", "--speed", "20", "--no-wait",
+                   "--port", "0", "--archive", str(tmp_path / "m1.sqlite"), "-q") as live:
         wait_for_telemetry(live.url)
         me = ("--server", live.url, "--user", live.user)
         arm = command("engine_arm", *me, password=live.password)
@@ -53,6 +56,20 @@ def test_an_operator_commands_a_live_flight_from_the_command_line(tmp_path):
             assert r.returncode == 0 and f"waiting: {wait}" in r.stdout, r.stdout + r.stderr
         own = command("approve", cid, *me, password=live.password)
         assert own.returncode == 1 and "may not approve critical commands" in own.stderr
+        director, secret = live.users["flight_director"]
+        approved = command("approve", cid, "--server", live.url, "--user", director,
+                           password=secret)
+        assert approved.returncode == 0, approved.stdout + approved.stderr
+        assert re.search(rf"released\s+by {director}", approved.stdout), approved.stdout
+        assert "executed" in approved.stdout
+        # the lander's CLCW, from the telemetry frames' OCF: both commands' frames accepted
+        link = command("uplink", "--server", live.url)
+        assert link.returncode == 0 and "uplink: running" in link.stdout, link.stdout
+        assert "V(R) 2, no flags" in link.stdout and "0 outstanding" in link.stdout, link.stdout
+        nobody = command("uplink", "resume", "--server", live.url)
+        assert nobody.returncode == 2 and "give --user" in nobody.stderr
+        resumed = command("uplink", "resume", *me, password=live.password)
+        assert resumed.returncode == 0 and "uplink: running" in resumed.stdout
         bad = command("imu_reset", "unit=C", *me, password=live.password)
         assert bad.returncode == 1 and "unit must be one of A, B" in bad.stderr
         wrong = command("engine_arm", *me, password="not the password")
@@ -60,8 +77,9 @@ def test_an_operator_commands_a_live_flight_from_the_command_line(tmp_path):
         history = command("history", "--server", live.url, "--csv", str(tmp_path / "c.csv"))
         assert history.returncode == 0
         assert "command 1 (engine_arm {}): effect" in history.stdout
-        assert f"command {cid} (imu_reset {{'unit': 'A'}}): approval" in history.stdout
-        assert (tmp_path / "c.csv").read_text().count("\n") == 7 + 3 + 1  # stages + header
+        assert f"command {cid} (imu_reset {{'unit': 'A'}}): executed" in history.stdout
+        stages = (tmp_path / "c.csv").read_text().count("\n") - 1  # less the header
+        assert stages == 7 + len(approved.stdout.splitlines()) - 1  # every stage of both
     gone = command("engine_arm", "--server", live.url, "--user", live.user,
                    password=live.password)
     assert gone.returncode == 1 and "cannot reach the ground server" in gone.stderr

@@ -13,58 +13,18 @@ sends nothing.
 Screenshots go to out/screenshots/command-panel-*.png (look at them).
 """
 
-import contextlib
 import csv
 import io
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 
-from tests.ground.browser import SHOTS, ground, wait_for
+from tests.ground.browser import SHOTS, ground, touchdown, wait_for
 
 # M1's ground clock starts at T+0; the signal is acquired near T+38, braking starts at T+56:14
 # and the lander (with lrf_policy terrain_aware) lands near T+72: at x30 about 75 s of silence,
 # 36 s of orbit with the lander heard, 32 s of powered descent
 SPEED = 30
-CREDENTIALS = re.compile(r"sign in as (demo-[0-9a-f]{4}) \((\w+)\), password (\S+) ")
-
-
-@contextlib.contextmanager
-def live_flight(archive: Path):
-    """`touchdown fly hakuto-r-m1 --live --all-roles` until the block ends (SIGTERM: it must
-    commit, say so and exit 0); yields the URL and {role: (name, password)} it prints."""
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "touchdown"), "fly",
-                             "hakuto-r-m1", "--live", "--all-roles", "--speed", str(SPEED),
-                             "--port", "0", "--archive", str(archive), "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=os.environ)
-    try:
-        url, users = None, {}
-        deadline = time.monotonic() + 120
-        while len(users) < 3 and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            assert line, f"touchdown fly --live ended (exit {proc.poll()})"
-            m = re.search(r"mission control: open (http://\S+/)$", line.strip())
-            url = m.group(1) if m else url
-            creds = CREDENTIALS.search(line)
-            if creds:
-                users[creds.group(2)] = creds.group(1, 3)
-        assert url and set(users) == {"operator", "flight_director", "viewer"}, users
-        yield url, users
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            rest, _ = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            rest, _ = proc.communicate()
-    assert proc.returncode == 0 and "ground: stopped (SIGTERM)" in rest, rest[-2000:]
 
 
 def frame(page, title: str):
@@ -132,7 +92,9 @@ def test_a_live_flight_commanded_from_the_panel_by_three_people(browser, tmp_pat
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with live_flight(archive) as (url, users):
+    with touchdown("fly", "hakuto-r-m1", "--live", "--all-roles", "--speed", str(SPEED),
+                   "--port", "0", "--archive", str(archive), "-q") as live:
+        url, users = live.url, live.users
         operator, director, viewer = (users[r] for r in ("operator", "flight_director",
                                                          "viewer"))
         page.goto(url)  # the downlink starts when the page opens
@@ -179,6 +141,11 @@ def test_a_live_flight_commanded_from_the_panel_by_three_people(browser, tmp_pat
         assert shown[0][2] == f"by {operator[0]}"
         assert re.fullmatch(r"commanding\.engines == armed at onboard T\+\d\d:\d\d\.\d",
                             shown[-1][2]), shown[-1]
+        # the command link's line: the lander's CLCW (every frame's OCF) counts the frame
+        uplink = panel.locator(".td-cmd-uplink-text")
+        wait_for(lambda: "lander V(R) 1 at T+" in uplink.inner_text(), 10, "V(R) 1 in the CLCW")
+        assert uplink.inner_text().startswith("Uplink running · 0 unacknowledged, 0 waiting")
+        assert panel.locator(".td-cmd-uplink button").count() == 0  # nothing to direct
 
         # a number out of its range blocks sending, with the dictionary's range and unit
         choose(panel, "telemetry_rate", packet="nav")

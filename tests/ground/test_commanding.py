@@ -56,8 +56,7 @@ def test_a_normal_command_goes_from_queued_to_its_effect_on_telemetry():
     for packet in (event(101.9, "command_received", 2.0), event(101.9, "command_executed", 2.0),
                    TmPacket(0x107, "commanding", 0, 102.0, {
                        "accepted_n": 1, "rejected_n": 0, "last_command": 2, "last_rejection": 0,
-                       "engines": 0.0, "lrf": 0.0, "lrf_policy": 0.0, "imu_disabled": 0.0,
-                       "clcw": 0.0})):
+                       "engines": 0.0, "lrf": 0.0, "lrf_policy": 0.0, "imu_disabled": 0.0})):
         g.c.on_packet(packet)
     assert stages(r)[-3:] == ["received", "executed", "effect"] and g.c.done(r)
     assert [row[2] for row in g.audit] == ["queue"]

@@ -1,8 +1,8 @@
 """Commanding a live flight end to end, headless: the ground's queue, COP-1 and the station's
 transmitter up, the lander's receiver and flight software, its telemetry down the link, the
-verifiers and the CLCW back. M1's range-finder policy set from the ground before the rim
-lands it, as the scenario timeline does; over an uplink that loses half its frames the FOP
-resends until the lander has it."""
+verifiers and the CLCW (every telemetry frame's OCF) back. M1's range-finder policy set from
+the ground before the rim lands it, as the scenario timeline does; over an uplink that loses
+half its frames the FOP resends until the lander has it."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def fly_m1_commanded(uplink_loss: float, send_at: float = 3790.0):
     fop = Fop(D.spacecraft_id, D.uplink.virtual_channel, 4, t1_s=8.0, limit=20)
     link = CommandLink(commanding, fop, lambda octets, t: lander.radiate(octets, t)[0],
                        lander.uplink.light_time_s)
-    decoder = FrameDecoder(lander.link.frame_length, D.spacecraft_id)
+    decoder = FrameDecoder(lander.link.frame_length, D.spacecraft_id, on_ocf=link.on_ocf)
     arriving: list[tuple[float, int, bytes]] = []
     record, order = None, 0
     lander.step(3700.0)  # fast-forward through the orbit (nothing commanded yet)

@@ -7,67 +7,16 @@ signal, the alarm history after the operator's actions, and the archived flight 
 and in mission-elapsed time (T+).
 """
 
-import contextlib
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from matplotlib import image
-from tests.ground.browser import SHOTS, wait_for
+from tests.ground.browser import SHOTS, touchdown, wait_for
 
 SPEED = 200  # the 53 min from acquisition of signal to impact stream in about 16 s
 ESTIMATE_RGB = (0x4D, 0xD3, 0xFF)  # plugin/objects.js: the altitude estimate's line
 REJECTED_RGB = (0xFF, 0x4D, 0x4D)  # and rejected range readings
-
-
-@dataclass
-class Started:
-    url: str  # mission control's
-    user: str | None = None  # the operator `fly --live` made for this flight
-    password: str | None = None
-
-
-@contextlib.contextmanager
-def touchdown(*args: str):
-    """Run `touchdown ARGS` until the block ends, then stop it with SIGTERM, as a service
-    manager would: it must commit, say so and exit 0. Yields the URL it prints (and, with
-    --live, the throwaway operator it prints just after)."""
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "touchdown"), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=os.environ)
-    try:
-        started = None
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            m = re.search(r"(http://\S+/)$", line.strip())
-            if m and started is None:
-                started = Started(m.group(1))
-            creds = re.search(r"sign in as (demo-[0-9a-f]{4}) \(operator\), password (\S+) ",
-                              line)
-            if started is not None and creds:
-                started.user, started.password = creds.groups()
-            if started is not None and (started.user or "--live" not in args):
-                break
-        assert started, f"touchdown {' '.join(args)} printed no URL (exit {proc.poll()})"
-        assert started.user or "--live" not in args, "fly --live printed no operator"
-        yield started
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            rest, _ = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            rest, _ = proc.communicate()
-    assert proc.returncode == 0 and "ground: stopped (SIGTERM)" in rest, rest[-2000:]
 
 
 def pixels_near(png: bytes, rgb: tuple[int, int, int], tol: int = 40) -> int:

@@ -10,8 +10,8 @@ What validates what:
   the ASM'd stream, and a decoder fed random chunk sizes come back identical and in order.
 - Damage: the packets expected to survive are worked out here from where each packet lies in the
   data-field stream; the decoder must return exactly those.
-- A hypothesis fuzz: random bytes and random mutations of a valid stream never raise and never
-  produce a packet that was not sent.
+- A hypothesis fuzz: random bytes and random mutations of a valid stream (frames with an OCF,
+  as the link sends them) never raise and never produce a packet or an OCF that was not sent.
 """
 
 from __future__ import annotations
@@ -76,15 +76,20 @@ def make_packet(rng: np.random.Generator, seq: int, size: int | None = None) -> 
 
 
 def frames_for(packets: list[bytes], length: int = L, extra_idle: int = 0,
-               vcid: int = 0) -> list[bytes]:
-    """Push every packet, then frame until the queue is empty (plus some only-idle frames)."""
-    enc = FrameEncoder(SCID, vcid=vcid, length=length)
+               vcid: int = 0, ocf: bool = False) -> list[bytes]:
+    """Push every packet, then frame until the queue is empty (plus some only-idle frames);
+    ``ocf``: each frame ends in an OCF holding its own number (octet 3)."""
+    enc = FrameEncoder(SCID, vcid=vcid, length=length, ocf=ocf)
     for p in packets:
         enc.push(p)
-    frames = []
+    frames: list[bytes] = []
+
+    def next_frame() -> bytes:
+        return enc.next_frame(bytes([1, 0, 0, len(frames) & 0xFF]) if ocf else b"")
+
     while enc.pending_octets:
-        frames.append(enc.next_frame())
-    frames += [enc.next_frame() for _ in range(extra_idle)]
+        frames.append(next_frame())
+    frames += [next_frame() for _ in range(extra_idle)]
     return frames
 
 
@@ -336,11 +341,11 @@ def test_only_candidates_with_this_links_header_reach_the_crc(traffic):
     damaged[77] ^= 0x40  # this link's header, a failed CRC: a bad frame
     bad_version = bytearray(frames[2])
     bad_version[0] |= 0x40  # version 1: no frame of this link, whatever its CRC
-    with_ocf = bytearray(frames[3])
-    with_ocf[1] |= 0x01  # OCF flag set
+    with_sync = bytearray(frames[3])
+    with_sync[4] |= 0x40  # synchronisation flag set: no frame of this link
     fhp_out = bytearray(frames[4])
     fhp_out[4:6] = (0x1800 | (D + 5)).to_bytes(2, "big")  # first header pointer past the data
-    candidates = [bytes(x) for x in (damaged, bad_version, with_ocf, fhp_out)]
+    candidates = [bytes(x) for x in (damaged, bad_version, with_sync, fhp_out)]
     noise = rng.bytes(300)
     stream = ASM + frames[0] + b"".join(ASM + c for c in candidates) + noise + ASM + frames[5]
     seen = []
@@ -385,8 +390,10 @@ def test_noise_alone_is_discarded_to_the_octet(traffic):
 
 _RNG = np.random.default_rng(99)
 _PACKETS = [make_packet(_RNG, i) for i in range(25)]
-_STREAM = stream_of(frames_for(_PACKETS, length=64, extra_idle=2))
+_FRAMES = frames_for(_PACKETS, length=64, extra_idle=2, ocf=True)  # as the link sends them
+_STREAM = stream_of(_FRAMES)
 _SENT = set(_PACKETS)
+_OCFS = {f[-6:-2] for f in _FRAMES}
 
 mutation = st.one_of(
     st.tuples(st.just("flip"), st.integers(0, len(_STREAM) - 1), st.integers(1, 255)),
@@ -416,13 +423,46 @@ def mutate(stream: bytes, ops) -> bytes:
        noise=st.binary(max_size=600))
 def test_fuzz_never_raises_and_never_invents_packets(ops, chunks, noise):
     for stream in (noise, mutate(_STREAM, ops), noise + _STREAM[:500]):
-        dec = FrameDecoder(64, spacecraft_id=SCID)
+        ocfs: list[bytes] = []
+        dec = FrameDecoder(64, spacecraft_id=SCID, on_ocf=ocfs.append)
         out, at, k = [], 0, 0
         while at < len(stream):
             n = chunks[k % len(chunks)]
             out += dec.feed(stream[at:at + n])
             at, k = at + n, k + 1
-        assert all(p in _SENT for p in out)
+        assert all(p in _SENT for p in out) and all(o in _OCFS for o in ocfs)
         assert dec.stats.packets == len(out)
     if not ops:
-        assert FrameDecoder(64, spacecraft_id=SCID).feed(_STREAM) == _PACKETS
+        ocfs = []
+        assert FrameDecoder(64, SCID, on_ocf=ocfs.append).feed(_STREAM) == _PACKETS
+        assert ocfs == [f[-6:-2] for f in _FRAMES]
+
+
+def test_the_operational_control_field_rides_at_the_end_of_each_frame():
+    """Frames with an OCF (flag set, 4 octets before the FECF, the data field 4 shorter) and
+    frames without one decode alike, packets across both; each accepted frame's OCF goes to
+    ``on_ocf`` in order, a corrupted frame's never."""
+    rng = np.random.default_rng(7)
+    packets = [make_packet(rng, i, size=300) for i in range(4)]
+    with_ocf = FrameEncoder(SCID, length=L, ocf=True)
+    for p in packets:
+        with_ocf.push(p)
+    words = [bytes([1, 0, 0, k]) for k in range(6)]
+    frames = [with_ocf.next_frame(w) for w in words]
+    h = header_fields(frames[0])
+    assert h["ocf"] == 1 and frames[0][-6:-2] == words[0] and with_ocf.data_length == D - 4
+    decoded = decode_frame(frames[1], spacecraft_id=SCID)
+    assert decoded.ocf == words[1] and len(decoded.data) == D - 4
+    assert decode_frame(FrameEncoder(SCID).next_frame()).ocf is None
+    with pytest.raises(FrameError, match="4 octets of OCF"):
+        with_ocf.next_frame()
+    with pytest.raises(FrameError, match="0 octets of OCF"):
+        FrameEncoder(SCID).next_frame(words[0])
+    damaged = bytearray(frames[4])
+    damaged[-4] ^= 0x40  # the OCF itself: the CRC covers it
+    seen: list[bytes] = []
+    dec = FrameDecoder(L, SCID, on_ocf=seen.append)
+    out = dec.feed(b"".join(ASM + f for f in (*frames[:4], bytes(damaged), frames[5])))
+    assert seen == [words[k] for k in (0, 1, 2, 3, 5)]
+    # packets 0-2 end within the first four frames' data; the damaged frame loses packet 3
+    assert out == packets[:3] and dec.stats.frames_bad_crc == 1

@@ -34,6 +34,11 @@ from touchdown.telemetry.packets import PacketEncoder
 
 EPOCH = datetime(2023, 4, 25, 15, 40, tzinfo=UTC)
 SCID = 0x1A5
+
+
+def CLCW(t: float) -> bytes:  # noqa: N802  the receiver's CLCW by time: V(R) 7 after 100 s
+    return bytes([1, 0, 0, 7 if t > 100.0 else 0])
+
 ATLAS = (np.array([0.0, 1e5]), np.array([47.5, 47.5]), np.array([44.4, 44.4]))
 CLEAN = dict(frame_loss_probability=0.0, bit_error_rate=0.0, elevation_mask_deg=-90.0)
 
@@ -73,13 +78,21 @@ def receive(downlink, length: int = 256) -> tuple[list[bytes], list[float], Fram
 def test_saturated_link_runs_at_its_rate(eph):
     cfg = LinkConfig(rate_bps=8000.0, frame_length=256, queue_limit_octets=10**7, **CLEAN)
     sent = [(0.0, 3, packet(i)) for i in range(2000)]
-    dl = simulate_downlink(sent, ATLAS, cfg, epoch_utc=EPOCH, spacecraft_id=SCID, ephemeris=eph)
+    dl = simulate_downlink(sent, ATLAS, cfg, epoch_utc=EPOCH, spacecraft_id=SCID, clcw=CLCW,
+                           ephemeris=eph)
     T = (4 + 256) * 8 / 8000.0
     assert np.allclose(np.diff(dl.t_send_s), T, rtol=0, atol=1e-9)
+    # every frame carries the receiver's CLCW as it stood when the frame started
+    ocfs: list[bytes] = []
+    dec = FrameDecoder(256, SCID, on_ocf=ocfs.append)
+    for _, wire in dl.frames:
+        dec.feed(wire)
+    assert ocfs == [CLCW(t - T) for t in dl.t_send_s] and {o[3] for o in ocfs} == {0, 7}
     got, when, _ = receive(dl)
     assert got == [p for _, _, p in sent]  # FIFO within a priority, nothing lost
     octets_per_s = 100 * (len(got) - 1) / (when[-1] - when[0])
-    assert octets_per_s == pytest.approx(8000.0 / 8 * 248 / 260, rel=2e-3)
+    # 244 octets of data a frame: 256 less the header (6), the OCF (4) and the FECF (2)
+    assert octets_per_s == pytest.approx(8000.0 / 8 * 244 / 260, rel=2e-3)
     assert dl.stats.frames_sent == dl.stats.frames_delivered == len(dl.frames)
     assert dl.stats.packets_sent == 2000 and dl.stats.packets_unsent == 0
 
@@ -95,7 +108,7 @@ def _delays_by_priority(traffic, got, when) -> dict[int, list[float]]:
 def test_short_link_delays_high_priority_numbers_more(eph):
     traffic = dictionary_traffic(600.0)  # ~1,190 bit/s of packets: needs ~1,250 bit/s of frames
     cfg = LinkConfig(rate_bps=1100.0, queue_limit_octets=10**7, **CLEAN)
-    dl = simulate_downlink(traffic, ATLAS, cfg, epoch_utc=EPOCH, spacecraft_id=SCID,
+    dl = simulate_downlink(traffic, ATLAS, cfg, epoch_utc=EPOCH, spacecraft_id=SCID, clcw=CLCW,
                            ephemeris=eph)
     got, when, _ = receive(dl)
     assert sorted(got) == sorted(p for _, _, p in traffic)  # late, but all there
@@ -109,7 +122,7 @@ def test_short_link_delays_high_priority_numbers_more(eph):
 def test_full_queue_drops_the_lowest_priority_first_and_counts(eph):
     traffic = dictionary_traffic(600.0)
     cfg = LinkConfig(rate_bps=800.0, queue_limit_octets=6000, **CLEAN)
-    dl = simulate_downlink(traffic, ATLAS, cfg, epoch_utc=EPOCH, spacecraft_id=SCID,
+    dl = simulate_downlink(traffic, ATLAS, cfg, epoch_utc=EPOCH, spacecraft_id=SCID, clcw=CLCW,
                            ephemeris=eph)
     got, when, _ = receive(dl)
     made = {p: prio for _, prio, p in traffic}
@@ -133,7 +146,7 @@ def test_nothing_after_destruction(eph):
     traffic = dictionary_traffic(300.0)
     cfg = LinkConfig(**CLEAN)
     destroyed = 120.3
-    dl = simulate_downlink(traffic, ATLAS, cfg, epoch_utc=EPOCH, spacecraft_id=SCID,
+    dl = simulate_downlink(traffic, ATLAS, cfg, epoch_utc=EPOCH, spacecraft_id=SCID, clcw=CLCW,
                            destroyed_s=destroyed, ephemeris=eph)
     last_arrival = destroyed + eph.light_time_s(EPOCH, destroyed, *(a[0] for a in ATLAS[1:]))
     assert max(t for t, _ in dl.frames) <= last_arrival
@@ -147,7 +160,7 @@ def test_arrival_is_send_plus_light_time_along_the_path(eph):
     path = (np.array([0.0, 200.0]), np.array([40.0, 47.5]), np.array([30.0, 44.4]))
     cfg = LinkConfig(**CLEAN)
     dl = simulate_downlink(dictionary_traffic(200.0), path, cfg, epoch_utc=EPOCH,
-                           spacecraft_id=SCID, ephemeris=eph)
+                           spacecraft_id=SCID, clcw=CLCW, ephemeris=eph)
     t_send = dl.t_start_s + (dl.sent_index + 1) * cfg.frame_period_s
     assert np.allclose(dl.t_send_s, t_send, rtol=0, atol=1e-9)
     lat = np.interp(t_send, path[0], path[1])
@@ -163,7 +176,7 @@ def test_frames_sent_with_the_earth_below_the_mask_are_lost(eph):
     path = (np.array([0.0, 130.0]), np.array([0.0, 0.0]), np.array([80.0, 100.0]))
     cfg = LinkConfig(**{**CLEAN, "elevation_mask_deg": 5.0, "queue_limit_octets": 10**6})
     traffic = [(0.0, 1, packet(i)) for i in range(1000)]
-    dl = simulate_downlink(traffic, path, cfg, epoch_utc=EPOCH, spacecraft_id=SCID,
+    dl = simulate_downlink(traffic, path, cfg, epoch_utc=EPOCH, spacecraft_id=SCID, clcw=CLCW,
                            ephemeris=eph)
     n = dl.stats.frames_sent
     t_send = dl.t_start_s + (np.arange(n) + 1) * cfg.frame_period_s
@@ -172,7 +185,7 @@ def test_frames_sent_with_the_earth_below_the_mask_are_lost(eph):
     assert dl.stats.frames_lost_visibility == int((el < 5.0).sum())
     assert np.array_equal(dl.sent_index, np.flatnonzero(el >= 5.0))
     far = simulate_downlink(traffic, (ATLAS[0], ATLAS[1], ATLAS[2] + 180.0), cfg,
-                            epoch_utc=EPOCH, spacecraft_id=SCID, ephemeris=eph)
+                            epoch_utc=EPOCH, spacecraft_id=SCID, clcw=CLCW, ephemeris=eph)
     assert far.frames == [] and far.stats.frames_lost_visibility == far.stats.frames_sent > 0
 
 
@@ -180,7 +193,7 @@ def test_loss_and_bit_errors_are_binomial_and_counted(eph):
     traffic = [(0.0, 1, packet(i, 200)) for i in range(3000)]
     noisy = LinkConfig(frame_loss_probability=0.1, bit_error_rate=1e-4,
                        elevation_mask_deg=-90.0, queue_limit_octets=10**7, seed=3)
-    dl = simulate_downlink(traffic, ATLAS, noisy, epoch_utc=EPOCH, spacecraft_id=SCID,
+    dl = simulate_downlink(traffic, ATLAS, noisy, epoch_utc=EPOCH, spacecraft_id=SCID, clcw=CLCW,
                            ephemeris=eph)
     n, s = dl.stats.frames_sent, dl.stats
     assert n > 2000
@@ -190,7 +203,7 @@ def test_loss_and_bit_errors_are_binomial_and_counted(eph):
     assert abs(s.bits_flipped - 1e-4 * bits) < 5 * math.sqrt(bits * 1e-4)
     clean = simulate_downlink(traffic, ATLAS, LinkConfig(**{**noisy.__dict__,
                                                             "bit_error_rate": 0.0}),
-                              epoch_utc=EPOCH, spacecraft_id=SCID, ephemeris=eph)
+                              epoch_utc=EPOCH, spacecraft_id=SCID, clcw=CLCW, ephemeris=eph)
     assert np.array_equal(clean.sent_index, dl.sent_index)  # the same frames were lost
     diff = sum(int.from_bytes(bytes(a ^ b for a, b in zip(x, y, strict=True)), "big")
                .bit_count() for (_, x), (_, y) in zip(dl.frames, clean.frames, strict=True))
@@ -202,11 +215,11 @@ def test_loss_and_bit_errors_are_binomial_and_counted(eph):
 def test_same_seed_same_output(eph):
     traffic = dictionary_traffic(120.0)
     cfg = LinkConfig(frame_loss_probability=0.05, bit_error_rate=1e-4, seed=7)
-    a, b = (simulate_downlink(traffic, ATLAS, cfg, epoch_utc=EPOCH, spacecraft_id=SCID,
+    a, b = (simulate_downlink(traffic, ATLAS, cfg, epoch_utc=EPOCH, spacecraft_id=SCID, clcw=CLCW,
                               ephemeris=eph) for _ in range(2))
     assert a.frames == b.frames and a.stats == b.stats
     c = simulate_downlink(traffic, ATLAS, LinkConfig(**{**cfg.__dict__, "seed": 8}),
-                          epoch_utc=EPOCH, spacecraft_id=SCID, ephemeris=eph)
+                          epoch_utc=EPOCH, spacecraft_id=SCID, clcw=CLCW, ephemeris=eph)
     assert c.frames != a.frames
 
 
@@ -214,8 +227,8 @@ def test_a_75_minute_flight_is_quick(eph):
     traffic = dictionary_traffic(4500.0)
     assert len(traffic) > 19_000
     start = time.perf_counter()
-    dl = simulate_downlink(traffic, ATLAS, LinkConfig(), epoch_utc=EPOCH, spacecraft_id=SCID,
-                           ephemeris=eph)
+    dl = simulate_downlink(traffic, ATLAS, LinkConfig(), epoch_utc=EPOCH,
+                           spacecraft_id=SCID, clcw=CLCW, ephemeris=eph)
     assert time.perf_counter() - start < 2.0
     assert dl.stats.packets_sent == len(traffic)
 
@@ -231,7 +244,7 @@ def test_config_from_scenario_and_bad_values():
         LinkConfig(frame_length=8)
     with pytest.raises(LinkError, match="time order"):
         simulate_downlink([(5.0, 1, packet(0)), (1.0, 1, packet(1))], ATLAS, LinkConfig(),
-                          epoch_utc=EPOCH, spacecraft_id=SCID)
+                          epoch_utc=EPOCH, spacecraft_id=SCID, clcw=CLCW)
 
 
 def test_a_link_run_in_pieces_sends_what_one_run_does(eph):
@@ -241,9 +254,9 @@ def test_a_link_run_in_pieces_sends_what_one_run_does(eph):
 
     traffic = dictionary_traffic(60.0)
     cfg = LinkConfig(frame_loss_probability=0.05, bit_error_rate=1e-4, seed=11)
-    whole = simulate_downlink(traffic, ATLAS, cfg, epoch_utc=EPOCH, spacecraft_id=SCID,
+    whole = simulate_downlink(traffic, ATLAS, cfg, epoch_utc=EPOCH, spacecraft_id=SCID, clcw=CLCW,
                               ephemeris=eph)
-    tx = Transmitter(cfg, epoch_utc=EPOCH, spacecraft_id=SCID, ephemeris=eph)
+    tx = Transmitter(cfg, epoch_utc=EPOCH, spacecraft_id=SCID, clcw=CLCW, ephemeris=eph)
     pieces, made, t = [], list(traffic), 0.0
     while made or t < whole.t_send_s[-1] + 1.0:
         t += 0.5

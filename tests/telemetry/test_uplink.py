@@ -13,14 +13,14 @@ from touchdown.sim.run import fly
 from touchdown.telemetry.cop import Farm, Fop
 from touchdown.telemetry.dictionary import load_dictionary
 from touchdown.telemetry.frames import crc16
-from touchdown.telemetry.tc_frames import TcFrame, encode_tc_frame
+from touchdown.telemetry.tc_frames import Clcw, TcFrame, encode_tc_frame
 from touchdown.telemetry.telecommands import TelecommandEncoder
 from touchdown.telemetry.uplink import (
     Receiver,
     Uplink,
     UplinkConfig,
     deliver,
-    timeline_rows,
+    receive_timeline,
 )
 
 D = load_dictionary()
@@ -85,12 +85,15 @@ def test_a_scenario_timeline_takes_the_real_path():
     from datetime import UTC, datetime
 
     epoch = datetime(2019, 4, 11, 17, 0, tzinfo=UTC)
-    rows = timeline_rows([(100.0, "imu_reset", (0.0,)), (50.0, "lrf_policy", (1.0,))], epoch,
-                         rate_bps=4000.0)
-    (t1, code1, arg1, _), (t2, code2, arg2, _) = rows
+    rx = receive_timeline([(100.0, "imu_reset", (0.0,)), (50.0, "lrf_policy", (1.0,))], epoch,
+                          rate_bps=4000.0)
+    (t1, code1, arg1, _), (t2, code2, arg2, _) = rx.given
     frame_s = len(frame(TelecommandEncoder(D).encode("lrf_policy", {"policy": 1}))) * 8 / 4000
     assert (code1, arg1, code2, arg2) == (7.0, 1.0, 1.0, 0.0)  # in send order
     assert 1.2 < t1 - 50.0 - frame_s < 1.4 and 1.2 < t2 - 100.0 - frame_s < 1.4
+    # the CLCW the telemetry frames carry: V(R) counts the frames accepted by each time
+    vr = [Clcw.decode(rx.clcw_at(t)).report_value for t in (0.0, t1 - 1e-6, t1, t2 - 1e-6, t2)]
+    assert vr == [0, 0, 1, 1, 2]
 
 
 @needs_terrain

@@ -6,7 +6,9 @@ until it is done, refused, or waiting for people (a critical command: ``arm``, `
 then a flight director's ``approve``; a blocked one: a flight director's ``override``).
 ``touchdown command arm|execute|approve|cancel ID`` and ``override ID --reason TEXT`` act on a
 queued command; ``touchdown command history`` lists them (``--csv FILE`` exports every stage).
-The password is asked for, or read from stdin with ``--password-stdin``.
+``touchdown command uplink`` shows the command link, and with ``unlock``, ``set_vr VALUE`` or
+``resume`` directs it (COP-1, for a lander in lockout or a FOP that stopped). The password is
+asked for, or read from stdin with ``--password-stdin``.
 """
 
 from __future__ import annotations
@@ -186,3 +188,44 @@ def history(server: str, user: str | None, password_stdin: bool, debug: bool,
         if csv_path is not None:
             csv_path.write_bytes(client.download("/api/commands.csv"))
             click.echo(f"wrote {csv_path}")
+
+
+def _uplink_lines(status: dict[str, Any]) -> list[str]:
+    if not status["uplink"]:
+        return ["uplink: none (this server shows a recorded flight)"]
+    lines = [f"uplink: {'STOPPED: ' + status['alert'] if status['alert'] else 'running'}",
+             f"  FOP: next N(S) {status['next_seq']}, acknowledged to {status['acknowledged']}, "
+             f"{status['outstanding']} outstanding, {status['waiting']} waiting "
+             f"(window {status['window']})"]
+    clcw = status["clcw"]
+    if clcw is None:
+        lines.append("  the lander's CLCW: none received yet")
+    else:
+        flags = [f for f in ("lockout", "wait", "retransmit") if clcw[f]]
+        lines.append(f"  the lander's CLCW at {mission_clock(clcw['t'])}: V(R) "
+                     f"{clcw['report_value']}, {', '.join(flags) if flags else 'no flags'}")
+    return lines
+
+
+@command.command("uplink")
+@click.argument("directive", required=False, type=click.Choice(["unlock", "set_vr", "resume"]))
+@click.argument("value", required=False, type=click.IntRange(0, 255))
+@_server_options(user_required=False)
+def uplink(directive: str | None, value: int | None, server: str, user: str | None,
+           password_stdin: bool, debug: bool) -> None:
+    """Show the command link (the FOP, the lander's last CLCW); with DIRECTIVE, act on it:
+    unlock (a lander in lockout), set_vr VALUE (restart the frame numbering), resume (after
+    the FOP stopped)."""
+    if directive is not None and user is None:
+        raise click.UsageError(f"a directive changes the uplink: give --user to sign in as an "
+                               f"operator (touchdown command uplink {directive} --user NAME)")
+    if (directive == "set_vr") != (value is not None):
+        raise click.UsageError("set_vr takes the next frame's N(S), 0..255 (touchdown command "
+                               "uplink set_vr 0); the other directives take no value")
+    with errors_to_exit(debug):
+        client = _client(server, user, password_stdin)
+        status = (client.get("/api/uplink") if directive is None else
+                  client.post(f"/api/uplink/{directive}",
+                              {} if value is None else {"value": value}))
+        for line in _uplink_lines(status):
+            click.echo(line)

@@ -81,7 +81,7 @@ async def _serve(ingest, clock: Callable[[], float], flight: FlightInfo, host: s
 
                 def decoder() -> FrameDecoder:
                     return junk.decoder(frame_length, ingest.dictionary.spacecraft_id,
-                                        ingest.frame_stats)
+                                        ingest.frame_stats, ingest.ocf)
 
                 tcp = await start_ingest_server(ingest, host, ingest_port, clock=clock,
                                                 decoder=decoder, junk=junk)

@@ -286,8 +286,6 @@ F_POLICY_SET = FSW.add("policy_set", 1, "-",
                        "ground set), plus 1 (0: the scenario's)")
 F_IMU_OFF = FSW.add("imu_disabled", 1, "-",
                     "IMU units the ground disabled, a bit each (1: A, 2: B)")
-F_CLCW = FSW.add("clcw", 1, "-", "the command receiver's CLCW (its 32 bits as a number; "
-                 "0 before the first frame), written by the shell's receiver")
 F_ABORT = FSW.add("abort", 2, "-, m",
                   "1 while the ground's abort holds the lander (0: none), and the altitude it "
                   "holds")

@@ -25,7 +25,7 @@ from aiohttp import web
 
 from touchdown.errors import AlarmError
 from touchdown.ground.archive import AlarmRecord
-from touchdown.ground.auth import audit, current_session, refused, requires
+from touchdown.ground.auth import audit, current_session, requires
 from touchdown.ground.http import (
     CLOCK,
     INGEST,
@@ -36,6 +36,7 @@ from touchdown.ground.http import (
     query_limit,
 )
 from touchdown.ground.ingest import Ingest
+from touchdown.ground.users import refused
 
 COMMENT_MAX = 1_000  # characters of a comment or a name kept
 

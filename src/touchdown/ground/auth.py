@@ -49,7 +49,14 @@ from touchdown.errors import ArchiveError
 from touchdown.ground.archive import UserRecord
 from touchdown.ground.guard import CSRF_HEADER, GUARD, UNSAFE_METHODS, refusal
 from touchdown.ground.http import CLOCK, INGEST, error, http_error, json_response, query_limit
-from touchdown.ground.users import NAME, PASSWORD_MAX, ROLES, dummy_hash, verify_password
+from touchdown.ground.users import (
+    NAME,
+    PASSWORD_MAX,
+    ROLES,
+    dummy_hash,
+    refused,
+    verify_password,
+)
 
 log = logging.getLogger("touchdown.ground")
 
@@ -236,11 +243,6 @@ def _audit_refusal(request: web.Request, *args: Any) -> None:
         audit(request, *args)
     except ArchiveError:
         log.exception("the audit log cannot be written")
-
-
-def refused(status: int, message: str) -> str:
-    """The audit outcome of a refusal."""
-    return f"refused ({status}): {message}"
 
 
 # ---------------------------------------------------------------- authorisation

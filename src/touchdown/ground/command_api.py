@@ -13,6 +13,11 @@ CSV export), and the people's actions on commands, over ``touchdown.ground.comma
   is released at once unless a flight rule blocks it.
 - ``POST /api/commands/{id}/{arm|execute|approve|override|cancel}`` (``override``:
   ``{"reason"}``).
+- ``GET /api/uplink`` — the command link: ``{"uplink": bool}`` and, with one, the FOP's state
+  (alert, next N(S), acknowledged, frames outstanding and waiting) and the lander's last CLCW
+  (from the telemetry frames' OCF, with its ground time).
+- ``POST /api/uplink/{unlock|set_vr|resume}`` (``set_vr``: ``{"value"}``) — COP-1 directives,
+  for a lander in lockout or a FOP that stopped (``touchdown.ground.command_link``).
 
 State-changing requests need a signed-in user whose role has the ``commands`` permission
 (``touchdown.ground.auth``); approving and overriding need the flight director's. Every
@@ -190,6 +195,33 @@ async def act(request: web.Request) -> web.Response:
     return json_response(record.to_dict())
 
 
+async def uplink_status(request: web.Request) -> web.Response:
+    link = request.app[COMMAND_LINK]
+    return json_response({"uplink": False} if link is None else {"uplink": True,
+                                                                  **link.status()})
+
+
+def _describe_directive(request: web.Request) -> tuple[str, str | None, str]:
+    return f"uplink {request.match_info['directive']}", "uplink", "direct the uplink"
+
+
+@requires("commands", _describe_directive)
+async def directive(request: web.Request) -> web.Response:
+    """POST /api/uplink/{directive}: a COP-1 directive, as the user signed in."""
+    session = current_session(request)
+    assert session is not None
+    link = request.app[COMMAND_LINK]
+    if link is None:
+        return error(409, "this server has no uplink (a recorded flight)")
+    body = await _body(request)
+    try:
+        link.directive(request.match_info["directive"], session.user, session.role,
+                       body.get("value"))
+    except CommandingError as exc:
+        return error(exc.status, str(exc))
+    return json_response({"uplink": True, **link.status()})
+
+
 def _audit(app: web.Application) -> Callable[..., None]:
     """Commanding's audit rows, into the archive's audit log (committed at once)."""
     archive = app[INGEST].archive
@@ -234,6 +266,7 @@ def add_command_routes(app: web.Application, station: Station | None,
         fop = Fop(d.spacecraft_id, d.uplink.virtual_channel, FOP_WINDOW, FOP_T1_S, FOP_LIMIT)
         link = CommandLink(commanding, fop, station.radiate, station.light_time_s)
         ingest.packet_listeners.append(link.on_packet)
+        ingest.ocf_listeners.append(link.on_ocf)
         app.cleanup_ctx.append(_ticking(link, TICK_S / clock_rate))
     app[COMMANDING], app[COMMAND_LINK] = commanding, link
     app.add_routes([
@@ -242,7 +275,9 @@ def add_command_routes(app: web.Application, station: Station | None,
         web.get("/api/commands", history),
         web.get("/api/commands/{id}", one),
         web.post("/api/commands", submit),
-        web.post("/api/commands/{id}/{action:arm|execute|approve|override|cancel}", act)])
+        web.post("/api/commands/{id}/{action:arm|execute|approve|override|cancel}", act),
+        web.get("/api/uplink", uplink_status),
+        web.post("/api/uplink/{directive:unlock|set_vr|resume}", directive)])
 
 
 def _ticking(link: CommandLink, every_s: float) -> Callable[[web.Application],

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from touchdown.errors import CommandError, CommandingError
-from touchdown.ground.users import ROLES
+from touchdown.ground.users import ROLES, refused
 from touchdown.telemetry.dictionary import Command, Condition, Dictionary, Rule
 from touchdown.telemetry.packets import TmPacket
 from touchdown.telemetry.telecommands import TelecommandEncoder, raw_arguments
@@ -110,11 +110,6 @@ def rules_blocking(dictionary: Dictionary, name: str,
     return out
 
 
-def _refused(status: int, why: str) -> str:
-    """An audit row's outcome for a refusal (as ``touchdown.ground.auth.refused``)."""
-    return f"refused ({status}): {why}"
-
-
 def _holds(condition: Condition, value: float | None) -> bool:
     return value is not None and condition.holds(value)
 
@@ -137,7 +132,7 @@ class Commanding:
                  on_stage: Callable[[CommandRecord, Stage], None] = lambda r, s: None,
                  first_id: int = 1) -> None:
         self.dictionary, self.clock, self.latest = dictionary, clock, latest
-        self._release, self._audit, self.light_time_s = release, audit, light_time_s
+        self._release, self.audit, self.light_time_s = release, audit, light_time_s
         self._on_stage = on_stage
         self.encoder = TelecommandEncoder(dictionary)
         code = next(f for f in dictionary["event"].fields if f.name == "code")
@@ -155,14 +150,14 @@ class Commanding:
         try:
             raw_arguments(command, arguments)
         except CommandError as exc:
-            self._audit(user, role, "queue", name, {"arguments": dict(arguments)},
-                        _refused(400, str(exc)))
+            self.audit(user, role, "queue", name, {"arguments": dict(arguments)},
+                        refused(400, str(exc)))
             raise
         record = CommandRecord(self._next_id, name, dict(arguments), command.significance)
         self._next_id += 1
         self.records[record.id] = record
         self._stage(record, "queued", user)
-        self._audit(user, role, "queue", self._target(record), {"arguments": dict(arguments)},
+        self.audit(user, role, "queue", self._target(record), {"arguments": dict(arguments)},
                     "ok")
         if not command.critical:
             self._try_release(record, user)
@@ -174,7 +169,7 @@ class Commanding:
         self._may(user, role, "commands", "arm commands", "arm", self._target(record))
         self._in(record, ("queued",), "arm", user, role)
         self._stage(record, "armed", user)
-        self._audit(user, role, "arm", self._target(record), {}, "ok")
+        self.audit(user, role, "arm", self._target(record), {}, "ok")
         return record
 
     def execute(self, record_id: int, user: str, role: str) -> CommandRecord:
@@ -183,7 +178,7 @@ class Commanding:
         self._may(user, role, "commands", "execute commands", "execute", self._target(record))
         self._in(record, ("armed",), "execute", user, role)
         self._stage(record, "approval", user)
-        self._audit(user, role, "execute", self._target(record), {}, "ok")
+        self.audit(user, role, "execute", self._target(record), {}, "ok")
         return record
 
     def approve(self, record_id: int, user: str, role: str) -> CommandRecord:
@@ -196,9 +191,9 @@ class Commanding:
         if user == executed_by:
             why = (f"{user} executed {self._target(record)}: a second person must approve it "
                    "(two-person rule)")
-            self._audit(user, role, "approve", self._target(record), {}, _refused(403, why))
+            self.audit(user, role, "approve", self._target(record), {}, refused(403, why))
             raise CommandingError(why, 403)
-        self._audit(user, role, "approve", self._target(record), {}, "ok")
+        self.audit(user, role, "approve", self._target(record), {}, "ok")
         self._try_release(record, user)
         return record
 
@@ -210,9 +205,9 @@ class Commanding:
         self._in(record, ("blocked",), "override", user, role)
         if not reason or not reason.strip():
             why = "say why the rule is overridden: the audit log keeps the reason"
-            self._audit(user, role, "override", self._target(record), {}, _refused(400, why))
+            self.audit(user, role, "override", self._target(record), {}, refused(400, why))
             raise CommandingError(why, 400)
-        self._audit(user, role, "override", self._target(record),
+        self.audit(user, role, "override", self._target(record),
                     {"reason": reason.strip(), "rules": record.stages[-1].detail}, "ok")
         self._do_release(record, user, f"flight rules overridden: {reason.strip()}")
         return record
@@ -223,7 +218,7 @@ class Commanding:
         self._may(user, role, "commands", "cancel commands", "cancel", self._target(record))
         self._in(record, ("queued", "armed", "approval", "blocked"), "cancel", user, role)
         self._stage(record, "cancelled", user)
-        self._audit(user, role, "cancel", self._target(record), {}, "ok")
+        self.audit(user, role, "cancel", self._target(record), {}, "ok")
         return record
 
     # ---------------------------------------------------------------- the link's reports
@@ -255,7 +250,7 @@ class Commanding:
             if self.done(record) or math.isnan(record.arrival_first_s):
                 continue
             command = self.encoder.command(record.name)
-            if self._refused(command, record, packet):
+            if self.refused(command, record, packet):
                 continue
             verifier = next(v for v in command.verifiers if not record.reached(v.stage))
             # the stages in order: a later one waits for this one
@@ -282,7 +277,7 @@ class Commanding:
                                    "of the arrival")
 
     # ---------------------------------------------------------------- inside
-    def _refused(self, command: Command, record: CommandRecord, packet: TmPacket) -> bool:
+    def refused(self, command: Command, record: CommandRecord, packet: TmPacket) -> bool:
         """A command_rejected event with this command's code in its window: failed."""
         if packet.name != "event" or record.reached("executed"):
             return False
@@ -331,7 +326,7 @@ class Commanding:
         if permission not in ROLES.get(role, frozenset()):
             roles = [r for r, p in ROLES.items() if permission in p]
             why = f"{user} is a {role} and may not {what} (that takes {' or '.join(roles)})"
-            self._audit(user, role, action, target, {}, _refused(403, why))
+            self.audit(user, role, action, target, {}, refused(403, why))
             raise CommandingError(why, 403)
 
     def _in(self, record: CommandRecord, stages: tuple[str, ...], action: str, user: str,
@@ -339,7 +334,7 @@ class Commanding:
         if record.state not in stages:
             why = (f"{self._target(record)} is {record.state}; {action} needs it "
                    f"{' or '.join(stages)}")
-            self._audit(user, role, action, self._target(record), {}, _refused(409, why))
+            self.audit(user, role, action, self._target(record), {}, refused(409, why))
             raise CommandingError(why, 409)
 
     @staticmethod

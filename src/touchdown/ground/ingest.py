@@ -102,8 +102,10 @@ class Ingest:
         self.alarms = AlarmMonitor(dictionary, archive)
         self.link = LinkMonitor(dictionary, archive, los_timeout_s)
         self.subscribers: list[Subscriber] = []
-        # called with every packet archived (the command link's verifiers and CLCW)
+        # called with every packet archived (the command link's verifiers)
         self.packet_listeners: list[Callable[[TmPacket], None]] = []
+        # called with every good frame's operational control field (the command link's CLCW)
+        self.ocf_listeners: list[Callable[[bytes], None]] = []
         self.frame_stats = DecoderStats()
         self._seq: dict[int, _Sequence] = {}
         self._load()
@@ -147,6 +149,11 @@ class Ingest:
         self.subscribers.append(callback)
         return lambda: self.subscribers.remove(callback) if callback in self.subscribers \
             else None
+
+    def ocf(self, octets: bytes) -> None:
+        """A good frame's operational control field (4 octets): to the listeners."""
+        for listener in tuple(self.ocf_listeners):
+            listener(octets)
 
     def packet(self, raw: bytes, t_received: float) -> TmPacket | None:
         """Ingest one whole packet received at ground time t_received (s); returns it decoded,

@@ -84,9 +84,12 @@ class JunkSampler:
         self._t_record = -float("inf")  # ground time of the last junk record
 
     def decoder(self, length: int, spacecraft_id: int | None,
-                stats: DecoderStats | None = None) -> FrameDecoder:
-        """A frame decoder whose frames and junk go through this sampler."""
-        return FrameDecoder(length, spacecraft_id, self.frame, stats=stats, on_junk=self.junk)
+                stats: DecoderStats | None = None,
+                on_ocf: Callable[[bytes], None] | None = None) -> FrameDecoder:
+        """A frame decoder whose frames and junk go through this sampler (``on_ocf``: where
+        the frames' operational control fields go)."""
+        return FrameDecoder(length, spacecraft_id, self.frame, stats=stats, on_junk=self.junk,
+                            on_ocf=on_ocf)
 
     def frame(self, frame: bytes, ok: bool) -> None:
         """A frame candidate: good ones archived, rejected ones within the budget."""

@@ -44,7 +44,8 @@ class Replayer:
         self.ingest = ingest
         self._t = 0.0
         self.junk = JunkSampler(ingest.archive, lambda: self._t)
-        self.decoder = self.junk.decoder(frame_length, spacecraft_id, ingest.frame_stats)
+        self.decoder = self.junk.decoder(frame_length, spacecraft_id, ingest.frame_stats,
+                                         ingest.ocf)
         self.report = ReplayReport(frames=self.decoder.stats)
 
     def record(self, t: float, data: bytes) -> None:

@@ -48,6 +48,11 @@ def check_role(role: str) -> str:
     return role
 
 
+def refused(status: int, message: str) -> str:
+    """An audit row's outcome for a refusal."""
+    return f"refused ({status}): {message}"
+
+
 def check_password(password: str) -> str:
     """A password as given, or InputError when it is too short or too long."""
     if not isinstance(password, str) or len(password) < PASSWORD_MIN:

@@ -23,6 +23,7 @@ from touchdown.telemetry.flight_info import FlightInfo
 from touchdown.telemetry.link import Downlink, LinkConfig, simulate_downlink
 from touchdown.telemetry.onboard import Outgoing, TelemetryTask
 from touchdown.telemetry.recording import write_recording
+from touchdown.telemetry.uplink import receive_timeline
 
 SAMPLE_S = 0.5  # s, how often the host drains telemetry between compiled chunks
 
@@ -72,8 +73,9 @@ def fly_downlink(s: Scenario, seed: int | np.random.SeedSequence = 0,
     trace = flight.trace
     path = (trace["t_s"].to_numpy(), trace["lat_deg"].to_numpy(), trace["lon_deg"].to_numpy())
     config = LinkConfig.from_scenario(s, seed)
+    epoch = FlightInfo.from_scenario(s).epoch_utc
+    receiver = receive_timeline(s["commands"], epoch, s["link.uplink_rate_bps"])
     link = simulate_downlink([(p.t, p.priority, p.data) for p in packets], path, config,
-                             epoch_utc=FlightInfo.from_scenario(s).epoch_utc,
-                             spacecraft_id=dictionary.spacecraft_id,
-                             destroyed_s=destroyed_s(flight))
+                             epoch_utc=epoch, spacecraft_id=dictionary.spacecraft_id,
+                             clcw=receiver.clcw_at, destroyed_s=destroyed_s(flight))
     return DownlinkedFlight(flight, packets, link, config, dictionary)

@@ -8,7 +8,7 @@ octets   bits    field
 0-1      2       transfer frame version number, 00
          10      spacecraft ID
          3       virtual channel ID
-         1       operational control field flag, 0 (no OCF)
+         1       operational control field flag: 1 when the frame ends in an OCF
 2        8       master channel frame count (wraps at 256)
 3        8       virtual channel frame count (wraps at 256)
 4-5      1       secondary header flag, 0
@@ -17,7 +17,9 @@ octets   bits    field
          2       segment length ID, 11
          11      first header pointer: offset in the data field of the first packet header that
                  starts in this frame; 0x7FF when none starts, 0x7FE for an only-idle frame
-6..L-3           data field: packets back to back, a packet may span frames
+6..             data field: packets back to back, a packet may span frames
+L-6..L-3         operational control field (when flagged): the command receiver's CLCW
+                 (``touchdown.telemetry.tc_frames.Clcw``), so every frame reports it
 L-2..L-1         frame error control field: CRC-16/CCITT-FALSE of octets 0..L-3
 =======  ======  ==============================================================================
 
@@ -45,6 +47,7 @@ from touchdown.telemetry.packets import packet_length
 ASM = bytes.fromhex("1ACFFC1D")  # Attached Sync Marker, CCSDS 131.0-B
 HEADER_LEN = 6  # octets, TM frame primary header
 FECF_LEN = 2  # octets, frame error control field
+OCF_LEN = 4  # octets, operational control field
 FHP_NONE = 0x7FF  # no packet header starts in this frame
 FHP_IDLE = 0x7FE  # the data field holds only idle data
 APID_IDLE = 0x7FF
@@ -116,6 +119,7 @@ class FrameHeader:
     segment_length_id: int
     first_header_pointer: int
     data: bytes  # the data field
+    ocf: bytes | None = None  # the operational control field, when the frame has one
 
 
 def _unpack_header(frame: bytes | bytearray | memoryview) -> tuple[int, ...]:
@@ -137,10 +141,10 @@ def _header_problem(frame: bytes | bytearray | memoryview, length: int,
         return f"has version {version}; TM transfer frames are version 0 (binary 00)"
     if spacecraft_id is not None and scid != spacecraft_id:
         return f"is from spacecraft {scid:#05x}, this link expects {spacecraft_id:#05x}"
-    if ocf or sec or sync or seg != 3:
-        return ("has an OCF, a secondary header or a sync flag this link does not use "
+    if sec or sync or seg != 3:
+        return ("has a secondary header or a sync flag this link does not use "
                 "(expected flags 0 and segment length ID 11)")
-    if fhp not in (FHP_NONE, FHP_IDLE) and fhp >= length - HEADER_LEN - FECF_LEN:
+    if fhp not in (FHP_NONE, FHP_IDLE) and fhp >= length - HEADER_LEN - FECF_LEN - OCF_LEN * ocf:
         return f"has first header pointer {fhp}, beyond its data field"
     return ""
 
@@ -168,7 +172,10 @@ def decode_frame(frame: bytes, *, length: int | None = None,
     if problem:
         raise FrameError(f"TM frame {problem}; drop it (FrameDecoder does) or check the "
                          "frame length and spacecraft ID the link is set to")
-    return FrameHeader(*_unpack_header(frame), data=bytes(frame[HEADER_LEN:-FECF_LEN]))
+    fields = _unpack_header(frame)
+    end = len(frame) - FECF_LEN - OCF_LEN * fields[3]
+    return FrameHeader(*fields, data=bytes(frame[HEADER_LEN:end]),
+                       ocf=bytes(frame[end:-FECF_LEN]) if fields[3] else None)
 
 
 class FrameEncoder:
@@ -181,17 +188,21 @@ class FrameEncoder:
     vcid : int
         Virtual channel ID (0..7).
     length : int
-        Frame length (octets), header and FECF included.
+        Frame length (octets), header, OCF and FECF included.
+    ocf : bool
+        Every frame ends in a 4-octet operational control field (``next_frame`` is given it).
     """
 
-    def __init__(self, spacecraft_id: int, vcid: int = 0, length: int = 256) -> None:
+    def __init__(self, spacecraft_id: int, vcid: int = 0, length: int = 256,
+                 ocf: bool = False) -> None:
         if not 0 <= spacecraft_id < 1024:
             raise FrameError(f"spacecraft ID {spacecraft_id} does not fit 10 bits; use 0..1023")
         if not 0 <= vcid < 8:
             raise FrameError(f"virtual channel ID {vcid} does not fit 3 bits; use 0..7")
         self.spacecraft_id, self.vcid = spacecraft_id, vcid
         self.length = _check_length(length)
-        self.data_length = length - HEADER_LEN - FECF_LEN
+        self.ocf = ocf
+        self.data_length = length - HEADER_LEN - FECF_LEN - OCF_LEN * ocf
         self.mc_count = 0  # count the next frame will carry
         self.vc_count = 0
         self._queue: deque[bytes] = deque()
@@ -199,7 +210,7 @@ class FrameEncoder:
         self.packets_framed = 0  # pushed packets whose last octet is in a frame made
         self._offset = 0  # octets of the queue's first packet already framed
         self._pending = 0
-        self._word0 = (spacecraft_id << 4) | (vcid << 1)
+        self._word0 = (spacecraft_id << 4) | (vcid << 1) | ocf
 
     @property
     def pending_octets(self) -> int:
@@ -216,8 +227,13 @@ class FrameEncoder:
         self._idle.append(False)
         self._pending += len(packet)
 
-    def next_frame(self) -> bytes:
-        """The next frame (no ASM), filled from the queue and then with idle data."""
+    def next_frame(self, ocf: bytes = b"") -> bytes:
+        """The next frame (no ASM), filled from the queue and then with idle data; ``ocf``:
+        its operational control field (4 octets, when the encoder's frames carry one)."""
+        if len(ocf) != OCF_LEN * self.ocf:
+            raise FrameError(f"this encoder's frames carry {OCF_LEN * self.ocf} octets of OCF, "
+                             f"given {len(ocf)}; pass the CLCW's 4 octets (Clcw.encode) "
+                             "exactly when the encoder was made with ocf=True")
         n = self.data_length
         if not self._queue:
             fhp = FHP_IDLE
@@ -248,7 +264,7 @@ class FrameEncoder:
         header = _HEADER.pack(self._word0, self.mc_count, self.vc_count, 0x1800 | fhp)
         self.mc_count = (self.mc_count + 1) & 0xFF
         self.vc_count = (self.vc_count + 1) & 0xFF
-        body = header + data
+        body = header + data + ocf
         return body + crc16(body).to_bytes(2, "big")
 
 
@@ -257,7 +273,7 @@ class DecoderStats:
     """What a FrameDecoder has seen so far (counts); several decoders may share one (the
     ground's connections all count into ``Ingest.frame_stats``)."""
 
-    frames_ok: int = 0  # frames accepted
+    frames_ok: int = 0  # frames accepted (with an OCF or not)
     frames_bad_crc: int = 0  # candidates with this link's header that failed the CRC
     frames_bad_header: int = 0  # whole frames (CRC good) of another spacecraft
     frames_lost: int = 0  # frames missing from the VC count sequence (rejected ones included)
@@ -290,14 +306,16 @@ class FrameDecoder:
     at the next frame's first header pointer. Idle packets and only-idle frames are skipped.
     ``stats`` counts what happened.
 
+    A frame may end in an operational control field (its OCF flag says so, frame by frame):
+    ``on_ocf`` gets it from every accepted frame.
+
     Junk costs little. A sync marker whose next six octets cannot be this link's frame header
-    (version 0, no OCF, no secondary header, sync flag 0, segment length ID 11, a first header
-    pointer inside the data field) is no frame candidate: it is rejected before any CRC and
-    its octets are counted as discarded while hunting for sync, not as a frame. A run of sync
-    markers back to back (each one's "header" would start with the next marker, which has the
-    OCF flag set) is skipped in one step. Only candidates with this link's header reach the CRC
-    (``frames_bad_crc`` when they fail it; ``frames_bad_header`` for whole frames of another
-    spacecraft) and ``on_frame``.
+    (version 0, no secondary header, sync flag 0, segment length ID 11, a first header pointer
+    inside the data field) is no frame candidate: it is rejected before any CRC and its octets
+    are counted as discarded while hunting for sync, not as a frame. A run of sync markers
+    back to back is skipped in one step (only its last marker may lead a frame). Only
+    candidates with this link's header reach the CRC (``frames_bad_crc`` when they fail it;
+    ``frames_bad_header`` for whole frames of another spacecraft) and ``on_frame``.
 
     Parameters
     ----------
@@ -314,14 +332,18 @@ class FrameDecoder:
         Called with the octets discarded while hunting for sync, one contiguous run at a time
         (at most one call per run of octets between accepted frames within a ``feed``); the
         octets of rejected candidates are among them.
+    on_ocf : callable, optional
+        Called with the 4 octets of each accepted frame's OCF.
     """
 
     def __init__(self, length: int = 256, spacecraft_id: int | None = None,
                  on_frame: Callable[[bytes, bool], None] | None = None, *,
                  stats: DecoderStats | None = None,
-                 on_junk: Callable[[bytes], None] | None = None) -> None:
+                 on_junk: Callable[[bytes], None] | None = None,
+                 on_ocf: Callable[[bytes], None] | None = None) -> None:
         self.on_frame = on_frame
         self.on_junk = on_junk
+        self.on_ocf = on_ocf
         self.length = _check_length(length)
         self.data_length = length - HEADER_LEN - FECF_LEN
         self.spacecraft_id = spacecraft_id
@@ -353,7 +375,8 @@ class FrameDecoder:
                 break  # wait for the rest of this frame
             w0, _, _, w4 = unpack(buf, i + len(ASM))
             fhp = w4 & 0x7FF
-            if w0 & 0xC001 or w4 & 0xD800 != 0x1800 or (dlen <= fhp < FHP_IDLE):
+            if w0 & 0xC000 or w4 & 0xD800 != 0x1800 or (dlen - OCF_LEN * (w0 & 1) <= fhp
+                                                          < FHP_IDLE):
                 pos = i + 1  # no frame of this link: hunt on, from inside the marker
                 continue
             frame = bytes(buf[i + len(ASM):i + span])
@@ -399,7 +422,9 @@ class FrameDecoder:
     def _take(self, frame: bytes, out: list[bytes]) -> None:
         """Reassemble packets from one accepted frame."""
         stats = self.stats
-        _, _, vcid, _, _, count, _, _, _, _, fhp = _unpack_header(frame)
+        _, _, vcid, ocf, _, count, _, _, _, _, fhp = _unpack_header(frame)
+        if ocf and self.on_ocf is not None:
+            self.on_ocf(frame[-FECF_LEN - OCF_LEN:-FECF_LEN])
         ch = self._channels.setdefault(vcid, _Channel())
         if ch.next_count is not None and count != ch.next_count:
             stats.gaps += 1
@@ -410,7 +435,7 @@ class FrameDecoder:
             stats.idle_frames += 1
             self._lose_sync(ch)
             return
-        data = frame[HEADER_LEN:-FECF_LEN]
+        data = frame[HEADER_LEN:-FECF_LEN - OCF_LEN * ocf]
         n = len(data)
         pos = 0
         if ch.in_sync and ch.partial is None:

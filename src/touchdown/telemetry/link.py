@@ -11,9 +11,11 @@ Model, in the order things happen:
    ``T = (4 + frame_length) * 8 / rate_bps``. When frame k starts it takes packets from the queue
    into the framer (``FrameEncoder``) until a frame's worth is committed, so a packet waits at
    most one frame behind packets of a higher priority that came later. An empty queue gives idle
-   fill (see ``touchdown.telemetry.frames``). It stops when every packet made before the end
-   has been sent, or at the destruction of the lander (loss of signal): a frame being sent then
-   is cut off and lost, and what is still queued is never sent.
+   fill (see ``touchdown.telemetry.frames``). Every frame ends in an operational control
+   field: the command receiver's CLCW as it stood when the frame started. It stops when every
+   packet made before the end has been sent, or at the destruction of the lander (loss of
+   signal): a frame being sent then is cut off and lost, and what is still queued is never
+   sent.
 3. A frame is sent at the end of its slot (``t_send_s``, when its last bit leaves). Sent while
    the Earth is below ``elevation_mask_deg`` at the lander's position, it is lost. Otherwise it
    is lost at random with ``frame_loss_probability``, and each of its bits (ASM included) is
@@ -40,16 +42,10 @@ from typing import Any
 import numpy as np
 
 from touchdown.errors import LinkError
-from touchdown.telemetry.frames import (
-    ASM,
-    FECF_LEN,
-    HEADER_LEN,
-    LENGTH_MAX,
-    LENGTH_MIN,
-    FrameEncoder,
-)
+from touchdown.telemetry.frames import ASM, LENGTH_MAX, LENGTH_MIN, FrameEncoder
 
 PathFunction = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+ClcwFunction = Callable[[float], bytes]  # the CLCW (4 octets) at a time (s)
 FRAMES_MAX = 20_000_000  # a guard: ~4 days at 4 kbit/s with 256-octet frames
 
 
@@ -215,18 +211,21 @@ class Transmitter:
 
     The random draws (loss, the bits flipped) are made per frame sent, in order, whatever the
     visibility, from two streams spawned from ``config.seed`` (losses, bit errors): a seed
-    gives one outcome, run in one go or in pieces.
+    gives one outcome, run in one go or in pieces. ``clcw`` gives the command receiver's CLCW
+    at a frame's start, for its operational control field.
     """
 
     def __init__(self, config: LinkConfig, *, epoch_utc: datetime, spacecraft_id: int,
-                 ephemeris: Any = None, vcid: int = 0) -> None:
+                 clcw: ClcwFunction, ephemeris: Any = None, vcid: int = 0) -> None:
         if ephemeris is None:
             from touchdown.moon.ephemeris import load_ephemeris
 
             ephemeris = load_ephemeris()
         self.config, self.epoch_utc, self.ephemeris = config, epoch_utc, ephemeris
         self.stats = LinkStats()
-        self.encoder = FrameEncoder(spacecraft_id, vcid=vcid, length=config.frame_length)
+        self.encoder = FrameEncoder(spacecraft_id, vcid=vcid, length=config.frame_length,
+                                    ocf=True)
+        self.clcw = clcw
         self.queue = _PriorityQueue(config.queue_limit_octets, self.stats)
         self.t0: float | None = None  # the first packet's time: the first slot starts then
         self.k = 0  # slots done
@@ -263,7 +262,7 @@ class Transmitter:
             return []
         T = self.config.frame_period_s
         los = math.inf if destroyed_s is None else float(destroyed_s)
-        data_len = self.config.frame_length - HEADER_LEN - FECF_LEN
+        data_len = self.encoder.data_length
         frames: list[bytes] = []
         slots: list[int] = []
         while True:
@@ -288,7 +287,7 @@ class Transmitter:
                 t_p, pkt = self.queue.pop()
                 self.stats.max_queue_delay_s = max(self.stats.max_queue_delay_s, start - t_p)
                 self.encoder.push(pkt)
-            frames.append(self.encoder.next_frame())
+            frames.append(self.encoder.next_frame(self.clcw(start)))
             slots.append(self.k)
             self.k += 1
             if self.k > FRAMES_MAX:
@@ -346,6 +345,7 @@ def simulate_downlink(
     *,
     epoch_utc: datetime,
     spacecraft_id: int,
+    clcw: ClcwFunction,
     destroyed_s: float | None = None,
     ephemeris: Any = None,
     vcid: int = 0,
@@ -366,6 +366,8 @@ def simulate_downlink(
         The scenario epoch (UTC).
     spacecraft_id : int
         10-bit spacecraft ID in the frame headers.
+    clcw : callable
+        The command receiver's CLCW (4 octets) at a time (s), for the frames' OCF.
     destroyed_s : float, optional
         When the lander was destroyed (s); nothing is sent from then on.
     ephemeris : touchdown.moon.ephemeris.Ephemeris, optional
@@ -380,7 +382,7 @@ def simulate_downlink(
     """
     if not packets:
         return Downlink([], np.empty(0), np.empty(0, dtype=np.int64), 0.0, LinkStats())
-    tx = Transmitter(config, epoch_utc=epoch_utc, spacecraft_id=spacecraft_id,
+    tx = Transmitter(config, epoch_utc=epoch_utc, spacecraft_id=spacecraft_id, clcw=clcw,
                      ephemeris=ephemeris, vcid=vcid)
     for t_p, prio, pkt in packets:
         tx.push(float(t_p), int(prio), pkt)

@@ -4,8 +4,8 @@ radiated.
 
 ``LiveLander.step(until_s)`` delivers the uplinked frames that arrive by then (the receiver's
 FARM and decoder, the commands into the flight software's timeline at their arrival times),
-flies on, writes the receiver's CLCW where the telemetry reads it, samples the telemetry and
-sends the downlink's frames whose slots end by then; it returns those that reach the ground,
+flies on, samples the telemetry and sends the downlink's frames whose slots end by then (each
+with the receiver's CLCW in its operational control field); it returns those that reach the ground,
 with their arrival times (later than ``until_s`` by a light time). ``radiate`` is the ground
 station's transmitter. Like the recorded flight's, the link is part of the world (it uses the
 lander's true position for visibility and light time); the packets never do.
@@ -24,13 +24,12 @@ from touchdown.core.layout import TICK_S
 from touchdown.moon.ephemeris import load_ephemeris
 from touchdown.scenario import Scenario
 from touchdown.sim.run import Stepper
-from touchdown.telemetry.cop import Farm
 from touchdown.telemetry.dictionary import Dictionary, load_dictionary
 from touchdown.telemetry.downlink import SAMPLE_S
 from touchdown.telemetry.flight_info import FlightInfo
 from touchdown.telemetry.link import LinkConfig, Transmitter
 from touchdown.telemetry.onboard import TelemetryTask
-from touchdown.telemetry.uplink import Receiver, Uplink, UplinkConfig, deliver
+from touchdown.telemetry.uplink import Uplink, UplinkConfig, command_receiver, deliver
 
 
 class LiveLander:
@@ -48,13 +47,13 @@ class LiveLander:
         # flight delivers the same frames; the uplink's from a stream of its own
         self.link = LinkConfig.from_scenario(s, seed)
         up_seed = np.random.SeedSequence([seed, 0x11])
+        self.receiver = command_receiver(dictionary)
         self.tx = Transmitter(self.link, epoch_utc=self.epoch_utc,
-                              spacecraft_id=dictionary.spacecraft_id, ephemeris=eph)
+                              spacecraft_id=dictionary.spacecraft_id,
+                              clcw=self.receiver.clcw_at, ephemeris=eph)
         self.uplink = Uplink(UplinkConfig.from_scenario(s, up_seed),
                              lambda t: float(eph.light_time_s(self.epoch_utc, t)),
                              visible=self._earth_up)
-        self.receiver = Receiver(dictionary, Farm(dictionary.uplink.virtual_channel,
-                                                  dictionary.uplink.farm_window))
         self._incoming: list[tuple[float, int, bytes]] = []  # (arrival, order, frame)
         self._lock = threading.Lock()  # the ground radiates while a step runs
         self._order = 0
@@ -114,8 +113,6 @@ class LiveLander:
             self.frames_received += 1
         if rows and not self.stepper.done:
             deliver(a.fsw, a.fsw_params, rows)
-        if self.frames_received:  # the receiver reports once a frame came up (0 before)
-            a.fsw[st.F_CLCW] = int.from_bytes(self.receiver.farm.clcw().encode(), "big")
         # sampled every SAMPLE_S of flight, as a recorded flight is, whatever the steps
         chunk = round(SAMPLE_S / TICK_S)
         end = math.ceil(until_s / TICK_S - 1e-9)

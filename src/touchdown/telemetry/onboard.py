@@ -80,7 +80,7 @@ def _commanding(fsw: np.ndarray, t: float) -> Values:
     return {"accepted_n": min(accepted, 65535.0), "rejected_n": min(rejected, 65535.0),
             "last_command": last, "last_rejection": why, "engines": fsw[st.F_DISARMED],
             "lrf": fsw[st.F_LRF_OFF], "lrf_policy": max(fsw[st.F_POLICY_SET] - 1.0, 0.0),
-            "imu_disabled": fsw[st.F_IMU_OFF], "clcw": fsw[st.F_CLCW]}
+            "imu_disabled": fsw[st.F_IMU_OFF]}
 
 
 # periodic packets made from the flight software's state alone (``health`` also counts the

@@ -11,15 +11,18 @@ and the lander's command receiver, which hands the flight software what it accep
    command goes to the flight software's timeline at its arrival time, a packet that is not
    one (damaged, unknown, an argument out of range) goes as a refusal the flight software logs
    and counts at that time (``fsw.commands``: a row with code -reason).
+   After every frame the receiver keeps the FARM's CLCW by arrival time (``clcw_at``): the
+   downlink's frames carry it in their operational control field.
 3. ``deliver`` writes rows into a flight's timeline between compiled chunks (the rows the
    flight software has executed are dropped first, so a long session never fills it).
 
-A scenario's ``[[commands]]`` timeline takes this same path (``timeline_rows``): each command is
-encoded, framed, radiated at its send time and accepted by a FARM, without losses.
+A scenario's ``[[commands]]`` timeline takes this same path (``receive_timeline``): each command
+is encoded, framed, radiated at its send time and accepted by a FARM, without losses.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -95,9 +98,25 @@ class Receiver:
     def __init__(self, dictionary: Dictionary, farm: Farm) -> None:
         self.dictionary, self.farm = dictionary, farm
         self.discarded: list[str] = []  # the FARM's reasons, for the log
+        self.given: list[Row] = []  # every row handed to the flight software
+        self._clcw_t: list[float] = []  # arrivals (s), in order
+        self._clcw: list[bytes] = [farm.clcw().encode()]  # before the first frame, then after each
+
+    def clcw_at(self, t: float) -> bytes:
+        """The CLCW (4 octets) as it stood at ``t`` (s): what a telemetry frame made then
+        carries in its operational control field."""
+        return self._clcw[bisect_right(self._clcw_t, t)]
 
     def rows(self, octets: bytes, arrival: float) -> list[Row]:
-        """What one frame arriving at ``arrival`` gives the flight software."""
+        """What one frame arriving at ``arrival`` (in order of arrival) gives the flight
+        software."""
+        rows = self._rows(octets, arrival)
+        self.given += rows
+        self._clcw_t.append(arrival)
+        self._clcw.append(self.farm.clcw().encode())
+        return rows
+
+    def _rows(self, octets: bytes, arrival: float) -> list[Row]:
         try:
             frame = decode_tc_frame(octets, self.dictionary.spacecraft_id)
         except FrameError:
@@ -147,20 +166,28 @@ def deliver(fsw: np.ndarray, fp: np.ndarray, rows: Sequence[Row]) -> None:
     fsw[st.F_CMD_NEXT] = 0
 
 
-def timeline_rows(commands: Sequence[tuple[float, str, tuple[float, ...]]], epoch_utc: datetime,
-                  rate_bps: float) -> list[Row]:
+def command_receiver(dictionary: Dictionary) -> Receiver:
+    """The lander's command receiver as the dictionary's ``[uplink]`` sets it up."""
+    up = dictionary.uplink
+    return Receiver(dictionary, Farm(up.virtual_channel, up.farm_window))
+
+
+def receive_timeline(commands: Sequence[tuple[float, str, tuple[float, ...]]],
+                     epoch_utc: datetime, rate_bps: float) -> Receiver:
     """A scenario's ``[[commands]]`` (send time, command, raw arguments) through the real path:
-    encoded, framed, radiated in order at ``rate_bps`` and accepted by the lander's FARM."""
+    encoded, framed, radiated in order at ``rate_bps`` and accepted by the lander's FARM; the
+    receiver after them (``given``: the timeline's rows; ``clcw_at``: its CLCW by time)."""
+    dictionary = load_dictionary()
+    receiver = command_receiver(dictionary)
+    if not commands:
+        return receiver
     from touchdown.moon.ephemeris import load_ephemeris  # only a scenario that commands
 
-    eph, dictionary = load_ephemeris(), load_dictionary()
+    eph = load_ephemeris()
     encoder = TelecommandEncoder(dictionary)
-    window = dictionary.uplink.farm_window
-    fop = Fop(dictionary.spacecraft_id, dictionary.uplink.virtual_channel, window // 2,
-              FOP_T1_S)
+    fop = Fop(dictionary.spacecraft_id, dictionary.uplink.virtual_channel,
+              dictionary.uplink.farm_window // 2, FOP_T1_S)
     uplink = Uplink(UplinkConfig(rate_bps), lambda t: float(eph.light_time_s(epoch_utc, t)))
-    receiver = Receiver(dictionary, Farm(dictionary.uplink.virtual_channel, window))
-    rows: list[Row] = []
     for sent, name, raw in sorted(commands):
         command = encoder.command(name)
         args = {a.name: int(v) if a.enum else v for a, v in zip(command.arguments, raw,
@@ -169,6 +196,6 @@ def timeline_rows(commands: Sequence[tuple[float, str, tuple[float, ...]]], epoc
             _, arrival = uplink.radiate(octets, sent)
             if arrival is None:
                 raise LinkError("a lossless uplink lost a frame")  # cannot happen
-            rows += receiver.rows(octets, arrival)
+            receiver.rows(octets, arrival)
         fop.on_clcw(receiver.farm.clcw(), sent)  # acknowledged: the window never fills
-    return rows
+    return receiver

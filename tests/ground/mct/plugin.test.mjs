@@ -27,7 +27,9 @@ import {
   rulesFor,
   sendBlock,
   stageLines,
-  stateText
+  stateText,
+  uplinkDirectives,
+  uplinkText
 } from '../../../src/touchdown/ground/mct/plugin/commands.js';
 import { GroundApi } from '../../../src/touchdown/ground/mct/plugin/feed.js';
 import { COMMANDS_TYPE, makeObjects } from '../../../src/touchdown/ground/mct/plugin/objects.js';
@@ -465,6 +467,27 @@ test('commands: the roles are the server\'s; who may not, in the server\'s words
   assert.match(linkWarning({ status: 'FAILED', los: { t_los: 4342.29 } }, true),
     /^LOS at T\+72:22\.3: a command sent now may not arrive/);
   assert.match(linkWarning({ status: 'OK' }, false), /no ground server/);
+});
+
+test('the command link: its line, and the directives that bring a stopped FOP back', () => {
+  const stopped = JSON.parse(process.env.TOUCHDOWN_UPLINK); // the server's, lander in lockout
+  const line = uplinkText(stopped);
+  assert.equal(line.stopped, true);
+  assert.match(line.text, /^Uplink STOPPED: the lander is in lockout/);
+  assert.match(line.text, /lander V\(R\) 5 \(lockout\) at T\+70:00\.0$/);
+  const [unlock, resume] = uplinkDirectives(stopped, OPERATOR);
+  assert.deepEqual([unlock.directive, resume.directive, unlock.enabled], ['unlock', 'resume', true]);
+  const refused = uplinkDirectives(stopped, VIEWER);
+  assert.ok(refused.every((d) => !d.enabled && /a viewer may not direct the uplink/.test(d.why)));
+  const limit = { ...stopped, alert: 'frame 3 sent 10 times without acknowledgement',
+    clcw: { ...stopped.clcw, lockout: false } };
+  const [setVr] = uplinkDirectives(limit, OPERATOR);
+  assert.deepEqual([setVr.directive, setVr.value, setVr.label], ['set_vr', 5, 'Set V(R) 5']);
+  const running = { ...stopped, alert: '', clcw: null };
+  assert.deepEqual(uplinkDirectives(running, OPERATOR), []);
+  assert.equal(uplinkText(running).text,
+    'Uplink running · 0 unacknowledged, 0 waiting · no CLCW from the lander yet');
+  assert.deepEqual(uplinkText({ uplink: false }), { text: '', stopped: false });
 });
 
 test('command arguments: an enumeration chosen from its states; nothing empty sent', () => {

@@ -6,7 +6,8 @@
 // second person). Below, the command history, newest first and polled every second: each
 // command's stages with their T+ times, who and why, and what may be done to it now (Execute,
 // Approve, Override a flight rule with a reason, Cancel before release); the whole history as
-// CSV. The server decides (the session's user and role; auth.py, commanding.py) and its words
+// CSV. Above, the command link (GET /api/uplink: the FOP, the lander's CLCW) and, when the FOP
+// has stopped, the COP-1 directives that bring it back (Unlock, Set V(R), Resume). The server decides (the session's user and role; auth.py, commanding.py) and its words
 // are shown when it refuses; the panel disables what the one signed in may not do, saying why.
 import { api } from './feed.js';
 import { COMMANDS_TYPE } from './objects.js';
@@ -71,6 +72,41 @@ export function linkWarning(link, connected) {
       'now may not arrive, and no telemetry would verify it';
   }
   return null;
+}
+
+/** The command link in a line (GET /api/uplink): the FOP running or stopped and why, and the
+ *  lander's last CLCW (from the telemetry frames' OCF). {text, stopped}. */
+export function uplinkText(status) {
+  if (!status?.uplink) return { text: '', stopped: false };
+  const fop = status.alert ? `Uplink STOPPED: ${status.alert}` : 'Uplink running';
+  const queue = `${status.outstanding} unacknowledged, ${status.waiting} waiting`;
+  const c = status.clcw;
+  const flags = c ? ['lockout', 'wait', 'retransmit'].filter((f) => c[f]) : [];
+  const lander = c
+    ? `lander V(R) ${c.report_value}${flags.length ? ` (${flags.join(', ')})` : ''} at ` +
+      metText(c.t)
+    : 'no CLCW from the lander yet';
+  return { text: `${fop} · ${queue} · ${lander}`, stopped: Boolean(status.alert) };
+}
+
+/** The COP-1 directives an operator may give now (POST /api/uplink/{directive}): Unlock while
+ *  the lander reports lockout, Set V(R) to the lander's while the FOP is stopped for another
+ *  reason, Resume while stopped. [{directive, label, value?, enabled, why}]. */
+export function uplinkDirectives(status, state) {
+  if (!status?.uplink || !status.alert) return [];
+  const block = refusal(state, 'commands', 'direct the uplink');
+  const c = status.clcw;
+  const out = [];
+  if (c?.lockout) {
+    out.push({ directive: 'unlock', label: 'Unlock',
+      why: block ?? 'radiate an Unlock: the lander accepts sequence-controlled frames again' });
+  } else if (c) {
+    out.push({ directive: 'set_vr', label: `Set V(R) ${c.report_value}`, value: c.report_value,
+      why: block ?? `both ends number from ${c.report_value}; frames unacknowledged are dropped` });
+  }
+  out.push({ directive: 'resume', label: 'Resume',
+    why: block ?? 'clear the alert: the FOP sends again, resending what is unacknowledged' });
+  return out.map((d) => ({ ...d, enabled: block === null }));
 }
 
 // ---------------------------------------------------------------- arguments
@@ -306,8 +342,13 @@ export function commandsView(feed, epochMs) {
     const message = element('div', { class: 'td-cmd-message', role: 'alert' });
     const why = element('div', { class: 'td-cmd-why' });
     const warning = element('div', { class: 'td-cmd-link' });
+    const uplinkLine = element('span', { class: 'td-cmd-uplink-text' });
+    const uplinkButtons = element('span', { class: 'td-cmd-uplink-actions' });
+    const uplinkBox = element('div', { class: 'td-cmd-uplink', hidden: '' },
+      [uplinkLine, uplinkButtons]);
     const form = element('form', { class: 'td-cmd-compose' }, [
       who,
+      uplinkBox,
       warning,
       element('label', { class: 'td-cmd-pick' }, [element('span', { text: 'Command' }), select]),
       info,
@@ -592,6 +633,37 @@ export function commandsView(feed, epochMs) {
       return card;
     }
 
+    let uplink = null; // GET /api/uplink
+    let uplinkKey = null;
+    function renderUplink(refused = '') {
+      const { text, stopped } = uplinkText(uplink);
+      const directives = uplinkDirectives(uplink, api.state);
+      const key = JSON.stringify([text, directives]);
+      if (key === uplinkKey && !refused) return;
+      uplinkKey = key;
+      uplinkBox.hidden = !text;
+      uplinkBox.classList.toggle('is-stopped', stopped);
+      uplinkLine.textContent = refused ? `${text} · ${refused}` : text;
+      uplinkButtons.replaceChildren(...directives.map((d) => {
+        const b = element('button', { type: 'button',
+          class: `c-button td-cmd-uplink-${d.directive}`, text: d.label, title: d.why });
+        b.disabled = !d.enabled;
+        b.addEventListener('click', async () => {
+          b.disabled = true;
+          try {
+            uplink = await api.postJSON(`/api/uplink/${d.directive}`,
+              d.value === undefined ? {} : { value: d.value });
+            uplinkKey = null;
+            renderUplink();
+          } catch (error) {
+            uplinkKey = null;
+            renderUplink(error.serverMessage ?? error.message);
+          }
+        });
+        return b;
+      }));
+    }
+
     let loading = null;
     async function refresh() {
       if (!dictionary) return undefined; // load() asks once the dictionary is there
@@ -615,6 +687,10 @@ export function commandsView(feed, epochMs) {
           note.textContent = complete ? '' :
             `The first ${rows.length} commands; the archive holds more (Export CSV has all).`;
           note.classList.remove('td-error');
+          if (dictionary.uplink) {
+            uplink = await api.getJSON('/api/uplink');
+            if (alive) renderUplink();
+          }
         } catch (error) {
           note.textContent = `command history unavailable: ${error.message}`;
           note.classList.add('td-error');
@@ -659,6 +735,8 @@ export function commandsView(feed, epochMs) {
       api.onSession(() => {
         message.textContent = ''; // said to whoever was signed in before
         update();
+        uplinkKey = null;
+        renderUplink();
         for (const card of cards.values()) render(card);
       }),
       feed.on('link', update),
