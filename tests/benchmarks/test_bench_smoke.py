@@ -56,3 +56,12 @@ def test_bench_library_measures_each_lander_beside_m1():
     assert r["landers"]["hakuto-r-m1"]["ratio_to_m1"] == 1.0
     assert r["landers"]["hakuto-r-m1"]["compiled_ratio_to_m1"] == 1.0
     assert "vs M1" in out
+
+
+def test_bench_camera_renders_each_view_as_the_plain_method_does():
+    out, r = run_bench("bench_camera.py", "--size", "48", "--repeat", "1")
+    assert r["size"] == 48 and len(r["views"]) == 4
+    for v in r["views"].values():
+        assert v["wall_s"] > 0 and v["plain_wall_s"] > 0 and v["agree_with_plain"] > 0.95
+        assert v["ratio"] == pytest.approx(v["plain_wall_s"] / v["wall_s"])
+    assert "rays/pixel" in out and "goal:" in out

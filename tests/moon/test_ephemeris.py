@@ -1,4 +1,5 @@
-"""Light time and the Earth's elevation from the Moon (DE421 + the IAU Moon rotation model).
+"""Light time, the Earth's elevation and the Sun's direction from the Moon (DE421 + the IAU Moon
+rotation model).
 
 What validates what:
 
@@ -12,6 +13,9 @@ What validates what:
   (0, 0).
 - Elevations: ~90 deg at the sub-Earth point, Atlas crater within the libration of the
   spherical estimate 90 - acos(cos lat cos lon), below the horizon on the far side.
+- The Sun: at the published new moon of 2023-04-20 it is opposite the Earth as the Moon sees
+  them, at the full moon of 2023-05-05 beside it; at Atlas during M1's descent it is low and
+  climbing.
 - Every time function with a scalar and with an array.
 """
 
@@ -129,3 +133,29 @@ def test_bad_epoch_says_what_to_give(eph):
         eph.light_time_s("2023-04-25", 0.0)
     with pytest.raises(EphemerisError, match="DE421 covers"):
         eph.light_time_s(datetime(2100, 1, 1, tzinfo=UTC), 0.0)
+
+
+@pytest.mark.parametrize("utc, phase", [
+    (datetime(2023, 4, 20, 4, 12, tzinfo=UTC), "new"),  # published new and full moons
+    (datetime(2023, 5, 5, 17, 34, tzinfo=UTC), "full"),
+])
+def test_the_sun_lights_the_near_side_at_full_moon_and_the_far_side_at_new(eph, utc, phase):
+    """At new moon the Moon stands between the Earth and the Sun: seen from the Moon the Sun is
+    opposite the Earth (the far side lit); at full moon beside it (the sub-solar point near the
+    sub-Earth point), within the librations and the 5 deg tilt of the Moon's orbit."""
+    sun = eph.sun_mcmf_unit(utc, 0.0)
+    earth = eph.earth_mcmf_m(utc, 0.0)
+    angle = math.degrees(math.acos(sun @ earth / np.linalg.norm(earth)))
+    assert np.linalg.norm(sun) == pytest.approx(1.0)
+    assert angle > 168.0 if phase == "new" else angle < 12.0
+
+
+def test_the_sun_at_atlas_during_m1_s_descent_is_low_in_the_east(eph):
+    """Five days after new moon the morning terminator has moved some 60 deg west from the east
+    limb (90 deg E; 12.2 deg a day): at Atlas (44 deg E), east of it, the Sun stands low and
+    climbs by the Moon's turn relative to the Sun (360 deg in 29.5 days: 0.51 deg an hour
+    at the equator, less at 47 deg N); at 0 deg E it has not yet risen."""
+    el = eph.sun_elevation_deg(M1_EPOCH, np.array([0.0, 3600.0]), *ATLAS)
+    assert 5.0 < el[0] < 20.0 and 0.0 < el[1] - el[0] < 0.51
+    far = eph.sun_elevation_deg(M1_EPOCH, 0.0, 0.0, 0.0)  # the morning terminator is east of 0
+    assert far < 0.0

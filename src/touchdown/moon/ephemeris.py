@@ -1,4 +1,5 @@
-"""Where the Earth is seen from the Moon: light time and the Earth's elevation (shell).
+"""Where the Earth and the Sun are seen from the Moon: light time, the Earth's elevation, the
+Sun's direction (shell).
 
 Positions come from JPL's DE421 planetary ephemeris (``de421.bsp`` shipped in the
 ``skyfield-data`` package, read by ``skyfield``; no network). The Moon-fixed frame is the IAU
@@ -19,6 +20,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -117,6 +119,7 @@ class Ephemeris:
         self.ts = sky_load.timescale(builtin=True)
         self._kernel = load_file(str(bsp_path))
         self._earth_wrt_moon = self._kernel["earth"] - self._kernel["moon"]
+        self._sun_wrt_moon = self._kernel["sun"] - self._kernel["moon"]
 
     def _times(self, epoch_utc: datetime, t_s: ArrayLike):  # -> skyfield Time
         if not isinstance(epoch_utc, datetime):
@@ -127,22 +130,45 @@ class Ephemeris:
         dt_d = np.asarray(t_s, dtype=np.float64) / 86400.0
         return self.ts.tt_jd(t0.whole, t0.tt_fraction + dt_d)
 
-    def earth_wrt_moon_icrf_m(self, epoch_utc: datetime, t_s: ArrayLike) -> np.ndarray:
-        """Geometric position of the Earth's centre from the Moon's centre, ICRF (m), (..., 3)."""
+    def _from_moon_icrf_m(self, body: Any, epoch_utc: datetime, t_s: ArrayLike) -> np.ndarray:
         t = self._times(epoch_utc, t_s)
         try:
-            r = self._earth_wrt_moon.at(t).position.m
+            r = body.at(t).position.m
         except Exception as exc:  # skyfield's EphemerisRangeError
             raise EphemerisError(f"{exc}; DE421 covers 1899-07-29 to 2053-10-09, choose an "
                                  "epoch inside it") from None
         return np.moveaxis(np.asarray(r), 0, -1)
 
-    def earth_mcmf_m(self, epoch_utc: datetime, t_s: ArrayLike) -> np.ndarray:
-        """Position of the Earth's centre in the Moon-fixed (IAU) frame (m), shape (..., 3)."""
+    def _to_mcmf(self, r_icrf: np.ndarray, epoch_utc: datetime, t_s: ArrayLike) -> np.ndarray:
         t = self._times(epoch_utc, t_s)
-        r_icrf = self.earth_wrt_moon_icrf_m(epoch_utc, t_s)
         d_tdb = (t.whole - J2000_JD) + t.tdb_fraction
         return np.einsum("...ij,...j->...i", dcm_mcmf_icrf(d_tdb), r_icrf)
+
+    def earth_wrt_moon_icrf_m(self, epoch_utc: datetime, t_s: ArrayLike) -> np.ndarray:
+        """Geometric position of the Earth's centre from the Moon's centre, ICRF (m), (..., 3)."""
+        return self._from_moon_icrf_m(self._earth_wrt_moon, epoch_utc, t_s)
+
+    def earth_mcmf_m(self, epoch_utc: datetime, t_s: ArrayLike) -> np.ndarray:
+        """Position of the Earth's centre in the Moon-fixed (IAU) frame (m), shape (..., 3)."""
+        return self._to_mcmf(self.earth_wrt_moon_icrf_m(epoch_utc, t_s), epoch_utc, t_s)
+
+    def sun_mcmf_unit(self, epoch_utc: datetime, t_s: ArrayLike) -> np.ndarray:
+        """Direction (-) from the Moon's centre to the Sun's, Moon-fixed (IAU), shape (..., 3).
+
+        Geometric, as seen from the Moon's centre: from anywhere on the surface the Sun's
+        direction differs by under 0.001 deg (1737 km against 1 au), and light time and
+        aberration (20 arcsec) are neglected.
+        """
+        r = self._to_mcmf(self._from_moon_icrf_m(self._sun_wrt_moon, epoch_utc, t_s),
+                          epoch_utc, t_s)
+        return r / np.linalg.norm(r, axis=-1, keepdims=True)
+
+    def sun_elevation_deg(self, epoch_utc: datetime, t_s: ArrayLike, lat_deg: ArrayLike,
+                          lon_deg: ArrayLike) -> float | np.ndarray:
+        """Elevation of the Sun's centre above the local horizon (the sphere's) at a site (deg)."""
+        up = _site_mcmf(lat_deg, lon_deg) / R_REF
+        sin_el = np.sum(self.sun_mcmf_unit(epoch_utc, t_s) * up, axis=-1)
+        return _out(np.degrees(np.arcsin(np.clip(sin_el, -1.0, 1.0))))
 
     def light_time_s(self, epoch_utc: datetime, t_s: ArrayLike,
                      lat_deg: ArrayLike | None = None,
