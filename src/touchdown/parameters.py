@@ -263,6 +263,7 @@ def _beam_words(beams: Sequence[Sequence[float]]) -> list[float]:
     return words + [0.0] * (3 * st.MAX_BEAMS - len(words))
 
 
+_CAMERA = "the camera and its imaging plan (world/camera.py, telemetry/imaging.py)"
 _ORBIT = "the initial orbit (sim.run.initial_orbit)"
 _DIRECT = "the initial state of a direct approach (sim.run.initial_direct)"
 ORBIT_FIELDS = ("orbit.altitude_km", "orbit.perilune_altitude_km", "orbit.doi_time_s",
@@ -583,6 +584,28 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
                  "s off before a command on is a start (shorter gaps are pulses of a running "
                  "engine, unaffected)", 1.0)),
           world=st.WP_START_FAIL),
+    # The camera and its imaging plan (world/camera.py renders, telemetry/imaging.py takes,
+    # keeps and sends). Optional: without a plan (no period, no events) no image is taken.
+    *(other(f"camera.{key}", kind, lo, hi, what, _CAMERA, default)
+      for key, kind, lo, hi, what, default in (
+          ("width_px", "int", 16, 4096, "image width in pixels", 512),
+          ("height_px", "int", 16, 4096, "image height in pixels", 512),
+          ("fov_deg", "float", 1.0, 170.0, "horizontal field of view (deg)", 60.0),
+          ("boresight_body", "vec3", -1.0, 1.0, "the optical axis, body axes", (0.0, 0.0, -1.0)),
+          ("up_body", "vec3", -1.0, 1.0, "the body direction up in the image", (1.0, 0.0, 0.0)),
+          ("exposure_s", "float", 1e-6, 10.0, "exposure time (s)", 0.002),
+          ("saturation_exposure_s", "float", 1e-6, 10.0,
+           "exposure (s) at which albedo 1 facing the Sun saturates", 0.004),
+          ("albedo", "float", 0.0, 1.0, "the terrain's albedo, 0..1", 0.12),
+          ("read_noise_dn", "float", 0.0, 100.0, "read noise (DN, 1 sigma)", 1.0),
+          ("start_s", "float", 0.0, 1e6, "s after the epoch the periodic images start", 0.0),
+          ("period_s", "float", 0.0, 1e5, "s between periodic images (0: none)", 0.0),
+          ("events", "events", None, None,
+           "flight-software event names an image is taken at, e.g. [\"braking_start\"]", ()),
+          ("storage_octets", "int", 0, 1e10, "onboard image storage (octets)", 8 << 20),
+          ("quality", "int", 1, 95, "JPEG quality, 1..95", 75),
+          ("strip_rows", "int", 8, 4096, "rows per independently compressed strip", 64),
+      )),
 )
 
 PARAMETERS: tuple[Param, ...] = tuple(d for d in DECLARATIONS if isinstance(d, Param))

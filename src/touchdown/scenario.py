@@ -16,7 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
-from touchdown.core.layout import ALTIMETER_UPDATES, COMMANDS, MAX_BEAMS, MAX_COMMANDS, POLICIES
+from touchdown.core.layout import (
+    ALTIMETER_UPDATES,
+    COMMANDS,
+    EVENTS,
+    MAX_BEAMS,
+    MAX_COMMANDS,
+    POLICIES,
+)
 from touchdown.errors import ScenarioError
 from touchdown.parameters import DIRECT_FIELDS, ORBIT_FIELDS, PHASES, fields
 from touchdown.telemetry.dictionary import load_dictionary
@@ -28,9 +35,9 @@ CAMPAIGN_SUFFIX = ".campaign.toml"  # NAME.campaign.toml beside NAME.toml holds 
 # with what each fills. Kinds: "float", "int", "str", "vec2", "vec3", "time", "policy" and
 # "altimeter_update" and "history" (one of CHOICES), "phases" (a list of mode names), "tiles"
 # (a list of terrain files), "engines" (a table of phase = engines), "beams" (a list of unit
-# vectors), "points" (a list of number
-# triples, nan allowed), "labels" (a list of strings) and "commands" ([[commands]] tables: the
-# ground's command timeline). Bounds are inclusive; None means unbounded.
+# vectors), "points" (a list of number triples, nan allowed), "labels" (a list of strings),
+# "events" (a list of event names) and "commands" ([[commands]] tables: the ground's command
+# timeline). Bounds are inclusive; None means unbounded.
 SCHEMA: tuple[tuple[str, str, float | None, float | None, str], ...] = tuple(
     (f.key, f.kind, f.lo, f.hi, f.what) for f in fields())
 
@@ -199,6 +206,12 @@ def _check(path: Path, key: str, kind: str, lo: float | None, hi: float | None, 
         return tuple(value)
     if kind == "commands":
         return _commands(value, bad)
+    if kind == "events":
+        names = [name for _, name, _ in EVENTS]
+        if not isinstance(value, list | tuple) or not all(v in names for v in value):
+            raise bad(f"must be a list of flight-software event names ({', '.join(names)}), "
+                      f"got {value!r}")
+        return tuple(value)
     if kind == "tiles":
         if value is None:
             return None

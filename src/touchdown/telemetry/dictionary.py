@@ -86,6 +86,7 @@ class Packet:
     priority: int  # 0 is sent first when the link is short
     description: str
     fields: tuple[Field, ...]
+    payload: bool = False  # octets follow the fields (an image's segment), not parameters
 
     @cached_property
     def layout(self) -> struct.Struct:
@@ -429,8 +430,12 @@ def parse(text: str, path: Path = SOURCE) -> Dictionary:
             if f.split_by and f.split_by not in enumerated:
                 raise _fail(path, f"packet {name!r} field {f.name!r}", f"has split_by = "
                             f"{f.split_by!r}; name an enumerated field of packet {name!r}")
+        if not isinstance(p.get("payload", False), bool):
+            raise _fail(path, f"packet {name!r}", "has payload = "
+                        f"{p['payload']!r}; give true or false")
         packets.append(Packet(name, p["apid"], float(p.get("period_s", 0.0)),
-                              int(p.get("priority", 9)), str(p.get("description", "")), fields))
+                              int(p.get("priority", 9)), str(p.get("description", "")), fields,
+                              p.get("payload", False)))
     for what, key in (("name", lambda q: q.name), ("apid", lambda q: q.apid)):
         seen = [key(q) for q in packets]
         dup = {x for x in seen if seen.count(x) > 1}

@@ -17,9 +17,10 @@ import numpy as np
 
 from touchdown.core import layout as st
 from touchdown.scenario import Scenario
-from touchdown.sim.run import Flight, fly
+from touchdown.sim.run import Flight, fly, scenario_terrains
 from touchdown.telemetry.dictionary import Dictionary, load_dictionary
 from touchdown.telemetry.flight_info import FlightInfo
+from touchdown.telemetry.imaging import Imager, ImagingPlan
 from touchdown.telemetry.link import Downlink, LinkConfig, simulate_downlink
 from touchdown.telemetry.onboard import Outgoing, TelemetryTask
 from touchdown.telemetry.recording import write_recording
@@ -30,13 +31,15 @@ SAMPLE_S = 0.5  # s, how often the host drains telemetry between compiled chunks
 
 @dataclass
 class DownlinkedFlight:
-    """A flight, the packets its lander made and what the link delivered of them."""
+    """A flight, the packets its lander made, what the link delivered of them, and the images
+    its camera took (None: no imaging plan)."""
 
     flight: Flight
     packets: list[Outgoing]
     link: Downlink
     config: LinkConfig
     dictionary: Dictionary
+    imager: Imager | None = None
 
     def meta(self) -> dict[str, Any]:
         """A recording's metadata: what was flown and how the link was set up."""
@@ -68,8 +71,16 @@ def fly_downlink(s: Scenario, seed: int | np.random.SeedSequence = 0,
     built, when it differs from the plan, as in ``sim.run.fly``)."""
     dictionary = load_dictionary()
     task = TelemetryTask(dictionary)
-    flight = fly(s, seed, real=real, observe=task.sample, every_s=SAMPLE_S)
-    packets = sorted(task.packets, key=lambda p: p.t)  # stable: events keep their order
+    imager = make_imager(s, seed, dictionary)
+
+    def observe(a: Any) -> None:
+        task.sample(a)
+        if imager is not None:
+            imager.sample(a)
+
+    flight = fly(s, seed, real=real, observe=observe, every_s=SAMPLE_S)
+    made = task.packets + (imager.packets if imager is not None else [])
+    packets = sorted(made, key=lambda p: p.t)  # stable: events keep their order
     trace = flight.trace
     path = (trace["t_s"].to_numpy(), trace["lat_deg"].to_numpy(), trace["lon_deg"].to_numpy())
     config = LinkConfig.from_scenario(s, seed)
@@ -77,5 +88,18 @@ def fly_downlink(s: Scenario, seed: int | np.random.SeedSequence = 0,
     receiver = receive_timeline(s["commands"], epoch, s["link.uplink_rate_bps"])
     link = simulate_downlink([(p.t, p.priority, p.data) for p in packets], path, config,
                              epoch_utc=epoch, spacecraft_id=dictionary.spacecraft_id,
-                             clcw=receiver.clcw_at, destroyed_s=destroyed_s(flight))
-    return DownlinkedFlight(flight, packets, link, config, dictionary)
+                             clcw=receiver.clcw_at, destroyed_s=destroyed_s(flight),
+                             filler=imager)
+    return DownlinkedFlight(flight, packets, link, config, dictionary, imager)
+
+
+def make_imager(s: Scenario, seed: int | np.random.SeedSequence,
+                dictionary: Dictionary) -> Imager | None:
+    """The imaging task of scenario s's flight (None when its plan takes no image)."""
+    plan = ImagingPlan.from_scenario(s)
+    if not plan.active:
+        return None
+    from touchdown.moon.ephemeris import load_ephemeris  # (skyfield: only a flight that images)
+
+    return Imager(plan, dictionary, scenario_terrains(s)[0],
+                  FlightInfo.from_scenario(s).epoch_utc, load_ephemeris(), seed)

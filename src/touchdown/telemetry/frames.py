@@ -206,8 +206,8 @@ class FrameEncoder:
         self.mc_count = 0  # count the next frame will carry
         self.vc_count = 0
         self._queue: deque[bytes] = deque()
-        self._idle: deque[bool] = deque()  # beside _queue: is the packet idle fill
-        self.packets_framed = 0  # pushed packets whose last octet is in a frame made
+        self._uncounted: deque[bool] = deque()  # beside _queue: idle fill, or not counted
+        self.packets_framed = 0  # counted pushed packets whose last octet is in a frame made
         self._offset = 0  # octets of the queue's first packet already framed
         self._pending = 0
         self._word0 = (spacecraft_id << 4) | (vcid << 1) | ocf
@@ -217,14 +217,15 @@ class FrameEncoder:
         """Octets queued and not yet framed (an idle packet's spill-over included)."""
         return self._pending
 
-    def push(self, packet: bytes) -> None:
-        """Queue one whole space packet; FrameError if its length field disagrees with it."""
+    def push(self, packet: bytes, counted: bool = True) -> None:
+        """Queue one whole space packet (``counted``: in ``packets_framed`` once framed);
+        FrameError if its length field disagrees with it."""
         if len(packet) < PACKET_MIN_LEN or packet_length(packet) != len(packet):
             raise FrameError(f"not a whole space packet: {len(packet)} octets, length field "
                              f"says {packet_length(packet) if len(packet) >= 6 else '?'}; "
                              "push complete packets (PacketEncoder.encode makes them)")
         self._queue.append(bytes(packet))
-        self._idle.append(False)
+        self._uncounted.append(not counted)
         self._pending += len(packet)
 
     def next_frame(self, ocf: bytes = b"") -> bytes:
@@ -246,7 +247,7 @@ class FrameEncoder:
                 if not self._queue:
                     idle = idle_packet(max(n - filled, PACKET_MIN_LEN))
                     self._queue.append(idle)
-                    self._idle.append(True)
+                    self._uncounted.append(True)
                     self._pending += len(idle)
                 head = self._queue[0]
                 if self._offset == 0 and fhp == FHP_NONE:
@@ -257,7 +258,7 @@ class FrameEncoder:
                 self._offset += take
                 if self._offset == len(head):
                     self._queue.popleft()
-                    self.packets_framed += not self._idle.popleft()
+                    self.packets_framed += not self._uncounted.popleft()
                     self._offset = 0
             self._pending -= n
             data = b"".join(parts)

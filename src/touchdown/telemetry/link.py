@@ -11,11 +11,14 @@ Model, in the order things happen:
    ``T = (4 + frame_length) * 8 / rate_bps``. When frame k starts it takes packets from the queue
    into the framer (``FrameEncoder``) until a frame's worth is committed, so a packet waits at
    most one frame behind packets of a higher priority that came later. An empty queue gives idle
-   fill (see ``touchdown.telemetry.frames``). Every frame ends in an operational control
+   fill (see ``touchdown.telemetry.frames``), or, when the transmitter has a ``filler`` (the
+   imaging task), with what it gives for the room left (an image's octets): the frames then
+   carry the same telemetry as without it, in the same places. Every frame ends in an
+   operational control
    field: the command receiver's CLCW as it stood when the frame started. It stops when every
-   packet made before the end has been sent, or at the destruction of the lander (loss of
-   signal): a frame being sent then is cut off and lost, and what is still queued is never
-   sent.
+   packet made before the end has been sent and the filler has nothing more, or at the
+   destruction of the lander (loss of signal): a frame being sent then is cut off and lost,
+   and what is still queued is never sent.
 3. A frame is sent at the end of its slot (``t_send_s``, when its last bit leaves). Sent while
    the Earth is below ``elevation_mask_deg`` at the lander's position, it is lost. Otherwise it
    is lost at random with ``frame_loss_probability``, and each of its bits (ASM included) is
@@ -37,7 +40,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -46,6 +49,17 @@ from touchdown.telemetry.frames import ASM, LENGTH_MAX, LENGTH_MIN, FrameEncoder
 
 PathFunction = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 ClcwFunction = Callable[[float], bytes]  # the CLCW (4 octets) at a time (s)
+
+
+class Filler(Protocol):
+    """What fills a frame's room the telemetry leaves (the imaging task)."""
+
+    @property
+    def pending(self) -> bool:
+        """Whether it has more to send."""
+
+    def fill(self, room: int, t: float) -> bytes | None:
+        """A whole packet of at most ``room`` octets for a frame starting at t (s), or None."""
 FRAMES_MAX = 20_000_000  # a guard: ~4 days at 4 kbit/s with 256-octet frames
 
 
@@ -212,11 +226,13 @@ class Transmitter:
     The random draws (loss, the bits flipped) are made per frame sent, in order, whatever the
     visibility, from two streams spawned from ``config.seed`` (losses, bit errors): a seed
     gives one outcome, run in one go or in pieces. ``clcw`` gives the command receiver's CLCW
-    at a frame's start, for its operational control field.
+    at a frame's start, for its operational control field; ``filler`` fills the room the
+    telemetry leaves.
     """
 
     def __init__(self, config: LinkConfig, *, epoch_utc: datetime, spacecraft_id: int,
-                 clcw: ClcwFunction, ephemeris: Any = None, vcid: int = 0) -> None:
+                 clcw: ClcwFunction, ephemeris: Any = None, vcid: int = 0,
+                 filler: Filler | None = None) -> None:
         if ephemeris is None:
             from touchdown.moon.ephemeris import load_ephemeris
 
@@ -225,7 +241,7 @@ class Transmitter:
         self.stats = LinkStats()
         self.encoder = FrameEncoder(spacecraft_id, vcid=vcid, length=config.frame_length,
                                     ocf=True)
-        self.clcw = clcw
+        self.clcw, self.filler = clcw, filler
         self.queue = _PriorityQueue(config.queue_limit_octets, self.stats)
         self.t0: float | None = None  # the first packet's time: the first slot starts then
         self.k = 0  # slots done
@@ -280,13 +296,21 @@ class Transmitter:
                     self.stats.packets_queued += 1
                     self.queue.push(t_p, prio, pkt)
             if (to_the_end and (not self._made or self._made[0][0] >= los) and not self.queue
-                    and self.encoder.pending_octets == 0):
+                    and self.encoder.pending_octets == 0
+                    and not (self.filler is not None and self.filler.pending)):
                 self.ended = True
                 break
             while self.queue and self.encoder.pending_octets < data_len:
                 t_p, pkt = self.queue.pop()
                 self.stats.max_queue_delay_s = max(self.stats.max_queue_delay_s, start - t_p)
                 self.encoder.push(pkt)
+            room = data_len - self.encoder.pending_octets
+            while self.filler is not None and room > 0:  # what would be idle fill
+                pkt = self.filler.fill(room, start)
+                if pkt is None:
+                    break
+                self.encoder.push(pkt, counted=False)  # (the filler counts its own)
+                room -= len(pkt)
             frames.append(self.encoder.next_frame(self.clcw(start)))
             slots.append(self.k)
             self.k += 1
@@ -349,6 +373,7 @@ def simulate_downlink(
     destroyed_s: float | None = None,
     ephemeris: Any = None,
     vcid: int = 0,
+    filler: Filler | None = None,
 ) -> Downlink:
     """Carry onboard packets to the ground (a ``Transmitter`` run to the end).
 
@@ -374,6 +399,8 @@ def simulate_downlink(
         Default: ``load_ephemeris()``.
     vcid : int
         Virtual channel of the frames.
+    filler : Filler, optional
+        What fills the room the telemetry leaves (the imaging task).
 
     Returns
     -------
@@ -383,7 +410,7 @@ def simulate_downlink(
     if not packets:
         return Downlink([], np.empty(0), np.empty(0, dtype=np.int64), 0.0, LinkStats())
     tx = Transmitter(config, epoch_utc=epoch_utc, spacecraft_id=spacecraft_id, clcw=clcw,
-                     ephemeris=ephemeris, vcid=vcid)
+                     ephemeris=ephemeris, vcid=vcid, filler=filler)
     for t_p, prio, pkt in packets:
         tx.push(float(t_p), int(prio), pkt)
     out = tx.run(math.inf, path, destroyed_s, to_the_end=True)

@@ -25,7 +25,7 @@ from touchdown.moon.ephemeris import load_ephemeris
 from touchdown.scenario import Scenario
 from touchdown.sim.run import Stepper
 from touchdown.telemetry.dictionary import Dictionary, load_dictionary
-from touchdown.telemetry.downlink import SAMPLE_S
+from touchdown.telemetry.downlink import SAMPLE_S, make_imager
 from touchdown.telemetry.flight_info import FlightInfo
 from touchdown.telemetry.link import LinkConfig, Transmitter
 from touchdown.telemetry.onboard import TelemetryTask
@@ -48,9 +48,13 @@ class LiveLander:
         self.link = LinkConfig.from_scenario(s, seed)
         up_seed = np.random.SeedSequence([seed, 0x11])
         self.receiver = command_receiver(dictionary)
+        self.imager = make_imager(s, seed, dictionary)
+        if self.imager is not None:
+            self.imager.sample(self.stepper.arrays)
+        self._info_sent = 0  # the imager's image_info packets handed to the link
         self.tx = Transmitter(self.link, epoch_utc=self.epoch_utc,
                               spacecraft_id=dictionary.spacecraft_id,
-                              clcw=self.receiver.clcw_at, ephemeris=eph)
+                              clcw=self.receiver.clcw_at, ephemeris=eph, filler=self.imager)
         self.uplink = Uplink(UplinkConfig.from_scenario(s, up_seed),
                              lambda t: float(eph.light_time_s(self.epoch_utc, t)),
                              visible=self._earth_up)
@@ -119,8 +123,14 @@ class LiveLander:
         while not self.stepper.done and a.clock[st.C_TICK] < end:
             self.stepper.advance(min(end, (int(a.clock[st.C_TICK]) // chunk + 1) * chunk))
             self.task.sample(a)
-        new = sorted(self.task.packets[self._packets_sent:], key=lambda p: p.t)
+            if self.imager is not None:
+                self.imager.sample(a)
+        new = self.task.packets[self._packets_sent:]
         self._packets_sent = len(self.task.packets)
+        if self.imager is not None:
+            new = new + self.imager.packets[self._info_sent:]
+            self._info_sent = len(self.imager.packets)
+        new = sorted(new, key=lambda p: p.t)
         for p in new:
             self.tx.push(p.t, p.priority, p.data)
         destroyed = float(a.world[st.W_TD]) if a.world[st.W_STATUS] == st.CRASHED else None

@@ -4,7 +4,8 @@ A packet is a 6-octet primary header (CCSDS 133.0-B-2, made with the ``spacepack
 telemetry, secondary header present, unsegmented, the packet's APID and its own 14-bit sequence
 count), a 7-octet secondary header holding the time as a CCSDS Unsegmented Time Code (CUC,
 CCSDS 301.0-B-4: a P-field, 4 octets of seconds and 2 of binary fraction since the mission
-epoch) and the fields in the dictionary's order, big-endian.
+epoch) and the fields in the dictionary's order, big-endian; a packet the dictionary marks
+``payload`` carries octets after its fields (an image's segment).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class TmPacket:
     seq: int
     t: float  # s since the mission epoch (onboard time)
     values: dict[str, float]
+    payload: bytes = b""  # the octets after the fields (``Packet.payload`` packets)
 
 
 def cuc_encode(t: float) -> bytes:
@@ -83,9 +85,13 @@ class PacketEncoder:
         self.counts: dict[int, int] = {}
 
     def encode(self, packet: Packet, t: float,
-               values: Mapping[str, float] | Sequence[float]) -> bytes:
+               values: Mapping[str, float] | Sequence[float], payload: bytes = b"") -> bytes:
         """One packet of type ``packet`` at onboard time t (s): ``values`` by field name (exactly
-        the packet's fields, as the dictionary names them) or in the dictionary's order."""
+        the packet's fields, as the dictionary names them) or in the dictionary's order, and
+        the ``payload`` octets after them (a ``payload`` packet only)."""
+        if payload and not packet.payload:
+            raise PacketError(f"packet {packet.name!r} carries no payload; the dictionary "
+                              "marks the packets that do (payload = true)")
         if isinstance(values, Mapping):
             values = _in_order(packet, values)
         if len(values) != len(packet.fields):
@@ -96,9 +102,9 @@ class PacketEncoder:
         seq = self.counts.get(packet.apid, 0)
         self.counts[packet.apid] = (seq + 1) % SEQ_MODULO
         header = SpacePacketHeader(packet_type=PacketType.TM, apid=packet.apid, seq_count=seq,
-                                   data_len=CUC_LEN + len(body) - 1, sec_header_flag=True,
-                                   seq_flags=SequenceFlags.UNSEGMENTED)
-        return bytes(header.pack()) + cuc_encode(t) + body
+                                   data_len=CUC_LEN + len(body) + len(payload) - 1,
+                                   sec_header_flag=True, seq_flags=SequenceFlags.UNSEGMENTED)
+        return bytes(header.pack()) + cuc_encode(t) + body + payload
 
 
 def packet_length(header: bytes) -> int:
@@ -127,10 +133,13 @@ def decode_packet(data: bytes, dictionary: Dictionary) -> TmPacket:
     if not (word >> 11) & 1 or seq_word >> 14 != SequenceFlags.UNSEGMENTED:
         raise PacketError(f"{packet.name}: expected an unsegmented packet with a time header")
     layout = packet.layout
-    if len(data) != HEADER_LEN + layout.size:
+    if len(data) != HEADER_LEN + layout.size and not (
+            packet.payload and len(data) > HEADER_LEN + layout.size):
         raise PacketError(f"{packet.name}: {len(data) - HEADER_LEN} octets of fields, the "
-                          f"dictionary says {layout.size}")
+                          f"dictionary says {layout.size}"
+                          + (" and a payload after them" if packet.payload else ""))
     t = cuc_decode(data[SPACE_PACKET_HEADER_SIZE:HEADER_LEN])
     raw = layout.unpack_from(data, HEADER_LEN)
     return TmPacket(apid, packet.name, seq_word & 0x3FFF, t,
-                    {f.name: float(v) for f, v in zip(packet.fields, raw, strict=True)})
+                    {f.name: float(v) for f, v in zip(packet.fields, raw, strict=True)},
+                    bytes(data[HEADER_LEN + layout.size:]))

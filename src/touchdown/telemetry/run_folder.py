@@ -10,6 +10,9 @@
     flight.png           the one-page picture of the flight (``plots.flight``)
     received.downlink    what the ground station received (``telemetry.recording``), when the
                          flight was flown with its downlink
+    images/              every image the camera took, as it took it (``NNN.png``), and
+                         ``images.json``: when, kept onboard or not (storage full), its octets,
+                         and how much of it the ground received (from the frames that arrived)
 
 Every file is written atomically (a temporary name in the folder, then renamed). The trace and
 the summary are simulation truth: the report draws them apart, marked, and finds nothing in them.
@@ -24,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from touchdown.errors import OutputError
+from touchdown.errors import OutputError, PacketError
 from touchdown.files import jsonable, write_atomic
 
 if TYPE_CHECKING:
@@ -35,6 +38,7 @@ TRACE = "trajectory.parquet"
 SUMMARY = "flight.json"
 PICTURE = "flight.png"
 RECORDING = "received.downlink"
+IMAGES = "images"
 
 
 @dataclass
@@ -66,9 +70,55 @@ def write_run_folder(folder: Path, flight: Flight,
                    write_atomic(folder / SUMMARY, lambda p: p.write_text(text, encoding="utf-8"))]
         if link is not None:
             written.append(link.record(folder / RECORDING))
+            if link.imager is not None:
+                written += write_images(folder / IMAGES, link)
     except OSError as exc:
         raise OutputError(f"could not write the outputs in {folder}: {exc}; give --out a folder "
                           "you can write to") from exc
+    return written
+
+
+def received_images(link: DownlinkedFlight) -> dict[int, dict[str, Any]]:
+    """What the ground received of each image, from the frames that arrived (its summary)."""
+    from touchdown.telemetry.frames import FrameDecoder
+    from touchdown.telemetry.image_assembly import ImageAssembler
+    from touchdown.telemetry.packets import decode_packet
+
+    decoder = FrameDecoder(link.config.frame_length, link.dictionary.spacecraft_id)
+    assembler = ImageAssembler()
+    for _, octets in link.link.frames:
+        for raw in decoder.feed(octets):
+            try:
+                assembler.add(decode_packet(raw, link.dictionary))
+            except PacketError:
+                continue  # (a damaged packet: the ground counts it)
+    return {k: image.summary() for k, image in assembler.images.items()}
+
+
+def write_images(folder: Path, link: DownlinkedFlight) -> list[Path]:
+    """Every image the camera took (PNG) and ``images.json``: when, kept, octets, received."""
+    from PIL import Image as PilImage
+
+    assert link.imager is not None
+    folder.mkdir(parents=True, exist_ok=True)
+    received = received_images(link)
+    index, written = [], []
+    for image in link.imager.images:
+        name = f"{image.image_id:03d}.png"
+        written.append(write_atomic(folder / name, lambda p, px=image.pixels:
+                                    PilImage.fromarray(px, mode="L").save(p, format="PNG")))
+        got = received.get(image.image_id, {})
+        index.append({"image_id": image.image_id, "file": name, "t_s": image.t,
+                      "kept": image.kept, "octets": image.octets,
+                      "octets_sent": image.octets_sent,
+                      "octets_received": got.get("octets_received", 0),
+                      "received": ("complete" if got.get("complete") else
+                                   "partial" if got.get("octets_received") else "no"),
+                      "estimate": {k: image.info[k] for k in ("lat_deg", "lon_deg",
+                                                              "altitude_m")}})
+    text = json.dumps(jsonable({"images": index}), indent=2) + "\n"
+    written.append(write_atomic(folder / "images.json",
+                                lambda p: p.write_text(text, encoding="utf-8")))
     return written
 
 
