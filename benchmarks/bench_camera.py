@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from touchdown.core import layout as st
 from touchdown.moon.constants import R_REF
 from touchdown.moon.dem_tiles import load_truth_terrain
 from touchdown.moon.ephemeris import load_ephemeris
@@ -55,12 +56,12 @@ def plain(terrain, camera: cam.Camera, origin: np.ndarray, dcm: np.ndarray,
     """Every pixel cast, each with its own shadow ray (no blocks, no grid)."""
     axes = np.ascontiguousarray(camera.axes_body() @ dcm.T)
     h, w = camera.height_px, camera.width_px
-    nodes = np.empty((h + 1, w + 1, kernels.N_NODE))
-    work = np.empty(kernels.N_WORK)
+    nodes = np.empty((h + 1, w + 1, st.N_RENDER_NODE))
+    work = np.empty(st.N_SCRATCH_RENDER)
     kernels.cast_nodes(terrain.elev, terrain.meta, origin, axes, camera.focal_px, w, h, 1,
                    camera.max_range_m, nodes, work)
-    frame = np.zeros(kernels.N_SG)
-    frame[kernels.SG_SUN:kernels.SG_SUN + 3] = sun
+    frame = np.zeros(st.N_RENDER_LIGHT)
+    frame[st.SG_SUN:st.SG_SUN + 3] = sun
     shading = np.empty((h, w))
     kernels.shade_image(terrain.elev, terrain.meta, origin, axes, camera.focal_px, 1,
                     camera.max_range_m, frame, np.empty((0, 0)), nodes, shading, work)

@@ -87,7 +87,8 @@ def test_fly_out_writes_a_png_and_the_same_json(flown: tuple[Result, Path]) -> N
     assert len(png) > 20_000
     assert json.loads((out / "flight.json").read_text()) == json.loads(result.stdout)
     assert sorted(p.name for p in out.iterdir()) == [  # no temporary files left
-        "flight.json", "flight.png", "received.downlink", "trajectory.parquet"]
+        "flight.json", "flight.png", "images", "received.downlink", "trajectory.parquet"]
+    assert not [p for p in (out / "images").iterdir() if p.name.startswith(".")]
 
 
 def test_fly_summary_is_for_people_and_stderr_is_quiet_off_a_tty() -> None:

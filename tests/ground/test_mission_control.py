@@ -3,14 +3,15 @@ through Open MCT in Debian's Chromium driven by Playwright, signed in as the thr
 the flight prints.
 
 The screenshots go to out/screenshots/ (look at them): the live Landing display just after loss of
-signal, the alarm history after the operator's actions, and the archived flight reopened, in UTC
-and in mission-elapsed time (T+).
+signal, the camera's images that came down, the alarm history after the operator's actions,
+and the archived flight reopened, in UTC and in mission-elapsed time (T+).
 """
 
 import re
 import time
 
 import numpy as np
+import pytest
 from matplotlib import image
 from tests.ground.browser import SHOTS, touchdown, wait_for
 
@@ -134,6 +135,24 @@ def watch_the_landing(page) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SHOTS / "landing-live.png")
 
+    # the camera's images came down during the flight and show: the newest in the frame, every
+    # one in the filmstrip, the complete ones marked so, a picture drawn (its pixels decoded)
+    camera = frame(page, "Camera")
+    thumbs = camera.locator(".td-img-thumb")
+    wait_for(lambda: thumbs.count() >= 5, 30, "the camera's images in the filmstrip")
+    assert camera.locator(".td-img-thumb[data-state='complete']").count() >= 3
+    main = camera.locator("img.td-img-main")
+    wait_for(lambda: main.evaluate("i => i.complete && i.naturalWidth") == 512, 10,
+             "the newest image drawn")
+    assert re.match(r"#\d+ · T\+\d\d:\d\d\.\d · ", camera.locator(".td-img-caption").inner_text())
+    thumbs.first.click()  # an older one, picked
+    wait_for(lambda: main.get_attribute("data-image-id") == "1", 10, "image 1 shown")
+    assert "picked" in camera.locator(".td-img-caption").inner_text()
+    thumbs.first.click()  # back to following the newest
+    wait_for(lambda: "picked" not in camera.locator(".td-img-caption").inner_text(), 10,
+             "the newest image followed again")
+    camera.screenshot(path=SHOTS / "camera-live.png")
+
 
 def act_on_alarms(page, user: str, password: str) -> None:
     """Sign in as the flight's operator, then acknowledge with a comment, shelve for a day and
@@ -223,7 +242,8 @@ def switch_to_mission_elapsed_time(page) -> None:
     bounds = [parse_met(t) for t in conductor.locator(
         ".c-compact-tc__setting-wrapper .c-compact-tc__setting-value").all_inner_texts()]
     assert bounds[0] is not None and bounds[1] is not None, bounds
-    assert bounds[1] - bounds[0] == 21 * 60  # the archive's last 20 minutes and one more
+    assert bounds[1] - bounds[0] == pytest.approx(21 * 60)  # the archive's last 20 minutes
+    # and one more
     altitude = frame(page, "Altitude estimate and range finder")
     wait_for(lambda: altitude.locator(".gl-plot-x-tick-label", has_text="T+").count(), 10,
              "a T+ label on the altitude plot's time axis")

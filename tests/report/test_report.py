@@ -15,6 +15,7 @@ from matplotlib import image
 
 from touchdown.cli import main
 from touchdown.report.build import Report, build_report, compare_reports
+from touchdown.report.figures import FIGURES
 from touchdown.report.findings import ALARMING
 from touchdown.scenario import Scenario, resolve
 from touchdown.telemetry.dictionary import SEVERITIES
@@ -121,7 +122,7 @@ def test_nominal_landing_raises_no_false_alarm(nominal: Report) -> None:
 def test_report_files_are_complete_and_self_contained(m1: Report) -> None:
     page = m1.html.read_text()
     assert "http://" not in page and "https://" not in page
-    assert page.count('src="data:image/png;base64,') == 8
+    assert page.count('src="data:image/png;base64,') == len(m1.figures) == len(FIGURES)
     assert "simulation truth" in page
     doc = json.loads(m1.findings.read_text())
     for f in doc["findings"]:
@@ -140,7 +141,7 @@ def test_report_page_renders_in_chromium(m1: Report, browser) -> None:
     page.goto(m1.html.as_uri())
     page.wait_for_load_state("load")
     loaded = page.evaluate("[...document.images].map(i => i.complete && i.naturalWidth)")
-    assert len(loaded) == 8 and all(w > 500 for w in loaded)
+    assert len(loaded) == len(FIGURES) and all(w > 500 for w in loaded)
     SHOTS.mkdir(parents=True, exist_ok=True)
     png = page.screenshot(path=str(SHOTS / "report-m1.png"), full_page=True)
     page.close()
@@ -156,7 +157,9 @@ def test_compare_puts_two_flights_side_by_side(m1: Report, nominal: Report, root
     page, ra, rb = compare_reports(Path(m1.document["source"]),
                                    Path(nominal.document["source"]), root / "compare")
     text = page.read_text()
-    assert page.name == "compare.html" and text.count("data:image/png;base64,") == 16
+    both = set(ra.figures) & set(rb.figures)  # the figures both flights have, in pairs
+    assert "images" in both and page.name == "compare.html"
+    assert text.count("data:image/png;base64,") == 2 * len(both)
     assert ra.document["outcome"]["outcome"] == "impact"
     assert rb.document["outcome"]["outcome"] == "landed"
     assert "hakuto-r-m1-fixed" in text and "landed" in text and "impact" in text
@@ -281,3 +284,18 @@ def test_vikram_2_chain_is_found_from_telemetry(root: Path) -> None:
         "hard landing"]
     assert hard["thrust_excess"][0]["evidence"]["excess"] == pytest.approx(0.2, abs=0.06)
     assert "restart_chain" not in hard and "chain" not in hard
+
+
+def test_the_camera_figures_show_what_came_down_and_apart_what_did_not(m1: Report,
+                                                                       nominal: Report) -> None:
+    """Fig. 9 draws the images from the ground's archive; Fig. 10, from the run folder (the
+    simulator), what the ground had less than 90 % of, marked simulation truth; a lander whose
+    camera sent everything (M1 fixed lands and its link runs on) has no Fig. 10."""
+    assert {"images", "images_unsent"} <= set(m1.figures)
+    assert "images" in nominal.figures and "images_unsent" not in nominal.figures
+    for key in ("images", "images_unsent"):
+        img = image.imread(m1.figures[key])[..., :3]
+        assert img.std() > 0.05, key
+    truth = image.imread(m1.figures["images_unsent"])[..., :3]
+    red = (truth[..., 0] > 0.55) & (truth[..., 1] < 0.3) & (truth[..., 2] < 0.3)
+    assert red.sum() > 500  # the SIMULATION TRUTH banner

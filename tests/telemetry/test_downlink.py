@@ -42,8 +42,12 @@ def test_every_packet_type_survives_a_perfect_link_unchanged(tmp_path):
         assert report.frames.frames_bad_crc == 0 and report.frames.frames_lost == 0
         assert ingest.counters["missing"] == 0 and ingest.counters["bad"] == 0
         got = {bytes(raw) for *_, raw in archive.packets()}
-    assert {decode_packet(d, DICT).name for d in sent} == {p.name for p in DICT.packets}
-    assert set(sent) <= got  # byte for byte, every type
+    # every type: the telemetry's as made, and the image octets the link's spare room carried
+    # (made as the frames went, so not among the packets made onboard with the telemetry)
+    made = {decode_packet(d, DICT).name for d in sent}
+    assert made | {"image"} == {p.name for p in DICT.packets} and "image" not in made
+    assert set(sent) <= got  # byte for byte
+    assert any(decode_packet(raw, DICT).name == "image" for raw in got)
 
 
 def test_the_link_falls_silent_at_the_impact_plus_light_time(m1):
@@ -90,7 +94,9 @@ def test_the_archive_keeps_every_received_frame_with_its_check(m1, tmp_path):
 
 def test_a_run_folder_holds_the_truth_its_picture_and_what_the_ground_received(m1, tmp_path):
     written = write_run_folder(tmp_path / "run", m1.flight, m1)
-    assert sorted(p.name for p in written) == sorted([TRACE, SUMMARY, PICTURE, RECORDING])
+    images = [f"{i.image_id:03d}.png" for i in m1.imager.images] + ["images.json"]
+    assert sorted(p.name for p in written) == sorted([TRACE, SUMMARY, PICTURE, RECORDING,
+                                                      *images])
     assert read_recording(tmp_path / "run" / RECORDING).meta["packets_made"] == len(m1.packets)
     truth = read_truth(tmp_path / "run")
     assert truth is not None and len(truth.trace) == len(m1.flight.trace)

@@ -141,3 +141,21 @@ def test_the_run_folder_keeps_every_image_and_says_what_came_down(flown, tmp_pat
     states = [i["received"] for i in index]
     assert states[0] == "complete" and states[-1] == "no"  # the last ones stayed onboard
     assert all(i["octets_received"] <= i["octets_sent"] <= i["octets"] for i in index)
+
+
+@needs_terrain
+def test_the_docs_figure_and_budget_add_up(flown, tmp_path):
+    from touchdown.plots.camera import budget, key_images, key_moments_figure
+    from touchdown.plots.png import save_png
+
+    b = budget(flown)
+    assert b["complete"] + b["partial"] + b["never"] == b["images"] == len(flown.imager.images)
+    assert 0 < b["telemetry_octets_per_s"] < b["data_octets_per_s"] < flown.config.rate_bps / 8
+    assert b["seconds_per_image"] == pytest.approx(b["octets_mean"] / b["left_octets_per_s"])
+    moments = key_images(flown)
+    assert [m.split(" (")[0] for m, _ in moments][:2] == [
+        "braking begins", "the range finder's first rejection"]
+    rejected = next(e["time_s"] for e in flown.flight.events if e["name"] == "lrf_rejected")
+    assert moments[1][1].t <= rejected  # what the camera saw coming
+    png = save_png(key_moments_figure(flown), tmp_path / "camera.png")
+    assert png.stat().st_size > 50_000

@@ -848,6 +848,31 @@ N_WORLD_SCRATCH = max(N_BURN_WORK, N_SCRATCH_CONTACT, N_SCRATCH_ALTITUDE,
                       N_SCRATCH_CLASSIFY, N_SCRATCH_READ_LRF, N_SCRATCH_ALTIMETER,
                       N_SCRATCH_RADAR, N_SCRATCH_HAZARD_MAP, N_SCRATCH_RECORD)
 
+# the camera's renderer (world.render: a shell's call, never in the flight's loop)
+SCRATCH_RENDER = Layout("scratch.render")
+RW_DIR = SCRATCH_RENDER.add("dir_mcmf", 3, "-", "the pixel's ray, Moon-fixed")
+RW_HIT = SCRATCH_RENDER.add("hit_mcmf", 3, "m", "where it meets the terrain (or a point of it)")
+RW_UP = SCRATCH_RENDER.add("shadow_origin", 3, "m", "a shadow ray's start, lifted off the ground")
+RW_NORMAL = SCRATCH_RENDER.add("normal_mcmf", 3, "-", "the terrain's normal there")
+N_SCRATCH_RENDER = SCRATCH_RENDER.size
+RENDER_LIGHT = Layout("render.light")  # an image's light: the Sun and the shadow grid's frame
+SG_SUN = RENDER_LIGHT.add("sun_mcmf", 3, "-", "the Sun's direction, Moon-fixed")
+SG_E1 = RENDER_LIGHT.add("e1_mcmf", 3, "-", "a unit vector across the Sun's axis")
+SG_E2 = RENDER_LIGHT.add("e2_mcmf", 3, "-", "the Sun's axis times e1")
+SG_THETA0 = RENDER_LIGHT.add("theta0", 1, "rad", "the grid's first sample from the sub-solar "
+                             "point")
+SG_DTHETA = RENDER_LIGHT.add("dtheta", 1, "rad", "its sample step (0: no grid)")
+SG_PHI0 = RENDER_LIGHT.add("phi0", 1, "rad", "its first row about the Sun's axis")
+SG_DPHI = RENDER_LIGHT.add("dphi", 1, "rad", "its row step")
+SG_NORMAL_M = RENDER_LIGHT.add("normal_half_width", 1, "m", "the normals' central differences "
+                               "reach this far (0: the bilinear surface's own normal)")
+N_RENDER_LIGHT = RENDER_LIGHT.size
+RENDER_NODE = Layout("render.node")  # a block corner of the renderer
+NODE_S = RENDER_NODE.add("distance", 1, "m", "along the ray to the terrain (NaN: sky)")
+NODE_P = RENDER_NODE.add("hit_mcmf", 3, "m", "the point it meets")
+NODE_LIT = RENDER_NODE.add("lit", 1, "-", "1: the Sun reaches it; 0: shadow")
+N_RENDER_NODE = RENDER_NODE.size
+
 STEP = Layout("scratch.step")  # sim.step.advance: the world's area and the flight software's
 SP_WORLD = STEP.add("world", N_WORLD_SCRATCH, "-", "scratch of the world kernels and record")
 SP_FSW = STEP.add("fsw", N_FSW_SCRATCH, "-", "scratch of fsw_cycle")
@@ -860,4 +885,5 @@ ALL_LAYOUTS = (CLOCK, WORLD, WORLD_PARAMS, MEAS, FSW, FSW_PARAMS, EVENT, TRACE, 
                ENGINE_GROUP, SCRATCH_GRAVITY, SCRATCH_RK4, SCRATCH_TURN_AXIS, SCRATCH_TURN,
                SCRATCH_SLEW, SCRATCH_SUBSTEP, SCRATCH_BURN, SCRATCH_CONTACT, SCRATCH_ALTITUDE,
                SCRATCH_CLASSIFY, SCRATCH_READ_LRF, SCRATCH_ALTIMETER, SCRATCH_RADAR, RADAR_BEAM,
-               SCRATCH_HAZARD_MAP, SCRATCH_RECORD, STEP)
+               SCRATCH_HAZARD_MAP, SCRATCH_RECORD, SCRATCH_RENDER, RENDER_LIGHT, RENDER_NODE,
+               STEP)

@@ -15,6 +15,8 @@ REST (JSON; NaN and infinities are sent as null):
   ``touchdown.ground.alarm_api``.
 - ``/api/commands`` (the command dictionary, the history and its CSV export, and the people's
   actions on commands): see ``touchdown.ground.command_api``.
+- ``/api/images`` (the camera's images as far as they came down): see
+  ``touchdown.ground.images``.
 - ``GET /api/link`` — link status (UNAVAIL / OK / FAILED), counters, loss of signal, stale
   packet types, the onboard time it is now, and the light time and the Earth's elevation at the
   lander's last reported position.
@@ -82,6 +84,7 @@ from touchdown.ground.http import (
     json_response,
     query_limit,
 )
+from touchdown.ground.images import add_image_routes
 from touchdown.ground.ingest import Ingest
 from touchdown.ground.junk import WINDOW_OCTETS, GarbageWindow, JunkSampler, TokenBucket
 from touchdown.ground.status import last_known_state, outcome_estimate
@@ -538,6 +541,7 @@ def make_app(ingest: Ingest, clock: Callable[[], float] = time.time, *,
     ])
     add_alarm_routes(app)
     add_command_routes(app, station, clock_rate)
+    add_image_routes(app)
     app.cleanup_ctx.append(_housekeeping)
     app.on_shutdown.append(_close_websockets)
     return app

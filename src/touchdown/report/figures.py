@@ -67,6 +67,13 @@ FIGURES = (
                "no-signal spans and the loss of signal."),
     FigureSpec("map", "Ground track", "The reported ground track on a shaded relief map "
                "(LRO GLD100 + LOLA), with the target and the rejections."),
+    FigureSpec("images", "Camera images received",
+               "The camera's images as far as they came down, by the onboard time they were "
+               "taken; strips that did not come whole are grey."),
+    FigureSpec("images_unsent", "What the camera saw and the ground never received",
+               "Simulation truth: the images the camera took that the ground had less than "
+               "90 % of when the signal ended (or that were not kept), those nearest the "
+               "range finder's first rejection."),
 )
 NUMBER = {f.key: k + 1 for k, f in enumerate(FIGURES)}
 
@@ -509,14 +516,93 @@ def ground_map(ctx: Context) -> Figure:
     return fig
 
 
-DRAW: dict[str, Callable[[Context], Figure]] = {
+IMAGES_SHOWN = 12  # images in a figure at most
+MOSTLY = 0.9  # an image this much received is not among those the ground never had
+
+
+def _key_time(ctx: Context) -> float:
+    """The moment the image figures centre on: the range finder's first rejection, else the
+    end of the signal."""
+    rejected = ctx.rx.event_times("lrf_rejected")
+    return rejected[0] if rejected else ctx.rx.t_last
+
+
+def _image_grid(images: list[tuple[str, np.ndarray, bool]]) -> tuple[Figure, list[Axes]]:
+    """A grid of (title, pixels, truth) images, four to a row."""
+    cols = min(4, len(images))
+    rows = -(-len(images) // cols)
+    fig, axes = _new(rows, 2.9 * rows + 0.6, cols)
+    for ax in axes:
+        ax.set_axis_off()
+    for ax, (title, pixels, truth) in zip(axes, images, strict=False):
+        ax.imshow(pixels, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        ax.set_title(title, fontsize=8.5, color="0.3" if truth else "black")
+        if truth:
+            for spine in ax.spines.values():
+                spine.set(visible=True, color=TRUTH["color"], ls="--", lw=1.5)
+    return fig, axes
+
+
+def images_received(ctx: Context) -> Figure | None:
+    """The images that came down, whole or in part."""
+    got = ctx.rx.images.assembler.images
+    shown = [i for _, i in sorted(got.items()) if i.info is not None and i.octets_received]
+    if not shown:
+        return None
+    if len(shown) > IMAGES_SHOWN:  # evenly through the flight, and the one nearest the key
+        key = _key_time(ctx)
+        nearest = min(range(len(shown)), key=lambda k: abs(shown[k].t - key))
+        picks = {round(k) for k in np.linspace(0, len(shown) - 1, IMAGES_SHOWN - 1)}
+        shown = [shown[k] for k in sorted(picks | {nearest})]
+    fig, _ = _image_grid([
+        (f"#{i.image_id}  {_tplus(i.t)}  "
+         + ("complete" if i.complete else
+            f"{100 * i.octets_received // max(int(i.info['octets']), 1)} % received"),
+         i.pixels(), False) for i in shown])
+    _title(fig, "images", ctx.rx)
+    return fig
+
+
+def images_unsent(ctx: Context) -> Figure | None:
+    """Simulation truth: what the camera took and the ground never had whole."""
+    if ctx.truth is None:
+        return None
+    missing = [i for i in ctx.truth.images if i["octets_received"] < MOSTLY * i["octets"]
+               or not i["kept"]]
+    if not missing:
+        return None
+    from PIL import Image as PilImage
+
+    key = _key_time(ctx)
+    missing = sorted(sorted(missing, key=lambda i: abs(i["t_s"] - key))[:IMAGES_SHOWN],
+                     key=lambda i: i["t_s"])
+    fig, _ = _image_grid([
+        (f"#{i['image_id']}  {_tplus(i['t_s'])}  "
+         + ("never received" if i["received"] == "no" else
+            f"{100 * i['octets_received'] // max(i['octets'], 1)} % received")
+         + ("" if i["kept"] else " (not kept)"),
+         np.asarray(PilImage.open(i["path"]).convert("L")), True) for i in missing])
+    _title(fig, "images_unsent", ctx.rx)
+    fig.text(0.99, 0.005, f"{TRUTH_LABEL.upper()}: from the simulator, never telemetry",
+             ha="right", va="bottom", fontsize=9, color="white",
+             bbox={"facecolor": "firebrick", "edgecolor": "none", "pad": 3})
+    return fig
+
+
+DRAW: dict[str, Callable[[Context], Figure | None]] = {
     "altitude": altitude, "terrain": terrain, "velocity": velocity, "engines": engines,
     "propellant": propellant, "modes": modes, "link": link, "map": ground_map,
+    "images": images_received, "images_unsent": images_unsent,
 }
 
 
 def write_figures(ctx: Context, folder: Path) -> dict[str, Path]:
-    """Every figure as ``folder/figN-KEY.png``; {key: path}."""
+    """Every figure the flight has (the camera's only with images) as
+    ``folder/figN-KEY.png``; {key: path}."""
     folder.mkdir(parents=True, exist_ok=True)
-    return {f.key: save_png(DRAW[f.key](ctx), folder / f"fig{NUMBER[f.key]}-{f.key}.png")
-            for f in FIGURES}
+    out = {}
+    for f in FIGURES:
+        fig = DRAW[f.key](ctx)
+        if fig is not None:
+            out[f.key] = save_png(fig, folder / f"fig{NUMBER[f.key]}-{f.key}.png")
+    return out

@@ -18,6 +18,7 @@ import pandas as pd
 
 from touchdown.errors import ArchiveOpenError, ReportInputError
 from touchdown.ground.archive import AlarmRecord, Archive
+from touchdown.ground.images import GroundImages
 from touchdown.ground.ingest import link_counters
 from touchdown.ground.status import LossOfSignal, los_timeout, losses
 from touchdown.moon.constants import GM, R_REF
@@ -41,6 +42,7 @@ class Received:
     arrivals: pd.DataFrame  # packet, t, t_received: one row per packet received
     losses: list[LossOfSignal]
     counters: dict[str, int]
+    images: GroundImages  # the camera's images as far as they came
 
     def __getitem__(self, packet: str) -> pd.DataFrame:
         return self.packets[packet]
@@ -120,7 +122,7 @@ def _read(archive: Archive, dictionary: Dictionary, source: str) -> Received:
                             columns=["packet", "t", "t_received"])
     return Received(source, FlightInfo.from_dict(archive.flight()), dictionary, packets, events,
                     archive.alarms(), arrivals, _losses(dictionary, archive, arrivals),
-                    link_counters(archive, dictionary))
+                    link_counters(archive, dictionary), GroundImages(archive, dictionary))
 
 
 def _losses(dictionary: Dictionary, archive: Archive,

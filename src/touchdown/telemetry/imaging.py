@@ -167,10 +167,7 @@ class Imager:
         kept = self.storage_used + octets <= self.plan.storage_octets
         self.storage_used += octets if kept else 0
         image_id = len(self.images) + 1
-        info = {"image_id": image_id, "width_px": pixels.shape[1], "height_px": pixels.shape[0],
-                "strip_rows": self.plan.strip_rows, "octets": octets if kept else 0,
-                "quality": self.plan.quality, "exposure_s": self.plan.camera.exposure_s,
-                **_estimate(a.fsw, t)}
+        info = info_values(image_id, pixels.shape, self.plan, octets if kept else 0, a.fsw, t)
         self.images.append(Image(image_id, t, pixels, strips if kept else [], kept, info))
         data = self._encoder.encode(self._info, t + a.fsw[st.F_CLOCK], info)
         self.packets.append(Outgoing(t, self._info.priority, self._info.apid, data))
@@ -191,15 +188,30 @@ class Imager:
             return None
         strip = image.strips[image.strip_next]
         part = strip[image.offset_next:image.offset_next + room - overhead]
-        data = self._encoder.encode(self._segment, t, {
-            "image_id": image.image_id, "strip": image.strip_next,
-            "offset": image.offset_next, "strip_octets": len(strip)}, part)
+        data = self._encoder.encode(self._segment, t, segment_values(
+            image.image_id, image.strip_next, image.offset_next, len(strip)), part)
         image.offset_next += len(part)
         image.octets_sent += len(part)
         if image.offset_next >= len(strip):
             image.strip_next += 1
             image.offset_next = 0
         return data
+
+
+def info_values(image_id: int, shape: tuple[int, ...], plan: ImagingPlan, octets: int,
+                fsw: np.ndarray, t: float) -> dict[str, float]:
+    """An ``image_info`` packet's values: the image, how it is kept (``octets`` 0: not kept),
+    and the flight software's estimates at time t (s)."""
+    return {"image_id": image_id, "width_px": shape[1], "height_px": shape[0],
+            "strip_rows": plan.strip_rows, "octets": octets, "quality": plan.quality,
+            "exposure_s": plan.camera.exposure_s, **_estimate(fsw, t)}
+
+
+def segment_values(image_id: int, strip: int, offset: int, strip_octets: int,
+                   ) -> dict[str, float]:
+    """An ``image`` packet's values (its payload: the strip's octets from ``offset``)."""
+    return {"image_id": image_id, "strip": strip, "offset": offset,
+            "strip_octets": strip_octets}
 
 
 def _dcm(q: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ the summary are simulation truth: the report draws them apart, marked, and finds
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,11 +43,13 @@ IMAGES = "images"
 
 @dataclass
 class Truth:
-    """A simulated run's own record: its trace (``TRACE``) and summary (``SUMMARY``). Used only
-    to overlay the report's figures, marked as simulation truth."""
+    """A simulated run's own record: its trace (``TRACE``), summary (``SUMMARY``) and the images
+    its camera took (``IMAGES``). Used only to overlay the report's figures, marked as
+    simulation truth."""
 
     trace: pd.DataFrame
     flight: dict[str, Any]
+    images: list[dict[str, Any]] = field(default_factory=list)  # images.json's, with "path"
 
     def event_time(self, name: str) -> float | None:
         """Time (s since the epoch) of the first event called ``name``; None if none."""
@@ -126,5 +128,10 @@ def read_truth(folder: Path) -> Truth | None:
     """The simulation's record in a run folder; None when its trace or summary is missing."""
     if not ((folder / TRACE).is_file() and (folder / SUMMARY).is_file()):
         return None
+    index = folder / IMAGES / "images.json"
+    images = (json.loads(index.read_text(encoding="utf-8"))["images"] if index.is_file()
+              else [])
+    for image in images:
+        image["path"] = folder / IMAGES / image["file"]
     return Truth(pd.read_parquet(folder / TRACE),
-                 json.loads((folder / SUMMARY).read_text(encoding="utf-8")))
+                 json.loads((folder / SUMMARY).read_text(encoding="utf-8")), images)

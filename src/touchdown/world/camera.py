@@ -56,22 +56,9 @@ from typing import Any
 import numpy as np
 
 from touchdown.core.layout import (
-    TM_COLS,
-    TM_HEIGHT_MAX,
-    TM_LAT0,
-    TM_LON0,
-    TM_PIXEL,
-    TM_ROWS,
-    TM_WRAPS,
-)
-from touchdown.moon.constants import R_REF
-from touchdown.moon.terrain import terrain_max_in_box
-from touchdown.world.render import (
-    BLOCK,
-    GRID_MAX,
-    N_NODE,
-    N_SG,
-    N_WORK,
+    N_RENDER_LIGHT,
+    N_RENDER_NODE,
+    N_SCRATCH_RENDER,
     NODE_P,
     NODE_S,
     SG_DPHI,
@@ -82,10 +69,17 @@ from touchdown.world.render import (
     SG_PHI0,
     SG_SUN,
     SG_THETA0,
-    build_shadow_grid,
-    cast_nodes,
-    shade_image,
+    TM_COLS,
+    TM_HEIGHT_MAX,
+    TM_LAT0,
+    TM_LON0,
+    TM_PIXEL,
+    TM_ROWS,
+    TM_WRAPS,
 )
+from touchdown.moon.constants import R_REF
+from touchdown.moon.terrain import terrain_max_in_box
+from touchdown.world.render import BLOCK, GRID_MAX, build_shadow_grid, cast_nodes, shade_image
 
 
 @dataclass(frozen=True)
@@ -140,7 +134,7 @@ def shadow_frame(terrain: Any, hits: np.ndarray, sun: np.ndarray, pixel_m: float
     """The shadow grid's frame and an empty grid for the surface points ``hits`` (n, 3) (m,
     Moon-fixed) seen with pixels of at least ``pixel_m`` (m); a frame with no grid (steps 0)
     when there is nothing to light."""
-    frame = np.zeros(N_SG)
+    frame = np.zeros(N_RENDER_LIGHT)
     frame[SG_SUN:SG_SUN + 3] = sun
     none = np.empty((0, 0))
     if not len(hits):
@@ -223,8 +217,8 @@ def render(terrain: Any, camera: Camera, r_mcmf: np.ndarray, dcm_body_mcmf: np.n
     origin = np.ascontiguousarray(r_mcmf, dtype=np.float64)
     h, w, f = camera.height_px, camera.width_px, camera.focal_px
     elev, meta = terrain.elev, terrain.meta
-    work = np.empty(N_WORK)
-    nodes = np.empty(((h - 1) // block + 2, (w - 1) // block + 2, N_NODE))
+    work = np.empty(N_SCRATCH_RENDER)
+    nodes = np.empty(((h - 1) // block + 2, (w - 1) // block + 2, N_RENDER_NODE))
     rays = cast_nodes(elev, meta, origin, axes, f, w, h, int(block), camera.max_range_m, nodes,
                       work)
     hit = ~np.isnan(nodes[..., NODE_S])

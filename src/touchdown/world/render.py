@@ -8,6 +8,24 @@ from __future__ import annotations
 import math
 
 from touchdown._compile import kernel
+from touchdown.core.layout import (
+    NODE_LIT,
+    NODE_P,
+    NODE_S,
+    RW_DIR,
+    RW_HIT,
+    RW_NORMAL,
+    RW_UP,
+    SG_DPHI,
+    SG_DTHETA,
+    SG_E1,
+    SG_E2,
+    SG_NORMAL_M,
+    SG_PHI0,
+    SG_SUN,
+    SG_THETA0,
+    TM_HEIGHT_MAX,
+)
 from touchdown.moon.constants import R_REF
 from touchdown.moon.terrain import ray_cast, terrain_height, terrain_normal
 
@@ -16,24 +34,20 @@ LIFT_M = 0.5  # m: a shadow ray cast from a point starts this far above it
 SHADOW_RANGE_M = 150e3  # m: a shadow ray cast from a point looks this far towards the Sun
 LIT_TOL_M = 0.5  # m: a point this close to its row's running maximum is lit
 BLOCK = 4  # pixels, the default block size
+# m above the highest terrain: a block whose corner rays all pass outside this sphere is sky
+# (between corners a ray dips below their chord by at most ~L^2 / 8 of the block's angular
+# size L times the distance: metres)
+SKY_MARGIN_M = 100.0
 GRID_MAX = 2_000_000  # samples of the shadow grid at most (about): its spacing grows to fit
-# work array: the ray, the hit point, the shadow ray's origin, the normal
-W_DIR, W_HIT, W_UP, W_NORMAL, N_WORK = 0, 3, 6, 9, 12
-# the frame of an image's light: the Sun's axis s, two unit vectors across it, the shadow grid's
-# theta and phi origins and steps (rad; a step of 0: no grid), and the half-width (m) of the
-# central differences the normals take (0: the bilinear surface's own normal)
-SG_SUN, SG_E1, SG_E2, SG_THETA0, SG_DTHETA, SG_PHI0, SG_DPHI, SG_NORMAL_M, N_SG = (
-    0, 3, 6, 9, 10, 11, 12, 13, 14)
-NODE_S, NODE_P, NODE_LIT, N_NODE = 0, 1, 4, 5  # a block corner: distance, hit point, light
 
 
 @kernel
 def _cast(elev, meta, origin, axes, focal, width, height, u, v, max_range, work):
     """Cast pixel (u, v): the distance to the terrain (m, NaN: sky); the hit point in
-    work[W_HIT:W_HIT + 3]."""
+    work[RW_HIT:RW_HIT + 3]."""
     x = (u + 0.5 - 0.5 * width) / focal
     y = (v + 0.5 - 0.5 * height) / focal
-    d = work[W_DIR:W_DIR + 3]
+    d = work[RW_DIR:RW_DIR + 3]
     for k in range(3):
         d[k] = axes[2, k] + x * axes[0, k] + y * axes[1, k]
     norm = math.sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2])
@@ -42,8 +56,23 @@ def _cast(elev, meta, origin, axes, focal, width, height, u, v, max_range, work)
     s = ray_cast(elev, meta, origin, d, max_range)
     if not math.isnan(s):
         for k in range(3):
-            work[W_HIT + k] = origin[k] + s * d[k]
+            work[RW_HIT + k] = origin[k] + s * d[k]
     return s
+
+
+@kernel
+def _misses(origin, axes, focal, width, height, u, v, radius):
+    """Whether pixel (u, v)'s ray passes the Moon's centre farther than ``radius`` (m)."""
+    x = (u + 0.5 - 0.5 * width) / focal
+    y = (v + 0.5 - 0.5 * height) / focal
+    dx = axes[2, 0] + x * axes[0, 0] + y * axes[1, 0]
+    dy = axes[2, 1] + x * axes[0, 1] + y * axes[1, 1]
+    dz = axes[2, 2] + x * axes[0, 2] + y * axes[1, 2]
+    norm = math.sqrt(dx * dx + dy * dy + dz * dz)
+    along = (origin[0] * dx + origin[1] * dy + origin[2] * dz) / norm
+    o2 = origin[0] ** 2 + origin[1] ** 2 + origin[2] ** 2
+    closest2 = o2 - along * along if along < 0.0 else o2
+    return closest2 > radius * radius
 
 
 @kernel
@@ -98,7 +127,7 @@ def _sunlit(elev, meta, p, frame, grid, work):
                    + wk * ((1.0 - wm) * grid[k + 1, m] + wm * grid[k + 1, m + 1]))
             return 1.0 if x >= top - LIT_TOL_M else 0.0
     rho = math.sqrt(p[0] * p[0] + p[1] * p[1] + p[2] * p[2])
-    o = work[W_UP:W_UP + 3]
+    o = work[RW_UP:RW_UP + 3]
     for i in range(3):
         o[i] = p[i] * (1.0 + LIFT_M / rho)
     return 1.0 if math.isnan(ray_cast(elev, meta, o, frame[SG_SUN:SG_SUN + 3],
@@ -133,7 +162,7 @@ def _normal(elev, meta, p, d_m, n):
 def _shade(elev, meta, p, frame, grid, lit, work):
     """The cosine of the incidence angle at surface point p; 0 facing away or in shadow (lit:
     1 or 0 when known, -1 to find out)."""
-    n = work[W_NORMAL:W_NORMAL + 3]
+    n = work[RW_NORMAL:RW_NORMAL + 3]
     if frame[SG_NORMAL_M] > 0.0:
         _normal(elev, meta, p, frame[SG_NORMAL_M], n)
     else:
@@ -154,7 +183,7 @@ def cast_nodes(elev, meta, origin, axes, focal, width, height, block, max_range,
             nodes[a, b, NODE_S] = _cast(elev, meta, origin, axes, focal, width, height, u, v,
                                         max_range, work)
             for k in range(3):
-                nodes[a, b, NODE_P + k] = work[W_HIT + k]
+                nodes[a, b, NODE_P + k] = work[RW_HIT + k]
     return nodes.shape[0] * nodes.shape[1]
 
 
@@ -167,6 +196,10 @@ def shade_image(elev, meta, origin, axes, focal, block, max_range, frame, grid, 
     height, width = shading.shape
     na, nb = nodes.shape[0], nodes.shape[1]
     rays = 0
+    top = -math.inf  # the highest terrain anywhere: a ray that misses that sphere is sky
+    for k in range(meta.shape[0]):
+        top = max(top, meta[k, TM_HEIGHT_MAX])
+    sky_radius = R_REF + top + SKY_MARGIN_M
     for a in range(na):
         for b in range(nb):
             nodes[a, b, NODE_LIT] = (0.0 if math.isnan(nodes[a, b, NODE_S]) else
@@ -182,6 +215,18 @@ def shade_image(elev, meta, origin, axes, focal, block, max_range, frame, grid, 
             if u1 == u0:
                 continue
             u_end = u1 + 1 if u1 == width - 1 else u1
+            corners = ((a, b, u0, v0), (a, b + 1, u1, v0), (a + 1, b, u0, v1),
+                       (a + 1, b + 1, u1, v1))
+            sky = True
+            for (i, j, u, v) in corners:
+                if not (math.isnan(nodes[i, j, NODE_S])
+                        and _misses(origin, axes, focal, width, height, u, v, sky_radius)):
+                    sky = False
+            if sky:  # every ray of the block passes above all terrain (its corners' do)
+                for v in range(v0, v_end):
+                    for u in range(u0, u_end):
+                        shading[v, u] = math.nan
+                continue
             lit = nodes[a, b, NODE_LIT]
             smooth = True
             for (i, j) in ((a, b), (a, b + 1), (a + 1, b), (a + 1, b + 1)):
@@ -202,11 +247,11 @@ def shade_image(elev, meta, origin, axes, focal, block, max_range, frame, grid, 
                                          + fu * nodes[a, b + 1, NODE_P + k])
                              + fv * ((1 - fu) * nodes[a + 1, b, NODE_P + k]
                                      + fu * nodes[a + 1, b + 1, NODE_P + k]))
-                        miss2 += (q - work[W_HIT + k]) ** 2
+                        miss2 += (q - work[RW_HIT + k]) ** 2
                     smooth = (math.sqrt(miss2) <= SMOOTH_TOL * s / focal
-                              and _sunlit(elev, meta, work[W_HIT:W_HIT + 3], frame, grid,
+                              and _sunlit(elev, meta, work[RW_HIT:RW_HIT + 3], frame, grid,
                                           work) == lit)
-            p = work[W_HIT:W_HIT + 3]
+            p = work[RW_HIT:RW_HIT + 3]
             for v in range(v0, v_end):
                 for u in range(u0, u_end):
                     if smooth:

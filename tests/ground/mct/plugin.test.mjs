@@ -31,6 +31,7 @@ import {
   uplinkDirectives,
   uplinkText
 } from '../../../src/touchdown/ground/mct/plugin/commands.js';
+import { captionText, receivedText } from '../../../src/touchdown/ground/mct/plugin/imagery.js';
 import { GroundApi } from '../../../src/touchdown/ground/mct/plugin/feed.js';
 import { COMMANDS_TYPE, makeObjects } from '../../../src/touchdown/ground/mct/plugin/objects.js';
 import { sessionText } from '../../../src/touchdown/ground/mct/plugin/session.js';
@@ -625,4 +626,22 @@ test('the Landing display holds the command panel', () => {
   const sizes = landing.configuration.containers.map((c) => c.size);
   assert.equal(sizes.reduce((a, b) => a + b), 100);
   assert.ok(objects.get('root').composition.some((m) => m.key === 'commands'));
+});
+
+test('the camera: how much of an image came, and its caption', () => {
+  // shaped as GET /api/images answers (touchdown.ground.images.GroundImages.listing)
+  const base = { image_id: 6, t: 3540.0, strips: 8, strips_complete: 7, octets: 16648,
+    octets_received: 16462, complete: false, t_received: 3901.2, url: '/api/images/6.png',
+    width_px: 512, height_px: 512, exposure_s: 0.004, lat_deg: 46.10512, lon_deg: 38.2,
+    altitude_m: 22150.0 };
+  assert.deepEqual(receivedText(base), { state: 'partial', text: '98 % (7 of 8 strips)' });
+  assert.deepEqual(receivedText({ ...base, complete: true }),
+    { state: 'complete', text: 'complete' });
+  assert.equal(receivedText({ ...base, octets_received: 0 }).text,
+    'announced, nothing received yet');
+  assert.equal(receivedText({ ...base, octets: 0, octets_received: 0 }).text,
+    'not kept onboard (storage full)');
+  assert.match(receivedText({ ...base, octets: null }).text, /description not received/);
+  assert.equal(captionText(base),
+    '#6 · T+59:00.0 · 98 % (7 of 8 strips) · estimate 46.105° N 38.200° E, 22.15 km up');
 });

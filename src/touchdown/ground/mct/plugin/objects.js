@@ -7,6 +7,7 @@ export const ALARMS_TYPE = 'touchdown.alarms';
 export const LINK_TYPE = 'touchdown.link';
 export const TRACK_TYPE = 'touchdown.track';
 export const COMMANDS_TYPE = 'touchdown.commands';
+export const IMAGERY_TYPE = 'touchdown.imagery';
 
 const id = (key) => ({ namespace: NAMESPACE, key });
 
@@ -141,7 +142,8 @@ export function makeObjects(flight, parameters, severities) {
       name: 'Commands',
       type: COMMANDS_TYPE,
       location: `${NAMESPACE}:root`
-    }
+    },
+    { identifier: id('camera'), name: 'Camera', type: IMAGERY_TYPE, location: `${NAMESPACE}:root` }
   ];
   landingParts.forEach(add);
   add({
@@ -159,8 +161,9 @@ export function makeObjects(flight, parameters, severities) {
           ['plot.propellant', 25]
         ]),
         container(20, [
-          ['track', 58],
-          ['table.status', 42]
+          ['track', 38],
+          ['camera', 38],
+          ['table.status', 24]
         ]),
         container(30, [
           ['link', 31],

@@ -4,10 +4,12 @@
 // command panel among them), the sign-in indicator and the Landing display, and opens it.
 import { alarmsView } from './alarms.js';
 import { commandsView } from './commands.js';
+import { imageryView } from './imagery.js';
 import { GroundFeed, api, getJSON } from './feed.js';
 import {
   ALARMS_TYPE,
   COMMANDS_TYPE,
+  IMAGERY_TYPE,
   LINK_TYPE,
   TRACK_TYPE,
   installObjects,
@@ -140,6 +142,7 @@ export async function startMissionControl(openmct, element) {
   openmct.types.addType(LINK_TYPE, { name: 'Link status', cssClass: 'icon-connectivity' });
   openmct.types.addType(TRACK_TYPE, { name: 'Ground track', cssClass: 'icon-map' });
   openmct.types.addType(COMMANDS_TYPE, { name: 'Command panel', cssClass: 'icon-command' });
+  openmct.types.addType(IMAGERY_TYPE, { name: 'Camera images', cssClass: 'icon-image' });
 
   installObjects(openmct, makeObjects(flight, parameters, severities));
   const provider = new TelemetryProvider(feed, parameters, severities, epochMs);
@@ -148,6 +151,7 @@ export async function startMissionControl(openmct, element) {
   openmct.objectViews.addProvider(linkView(feed, epochMs));
   openmct.objectViews.addProvider(trackView(openmct, feed, epochMs));
   openmct.objectViews.addProvider(commandsView(feed, epochMs));
+  openmct.objectViews.addProvider(imageryView(epochMs));
   installLinkIndicator(openmct, feed);
   installSessionIndicator(openmct, api);
 
