@@ -58,9 +58,9 @@ def plain(terrain, camera: cam.Camera, origin: np.ndarray, dcm: np.ndarray,
     h, w = camera.height_px, camera.width_px
     nodes = np.empty((h + 1, w + 1, st.N_RENDER_NODE))
     work = np.empty(st.N_SCRATCH_RENDER)
-    kernels.cast_nodes(terrain.elev, terrain.meta, origin, axes, camera.focal_px, w, h, 1,
-                   camera.max_range_m, nodes, work)
     frame = np.zeros(st.N_RENDER_LIGHT)
+    kernels.cast_nodes(terrain.elev, terrain.meta, origin, axes, camera.focal_px, w, h, 1,
+                       camera.max_range_m, frame, nodes, work)
     frame[st.SG_SUN:st.SG_SUN + 3] = sun
     shading = np.empty((h, w))
     kernels.shade_image(terrain.elev, terrain.meta, origin, axes, camera.focal_px, 1,

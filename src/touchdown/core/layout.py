@@ -855,7 +855,8 @@ RW_HIT = SCRATCH_RENDER.add("hit_mcmf", 3, "m", "where it meets the terrain (or 
 RW_UP = SCRATCH_RENDER.add("shadow_origin", 3, "m", "a shadow ray's start, lifted off the ground")
 RW_NORMAL = SCRATCH_RENDER.add("normal_mcmf", 3, "-", "the terrain's normal there")
 N_SCRATCH_RENDER = SCRATCH_RENDER.size
-RENDER_LIGHT = Layout("render.light")  # an image's light: the Sun and the shadow grid's frame
+RENDER_LIGHT = Layout("render.light")  # an image's light (the Sun, the shadow grid's frame)
+# and what bounds its view
 SG_SUN = RENDER_LIGHT.add("sun_mcmf", 3, "-", "the Sun's direction, Moon-fixed")
 SG_E1 = RENDER_LIGHT.add("e1_mcmf", 3, "-", "a unit vector across the Sun's axis")
 SG_E2 = RENDER_LIGHT.add("e2_mcmf", 3, "-", "the Sun's axis times e1")
@@ -866,6 +867,10 @@ SG_PHI0 = RENDER_LIGHT.add("phi0", 1, "rad", "its first row about the Sun's axis
 SG_DPHI = RENDER_LIGHT.add("dphi", 1, "rad", "its row step")
 SG_NORMAL_M = RENDER_LIGHT.add("normal_half_width", 1, "m", "the normals' central differences "
                                "reach this far (0: the bilinear surface's own normal)")
+SG_VIEW_TOP = RENDER_LIGHT.add("view_top", 1, "m", "radius no terrain under the view's box "
+                               "rises above (0: unknown)")
+SG_VIEW_BOX = RENDER_LIGHT.add("view_box", 4, "rad", "the view's box: lat_lo, lat_hi, lon_lo, "
+                               "lon width")
 N_RENDER_LIGHT = RENDER_LIGHT.size
 RENDER_NODE = Layout("render.node")  # a block corner of the renderer
 NODE_S = RENDER_NODE.add("distance", 1, "m", "along the ray to the terrain (NaN: sky)")

@@ -69,6 +69,8 @@ from touchdown.core.layout import (
     SG_PHI0,
     SG_SUN,
     SG_THETA0,
+    SG_VIEW_BOX,
+    SG_VIEW_TOP,
     TM_COLS,
     TM_HEIGHT_MAX,
     TM_LAT0,
@@ -80,6 +82,8 @@ from touchdown.core.layout import (
 from touchdown.moon.constants import R_REF
 from touchdown.moon.terrain import terrain_max_in_box
 from touchdown.world.render import BLOCK, GRID_MAX, build_shadow_grid, cast_nodes, shade_image
+
+VIEW_MARGIN_M = 5e3  # m the view's box reaches past the camera's nadir and the farthest hits
 
 
 @dataclass(frozen=True)
@@ -219,17 +223,49 @@ def render(terrain: Any, camera: Camera, r_mcmf: np.ndarray, dcm_body_mcmf: np.n
     elev, meta = terrain.elev, terrain.meta
     work = np.empty(N_SCRATCH_RENDER)
     nodes = np.empty(((h - 1) // block + 2, (w - 1) // block + 2, N_RENDER_NODE))
-    rays = cast_nodes(elev, meta, origin, axes, f, w, h, int(block), camera.max_range_m, nodes,
-                      work)
+    rays = cast_nodes(elev, meta, origin, axes, f, w, h, int(block), camera.max_range_m,
+                      np.zeros(N_RENDER_LIGHT), nodes, work)
     hit = ~np.isnan(nodes[..., NODE_S])
+    hits = nodes[..., NODE_P:NODE_P + 3][hit]
     pixel_m = float(np.min(nodes[..., NODE_S][hit])) / f if hit.any() else 0.0
-    frame, grid = shadow_frame(terrain, nodes[..., NODE_P:NODE_P + 3][hit], sun, pixel_m)
+    frame, grid = shadow_frame(terrain, hits, sun, pixel_m)
     if grid.size:
         build_shadow_grid(elev, meta, frame, grid)
+    view_bound(terrain, hits, origin, frame)
     shading = np.empty((h, w))
     rays += shade_image(elev, meta, origin, axes, f, int(block), camera.max_range_m, frame, grid,
                         nodes, shading, work)
     return Rendering(shading, rays, grid.size)
+
+
+def view_bound(terrain: Any, hits: np.ndarray, origin: np.ndarray, frame: np.ndarray) -> None:
+    """Write into ``frame`` a box holding the point below the camera and every ``hits`` point,
+    VIEW_MARGIN_M wider (the arcs between them bulge by less), and the radius no terrain under
+    it rises above: a ray is cast from where it comes down to that radius over the box."""
+    if not len(hits):
+        return
+    points = np.vstack([hits, origin])
+    rho = np.linalg.norm(points, axis=1)
+    lat = np.arcsin(points[:, 2] / rho)
+    lon = np.unwrap(np.arctan2(points[:, 1], points[:, 0]) - math.atan2(origin[1], origin[0]))
+    span = float(lon.max() - lon.min())
+    if span >= 0.5 * math.pi:
+        return
+    phi = float(np.abs(lat).max())
+    # an arc between two points of the box reaches towards the pole by at most about
+    # span^2 / 8 sin(phi) cos(phi) (rad) beyond their latitudes
+    margin = VIEW_MARGIN_M / R_REF + span * span / 8.0 * abs(math.sin(phi) * math.cos(phi))
+    lat_lo, lat_hi = float(lat.min()) - margin, float(lat.max()) + margin
+    if lat_lo <= -0.5 * math.pi or lat_hi >= 0.5 * math.pi:
+        return  # a pole in view: no box
+    widen = VIEW_MARGIN_M / R_REF / math.cos(max(abs(lat_lo), abs(lat_hi)))
+    lon_lo = float(lon.min()) + math.atan2(origin[1], origin[0]) - widen
+    width = span + 2.0 * widen
+    top = terrain_max_in_box(terrain.elev, terrain.meta, lat_lo, lat_hi, lon_lo, lon_lo + width)
+    if not math.isfinite(top):
+        return
+    frame[SG_VIEW_TOP] = R_REF + top + 1.0  # (a metre clear of the top)
+    frame[SG_VIEW_BOX:SG_VIEW_BOX + 4] = lat_lo, lat_hi, lon_lo, width
 
 
 def expose(shading: np.ndarray, camera: Camera, rng: np.random.Generator) -> np.ndarray:

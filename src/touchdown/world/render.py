@@ -24,6 +24,8 @@ from touchdown.core.layout import (
     SG_PHI0,
     SG_SUN,
     SG_THETA0,
+    SG_VIEW_BOX,
+    SG_VIEW_TOP,
     TM_HEIGHT_MAX,
 )
 from touchdown.moon.constants import R_REF
@@ -42,9 +44,15 @@ GRID_MAX = 2_000_000  # samples of the shadow grid at most (about): its spacing 
 
 
 @kernel
-def _cast(elev, meta, origin, axes, focal, width, height, u, v, max_range, work):
+def _cast(elev, meta, origin, axes, focal, width, height, u, v, max_range, frame, work):
     """Cast pixel (u, v): the distance to the terrain (m, NaN: sky); the hit point in
-    work[RW_HIT:RW_HIT + 3]."""
+    work[RW_HIT:RW_HIT + 3].
+
+    With a view bound (``frame[SG_VIEW_TOP]``: no terrain under the box rises above that
+    radius), a ray that comes down to that radius over the box cannot have met the terrain
+    before (the stretch from the camera runs over the box, above all of it), so the cast
+    starts there: the long grazing descent towards the horizon from the layers' highest
+    top is skipped."""
     x = (u + 0.5 - 0.5 * width) / focal
     y = (v + 0.5 - 0.5 * height) / focal
     d = work[RW_DIR:RW_DIR + 3]
@@ -53,11 +61,41 @@ def _cast(elev, meta, origin, axes, focal, width, height, u, v, max_range, work)
     norm = math.sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2])
     for k in range(3):
         d[k] /= norm
-    s = ray_cast(elev, meta, origin, d, max_range)
+    start = _entry(origin, d, frame)
+    if start > 0.0:
+        p = work[RW_UP:RW_UP + 3]
+        for k in range(3):
+            p[k] = origin[k] + start * d[k]
+        s = start + ray_cast(elev, meta, p, d, max_range - start)
+    else:
+        s = ray_cast(elev, meta, origin, d, max_range)
     if not math.isnan(s):
         for k in range(3):
             work[RW_HIT + k] = origin[k] + s * d[k]
     return s
+
+
+@kernel
+def _entry(origin, d, frame):
+    """How far along ray d from origin it comes down to the view's top radius over the view's
+    box (0: it does not, there is no bound, or the origin is below it)."""
+    top = frame[SG_VIEW_TOP]
+    if not top > 0.0:
+        return 0.0
+    b = origin[0] * d[0] + origin[1] * d[1] + origin[2] * d[2]
+    c = origin[0] ** 2 + origin[1] ** 2 + origin[2] ** 2 - top * top
+    disc = b * b - c
+    if c <= 0.0 or b >= 0.0 or disc < 0.0:
+        return 0.0
+    t = -b - math.sqrt(disc)
+    px, py, pz = origin[0] + t * d[0], origin[1] + t * d[1], origin[2] + t * d[2]
+    lat = math.asin(max(-1.0, min(1.0, pz / top)))
+    dlon = math.atan2(py, px) - frame[SG_VIEW_BOX + 2]
+    dlon -= 2.0 * math.pi * math.floor(dlon / (2.0 * math.pi))
+    if (frame[SG_VIEW_BOX] <= lat <= frame[SG_VIEW_BOX + 1]
+            and dlon <= frame[SG_VIEW_BOX + 3]):
+        return t
+    return 0.0
 
 
 @kernel
@@ -174,14 +212,15 @@ def _shade(elev, meta, p, frame, grid, lit, work):
 
 
 @kernel
-def cast_nodes(elev, meta, origin, axes, focal, width, height, block, max_range, nodes, work):
+def cast_nodes(elev, meta, origin, axes, focal, width, height, block, max_range, frame, nodes,
+               work):
     """Cast every block corner (pixel (min(b block, W - 1), min(a block, H - 1)) for node
     (a, b)) into nodes: distance (NaN: sky) and hit point. Returns the rays cast."""
     for a in range(nodes.shape[0]):
         for b in range(nodes.shape[1]):
             u, v = min(b * block, width - 1), min(a * block, height - 1)
             nodes[a, b, NODE_S] = _cast(elev, meta, origin, axes, focal, width, height, u, v,
-                                        max_range, work)
+                                        max_range, frame, work)
             for k in range(3):
                 nodes[a, b, NODE_P + k] = work[RW_HIT + k]
     return nodes.shape[0] * nodes.shape[1]
@@ -235,7 +274,7 @@ def shade_image(elev, meta, origin, axes, focal, block, max_range, frame, grid, 
             if smooth:
                 uc, vc = (u0 + u1) // 2, (v0 + v1) // 2
                 s = _cast(elev, meta, origin, axes, focal, width, height, uc, vc, max_range,
-                          work)
+                          frame, work)
                 rays += 1
                 if math.isnan(s):
                     smooth = False
@@ -266,7 +305,7 @@ def shade_image(elev, meta, origin, axes, focal, block, max_range, frame, grid, 
                                                -1.0 if frame[SG_DTHETA] > 0.0 else lit, work)
                     else:
                         s = _cast(elev, meta, origin, axes, focal, width, height, u, v,
-                                  max_range, work)
+                                  max_range, frame, work)
                         rays += 1
                         shading[v, u] = (math.nan if math.isnan(s) else
                                          _shade(elev, meta, p, frame, grid, -1.0, work))
