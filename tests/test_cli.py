@@ -189,3 +189,12 @@ def test_out_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
     result = run("fly", "hakuto-r-m1", "--out", str(a_file))
     assert result.exit_code == 2, result.output
     assert "--out" in result.stderr
+
+
+def test_python_dash_m_touchdown_is_the_command() -> None:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "touchdown", "fly", "--help"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "Usage: python -m touchdown fly" in r.stdout, r.stderr

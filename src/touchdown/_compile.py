@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 import numba
 from numba import njit
 
+from touchdown.files import cache_base
+
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -30,8 +32,7 @@ def source_digest() -> str:
     return h.hexdigest()[:16]
 
 
-numba.config.CACHE_DIR = str(Path(numba.config.CACHE_DIR or PACKAGE.parents[1] / ".numba-cache")
-                             / source_digest())
+numba.config.CACHE_DIR = str(cache_base() / source_digest())
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -10,6 +10,14 @@ from pathlib import Path
 from typing import Any
 
 
+def cache_base() -> Path:
+    """The folder the compiled cache (``touchdown._compile``: a subfolder per source digest)
+    and derived data (the tile cache) live in: ``NUMBA_CACHE_DIR``, else ``.numba-cache``
+    beside ``src``."""
+    return Path(os.environ.get("NUMBA_CACHE_DIR") or
+                Path(__file__).resolve().parents[2] / ".numba-cache")
+
+
 def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:
     """Write through ``write(tmp)`` to a temporary name beside ``path``, then rename."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -234,3 +234,36 @@ def test_data_dir_uses_the_variable_then_the_shared_folder(tmp_path, monkeypatch
     shared.mkdir(parents=True)
     assert data_dir() == shared.resolve()
     assert dem_tiles.DATA_ENV == "TOUCHDOWN_DATA"
+
+
+def test_the_tile_cache_gives_the_tile_and_is_renewed_when_the_tile_or_the_cache_changes(
+        folder, tmp_path, monkeypatch):
+    """A tile read through the cache equals the file's, gradient bound included; a tile whose
+    bytes change gets its own entry; a damaged entry is read past and written anew; a cache
+    that cannot be written does not stop the loading."""
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "cache"))
+    name = ONBOARD_TILES[0]
+    first = load_tile(folder / name)  # from the file; the cache written
+    entries = list((tmp_path / "cache" / dem_tiles.TILE_CACHE).iterdir())
+    assert len(entries) == 1 and entries[0].name.startswith(Path(name).stem)
+    again = load_tile(folder / name)  # from the cache
+    for f in ("elevation_m", "lat_deg", "lon_deg"):
+        assert np.array_equal(getattr(first, f), getattr(again, f))
+        assert not getattr(again, f).flags.writeable
+    assert (again.name, again.product, again.ppd, again.bounds_deg, again.wraps) == (
+        first.name, first.product, first.ppd, first.bounds_deg, first.wraps)
+    assert again.grad_max == first.grad_max == dem_tiles._gradient_bound(first)
+    entries[0].write_bytes(b"not a tile")  # damaged: the tile is read again, the entry renewed
+    assert np.array_equal(load_tile(folder / name).elevation_m, first.elevation_m)
+    assert entries[0].stat().st_size > 1000
+    with np.load(folder / name) as npz:  # the same tile with one height changed
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["elevation_m"] = arrays["elevation_m"].copy()
+    arrays["elevation_m"][0, 0] += 100.0
+    changed = tmp_path / name
+    np.savez_compressed(changed, **arrays)
+    assert load_tile(changed).elevation_m[0, 0] == first.elevation_m[0, 0] + 100.0
+    assert len(list((tmp_path / "cache" / dem_tiles.TILE_CACHE).iterdir())) == 2
+    (tmp_path / "a file").write_text("")  # a cache that cannot be made (even by root)
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "a file" / "cache"))
+    assert load_tile(folder / name).grad_max == first.grad_max

@@ -1,0 +1,5 @@
+"""``python -m touchdown``: the ``touchdown`` command."""
+
+from touchdown.cli import main
+
+main()
