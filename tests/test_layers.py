@@ -50,7 +50,7 @@ LAYERS: dict[int, tuple[str, ...]] = {  # bottom -> top: top-level packages and 
     3: ("sim", "scenario", "parameters", "telemetry", "plots"),
     4: ("ground", "campaign"),
     5: ("report", "library"),  # reads the ground's archive, reruns a campaign sample
-    6: ("cli",),
+    6: ("cli", "__main__"),  # `python -m touchdown` is the command
 }
 LAYER = {name: level for level, names in LAYERS.items() for name in names}
 
