@@ -52,7 +52,7 @@ def fly_m1_commanded(uplink_loss: float, send_at: float = 3790.0):
             for raw in decoder.feed(heapq.heappop(arriving)[2]):
                 packet = decode_packet(raw, D)
                 latest.update({f"{packet.name}.{k}": v for k, v in packet.values.items()})
-                link.on_packet(packet)
+                link.on_packet(packet, t)
         if record is None and t >= send_at:
             record = commanding.submit("lrf_policy", {"policy": "terrain_aware"}, "ann",
                                        "operator")

@@ -46,8 +46,8 @@ class CommandLink:
         self.commanding.sent(record.id)
         self._send(frames, now)
 
-    def on_packet(self, packet: TmPacket) -> None:
-        """A telemetry packet arrived: the verifiers."""
+    def on_packet(self, packet: TmPacket, t_received: float) -> None:
+        """A telemetry packet arrived (at ground time t_received): the verifiers."""
         self.commanding.on_packet(packet)
 
     def on_ocf(self, octets: bytes) -> None:
@@ -71,10 +71,12 @@ class CommandLink:
         detail: dict[str, Any] = {"alert": self.fop.alert}
         if name == "set_vr":
             detail["value"] = value
-        why = ("" if name in ("unlock", "resume") else
-               f"no COP-1 directive {name!r}: unlock, set_vr or resume" if name != "set_vr" else
-               "" if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 256
-               else f"set_vr needs a value 0..255 (the next frame's N(S)), got {value!r}")
+        why = ""
+        if name not in ("unlock", "set_vr", "resume"):
+            why = f"no COP-1 directive {name!r}: unlock, set_vr or resume"
+        elif name == "set_vr" and not (isinstance(value, int) and not isinstance(value, bool)
+                                       and 0 <= value < 256):
+            why = f"set_vr needs a value 0..255 (the next frame's N(S)), got {value!r}"
         if why:
             self.commanding.audit(user, role, f"uplink {name}", "uplink", detail,
                                   refused(400, why))

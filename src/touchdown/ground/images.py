@@ -45,7 +45,6 @@ class GroundImages:
                  ingest: Ingest | None = None) -> None:
         self.assembler = ImageAssembler()
         self.t_received: dict[int, float] = {}  # image: when its newest piece arrived
-        self._archive = archive
         if not has_images(dictionary):
             return
         for packet in (dictionary["image_info"], dictionary["image"]):
@@ -54,10 +53,10 @@ class GroundImages:
         if ingest is not None:
             ingest.packet_listeners.append(self.on_packet)
 
-    def on_packet(self, packet: TmPacket) -> None:
-        """A packet archived: an image's, added."""
+    def on_packet(self, packet: TmPacket, t_received: float) -> None:
+        """A packet archived, received at ground time t_received: an image's, added."""
         if packet.name in ("image_info", "image"):
-            self._add(packet, self._archive.last_received() or packet.t)
+            self._add(packet, t_received)
 
     def _add(self, packet: TmPacket, t_received: float) -> None:
         image = self.assembler.add(packet)

@@ -102,8 +102,9 @@ class Ingest:
         self.alarms = AlarmMonitor(dictionary, archive)
         self.link = LinkMonitor(dictionary, archive, los_timeout_s)
         self.subscribers: list[Subscriber] = []
-        # called with every packet archived (the command link's verifiers)
-        self.packet_listeners: list[Callable[[TmPacket], None]] = []
+        # called with every packet archived and its receive time (the command link's
+        # verifiers, the camera's images)
+        self.packet_listeners: list[Callable[[TmPacket, float], None]] = []
         # called with every good frame's operational control field (the command link's CLCW)
         self.ocf_listeners: list[Callable[[bytes], None]] = []
         self.frame_stats = DecoderStats()
@@ -190,7 +191,7 @@ class Ingest:
                     log.exception("subscriber %r failed on %s", sub, name)
         for listener in tuple(self.packet_listeners):
             try:
-                listener(tm)
+                listener(tm, t_received)
             except Exception:  # a broken listener must not stop the ingest
                 archive.count("subscriber_errors")
                 log.exception("packet listener %r failed on %s", listener, tm.name)

@@ -36,10 +36,10 @@ from PIL import Image as PilImage
 from touchdown.core import layout as st
 from touchdown.core.layout import C_TICK, TICK_S
 from touchdown.moon.constants import OMEGA
-from touchdown.moon.frames import latlon_from_mcmf, rotate_z
+from touchdown.moon.frames import rotate_z
 from touchdown.sim.run import Arrays
 from touchdown.telemetry.dictionary import Dictionary
-from touchdown.telemetry.onboard import Outgoing
+from touchdown.telemetry.onboard import SAMPLERS, Outgoing
 from touchdown.telemetry.packets import HEADER_LEN, PacketEncoder
 from touchdown.world.camera import Camera, expose, render
 
@@ -223,13 +223,12 @@ def _dcm(q: np.ndarray) -> np.ndarray:
 
 
 def _estimate(fsw: np.ndarray, t: float) -> dict[str, float]:
-    """Where the flight software believed the lander was, and its attitude estimate."""
-    r_mcmf, ll = np.empty(3), np.empty(3)
-    rotate_z(-OMEGA * t, fsw[st.F_X:st.F_X + 3], r_mcmf)
-    latlon_from_mcmf(r_mcmf, ll)
+    """Where the flight software believed the lander was (as its ``nav`` packet says), and its
+    attitude estimate."""
+    nav = SAMPLERS["nav"](fsw, t)
     q = fsw[st.F_Q:st.F_Q + 4]
-    return {"lat_deg": math.degrees(ll[0]), "lon_deg": math.degrees(ll[1]),
-            "altitude_m": fsw[st.F_ALT], "q_w": q[0], "q_x": q[1], "q_y": q[2], "q_z": q[3]}
+    return {"lat_deg": nav["lat_deg"], "lon_deg": nav["lon_deg"],
+            "altitude_m": nav["altitude_m"], "q_w": q[0], "q_x": q[1], "q_y": q[2], "q_z": q[3]}
 
 
 def _rendered(terrain: Any, camera: Camera, r_mcmf: np.ndarray, dcm: np.ndarray,
