@@ -102,8 +102,26 @@ class Param:
         return {layout: s for layout, s in found.items() if s is not None}
 
     def words(self, s: Scenario, context: Context) -> tuple[float, ...]:
-        """The slot's words from scenario ``s``; ValueError if their number is not its size."""
+        """The slot's words from scenario ``s``; ValueError if their number is not its size.
+
+        Remembered for the same value objects (``_WORDS``): a campaign's samples are copies of
+        one scenario (``Scenario.replace``) that share every field but the dispersed ones, so
+        most slots repeat. Scenario values are never changed in place."""
         values = [s[f.key] for f in self.fields]
+        ctx = context if self.context else None
+        key = (id(self), *map(id, values))
+        kept = _WORDS.get(key)
+        if kept is not None and kept[1] == ctx and all(
+                a is b for a, b in zip(kept[0], values, strict=True)):
+            return kept[2]
+        words = self._convert(values, context)
+        if len(_WORDS) >= WORDS_KEPT:
+            _WORDS.clear()
+        _WORDS[key] = (values, ctx, words)  # the values kept alive: their ids stay theirs
+        return words
+
+    def _convert(self, values: list[Any], context: Context) -> tuple[float, ...]:
+        """The words ``si`` gives for the fields' values, flattened and checked."""
         out = self.si(*values, context) if self.context else self.si(*values)
         parts = out if isinstance(out, tuple | list) else (out,)
         words = tuple(float(w) for x in parts
@@ -112,6 +130,10 @@ class Param:
         if len(words) != n:
             raise ValueError(f"{name}: {self.keys()} give {len(words)} words, not {n}")
         return words
+
+
+WORDS_KEPT = 4096  # slot words remembered at most (``Param.words``), then forgotten at once
+_WORDS: dict[tuple[int, ...], tuple[list[Any], Any, tuple[float, ...]]] = {}
 
 
 @dataclass(frozen=True)

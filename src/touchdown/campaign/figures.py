@@ -102,12 +102,20 @@ def outcome_by_parameter(samples: pd.DataFrame, columns: list[str], title: str,
     columns = [c for c in (*columns, *OD_COLUMNS) if c in samples and samples[c].nunique() > 1]
     ncol = 4
     nrow = max(1, math.ceil(len(columns) / ncol))
-    fig = Figure(figsize=(3.2 * ncol, 2.5 * nrow + 0.6), layout="constrained")
+    height = 2.5 * nrow + 0.6
+    fig = Figure(figsize=(3.2 * ncol, height))
+    # a fixed grid with one shared y axis: a constrained layout measured every label of
+    # every panel again and again (most of a small campaign's wall time)
+    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.3 / height, top=1.0 - 0.55 / height,
+                        wspace=0.08, hspace=0.45)
+    axes = fig.subplots(nrow, ncol, sharey=True, squeeze=False).ravel()
+    for ax in axes[len(columns):]:
+        ax.set_visible(False)
     fig.suptitle(f"{title}: success rate by dispersed input (95 % Wilson intervals)",
                  fontsize=11)
     landed = (samples["outcome"] == "landed").to_numpy()
     for k, col in enumerate(columns):
-        ax = fig.add_subplot(nrow, ncol, k + 1)
+        ax = axes[k]
         x = samples[col].to_numpy()
         edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)))
         which = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)

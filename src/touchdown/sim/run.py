@@ -164,6 +164,25 @@ def initial_direct(s: Scenario, step_s: float = 10.0) -> tuple[np.ndarray, np.nd
     return r_turned, v_turned
 
 
+START_FIELDS = ("target.", "orbit.", "direct.")  # what the start state depends on
+STARTS_KEPT = 256  # start states remembered at most, then forgotten at once
+_STARTS: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def start_state(s: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """True inertial position (m) and velocity (m/s) at the epoch: ``initial_orbit`` or
+    ``initial_direct``, remembered by the fields they read (a campaign's samples mostly share
+    them; a direct approach's backward integration is most of building a sample)."""
+    key = tuple(repr(v) for k, v in s.values.items() if k.startswith(START_FIELDS))
+    if key not in _STARTS:
+        if len(_STARTS) >= STARTS_KEPT:
+            _STARTS.clear()
+        _STARTS[key] = (initial_orbit(s) if s["orbit.altitude_km"] is not None
+                        else initial_direct(s))
+    r, v = _STARTS[key]
+    return r.copy(), v.copy()
+
+
 def no_readings() -> np.ndarray:
     """A ``MEAS`` array before any sensor is read: no reading from any sensor (NaN)."""
     meas = np.zeros(st.N_MEAS)
@@ -187,7 +206,7 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
     od_rng = np.random.default_rng(od_seq)
 
     world = np.zeros(st.N_WORLD)
-    r, v = initial_orbit(s) if s["orbit.altitude_km"] is not None else initial_direct(s)
+    r, v = start_state(s)
     world[st.W_R:st.W_R + 3] = r
     world[st.W_V:st.W_V + 3] = v
     quat_from_z_axis(-v / np.linalg.norm(v), world[st.W_Q:st.W_Q + 4])
