@@ -85,7 +85,7 @@ def isp(group, throttle):
     return low + (full - low) * (throttle - t_min) / (1.0 - t_min)
 
 
-@kernel
+@kernel(inline=True)
 def group_thrust(group, throttle):
     """Thrust (N) of the whole group along body +z with each engine at ``throttle``."""
     return group[EG_COUNT] * group[EG_THRUST] * throttle * group[EG_COS_CANT]

@@ -182,8 +182,10 @@ def execute(fsw, fp, t, code, arg, arg2, events, n_events):
 @kernel
 def execute_commands(fsw, fp, t, events, n_events):
     """Execute, in order, every command of the timeline that has arrived by t (s)."""
-    timeline = fp[FP_COMMANDS:FP_COMMANDS + N_TIMELINE].reshape(MAX_COMMANDS, N_UPLINK)
     k = int(fsw[F_CMD_NEXT])
+    if k >= fp[FP_N_COMMANDS]:  # none left (most cycles): no view (a reshape costs a call)
+        return
+    timeline = fp[FP_COMMANDS:FP_COMMANDS + N_TIMELINE].reshape(MAX_COMMANDS, N_UPLINK)
     while k < fp[FP_N_COMMANDS] and timeline[k, UC_ARRIVAL] <= t:
         code = int(timeline[k, UC_CODE])
         if code < 0:  # refused by the receiver (-reason), its code in the argument (-1: none)

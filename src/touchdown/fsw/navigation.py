@@ -366,10 +366,10 @@ def update_lrf(fsw, fp, meas, t, elev, meta, events, n_events, work):
     h = work[NU_H:NU_H + 3]
     for i in range(3):
         h[i] = -n[i] / nb
-    p = fsw[F_P:F_P + 36].reshape(6, 6)
+    p = fsw[F_P:F_P + 36]  # p[6 i + j] = P[i, j]: flat, as a reshape costs a call
     ph = work[NU_PH:NU_PH + 6]
     for i in range(6):
-        ph[i] = p[i, 0] * h[0] + p[i, 1] * h[1] + p[i, 2] * h[2]
+        ph[i] = p[6 * i] * h[0] + p[6 * i + 1] * h[1] + p[6 * i + 2] * h[2]
     # The allowance for unmodelled relief is a height (Apollo's 50 ft + H/8); along a slanted
     # beam a height error stretches the range by 1/|n.b|, as the position row h does.
     sigma = (fp[FP_LRF_SIGMA] + fp[FP_LRF_SIGMA + 1] * max(fsw[F_ALT], 0.0)) / -nb
@@ -392,7 +392,7 @@ def update_lrf(fsw, fp, meas, t, elev, meta, events, n_events, work):
                 fsw[F_LRF_STATE] = LRF_FAULTY
                 log_event(events, n_events, t, EV_LRF_FAULT, y)
         elif fsw[F_LRF_NREJ] >= fp[FP_REACQ_N]:
-            _widen(p, h, y)
+            _widen(p.reshape(6, 6), h, y)
             fsw[F_LRF_NREJ] = 0.0
             fsw[F_LRF_WIDENED] = 1.0
             log_event(events, n_events, t, EV_LRF_WIDEN, y)
@@ -548,16 +548,14 @@ def update_velocimeter(fsw, fp, meas, work):
     """
     used, rejected = 0, 0
     r, v = fsw[F_X:F_X + 3], fsw[F_X + 3:F_X + 6]
-    p = fsw[F_P:F_P + 36].reshape(6, 6)
     b, ph = work[NV_BEAM:NV_BEAM + 3], work[NV_PH:NV_PH + 6]
     sigma = fp[FP_VELOCIMETER]
-    beams = fp[FP_VEL_BEAMS:FP_VEL_BEAMS + N_BEAM_WORDS].reshape(MAX_BEAMS, 3)
-    readings = meas[M_VELOCIMETER:M_VELOCIMETER + N_RADAR_BEAM * MAX_BEAMS].reshape(
-        MAX_BEAMS, N_RADAR_BEAM)
-    for k in range(MAX_BEAMS):
-        vm = readings[k, RB_VELOCITY]
+    for k in range(MAX_BEAMS):  # flat indices: most cycles have no reading (a reshape is a call)
+        vm = meas[M_VELOCIMETER + N_RADAR_BEAM * k + RB_VELOCITY]
         if math.isnan(vm):
             continue
+        p = fsw[F_P:F_P + 36].reshape(6, 6)
+        beams = fp[FP_VEL_BEAMS:FP_VEL_BEAMS + N_BEAM_WORDS].reshape(MAX_BEAMS, 3)
         quat_rotate(fsw[F_Q:F_Q + 4], beams[k], b)
         vx, vy, vz = surface_velocity(r, v)
         y = vm - (b[0] * vx + b[1] * vy + b[2] * vz)

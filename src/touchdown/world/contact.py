@@ -69,7 +69,7 @@ ANGLE_MAX = 0.2  # rad, longest reach the box bound handles (beyond it: always p
 LAT_MAX = 1.4  # rad (80 deg), highest latitude the box bound handles
 
 
-@kernel
+@kernel(inline=True)
 def contact_possible(world, wp, dt, accel, elev, meta, work):
     """False when the footpads cannot reach the true terrain within the next dt (s).
 

@@ -165,7 +165,7 @@ def thrust_factor(world, wp):
     return 1.0
 
 
-@kernel
+@kernel(inline=True)
 def main_start(world, wp, command):
     """The main engine's command as the engine obeys it (0: dark), for a command held from now.
 
@@ -314,7 +314,7 @@ def _thrust_path(tau, groups, n_groups, d_out, dv_out):
     return dv_sum
 
 
-@kernel
+@kernel(inline=True)
 def burn_pulses(world, wp, thrust_dir_mci, throttle, n_on, dt, n, work):
     """n steps of dt (s) of ``substep`` in one (thrusters on in the first n_on): what they give,
     with one gravity step.

@@ -86,7 +86,7 @@ def latlon_below(world, r_mcmf, ll):
     latlon_from_mcmf(r_mcmf, ll)
 
 
-@kernel
+@kernel(inline=True)
 def _imu_unit(world, wp, dt, rng, meas, dv_at, dth_at):
     """One unit's accelerometer and gyro increments over the last dt (s) into meas."""
     sq = math.sqrt(dt)
@@ -99,7 +99,7 @@ def _imu_unit(world, wp, dt, rng, meas, dv_at, dth_at):
                             + wp[WP_GYR_ARW] * sq * n_gyr)
 
 
-@kernel
+@kernel(inline=True)
 def read_imu(world, wp, dt, rng, meas):
     """Accelerometer and gyro increments over the last dt (s) of each unit aboard (unit B, if
     any, drawing its noise after A's); resets the world's accumulators. A failed unit (the
@@ -122,7 +122,7 @@ def read_imu(world, wp, dt, rng, meas):
     meas[M_LEG] = 0.0 if world[W_STATUS] == FLYING else 1.0
 
 
-@kernel
+@kernel(inline=True)
 def read_star_tracker(world, wp, rng, meas):
     """An attitude fix: the true attitude turned by a small random rotation (noise per axis)."""
     for i in range(4):
@@ -133,7 +133,7 @@ def read_star_tracker(world, wp, rng, meas):
     meas[M_ST_VALID] = 1.0
 
 
-@kernel
+@kernel(inline=True)
 def read_lrf(world, wp, elev, meta, rng, meas, work):
     """Slant range along the beam to where it meets the true terrain, or NaN without a reading.
 
@@ -184,7 +184,7 @@ def read_altimeter(world, wp, elev, meta, rng, meas, work):
         meas[M_ALTIMETER] = height + noise
 
 
-@kernel
+@kernel(inline=True)
 def read_cycle_steal(wp, rng, meas):
     """The share of the flight computer's time a hardware interface took over the cycle (the
     fault ``WP_CYCLE_STEAL``: Apollo 11's rendezvous radar): its mean, spread uniformly; no
