@@ -407,7 +407,7 @@ def update_lrf(fsw, fp, meas, t, elev, meta, events, n_events, work):
         _initialise_height(fsw, h, y, sigma * sigma, work[NU_HEIGHT:NU_HEIGHT + NH_SIZE])
         return 1
     _kalman_update(fsw, ph, h, 0, y, s, sigma * sigma, work[NU_GAIN:NU_GAIN + 6],
-                   work[NU_A:NU_A + 36].reshape(6, 6), work[NU_TMP:NU_TMP + 36].reshape(6, 6))
+                   work[NU_A:NU_A + 36], work[NU_TMP:NU_TMP + 36])
     return 1
 
 
@@ -417,9 +417,14 @@ def _kalman_update(fsw, ph, h, block, y, s, r2, k, a, tmp):
 
     ph: P H^T (6); h: the three non-zero entries of H, on the position (block 0) or the
     velocity (block 3); y: the innovation; s: its variance; r2: the measurement's variance;
-    k (6), a (6 x 6), tmp (6 x 6): scratch.
+    k (6), a (36), tmp (36): scratch. Matrices are flat, [6 i + j] (a reshape costs a call).
+
+    The congruence leaves out the terms of A = I - K H's structural zeros (row i holds the
+    diagonal and the block's columns): each sum adds the same other terms in the same order,
+    and a zero term (0 x a finite entry of P) adds nothing to a sum that starts at +0, so the
+    result is the full product's, bit for bit.
     """
-    p = fsw[F_P:F_P + 36].reshape(6, 6)
+    p = fsw[F_P:F_P + 36]
     for i in range(6):
         k[i] = ph[i] / s
     x = fsw[F_X:F_X + 6]
@@ -428,11 +433,24 @@ def _kalman_update(fsw, ph, h, block, y, s, r2, k, a, tmp):
     for i in range(6):
         for j in range(6):
             inside = block <= j < block + 3
-            a[i, j] = (1.0 if i == j else 0.0) - (k[i] * h[j - block] if inside else 0.0)
-    _congruence(a, p, tmp)
+            a[6 * i + j] = (1.0 if i == j else 0.0) - (k[i] * h[j - block] if inside else 0.0)
+    for i in range(6):  # tmp = A P
+        for j in range(6):
+            acc = 0.0
+            for m in range(6):
+                if m == i or block <= m < block + 3:
+                    acc += a[6 * i + m] * p[6 * m + j]
+            tmp[6 * i + j] = acc
+    for i in range(6):  # P = tmp A^T
+        for j in range(6):
+            acc = 0.0
+            for m in range(6):
+                if m == j or block <= m < block + 3:
+                    acc += tmp[6 * i + m] * a[6 * j + m]
+            p[6 * i + j] = acc
     for i in range(6):
         for j in range(6):
-            p[i, j] += k[i] * k[j] * r2
+            p[6 * i + j] += k[i] * k[j] * r2
 
 
 @kernel
@@ -484,8 +502,7 @@ def update_altimeter(fsw, fp, meas, t, alt_est, events, n_events, work):
         accepted = not acquired or y * y / s <= fp[FP_ALTM_GATE]
         if accepted:
             _kalman_update(fsw, ph, u, 0, y, s, sigma * sigma, work[NA_GAIN:NA_GAIN + 6],
-                           work[NA_A:NA_A + 36].reshape(6, 6),
-                           work[NA_TMP:NA_TMP + 36].reshape(6, 6))
+                           work[NA_A:NA_A + 36], work[NA_TMP:NA_TMP + 36])
     vertical = fsw[F_MODE] in (MODE_HOVER, MODE_VERTICAL, MODE_TERMINAL)
     if fp[FP_GROUND_TAU] > 0.0 and acquired and vertical:  # what the update left: the map's
         moved = u[0] * r[0] + u[1] * r[1] + u[2] * r[2] - h0
@@ -566,7 +583,7 @@ def update_velocimeter(fsw, fp, meas, work):
             rejected += 1
             continue
         _kalman_update(fsw, ph, b, 3, y, s, sigma * sigma, work[NV_GAIN:NV_GAIN + 6],
-                       work[NV_A:NV_A + 36].reshape(6, 6), work[NV_TMP:NV_TMP + 36].reshape(6, 6))
+                       work[NV_A:NV_A + 36], work[NV_TMP:NV_TMP + 36])
         used += 1
     fsw[F_VELM] = used
     fsw[F_VELM + 1] = rejected
