@@ -86,6 +86,24 @@ def test_source_digest_reads_package_source_not_node_modules(tmp_path, monkeypat
     assert _compile.source_files() == [tmp_path / "kernel.py"]
 
 
+def test_cached_tells_a_first_run_from_a_warm_one(tmp_path, monkeypatch):
+    """A kernel is cached once its first call compiled it into the cache folder."""
+    import numba
+
+    from touchdown.files import cached
+
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))
+
+    @kernel
+    def add_one(x, out):
+        out[0] = x + 1.0
+
+    assert not cached(add_one)
+    out = np.zeros(1)
+    add_one(1.0, out)
+    assert out[0] == 2.0 and cached(add_one)
+
+
 LOAD = """
 import sys
 import numpy as np
