@@ -256,3 +256,19 @@ def test_the_compile_line_only_on_a_first_flight_and_never_with_quiet(monkeypatc
         time.sleep(0.1)
     assert "compiling" not in terminal.text
     assert ("flying hakuto-r-m1" in terminal.text) == (not quiet)
+
+
+def test_fly_loads_neither_pandas_nor_other_commands() -> None:
+    """What `touchdown fly` waits for at start: only what its summary needs (the trace as a
+    table, the ground station and the other commands load when used)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from touchdown.cli import main; main(['fly', 'hakuto-r-m1', '-q'], "
+            "standalone_mode=False); print(sorted(m for m in sys.modules if m in "
+            "('pandas', 'matplotlib', 'aiohttp', 'touchdown.cli.ground', "
+            "'touchdown.cli.campaign', 'touchdown.ground.station')))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "outcome" in r.stdout and r.stdout.splitlines()[-1] == "[]", r.stdout

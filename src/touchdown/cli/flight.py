@@ -40,10 +40,10 @@ def _fly_downlink(scenario: Scenario, seed: int, quiet: bool) -> DownlinkedFligh
 
 def _ground_address(value: str | None) -> tuple[str, int] | None:
     """HOST, PORT from tcp://HOST:PORT (click.BadParameter naming the form otherwise)."""
-    from touchdown.ground.station import parse_address
-
     if value is None:
         return None
+    from touchdown.ground.station import parse_address
+
     try:
         return parse_address(value)
     except ValueError as exc:
