@@ -72,6 +72,7 @@ def test_bench_startup_times_whole_fly_processes():
     assert r["scenario"] == "hakuto-r-m1" and r["repeat"] == 2 and "ratio" not in r
     new = r["new"]
     assert len(new["wall_s"]) == 2 and min(new["wall_s"]) <= new["median_s"] <= max(new["wall_s"])
+    assert len(new["cpu_s"]) == 2 and new["cpu_median_s"] > 0
     assert new["first_s"] > 0
     assert "whole process" in out and "goal <= 0.7 s" in out
 
