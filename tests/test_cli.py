@@ -198,3 +198,77 @@ def test_python_dash_m_touchdown_is_the_command() -> None:
     r = subprocess.run([sys.executable, "-m", "touchdown", "fly", "--help"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "Usage: python -m touchdown fly" in r.stdout, r.stderr
+
+
+class _Terminal:
+    """A stand-in stderr that says it is a terminal and keeps what is written."""
+
+    encoding = "utf-8"
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, s: str) -> None:
+        self.text += s
+
+    def flush(self) -> None:
+        pass
+
+
+def test_a_first_flight_says_it_compiles_then_what_it_flies(monkeypatch) -> None:
+    """On a first run (the loop not in the compiled cache) the status line says why it waits,
+    with the seconds since it began, until the loop is compiled; then what it flies."""
+    import time
+
+    from touchdown.cli import common
+
+    loop, compiled = object(), False
+    monkeypatch.setattr(common, "cached", lambda kernel: kernel is loop and compiled)
+    terminal = _Terminal()
+    monkeypatch.setattr(common.sys, "stderr", terminal)
+    with common.status_line("flying hakuto-r-m1", quiet=False, compiles=loop):
+        time.sleep(0.2)
+        first = terminal.text
+        compiled = True
+        time.sleep(0.7)  # a redraw (twice a second)
+    line = f"compiling the flight software, first run only, ~{common.COMPILE_S} s"
+    assert line in first and "flying" not in first
+    assert "flying hakuto-r-m1 … " in terminal.text.rsplit(line, 1)[1]
+    assert terminal.text.endswith("\r\033[K")  # the line is cleared at the end
+
+
+@pytest.mark.parametrize(("quiet", "kernel", "cached"), [(True, "loop", False),
+                                                         (False, "loop", True),
+                                                         (False, None, False)])
+def test_the_compile_line_only_on_a_first_flight_and_never_with_quiet(monkeypatch, quiet,
+                                                                     kernel, cached) -> None:
+    import time
+
+    from touchdown.cli import common
+
+    monkeypatch.setattr(common, "cached", lambda kernel: cached)
+    terminal = _Terminal()
+    monkeypatch.setattr(common.sys, "stderr", terminal)
+    with common.status_line("flying hakuto-r-m1", quiet=quiet, compiles=kernel):
+        time.sleep(0.1)
+    assert "compiling" not in terminal.text
+    assert ("flying hakuto-r-m1" in terminal.text) == (not quiet)
+
+
+def test_fly_loads_neither_pandas_nor_other_commands() -> None:
+    """What `touchdown fly` waits for at start: only what its summary needs (the trace as a
+    table, the ground station and the other commands load when used)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from touchdown.cli import main; main(['fly', 'hakuto-r-m1', '-q'], "
+            "standalone_mode=False); print(sorted(m for m in sys.modules if m in "
+            "('pandas', 'matplotlib', 'aiohttp', 'touchdown.cli.ground', "
+            "'touchdown.cli.campaign', 'touchdown.ground.station')))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "outcome" in r.stdout and r.stdout.splitlines()[-1] == "[]", r.stdout

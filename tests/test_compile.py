@@ -70,3 +70,71 @@ def test_the_compiled_cache_lives_in_a_folder_per_version_of_the_source(tmp_path
     assert _compile.source_digest() != before
     (pkg / "core" / "layout.py").write_text("F_X = 0\n")
     assert _compile.source_digest() == before  # back to known source: the same folder
+
+
+def test_source_digest_reads_package_source_not_node_modules(tmp_path, monkeypatch):
+    """Open MCT's npm packages (``ground/mct/node_modules``) ship Python build scripts; an
+    ``npm ci`` must not make every kernel compile afresh."""
+    from touchdown import _compile
+
+    (tmp_path / "ground" / "mct" / "node_modules" / "gyp").mkdir(parents=True)
+    (tmp_path / "kernel.py").write_text("def f(): pass\n")
+    monkeypatch.setattr(_compile, "PACKAGE", tmp_path)
+    before = _compile.source_digest()
+    (tmp_path / "ground" / "mct" / "node_modules" / "gyp" / "build.py").write_text("x = 1\n")
+    assert _compile.source_digest() == before
+    assert _compile.source_files() == [tmp_path / "kernel.py"]
+
+
+def test_cached_tells_a_first_run_from_a_warm_one(tmp_path, monkeypatch):
+    """A kernel is cached once its first call compiled it into the cache folder."""
+    import numba
+
+    from touchdown.files import cached
+
+    monkeypatch.setattr(numba.config, "CACHE_DIR", str(tmp_path))
+
+    @kernel
+    def add_one(x, out):
+        out[0] = x + 1.0
+
+    assert not cached(add_one)
+    out = np.zeros(1)
+    add_one(1.0, out)
+    assert out[0] == 2.0 and cached(add_one)
+
+
+LOAD = """
+import sys
+import numpy as np
+from touchdown._compile import kernel
+
+@kernel
+def scale(x, out):
+    for i in range(x.shape[0]):
+        out[i] = 3.0 * x[i] + 0.1
+
+out = np.zeros(4)
+scale(np.arange(4.0), out)
+print(sum(scale.stats.cache_hits.values()), "scipy.linalg" in sys.modules, out.tolist())
+"""
+
+
+def test_a_cached_kernel_loads_without_setting_up_the_compiler(tmp_path):
+    """The second process loads the kernel from the cache (a hit) without Numba's compiler
+    set-up (its linear algebra imports scipy.linalg), and computes the same numbers."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "scale.py"
+    script.write_text(LOAD)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    runs = [subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                           text=True, timeout=120) for _ in range(2)]
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+    first, second = (r.stdout.split(maxsplit=2) for r in runs)
+    assert first[:2] == ["0", "True"]  # compiled: the compiler was set up
+    assert second[:2] == ["1", "False"]  # loaded from the cache
+    assert first[2] == second[2] == str([3.0 * i + 0.1 for i in range(4)]) + "\n"

@@ -1,4 +1,5 @@
-"""Writing results: files that are never left half-written, values any JSON parser reads."""
+"""Writing results: files that are never left half-written, values any JSON parser reads; the
+folder of the compiled cache and whether it holds a kernel."""
 
 from __future__ import annotations
 
@@ -16,6 +17,16 @@ def cache_base() -> Path:
     beside ``src``."""
     return Path(os.environ.get("NUMBA_CACHE_DIR") or
                 Path(__file__).resolve().parents[2] / ".numba-cache")
+
+
+def cached(kernel: Any) -> bool:
+    """Whether the compiled cache holds ``kernel`` (a ``touchdown._compile.kernel``): its
+    index file exists. False on a fresh machine and after any edit to the source (a new digest
+    folder, ``_compile.source_digest``)."""
+    try:
+        return Path(kernel._cache._cache_file._index_path).exists()
+    except AttributeError:  # NUMBA_DISABLE_JIT (a plain function), or Numba's layout changed
+        return True
 
 
 def write_atomic(path: Path, write: Callable[[Path], object]) -> Path:

@@ -26,7 +26,6 @@ from touchdown.core.layout import (
 )
 from touchdown.errors import ScenarioError
 from touchdown.parameters import DIRECT_FIELDS, ORBIT_FIELDS, PHASES, fields
-from touchdown.telemetry.dictionary import load_dictionary
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 CAMPAIGN_SUFFIX = ".campaign.toml"  # NAME.campaign.toml beside NAME.toml holds its dispersions
@@ -427,6 +426,10 @@ def _commands(value: Any, bad: Callable[[str], ScenarioError]) -> tuple[Command,
         raise bad(f"must be [[commands]] tables, got {value!r}")
     if len(value) > MAX_COMMANDS:
         raise bad(f"has {len(value)} commands, more than the {MAX_COMMANDS} a timeline holds")
+    if not value:
+        return ()
+    from touchdown.telemetry.dictionary import load_dictionary  # for a timeline only
+
     out = []
     for k, c in enumerate(value):
         extra = sorted(set(c) - {"time_s", "command", "arguments"})

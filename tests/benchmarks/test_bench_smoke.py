@@ -65,3 +65,37 @@ def test_bench_camera_renders_each_view_as_the_plain_method_does():
         assert v["wall_s"] > 0 and v["plain_wall_s"] > 0 and v["agree_with_plain"] > 0.95
         assert v["ratio"] == pytest.approx(v["plain_wall_s"] / v["wall_s"])
     assert "rays/pixel" in out and "goal:" in out
+
+
+def test_bench_startup_times_whole_fly_processes():
+    out, r = run_bench("bench_startup.py", "--repeat", "2", "--baseline", "none")
+    assert r["scenario"] == "hakuto-r-m1" and r["repeat"] == 2 and "ratio" not in r
+    new = r["new"]
+    assert len(new["wall_s"]) == 2 and min(new["wall_s"]) <= new["median_s"] <= max(new["wall_s"])
+    assert len(new["cpu_s"]) == 2 and new["cpu_median_s"] > 0
+    assert new["first_s"] > 0
+    assert "whole process" in out and "goal <= 0.7 s" in out
+
+
+def test_bench_startup_times_each_kernel_compiled_and_without_its_callees():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_startup", BENCH / "bench_startup.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    from numba import njit
+
+    @njit
+    def inner(x):
+        return x + 1.0
+
+    @njit
+    def outer(x):
+        return inner(x) * 2.0
+
+    times = bench.CompileTimes()
+    assert times.record(lambda: outer(1.0)) == 4.0
+    rows = {name.rsplit(".", 1)[-1]: (depth, total, own) for name, depth, total, own in times.rows}
+    assert rows["outer"][0] == 0 and rows["inner"][0] == 1  # inner compiled within outer
+    assert rows["outer"][1] >= rows["inner"][1] > 0
+    assert rows["outer"][2] == pytest.approx(rows["outer"][1] - rows["inner"][1])

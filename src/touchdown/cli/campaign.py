@@ -144,10 +144,11 @@ def rerun(results: Path, sample_id: int, out: Path | None, as_json: bool, quiet:
     Exits 1 if any number differs from the campaign's row.
     """
     from touchdown.campaign.execute import rerun_sample
+    from touchdown.sim.step import advance
     from touchdown.telemetry.run_folder import write_run_folder
 
     with errors_to_exit(debug):
-        with status_line(f"flying sample {sample_id}", quiet):
+        with status_line(f"flying sample {sample_id}", quiet, compiles=advance):
             link, row, differ = rerun_sample(results, sample_id)
         flight = link.flight
         written = write_run_folder(out or results / f"sample-{sample_id}", flight, link)

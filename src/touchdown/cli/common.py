@@ -29,6 +29,7 @@ from touchdown.errors import (
     ScenarioError,
     TouchdownError,
 )
+from touchdown.files import cached
 
 if TYPE_CHECKING:
     from touchdown.scenario import Scenario
@@ -65,23 +66,43 @@ def errors_to_exit(debug: bool) -> Iterator[None]:
         _fail(f"internal error, {type(exc).__name__}: {exc}{hint}", EXIT_FAILED, debug)
 
 
+# s: a first flight's compilation (sim.step.advance and its callees) on the 2-core development
+# machine, measured by benchmarks/bench_startup.py --compile (benchmarks/README.md)
+COMPILE_S = 50
+
+
+def first_run_line(kernel: Any) -> str | None:
+    """What a flight's status line says first while ``kernel`` (the flight's loop,
+    ``sim.step.advance``) compiles: None when the compiled cache holds it already, as on every
+    run but the first on a machine and the first after the source changed."""
+    if cached(kernel):
+        return None
+    return f"compiling the flight software, first run only, ~{COMPILE_S} s"
+
+
 @contextlib.contextmanager
-def status_line(text: str, quiet: bool) -> Iterator[None]:
-    """A one-line status on stderr while work runs: only on a TTY, never with --quiet."""
+def status_line(text: str, quiet: bool, compiles: Any = None) -> Iterator[None]:
+    """A one-line status on stderr while work runs: only on a TTY, never with --quiet.
+
+    ``compiles``: the kernel the work runs (a flight: ``sim.step.advance``); on a first run
+    (``first_run_line``) the line says that the flight software is compiling, with the seconds
+    since it began, until the kernel is in the compiled cache.
+    """
     stream = sys.stderr
     if quiet or not stream.isatty():
         yield
         return
     dots = "…" if "utf" in (getattr(stream, "encoding", "") or "").lower() else "..."
+    compiling = first_run_line(compiles) if compiles is not None else None
     stop = threading.Event()
     t0 = time.monotonic()
 
     def draw() -> None:
+        nonlocal compiling
         while True:
-            elapsed = time.monotonic() - t0
-            note = ("  (the first run compiles the flight code, about a minute)"
-                    if elapsed > 5 else "")
-            stream.write(f"\r\033[K{text} {dots} {elapsed:.0f} s{note}")
+            if compiling is not None and cached(compiles):
+                compiling = None  # compiled: the loop's index is in the cache
+            stream.write(f"\r\033[K{compiling or text} {dots} {time.monotonic() - t0:.0f} s")
             stream.flush()
             if stop.wait(0.5):  # redraw at most twice a second
                 return

@@ -24,24 +24,26 @@ if TYPE_CHECKING:
 
 def _fly(scenario: Scenario, seed: int, quiet: bool) -> Flight:
     from touchdown.sim.run import fly
+    from touchdown.sim.step import advance
 
-    with status_line(f"flying {scenario.name}", quiet):
+    with status_line(f"flying {scenario.name}", quiet, compiles=advance):
         return fly(scenario, seed=seed)
 
 
 def _fly_downlink(scenario: Scenario, seed: int, quiet: bool) -> DownlinkedFlight:
+    from touchdown.sim.step import advance
     from touchdown.telemetry.downlink import fly_downlink
 
-    with status_line(f"flying {scenario.name} with its downlink", quiet):
+    with status_line(f"flying {scenario.name} with its downlink", quiet, compiles=advance):
         return fly_downlink(scenario, seed)
 
 
 def _ground_address(value: str | None) -> tuple[str, int] | None:
     """HOST, PORT from tcp://HOST:PORT (click.BadParameter naming the form otherwise)."""
-    from touchdown.ground.station import parse_address
-
     if value is None:
         return None
+    from touchdown.ground.station import parse_address
+
     try:
         return parse_address(value)
     except ValueError as exc:

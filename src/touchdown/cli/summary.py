@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from touchdown.core.layout import T_ALT, T_POS_ERR, T_T
 from touchdown.timefmt import mission_clock as _clock
 
 if TYPE_CHECKING:
@@ -36,11 +37,11 @@ def _first(info: dict[str, Any], name: str) -> dict[str, Any] | None:
 
 def _true_altitude_at(flight: Flight, t: float) -> float:
     """True altitude (m) in the trace row nearest time t (s)."""
-    times = flight.trace["t_s"].to_numpy()
+    times = flight.rows[:, T_T]
     if times.size == 0:
         return math.nan
     i = min(int(times.searchsorted(t)), times.size - 1)
-    return float(flight.trace["altitude_m"].iloc[i])
+    return float(flight.rows[i, T_ALT])
 
 
 def _facts(flight: Flight) -> list[tuple[str, str]]:
@@ -61,7 +62,7 @@ def _facts(flight: Flight) -> list[tuple[str, str]]:
     if zero:
         zero_text = (f"{_clock(zero['time_s'])}, true altitude then "
                      f"{_true_altitude_at(flight, zero['time_s']):,.0f} m")
-    pos_err = flight.trace["position_error_m"].to_numpy()
+    pos_err = flight.rows[:, T_POS_ERR]
     return [
         ("policy", f"{info['policy']} (seed {info['seed']})"),
         ("outcome", _outcome(info)),

@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from touchdown.core import layout as st
 from touchdown.core.bundles import Dem, FlightSoftware, Record, Terrains, World
@@ -35,6 +35,9 @@ from touchdown.parameters import PARAMETERS, Context
 from touchdown.scenario import Scenario
 from touchdown.seeds import children, seed_words
 from touchdown.sim.step import N_WORK, advance, trace_rows
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -283,8 +286,20 @@ class Flight:
     scenario: Scenario
     seed: int | np.random.SeedSequence
     arrays: Arrays
-    trace: pd.DataFrame
+    rows: np.ndarray  # the per-cycle trace, a row per cycle, columns core.layout.TRACE
     events: list[dict[str, Any]]
+
+    @cached_property
+    def trace(self) -> pd.DataFrame:
+        """The per-cycle trace as a table (pandas is loaded on first use: a summary that
+        reads ``rows`` alone does not wait for it)."""
+        import pandas as pd
+
+        df = pd.DataFrame(self.rows, columns=list(st.TRACE.fields))
+        df["lrf_accepted"] = df["lrf_accepted"] > 0.5
+        df["mode"] = pd.Categorical.from_codes(df["mode"].astype(int),
+                                               categories=list(st.MODES))
+        return df
 
     @property
     def outcome(self) -> str:
@@ -390,11 +405,7 @@ class Stepper:
     def flight(self) -> Flight:
         """The flight so far: its trace and events."""
         record, a = self.record, self.arrays
-        df = pd.DataFrame(record.trace[: record.n_trace[0]], columns=list(st.TRACE.fields))
-        df["lrf_accepted"] = df["lrf_accepted"] > 0.5
-        df["mode"] = pd.Categorical.from_codes(df["mode"].astype(int),
-                                               categories=list(st.MODES))
-        return Flight(self.scenario, self.seed, a, df,
+        return Flight(self.scenario, self.seed, a, record.trace[: record.n_trace[0]].copy(),
                       event_list(a.events, int(a.n_events[0])))
 
 
