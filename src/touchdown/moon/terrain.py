@@ -56,6 +56,8 @@ __all__ = [
     "latlon_from_mcmf",
     "mcmf_from_latlon",
     "ray_cast",
+    "ray_cast_from",
+    "ray_origin",
     "terrain_height",
     "terrain_height_bound",
     "terrain_height_grad",
@@ -446,11 +448,13 @@ def _small_atan2(num, den):
 
 
 @kernel
-def _ray(ox, oy, oz, dx, dy, dz):
-    """A ray as one tuple: origin (m), unit direction (-), and the origin's latitude,
-    longitude (rad) and distance from the polar axis (m), from which ray points are placed."""
+def ray_origin(origin_mcmf):
+    """What a ray cast needs of its origin (m, Moon-fixed): the origin, its latitude,
+    longitude (rad) and distance from the polar axis (m), from which ray points are placed.
+    Rays cast from one point (a velocimeter's beams) share it (``ray_cast_from``)."""
+    ox, oy, oz = origin_mcmf[0], origin_mcmf[1], origin_mcmf[2]
     rxy = math.sqrt(ox * ox + oy * oy)
-    return ox, oy, oz, dx, dy, dz, math.atan2(oz, rxy), math.atan2(oy, ox), rxy
+    return ox, oy, oz, math.atan2(oz, rxy), math.atan2(oy, ox), rxy
 
 
 @kernel(inline=True)
@@ -551,9 +555,17 @@ def _refine(elev, meta, ray, a, fa, b, fb):
     return 0.5 * (a + b)
 
 
-@kernel
+@kernel(inline=True)
 def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
-    """Distance (m) along dir_mcmf from origin_mcmf to the first point on the terrain surface.
+    """Distance (m) along dir_mcmf from origin_mcmf to the first point on the terrain surface:
+    ``ray_cast_from`` with the origin's ``ray_origin``."""
+    return ray_cast_from(elev, meta, ray_origin(origin_mcmf), dir_mcmf, max_range)
+
+
+@kernel
+def ray_cast_from(elev, meta, origin, dir_mcmf, max_range):
+    """Distance (m) along dir_mcmf from the origin (``ray_origin``) to the first point on the
+    terrain surface.
 
     The surface is r = R_REF + h(lat, lon) with h the layered bilinear height. With
     f(s) = |o + s d| - R_REF - h(lat, lon) (m), the result is the first s in [0, max_range]
@@ -591,8 +603,9 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
     Parameters
     ----------
     elev, meta : terrain arrays (see module docstring).
-    origin_mcmf : (3,) float64
-        Ray origin (m, Moon-fixed).
+    origin : tuple
+        The ray's origin (m, Moon-fixed) and its latitude, longitude and axis distance, as
+        ``ray_origin`` gives them.
     dir_mcmf : (3,) float64
         Ray direction (-, Moon-fixed); normalised here.
     max_range : float
@@ -605,12 +618,12 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
         within max_range, the origin is below the surface, the ray reaches a point no layer
         covers, or the evaluation budget (MAX_EVALS, reachable only near the poles) runs out.
     """
-    ox, oy, oz = origin_mcmf[0], origin_mcmf[1], origin_mcmf[2]
+    ox, oy, oz, lat_o, lon_o, rxy_o = origin
     norm = math.sqrt(dir_mcmf[0] ** 2 + dir_mcmf[1] ** 2 + dir_mcmf[2] ** 2)
     if not (norm > 0.0 and math.isfinite(norm) and max_range >= 0.0):
         return math.nan
     dx, dy, dz = dir_mcmf[0] / norm, dir_mcmf[1] / norm, dir_mcmf[2] / norm
-    ray = _ray(ox, oy, oz, dx, dy, dz)
+    ray = (ox, oy, oz, dx, dy, dz, lat_o, lon_o, rxy_o)
     g_max = 0.0  # m/rad
     lat_rows = 0.0  # rad, largest |lat| of any row centre; beyond it only polar caps lie
     for k in range(meta.shape[0]):
@@ -630,7 +643,6 @@ def ray_cast(elev, meta, origin_mcmf, dir_mcmf, max_range):
     on = math.sqrt(o2)
     if max_range < 0.5 * on:
         alpha = 1.0001 * math.asin(max_range / on) + 1e-12
-        lat_o, lon_o = ray[6], ray[7]
         lat_far = abs(lat_o) + alpha
         if lat_far < 1.5:
             lon_w = alpha / math.cos(lat_far)

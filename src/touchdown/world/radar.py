@@ -45,7 +45,7 @@ from touchdown.core.layout import (
 )
 from touchdown.core.quaternion import quat_rotate
 from touchdown.moon.frames import mcmf_from_mci_turned, moon_turn, turn_z
-from touchdown.moon.terrain import ray_cast
+from touchdown.moon.terrain import ray_cast_from, ray_origin
 from touchdown.world.noise import normal_pair, uniform
 
 
@@ -59,10 +59,11 @@ def read_radar_beams(world, beams, elev, meta, max_range, range_sigma, velocity_
     c, s = moon_turn(world[W_T], world[W_TURN:W_TURN + N_MOON_TURN])
     mcmf_from_mci_turned(c, s, world[W_R:W_R + 3], world[W_V:W_V + 3], r_mcmf, v_mcmf)
     n_read = 0
+    origin = ray_origin(r_mcmf)  # the beams' common origin
     for k in range(beams.shape[0]):
         quat_rotate(world[W_Q:W_Q + 4], beams[k], beam_mci)
         turn_z(c, -s, beam_mci, beam_mcmf)
-        rho = ray_cast(elev, meta, r_mcmf, beam_mcmf, max_range)
+        rho = ray_cast_from(elev, meta, origin, beam_mcmf, max_range)
         drop = uniform(rng) < dropout
         n_range, n_vel = normal_pair(rng)
         row = out[k]
