@@ -30,7 +30,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
@@ -42,7 +41,9 @@ from touchdown.telemetry.dictionary import load_dictionary
 from touchdown.telemetry.frames import ASM, FrameEncoder
 from touchdown.telemetry.packets import PacketEncoder
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from trees import export_source  # the benchmarks' own module, beside this one
+
 BASELINE = "745c614"  # the commit before issue 15
 START_TIMEOUT_S = 60.0
 
@@ -64,18 +65,6 @@ def make_stream(n_packets: int) -> tuple[bytes, int, int]:
     while framer.pending_octets:
         parts.append(ASM + framer.next_frame())
     return b"".join(parts), len(parts), n_params
-
-
-def export_source(rev: str, into: Path) -> Path:
-    """The ``src`` folder of revision ``rev`` of this repository, exported under ``into``."""
-    archive = into / "src.tar"
-    with archive.open("wb") as out:
-        subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", rev, "src"],
-                       stdout=out, check=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
-    archive.unlink()
-    return into / "src"
 
 
 class Server:

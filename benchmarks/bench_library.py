@@ -12,12 +12,19 @@ thread, the best of three, the serial Python of drawing and building each sample
 each with its ratio to hakuto-r-m1's measured in the same run (goal: no lander's compiled
 flight above 2x; a short flight's campaign ratio is dominated by the per-sample Python that M1
 spreads over ten times the powered flight). The last line is the figures as JSON.
+
+With ``--baseline REV`` (issue 21: ``2d84487``, main at its start) the same measurements run
+for this tree and for that revision (``trees.py``: its ``src`` exported, its own compiled
+cache), each lander in two processes of their own, alternating, on the same machine in the
+same run; reported per lander: samples per second and the compiled flight's milliseconds per
+sample of each, and their ratio (goal: campaigns at least twice as fast per sample).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -34,8 +41,12 @@ from touchdown.library import shipped
 from touchdown.scenario import Scenario, resolve
 from touchdown.sim.run import build, fly, scenario_terrains, stack, terrains
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from trees import trees  # the benchmarks' own module, beside this one
+
 BASELINE = "hakuto-r-m1"
 GOAL = 2.0  # no lander slower than M1 per simulated powered second by more than this
+SPEEDUP_GOAL = 2.0  # issue 21: campaigns at least this much faster per sample than the baseline
 
 
 def powered_seconds(s: Scenario) -> float:
@@ -81,6 +92,39 @@ def measure(s: Scenario, runs: int, threads: int, out: Path,
             "landed": int(result.summary["landed"])}
 
 
+def side_by_side(names: list[str], args: argparse.Namespace, rev: str) -> int:
+    """Each lander measured by this tree and by revision ``rev``, alternating processes."""
+    envs = trees(rev)
+    figures: dict[str, dict[str, dict[str, float]]] = {}
+    for name in names:
+        figures[name] = {}
+        for tree in ("baseline", "new"):
+            cmd = [sys.executable, __file__, "--one", "--landers", name, "--runs",
+                   str(args.runs), "--threads", str(args.threads), "--compiled",
+                   str(args.compiled)]
+            r = subprocess.run(cmd, env=envs[tree], capture_output=True, text=True)
+            if r.returncode != 0:
+                raise RuntimeError(f"{tree} {name} failed:\n{r.stdout}{r.stderr}")
+            figures[name][tree] = json.loads(r.stdout.strip().splitlines()[-1])
+    print(f"{args.runs:,} samples per lander, {args.threads} threads, one run: this tree "
+          f"beside {rev} (each in its own process, alternating)")
+    print(f"{'lander':<16}{'samples/s':>11}{rev:>11}{'ratio':>8}"
+          f"{'compiled ms':>13}{rev:>11}{'ratio':>8}")
+    for name, f in figures.items():
+        new, old = f["new"], f["baseline"]
+        f["ratio"] = new["samples_per_s"] / old["samples_per_s"]
+        f["compiled_ratio"] = old["compiled_ms_per_sample"] / new["compiled_ms_per_sample"]
+        print(f"{name:<16}{new['samples_per_s']:>11.1f}{old['samples_per_s']:>11.1f}"
+              f"{f['ratio']:>7.2f}x{new['compiled_ms_per_sample']:>13.2f}"
+              f"{old['compiled_ms_per_sample']:>11.2f}{f['compiled_ratio']:>7.2f}x")
+    worst = min(f["ratio"] for f in figures.values())
+    print(f"smallest campaign speed-up per sample: {worst:.2f}x (goal >= {SPEEDUP_GOAL:g}x: "
+          f"{'met' if worst >= SPEEDUP_GOAL else 'NOT met'})")
+    print(json.dumps({"runs": args.runs, "threads": args.threads, "baseline_rev": rev,
+                      "landers": figures}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=1000)
@@ -89,10 +133,20 @@ def main(argv: list[str] | None = None) -> int:
                     help="samples for the compiled flight's own timing (one thread)")
     ap.add_argument("--landers", nargs="*", default=None,
                     help="scenario names (default: every shipped lander)")
+    ap.add_argument("--baseline", metavar="REV", default=None,
+                    help="also measure revision REV, side by side (issue 21: 2d84487)")
+    ap.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a child's lander
     args = ap.parse_args(argv)
     numba.set_num_threads(args.threads)
     names = args.landers or [s.name for s in shipped()]
+    if args.one:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(measure(Scenario.from_toml(resolve(names[0])), args.runs,
+                                     args.threads, Path(tmp), args.compiled)))
+        return 0
     names = [BASELINE, *[n for n in names if n != BASELINE]]
+    if args.baseline:
+        return side_by_side(names, args, args.baseline)
     figures: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:

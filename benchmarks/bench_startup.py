@@ -28,59 +28,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-BASELINE = "2d84487"  # main at the start of issue 21
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from trees import BASELINE, ROOT, tree_env  # the benchmarks' own module, beside this one
+from trees import trees as side_by_side
+
 GOAL_S = 0.7
 CLI = "from touchdown.cli import main; main()"
-
-
-def export_source(rev: str, into: Path) -> Path:
-    """The ``src`` folder of revision ``rev`` of this repository, with its ``scenarios``,
-    exported under ``into``."""
-    archive = into / "src.tar"
-    with archive.open("wb") as out:
-        subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", rev, "src",
-                        "scenarios"], stdout=out, check=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(into, filter="data")
-    archive.unlink()
-    return into / "src"
-
-
-def baseline_folder(rev: str) -> Path:
-    """A folder holding revision ``rev``'s ``src`` and its compiled cache, kept between runs
-    in the temporary folder (Numba's cache is keyed by the source files' paths and times, so
-    a fresh export would compile afresh, a minute, every run)."""
-    sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", f"{rev}^{{commit}}"],
-                         capture_output=True, text=True, check=True).stdout.strip()
-    folder = Path(tempfile.gettempdir()) / "touchdown-bench-startup" / sha[:12]
-    if not (folder / "src").is_dir():
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=folder.parent))
-        export_source(sha, tmp)
-        tmp.rename(folder)  # whole or not at all
-    return folder
-
-
-def tree_env(src: Path, cache: Path | None) -> dict[str, str]:
-    """The environment that runs the package in ``src`` with compiled cache ``cache`` (None:
-    as set, else the tree's default)."""
-    env = dict(os.environ, PYTHONPATH=str(src))
-    if cache is not None:
-        env["NUMBA_CACHE_DIR"] = str(cache)
-    return env
 
 
 def fly_once(env: dict[str, str], scenario: str) -> tuple[float, float]:
@@ -99,10 +62,7 @@ def fly_once(env: dict[str, str], scenario: str) -> tuple[float, float]:
 
 def warm(scenario: str, repeat: int, baseline: str | None) -> dict[str, Any]:
     """Median whole-process times of this tree (and the baseline's, alternating)."""
-    trees = {"new": tree_env(ROOT / "src", None)}
-    if baseline is not None:
-        folder = baseline_folder(baseline)
-        trees["baseline"] = tree_env(folder / "src", folder / ".numba-cache")
+    trees = side_by_side(baseline)
     first = {name: fly_once(env, scenario)[0] for name, env in trees.items()}  # fills caches
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
     for _ in range(repeat):

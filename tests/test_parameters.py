@@ -200,3 +200,27 @@ def test_param_words_flatten_numbers_and_vectors_in_order():
                                ("position_m", "velocity_mps", "acceleration_mps2", "jerk_mps3")])
     words = np.array(p.words(s, Context(None, 10)))  # type: ignore[arg-type]
     assert words.tobytes() == expected.tobytes()
+
+
+def test_words_are_remembered_for_the_same_values_and_follow_a_changed_one():
+    """A campaign's samples share value objects: their words come from memory, and a
+    dispersed (new) value gets its own words, never a neighbour's."""
+    calls: list[float] = []
+
+    def si(v: float) -> float:
+        calls.append(v)
+        return 2.0 * v
+
+    p = Param((Field("sensors.lrf.noise_m", "float", 0.0, 1e4, "m"),), world=st.WP_LRF_NOISE,
+              si=si)
+    nominal = Scenario.from_toml(M1)
+    context = Context(None, 10)  # type: ignore[arg-type]
+    first = p.words(nominal, context)
+    copy = nominal.replace({"lander.propellant_kg": 400.0})  # shares the range finder's value
+    assert p.words(copy, context) == first and len(calls) == 1
+    changed = nominal.replace({"sensors.lrf.noise_m": 0.5})
+    assert p.words(changed, context) == (1.0,) and calls[-1] == 0.5
+    zero = nominal.replace({"sensors.lrf.noise_m": 0.0})
+    minus_zero = nominal.replace({"sensors.lrf.noise_m": -0.0})
+    assert math.copysign(1.0, p.words(minus_zero, context)[0]) == -1.0
+    assert math.copysign(1.0, p.words(zero, context)[0]) == 1.0

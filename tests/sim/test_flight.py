@@ -126,3 +126,21 @@ def test_different_seeds_differ(as_flown):
     n = min(len(a), len(b))
     assert not np.array_equal(a["lrf_range_m"].to_numpy()[:n], b["lrf_range_m"].to_numpy()[:n],
                               equal_nan=True)
+
+
+@pytest.mark.parametrize("name", ["hakuto-r-m1", "luna-9"])
+def test_start_state_is_remembered_by_its_fields_and_handed_out_as_copies(name):
+    """The epoch state (orbit or direct approach) comes from memory for the same target,
+    orbit and direct fields, as fresh arrays; a moved target gets its own."""
+    from touchdown.sim import run
+
+    s = Scenario.from_toml(resolve(name))
+    run._STARTS.clear()
+    r0, v0 = (run.initial_orbit(s) if s["orbit.altitude_km"] is not None
+              else run.initial_direct(s))
+    r1, _ = run.start_state(s)
+    r1 += 1.0  # a caller's change stays its own
+    r2, v2 = run.start_state(s.replace({"lander.propellant_kg": 123.0}))
+    assert r2.tobytes() == r0.tobytes() and v2.tobytes() == v0.tobytes()
+    moved = s.replace({"target.lat_deg": s["target.lat_deg"] + 0.01})
+    assert not np.array_equal(run.start_state(moved)[0], r0)
