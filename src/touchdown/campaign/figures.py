@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Ellipse
+from matplotlib.ticker import MaxNLocator
 
 from touchdown.campaign.statistics import contact_en, wilson_interval
 from touchdown.campaign.table import OD_COLUMNS
@@ -102,11 +103,11 @@ def outcome_by_parameter(samples: pd.DataFrame, columns: list[str], title: str,
     columns = [c for c in (*columns, *OD_COLUMNS) if c in samples and samples[c].nunique() > 1]
     ncol = 4
     nrow = max(1, math.ceil(len(columns) / ncol))
-    height = 2.5 * nrow + 0.6
+    height = 2.5 * nrow + 0.9
     fig = Figure(figsize=(3.2 * ncol, height))
     # a fixed grid with one shared y axis: a constrained layout measured every label of
     # every panel again and again (most of a small campaign's wall time)
-    fig.subplots_adjust(left=0.05, right=0.99, bottom=0.3 / height, top=1.0 - 0.55 / height,
+    fig.subplots_adjust(left=0.05, right=0.98, bottom=0.3 / height, top=1.0 - 0.85 / height,
                         wspace=0.08, hspace=0.45)
     axes = fig.subplots(nrow, ncol, sharey=True, squeeze=False).ravel()
     for ax in axes[len(columns):]:
@@ -132,6 +133,8 @@ def outcome_by_parameter(samples: pd.DataFrame, columns: list[str], title: str,
         ax.errorbar(mids, rates, yerr=np.array(err).T, fmt="o-", color="tab:blue", ms=3,
                     capsize=2, lw=1)
         ax.set_ylim(-0.05, 1.05)
+        ax.set_yticks((0.0, 0.5, 1.0))
+        ax.xaxis.set_major_locator(MaxNLocator(4))  # few ticks: their labels are the cost
         ax.set_title(col, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
