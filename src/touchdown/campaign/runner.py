@@ -48,8 +48,14 @@ def fly_jobs(jobs: list[tuple[Scenario, int]], campaign: Campaign, seed: int) ->
     built = [build(plan, flight_seed, onboard, real) for plan, real, flight_seed, _ in drawn]
     a = stack(built)
     od = od_errors(a.world, a.fsw)
-    fly_batch(a.world_bundle(), a.fsw_bundle(), terrains(truth, onboard),
-              a.record(np.empty((0, N_TRACE)), np.zeros(1, np.int64)), a.clock)
+    # the threads take a sample at a time, not equal shares: flights differ in length (a crash
+    # ends one early) and a thread done with its share would wait for the other's
+    before = numba.set_parallel_chunksize(1)
+    try:
+        fly_batch(a.world_bundle(), a.fsw_bundle(), terrains(truth, onboard),
+                  a.record(np.empty((0, N_TRACE)), np.zeros(1, np.int64)), a.clock)
+    finally:
+        numba.set_parallel_chunksize(before)
     return sample_rows([i for _, i in jobs], [inputs for *_, inputs in drawn], od, a)
 
 
