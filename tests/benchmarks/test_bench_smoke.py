@@ -65,3 +65,14 @@ def test_bench_camera_renders_each_view_as_the_plain_method_does():
         assert v["wall_s"] > 0 and v["plain_wall_s"] > 0 and v["agree_with_plain"] > 0.95
         assert v["ratio"] == pytest.approx(v["plain_wall_s"] / v["wall_s"])
     assert "rays/pixel" in out and "goal:" in out
+
+
+def test_bench_survey_reports_the_wall_time_and_the_cost_of_a_site():
+    out, r = run_bench("bench_survey.py", "--grid", "2", "--runs-per-site", "2", "--threads",
+                       "1", "--region", "47.4", "47.6", "44.3", "44.5")
+    assert r["sites"] == 4 and r["samples"] == 8 and 0 <= r["landed"] <= 8
+    assert r["wall_s"] == pytest.approx(r["flying_s"] + r["files_and_map_s"])
+    assert r["s_per_site"] == pytest.approx(r["wall_s"] / 4)
+    assert r["samples_per_s"] == pytest.approx(8 / r["wall_s"])
+    assert r["campaign_steady_samples_per_s"] is None or r["campaign_steady_samples_per_s"] > 0
+    assert "per site" in out and "samples per second" in out and "one campaign" in out
