@@ -76,3 +76,11 @@ def test_bench_survey_reports_the_wall_time_and_the_cost_of_a_site():
     assert r["samples_per_s"] == pytest.approx(8 / r["wall_s"])
     assert r["campaign_steady_samples_per_s"] is None or r["campaign_steady_samples_per_s"] > 0
     assert "per site" in out and "samples per second" in out and "one campaign" in out
+
+
+def test_bench_memory_reports_the_peak_beside_the_table():
+    out, r = run_bench("bench_memory.py", "--runs", "12", "--threads", "1")
+    assert r["runs"] == 12 and not r["figures"]
+    assert r["peak_mb"] >= r["before_mb"] > 0 and r["row_bytes"] > 100
+    assert r["grew_bytes_per_sample"] == pytest.approx(1e6 * r["grew_mb"] / 12)
+    assert "peak of the campaign" in out

@@ -40,7 +40,7 @@ def run_campaign(nominal: Scenario, campaign: Campaign, runs: int, out: Path, se
     ``figures`` is False) figures.
 
     Memory does not grow with the flying: each chunk goes to disk as it finishes. At the end
-    the table is read back whole (columnar, ~470 bytes a sample for M1) for the statistics.
+    the table is read back whole (columnar, under 500 bytes a sample for M1) for the statistics.
     """
     store = ResultsDir(out)
     done = store.open(manifest(nominal, campaign, seed, runs), resume)
