@@ -99,3 +99,22 @@ def test_bench_startup_times_each_kernel_compiled_and_without_its_callees():
     assert rows["outer"][0] == 0 and rows["inner"][0] == 1  # inner compiled within outer
     assert rows["outer"][1] >= rows["inner"][1] > 0
     assert rows["outer"][2] == pytest.approx(rows["outer"][1] - rows["inner"][1])
+
+
+def test_bench_survey_reports_the_wall_time_and_the_cost_of_a_site():
+    out, r = run_bench("bench_survey.py", "--grid", "2", "--runs-per-site", "2", "--threads",
+                       "1", "--region", "47.4", "47.6", "44.3", "44.5")
+    assert r["sites"] == 4 and r["samples"] == 8 and 0 <= r["landed"] <= 8
+    assert r["wall_s"] == pytest.approx(r["flying_s"] + r["files_and_map_s"])
+    assert r["s_per_site"] == pytest.approx(r["wall_s"] / 4)
+    assert r["samples_per_s"] == pytest.approx(8 / r["wall_s"])
+    assert r["campaign_steady_samples_per_s"] is None or r["campaign_steady_samples_per_s"] > 0
+    assert "per site" in out and "samples per second" in out and "one campaign" in out
+
+
+def test_bench_memory_reports_the_peak_beside_the_table():
+    out, r = run_bench("bench_memory.py", "--runs", "12", "--threads", "1")
+    assert r["runs"] == 12 and not r["figures"]
+    assert r["peak_mb"] >= r["before_mb"] > 0 and r["row_bytes"] > 100
+    assert r["grew_bytes_per_sample"] == pytest.approx(1e6 * r["grew_mb"] / 12)
+    assert "peak of the campaign" in out

@@ -25,10 +25,12 @@ def run(*args: str) -> Result:
 def test_campaign_json_then_rerun_and_refusal_to_overwrite(tmp_path: Path) -> None:
     out = tmp_path / "c"
     result = run("campaign", "hakuto-r-m1-fixed", "--runs", "3", "--seed", "5", "--out",
-                 str(out), "--json", "-q")
+                 str(out), "--json", "-q", "--no-figures")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["runs"] == 3 and summary["policy"] == "terrain_aware"
+    assert summary["start_s"] > 0 and "steady_samples_per_s" in summary
+    assert not list(out.glob("*.png"))  # --no-figures: the table and summary only
     assert json.loads((out / "summary.json").read_text())["landed"] == summary["landed"]
 
     again = run("campaign", "rerun", str(out), "2", "-q")
@@ -71,6 +73,8 @@ def test_survey_shows_where_the_as_flown_software_fails(tmp_path: Path) -> None:
     assert summary["hakuto-r-m1-fixed"]["success_rate"] == 1.0
     sites = pd.read_parquet(out / "sites.parquet")
     assert len(sites) == 2 and set(sites["runs"]) == {2}
+    speed = json.loads((out / "survey.json").read_text())
+    assert speed["samples"] == 4 and speed["wall_s"] >= speed["start_s"] > 0
     assert sites.loc[sites["scenario"] == "hakuto-r-m1", "main_failure"].item() == (
         "range_finder_fault_declared")
     assert (out / "survey.png").read_bytes()[:4] == b"\x89PNG"

@@ -86,3 +86,20 @@ def test_unreachable_scheduler_names_the_address_and_the_fix(tmp_path: Path) -> 
     with pytest.raises(TouchdownError, match=r"tcp://127\.0\.0\.1:9.*dask scheduler"):
         run_campaign(nominal, Campaign(()), 2, tmp_path, scheduler="tcp://127.0.0.1:9",
                      progress=False)
+
+
+def test_dask_says_how_many_chunks_fly_at_once(cluster: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each worker thread loads the kernels with its first chunk: the progress bar's rate
+    leaves all of them out (``on_start``)."""
+    from touchdown.campaign import runner
+
+    monkeypatch.setattr(runner, "DASK_CHUNK", 2)
+    nominal = Scenario.from_toml(resolve("hakuto-r-m1"))
+    dispersions = load_campaign(campaign_file_for(nominal.path), nominal)
+    started: list[int] = []
+    chunks: list[pd.DataFrame] = []
+    runner.run_dask(nominal, dispersions, 2, list(range(6)), chunks.append, cluster,
+                    started.append)
+    assert started == [2]  # two workers of one thread each; three chunks
+    assert sorted(pd.concat(chunks)["sample"]) == list(range(6))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -11,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm import tqdm
 
 from touchdown.campaign.dispersions import Campaign
 from touchdown.campaign.figures import campaign_figures
+from touchdown.campaign.progress import Progress
 from touchdown.campaign.runner import fly_samples, run_dask, run_local
 from touchdown.campaign.statistics import summarize
 from touchdown.campaign.store import ResultsDir, manifest
@@ -35,25 +34,30 @@ class CampaignResult:
 
 def run_campaign(nominal: Scenario, campaign: Campaign, runs: int, out: Path, seed: int = 0,
                  workers: int | None = None, scheduler: str | None = None,
-                 resume: bool = False, progress: bool = True) -> CampaignResult:
-    """Fly samples 0..runs-1 (those not stored yet), then write the table, summary, figures."""
+                 resume: bool = False, progress: bool = True,
+                 figures: bool = True) -> CampaignResult:
+    """Fly samples 0..runs-1 (those not stored yet), then write the table, summary and (unless
+    ``figures`` is False) figures.
+
+    Memory does not grow with the flying: each chunk goes to disk as it finishes. At the end
+    the table is read back whole (columnar, under 500 bytes a sample for M1) for the statistics.
+    """
     store = ResultsDir(out)
     done = store.open(manifest(nominal, campaign, seed, runs), resume)
     todo = [i for i in range(runs) if i not in done]
-    bar = tqdm(total=runs, initial=runs - len(todo), unit="sample", dynamic_ncols=True,
-               disable=not progress, file=sys.stderr, desc=nominal.name, smoothing=0.1)
+    bar = Progress(runs, nominal.name, done=runs - len(todo), enabled=progress)
     flown = 0
 
     def on_chunk(rows: pd.DataFrame) -> None:
         nonlocal flown
         store.add(rows)
         flown += len(rows)
-        bar.update(len(rows))
+        bar.add(len(rows))
 
     t0 = time.perf_counter()
     try:
         if scheduler:
-            run_dask(nominal, campaign, seed, todo, on_chunk, scheduler)
+            run_dask(nominal, campaign, seed, todo, on_chunk, scheduler, bar.set_warmup)
         else:
             run_local(partial(fly_samples, nominal, campaign, seed), todo, on_chunk, workers)
     except KeyboardInterrupt:
@@ -62,7 +66,8 @@ def run_campaign(nominal: Scenario, campaign: Campaign, runs: int, out: Path, se
     bar.close()
     wall = time.perf_counter() - t0
     samples = store.consolidate()
-    samples = samples[samples["sample"] < runs]
+    if (samples["sample"] >= runs).any():
+        samples = samples[samples["sample"] < runs]
     target = (nominal["target.lat_deg"], nominal["target.lon_deg"])
     summary = {
         "scenario": nominal.name,
@@ -72,14 +77,18 @@ def run_campaign(nominal: Scenario, campaign: Campaign, runs: int, out: Path, se
         "flown_now": flown,
         "wall_s": round(wall, 3),
         "samples_per_s": round(flown / wall, 2) if flown and wall > 0 else None,
+        # the first chunk (kernels compiled or loaded), then the rate after it
+        "start_s": round(bar.start_s, 3) if bar.start_s is not None else None,
+        "steady_samples_per_s": round(bar.rate, 2) if bar.rate else None,
         "runner": f"dask {scheduler}" if scheduler else "local",
     }
     text = json.dumps(jsonable(summary), indent=2) + "\n"
     written = [store.samples_path,
                write_atomic(store.summary_path, lambda p: p.write_text(text, "utf-8"))]
-    written += campaign_figures(samples, summary, campaign.columns(),
-                                f"{nominal.name} ({summary['policy']})", target,
-                                scenario_terrains(nominal)[0], out)
+    if figures:
+        written += campaign_figures(samples, summary, campaign.columns(),
+                                    f"{nominal.name} ({summary['policy']})", target,
+                                    scenario_terrains(nominal)[0], out)
     return CampaignResult(samples, summary, written)
 
 

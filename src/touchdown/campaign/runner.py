@@ -27,6 +27,7 @@ from touchdown.scenario import Scenario
 from touchdown.sim.run import build, scenario_terrains, stack, terrains
 
 CHUNK_SECONDS = 2.0  # local chunks are sized to report progress about this often
+MAX_CHUNK = 4096     # samples; a chunk in flight holds ~40 kB a sample (arrays built, stacked)
 DASK_CHUNK = 64      # samples per Dask task
 T = TypeVar("T")
 
@@ -81,8 +82,9 @@ def run_local(fly_chunk: Callable[[list[T]], pd.DataFrame], todo: list[T],
               on_chunk: Callable[[pd.DataFrame], None], workers: int | None = None) -> None:
     """Fly ``todo`` in this process in chunks, handing each finished chunk to ``on_chunk``.
 
-    Chunks grow until one takes about ``CHUNK_SECONDS``, so progress (and what Ctrl-C keeps)
-    stays fresh; chunking does not change any sample's numbers.
+    Chunks grow until one takes about ``CHUNK_SECONDS`` (at most ``MAX_CHUNK`` samples), so
+    progress (and what Ctrl-C keeps) stays fresh and memory does not grow with the run; chunking
+    does not change any sample's numbers.
     """
     with _threads(workers) as n_threads:
         size, start = 2 * n_threads, 0
@@ -92,12 +94,17 @@ def run_local(fly_chunk: Callable[[list[T]], pd.DataFrame], todo: list[T],
             on_chunk(fly_chunk(chunk))
             start += len(chunk)
             per_sample = (time.perf_counter() - t0) / len(chunk)
-            size = int(np.clip(CHUNK_SECONDS / max(per_sample, 1e-6), 2 * n_threads, 4096))
+            size = int(np.clip(CHUNK_SECONDS / max(per_sample, 1e-6), 2 * n_threads, MAX_CHUNK))
 
 
 def run_dask(nominal: Scenario, campaign: Campaign, seed: int, ids: list[int],
-             on_chunk: Callable[[pd.DataFrame], None], address: str) -> None:
-    """Fly ``ids`` in chunks on the Dask cluster at ``address``; chunks arrive as they finish."""
+             on_chunk: Callable[[pd.DataFrame], None], address: str,
+             on_start: Callable[[int], None] | None = None) -> None:
+    """Fly ``ids`` in chunks on the Dask cluster at ``address``; chunks arrive as they finish.
+
+    ``on_start`` is told how many chunks fly at once at first (the cluster's worker threads,
+    each loading the kernels with its first chunk), before any arrives.
+    """
     from distributed import Client, as_completed
 
     try:
@@ -113,6 +120,8 @@ def run_dask(nominal: Scenario, campaign: Campaign, seed: int, ids: list[int],
         futures = [client.submit(fly_samples, nominal, campaign, seed, ids[k:k + DASK_CHUNK],
                                  pure=False)
                    for k in range(0, len(ids), DASK_CHUNK)]
+        if on_start is not None:
+            on_start(min(len(futures), sum(client.nthreads().values())))
         try:
             for future in as_completed(futures):
                 on_chunk(future.result())

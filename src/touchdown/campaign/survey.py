@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-import sys
+import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from tqdm import tqdm
 
 from touchdown.campaign.dispersions import Campaign
+from touchdown.campaign.progress import Progress
 from touchdown.campaign.runner import fly_jobs, run_local
 from touchdown.campaign.statistics import wilson_interval
 from touchdown.errors import ScenarioError
@@ -59,11 +59,15 @@ def run_survey(scenarios: list[tuple[Scenario, Campaign]], region: tuple[float, 
                                                                           float],
                grid: int, runs_per_site: int, out: Path, seed: int = 0,
                workers: int | None = None, progress: bool = True) -> SurveyResult:
-    """Fly every scenario to every site; write sites.parquet, survey.json and survey.png."""
+    """Fly every scenario to every site; write sites.parquet, survey.json and survey.png.
+
+    survey.json says the speed too: wall seconds of the flying, the first chunk's (kernels
+    compiled or loaded), samples per second after it and seconds per site at that rate.
+    """
     sites = site_grid(region, grid)
     total = len(scenarios) * len(sites) * runs_per_site
-    bar = tqdm(total=total, unit="sample", dynamic_ncols=True, disable=not progress,
-               file=sys.stderr, desc="survey", smoothing=0.1)
+    bar = Progress(total, "survey", enabled=progress)
+    t0 = time.perf_counter()
     tables = []
     for nominal, campaign in scenarios:
         at_site = [nominal.replace({"target.lat_deg": lat, "target.lon_deg": lon})
@@ -74,13 +78,14 @@ def run_survey(scenarios: list[tuple[Scenario, Campaign]], region: tuple[float, 
 
         def keep(chunk: pd.DataFrame, rows: list[pd.DataFrame] = rows) -> None:
             rows.append(chunk)
-            bar.update(len(chunk))
+            bar.add(len(chunk))
 
         run_local(partial(fly_jobs, campaign=campaign, seed=seed), jobs, keep, workers)
         samples = pd.concat(rows, ignore_index=True)
         samples["site"] = samples["sample"] // runs_per_site
         tables.append(_per_site(samples, sites, nominal))
     bar.close()
+    wall = time.perf_counter() - t0
     table = pd.concat(tables, ignore_index=True)
     out.mkdir(parents=True, exist_ok=True)
     summary = {"region": list(region), "grid": grid, "runs_per_site": runs_per_site,
@@ -90,7 +95,12 @@ def run_survey(scenarios: list[tuple[Scenario, Campaign]], region: tuple[float, 
                    "success_rate": float(t["landed"].sum() / t["runs"].sum()),
                    "sites_all_landed": int((t["landed"] == t["runs"]).sum()),
                    "sites_none_landed": int((t["landed"] == 0).sum()),
-               } for t in tables}}
+               } for t in tables},
+               "samples": total, "wall_s": round(wall, 3),
+               "start_s": round(bar.start_s, 3) if bar.start_s is not None else None,
+               "steady_samples_per_s": round(bar.rate, 2) if bar.rate else None,
+               # one site's runs of one scenario, at the steady rate
+               "s_per_site": round(runs_per_site / bar.rate, 4) if bar.rate else None}
     text = json.dumps(jsonable(summary), indent=2) + "\n"
     written = [
         write_atomic(out / "sites.parquet", lambda p: table.to_parquet(p, index=False)),

@@ -71,6 +71,9 @@ def _summary_text(s: dict[str, Any], folder: Path) -> str:
     if s.get("samples_per_s"):
         lines.append(f"  speed         {s['flown_now']:,} samples in {s['wall_s']:.1f} s "
                      f"({s['samples_per_s']:.1f} samples/s, {s['runner']})")
+    if s.get("steady_samples_per_s"):
+        lines.append(f"                {s['steady_samples_per_s']:.1f} samples/s after the first "
+                     f"chunk ({s['start_s']:.1f} s, kernels compiled or loaded)")
     lines.append(f"  results       {folder}")
     return "\n".join(lines)
 
@@ -98,13 +101,18 @@ def campaign() -> None:
               help="Campaign file [default: NAME.campaign.toml beside the scenario].")
 @click.option("--resume", is_flag=True,
               help="Continue the campaign stored in --out (or start it there).")
+@click.option("--no-figures", is_flag=True, help="Write the table and summary only.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json on stdout only.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
 def run(scenario: str, runs: int, seed: int, out: Path | None, workers: int | None,
-        scheduler: str | None, dispersions: Path | None, resume: bool, as_json: bool,
-        quiet: bool, debug: bool) -> None:
-    """Fly SCENARIO RUNS times with everything dispersed; write table, summary and figures."""
+        scheduler: str | None, dispersions: Path | None, resume: bool, no_figures: bool,
+        as_json: bool, quiet: bool, debug: bool) -> None:
+    """Fly SCENARIO RUNS times with everything dispersed; write table, summary and figures.
+
+    The progress bar's rate and time left leave out the first chunk (the kernels compile or
+    load with it).
+    """
     from touchdown.campaign.execute import run_campaign
     from touchdown.errors import CampaignInterruptedError
 
@@ -117,7 +125,7 @@ def run(scenario: str, runs: int, seed: int, out: Path | None, workers: int | No
         folder = out or Path("out") / f"campaign-{nominal.name}"
         try:
             result = run_campaign(nominal, plan, runs, folder, seed, workers, scheduler, resume,
-                                  progress=not quiet)
+                                  progress=not quiet, figures=not no_figures)
         except CampaignInterruptedError as exc:
             click.echo(str(exc), err=True)
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
@@ -193,7 +201,8 @@ def survey(scenarios: tuple[str, ...], region: tuple[float, float, float, float]
     """Map the landing success of SCENARIO (side by side if several) over a region's sites.
 
     Every site of the grid is flown RUNS_PER_SITE times with the scenario's dispersions,
-    approached on the scenario's azimuth over the real terrain.
+    approached on the scenario's azimuth over the real terrain. The progress bar's rate and
+    time left leave out the first chunk (the kernels compile or load with it).
     """
     from touchdown.campaign.survey import run_survey
 
@@ -215,5 +224,11 @@ def survey(scenarios: tuple[str, ...], region: tuple[float, float, float, float]
         click.echo(f"{name} ({s['policy']}): {100 * s['success_rate']:.1f} % landed; "
                    f"{s['sites_all_landed']} of {grid * grid} sites always, "
                    f"{s['sites_none_landed']} never")
+    speed = f"{summary['samples']:,} samples flown in {summary['wall_s']:.1f} s"
+    if summary["steady_samples_per_s"]:
+        speed += (f"; {summary['steady_samples_per_s']:.1f} samples/s ({summary['s_per_site']:.2f}"
+                  f" s a site) after the first chunk ({summary['start_s']:.1f} s, kernels "
+                  "compiled or loaded)")
+    click.echo(speed)
     for p in result.written:
         click.echo(f"wrote {p}")
