@@ -74,13 +74,22 @@ $(BENCH_STAMP): pyproject.toml benchmarks/requirements-basilisk.txt
 	$(BENCH_VENV)/bin/pip install --quiet -e . -r benchmarks/requirements-basilisk.txt
 	touch $(BENCH_STAMP)
 
+# One run, every figure of benchmarks/README.md, headed by the machine and the date (~35 min).
 bench: $(BENCH_STAMP)
+	@echo "touchdown benchmarks, $$(date -u '+%Y-%m-%d %H:%M UTC'), $$(git rev-parse --short HEAD)"
+	@echo "machine: $$(nproc) cores, $$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)," \
+		"$$(free -g | awk '/^Mem/ {print $$2}') GiB"
 	$(BENCH_VENV)/bin/python benchmarks/bench_fly.py
+	$(BENCH_VENV)/bin/python benchmarks/bench_library.py --baseline 2d84487
+	$(BENCH_VENV)/bin/python benchmarks/bench_library.py --baseline 2d84487 --runs 10000 \
+		--landers hakuto-r-m1
 	$(BENCH_VENV)/bin/python benchmarks/bench_campaign.py
+	$(BENCH_VENV)/bin/python benchmarks/bench_survey.py
+	$(BENCH_VENV)/bin/python benchmarks/bench_memory.py --runs 100000
+	$(BENCH_VENV)/bin/python benchmarks/bench_startup.py
 	$(BENCH_VENV)/bin/python benchmarks/bench_ground.py --repeat 3
 	$(BENCH_VENV)/bin/python benchmarks/bench_junk.py
 	$(BENCH_VENV)/bin/python benchmarks/bench_camera.py
-	$(BENCH_VENV)/bin/python benchmarks/bench_startup.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .numba-cache out $(MCT)/node_modules
