@@ -87,6 +87,7 @@ bench: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python benchmarks/bench_survey.py
 	$(BENCH_VENV)/bin/python benchmarks/bench_memory.py --runs 100000
 	$(BENCH_VENV)/bin/python benchmarks/bench_startup.py
+	$(BENCH_VENV)/bin/python benchmarks/bench_startup.py --compile
 	$(BENCH_VENV)/bin/python benchmarks/bench_ground.py --repeat 3
 	$(BENCH_VENV)/bin/python benchmarks/bench_junk.py
 	$(BENCH_VENV)/bin/python benchmarks/bench_camera.py
