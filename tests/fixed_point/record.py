@@ -2,8 +2,14 @@
 ``hakuto-r-m1-fixed`` flight and campaign row, saved before a change and compared after it.
 
 ``python tests/fixed_point/record.py`` writes ``m1.json`` from the code as it stands; run it
-only on a commit whose numbers are the reference (it was written at abe0ebb, before the
-seams of issue 16 were reworked), never to make a failing comparison pass.
+only on a commit whose numbers are the reference, never to make a failing comparison pass. It
+was written at abe0ebb (before the seams of issue 16 were reworked) and written again once, when
+``sim/run.py:build`` stopped calling the BLAS (issue 21): NumPy's ``@`` and ``linalg.norm``
+round as the CPU's OpenBLAS kernels do, so the saved last bits held only where OpenBLAS ran its
+SkylakeX kernels. The seed-0 flights stayed bit for bit; seeds 1-3 and some campaign rows moved
+in their last bits (M1 seed 1's impact speed by 1e-7 m/s); the 1,000-sample campaigns of both
+scenarios kept their landed counts (0 and 999) and their means within 1e-4 of a standard
+deviation.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Every ``hakuto-r-m1`` and ``hakuto-r-m1-fixed`` flight and campaign row stays bit for bit.
 
-What validates what: ``m1.json`` was written by ``record.py`` at abe0ebb, before issue 16
-reworked the kernels' seams; each flight's summary must repeat every value it saved exactly
+What validates what: ``m1.json`` was written by ``record.py`` (at abe0ebb, before issue 16
+reworked the kernels' seams, and again when building a run stopped calling the BLAS, see
+``record.py``); each flight's summary must repeat every value it saved exactly
 (floats compared by repr; keys added since, such as the touchdown mass and the milestones, are
 new information) and its trace and event log must hash to the same SHA-256 of their float64
 bytes; each campaign row must repeat every saved column exactly. A single changed bit anywhere
@@ -9,6 +10,10 @@ fails.
 """
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from tests.fixed_point.record import (
@@ -56,3 +61,28 @@ def test_campaign_rows_are_bit_for_bit_the_reference(name):
         assert not missing, f"sample {i}: columns gone: {missing}"
         changed = {k: (ref[k], row[k]) for k in ref if row[k] != ref[k]}
         assert not changed, f"sample {i}: {changed}"
+
+
+PROBE = """
+import json, sys
+sys.path.insert(0, ".")
+from tests.fixed_point.record import campaign_rows, flight_fingerprint
+print(json.dumps([flight_fingerprint("hakuto-r-m1", 1), campaign_rows("hakuto-r-m1")[4]]))
+"""
+
+
+def test_numbers_do_not_depend_on_the_machines_blas():
+    """The same numbers with OpenBLAS's baseline kernels (Prescott, SSE3) as with those it picks
+    for this CPU: the flight's arithmetic must not go through the BLAS (``sim/run.py:norm3``).
+    Before, M1's campaign sample 4 hit the ground at 108.04767960442908 m/s with SkylakeX's
+    kernels, ...53990836 with Zen's and ...41748432 with Prescott's."""
+    root = Path(__file__).resolve().parents[2]
+    runs = []
+    for coretype in (None, "Prescott"):
+        env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+        if coretype:
+            env["OPENBLAS_CORETYPE"] = coretype
+        out = subprocess.run([sys.executable, "-c", PROBE], cwd=root, env=env,
+                             capture_output=True, text=True, check=True)
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert runs[0] == runs[1]

@@ -16,6 +16,7 @@ import pandas as pd
 
 from touchdown.core import layout as st
 from touchdown.moon.frames import tangent_plane_en
+from touchdown.sim.run import norm3
 
 if TYPE_CHECKING:
     from touchdown.sim.run import Arrays
@@ -96,8 +97,7 @@ def sample_rows(ids: list[int], inputs: list[dict[str, float]], od: np.ndarray,
             "propellant_remaining_kg": w[st.W_PROP],
             "propellant_estimate_kg": fsw[k, st.F_PROP],
             "flight_time_s": w[st.W_T],
-            "nav_error_end_m": float(np.linalg.norm(fsw[k, st.F_X:st.F_X + 3]
-                                                    - w[st.W_R:st.W_R + 3])),
+            "nav_error_end_m": norm3(fsw[k, st.F_X:st.F_X + 3] - w[st.W_R:st.W_R + 3]),
             "braking_start_s": _first(ev, n, st.EV_BRAKING)[0],
             "lrf_acquired_s": _first(ev, n, st.EV_LRF_ACQ)[0],
             "lrf_first_rejection_s": w[st.W_REJ1],

@@ -83,6 +83,19 @@ def _ticks(seconds: float, what: str) -> int:
     return n
 
 
+def norm3(x: np.ndarray) -> float:
+    """|x| of a 3-vector, summed in a fixed order. NumPy's ``linalg.norm`` and ``@`` call the
+    BLAS, whose kernels (chosen by the CPU) round differently: a flight's last bits, and with
+    them M1's fixed point, would depend on the machine."""
+    a, b, c = float(x[0]), float(x[1]), float(x[2])
+    return math.sqrt(a * a + b * b + c * c)
+
+
+def matvec3(m: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """m @ x for a 3 x 3 matrix and a 3-vector, summed in a fixed order (see ``norm3``)."""
+    return np.array([(m[i, 0] * x[0] + m[i, 1] * x[1]) + m[i, 2] * x[2] for i in range(3)])
+
+
 def initial_orbit(s: Scenario) -> tuple[np.ndarray, np.ndarray]:
     """True inertial position (m) and velocity (m/s) at the epoch on the circular orbit.
 
@@ -108,7 +121,7 @@ def initial_orbit(s: Scenario) -> tuple[np.ndarray, np.ndarray]:
     rotate_z(OMEGA * t_arrive, site, s_a)
     rotate_z(OMEGA * t_arrive, heading, d_a)
     h = np.cross(s_a, d_a)
-    h /= np.linalg.norm(h)
+    h /= norm3(h)
     n = math.sqrt(GM / r0**3)
     theta = math.radians(s["orbit.doi_to_site_deg"]) + n * s["orbit.doi_time_s"]
     r_hat = s_a * math.cos(theta) - np.cross(h, s_a) * math.sin(theta)
@@ -140,7 +153,7 @@ def initial_direct(s: Scenario, step_s: float = 10.0) -> tuple[np.ndarray, np.nd
     r, v = r_site * up, speed * (math.sin(tilt) * heading - math.cos(tilt) * up)
 
     def accel(x: np.ndarray) -> np.ndarray:
-        return -GM * x / np.linalg.norm(x) ** 3
+        return -GM * x / norm3(x) ** 3
 
     def rk4(r: np.ndarray, v: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
         k1r, k1v = v, accel(r)
@@ -151,10 +164,10 @@ def initial_direct(s: Scenario, step_s: float = 10.0) -> tuple[np.ndarray, np.nd
                 v + h / 6.0 * (k1v + 2 * k2v + 2 * k3v + k4v))
 
     t = 0.0
-    while np.linalg.norm(r) < r_start:  # backwards in time: steps of -step_s, the last cut
+    while norm3(r) < r_start:  # backwards in time: steps of -step_s, the last cut
         r1, v1 = rk4(r, v, -step_s)     # to end on the start's radius (a secant on |r|)
-        if np.linalg.norm(r1) > r_start:
-            h = step_s * (r_start - np.linalg.norm(r)) / (np.linalg.norm(r1) - np.linalg.norm(r))
+        if norm3(r1) > r_start:
+            h = step_s * (r_start - norm3(r)) / (norm3(r1) - norm3(r))
             r1, v1 = rk4(r, v, -h)
             t += h
             r, v = r1, v1
@@ -212,7 +225,7 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
     r, v = start_state(s)
     world[st.W_R:st.W_R + 3] = r
     world[st.W_V:st.W_V + 3] = v
-    quat_from_z_axis(-v / np.linalg.norm(v), world[st.W_Q:st.W_Q + 4])
+    quat_from_z_axis(-v / norm3(v), world[st.W_Q:st.W_Q + 4])
     world[st.W_PROP] = truth["lander.propellant_kg"]
     world[st.W_PROP_OUT_T] = math.nan
     world[st.W_ALT] = math.nan
@@ -243,18 +256,20 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
                 params[start:start + len(words)] = words
 
     # the ground's orbit determination: truth plus an error drawn in radial/along/cross axes
-    r_hat = r / np.linalg.norm(r)
+    r_hat = r / norm3(r)
     w_hat = np.cross(r, v)
-    w_hat /= np.linalg.norm(w_hat)
+    w_hat /= norm3(w_hat)
     rsw = np.column_stack([r_hat, np.cross(w_hat, r_hat), w_hat])
     sig_p = np.asarray(s["orbit_determination.position_sigma_m"])
     sig_v = np.asarray(s["orbit_determination.velocity_sigma_mps"])
     fsw = np.zeros(st.N_FSW)
-    fsw[st.F_X:st.F_X + 3] = r + rsw @ (sig_p * od_rng.standard_normal(3))
-    fsw[st.F_X + 3:st.F_X + 6] = v + rsw @ (sig_v * od_rng.standard_normal(3))
+    fsw[st.F_X:st.F_X + 3] = r + matvec3(rsw, sig_p * od_rng.standard_normal(3))
+    fsw[st.F_X + 3:st.F_X + 6] = v + matvec3(rsw, sig_v * od_rng.standard_normal(3))
     cov = np.zeros((6, 6))
-    cov[:3, :3] = rsw @ np.diag(sig_p**2) @ rsw.T
-    cov[3:, 3:] = rsw @ np.diag(sig_v**2) @ rsw.T
+    for i in range(3):  # rsw diag(sigma^2) rsw^T, in a fixed order (see norm3)
+        for j in range(3):
+            cov[i, j] = sum(rsw[i, k] * sig_p[k] ** 2 * rsw[j, k] for k in range(3))
+            cov[3 + i, 3 + j] = sum(rsw[i, k] * sig_v[k] ** 2 * rsw[j, k] for k in range(3))
     fsw[st.F_P:st.F_P + 36] = cov.ravel()
     fsw[st.F_Q:st.F_Q + 4] = world[st.W_Q:st.W_Q + 4]
     fsw[st.F_PROP] = s["lander.propellant_kg"]
@@ -262,7 +277,7 @@ def build(s: Scenario, seed: int | np.random.SeedSequence, onboard: Terrain,
     fsw[st.F_LRF_STATE] = st.LRF_WAITING
     fsw[st.F_POLICY_SET] = fp[st.FP_POLICY] + 1.0  # the policy in force, as the ground may set
     fsw[st.F_LRF_LAST:st.F_LRF_LAST + 4] = (math.nan, math.nan, math.nan, 0.0)
-    fsw[st.F_CMD_DIR:st.F_CMD_DIR + 3] = -v / np.linalg.norm(v)
+    fsw[st.F_CMD_DIR:st.F_CMD_DIR + 3] = -v / norm3(v)
     return Arrays(world, wp, fsw, fp, seed_words(world_seq), no_readings(), clock)
 
 
