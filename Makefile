@@ -74,7 +74,7 @@ $(BENCH_STAMP): pyproject.toml benchmarks/requirements-basilisk.txt
 	$(BENCH_VENV)/bin/pip install --quiet -e . -r benchmarks/requirements-basilisk.txt
 	touch $(BENCH_STAMP)
 
-# One run, every figure of benchmarks/README.md, headed by the machine and the date (~35 min).
+# One run, every figure of benchmarks/README.md, headed by the machine and the date (~25 min).
 bench: $(BENCH_STAMP)
 	@echo "touchdown benchmarks, $$(date -u '+%Y-%m-%d %H:%M UTC'), $$(git rev-parse --short HEAD)"
 	@echo "machine: $$(nproc) cores, $$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)," \
