@@ -166,7 +166,8 @@ WP_VELOCIMETER = WORLD_PARAMS.add("velocimeter", 5, "-, m, m, m/s, -",
                                   "velocimeter (landing radar, Doppler lidar): beams, maximum "
                                   "range (0: none), range and velocity noise 1-sigma, dropout "
                                   "probability per beam")
-N_BEAM_WORDS = 3 * MAX_BEAMS  # the beams' directions, row by row
+N_BEAM_DIR = 3  # words of one beam's direction (a unit vector, body axes)
+N_BEAM_WORDS = N_BEAM_DIR * MAX_BEAMS  # the beams' directions, row by row
 WP_VEL_BEAMS = WORLD_PARAMS.add("velocimeter_beams", N_BEAM_WORDS, "-",
                                 "each beam's direction, body axes (unit), row by row")
 N_WORLD_PARAMS = WORLD_PARAMS.size

@@ -111,7 +111,7 @@ from touchdown.core.layout import (
     MODE_HOVER,
     MODE_TERMINAL,
     MODE_VERTICAL,
-    N_BEAM_WORDS,
+    N_BEAM_DIR,
     N_LATLON,
     N_RADAR_BEAM,
     NA_A,
@@ -567,17 +567,17 @@ def update_velocimeter(fsw, fp, meas, work):
     r, v = fsw[F_X:F_X + 3], fsw[F_X + 3:F_X + 6]
     b, ph = work[NV_BEAM:NV_BEAM + 3], work[NV_PH:NV_PH + 6]
     sigma = fp[FP_VELOCIMETER]
-    for k in range(MAX_BEAMS):  # flat indices: most cycles have no reading (a reshape is a call)
+    p = fsw[F_P:F_P + 36]  # p[6 i + j] = P[i, j]
+    for k in range(MAX_BEAMS):  # flat indices throughout: a reshape is a call
         vm = meas[M_VELOCIMETER + N_RADAR_BEAM * k + RB_VELOCITY]
         if math.isnan(vm):
             continue
-        p = fsw[F_P:F_P + 36].reshape(6, 6)
-        beams = fp[FP_VEL_BEAMS:FP_VEL_BEAMS + N_BEAM_WORDS].reshape(MAX_BEAMS, 3)
-        quat_rotate(fsw[F_Q:F_Q + 4], beams[k], b)
+        beam = fp[FP_VEL_BEAMS + N_BEAM_DIR * k:FP_VEL_BEAMS + N_BEAM_DIR * (k + 1)]
+        quat_rotate(fsw[F_Q:F_Q + 4], beam, b)
         vx, vy, vz = surface_velocity(r, v)
         y = vm - (b[0] * vx + b[1] * vy + b[2] * vz)
         for i in range(6):
-            ph[i] = p[i, 3] * b[0] + p[i, 4] * b[1] + p[i, 5] * b[2]
+            ph[i] = p[6 * i + 3] * b[0] + p[6 * i + 4] * b[1] + p[6 * i + 5] * b[2]
         s = b[0] * ph[3] + b[1] * ph[4] + b[2] * ph[5] + sigma * sigma
         if y * y / s > fp[FP_VELOCIMETER + 1]:
             rejected += 1
