@@ -81,12 +81,15 @@ def kernel(func: F | None = None, *, parallel: bool = False, inline: bool = Fals
     increment and decrement that Numba cannot prune across calls (Numba issue #2345): about
     40 % of a flight's time. Without it a kernel that allocates fails to compile, which is the
     rule anyway. The campaign loop (``parallel=True``) allocates each sample's scratch, so it
-    keeps NRT. The option changes memory bookkeeping only, never a number; if a Numba release
-    drops it, ``njit`` refuses the option at import and this flag is the one line to remove.
+    keeps NRT; it also releases the GIL (``nogil``), so the campaign's Python prepares the next
+    chunk meanwhile. The option changes memory bookkeeping only, never a number; if a Numba
+    release drops it, ``njit`` refuses the option at import and this flag is the one line to
+    remove.
     """
 
     def wrap(f: F) -> F:
-        d = njit(cache=parallel, fastmath=False, parallel=parallel, error_model="numpy",
+        d = njit(cache=parallel, fastmath=False, parallel=parallel, nogil=parallel,
+                 error_model="numpy",
                  _nrt=parallel, inline="always" if inline else "never")(f)
         if not parallel and hasattr(d, "_cache"):  # cached too; the campaign loop the usual way
             d._cache = _Cache(d.py_func)

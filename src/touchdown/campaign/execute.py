@@ -14,7 +14,7 @@ import pandas as pd
 from touchdown.campaign.dispersions import Campaign
 from touchdown.campaign.figures import campaign_figures
 from touchdown.campaign.progress import Progress
-from touchdown.campaign.runner import fly_samples, run_dask, run_local
+from touchdown.campaign.runner import prepare_samples, run_dask, run_local
 from touchdown.campaign.statistics import summarize
 from touchdown.campaign.store import ResultsDir, manifest
 from touchdown.campaign.table import od_errors, sample_rows
@@ -59,7 +59,7 @@ def run_campaign(nominal: Scenario, campaign: Campaign, runs: int, out: Path, se
         if scheduler:
             run_dask(nominal, campaign, seed, todo, on_chunk, scheduler, bar.set_warmup)
         else:
-            run_local(partial(fly_samples, nominal, campaign, seed), todo, on_chunk, workers)
+            run_local(partial(prepare_samples, nominal, campaign, seed), todo, on_chunk, workers)
     except KeyboardInterrupt:
         bar.close()
         raise CampaignInterruptedError(runs - len(todo) + flown, runs, out) from None

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from touchdown.campaign.dispersions import Campaign
 from touchdown.campaign.progress import Progress
-from touchdown.campaign.runner import fly_jobs, run_local
+from touchdown.campaign.runner import prepare_jobs, run_local
 from touchdown.campaign.statistics import wilson_interval
 from touchdown.errors import ScenarioError
 from touchdown.files import jsonable, write_atomic
@@ -80,7 +80,7 @@ def run_survey(scenarios: list[tuple[Scenario, Campaign]], region: tuple[float, 
             rows.append(chunk)
             bar.add(len(chunk))
 
-        run_local(partial(fly_jobs, campaign=campaign, seed=seed), jobs, keep, workers)
+        run_local(partial(prepare_jobs, campaign=campaign, seed=seed), jobs, keep, workers)
         samples = pd.concat(rows, ignore_index=True)
         samples["site"] = samples["sample"] // runs_per_site
         tables.append(_per_site(samples, sites, nominal))
