@@ -42,7 +42,7 @@ SRC = Path(touchdown.__file__).parent
 
 LAYERS: dict[int, tuple[str, ...]] = {  # bottom -> top: top-level packages and modules
     0: ("_compile", "errors", "files", "timefmt", "seeds", "core"),  # declarations, utilities
-    1: ("moon",),
+    1: ("moon", "lcvx"),  # the Moon; powered-descent optimisation (any planet, numbers in)
     2: ("world", "fsw"),
     # the simulation, its inputs, the lander's link (dictionary, packets, frames, uplink: a
     # scenario's command timeline is checked against the command dictionary and takes the

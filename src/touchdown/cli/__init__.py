@@ -3,7 +3,8 @@
 ``fly`` and ``compare`` fly single scenarios; ``campaign`` and ``survey`` fly many;
 ``ground`` runs the ground station; ``command`` commands a live flight through it; ``report``
 investigates a flight from its telemetry;
-``library`` flies every shipped lander beside history.
+``library`` flies every shipped lander beside history; ``guidance`` solves powered-descent
+problems.
 
 A command's module is imported only when that command runs (``touchdown --help`` imports
 them all): ``touchdown fly`` does not wait for the ground station's web server to load.
@@ -24,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {  # name -> (module under touchdown.cli,
     "report": ("report", "report"),
     "library": ("library", "library"),
     "command": ("command", "command"),
+    "guidance": ("guidance", "guidance"),
 }
 
 

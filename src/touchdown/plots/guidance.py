@@ -1,0 +1,69 @@
+"""A solved powered-descent problem (shell): the path against the horizontal distance from the
+landing point with the glide-slope cone (its apex there), the thrust against its bounds, and the
+mass."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from touchdown.lcvx.problem import Problem
+from touchdown.lcvx.solve import Solution
+from touchdown.plots.png import save_png
+
+__all__ = ["solution_figure"]
+
+
+def solution_figure(p: Problem, s: Solution, path: Path) -> Path:
+    """Height against horizontal distance from the landing point (with thrust arrows and the
+    glide-slope cone), thrust magnitude and slack against their bounds, and mass, over time."""
+    fig = Figure(figsize=(11.0, 7.0), layout="constrained")
+    grid = fig.add_gridspec(2, 2, width_ratios=(1.5, 1.0))
+    ax_path = fig.add_subplot(grid[:, 0])
+    ax_thrust, ax_mass = fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[1, 1])
+    r = s.position_m
+    offset = r[:, 1:] - r[-1, 1:]  # from the landing point: the glide-slope cone's apex
+    across = np.linalg.norm(offset, axis=1)
+    ax_path.plot(across, r[:, 0], "o-", ms=2.5, lw=1.4, color="tab:blue", label="trajectory")
+    step = max(1, len(s.thrust_n) // 25)
+    scale = 0.08 * max(float(np.ptp(r[:, 0])), float(np.ptp(across)), 1.0) / p.thrust_max_n
+    for k in range(0, len(s.thrust_n), step):
+        dirn = s.thrust_n[k]
+        horiz = (np.dot(dirn[1:], offset[k]) / across[k]) if across[k] > 0 else 0.0
+        ax_path.arrow(across[k], r[k, 0], scale * horiz, scale * dirn[0], color="tab:red",
+                      width=0.0, head_width=0.0, lw=1.0)
+    ax_path.plot([], [], color="tab:red", lw=1.0, label="thrust (along the arrows)")
+    if p.glide_slope_deg is not None:
+        x = np.array([0.0, float(across.max()) * 1.05])
+        ax_path.plot(x, x * math.tan(math.radians(p.glide_slope_deg)), "k--", lw=1.0,
+                     label=f"glide slope {p.glide_slope_deg:g}°")
+    ax_path.axhline(0.0, color="0.4", lw=0.8)
+    ax_path.set_xlabel("horizontal distance from the landing point (m)")
+    ax_path.set_ylabel("height above the target (m)")
+    ax_path.set_title(f"{p.name}: {s.status}, {s.objective}\n"
+                      f"time of flight {s.time_of_flight_s:.1f} s, propellant "
+                      f"{s.propellant_kg:.1f} kg, landing error {s.landing_error_m:.2f} m",
+                      fontsize=10)
+    ax_path.legend(fontsize=8)
+    ax_path.grid(alpha=0.3)
+
+    t_steps = np.repeat(s.t_s, 2)[1:-1]
+    ax_thrust.plot(t_steps, np.repeat(np.linalg.norm(s.thrust_n, axis=1), 2) / 1e3,
+                   color="tab:blue", label="|T|")
+    ax_thrust.plot(t_steps, np.repeat(s.gamma_n, 2) / 1e3, "--", color="tab:orange",
+                   label="slack Γ (equal: lossless)")
+    for bound, name in ((p.thrust_min_n, "ρ1"), (p.thrust_max_n, "ρ2")):
+        ax_thrust.axhline(bound / 1e3, color="0.3", ls=":", lw=1.0)
+        ax_thrust.text(s.t_s[-1], bound / 1e3, f" {name}", va="center", fontsize=8)
+    ax_thrust.set_ylabel("thrust (kN)")
+    ax_thrust.legend(fontsize=8)
+    ax_thrust.grid(alpha=0.3)
+    ax_mass.plot(s.t_s, s.mass_kg, color="tab:green")
+    ax_mass.axhline(p.dry_mass_kg, color="0.3", ls=":", lw=1.0)
+    ax_mass.set_xlabel("time (s)")
+    ax_mass.set_ylabel("mass (kg)")
+    ax_mass.grid(alpha=0.3)
+    return save_png(fig, path)

@@ -1,0 +1,97 @@
+"""Lossless convexification: the solution obeys the original (non-convex) problem, flies as
+its own dynamics say, and the search and the two stages do what they claim."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from touchdown.lcvx.problem import Problem, load_problem
+from touchdown.lcvx.solve import TF_TOL, Solution, solve, solve_fixed
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "guidance"
+
+
+@pytest.fixture(scope="module")
+def mars() -> Problem:
+    return load_problem(EXAMPLES / "acikmese-ploen-2007.toml")
+
+
+@pytest.fixture(scope="module")
+def fixed_time(mars: Problem) -> Solution:
+    return solve_fixed(mars, 80.0, "min_fuel", 0.0)
+
+
+def test_solution_obeys_the_original_non_convex_bounds(mars: Problem,
+                                                       fixed_time: Solution) -> None:
+    s = fixed_time
+    assert s.status == "optimal"
+    start = np.linalg.norm(s.thrust_n, axis=1)
+    end = start * s.mass_kg[1:] / s.mass_kg[:-1]  # the thrust falls with the mass in a step
+    # the annulus rho1 <= |T| <= rho2 throughout every step, not only the relaxed |T| <= Gamma
+    # (to the solver's tolerance, ~1e-6 of the bound)
+    assert end.min() >= mars.thrust_min_n * (1 - 1e-5)
+    assert start.max() <= mars.thrust_max_n * (1 + 1e-5)
+    assert s.relaxation_gap() < 1e-6  # lossless: |T| = Gamma
+    assert np.all(np.diff(s.mass_kg) < 0.0)  # the engines always burn (rho1 > 0)
+    assert s.mass_kg[-1] >= mars.dry_mass_kg * (1 - 1e-9)
+    assert abs(s.position_m[-1, 0]) < 1e-6 and np.abs(s.velocity_mps[-1]).max() < 1e-6
+    # the glide slope, with its apex at the landing point
+    across = np.linalg.norm(s.position_m[:, 1:] - s.position_m[-1, 1:], axis=1)
+    assert np.all(s.position_m[:, 0] >= np.tan(np.radians(4.0)) * across - 1e-6)
+
+
+def test_trajectory_flies_as_its_dynamics_say(mars: Problem, fixed_time: Solution) -> None:
+    """Each step's thrust per unit mass and mass flow held, integrated in continuous time
+    (rotation terms; the mass falling at alpha |T|): the optimiser's nodes, which its exact
+    discretisation gives, to millimetres."""
+    s, p = fixed_time, mars
+    w = p.rotation_radps
+    state = np.concatenate([p.position_m, p.velocity_mps, [p.wet_mass_kg]])
+    for k in range(len(s.thrust_n)):
+        u, sigma = s.thrust_n[k] / s.mass_kg[k], s.gamma_n[k] / s.mass_kg[k]
+
+        def f(_t: float, y: np.ndarray, u: np.ndarray = u, sigma: float = sigma) -> np.ndarray:
+            r, v, m = y[:3], y[3:6], y[6]
+            a = p.gravity_mps2 + u - 2.0 * np.cross(w, v) - np.cross(w, np.cross(w, r))
+            return np.concatenate([v, a, [-p.alpha_s_per_m * sigma * m]])
+
+        state = solve_ivp(f, (s.t_s[k], s.t_s[k + 1]), state, rtol=1e-10, atol=1e-9).y[:, -1]
+        assert np.linalg.norm(state[:3] - s.position_m[k + 1]) < 2e-3
+        assert np.linalg.norm(state[3:6] - s.velocity_mps[k + 1]) < 2e-4
+        assert abs(state[6] - s.mass_kg[k + 1]) < 1e-6
+
+
+def test_no_trajectory_is_reported_as_infeasible(mars: Problem) -> None:
+    hopeless = dataclasses.replace(mars, position_m=np.array([100.0, 0.0, 0.0]),
+                                   velocity_mps=np.array([-300.0, 0.0, 0.0]))
+    s = solve_fixed(hopeless, 20.0, "min_landing_error")
+    assert s.status == "infeasible" and not s.solved
+    assert s.position_m.size == 0 and np.isnan(s.propellant_kg)
+    assert "trajectory" not in s.to_dict(trajectory=True)
+
+
+def test_time_search_finds_no_worse_than_the_times_around_it(mars: Problem) -> None:
+    best = solve(mars)
+    assert best.status == "optimal" and best.objective == "min_fuel" and best.solves > 10
+    for dt in (-2.0, 2.0, 5.0):
+        near = solve_fixed(mars, best.time_of_flight_s + dt, "min_fuel", 0.0)
+        assert not near.solved or near.propellant_kg >= best.propellant_kg - 0.05
+    assert TF_TOL < 1.0
+
+
+def test_second_stage_lands_no_farther_than_the_first(mars: Problem) -> None:
+    """Out of reach (a start too far away for the propellant): the least landing error is
+    positive, and the least-propellant trajectory lands within it, burning no more."""
+    far = dataclasses.replace(mars, position_m=np.array([1500.0, 0.0, 6000.0]),
+                              time_of_flight_s=80.0)
+    first = solve_fixed(far, 80.0, "min_landing_error")
+    second = solve(far)
+    assert first.solved and first.landing_error_m > 100.0
+    assert second.objective == "min_fuel"
+    assert second.landing_error_m <= first.landing_error_m + 2e-3
+    assert second.propellant_kg <= first.propellant_kg + 1e-3
