@@ -91,6 +91,7 @@ bench: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python benchmarks/bench_ground.py --repeat 3
 	$(BENCH_VENV)/bin/python benchmarks/bench_junk.py
 	$(BENCH_VENV)/bin/python benchmarks/bench_camera.py
+	$(BENCH_VENV)/bin/python benchmarks/bench_guidance.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .numba-cache out $(MCT)/node_modules

@@ -118,3 +118,15 @@ def test_bench_memory_reports_the_peak_beside_the_table():
     assert r["peak_mb"] >= r["before_mb"] > 0 and r["row_bytes"] > 100
     assert r["grew_bytes_per_sample"] == pytest.approx(1e6 * r["grew_mb"] / 12)
     assert "peak of the campaign" in out
+
+
+def test_bench_guidance_times_each_size_and_example():
+    out, r = run_bench("bench_guidance.py", "--sizes", "10", "20", "--repeat", "1",
+                       "--examples", "1")
+    assert list(r["sizes"]) == ["10", "20"]
+    for row in r["sizes"].values():
+        assert 0 < row["solver_ms"] <= row["wall_ms"] and row["propellant_kg"] > 0
+    assert r["sizes"]["20"]["vs_finest_kg"] == 0.0
+    (example,) = r["examples"].values()
+    assert example["status"] == "optimal" and example["solves"] > 10
+    assert "Clarabel" in out

@@ -51,8 +51,9 @@ class Solution:
     status: str
     objective: str
     time_of_flight_s: float
-    solve_time_s: float
+    solve_time_s: float  # wall time: building the problem (cvxpy) and solving it
     solves: int = 1
+    solver_time_s: float = 0.0  # the solver's own share (Clarabel)
     t_s: np.ndarray = field(default_factory=lambda: np.empty(0))
     position_m: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
     velocity_mps: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
@@ -86,6 +87,7 @@ class Solution:
             "propellant_kg": _rounded(self.propellant_kg, 3),
             "landing_error_m": _rounded(self.landing_error_m, 3),
             "solve_time_s": round(self.solve_time_s, 4), "solves": self.solves,
+            "solver_time_s": round(self.solver_time_s, 4),
         }
         if trajectory and self.solved:
             out["trajectory"] = {
@@ -174,10 +176,12 @@ def solve_fixed(p: Problem, tf: float, objective: str,
     except cp.SolverError as exc:
         status = f"solver_error ({exc})"
     wall = time.perf_counter() - t0
+    stats = prob.solver_stats
+    own = float(stats.solve_time) if stats is not None and stats.solve_time else 0.0
     if status not in SOLVED:
-        return Solution(status, objective, tf, wall)
+        return Solution(status, objective, tf, wall, 1, own)
     mass = np.exp(z.value)
-    return Solution(status, objective, tf, wall, 1, t, x.value[:, :3], x.value[:, 3:],
+    return Solution(status, objective, tf, wall, 1, own, t, x.value[:, :3], x.value[:, 3:],
                     mass, u.value * mass[:-1, None], sigma.value * mass[:-1])
 
 
@@ -223,6 +227,7 @@ def search_time(p: Problem, objective: str, max_error_m: float | None = None,
         best = min((best, sc, sd), key=_cost)
     best.solves = len(solves)
     best.solve_time_s = sum(s.solve_time_s for s in solves)
+    best.solver_time_s = sum(s.solver_time_s for s in solves)
     return best
 
 
@@ -243,4 +248,5 @@ def solve(p: Problem) -> Solution:
         second = search_time(p, "min_fuel", first.landing_error_m, first.time_of_flight_s)
     second.solves += first.solves
     second.solve_time_s += first.solve_time_s
+    second.solver_time_s += first.solver_time_s
     return second
