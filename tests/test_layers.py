@@ -67,6 +67,8 @@ BLIND = {  # modules (prefixes) -> what they may not load, directly or through o
     "touchdown.report.received": ("touchdown.world", "touchdown.fsw", "touchdown.sim"),
     "touchdown.report.track": ("touchdown.world", "touchdown.fsw", "touchdown.sim"),
     "touchdown.report.findings": ("touchdown.world", "touchdown.fsw", "touchdown.sim"),
+    # the onboard optimiser solves from the flight software's state, never the world's
+    "touchdown.sim.optimal": ("touchdown.world", "touchdown.sim.run", "touchdown.sim.step"),
 }
 
 
@@ -190,7 +192,7 @@ def _loads(start: str, graph: dict[str, set[str]]) -> dict[str, str]:
     return seen
 
 
-def test_the_ground_and_the_investigation_never_load_what_they_must_not_see():
+def test_the_ground_the_investigation_and_the_optimiser_never_load_what_they_must_not_see():
     graph = _runtime_graph()
     bad = []
     for prefix, forbidden in BLIND.items():

@@ -496,6 +496,9 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
     param("guidance.horizontal_gains", "vec2", 0.0, 100.0, "1/s^2, 1/s", fsw=st.FP_HGAIN),
     param("guidance.tilt_max_deg", "float", 0.0, 89.0, "deg", fsw=st.FP_TILT_MAX,
           si=math.radians),
+    other("guidance.optimal_resolve_s", "float", 0.0, 600.0,
+          "seconds between the onboard optimiser's solves of the approach (0: the approach "
+          "flies its polynomial)", "sim/optimal.py: fly_optimal", default=0.0),
     param("guidance.ignition_search_tgo_s", "float", 1.0, 86400.0,
           "braking time to go (s) below which ignition is searched for",
           fsw=st.FP_IGN_TGO_MAX, default=3000.0),

@@ -122,11 +122,14 @@ def test_bench_memory_reports_the_peak_beside_the_table():
 
 def test_bench_guidance_times_each_size_and_example():
     out, r = run_bench("bench_guidance.py", "--sizes", "10", "20", "--repeat", "1",
-                       "--examples", "1")
+                       "--examples", "1", "--closed-loop", "1")
     assert list(r["sizes"]) == ["10", "20"]
     for row in r["sizes"].values():
         assert 0 < row["solver_ms"] <= row["wall_ms"] and row["propellant_kg"] > 0
     assert r["sizes"]["20"]["vs_finest_kg"] == 0.0
     (example,) = r["examples"].values()
     assert example["status"] == "optimal" and example["solves"] > 10
-    assert "Clarabel" in out
+    loop = r["closed_loop"]
+    assert loop["solves_per_sample"] > 10 and loop["ratio"] > 1.0
+    assert loop["chandrayaan-3-optimal_propellant_kg"] > 0
+    assert "Clarabel" in out and "closed loop" in out

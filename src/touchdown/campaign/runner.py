@@ -25,10 +25,12 @@ from touchdown.campaign.batch import fly_batch
 from touchdown.campaign.dispersions import Campaign
 from touchdown.campaign.table import od_errors, sample_rows
 from touchdown.core.bundles import Terrains
-from touchdown.core.layout import N_TRACE
+from touchdown.core.layout import C_MAX_TICK, N_TRACE
 from touchdown.errors import TouchdownError
 from touchdown.scenario import Scenario
-from touchdown.sim.run import Arrays, build, scenario_terrains, stack, terrains
+from touchdown.sim.optimal import Optimiser
+from touchdown.sim.run import Arrays, build, fly_until, scenario_terrains, stack, terrains
+from touchdown.sim.step import N_WORK
 
 CHUNK_SECONDS = 2.0  # local chunks are sized to report progress about this often
 MAX_CHUNK = 4096     # samples; a chunk in flight holds ~40 kB a sample (arrays built, stacked)
@@ -46,6 +48,7 @@ class Chunk:
     arrays: Arrays
     od: np.ndarray
     ground: Terrains
+    optimisers: list[Optimiser | None]  # a sample's onboard optimiser (``sim.optimal``)
 
 
 def prepare_jobs(jobs: list[tuple[Scenario, int]], campaign: Campaign, seed: int) -> Chunk:
@@ -58,7 +61,8 @@ def prepare_jobs(jobs: list[tuple[Scenario, int]], campaign: Campaign, seed: int
     drawn = [campaign.sample(nominal, seed, i) for nominal, i in jobs]
     a = stack([build(plan, flight_seed, onboard, real) for plan, real, flight_seed, _ in drawn])
     return Chunk([i for _, i in jobs], [inputs for *_, inputs in drawn],
-                 a, od_errors(a.world, a.fsw), terrains(truth, onboard))
+                 a, od_errors(a.world, a.fsw), terrains(truth, onboard),
+                 [Optimiser.of(plan) for plan, *_ in drawn])
 
 
 def prepare_samples(nominal: Scenario, campaign: Campaign, seed: int,
@@ -69,8 +73,17 @@ def prepare_samples(nominal: Scenario, campaign: Campaign, seed: int,
 
 def fly_chunk(chunk: Chunk, threads: int | None = None) -> None:
     """Fly a chunk's samples to their ends in the compiled loop, on ``threads`` threads (all
-    cores when None). The loop releases the GIL: another thread may prepare the next chunk."""
+    cores when None). The loop releases the GIL: another thread may prepare the next chunk.
+    Samples with an onboard optimiser fly one by one, the optimiser solving between compiled
+    steps, as a single flight does (``sim.run.fly_until``)."""
     a = chunk.arrays
+    if any(chunk.optimisers):
+        for i, optimiser in enumerate(chunk.optimisers):
+            b = a.row(i)
+            fly_until(b.world_bundle(), b.fsw_bundle(), chunk.ground,
+                      b.record(np.empty((0, N_TRACE)), np.zeros(1, np.int64)), b.clock,
+                      int(b.clock[C_MAX_TICK]) + 1, np.zeros(N_WORK), optimiser)
+        return
     before_threads = numba.get_num_threads()  # both settings are the calling thread's own
     if threads is not None:
         numba.set_num_threads(threads)

@@ -35,6 +35,8 @@ from touchdown.core.layout import (
     F_DOI_DV,
     F_GUID_DCM,
     F_HDOT,
+    F_PROFILE,
+    F_PROFILE_ACC,
     F_PROP,
     F_SITE_MCMF,
     F_TGO,
@@ -393,6 +395,28 @@ def retrograde(fsw, out):
 
 
 @kernel
+def profile_phase(fsw, fp, t, work):
+    """Fly the uploaded thrust profile (``F_PROFILE``): the thrust acceleration of the step
+    that holds t, from the guidance frame into fsw[F_THRUST_ACC]. Returns the time to go to
+    the profile's end (s; at most 0 once it has run out, its last step held).
+
+    No pull toward the profile's planned states between its re-solves: the plan was made from
+    the estimate of its moment, which navigation keeps correcting (tens of metres in the
+    approach's first seconds), and a pull back to it would fly the old estimate's errors; the
+    re-solves, each from the estimate of its moment, are the feedback."""
+    t0, step, n = fsw[F_PROFILE], fsw[F_PROFILE + 1], int(fsw[F_PROFILE + 2])
+    k = min(max(int((t - t0) / step), 0), n - 1)
+    a_g, zero = work[G_A:G_A + 3], work[G_G:G_G + 3]
+    for i in range(3):
+        a_g[i] = fsw[F_PROFILE_ACC + 3 * k + i]
+        zero[i] = 0.0
+    c, s = moon_turn(t, fsw[F_TURN:F_TURN + 3])
+    _thrust_from_guid(a_g, zero, fsw[F_GUID_DCM:F_GUID_DCM + 9], c, s,
+                      fsw[F_THRUST_ACC:F_THRUST_ACC + 3], work[G_M:G_M + 3])
+    return t0 + n * step - t
+
+
+@kernel
 def fly_program(program, target, fsw, fp, meas, t, dt, work):
     """Fly one cycle of guidance program ``program`` (``PROGRAM_*``) and command the engines.
 
@@ -421,6 +445,10 @@ def fly_program(program, target, fsw, fp, meas, t, dt, work):
                 fsw[F_CMD_DIR + i] = a[i] / an
             return an * estimated_mass(fsw, fp)
         fsw[F_TGO] = 0.0
+    elif program == PROGRAM_POLYNOMIAL_COUNTDOWN and fsw[F_PROFILE + 2] > 0.0:
+        # the onboard optimiser's profile, once it has given one (sim/optimal.py)
+        fsw[F_TGO] = profile_phase(fsw, fp, t, work)
+        command_thrust(fsw, fp, a, True)
     elif program in (PROGRAM_POLYNOMIAL, PROGRAM_POLYNOMIAL_COUNTDOWN):
         # a countdown from the approach's duration; without one (0) the cubic's time to go
         counted = program == PROGRAM_POLYNOMIAL_COUNTDOWN and fp[FP_APPR_T] > 0.0

@@ -29,7 +29,9 @@ doi               doi_burn                  measured delta-v >= its target
 descent_coast     ignition_search           the braking guidance needs ignition_throttle of
                                             full thrust (the next flies in the same cycle)
 braking           polynomial (cubic tgo)    tgo < tgo_switch
-approach          polynomial_countdown      tgo < tgo_switch
+approach          polynomial_countdown      tgo < tgo_switch (flying the onboard
+                  (or the onboard           optimiser's profile: at its end)
+                  optimiser's profile)
 vertical_descent  rate_of_descent           altitude <= terminal_altitude
 hover             hover                     the hover's duration has passed
 terminal_descent  rate_of_descent           a contact probe touched, or the altitude
@@ -82,6 +84,7 @@ from touchdown.core.layout import (
     F_MODE,
     F_MODE_T,
     F_PROBE_SEEN,
+    F_PROFILE,
     F_PROP,
     F_PROP_LOW_SEEN,
     F_TGO,
@@ -205,6 +208,8 @@ def transition_due(fsw, fp, mode, t, result):
         return not fsw[F_DOI_DV] < fsw[F_TGO]
     if mode == MODE_COAST_DESCENT:
         return not math.isnan(result) and result >= fp[FP_IGN_THROTTLE] * full_thrust(fp)
+    if mode == MODE_APPROACH and fsw[F_PROFILE + 2] > 0.0:  # a profile flies to its end
+        return fsw[F_TGO] <= 0.0
     if mode in (MODE_BRAKING, MODE_APPROACH):
         return fsw[F_TGO] < fp[FP_TGO_MIN]
     if mode == MODE_VERTICAL:

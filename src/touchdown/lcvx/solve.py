@@ -192,11 +192,13 @@ def _cost(s: Solution) -> float:
 
 
 def search_time(p: Problem, objective: str, max_error_m: float | None = None,
-                feasible_at: float | None = None) -> Solution:
-    """The best time of flight for one stage between ``Problem.time_bounds``: a scan (with
-    ``feasible_at``, a time known to be feasible, among the times), then a golden-section
-    search between the best time scanned's neighbours. The result counts every solve."""
+                feasible_at: float | None = None, longest_s: float = math.inf) -> Solution:
+    """The best time of flight for one stage between ``Problem.time_bounds`` (at most
+    ``longest_s``): a scan (with ``feasible_at``, a time known to be feasible, among the times),
+    then a golden-section search between the best time scanned's neighbours. The result
+    counts every solve."""
     lo, hi = p.time_bounds()
+    hi = min(hi, longest_s)
     lo, hi = max(lo, 2 * p.dt_s), max(hi, 2 * p.dt_s + TF_TOL)
     solves: list[Solution] = []
 

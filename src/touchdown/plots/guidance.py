@@ -1,11 +1,12 @@
-"""A solved powered-descent problem (shell): the path against the horizontal distance from the
-landing point with the glide-slope cone (its apex there), the thrust against its bounds, and the
-mass."""
+"""Guidance figures (shell): a solved powered-descent problem (the path against the horizontal
+distance from the landing point with the glide-slope cone, its apex there; the thrust against its
+bounds; the mass), and flights of one lander's approach side by side."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -14,7 +15,10 @@ from touchdown.lcvx.problem import Problem
 from touchdown.lcvx.solve import Solution
 from touchdown.plots.png import save_png
 
-__all__ = ["solution_figure"]
+if TYPE_CHECKING:
+    from touchdown.sim.run import Flight
+
+__all__ = ["approach_comparison", "solution_figure"]
 
 
 def solution_figure(p: Problem, s: Solution, path: Path) -> Path:
@@ -66,4 +70,33 @@ def solution_figure(p: Problem, s: Solution, path: Path) -> Path:
     ax_mass.set_xlabel("time (s)")
     ax_mass.set_ylabel("mass (kg)")
     ax_mass.grid(alpha=0.3)
+    return save_png(fig, path)
+
+
+def approach_comparison(flights: dict[str, Flight], title: str, path: Path) -> Path:
+    """Flights of one lander side by side from their approach's start (``high_gate``) to
+    contact: height against distance to go, thrust and propellant against time."""
+    fig = Figure(figsize=(12.0, 4.2), layout="constrained")
+    ax_path, ax_thrust, ax_prop = fig.subplots(1, 3)
+    for (label, f), colour in zip(flights.items(), ("tab:blue", "tab:orange", "tab:green"),
+                                  strict=False):
+        tr, start = f.trace, f.milestones()["high_gate"]
+        shown = tr[tr["t_s"] >= start - 5.0]
+        t = shown["t_s"].to_numpy() - start
+        go = shown["downrange_km"].to_numpy()
+        ax_path.plot(go - go[-1], shown["altitude_m"], color=colour, label=label)
+        ax_thrust.plot(t, shown["thrust_n"] / 1e3, color=colour, lw=1.0, label=label)
+        used = float(np.interp(start, tr["t_s"], tr["propellant_kg"]))
+        ax_prop.plot(t, used - shown["propellant_kg"], color=colour,
+                     label=f"{label}: {f.outcome}")
+    ax_path.set_xlabel("downrange from contact (km)")
+    ax_path.set_ylabel("altitude (m)")
+    ax_thrust.set_xlabel("time from the approach's start (s)")
+    ax_thrust.set_ylabel("thrust (kN)")
+    ax_prop.set_xlabel("time from the approach's start (s)")
+    ax_prop.set_ylabel("propellant burnt since (kg)")
+    for ax in (ax_path, ax_thrust, ax_prop):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=11)
     return save_png(fig, path)

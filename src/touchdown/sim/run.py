@@ -34,6 +34,7 @@ from touchdown.moon.frames import mcmf_from_latlon, rotate_z
 from touchdown.parameters import PARAMETERS, Context
 from touchdown.scenario import Scenario
 from touchdown.seeds import children, seed_words
+from touchdown.sim.optimal import Optimiser
 from touchdown.sim.step import N_WORK, advance, trace_rows
 
 if TYPE_CHECKING:
@@ -63,6 +64,10 @@ class Arrays:
     def record(self, trace: np.ndarray, n_trace: np.ndarray) -> Record:
         """The bundle of the event log and a trace (zero rows: none kept)."""
         return Record(self.events, self.n_events, trace, n_trace)
+
+    def row(self, i: int) -> Arrays:
+        """Run i of stacked arrays (``stack``), as views: flying it flies the stack's row."""
+        return Arrays(**{f.name: getattr(self, f.name)[i] for f in fields(Arrays)})
 
 
 def stack(runs: list[Arrays]) -> Arrays:
@@ -404,6 +409,19 @@ def scenario_terrains(s: Scenario) -> tuple[Terrain, Terrain]:
             load_onboard_map(tiles=s["terrain.onboard_tiles"]))
 
 
+def fly_until(world: World, fsw: FlightSoftware, ground: Terrains, record: Record,
+              clock: np.ndarray, until_tick: int, work: np.ndarray,
+              optimiser: Optimiser | None) -> None:
+    """``advance`` to until_tick; with the scenario's onboard optimiser (``sim.optimal``), in
+    chunks between which it solves the approach from the flight software's state."""
+    if optimiser is None:
+        advance(world, fsw, ground, record, clock, until_tick, work)
+        return
+    while clock[C_TICK] < until_tick and world.state[st.W_STATUS] == st.FLYING:
+        advance(world, fsw, ground, record, clock,
+                optimiser.next_tick(fsw.state, fsw.params, clock, until_tick), work)
+
+
 class Stepper:
     """A flight the host advances chunk by chunk: ``fly`` runs one to the end, a live flight
     steps one with the ground's clock. The numbers do not depend on the chunks."""
@@ -422,6 +440,7 @@ class Stepper:
         self.record = a.record(np.full((rows, st.N_TRACE), np.nan), np.zeros(1, np.int64))
         self._work = np.zeros(N_WORK)
         self.end_tick = int(a.clock[C_MAX_TICK] + 1)
+        self.optimiser = Optimiser.of(s)
 
     @property
     def t_s(self) -> float:
@@ -437,8 +456,8 @@ class Stepper:
     def advance(self, until_tick: int) -> None:
         """Fly on to the first step boundary at or after ``until_tick`` (or the end)."""
         if not self.done:
-            advance(self._world, self._fsw, self._ground, self.record, self.arrays.clock,
-                    min(self.end_tick, until_tick), self._work)
+            fly_until(self._world, self._fsw, self._ground, self.record, self.arrays.clock,
+                      min(self.end_tick, until_tick), self._work, self.optimiser)
 
     def flight(self) -> Flight:
         """The flight so far: its trace and events."""

@@ -1,0 +1,198 @@
+"""The onboard optimiser (shell): fuel-optimal approach guidance, re-solved in flight.
+
+A scenario with ``guidance.optimal_resolve_s`` above zero flies its approach on a thrust
+profile that ``touchdown.lcvx`` solves from the flight software's own state (its navigation
+estimate, propellant estimate, engines and approach target; never the world's): once the
+approach has begun, with the time of flight searched (the least propellant), then every
+``optimal_resolve_s`` seconds to the same arrival, each from the estimate of the moment; when
+that arrival is out of reach (the flight fell behind its plan), a few later ones are tried
+(``LATER_S``), and if none is in reach the approach's polynomial flies the rest (a new plan
+from there is a long one: late in the approach the lowest thrust of Vikram's four engines
+outweighs the lightened lander, which can then hardly descend). A
+profile is loaded into the flight software (``F_PROFILE``: the thrust acceleration per step in
+the guidance frame), whose approach program then flies it (``fsw.guidance.profile_phase``);
+until the first loads, and when a re-solve fails, the approach flies what it has (its
+polynomial, then the last profile). The solver runs between compiled chunks, as a background
+task of the flight computer would; a flight is the same for the same seed.
+
+The problem, in the papers' axes (x up, the target at the origin): the approach target (the
+hover point) is the origin; gravity is the point mass's at the lander's radius, along the
+guidance frame's down; the Moon's rotation in the frame; the thrust between the lit main
+engines' lowest throttle and ``THRUST_MARGIN`` of their full thrust (the margin is the
+authority the re-solves correct dispersions with), or the lower edge of a forbidden throttle
+band (Apollo's: a cone program has one interval, and the band's upper side is the full thrust
+the throttle logic holds); the mass flow per newton 1 / (Isp g0 cos(cant)) at full thrust.
+A main engine that does not throttle (M1's) has no interval to plan in: its approach keeps
+its polynomial.
+
+``sim.run.Stepper`` (every single flight: ``touchdown fly``, live, downlink) flies a scenario's
+optimiser through ``fly_until``; a campaign flies such samples one by one the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from touchdown.core.engines import G0
+from touchdown.core.layout import (
+    C_CYCLE,
+    C_TICK,
+    EG_BAND,
+    EG_COS_CANT,
+    EG_COUNT,
+    EG_ISP,
+    EG_THROTTLE_MIN,
+    EG_THRUST,
+    F_CMD_LIT,
+    F_GUID_DCM,
+    F_MODE,
+    F_PROFILE,
+    F_PROFILE_ACC,
+    F_PROP,
+    F_THRUST_ERR,
+    F_X,
+    FP_APPR_TGT,
+    FP_DRY,
+    FP_MAIN,
+    GUIDANCE_FRAME,
+    MODE_APPROACH,
+    N_ENGINE_GROUP,
+    PROFILE_STEPS,
+    TICK_S,
+)
+from touchdown.fsw.guidance import to_guidance
+from touchdown.lcvx.problem import Problem
+from touchdown.moon.constants import GM, OMEGA
+from touchdown.scenario import Scenario
+
+if TYPE_CHECKING:
+    from touchdown.lcvx.solve import Solution
+
+THRUST_MARGIN = 0.85  # ASSUMPTION: the share of full thrust a profile plans with (see above)
+GLIDE_SLOPE_DEG = 15.0  # ASSUMPTION: above a 15° cone from the approach's end (clear of the
+# ground the plan does not see; Apollo's approach came down at ~16°, its crew's view angle)
+POINTING_MAX_DEG = 90.0  # the thrust never points down
+STEP_S = 1.0  # s, the profile's step (longer when the time of flight needs more steps)
+LAST_SOLVE_S = 5.0  # s before the arrival after which the last profile is flown out
+WATCH_S = 1.0  # s, how often the flight is looked at before the approach
+LATER_S = (0.0, 2.0, 5.0)  # s, arrivals tried when the planned one is out of reach
+LONGEST_S = PROFILE_STEPS * STEP_S  # s, the longest time of flight searched
+# solver axes (x up, y downrange, z crossrange) from the guidance frame's (down, cross, up)
+TO_SOLVER = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+
+def approach_problem(fsw: np.ndarray, fp: np.ndarray, t: float) -> Problem:
+    """The approach from the flight software's state (``FSW``, ``FSW_PARAMS``) at its time t."""
+    r_g, v_g, g_g = np.zeros(3), np.zeros(3), np.zeros(3)
+    to_guidance(fsw, fp, t, r_g, v_g, g_g, np.zeros(GUIDANCE_FRAME.size))
+    frame = fsw[F_GUID_DCM:F_GUID_DCM + 9].reshape(3, 3)  # rows: the axes, Moon-fixed
+    main = fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP]
+    lit = fsw[F_CMD_LIT]
+    count = main[EG_COUNT] if lit <= 0.0 or lit >= main[EG_COUNT] else lit
+    # the thrust as the flight software knows it: learned from the IMU where it learns it
+    full = count * main[EG_THRUST] * main[EG_COS_CANT] * (1.0 + fsw[F_THRUST_ERR])
+    band_lo, band_hi = main[EG_BAND], main[EG_BAND + 1]
+    top = min(THRUST_MARGIN, band_lo) if band_hi > band_lo else THRUST_MARGIN
+    target = fp[FP_APPR_TGT:FP_APPR_TGT + 3]
+    radius = float(np.linalg.norm(fsw[F_X:F_X + 3]))
+    return Problem(
+        wet_mass_kg=float(fp[FP_DRY] + max(fsw[F_PROP], 0.0)),
+        dry_mass_kg=float(fp[FP_DRY]),
+        thrust_min_n=float(main[EG_THROTTLE_MIN] * full),
+        thrust_max_n=float(top * full),
+        alpha_s_per_m=float(1.0 / (main[EG_ISP] * G0 * main[EG_COS_CANT])),
+        gravity_mps2=np.array([-GM / radius**2, 0.0, 0.0]),
+        rotation_radps=TO_SOLVER @ (OMEGA * frame[:, 2]),
+        position_m=TO_SOLVER @ (r_g - target),
+        velocity_mps=TO_SOLVER @ v_g,
+        glide_slope_deg=GLIDE_SLOPE_DEG,
+        pointing_max_deg=POINTING_MAX_DEG,
+        objective="min_fuel",
+        dt_s=STEP_S,
+        name="approach",
+    )
+
+
+def load_profile(fsw: np.ndarray, s: Solution, t0: float) -> None:
+    """Load a solved profile into the flight software, its first step from t0 (s): the
+    thrust acceleration per step, in the guidance frame."""
+    n = len(s.thrust_n)
+    acc = (s.thrust_n / s.mass_kg[:-1, None]) @ TO_SOLVER  # rows: solver axes -> guidance
+    fsw[F_PROFILE_ACC:F_PROFILE_ACC + 3 * n] = acc.ravel()
+    fsw[F_PROFILE:F_PROFILE + 3] = (t0, s.t_s[1] - s.t_s[0], n)
+
+
+@dataclasses.dataclass
+class Optimiser:
+    """One flight's onboard optimiser: when it solves, and what its solves gave (their times,
+    statuses, wall times and planned propellant)."""
+
+    every_s: float
+    arrival_s: float = math.nan  # the arrival time the first solve chose
+    next_s: float = math.nan  # the time of the next solve
+    fallback_s: float = math.nan  # when the approach went back to its polynomial, if it did
+    t_s: list[float] = dataclasses.field(default_factory=list)
+    status: list[str] = dataclasses.field(default_factory=list)
+    wall_s: list[float] = dataclasses.field(default_factory=list)
+    propellant_kg: list[float] = dataclasses.field(default_factory=list)
+
+    @classmethod
+    def of(cls, s: Scenario) -> Optimiser | None:
+        """The scenario's optimiser, or None when its approach flies its polynomial."""
+        every = s["guidance.optimal_resolve_s"]
+        return cls(every) if every > 0.0 else None
+
+    def next_tick(self, fsw: np.ndarray, fp: np.ndarray, clock: np.ndarray,
+                  until: int) -> int:
+        """Solve if one is due now; the tick (at most ``until``) to fly on to before the next
+        look: the next cycle during the approach, else a ``WATCH_S`` later."""
+        tick, cycle = int(clock[C_TICK]), int(clock[C_CYCLE])
+        approach = int(fsw[F_MODE]) == MODE_APPROACH
+        t_est = (tick - cycle) * TICK_S  # the estimate is the last cycle's
+        if approach and not t_est < self.next_s:
+            self.solve(fsw, fp, t_est)
+        step = cycle if approach else max(cycle, round(WATCH_S / TICK_S) // cycle * cycle)
+        return min(until, (tick // step + 1) * step)
+
+    def solve(self, fsw: np.ndarray, fp: np.ndarray, t: float) -> None:
+        """Solve from the estimate at t (s) and load the profile when solved."""
+        from touchdown.lcvx.solve import search_time, solve, solve_fixed  # cvxpy: 1 s to load
+
+        problem = approach_problem(fsw, fp, t)
+        solved = None
+        if not math.isnan(self.arrival_s):  # to the arrival chosen before, else a little later
+            for later in LATER_S:
+                remaining = self.arrival_s + later - t
+                at = dataclasses.replace(problem, time_of_flight_s=remaining,
+                                         dt_s=max(STEP_S, remaining / PROFILE_STEPS))
+                solved = solve_fixed(at, remaining, "min_fuel", 0.0)
+                if solved.solved:
+                    self.arrival_s += later
+                    break
+        if solved is not None and not solved.solved:
+            # out of reach: the approach's polynomial flies the rest (a plan from here would
+            # be a long one, or none); no more solves
+            fsw[F_PROFILE + 2] = 0.0
+            self.fallback_s = t
+            self.next_s = math.inf
+        elif solved is None:  # the first: the time of flight searched, landing on the target,
+            # else as near as it can
+            solved = search_time(problem, "min_fuel", 0.0, longest_s=LONGEST_S)
+            if not solved.solved:
+                solved = solve(dataclasses.replace(problem, time_of_flight_s=LONGEST_S / 2))
+            if solved.solved:
+                self.arrival_s = t + solved.time_of_flight_s
+        self.t_s.append(t)
+        self.status.append(solved.status)
+        self.wall_s.append(solved.solve_time_s)
+        self.propellant_kg.append(solved.propellant_kg)
+        if math.isinf(self.next_s):
+            return
+        if solved.solved and len(solved.thrust_n) <= PROFILE_STEPS:
+            load_profile(fsw, solved, t)
+        self.next_s = (t + self.every_s if self.arrival_s - t - self.every_s > LAST_SOLVE_S
+                       else math.inf)

@@ -1,0 +1,88 @@
+"""The onboard optimiser: a scenario's approach flown on fuel-optimal profiles re-solved from
+the flight software's estimate, in single flights and campaigns alike."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from touchdown.campaign.dispersions import campaign_file_for, load_campaign
+from touchdown.campaign.runner import fly_samples
+from touchdown.core import layout as st
+from touchdown.moon.dem_tiles import data_dir
+from touchdown.scenario import Scenario, resolve
+from touchdown.sim.optimal import WATCH_S, Optimiser, approach_problem
+from touchdown.sim.run import Flight, Stepper, fly
+
+try:
+    data_dir()
+except Exception as exc:  # pragma: no cover - depends on the machine
+    pytest.skip(f"terrain data not available: {exc}", allow_module_level=True)
+
+
+def approach_propellant(f: Flight) -> float:
+    """Propellant (kg, true) burnt from the approach's start to the hover's."""
+    m, tr = f.milestones(), f.trace
+    return float(np.interp(m["high_gate"], tr["t_s"], tr["propellant_kg"])
+                 - np.interp(m["hover_start"], tr["t_s"], tr["propellant_kg"]))
+
+
+@pytest.fixture(scope="module")
+def flown() -> tuple[Flight, Flight, Optimiser]:
+    polynomial = fly(Scenario.from_toml(resolve("chandrayaan-3")), 0)
+    stepper = Stepper(Scenario.from_toml(resolve("chandrayaan-3-optimal")), 0)
+    while not stepper.done:
+        stepper.advance(stepper.end_tick)
+    assert stepper.optimiser is not None
+    return polynomial, stepper.flight(), stepper.optimiser
+
+
+def test_optimal_approach_lands_on_less_propellant(flown) -> None:
+    polynomial, optimal, solves = flown
+    assert polynomial.outcome == optimal.outcome == "landed"
+    saved = approach_propellant(polynomial) - approach_propellant(optimal)
+    assert saved > 5.0  # kg: 115.7 -> 106.2 on seed 0
+    # re-solved through the approach at its rate, the first at its start, each solved but
+    # perhaps the last: an arrival out of reach hands the rest to the polynomial
+    assert len(solves.t_s) > 20
+    assert all(s.startswith("optimal") for s in solves.status[:-1])
+    if solves.status[-1] == "infeasible":  # late: the profile flew most of the approach
+        flown = solves.fallback_s - solves.t_s[0]
+        assert solves.fallback_s == solves.t_s[-1]
+        assert flown > 0.8 * (solves.arrival_s - solves.t_s[0])
+    assert solves.t_s[0] - optimal.milestones()["high_gate"] <= WATCH_S
+    assert np.all(np.diff(solves.t_s) >= 4.0 - 1e-9)
+    # the approach ended near the arrival it kept (on the polynomial after a fallback)
+    assert abs(optimal.milestones()["hover_start"] - solves.arrival_s) < 15.0
+
+
+def test_optimiser_plans_from_the_estimate_not_the_truth() -> None:
+    """The problem is the flight software's: the same however far the world is from it."""
+    stepper = Stepper(Scenario.from_toml(resolve("chandrayaan-3-optimal")), 0)
+    a = stepper.arrays
+    while int(a.fsw[st.F_MODE]) != st.MODE_APPROACH:
+        stepper.advance(int(a.clock[st.C_TICK]) + 1000)
+    t = float(a.clock[st.C_TICK]) * st.TICK_S
+    before = approach_problem(a.fsw.copy(), a.fsw_params, t)
+    a.world[st.W_R:st.W_R + 6] += 500.0  # the world moved: the estimate did not
+    after = approach_problem(a.fsw.copy(), a.fsw_params, t)
+    assert np.array_equal(before.position_m, after.position_m)
+    assert before.wet_mass_kg == after.wet_mass_kg
+    learned = 1.0 + a.fsw[st.F_THRUST_ERR]  # the flight software's own thrust model
+    assert before.position_m[0] > 0
+    assert math.isclose(before.thrust_max_n, 0.85 * 3200.0 * learned)
+
+
+def test_campaign_flies_the_optimiser_as_a_single_flight_does(flown) -> None:
+    nominal = Scenario.from_toml(resolve("chandrayaan-3-optimal"))
+    plain = Scenario.from_toml(resolve("chandrayaan-3"))
+    campaign = load_campaign(campaign_file_for(nominal.path), nominal)
+    rows = fly_samples(nominal, campaign, 0, [3])
+    again = fly_samples(nominal, campaign, 0, [3])
+    polynomial = fly_samples(plain, load_campaign(campaign_file_for(plain.path), plain), 0, [3])
+    assert rows.equals(again)  # the same sample, the same numbers
+    assert rows["outcome"].iloc[0] == "landed"
+    assert (rows["propellant_remaining_kg"].iloc[0]
+            > polynomial["propellant_remaining_kg"].iloc[0])
