@@ -301,11 +301,12 @@ F_TC = FSW.add("telecommands", 4, "-",
                "commands accepted, commands rejected, the last one's code, the last rejection "
                "(TC_REJECTIONS)")
 PROFILE_STEPS = 300  # steps an uploaded thrust profile holds at most
+N_PROFILE_STEP = 3  # words of one profile step: its thrust acceleration
 F_PROFILE = FSW.add("profile", 3, "s, s, -",
                     "the approach's thrust profile, solved by the onboard optimiser "
                     "(sim/optimal.py): its start time, step and steps (0: none, the approach "
                     "flies its polynomial)")
-F_PROFILE_ACC = FSW.add("profile_acc", 3 * PROFILE_STEPS, "m/s^2",
+F_PROFILE_ACC = FSW.add("profile_acc", N_PROFILE_STEP * PROFILE_STEPS, "m/s^2",
                         "the profile's thrust acceleration per step, guidance frame "
                         "(downrange, crossrange, up)")
 N_FSW = FSW.size

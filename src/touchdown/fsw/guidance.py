@@ -73,6 +73,7 @@ from touchdown.core.layout import (
     GUIDANCE_FRAME,
     M_DV,
     N_ENGINE_GROUP,
+    N_PROFILE_STEP,
     N_TARGET,
     PROGRAM_DOI_BURN,
     PROGRAM_HOVER,
@@ -408,7 +409,7 @@ def profile_phase(fsw, fp, t, work):
     k = min(max(int((t - t0) / step), 0), n - 1)
     a_g, zero = work[G_A:G_A + 3], work[G_G:G_G + 3]
     for i in range(3):
-        a_g[i] = fsw[F_PROFILE_ACC + 3 * k + i]
+        a_g[i] = fsw[F_PROFILE_ACC + N_PROFILE_STEP * k + i]
         zero[i] = 0.0
     c, s = moon_turn(t, fsw[F_TURN:F_TURN + 3])
     _thrust_from_guid(a_g, zero, fsw[F_GUID_DCM:F_GUID_DCM + 9], c, s,

@@ -61,6 +61,7 @@ from touchdown.core.layout import (
     GUIDANCE_FRAME,
     MODE_APPROACH,
     N_ENGINE_GROUP,
+    N_PROFILE_STEP,
     PROFILE_STEPS,
     TICK_S,
 )
@@ -122,7 +123,7 @@ def load_profile(fsw: np.ndarray, s: Solution, t0: float) -> None:
     thrust acceleration per step, in the guidance frame."""
     n = len(s.thrust_n)
     acc = (s.thrust_n / s.mass_kg[:-1, None]) @ TO_SOLVER  # rows: solver axes -> guidance
-    fsw[F_PROFILE_ACC:F_PROFILE_ACC + 3 * n] = acc.ravel()
+    fsw[F_PROFILE_ACC:F_PROFILE_ACC + N_PROFILE_STEP * n] = acc.ravel()
     fsw[F_PROFILE:F_PROFILE + 3] = (t0, s.t_s[1] - s.t_s[0], n)
 
 
