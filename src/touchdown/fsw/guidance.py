@@ -396,7 +396,7 @@ def retrograde(fsw, out):
 
 
 @kernel
-def profile_phase(fsw, fp, t, work):
+def profile_phase(fsw, t, work):
     """Fly the uploaded thrust profile (``F_PROFILE``): the thrust acceleration of the step
     that holds t, from the guidance frame into fsw[F_THRUST_ACC]. Returns the time to go to
     the profile's end (s; at most 0 once it has run out, its last step held).
@@ -448,7 +448,7 @@ def fly_program(program, target, fsw, fp, meas, t, dt, work):
         fsw[F_TGO] = 0.0
     elif program == PROGRAM_POLYNOMIAL_COUNTDOWN and fsw[F_PROFILE + 2] > 0.0:
         # the onboard optimiser's profile, once it has given one (sim/optimal.py)
-        fsw[F_TGO] = profile_phase(fsw, fp, t, work)
+        fsw[F_TGO] = profile_phase(fsw, t, work)
         command_thrust(fsw, fp, a, True)
     elif program in (PROGRAM_POLYNOMIAL, PROGRAM_POLYNOMIAL_COUNTDOWN):
         # a countdown from the approach's duration; without one (0) the cubic's time to go

@@ -39,6 +39,7 @@ import numpy as np
 from touchdown.errors import InputError, ScenarioError
 
 OBJECTIVES = ("min_fuel", "min_landing_error")
+LEAST_THRUST_SHARE = 0.05  # -, the thrust the longest time of flight burns without a lower bound
 
 # table -> field -> (kind, required, what to give); kinds: "positive", "nonnegative" (numbers),
 # "range" (a number in [lo, hi) given by RANGES), "vector" (three numbers), "objective"
@@ -103,12 +104,13 @@ class Problem:
     def time_bounds(self) -> tuple[float, float]:
         """The bracket (s) of a feasible time of flight (Açıkmeşe & Ploen 2007, Sec. IV):
         at least the dry mass's speed over the top thrust, at most the propellant burnt at the
-        least thrust."""
+        least thrust (without one, at ``LEAST_THRUST_SHARE`` of the top: the bound is then
+        open, and the search needs an end)."""
         speed = float(np.linalg.norm(self.velocity_mps))
         fuel = self.wet_mass_kg - self.dry_mass_kg
-        return (self.dry_mass_kg * speed / self.thrust_max_n,
-                fuel / (self.alpha_s_per_m * self.thrust_min_n) if self.thrust_min_n > 0
-                else fuel / (self.alpha_s_per_m * 0.05 * self.thrust_max_n))
+        least = self.thrust_min_n if self.thrust_min_n > 0 else (
+            LEAST_THRUST_SHARE * self.thrust_max_n)
+        return self.dry_mass_kg * speed / self.thrust_max_n, fuel / (self.alpha_s_per_m * least)
 
 
 def load_problem(path: str | Path) -> Problem:

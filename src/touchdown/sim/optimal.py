@@ -37,23 +37,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from touchdown.core.engines import G0
+from touchdown.core.engines import G0, group_thrust
 from touchdown.core.layout import (
     C_CYCLE,
     C_TICK,
     EG_BAND,
     EG_COS_CANT,
-    EG_COUNT,
     EG_ISP,
     EG_THROTTLE_MIN,
-    EG_THRUST,
-    F_CMD_LIT,
     F_GUID_DCM,
     F_MODE,
     F_PROFILE,
     F_PROFILE_ACC,
     F_PROP,
-    F_THRUST_ERR,
     F_X,
     FP_APPR_TGT,
     FP_DRY,
@@ -65,6 +61,7 @@ from touchdown.core.layout import (
     PROFILE_STEPS,
     TICK_S,
 )
+from touchdown.fsw.control import main_share
 from touchdown.fsw.guidance import to_guidance
 from touchdown.lcvx.problem import Problem
 from touchdown.moon.constants import GM, OMEGA
@@ -92,10 +89,9 @@ def approach_problem(fsw: np.ndarray, fp: np.ndarray, t: float) -> Problem:
     to_guidance(fsw, fp, t, r_g, v_g, g_g, np.zeros(GUIDANCE_FRAME.size))
     frame = fsw[F_GUID_DCM:F_GUID_DCM + 9].reshape(3, 3)  # rows: the axes, Moon-fixed
     main = fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP]
-    lit = fsw[F_CMD_LIT]
-    count = main[EG_COUNT] if lit <= 0.0 or lit >= main[EG_COUNT] else lit
-    # the thrust as the flight software knows it: learned from the IMU where it learns it
-    full = count * main[EG_THRUST] * main[EG_COS_CANT] * (1.0 + fsw[F_THRUST_ERR])
+    # the lit engines' thrust as the flight software knows it (learned from the IMU where it
+    # learns it), as its throttle commands take it
+    full = main_share(fsw, main) * group_thrust(main, 1.0)
     band_lo, band_hi = main[EG_BAND], main[EG_BAND + 1]
     top = min(THRUST_MARGIN, band_lo) if band_hi > band_lo else THRUST_MARGIN
     target = fp[FP_APPR_TGT:FP_APPR_TGT + 3]
@@ -164,8 +160,14 @@ class Optimiser:
         from touchdown.lcvx.solve import search_time, solve, solve_fixed  # cvxpy: 1 s to load
 
         problem = approach_problem(fsw, fp, t)
-        solved = None
-        if not math.isnan(self.arrival_s):  # to the arrival chosen before, else a little later
+        if math.isnan(self.arrival_s):  # the first: the time of flight searched, landing on
+            # the target, else as near as it can
+            solved = search_time(problem, "min_fuel", 0.0, longest_s=LONGEST_S)
+            if not solved.solved:
+                solved = solve(dataclasses.replace(problem, time_of_flight_s=LONGEST_S / 2))
+            if solved.solved:
+                self.arrival_s = t + solved.time_of_flight_s
+        else:  # to the arrival chosen before, else a little later
             for later in LATER_S:
                 remaining = self.arrival_s + later - t
                 at = dataclasses.replace(problem, time_of_flight_s=remaining,
@@ -174,26 +176,16 @@ class Optimiser:
                 if solved.solved:
                     self.arrival_s += later
                     break
-        if solved is not None and not solved.solved:
-            # out of reach: the approach's polynomial flies the rest (a plan from here would
-            # be a long one, or none); no more solves
-            fsw[F_PROFILE + 2] = 0.0
-            self.fallback_s = t
-            self.next_s = math.inf
-        elif solved is None:  # the first: the time of flight searched, landing on the target,
-            # else as near as it can
-            solved = search_time(problem, "min_fuel", 0.0, longest_s=LONGEST_S)
-            if not solved.solved:
-                solved = solve(dataclasses.replace(problem, time_of_flight_s=LONGEST_S / 2))
-            if solved.solved:
-                self.arrival_s = t + solved.time_of_flight_s
         self.t_s.append(t)
         self.status.append(solved.status)
         self.wall_s.append(solved.solve_time_s)
         self.propellant_kg.append(solved.propellant_kg)
-        if math.isinf(self.next_s):
+        if not solved.solved:  # out of reach: the approach's polynomial flies the rest (a plan
+            # from here would be a long one, or none); no more solves
+            fsw[F_PROFILE + 2] = 0.0
+            self.fallback_s = t
+            self.next_s = math.inf
             return
-        if solved.solved and len(solved.thrust_n) <= PROFILE_STEPS:
-            load_profile(fsw, solved, t)
+        load_profile(fsw, solved, t)  # (at most PROFILE_STEPS steps: dt_s sees to it)
         self.next_s = (t + self.every_s if self.arrival_s - t - self.every_s > LAST_SOLVE_S
                        else math.inf)

@@ -88,7 +88,10 @@ def _ticks(seconds: float, what: str) -> int:
     return n
 
 
-def norm3(x: np.ndarray) -> float:
+Vec3 = tuple[float, float, float]
+
+
+def norm3(x: np.ndarray | Vec3) -> float:
     """|x| of a 3-vector, summed in a fixed order. NumPy's ``linalg.norm`` and ``@`` call the
     BLAS, whose kernels (chosen by the CPU) round differently: a flight's last bits, and with
     them M1's fixed point, would depend on the machine."""
@@ -134,15 +137,8 @@ def initial_orbit(s: Scenario) -> tuple[np.ndarray, np.ndarray]:
     return r0 * r_hat, math.sqrt(GM / r0) * v_hat
 
 
-Vec3 = tuple[float, float, float]
-
-
 def _vec3(x: np.ndarray) -> Vec3:
     return float(x[0]), float(x[1]), float(x[2])
-
-
-def _norm(x: Vec3) -> float:
-    return math.sqrt(x[0] * x[0] + x[1] * x[1] + x[2] * x[2])  # as norm3
 
 
 def _plus(x: Vec3, a: float, y: Vec3) -> Vec3:
@@ -152,7 +148,7 @@ def _plus(x: Vec3, a: float, y: Vec3) -> Vec3:
 
 def _accel(x: Vec3) -> Vec3:
     """Point-mass gravity (m/s^2) at x (m)."""
-    n3 = _norm(x) ** 3
+    n3 = norm3(x) ** 3
     return -GM * x[0] / n3, -GM * x[1] / n3, -GM * x[2] / n3
 
 
@@ -189,13 +185,13 @@ def initial_direct(s: Scenario, step_s: float = 10.0) -> tuple[np.ndarray, np.nd
     east = np.array([-math.sin(lon), math.cos(lon), 0.0])
     heading = math.cos(az) * north + math.sin(az) * east
     speed = math.sqrt(s["direct.v_infinity_mps"] ** 2 + 2.0 * GM / r_site)
-    r0, v0 = r_site * up, speed * (math.sin(tilt) * heading - math.cos(tilt) * up)
-    r, v = _vec3(r0), _vec3(v0)
+    r = _vec3(r_site * up)
+    v = _vec3(speed * (math.sin(tilt) * heading - math.cos(tilt) * up))
     t = 0.0
-    while _norm(r) < r_start:  # backwards in time: steps of -step_s, the last cut
+    while norm3(r) < r_start:  # backwards in time: steps of -step_s, the last cut
         r1, v1 = _rk4(r, v, -step_s)     # to end on the start's radius (a secant on |r|)
-        if _norm(r1) > r_start:
-            h = step_s * (r_start - _norm(r)) / (_norm(r1) - _norm(r))
+        if norm3(r1) > r_start:
+            h = step_s * (r_start - norm3(r)) / (norm3(r1) - norm3(r))
             r1, v1 = _rk4(r, v, -h)
             t += h
             r, v = r1, v1
