@@ -35,6 +35,7 @@ def test_good_problem_reads_with_defaults() -> None:
     p = problem_from_dict(GOOD)
     assert p.dt_s == 1.0 and p.time_of_flight_s is None and p.pointing_max_deg is None
     assert list(p.rotation_radps) == [0.0, 0.0, 0.0]
+    assert list(p.final_velocity_mps) == [0.0, 0.0, 0.0]  # rest at the target
     lo, hi = p.time_bounds()  # the papers' bracket: m_dry |v0| / rho2, m_fuel / (alpha rho1)
     assert math.isclose(lo, 1505.0 * 125.0 / 13258.1)
     assert math.isclose(hi, 400.0 / (5.0865e-4 * 4971.8))
@@ -55,6 +56,10 @@ def test_good_problem_reads_with_defaults() -> None:
      "range", "[0, 90)"),
     (changed("constraints", "glide_slope", 4.0), "constraints.glide_slope is not a field",
      "glide_slope_deg"),
+    (changed("final", "velocity_mps", 2.0), "final.velocity_mps must be a list of three",
+     "rest"),
+    (changed("final", "position_m", [0.0, 0.0, 0.0]), "final.position_m is not a field",
+     "velocity_mps"),
     (changed("solve", "objective", "min_time"), "solve.objective is not an objective",
      "min_landing_error"),
     (changed("solve", "time_of_flight_s", 1.0), "solve.time_of_flight_s is shorter", "dt_s"),
@@ -67,6 +72,13 @@ def test_bad_problem_names_the_field_and_the_fix(doc: dict[str, Any], field: str
     with pytest.raises(ScenarioError) as err:
         problem_from_dict(doc, "p.toml")
     assert field in str(err.value) and fix in str(err.value)
+
+
+def test_final_velocity_reads_and_widens_the_bracket() -> None:
+    p = problem_from_dict(changed("final", "velocity_mps", [-33.0, 0.0, 0.0]))
+    assert list(p.final_velocity_mps) == [-33.0, 0.0, 0.0]
+    lo, _ = p.time_bounds()  # the change of velocity from the start to the target's
+    assert math.isclose(lo, 1505.0 * math.hypot(-75.0 + 33.0, 100.0) / 13258.1)
 
 
 def test_unreadable_files(tmp_path: Path) -> None:

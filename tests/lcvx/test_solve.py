@@ -95,3 +95,16 @@ def test_second_stage_lands_no_farther_than_the_first(mars: Problem) -> None:
     assert second.objective == "min_fuel"
     assert second.landing_error_m <= first.landing_error_m + 2e-3
     assert second.propellant_kg <= first.propellant_kg + 1e-3
+
+
+def test_target_reached_at_the_final_velocity_given(mars: Problem,
+                                                   fixed_time: Solution) -> None:
+    """A target passed through (a gate, not a landing): height 0 at the given velocity, and
+    less propellant than coming to rest there."""
+    gate = dataclasses.replace(mars, final_velocity_mps=np.array([-30.0, 0.0, 0.0]))
+    s = solve_fixed(gate, 80.0, "min_fuel", 0.0)
+    rest = fixed_time  # the same time of flight, to rest
+    assert s.solved
+    assert abs(s.position_m[-1, 0]) < 1e-6
+    assert np.abs(s.velocity_mps[-1] - [-30.0, 0.0, 0.0]).max() < 1e-6
+    assert s.propellant_kg < rest.propellant_kg - 1.0

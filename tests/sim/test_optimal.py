@@ -86,3 +86,30 @@ def test_campaign_flies_the_optimiser_as_a_single_flight_does(flown) -> None:
     assert rows["outcome"].iloc[0] == "landed"
     assert (rows["propellant_remaining_kg"].iloc[0]
             > polynomial["propellant_remaining_kg"].iloc[0])
+
+
+def test_m1_plans_on_its_fixed_engine_and_thrusters_to_its_vertical_gate() -> None:
+    """M1's main engine does not throttle: the plan's thrust runs from it alone to it and the
+    pulsed thrusters together (as control allocates them), to the vertical gate passed at
+    33 m/s down; flown, the approach lands on more propellant than the polynomial's."""
+    stepper = Stepper(Scenario.from_toml(resolve("hakuto-r-m1-fixed-optimal")), 0)
+    a = stepper.arrays
+    while int(a.fsw[st.F_MODE]) != st.MODE_APPROACH:
+        stepper.advance(int(a.clock[st.C_TICK]) + 1000)
+    t = float(a.clock[st.C_TICK]) * st.TICK_S
+    p = approach_problem(a.fsw.copy(), a.fsw_params, t)
+    main = 400.0 * (1.0 + a.fsw[st.F_THRUST_ERR])
+    assert math.isclose(p.thrust_min_n, main)
+    assert math.isclose(p.thrust_max_n, 0.85 * (main + 1200.0))
+    assert list(p.final_velocity_mps) == [-33.0, 0.0, 0.0]
+    g0 = 9.80665  # the mass flow per newton lies between the main engine's and the thrusters'
+    assert 1.0 / (318.0 * g0) < p.alpha_s_per_m < 1.0 / (290.0 * g0)
+    while not stepper.done:
+        stepper.advance(stepper.end_tick)
+    optimal = stepper.flight()
+    polynomial = fly(Scenario.from_toml(resolve("hakuto-r-m1-fixed")), 0)
+    assert polynomial.outcome == optimal.outcome == "landed"
+    left = [f.arrays.world[st.W_PROP] for f in (polynomial, optimal)]
+    assert left[1] > left[0] + 0.5  # kg: 16.6 -> 17.7 on seed 0
+    gate = next(e for e in optimal.events if e["name"] == "vertical_descent_start")
+    assert abs(gate["value"] - 1000.0) < 50.0  # the estimated altitude at the gate

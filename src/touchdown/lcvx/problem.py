@@ -16,6 +16,8 @@ The papers' conventions: x up, y and z horizontal, the target at the origin, SI 
     [initial]
     position_m = [1500.0, 0.0, 2000.0]
     velocity_mps = [-75.0, 0.0, 100.0]
+    [final]                     # optional
+    velocity_mps = [0.0, 0.0, 0.0]   # the velocity at the target (rest when left out)
     [constraints]               # each optional
     glide_slope_deg = 4.0       # the lander's elevation seen from the target, at least
     pointing_max_deg = 90.0     # thrust direction from vertical, at most
@@ -31,6 +33,7 @@ from __future__ import annotations
 import math
 import tomllib
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +66,10 @@ FIELDS: dict[str, dict[str, tuple[str, bool, str]]] = {
         "position_m": ("vector", True, "the start [x, y, z] (m) from the target, x up"),
         "velocity_mps": ("vector", True, "the start velocity [x, y, z] (m/s)"),
     },
+    "final": {
+        "velocity_mps": ("vector", False, "the velocity [x, y, z] (m/s) at the target, "
+                                          "x up (rest, [0, 0, 0], when left out)"),
+    },
     "constraints": {
         "glide_slope_deg": ("range", False, "the least elevation of the lander seen from the "
                                             "target (deg, from the horizontal), in [0, 90)"),
@@ -93,6 +100,7 @@ class Problem:
     rotation_radps: np.ndarray
     position_m: np.ndarray
     velocity_mps: np.ndarray
+    final_velocity_mps: np.ndarray = dataclass_field(default_factory=lambda: np.zeros(3))
     glide_slope_deg: float | None = None
     pointing_max_deg: float | None = None
     speed_max_mps: float | None = None
@@ -103,10 +111,10 @@ class Problem:
 
     def time_bounds(self) -> tuple[float, float]:
         """The bracket (s) of a feasible time of flight (Açıkmeşe & Ploen 2007, Sec. IV):
-        at least the dry mass's speed over the top thrust, at most the propellant burnt at the
-        least thrust (without one, at ``LEAST_THRUST_SHARE`` of the top: the bound is then
-        open, and the search needs an end)."""
-        speed = float(np.linalg.norm(self.velocity_mps))
+        at least the dry mass's change of velocity over the top thrust, at most the propellant
+        burnt at the least thrust (without one, at ``LEAST_THRUST_SHARE`` of the top: the
+        bound is then open, and the search needs an end)."""
+        speed = float(np.linalg.norm(self.velocity_mps - self.final_velocity_mps))
         fuel = self.wet_mass_kg - self.dry_mass_kg
         least = self.thrust_min_n if self.thrust_min_n > 0 else (
             LEAST_THRUST_SHARE * self.thrust_max_n)
@@ -147,7 +155,8 @@ def problem_from_dict(doc: dict[str, Any], path: str | Path = "<problem>") -> Pr
                 if required:
                     raise ScenarioError(path, f"{table}.{key}", "is missing", f"give {what}")
                 continue
-            values[key] = _checked(path, f"{table}.{key}", kind, what, given[key])
+            name = f"final_{key}" if table == "final" else key  # final_velocity_mps
+            values[name] = _checked(path, f"{table}.{key}", kind, what, given[key])
     problem = Problem(
         **{k: v for k, v in values.items() if k != "rotation_radps"},
         rotation_radps=values.get("rotation_radps", np.zeros(3)),

@@ -1,7 +1,8 @@
 """Fuel-optimal powered descent by lossless convexification (shell code, cvxpy + Clarabel).
 
 The problem (Açıkmeşe & Ploen 2007; Blackmore, Açıkmeşe & Scharf 2010; Açıkmeşe, Carson &
-Blackmore 2013): fly from the start to rest at height 0 with thrust ``T``, ``rho1 <= |T| <=
+Blackmore 2013): fly from the start to the target (height 0, at rest or at a given final
+velocity) with thrust ``T``, ``rho1 <= |T| <=
 rho2`` (a non-convex annulus), the mass falling as ``m' = -alpha |T|``. Three steps make it a
 second-order cone program whose optimum is the original problem's:
 
@@ -151,7 +152,7 @@ def solve_fixed(p: Problem, tf: float, objective: str,
         cp.multiply(mu1, 1 - dz1 + 0.5 * cp.square(dz1)) <= sigma,
         sigma <= cp.multiply(mu2, 1 - dz0),
         z >= z_low, z <= z_high, z[n] >= math.log(p.dry_mass_kg),
-        x[n, 0] == 0.0, x[n, 3:6] == 0.0,
+        x[n, 0] == 0.0, x[n, 3:6] == p.final_velocity_mps,
     ]
     if p.glide_slope_deg is not None:  # a cone with its apex where the lander lands
         across = x[:n, 1:3] - cp.reshape(x[n, 1:3], (1, 2), order="C")

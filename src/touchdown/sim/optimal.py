@@ -16,14 +16,16 @@ polynomial, then the last profile). The solver runs between compiled chunks, as 
 task of the flight computer would; a flight is the same for the same seed.
 
 The problem, in the papers' axes (x up, the target at the origin): the approach target (the
-hover point) is the origin; gravity is the point mass's at the lander's radius, along the
-guidance frame's down; the Moon's rotation in the frame; the thrust between the lit main
-engines' lowest throttle and ``THRUST_MARGIN`` of their full thrust (the margin is the
-authority the re-solves correct dispersions with), or the lower edge of a forbidden throttle
-band (Apollo's: a cone program has one interval, and the band's upper side is the full thrust
-the throttle logic holds); the mass flow per newton 1 / (Isp g0 cos(cant)) at full thrust.
-A main engine that does not throttle (M1's) has no interval to plan in: its approach keeps
-its polynomial.
+hover point, or a gate passed at its velocity: M1's vertical gate) is the origin; gravity is
+the point mass's at the lander's radius, along the guidance frame's down; the Moon's rotation
+in the frame; the thrust as control allocates it: from the lit main engines' lowest throttle
+(a fixed-thrust engine's full thrust) to ``THRUST_MARGIN`` of the main engines' and pulsed
+thrusters' full thrust together (the margin is the authority the re-solves correct dispersions
+with), or up to the lower edge of a forbidden throttle band (Apollo's: a cone program has one
+interval, and the band's upper side is the full thrust the throttle logic holds); the mass
+flow per newton at full thrust (M1's thrusters' lower Isp then counts for their share of it,
+which overstates the flow of a plan on the main engine alone by ~7 %: the re-solves start from
+the flight software's propellant estimate each time).
 
 ``sim.run.Stepper`` (every single flight: ``touchdown fly``, live, downlink) flies a scenario's
 optimiser through ``fly_until``; a campaign flies such samples one by one the same way.
@@ -37,13 +39,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from touchdown.core.engines import G0, group_thrust
+from touchdown.core.engines import group_mass_flow, group_thrust
 from touchdown.core.layout import (
     C_CYCLE,
     C_TICK,
     EG_BAND,
-    EG_COS_CANT,
-    EG_ISP,
     EG_THROTTLE_MIN,
     F_GUID_DCM,
     F_MODE,
@@ -54,6 +54,7 @@ from touchdown.core.layout import (
     FP_APPR_TGT,
     FP_DRY,
     FP_MAIN,
+    FP_THRUSTERS,
     GUIDANCE_FRAME,
     MODE_APPROACH,
     N_ENGINE_GROUP,
@@ -89,23 +90,30 @@ def approach_problem(fsw: np.ndarray, fp: np.ndarray, t: float) -> Problem:
     to_guidance(fsw, fp, t, r_g, v_g, g_g, np.zeros(GUIDANCE_FRAME.size))
     frame = fsw[F_GUID_DCM:F_GUID_DCM + 9].reshape(3, 3)  # rows: the axes, Moon-fixed
     main = fp[FP_MAIN:FP_MAIN + N_ENGINE_GROUP]
-    # the lit engines' thrust as the flight software knows it (learned from the IMU where it
-    # learns it), as its throttle commands take it
-    full = main_share(fsw, main) * group_thrust(main, 1.0)
+    thrusters = fp[FP_THRUSTERS:FP_THRUSTERS + N_ENGINE_GROUP]
+    # the thrust as control allocates it (fsw.control.command_thrust): the lit main engines
+    # (their thrust as the flight software knows it, learned from the IMU where it learns it)
+    # between their lowest throttle and full, the pulsed thrusters making up the rest
+    share = main_share(fsw, main)
+    full_main, full_thr = share * group_thrust(main, 1.0), group_thrust(thrusters, 1.0)
+    top = THRUST_MARGIN * (full_main + full_thr)
     band_lo, band_hi = main[EG_BAND], main[EG_BAND + 1]
-    top = min(THRUST_MARGIN, band_lo) if band_hi > band_lo else THRUST_MARGIN
-    target = fp[FP_APPR_TGT:FP_APPR_TGT + 3]
+    if band_hi > band_lo:  # below a forbidden band (the thrusters, if any, above it)
+        top = min(top, band_lo * full_main + full_thr)
+    flow = share * group_mass_flow(main, 1.0) + group_mass_flow(thrusters, 1.0)
+    target = fp[FP_APPR_TGT:FP_APPR_TGT + 6]  # its position and velocity
     radius = float(np.linalg.norm(fsw[F_X:F_X + 3]))
     return Problem(
         wet_mass_kg=float(fp[FP_DRY] + max(fsw[F_PROP], 0.0)),
         dry_mass_kg=float(fp[FP_DRY]),
-        thrust_min_n=float(main[EG_THROTTLE_MIN] * full),
-        thrust_max_n=float(top * full),
-        alpha_s_per_m=float(1.0 / (main[EG_ISP] * G0 * main[EG_COS_CANT])),
+        thrust_min_n=float(main[EG_THROTTLE_MIN] * full_main),
+        thrust_max_n=float(top),
+        alpha_s_per_m=float(flow / (full_main + full_thr)),
         gravity_mps2=np.array([-GM / radius**2, 0.0, 0.0]),
         rotation_radps=TO_SOLVER @ (OMEGA * frame[:, 2]),
-        position_m=TO_SOLVER @ (r_g - target),
+        position_m=TO_SOLVER @ (r_g - target[:3]),
         velocity_mps=TO_SOLVER @ v_g,
+        final_velocity_mps=TO_SOLVER @ target[3:6],
         glide_slope_deg=GLIDE_SLOPE_DEG,
         pointing_max_deg=POINTING_MAX_DEG,
         objective="min_fuel",
