@@ -61,6 +61,10 @@ def test_the_shipped_landers_load(name):
     ("apollo-11", "lander.probe_length_m", 0.0, "guidance.phases", "cutoff_altitude_m"),
     ("luna-9", "orbit.altitude_km", 100.0, "direct", "start either in orbit"),
     ("apollo-11", "orbit.doi_time_s", None, "orbit.doi_time_s", "direct approach"),
+    ("chandrayaan-3", "guidance.retarget_tgo_s", 200.0, "guidance.retarget_tgo_s",
+     "below guidance.approach_duration_s"),
+    ("luna-9", "guidance.retarget_tgo_s", 10.0, "guidance.retarget_tgo_s",
+     "with an approach phase"),
 ])
 def test_a_lander_that_does_not_fit_together_is_refused(name, path, value, field, fix):
     with pytest.raises(ScenarioError) as err:

@@ -518,6 +518,12 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
           "average the thrust asked for (Beresheet); 0: on at full thrust where a phase flies "
           "it, off in the vertical phases, where the thrusters fly (M1)",
           fsw=st.FP_MAIN_CYCLED, default=0),
+    Param((Field("guidance.retarget_tgo_s", "float", 0.0, 3600.0,
+                 "s, the approach's time to go at which its target moves, as a hazard-"
+                 "avoidance retarget late in the descent would move it (0: never)", 0.0),
+           Field("guidance.retarget_m", "vec2", -1e5, 1e5,
+                 "m, how far the target moves, downrange and crossrange", (0.0, 0.0))),
+          fsw=st.FP_RETARGET),
     param("guidance.landing_area_m", "vec2", 0.0, 1e5,
           "m, downrange and crossrange lengths of the landing area about the site within "
           "which the approach may move its target ([0, 0]: the site itself)",

@@ -377,6 +377,13 @@ def _check_phases(path: Path, values: dict[str, Any]) -> None:
         raise ScenarioError(path, key, "has a free_fall but nothing ends the terminal descent",
                             "give lander.probe_length_m (contact probes) or "
                             "guidance.cutoff_altitude_m")
+    tgo = values["guidance.retarget_tgo_s"]
+    if tgo > 0.0 and not ("approach" in phases
+                          and 0.0 < tgo < values["guidance.approach_duration_s"]):
+        raise ScenarioError(path, "guidance.retarget_tgo_s",
+                            f"({tgo:g} s) is not within an approach counted down",
+                            "give a time to go below guidance.approach_duration_s, in a "
+                            "scenario with an approach phase, or 0 for no retarget")
 
 
 def _check_together(path: Path, values: dict[str, Any]) -> None:

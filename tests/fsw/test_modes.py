@@ -11,7 +11,8 @@ What validates what:
   duration; each entry sets mode and time and logs the mode's event with its value.
 - ``monitor``: a closed footpad switch enters touchdown from any flying mode (once); the altitude
   estimate reaching zero is logged once, and only from the approach on; the propellant estimate
-  reaching the reserve is logged once.
+  reaching the reserve is logged once; a late retarget moves the approach's aim once, when
+  its time to go reaches the retarget's, and only in the approach.
 - ``fsw_cycle`` (one whole cycle with M1's parameters): the orbit coast enters DOI at its time and
   fires the main engine in that same cycle; DOI ends when the measured delta-v reaches its
   target, with the engines off in that cycle.
@@ -198,6 +199,22 @@ def test_propellant_low_is_logged_once_at_the_reserve():
     fsw[st.F_PROP] = 9.0
     modes.monitor(fsw, fp, meas, 3.0, events, n)
     assert logged(events, n) == [(2.0, "propellant_low", 10.0)]
+
+
+@pytest.mark.parametrize(("mode", "moves"), [(st.MODE_APPROACH, True), (st.MODE_HOVER, False)])
+def test_a_late_retarget_moves_the_aim_once_at_its_time_to_go(mode, moves):
+    fsw = state(mode, altitude=1000.0, propellant=50.0, tgo=60.05, divert=[120.0, -40.0])
+    fp, meas = params(retarget=[60.0, 300.0, 400.0]), np.zeros(st.N_MEAS)
+    events, n = log()
+    for t, tgo in ((1.0, 60.05), (1.1, 59.95), (1.2, 59.85)):
+        fsw[st.F_TGO] = tgo
+        modes.monitor(fsw, fp, meas, t, events, n)
+    aim = fsw[st.F_DIVERT:st.F_DIVERT + 2]
+    if moves:  # from the aim it had (a landing area's), by the retarget
+        assert logged(events, n) == [(1.1, "retarget", 500.0)]
+        assert aim.tolist() == [420.0, 360.0]
+    else:
+        assert logged(events, n) == [] and aim.tolist() == [120.0, -40.0]
 
 
 # ---------------------------------------------------------------- whole cycles

@@ -13,8 +13,9 @@ from touchdown.campaign.runner import fly_samples
 from touchdown.core import layout as st
 from touchdown.moon.dem_tiles import data_dir
 from touchdown.scenario import Scenario, resolve
-from touchdown.sim.optimal import WATCH_S, Optimiser, approach_problem
+from touchdown.sim.optimal import Optimiser, approach_problem
 from touchdown.sim.run import Flight, Stepper, fly
+from touchdown.telemetry.downlink import fly_downlink
 
 try:
     data_dir()
@@ -52,7 +53,7 @@ def test_optimal_approach_lands_on_less_propellant(flown) -> None:
         flown = solves.fallback_s - solves.t_s[0]
         assert solves.fallback_s == solves.t_s[-1]
         assert flown > 0.8 * (solves.arrival_s - solves.t_s[0])
-    assert solves.t_s[0] - optimal.milestones()["high_gate"] <= WATCH_S
+    assert solves.t_s[0] - optimal.milestones()["high_gate"] <= 0.1 + 1e-9  # a cycle
     assert np.all(np.diff(solves.t_s) >= 4.0 - 1e-9)
     # the approach ended near the arrival it kept (on the polynomial after a fallback)
     assert abs(optimal.milestones()["hover_start"] - solves.arrival_s) < 15.0
@@ -111,5 +112,25 @@ def test_m1_plans_on_its_fixed_engine_and_thrusters_to_its_vertical_gate() -> No
     assert polynomial.outcome == optimal.outcome == "landed"
     left = [f.arrays.world[st.W_PROP] for f in (polynomial, optimal)]
     assert left[1] > left[0] + 0.5  # kg: 16.6 -> 17.7 on seed 0
-    gate = next(e for e in optimal.events if e["name"] == "vertical_descent_start")
-    assert abs(gate["value"] - 1000.0) < 50.0  # the estimated altitude at the gate
+    solves = stepper.optimiser
+    assert solves is not None and all(s.startswith("optimal") for s in solves.status[:-1])
+    # the profile flew most of the approach (on seed 0 the re-solve at 16 s to go found the
+    # arrival out of reach: the polynomial flew the rest)
+    end = solves.fallback_s if math.isfinite(solves.fallback_s) else solves.arrival_s
+    assert end - solves.t_s[0] > 0.7 * 60.0
+
+
+def test_a_campaign_sample_flies_as_its_rerun_with_the_downlink_does() -> None:
+    """The optimiser solves at cycles' starts only: a flight stepped frame by frame with its
+    downlink (``campaign rerun``) is the campaign's, sample 11 of the divert campaign (a
+    retarget 800 m back and across) included, which once crashed in one and landed in the
+    other."""
+    nominal = Scenario.from_toml(resolve("chandrayaan-3-optimal-divert"))
+    campaign = load_campaign(campaign_file_for(nominal.path), nominal)
+    row = fly_samples(nominal, campaign, 0, [11]).iloc[0]
+    plan, real, flight_seed, _ = campaign.sample(nominal, 0, 11)
+    flight = fly_downlink(plan, flight_seed, real).flight
+    assert flight.outcome == row["outcome"]
+    assert flight.arrays.world[st.W_PROP] == row["propellant_remaining_kg"]
+    assert next(e["time_s"] for e in flight.events
+                if e["name"] == "retarget") == pytest.approx(row["retarget_s"], abs=1e-3)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from touchdown.core import layout as st
+from touchdown.fsw.guidance import to_guidance
 from touchdown.moon.frames import tangent_plane_en
 from touchdown.sim.run import norm3
 
@@ -46,6 +47,22 @@ def _first(events: np.ndarray, n: int, code: int) -> tuple[float, float]:
     hit = np.flatnonzero(events[:n, st.E_CODE] == code)
     return ((events[hit[0], st.E_T], events[hit[0], st.E_VALUE]) if hit.size
             else (math.nan, math.nan))
+
+
+def aim_en(fsw: np.ndarray, fp: np.ndarray) -> tuple[float, float]:
+    """The flight software's final aim (``F_DIVERT``: downrange, crossrange from the site, the
+    guidance frame) east and north of the site (m)."""
+    down, cross = fsw[st.F_DIVERT], fsw[st.F_DIVERT + 1]
+    s, c = math.sin(fp[st.FP_AZ]), math.cos(fp[st.FP_AZ])  # downrange (s, c), crossrange (-c, s)
+    return down * s - cross * c, down * c + cross * s
+
+
+def aim_miss_estimate(fsw: np.ndarray, fp: np.ndarray, t: float) -> float:
+    """How far from its final aim the flight software believes it is at t (s): the guidance's
+    share of the miss (navigation's is the rest)."""
+    r_g, scratch = np.zeros(3), np.zeros(3)
+    to_guidance(fsw.copy(), fp, t, r_g, scratch, np.zeros(3), np.zeros(st.GUIDANCE_FRAME.size))
+    return math.hypot(r_g[0] - fsw[st.F_DIVERT], r_g[1] - fsw[st.F_DIVERT + 1])
 
 
 def failure_cause(row: dict[str, Any]) -> str:
@@ -87,6 +104,8 @@ def sample_rows(ids: list[int], inputs: list[dict[str, float]], od: np.ndarray,
             "contact_lon_deg": math.degrees(td[2]),
             "miss_east_m": float(miss[0]),
             "miss_north_m": float(miss[1]),
+            "aim_miss_m": math.dist(miss, aim_en(fsw[k], fp[k])),
+            "aim_miss_estimate_m": aim_miss_estimate(fsw[k], fp[k], w[st.W_T]),
             "vertical_speed_mps": td[3],
             "horizontal_speed_mps": td[4],
             "tilt_deg": math.degrees(td[5]),
@@ -113,6 +132,7 @@ def sample_rows(ids: list[int], inputs: list[dict[str, float]], od: np.ndarray,
             "relight_attempts": int(np.count_nonzero(ev[:n, st.E_CODE]
                                                      == st.EV_RELIGHT_ATTEMPT)),
             "engine_relit_s": _first(ev, n, st.EV_RELIT)[0],
+            "retarget_s": _first(ev, n, st.EV_RETARGET)[0],
         })
         row["failure_mode"] = failure_cause(row)
         rows.append(row)

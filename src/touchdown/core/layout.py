@@ -225,6 +225,8 @@ F_ALT_ZERO_SEEN = FSW.add("altitude_zero_seen", 1, "-",
                           "1 once the altitude estimate reached zero (logged once)")
 F_PROP_LOW_SEEN = FSW.add("propellant_low_seen", 1, "-",
                           "1 once the propellant estimate reached the reserve (logged once)")
+F_RETARGET_SEEN = FSW.add("retarget_seen", 1, "-",
+                          "1 once the approach's target moved (FP_RETARGET; logged once)")
 F_LRF_WIDENED = FSW.add("lrf_widened", 1, "-",
                         "1 from a terrain-aware widening until the next accepted reading (which "
                         "is logged as the re-acquisition)")
@@ -429,6 +431,9 @@ FP_CPU = FSW_PARAMS.add("cpu", 2, "-, s",
                         "the executive: the share of each cycle its jobs need in the powered "
                         "phases (0: not modelled), and the work it may queue before it "
                         "overflows (a program alarm and a restart)")
+FP_RETARGET = FSW_PARAMS.add("retarget", 3, "s, m, m",
+                             "a late retarget: at this time to go of the approach (0: none) "
+                             "its target moves downrange and crossrange by these")
 FP_AREA = FSW_PARAMS.add("landing_area", 2, "m, m",
                          "the landing area about the site, downrange and crossrange lengths, "
                          "within which the approach may move its target (0: the site)")
@@ -523,6 +528,8 @@ G_M = GUIDANCE.add("thrust_mcmf", 3, "m/s^2", "thrust acceleration, Moon-fixed")
 G_FRAME = GUIDANCE.add("frame", GUIDANCE_FRAME.size, "-", "scratch of to_guidance")
 G_TARGET = GUIDANCE.add("target", N_TARGET, "m, m/s, m/s^2, m/s^3",
                         "the approach's target moved within the landing area")
+G_RETARGET = GUIDANCE.add("retarget", N_TARGET, "m, m/s, m/s^2, m/s^3",
+                          "the approach's target moved late (FP_RETARGET)")
 
 HAZARD_SELECT = Layout("scratch.hazard_select")  # hazard.select_site
 HS_SLOPE = HAZARD_SELECT.add("slope", HAZARD_N * HAZARD_N, "rad", "each spot's slope")
@@ -623,6 +630,7 @@ EVENTS = (
     (32, "command_executed", "the flight software carried out a command: its code"),
     (33, "command_rejected", "a command was refused onboard: its code (-1: not decoded); "
                              "why in the commanding packet"),
+    (34, "retarget", "the approach's target moved late (hazard avoidance): the distance (m)"),
 )
 EV = {name: code for code, name, _ in EVENTS}
 (EV_DOI_START, EV_DOI_END, EV_BRAKING, EV_APPROACH, EV_VERTICAL, EV_TERMINAL, EV_LRF_ACQ,
@@ -630,7 +638,7 @@ EV = {name: code for code, name, _ in EVENTS}
  EV_CONTACT, EV_LRF_WIDEN, EV_TIMEOUT, EV_HOVER_START, EV_HOVER_END, EV_ENGINE_CUTOFF,
  EV_PROBE_CONTACT, EV_SITE_SELECTED, EV_ALTM_ACQ, EV_ALTM_REJ, EV_RETRO_START, EV_RESTART,
  EV_RELIGHT_ATTEMPT, EV_RELIT, EV_COMMAND, EV_IMU_SWITCH, EV_IMU_LOST,
- EV_PROGRAM_ALARM, EV_COMMAND_DONE, EV_COMMAND_REJECTED) = range(len(EVENTS))
+ EV_PROGRAM_ALARM, EV_COMMAND_DONE, EV_COMMAND_REJECTED, EV_RETARGET) = range(len(EVENTS))
 MAX_EVENTS = 512  # rows of the event log; the log keeps the first MAX_EVENTS
 EVENT = Layout("event")  # one row of the event log (core.eventlog.log_event)
 E_T = EVENT.add("t", 1, "s", "time")

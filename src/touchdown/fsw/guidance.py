@@ -38,6 +38,7 @@ from touchdown.core.layout import (
     F_PROFILE,
     F_PROFILE_ACC,
     F_PROP,
+    F_RETARGET_SEEN,
     F_SITE_MCMF,
     F_TGO,
     F_THRUST_ACC,
@@ -64,6 +65,7 @@ from touchdown.core.layout import (
     G_G,
     G_M,
     G_R,
+    G_RETARGET,
     G_TARGET,
     G_V,
     GF_ENU,
@@ -321,7 +323,8 @@ def polynomial_phase(fsw, fp, t, target, tgo_given, work):
     the time to go (s), NaN when there is none (farther than ``guidance_range_cos`` from the
     site, or past it). With a time to go given (the approach, counted down) and a landing
     area, the target moves within the area to where the lander would stop slowing evenly over
-    the time to go (``in_area``), its aim kept in fsw[F_DIVERT] for the phases after.
+    the time to go (``in_area``), its aim kept in fsw[F_DIVERT] for the phases after, until
+    a late retarget (``fsw.modes.monitor``) moves the aim to a spot of its own.
     """
     r_g, v_g = work[G_R:G_R + 3], work[G_V:G_V + 3]
     g_g, a_g = work[G_G:G_G + 3], work[G_A:G_A + 3]
@@ -335,7 +338,7 @@ def polynomial_phase(fsw, fp, t, target, tgo_given, work):
     tgo = tgo_given if tgo_given > 0.0 else solve_tgo(r_g[0], v_g[0], target, fsw[F_TGO])
     if math.isnan(tgo):
         return tgo
-    if tgo_given > 0.0 and fp[FP_AREA] + fp[FP_AREA + 1] > 0.0:
+    if tgo_given > 0.0 and fp[FP_AREA] + fp[FP_AREA + 1] > 0.0 and fsw[F_RETARGET_SEEN] == 0.0:
         moved = work[G_TARGET:G_TARGET + N_TARGET]
         in_area(fsw, fp, r_g, v_g, tgo, target, moved)
         target = moved
@@ -454,7 +457,12 @@ def fly_program(program, target, fsw, fp, meas, t, dt, work):
         # a countdown from the approach's duration; without one (0) the cubic's time to go
         counted = program == PROGRAM_POLYNOMIAL_COUNTDOWN and fp[FP_APPR_T] > 0.0
         countdown = fsw[F_TGO] - dt if counted else 0.0
-        tgo = polynomial_phase(fsw, fp, t, fp[target:target + N_TARGET], countdown, work)
+        aim = fp[target:target + N_TARGET]
+        if counted and fsw[F_RETARGET_SEEN] > 0.0:  # retargeted late: to the aim, moved
+            aim = work[G_RETARGET:G_RETARGET + N_TARGET]
+            for i in range(N_TARGET):
+                aim[i] = fp[target + i] + (fsw[F_DIVERT + i] if i < 2 else 0.0)
+        tgo = polynomial_phase(fsw, fp, t, aim, countdown, work)
         # no solution (past the site): the phase ends; the last thrust is commanded again
         fsw[F_TGO] = 0.0 if math.isnan(tgo) else tgo
         command_thrust(fsw, fp, a, True)

@@ -70,6 +70,7 @@ from touchdown.core.layout import (
     EV_HOVER_START,
     EV_PROBE_CONTACT,
     EV_PROP_LOW,
+    EV_RETARGET,
     EV_RETRO_START,
     EV_TD_DETECT,
     EV_TERMINAL,
@@ -87,6 +88,7 @@ from touchdown.core.layout import (
     F_PROFILE,
     F_PROP,
     F_PROP_LOW_SEEN,
+    F_RETARGET_SEEN,
     F_TGO,
     F_X,
     FP_APPR_T,
@@ -103,6 +105,7 @@ from touchdown.core.layout import (
     FP_NEXT_MODE,
     FP_PERILUNE,
     FP_RESERVE,
+    FP_RETARGET,
     FP_RETRO,
     FP_TERMINAL_ALT,
     FP_TGO_MIN,
@@ -234,7 +237,9 @@ def transition_due(fsw, fp, mode, t, result):
 def monitor(fsw, fp, meas, t, events, n_events):
     """Touchdown from any mode on a footpad switch; log (once) a contact probe's touch, the
     altitude estimate reaching zero below the approach and the propellant estimate reaching
-    the reserve. Returns the mode."""
+    the reserve; move the approach's target (once, logged) when its time to go reaches the
+    retarget's (``FP_RETARGET``; the aim of the phases after, fsw[F_DIVERT], with it).
+    Returns the mode."""
     mode = int(fsw[F_MODE])
     if meas[M_LEG] > 0.5 and mode != MODE_TOUCHDOWN:
         enter_mode(fsw, fp, MODE_TOUCHDOWN, t, events, n_events)
@@ -248,4 +253,11 @@ def monitor(fsw, fp, meas, t, events, n_events):
     if fsw[F_PROP] <= fp[FP_RESERVE] and fsw[F_PROP_LOW_SEEN] == 0.0:
         fsw[F_PROP_LOW_SEEN] = 1.0
         log_event(events, n_events, t, EV_PROP_LOW, fsw[F_PROP])
+    if (mode == MODE_APPROACH and fsw[F_RETARGET_SEEN] == 0.0
+            and 0.0 < fsw[F_TGO] <= fp[FP_RETARGET]):
+        fsw[F_RETARGET_SEEN] = 1.0
+        fsw[F_DIVERT] += fp[FP_RETARGET + 1]
+        fsw[F_DIVERT + 1] += fp[FP_RETARGET + 2]
+        log_event(events, n_events, t, EV_RETARGET,
+                  math.sqrt(fp[FP_RETARGET + 1] ** 2 + fp[FP_RETARGET + 2] ** 2))
     return mode

@@ -45,11 +45,13 @@ from touchdown.core.layout import (
     C_TICK,
     EG_BAND,
     EG_THROTTLE_MIN,
+    F_DIVERT,
     F_GUID_DCM,
     F_MODE,
     F_PROFILE,
     F_PROFILE_ACC,
     F_PROP,
+    F_RETARGET_SEEN,
     F_X,
     FP_APPR_TGT,
     FP_DRY,
@@ -77,7 +79,6 @@ GLIDE_SLOPE_DEG = 15.0  # ASSUMPTION: above a 15° cone from the approach's end 
 POINTING_MAX_DEG = 90.0  # the thrust never points down
 STEP_S = 1.0  # s, the profile's step (longer when the time of flight needs more steps)
 LAST_SOLVE_S = 5.0  # s before the arrival after which the last profile is flown out
-WATCH_S = 1.0  # s, how often the flight is looked at before the approach
 LATER_S = (0.0, 2.0, 5.0)  # s, arrivals tried when the planned one is out of reach
 LONGEST_S = PROFILE_STEPS * STEP_S  # s, the longest time of flight searched
 # solver axes (x up, y downrange, z crossrange) from the guidance frame's (down, cross, up)
@@ -101,7 +102,8 @@ def approach_problem(fsw: np.ndarray, fp: np.ndarray, t: float) -> Problem:
     if band_hi > band_lo:  # below a forbidden band (the thrusters, if any, above it)
         top = min(top, band_lo * full_main + full_thr)
     flow = share * group_mass_flow(main, 1.0) + group_mass_flow(thrusters, 1.0)
-    target = fp[FP_APPR_TGT:FP_APPR_TGT + 6]  # its position and velocity
+    target = fp[FP_APPR_TGT:FP_APPR_TGT + 6].copy()  # its position and velocity, moved to
+    target[:2] += fsw[F_DIVERT:F_DIVERT + 2]  # the aim (a landing area's, a late retarget's)
     radius = float(np.linalg.norm(fsw[F_X:F_X + 3]))
     return Problem(
         wet_mass_kg=float(fp[FP_DRY] + max(fsw[F_PROP], 0.0)),
@@ -140,6 +142,7 @@ class Optimiser:
     arrival_s: float = math.nan  # the arrival time the first solve chose
     next_s: float = math.nan  # the time of the next solve
     fallback_s: float = math.nan  # when the approach went back to its polynomial, if it did
+    retarget_s: float = math.nan  # when it solved for a target moved late, if it did
     t_s: list[float] = dataclasses.field(default_factory=list)
     status: list[str] = dataclasses.field(default_factory=list)
     wall_s: list[float] = dataclasses.field(default_factory=list)
@@ -154,14 +157,17 @@ class Optimiser:
     def next_tick(self, fsw: np.ndarray, fp: np.ndarray, clock: np.ndarray,
                   until: int) -> int:
         """Solve if one is due now; the tick (at most ``until``) to fly on to before the next
-        look: the next cycle during the approach, else a ``WATCH_S`` later."""
+        look: the next cycle's start. Solves happen at cycles' starts only, so a flight does not
+        depend on where its chunks end (``until``: a live flight's, a campaign's)."""
         tick, cycle = int(clock[C_TICK]), int(clock[C_CYCLE])
-        approach = int(fsw[F_MODE]) == MODE_APPROACH
+        approach = int(fsw[F_MODE]) == MODE_APPROACH and tick % cycle == 0
         t_est = (tick - cycle) * TICK_S  # the estimate is the last cycle's
+        if approach and fsw[F_RETARGET_SEEN] > 0.0 and math.isnan(self.retarget_s):
+            # the target moved: a new plan, its time of flight searched afresh
+            self.retarget_s, self.arrival_s, self.next_s = t_est, math.nan, t_est
         if approach and not t_est < self.next_s:
             self.solve(fsw, fp, t_est)
-        step = cycle if approach else max(cycle, round(WATCH_S / TICK_S) // cycle * cycle)
-        return min(until, (tick // step + 1) * step)
+        return min(until, (tick // cycle + 1) * cycle)
 
     def solve(self, fsw: np.ndarray, fp: np.ndarray, t: float) -> None:
         """Solve from the estimate at t (s) and load the profile when solved."""
