@@ -208,7 +208,7 @@ def test_event_constants_name_the_right_events():
         "EV_RELIT": "engine_relit", "EV_COMMAND": "command_received",
         "EV_IMU_SWITCH": "imu_switched", "EV_IMU_LOST": "imu_lost",
         "EV_PROGRAM_ALARM": "program_alarm", "EV_COMMAND_DONE": "command_executed",
-        "EV_COMMAND_REJECTED": "command_rejected",
+        "EV_COMMAND_REJECTED": "command_rejected", "EV_RETARGET": "retarget",
     }
     defined = {k for k, v in vars(st).items() if k.startswith("EV_") and isinstance(v, int)}
     assert defined == set(expected)

@@ -108,3 +108,25 @@ def test_target_reached_at_the_final_velocity_given(mars: Problem,
     assert abs(s.position_m[-1, 0]) < 1e-6
     assert np.abs(s.velocity_mps[-1] - [-30.0, 0.0, 0.0]).max() < 1e-6
     assert s.propellant_kg < rest.propellant_kg - 1.0
+
+
+def test_first_stage_stands_when_the_second_fails(mars: Problem,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second stage the solver calls infeasible (its tolerance, on a landing error of
+    hundreds of metres) leaves the first stage's trajectory, not none."""
+    import touchdown.lcvx.solve as lcvx
+
+    real = lcvx.solve_fixed
+
+    def no_second(p: Problem, tf: float, objective: str,
+                  max_error_m: float | None = None) -> Solution:
+        out = real(p, tf, objective, max_error_m)
+        return Solution("infeasible", objective, tf, out.solve_time_s) if (
+            objective == "min_fuel") else out
+
+    monkeypatch.setattr(lcvx, "solve_fixed", no_second)
+    far = dataclasses.replace(mars, position_m=np.array([1500.0, 0.0, 6000.0]),
+                              time_of_flight_s=80.0)
+    s = lcvx.solve(far)
+    assert s.solved and s.objective == "min_landing_error" and s.landing_error_m > 100.0
+    assert s.solves == 2

@@ -10,6 +10,7 @@ import pytest
 
 from touchdown.campaign.dispersions import campaign_file_for, load_campaign
 from touchdown.campaign.runner import fly_samples
+from touchdown.campaign.table import aim_miss_estimate
 from touchdown.core import layout as st
 from touchdown.moon.dem_tiles import data_dir
 from touchdown.scenario import Scenario, resolve
@@ -134,3 +135,22 @@ def test_a_campaign_sample_flies_as_its_rerun_with_the_downlink_does() -> None:
     assert flight.arrays.world[st.W_PROP] == row["propellant_remaining_kg"]
     assert next(e["time_s"] for e in flight.events
                 if e["name"] == "retarget") == pytest.approx(row["retarget_s"], abs=1e-3)
+
+
+def test_a_late_retarget_is_flown_to_by_both_guidances() -> None:
+    """chandrayaan-3-divert moves the aim 500 m across 60 s before the hover: the polynomial
+    and the optimiser (a new plan, its time of flight searched at once) both land near the
+    moved aim, as the flight software knows its position."""
+    for name in ("chandrayaan-3-divert", "chandrayaan-3-optimal-divert"):
+        stepper = Stepper(Scenario.from_toml(resolve(name)), 0)
+        while not stepper.done:
+            stepper.advance(stepper.end_tick)
+        f, a, solves = stepper.flight(), stepper.arrays, stepper.optimiser
+        moved = [e for e in f.events if e["name"] == "retarget"]
+        assert f.outcome == "landed" and len(moved) == 1 and moved[0]["value"] == 500.0
+        assert aim_miss_estimate(a.fsw, a.fsw_params, a.world[st.W_T]) < 100.0  # m: 73, 8
+        if solves is not None:  # a solve at the retarget's cycle, and re-solves after it
+            assert solves.retarget_s == pytest.approx(moved[0]["time_s"], abs=0.1 + 1e-6)
+            after = [s for t, s in zip(solves.t_s, solves.status, strict=True)
+                     if t >= solves.retarget_s]
+            assert len(after) > 3 and after[0].startswith("optimal")

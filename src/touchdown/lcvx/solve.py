@@ -237,7 +237,9 @@ def search_time(p: Problem, objective: str, max_error_m: float | None = None,
 def solve(p: Problem) -> Solution:
     """The problem's objective: ``min_landing_error`` (problem 3), or ``min_fuel``: the least
     landing error first, then the least propellant landing within it (Blackmore 2010). With
-    the time of flight given it is kept; else each stage searches its own."""
+    the time of flight given it is kept; else each stage searches its own. When the second
+    stage fails where the first landed (the solver's tolerance on a landing error of hundreds
+    of metres), the first stage's trajectory stands: it lands as near, on more propellant."""
     if p.time_of_flight_s is not None:
         first = solve_fixed(p, p.time_of_flight_s, "min_landing_error")
     else:
@@ -249,7 +251,8 @@ def solve(p: Problem) -> Solution:
         second = solve_fixed(p, p.time_of_flight_s, "min_fuel", first.landing_error_m)
     else:
         second = search_time(p, "min_fuel", first.landing_error_m, first.time_of_flight_s)
-    second.solves += first.solves
-    second.solve_time_s += first.solve_time_s
-    second.solver_time_s += first.solver_time_s
-    return second
+    best = second if second.solved else first
+    best.solves = first.solves + second.solves
+    best.solve_time_s = first.solve_time_s + second.solve_time_s
+    best.solver_time_s = first.solver_time_s + second.solver_time_s
+    return best
