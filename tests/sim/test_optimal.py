@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from touchdown.campaign.dispersions import campaign_file_for, load_campaign
@@ -45,9 +46,9 @@ def test_optimal_approach_lands_on_less_propellant(flown) -> None:
     polynomial, optimal, solves = flown
     assert polynomial.outcome == optimal.outcome == "landed"
     saved = approach_propellant(polynomial) - approach_propellant(optimal)
-    assert saved > 5.0  # kg: 115.7 -> 106.2 on seed 0
+    assert saved > 2.0  # kg: 115.7 -> 112.4 on seed 0
     # re-solved through the approach at its rate, the first at its start, each solved but
-    # perhaps the last: an arrival out of reach hands the rest to the polynomial
+    # perhaps the last: where no plan is in reach the polynomial flies the rest
     assert len(solves.t_s) > 20
     assert all(s.startswith("optimal") for s in solves.status[:-1])
     if solves.status[-1] == "infeasible":  # late: the profile flew most of the approach
@@ -115,8 +116,8 @@ def test_m1_plans_on_its_fixed_engine_and_thrusters_to_its_vertical_gate() -> No
     assert left[1] > left[0] + 0.5  # kg: 16.6 -> 17.7 on seed 0
     solves = stepper.optimiser
     assert solves is not None and all(s.startswith("optimal") for s in solves.status[:-1])
-    # the profile flew most of the approach (on seed 0 the re-solve at 16 s to go found the
-    # arrival out of reach: the polynomial flew the rest)
+    # the profile flew most of the approach (all of it on seed 0: the polynomial flies the
+    # rest only where no plan is in reach)
     end = solves.fallback_s if math.isfinite(solves.fallback_s) else solves.arrival_s
     assert end - solves.t_s[0] > 0.7 * 60.0
 
@@ -154,3 +155,17 @@ def test_a_late_retarget_is_flown_to_by_both_guidances() -> None:
             after = [s for t, s in zip(solves.t_s, solves.status, strict=True)
                      if t >= solves.retarget_s]
             assert len(after) > 3 and after[0].startswith("optimal")
+
+
+def test_divert_figure_draws_both_campaigns(tmp_path) -> None:
+    from touchdown.plots.guidance import RETARGET, divert_comparison
+
+    rng = np.random.default_rng(0)
+    rows = pd.DataFrame({RETARGET[0]: rng.uniform(-1e3, 1e3, 12),
+                         RETARGET[1]: rng.uniform(-1e3, 1e3, 12),
+                         "outcome": ["landed"] * 11 + ["crashed"],
+                         "propellant_remaining_kg": rng.uniform(50, 100, 12),
+                         "aim_miss_estimate_m": rng.uniform(0, 300, 12)})
+    out = divert_comparison({"polynomial": rows, "optimiser": rows.iloc[::-1]}, "divert",
+                            tmp_path / "d.png")
+    assert out.stat().st_size > 10_000

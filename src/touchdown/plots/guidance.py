@@ -1,6 +1,7 @@
 """Guidance figures (shell): a solved powered-descent problem (the path against the horizontal
 distance from the landing point with the glide-slope cone, its apex there; the thrust against its
-bounds; the mass), and flights of one lander's approach side by side."""
+bounds; the mass), flights of one lander's approach side by side, and campaigns of a late
+retarget side by side."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from touchdown.lcvx.solve import Solution
 from touchdown.plots.png import save_png
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from touchdown.sim.run import Flight
 
-__all__ = ["approach_comparison", "solution_figure"]
+__all__ = ["approach_comparison", "divert_comparison", "solution_figure"]
+RETARGET = ("guidance.retarget_m[0]", "guidance.retarget_m[1]")  # the campaign's columns
 
 
 def solution_figure(p: Problem, s: Solution, path: Path) -> Path:
@@ -96,6 +100,35 @@ def approach_comparison(flights: dict[str, Flight], title: str, path: Path) -> P
     ax_prop.set_xlabel("time from the approach's start (s)")
     ax_prop.set_ylabel("propellant burnt since (kg)")
     for ax in (ax_path, ax_thrust, ax_prop):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=11)
+    return save_png(fig, path)
+
+
+def divert_comparison(campaigns: dict[str, pd.DataFrame], title: str, path: Path) -> Path:
+    """Campaigns of one lander with a late retarget drawn (``guidance.retarget_m``), side by
+    side: the propellant left against how far the aim moved back or ahead (downrange), and the
+    miss from the final aim as the flight software knows it against the move's length; a
+    sample that did not land is a cross."""
+    fig = Figure(figsize=(11.0, 4.2), layout="constrained")
+    ax_prop, ax_miss = fig.subplots(1, 2)
+    for (label, rows), colour in zip(campaigns.items(), ("tab:blue", "tab:orange"),
+                                     strict=False):
+        down, cross = rows[RETARGET[0]], rows[RETARGET[1]]
+        landed = rows["outcome"] == "landed"
+        for ok, marker in ((landed, "o"), (~landed, "x")):
+            name = f"{label}: {int(ok.sum())} {'landed' if marker == 'o' else 'not'}"
+            ax_prop.scatter(down[ok], rows["propellant_remaining_kg"][ok], s=18,
+                            marker=marker, color=colour, label=name)
+            ax_miss.scatter(np.hypot(down[ok], cross[ok]), rows["aim_miss_estimate_m"][ok],
+                            s=18, marker=marker, color=colour, label=name)
+    ax_prop.axvline(0.0, color="0.5", lw=0.8)
+    ax_prop.set_xlabel("retarget downrange (m; < 0: back against the flight)")
+    ax_prop.set_ylabel("propellant left at contact (kg)")
+    ax_miss.set_xlabel("retarget distance (m)")
+    ax_miss.set_ylabel("miss from the final aim, estimated (m)")
+    for ax in (ax_prop, ax_miss):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title, fontsize=11)

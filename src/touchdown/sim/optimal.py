@@ -6,7 +6,8 @@ estimate, propellant estimate, engines and approach target; never the world's): 
 approach has begun, with the time of flight searched (the least propellant), then every
 ``optimal_resolve_s`` seconds to the same arrival, each from the estimate of the moment; when
 that arrival is out of reach (the flight fell behind its plan), a few later ones are tried
-(``LATER_S``), and if none is in reach the approach's polynomial flies the rest (a new plan
+(``LATER_S``), then the planned arrival as near the target as it can (Blackmore's two
+stages), and if even that fails the approach's polynomial flies the rest (a new plan
 searched from there lands fewer: tried on M1-fixed, 19 of 40 samples against 40 of 40, and
 late in Vikram's approach the lowest thrust of its four engines outweighs the lightened
 lander: a plan from there is a long one, or none). When a late retarget moves the
@@ -192,6 +193,10 @@ class Optimiser:
                 if solved.solved:
                     self.arrival_s += later
                     break
+            else:  # on none exactly: the planned arrival as near as it can (two stages)
+                remaining = self.arrival_s - t
+                solved = solve(dataclasses.replace(problem, time_of_flight_s=remaining,
+                                                   dt_s=max(STEP_S, remaining / PROFILE_STEPS)))
         self.t_s.append(t)
         self.status.append(solved.status)
         self.wall_s.append(solved.solve_time_s)
