@@ -13,6 +13,7 @@ from touchdown.campaign.dispersions import campaign_file_for, load_campaign
 from touchdown.campaign.runner import fly_samples
 from touchdown.campaign.table import aim_miss_estimate
 from touchdown.core import layout as st
+from touchdown.lcvx.problem import Problem
 from touchdown.moon.dem_tiles import data_dir
 from touchdown.scenario import Scenario, resolve
 from touchdown.sim.optimal import Optimiser, approach_problem
@@ -30,6 +31,17 @@ def approach_propellant(f: Flight) -> float:
     m, tr = f.milestones(), f.trace
     return float(np.interp(m["high_gate"], tr["t_s"], tr["propellant_kg"])
                  - np.interp(m["hover_start"], tr["t_s"], tr["propellant_kg"]))
+
+
+def at_approach(name: str) -> tuple[Stepper, Problem]:
+    """A flight of ``name`` (seed 0) stepped into its approach, and the optimiser's problem
+    there."""
+    stepper = Stepper(Scenario.from_toml(resolve(name)), 0)
+    a = stepper.arrays
+    while int(a.fsw[st.F_MODE]) != st.MODE_APPROACH:
+        stepper.advance(int(a.clock[st.C_TICK]) + 1000)
+    t = float(a.clock[st.C_TICK]) * st.TICK_S
+    return stepper, approach_problem(a.fsw.copy(), a.fsw_params, t)
 
 
 @pytest.fixture(scope="module")
@@ -63,12 +75,9 @@ def test_optimal_approach_lands_on_less_propellant(flown) -> None:
 
 def test_optimiser_plans_from_the_estimate_not_the_truth() -> None:
     """The problem is the flight software's: the same however far the world is from it."""
-    stepper = Stepper(Scenario.from_toml(resolve("chandrayaan-3-optimal")), 0)
+    stepper, before = at_approach("chandrayaan-3-optimal")
     a = stepper.arrays
-    while int(a.fsw[st.F_MODE]) != st.MODE_APPROACH:
-        stepper.advance(int(a.clock[st.C_TICK]) + 1000)
     t = float(a.clock[st.C_TICK]) * st.TICK_S
-    before = approach_problem(a.fsw.copy(), a.fsw_params, t)
     a.world[st.W_R:st.W_R + 6] += 500.0  # the world moved: the estimate did not
     after = approach_problem(a.fsw.copy(), a.fsw_params, t)
     assert np.array_equal(before.position_m, after.position_m)
@@ -95,12 +104,8 @@ def test_m1_plans_on_its_fixed_engine_and_thrusters_to_its_vertical_gate() -> No
     """M1's main engine does not throttle: the plan's thrust runs from it alone to it and the
     pulsed thrusters together (as control allocates them), to the vertical gate passed at
     33 m/s down; flown, the approach lands on more propellant than the polynomial's."""
-    stepper = Stepper(Scenario.from_toml(resolve("hakuto-r-m1-fixed-optimal")), 0)
+    stepper, p = at_approach("hakuto-r-m1-fixed-optimal")
     a = stepper.arrays
-    while int(a.fsw[st.F_MODE]) != st.MODE_APPROACH:
-        stepper.advance(int(a.clock[st.C_TICK]) + 1000)
-    t = float(a.clock[st.C_TICK]) * st.TICK_S
-    p = approach_problem(a.fsw.copy(), a.fsw_params, t)
     main = 400.0 * (1.0 + a.fsw[st.F_THRUST_ERR])
     assert math.isclose(p.thrust_min_n, main)
     assert math.isclose(p.thrust_max_n, 0.85 * (main + 1200.0))
