@@ -55,6 +55,7 @@ from touchdown.core.layout import (
     F_PROFILE_ACC,
     F_PROP,
     F_RETARGET_SEEN,
+    F_TGO,
     F_X,
     FP_APPR_TGT,
     FP_DRY,
@@ -202,8 +203,11 @@ class Optimiser:
         self.wall_s.append(solved.solve_time_s)
         self.propellant_kg.append(solved.propellant_kg)
         if not solved.solved:  # out of reach: the approach's polynomial flies the rest (a plan
-            # from here would be a long one, or none); no more solves
+            # from here would be a long one, or none); no more solves. It takes its own time
+            # to go (the downrange cubic's, as braking does, from a countdown at 0), not what
+            # is left of a plan that, braking late, leaves too little for an even stop.
             fsw[F_PROFILE + 2] = 0.0
+            fsw[F_TGO] = 0.0
             self.fallback_s = t
             self.next_s = math.inf
             return
