@@ -49,19 +49,14 @@ def _first(events: np.ndarray, n: int, code: int) -> tuple[float, float]:
             else (math.nan, math.nan))
 
 
-def aim_en(fsw: np.ndarray, fp: np.ndarray) -> tuple[float, float]:
-    """The flight software's final aim (``F_DIVERT``: downrange, crossrange from the site, the
-    guidance frame) east and north of the site (m)."""
-    down, cross = fsw[st.F_DIVERT], fsw[st.F_DIVERT + 1]
-    s, c = math.sin(fp[st.FP_AZ]), math.cos(fp[st.FP_AZ])  # downrange (s, c), crossrange (-c, s)
-    return down * s - cross * c, down * c + cross * s
-
-
-def aim_miss_estimate(fsw: np.ndarray, fp: np.ndarray, t: float) -> float:
-    """How far from its final aim the flight software believes it is at t (s): the guidance's
-    share of the miss (navigation's is the rest)."""
+def aim_miss(fsw: np.ndarray, fp: np.ndarray, t: float, r: np.ndarray) -> float:
+    """How far position r (m, the frame of ``F_X``) lies at t (s) from the flight software's
+    final aim (``F_DIVERT``), across its guidance frame: from the estimate, the guidance's
+    share of the miss; from the truth, the whole miss."""
+    at = fsw.copy()
+    at[st.F_X:st.F_X + 3] = r
     r_g, scratch = np.zeros(3), np.zeros(3)
-    to_guidance(fsw.copy(), fp, t, r_g, scratch, np.zeros(3), np.zeros(st.GUIDANCE_FRAME.size))
+    to_guidance(at, fp, t, r_g, scratch, np.zeros(3), np.zeros(st.GUIDANCE_FRAME.size))
     return math.hypot(r_g[0] - fsw[st.F_DIVERT], r_g[1] - fsw[st.F_DIVERT + 1])
 
 
@@ -104,8 +99,8 @@ def sample_rows(ids: list[int], inputs: list[dict[str, float]], od: np.ndarray,
             "contact_lon_deg": math.degrees(td[2]),
             "miss_east_m": float(miss[0]),
             "miss_north_m": float(miss[1]),
-            "aim_miss_m": math.dist(miss, aim_en(fsw[k], fp[k])),
-            "aim_miss_estimate_m": aim_miss_estimate(fsw[k], fp[k], w[st.W_T]),
+            "aim_miss_m": aim_miss(fsw[k], fp[k], w[st.W_T], w[st.W_R:st.W_R + 3]),
+            "aim_miss_estimate_m": aim_miss(fsw[k], fp[k], w[st.W_T], fsw[k, st.F_X:st.F_X + 3]),
             "vertical_speed_mps": td[3],
             "horizontal_speed_mps": td[4],
             "tilt_deg": math.degrees(td[5]),

@@ -527,9 +527,8 @@ G_A = GUIDANCE.add("a_guid", 3, "m/s^2", "commanded total acceleration, guidance
 G_M = GUIDANCE.add("thrust_mcmf", 3, "m/s^2", "thrust acceleration, Moon-fixed")
 G_FRAME = GUIDANCE.add("frame", GUIDANCE_FRAME.size, "-", "scratch of to_guidance")
 G_TARGET = GUIDANCE.add("target", N_TARGET, "m, m/s, m/s^2, m/s^3",
-                        "the approach's target moved within the landing area")
-G_RETARGET = GUIDANCE.add("retarget", N_TARGET, "m, m/s, m/s^2, m/s^3",
-                          "the approach's target moved late (FP_RETARGET)")
+                        "the approach's target moved: within the landing area, or to the aim "
+                        "of a late retarget (FP_RETARGET)")
 
 HAZARD_SELECT = Layout("scratch.hazard_select")  # hazard.select_site
 HS_SLOPE = HAZARD_SELECT.add("slope", HAZARD_N * HAZARD_N, "rad", "each spot's slope")

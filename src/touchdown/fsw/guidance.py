@@ -65,7 +65,6 @@ from touchdown.core.layout import (
     G_G,
     G_M,
     G_R,
-    G_RETARGET,
     G_TARGET,
     G_V,
     GF_ENU,
@@ -459,7 +458,7 @@ def fly_program(program, target, fsw, fp, meas, t, dt, work):
         countdown = fsw[F_TGO] - dt if counted else 0.0
         aim = fp[target:target + N_TARGET]
         if counted and fsw[F_RETARGET_SEEN] > 0.0:  # retargeted late: to the aim, moved
-            aim = work[G_RETARGET:G_RETARGET + N_TARGET]
+            aim = work[G_TARGET:G_TARGET + N_TARGET]  # (the landing area's no longer moves)
             for i in range(N_TARGET):
                 aim[i] = fp[target + i] + (fsw[F_DIVERT + i] if i < 2 else 0.0)
         tgo = polynomial_phase(fsw, fp, t, aim, countdown, work)

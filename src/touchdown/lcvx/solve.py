@@ -2,9 +2,9 @@
 
 The problem (Açıkmeşe & Ploen 2007; Blackmore, Açıkmeşe & Scharf 2010; Açıkmeşe, Carson &
 Blackmore 2013): fly from the start to the target (height 0, at rest or at a given final
-velocity) with thrust ``T``, ``rho1 <= |T| <=
-rho2`` (a non-convex annulus), the mass falling as ``m' = -alpha |T|``. Three steps make it a
-second-order cone program whose optimum is the original problem's:
+velocity) with thrust ``T``, ``rho1 <= |T| <= rho2`` (a non-convex annulus), the mass falling as
+``m' = -alpha |T|``. Three steps make it a second-order cone program whose optimum is the
+original problem's:
 
 - a slack ``Gamma >= |T|`` takes the place of ``|T|`` in the bounds and the mass flow; the
   papers prove that at the optimum ``|T| = Gamma`` (the relaxation is lossless), which

@@ -19,16 +19,17 @@ polynomial. The solver runs between compiled chunks, at a cycle's start, as a ba
 of the flight computer would; a flight is the same for the same seed, however it is chunked.
 
 The problem, in the papers' axes (x up, the target at the origin): the approach target (the
-hover point, or a gate passed at its velocity: M1's vertical gate) is the origin; gravity is
-the point mass's at the lander's radius, along the guidance frame's down; the Moon's rotation
-in the frame; the thrust as control allocates it: from the lit main engines' lowest throttle
-(a fixed-thrust engine's full thrust) to ``THRUST_MARGIN`` of the main engines' and pulsed
-thrusters' full thrust together (the margin is the authority the re-solves correct dispersions
-with), or up to the lower edge of a forbidden throttle band (Apollo's: a cone program has one
-interval, and the band's upper side is the full thrust the throttle logic holds); the mass
-flow per newton at full thrust (M1's thrusters' lower Isp then counts for their share of it,
-which overstates the flow of a plan on the main engine alone by ~7 %: the re-solves start from
-the flight software's propellant estimate each time).
+hover point, or a gate passed at its velocity: M1's vertical gate) is the origin; gravity is the
+point mass's at the lander's radius, along the guidance frame's down; the Moon's rotation in the
+frame; the thrust as control allocates it: from the lit main engines' lowest throttle (a
+fixed-thrust engine's full thrust) to ``THRUST_MARGIN`` of the main engines' and pulsed
+thrusters' full thrust together (a reserve every plan, re-solves too, leaves above its thrust
+for the throttle and for the polynomial that may take over), or up to the lower edge of a
+forbidden throttle band (Apollo's: a cone program has one interval, and the band's upper side is
+the full thrust the throttle logic holds); the mass flow per newton at full thrust (M1's
+thrusters' lower Isp then counts for their share of it, which overstates the flow of a plan on
+the main engine alone by ~7 %: the re-solves start from the flight software's propellant
+estimate each time).
 
 ``sim.run.Stepper`` (every single flight: ``touchdown fly``, live, downlink) flies a scenario's
 optimiser through ``fly_until``; a campaign flies such samples one by one the same way.
@@ -164,12 +165,12 @@ class Optimiser:
         look: the next cycle's start. Solves happen at cycles' starts only, so a flight does not
         depend on where its chunks end (``until``: a live flight's, a campaign's)."""
         tick, cycle = int(clock[C_TICK]), int(clock[C_CYCLE])
-        approach = int(fsw[F_MODE]) == MODE_APPROACH and tick % cycle == 0
+        looking = int(fsw[F_MODE]) == MODE_APPROACH and tick % cycle == 0
         t_est = (tick - cycle) * TICK_S  # the estimate is the last cycle's
-        if approach and fsw[F_RETARGET_SEEN] > 0.0 and math.isnan(self.retarget_s):
+        if looking and fsw[F_RETARGET_SEEN] > 0.0 and math.isnan(self.retarget_s):
             # the target moved: a new plan, its time of flight searched afresh
             self.retarget_s, self.arrival_s, self.next_s = t_est, math.nan, t_est
-        if approach and not t_est < self.next_s:
+        if looking and not t_est < self.next_s:
             self.solve(fsw, fp, t_est)
         return min(until, (tick // cycle + 1) * cycle)
 
