@@ -498,7 +498,11 @@ DECLARATIONS: tuple[Param | NotParam, ...] = (
           si=math.radians),
     other("guidance.optimal_resolve_s", "float", 0.0, 600.0,
           "seconds between the onboard optimiser's solves of the approach (0: the approach "
-          "flies its polynomial)", "sim/optimal.py: fly_optimal", default=0.0),
+          "flies its polynomial)", "sim/optimal.py: Optimiser", default=0.0),
+    other("guidance.optimal_glide_slope_deg", "float", 0.0, 89.0,
+          "deg above the horizontal: the cone from the approach's end that the onboard "
+          "optimiser's plans stay above (ASSUMPTION: 15°, clear of the ground the plan does "
+          "not see)", "sim/optimal.py: Optimiser", default=15.0),
     param("guidance.ignition_search_tgo_s", "float", 1.0, 86400.0,
           "braking time to go (s) below which ignition is searched for",
           fsw=st.FP_IGN_TGO_MAX, default=3000.0),

@@ -428,3 +428,53 @@ def test_a_landing_area_moves_the_approach_target_to_an_even_stop(area, v, expec
         assert a[0] < -vel[0] / tgo  # held short: it must brake harder than evenly
     else:
         assert a[:2] == pytest.approx(-vel[:2] / tgo)
+
+
+# ---------------------------------------------------------------- the optimiser's profile
+
+
+def test_a_profile_is_flown_with_a_pull_toward_its_plan_within_its_reserve(work):
+    """``profile_phase``: on its planned state, the plan's own thrust acceleration; behind the
+    plan, the tracking loop's pull (PROFILE_KP, PROFILE_KV) on top; far behind, that pull cut
+    to the reserve the plan left. The planned state between nodes is Hermite's cubic, exact
+    for the constant acceleration the nodes here follow."""
+    from touchdown.fsw.guidance import PROFILE_KP, PROFILE_KV, profile_phase
+
+    fp = params(azimuth=math.radians(30.0))
+    t, step, n, reserve = 3600.0, 2.0, 3, 0.5
+    lat, lon, h = fp[st.FP_SITE:st.FP_SITE + 3]
+    axes = naive.site_axes(lat, lon, fp[st.FP_AZ])
+    r_site = naive.site_position(lat, lon, h)
+    c, s = math.cos(OMEGA * t), math.sin(OMEGA * t)
+    turn = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])  # mcmf -> mci
+    omega = np.array([0.0, 0.0, OMEGA])
+    acc = np.array([0.3, -0.1, 1.4])  # m/s^2, the plan's thrust, guidance frame
+    net = np.array([0.4, 0.2, -0.5])  # m/s^2, the plan's path: a constant acceleration
+    r0, v0, t0 = np.array([-3000.0, 40.0, 900.0]), np.array([60.0, -1.0, -20.0]), t - 3.0
+
+    def planned(tau):
+        return r0 + v0 * tau + 0.5 * net * tau * tau, v0 + net * tau
+
+    def fly(r_g, v_g):
+        fsw = np.zeros(st.N_FSW)
+        fsw[st.F_PROFILE:st.F_PROFILE + 4] = (t0, step, n, reserve)
+        for k in range(n + 1):
+            at = st.F_PROFILE_ACC + st.N_PROFILE_STEP * k
+            fsw[at:at + 3] = acc
+            fsw[at + 3:at + 6], fsw[at + 6:at + 9] = planned(k * step)
+        r_m = r_site + axes.T @ r_g
+        fsw[st.F_X:st.F_X + 3] = turn @ r_m
+        fsw[st.F_X + 3:st.F_X + 6] = turn @ (axes.T @ v_g + np.cross(omega, r_m))
+        tgo = profile_phase(fsw, fp, t, work())
+        assert tgo == pytest.approx(t0 + n * step - t)
+        return axes @ turn.T @ fsw[st.F_THRUST_ACC:st.F_THRUST_ACC + 3]  # guidance frame
+
+    r_p, v_p = planned(t - t0)  # mid-step: the cubic's, not a straight line's
+    assert_allclose(fly(r_p, v_p), acc, atol=1e-9)
+    off_r, off_v = np.array([-4.0, 2.0, 1.0]), np.array([0.5, 0.0, -0.2])
+    pull = -PROFILE_KP * off_r - PROFILE_KV * off_v
+    assert np.linalg.norm(pull) < reserve
+    assert_allclose(fly(r_p + off_r, v_p + off_v), acc + pull, atol=1e-9)
+    far = fly(r_p + 100 * off_r, v_p)  # a navigation fix's jump: the reserve, no more
+    assert np.linalg.norm(far - acc) == pytest.approx(reserve)
+    assert_allclose((far - acc) / reserve, -off_r / np.linalg.norm(off_r), atol=1e-9)

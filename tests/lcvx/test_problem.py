@@ -88,3 +88,13 @@ def test_unreadable_files(tmp_path: Path) -> None:
     broken.write_text("[vehicle\nwet_mass_kg = 1")
     with pytest.raises(ScenarioError, match="not valid TOML"):
         load_problem(broken)
+
+
+@pytest.mark.parametrize("key", ["pointing_final_max_deg", "pointing_rate_deg_s"])
+def test_the_end_pointing_limit_and_its_rate_come_together(key: str) -> None:
+    with pytest.raises(ScenarioError, match=r"pointing_rate_deg_s.*give both"):
+        problem_from_dict(changed("constraints", key, 5.0))
+    both = changed("constraints", "pointing_final_max_deg", 20.0)
+    both["constraints"]["pointing_rate_deg_s"] = 5.0
+    p = problem_from_dict(both)
+    assert (p.pointing_final_max_deg, p.pointing_rate_deg_s) == (20.0, 5.0)

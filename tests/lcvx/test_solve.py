@@ -130,3 +130,27 @@ def test_first_stage_stands_when_the_second_fails(mars: Problem,
     s = lcvx.solve(far)
     assert s.solved and s.objective == "min_landing_error" and s.landing_error_m > 100.0
     assert s.solves == 2
+
+
+def test_thrust_ends_upright_within_a_limit_that_opens_back_in_time(mars: Problem) -> None:
+    """pointing_final_max_deg and pointing_rate_deg_s: the last step's thrust within the end's
+    limit, each step's within it plus the rate times the time from the step's end to the end
+    (an attitude that can slew upright in time); the free solution breaks it, the limited
+    one pays for it in propellant, and the relaxation stays tight (the 2007 example with 200 kg
+    more propellant, over 90 s)."""
+    final, rate, tf = 20.0, 5.0, 90.0
+    free_p = dataclasses.replace(mars, wet_mass_kg=mars.wet_mass_kg + 200.0)
+    limited_p = dataclasses.replace(free_p, pointing_final_max_deg=final, pointing_rate_deg_s=rate)
+    free, limited = (solve_fixed(q, tf, "min_fuel", 0.0) for q in (free_p, limited_p))
+    assert free.solved and limited.solved
+
+    def tilt(sol: Solution) -> np.ndarray:
+        t = sol.thrust_n
+        return np.degrees(np.arccos(t[:, 0] / np.linalg.norm(t, axis=1)))
+
+    allowed = final + rate * (tf - limited.t_s[1:])
+    assert np.all(tilt(limited) <= allowed + 1e-3)
+    assert tilt(limited)[-1] <= final + 1e-3
+    assert np.any(tilt(free) > allowed + 10.0)  # the constraint binds on this problem
+    assert limited.propellant_kg > free.propellant_kg
+    assert limited.relaxation_gap() < 1e-5

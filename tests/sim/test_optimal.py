@@ -41,7 +41,14 @@ def at_approach(name: str) -> tuple[Stepper, Problem]:
     while int(a.fsw[st.F_MODE]) != st.MODE_APPROACH:
         stepper.advance(int(a.clock[st.C_TICK]) + 1000)
     t = float(a.clock[st.C_TICK]) * st.TICK_S
-    return stepper, approach_problem(a.fsw.copy(), a.fsw_params, t)
+    return stepper, problem_of(stepper, t)
+
+
+def problem_of(stepper: Stepper, t: float) -> Problem:
+    """The optimiser's problem from the flight software's state now, as at time t."""
+    o, a = stepper.optimiser, stepper.arrays
+    assert o is not None
+    return approach_problem(a.fsw.copy(), a.fsw_params, t, o.glide_slope_deg, o.slew_deg_s)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +86,7 @@ def test_optimiser_plans_from_the_estimate_not_the_truth() -> None:
     a = stepper.arrays
     t = float(a.clock[st.C_TICK]) * st.TICK_S
     a.world[st.W_R:st.W_R + 6] += 500.0  # the world moved: the estimate did not
-    after = approach_problem(a.fsw.copy(), a.fsw_params, t)
+    after = problem_of(stepper, t)
     assert np.array_equal(before.position_m, after.position_m)
     assert before.wet_mass_kg == after.wet_mass_kg
     learned = 1.0 + a.fsw[st.F_THRUST_ERR]  # the flight software's own thrust model
@@ -175,3 +182,27 @@ def test_divert_figure_draws_both_campaigns(tmp_path) -> None:
     out = divert_comparison({"polynomial": rows, "optimiser": rows.iloc[::-1]}, "divert",
                             tmp_path / "d.png")
     assert out.stat().st_size > 10_000
+
+
+def test_apollo_plans_below_its_band_and_hands_over_upright() -> None:
+    """The DPS throttles from 10 % to its forbidden band's 65 % edge: the plan's thrust runs from
+    10 % to 85 % of that edge (the rest for tracking), above the scenario's 8° cone, ending
+    within P66's 20° of tilt, opening at the LM's 5°/s slew; flown through its 1202 alarms, the
+    approach hands P66 an LM nearly upright, and lands on more propellant than P64's."""
+    stepper, p = at_approach("apollo-11-optimal")
+    full = 46700.0 * (1.0 + stepper.arrays.fsw[st.F_THRUST_ERR])
+    assert math.isclose(p.thrust_min_n, 0.10 * full)
+    assert math.isclose(p.thrust_max_n, 0.85 * 0.65 * full)
+    assert (p.glide_slope_deg, p.pointing_final_max_deg, p.pointing_rate_deg_s) == pytest.approx(
+        (8.0, 20.0, 5.0))
+    while not stepper.done:
+        stepper.advance(stepper.end_tick)
+    optimal = stepper.flight()
+    polynomial = fly(Scenario.from_toml(resolve("apollo-11")), 0)
+    assert polynomial.outcome == optimal.outcome == "landed"
+    assert any(e["name"] == "computer_restart" for e in optimal.events)
+    handed = optimal.milestones()["low_gate"]
+    tilt = np.interp(handed, optimal.trace["t_s"], optimal.trace["tilt_deg"])
+    assert tilt < 20.0  # deg, P66's limit: 9.9 on seed 0 (P64's polynomial hands over at 27)
+    left = [f.arrays.world[st.W_PROP] for f in (polynomial, optimal)]
+    assert left[1] > left[0] + 50.0  # kg: 665.8 -> 830.9 on seed 0

@@ -303,14 +303,17 @@ F_TC = FSW.add("telecommands", 4, "-",
                "commands accepted, commands rejected, the last one's code, the last rejection "
                "(TC_REJECTIONS)")
 PROFILE_STEPS = 300  # steps an uploaded thrust profile holds at most
-N_PROFILE_STEP = 3  # words of one profile step: its thrust acceleration
-F_PROFILE = FSW.add("profile", 3, "s, s, -",
+N_PROFILE_STEP = 9  # words of one profile step: its thrust acceleration, then the planned
+# position and velocity at its start
+F_PROFILE = FSW.add("profile", 4, "s, s, -, m/s^2",
                     "the approach's thrust profile, solved by the onboard optimiser "
                     "(sim/optimal.py): its start time, step and steps (0: none, the approach "
-                    "flies its polynomial)")
-F_PROFILE_ACC = FSW.add("profile_acc", N_PROFILE_STEP * PROFILE_STEPS, "m/s^2",
-                        "the profile's thrust acceleration per step, guidance frame "
-                        "(downrange, crossrange, up)")
+                    "flies its polynomial), and the most its tracking may add (the thrust the "
+                    "plan leaves in reserve, per kilogram)")
+F_PROFILE_ACC = FSW.add("profile_acc", N_PROFILE_STEP * (PROFILE_STEPS + 1), "m/s^2, m, m/s",
+                        "the profile per step, guidance frame (downrange, crossrange, up): "
+                        "its thrust acceleration, the planned position from the site and "
+                        "velocity at its start (and at the end, one step more)")
 N_FSW = FSW.size
 
 # ---------------------------------------------------------------- flight-software params

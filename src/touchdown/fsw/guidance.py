@@ -397,24 +397,52 @@ def retrograde(fsw, out):
         out[i] = -v[i] / vn
 
 
-@kernel
-def profile_phase(fsw, t, work):
-    """Fly the uploaded thrust profile (``F_PROFILE``): the thrust acceleration of the step
-    that holds t, from the guidance frame into fsw[F_THRUST_ACC]. Returns the time to go to
-    the profile's end (s; at most 0 once it has run out, its last step held).
+# ASSUMPTION: the profile's tracking loop, critically damped at 0.2 rad/s (a 5 s time
+# constant: about one re-solve's interval, and slow beside the attitude loop, whose slews of
+# a few degrees a second it must not outrun)
+PROFILE_KP = 0.04  # 1/s^2, on the position's departure from the plan
+PROFILE_KV = 0.4  # 1/s, on the velocity's
 
-    No pull toward the profile's planned states between its re-solves: the plan was made from
-    the estimate of its moment, which navigation keeps correcting (tens of metres in the
-    approach's first seconds), and a pull back to it would fly the old estimate's errors; the
-    re-solves, each from the estimate of its moment, are the feedback."""
+
+@kernel
+def profile_phase(fsw, fp, t, work):
+    """Fly the uploaded thrust profile (``F_PROFILE``): the planned thrust acceleration of the
+    step that holds t, plus a pull toward the plan's position and velocity at t (interpolated
+    between its nodes, cubic in time; at most the plan's reserve), from the guidance frame into
+    fsw[F_THRUST_ACC]. Returns
+    the time to go to the profile's end (s; at most 0 once it has run out, its last step held,
+    its end state tracked).
+
+    The plan was made from the estimate of its moment; the pull flies it as a path to the
+    target, in the frame navigation keeps correcting, against what the plan cannot know (the
+    engines' spread, the attitude's lag, stolen cycles) until the next re-solve starts a new
+    one from the estimate of its own moment."""
     t0, step, n = fsw[F_PROFILE], fsw[F_PROFILE + 1], int(fsw[F_PROFILE + 2])
     k = min(max(int((t - t0) / step), 0), n - 1)
-    a_g, zero = work[G_A:G_A + 3], work[G_G:G_G + 3]
+    h = min(max((t - t0) / step - k, 0.0), 1.0)  # the step's share flown
+    r_g, v_g = work[G_R:G_R + 3], work[G_V:G_V + 3]
+    g_g, a_g = work[G_G:G_G + 3], work[G_A:G_A + 3]
+    c, s = to_guidance(fsw, fp, t, r_g, v_g, g_g, work[G_FRAME:G_FRAME + GF_SIZE])
+    # Hermite's cubic through the step's two nodes (exact under a constant acceleration)
+    h2, h3 = h * h, h * h * h
+    p0, m0, p1, m1 = 2 * h3 - 3 * h2 + 1, h3 - 2 * h2 + h, 3 * h2 - 2 * h3, h3 - h2
+    dp, dm0, dm1 = (6 * h2 - 6 * h) / step, 3 * h2 - 4 * h + 1, 3 * h2 - 2 * h
+    now = F_PROFILE_ACC + N_PROFILE_STEP * k
+    nxt = now + N_PROFILE_STEP
+    pull = 0.0
     for i in range(3):
-        a_g[i] = fsw[F_PROFILE_ACC + N_PROFILE_STEP * k + i]
-        zero[i] = 0.0
-    c, s = moon_turn(t, fsw[F_TURN:F_TURN + 3])
-    _thrust_from_guid(a_g, zero, fsw[F_GUID_DCM:F_GUID_DCM + 9], c, s,
+        r0, v0 = fsw[now + 3 + i], fsw[now + 6 + i]
+        r1, v1 = fsw[nxt + 3 + i], fsw[nxt + 6 + i]
+        r_plan = p0 * r0 + m0 * step * v0 + p1 * r1 + m1 * step * v1
+        v_plan = dp * (r0 - r1) + dm0 * v0 + dm1 * v1
+        a_g[i] = PROFILE_KP * (r_plan - r_g[i]) + PROFILE_KV * (v_plan - v_g[i])
+        pull += a_g[i] * a_g[i]
+    # within the reserve the plan left (a navigation fix's jump asks for more than the engines
+    # and the attitude's slew can give at once)
+    cut = min(1.0, fsw[F_PROFILE + 3] / math.sqrt(pull)) if pull > 0.0 else 1.0
+    for i in range(3):  # the total acceleration
+        a_g[i] = fsw[now + i] + cut * a_g[i] + g_g[i]
+    _thrust_from_guid(a_g, g_g, fsw[F_GUID_DCM:F_GUID_DCM + 9], c, s,
                       fsw[F_THRUST_ACC:F_THRUST_ACC + 3], work[G_M:G_M + 3])
     return t0 + n * step - t
 
@@ -450,7 +478,7 @@ def fly_program(program, target, fsw, fp, meas, t, dt, work):
         fsw[F_TGO] = 0.0
     elif program == PROGRAM_POLYNOMIAL_COUNTDOWN and fsw[F_PROFILE + 2] > 0.0:
         # the onboard optimiser's profile, once it has given one (sim/optimal.py)
-        fsw[F_TGO] = profile_phase(fsw, t, work)
+        fsw[F_TGO] = profile_phase(fsw, fp, t, work)
         command_thrust(fsw, fp, a, True)
     elif program in (PROGRAM_POLYNOMIAL, PROGRAM_POLYNOMIAL_COUNTDOWN):
         # a countdown from the approach's duration; without one (0) the cubic's time to go

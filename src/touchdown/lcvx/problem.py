@@ -21,6 +21,8 @@ The papers' conventions: x up, y and z horizontal, the target at the origin, SI 
     [constraints]               # each optional
     glide_slope_deg = 4.0       # the lander's elevation seen from the target, at least
     pointing_max_deg = 90.0     # thrust direction from vertical, at most
+    pointing_final_max_deg = 20.0   # ... at the end, and opening from there back in time
+    pointing_rate_deg_s = 5.0       # at this rate (an attitude's slew to hand over upright)
     speed_max_mps = 500.0
     [solve]
     objective = "min_fuel"      # or "min_landing_error"
@@ -75,6 +77,12 @@ FIELDS: dict[str, dict[str, tuple[str, bool, str]]] = {
                                             "target (deg, from the horizontal), in [0, 90)"),
         "pointing_max_deg": ("range", False,
                              "the largest angle of the thrust from vertical (deg), in [0, 180)"),
+        "pointing_final_max_deg": ("range", False,
+                                   "the largest angle of the thrust from vertical at the end "
+                                   "(deg), in [0, 180), with pointing_rate_deg_s"),
+        "pointing_rate_deg_s": ("positive", False,
+                                "how fast (deg/s) the end's pointing limit opens going back "
+                                "in time, > 0, with pointing_final_max_deg"),
         "speed_max_mps": ("positive", False, "the highest speed (m/s), > 0"),
     },
     "solve": {
@@ -84,7 +92,8 @@ FIELDS: dict[str, dict[str, tuple[str, bool, str]]] = {
         "dt_s": ("positive", False, "the discretisation step (s), > 0"),
     },
 }
-RANGES = {"glide_slope_deg": (0.0, 90.0), "pointing_max_deg": (0.0, 180.0)}
+RANGES = {"glide_slope_deg": (0.0, 90.0), "pointing_max_deg": (0.0, 180.0),
+          "pointing_final_max_deg": (0.0, 180.0)}
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,8 @@ class Problem:
     final_velocity_mps: np.ndarray = dataclass_field(default_factory=lambda: np.zeros(3))
     glide_slope_deg: float | None = None
     pointing_max_deg: float | None = None
+    pointing_final_max_deg: float | None = None  # with pointing_rate_deg_s: the limit at the
+    pointing_rate_deg_s: float | None = None  # end, opening at the rate going back in time
     speed_max_mps: float | None = None
     objective: str = "min_fuel"
     time_of_flight_s: float | None = None
@@ -199,6 +210,11 @@ def _check_together(p: Problem, path: str | Path) -> None:
     if p.position_m[0] <= 0.0:
         raise ScenarioError(path, "initial.position_m", "starts at or below the target's height",
                             "give x (up) above 0: the target is at the origin")
+    if (p.pointing_final_max_deg is None) != (p.pointing_rate_deg_s is None):
+        raise ScenarioError(path, "constraints.pointing_final_max_deg",
+                            "is given without constraints.pointing_rate_deg_s, or the other "
+                            "way round", "give both (the end's limit and how fast it opens "
+                            "going back in time), or neither")
     if p.time_of_flight_s is not None and p.time_of_flight_s < 2 * p.dt_s:
         raise ScenarioError(path, "solve.time_of_flight_s", "is shorter than two steps",
                             "give a time of flight of at least 2 dt_s, or a smaller dt_s")

@@ -158,8 +158,13 @@ def solve_fixed(p: Problem, tf: float, objective: str,
         across = x[:n, 1:3] - cp.reshape(x[n, 1:3], (1, 2), order="C")
         cons.append(math.tan(math.radians(p.glide_slope_deg)) * cp.norm(across, axis=1)
                     <= x[:n, 0])
-    if p.pointing_max_deg is not None:
-        cons.append(u[:, 0] >= math.cos(math.radians(p.pointing_max_deg)) * sigma)
+    limit = np.full(n, 180.0 if p.pointing_max_deg is None else p.pointing_max_deg)
+    if p.pointing_final_max_deg is not None and p.pointing_rate_deg_s is not None:
+        # reachable at the slew rate: at most the end's limit plus the rate times the time
+        # from the step's end to the end
+        limit = np.minimum(limit, p.pointing_final_max_deg + p.pointing_rate_deg_s * (tf - t[1:]))
+    if np.any(limit < 180.0):
+        cons.append(u[:, 0] >= cp.multiply(np.cos(np.radians(limit)), sigma))
     if p.speed_max_mps is not None:
         cons.append(cp.norm(x[:, 3:6], axis=1) <= p.speed_max_mps)
     miss = cp.norm(x[n, 1:3])
