@@ -66,6 +66,7 @@ def test_a_live_landing_shows_values_plots_the_rejection_alarm_and_loss_of_signa
         switch_to_mission_elapsed_time(page)
         wait_for_track(page)
         page.screenshot(path=SHOTS / "landing-archive-met.png")
+        read_the_timeline(page, live.user)
     assert errors == [] and outside == []
     page.close()
 
@@ -227,6 +228,27 @@ def parse_met(text: str) -> float | None:
         return None
     s = int(m[2]) * 60 + float(m[3])
     return -s if m[1] == "-" else s
+
+
+def read_the_timeline(page, operator: str) -> None:
+    """The Timeline (beside the Landing display) lists the range finder's rejection with its
+    innovation, the loss of signal and the operator's acknowledgement after it, in that order;
+    from warning up, only alarms and the loss are left."""
+    page.goto(page.url.split("#")[0] + "#/browse/touchdown:root/touchdown:timeline"
+              "?hideInspector=true")
+    rows = page.locator(".td-timeline tbody tr")
+    wait_for(lambda: rows.count() > 20, 20, "the timeline's rows")
+    text = page.locator(".td-timeline tbody").inner_text()
+    assert re.search(r"lrf_rejected: 1,2\d\d \(innovation", text), text[:2000]
+    assert f"{operator} (operator)" in text and f"acknowledged by {operator}" in text
+    order = [text.index(s) for s in ("lrf_rejected", "loss of signal", f"{operator} (operator)")]
+    assert order == sorted(order)
+    page.screenshot(path=SHOTS / "timeline-archive.png")
+    everything = rows.count()
+    page.locator(".td-timeline-filters select").select_option("warning")
+    wait_for(lambda: 0 < rows.count() < everything, 10, "the timeline filtered")
+    kinds = set(page.locator(".td-timeline tbody td:nth-child(3)").all_inner_texts())
+    assert kinds <= {"alarm", "link"}, kinds
 
 
 def switch_to_mission_elapsed_time(page) -> None:

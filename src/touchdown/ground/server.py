@@ -88,6 +88,7 @@ from touchdown.ground.images import add_image_routes
 from touchdown.ground.ingest import Ingest
 from touchdown.ground.junk import WINDOW_OCTETS, GarbageWindow, JunkSampler, TokenBucket
 from touchdown.ground.status import last_known_state, outcome_estimate
+from touchdown.ground.timeline import KINDS, page, timeline, to_csv
 from touchdown.ground.web import FLIGHT, LIVE, add_ui
 from touchdown.telemetry.dictionary import ALARM_SEVERITIES, SEVERITIES, Dictionary
 from touchdown.telemetry.flight_info import FlightInfo
@@ -326,6 +327,34 @@ async def estimate(request: web.Request) -> web.Response:
         "outcome": est.to_dict()})
 
 
+async def timeline_view(request: web.Request) -> web.Response:
+    """The operator's timeline (``ground.timeline``): ``kind`` (comma-separated, of
+    ``KINDS``) and ``severity`` (the least shown) filter it; pages of ``limit`` with ``next``
+    cursors (``after``), or ``format=csv``: the whole of it, exported."""
+    q = request.query
+    kinds = frozenset(k for k in q.get("kind", "").split(",") if k) or None
+    if kinds is not None and not kinds <= set(KINDS):
+        return error(400, f"kind={q['kind'][:60]!r} is not a list of kinds; give some of "
+                     f"{', '.join(KINDS)}, comma-separated")
+    severity = q.get("severity", SEVERITIES[0])
+    if severity not in SEVERITIES:
+        return error(400, f"severity={severity[:40]!r} is not a severity; give one of "
+                     f"{', '.join(SEVERITIES)}")
+    if q.get("format", "json") not in ("json", "csv"):
+        return error(400, f"format={q['format'][:20]!r} is not a format; give json or csv")
+    ingest = request.app[INGEST]
+    entries = timeline(ingest.archive, ingest.dictionary, ingest.link.los_timeout_s,
+                       request.app[CLOCK](), kinds, severity)
+    if q.get("format") == "csv":  # the export: whole
+        return web.Response(text=to_csv(entries), content_type="text/csv", headers={
+            "Content-Disposition": 'attachment; filename="timeline.csv"'})
+    try:
+        rows, nxt = page(entries, query_limit(request), _after(request))
+    except ValueError as exc:
+        return error(400, str(exc))
+    return json_response({"entries": [asdict(e) for e in rows], "next": nxt})
+
+
 _COMMANDS = ('send JSON like {"subscribe": ["nav.altitude_m"]} or {"unsubscribe": '
              '["nav.altitude_m"]}')
 
@@ -537,6 +566,7 @@ def make_app(ingest: Ingest, clock: Callable[[], float] = time.time, *,
         web.get("/api/link", link),
         web.get("/api/events", events),
         web.get("/api/estimate", estimate),
+        web.get("/api/timeline", timeline_view),
         web.get("/api/realtime", realtime),
     ])
     add_alarm_routes(app)

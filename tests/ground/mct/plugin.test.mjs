@@ -11,6 +11,11 @@ import {
   sortAlarms
 } from '../../../src/touchdown/ground/mct/plugin/alarms.js';
 import {
+  KINDS,
+  timelineCells,
+  timelineUrl
+} from '../../../src/touchdown/ground/mct/plugin/timeline.js';
+import {
   ROLES,
   argumentControl,
   argumentsText,
@@ -644,4 +649,15 @@ test('the camera: how much of an image came, and its caption', () => {
   assert.match(receivedText({ ...base, octets: null }).text, /description not received/);
   assert.equal(captionText(base),
     '#6 · T+59:00.0 · 98 % (7 of 8 strips) · estimate 46.105° N 38.200° E, 22.15 km up');
+});
+
+test('the timeline asks for what its filter shows and writes both times in T+', () => {
+  assert.equal(timelineUrl(KINDS, 'info'), '/api/timeline');
+  assert.equal(timelineUrl(['event', 'link'], 'warning', 'csv'),
+    '/api/timeline?kind=event%2Clink&severity=warning&format=csv');
+  assert.deepEqual(timelineCells({
+    t_received: 99.5, t_onboard: 94.5, kind: 'event', severity: 'info',
+    subject: 'lrf_rejected', text: 'lrf_rejected: 1,276'
+  }), ['T+01:39.5', 'T+01:34.5', 'event', 'info', 'lrf_rejected', 'lrf_rejected: 1,276']);
+  assert.equal(timelineCells({ t_received: 101, t_onboard: null })[1], '—');
 });

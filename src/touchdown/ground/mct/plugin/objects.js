@@ -6,6 +6,7 @@ import { NAMESPACE, telemetryObject, telemetryPoints } from './telemetry.js';
 export const ALARMS_TYPE = 'touchdown.alarms';
 export const LINK_TYPE = 'touchdown.link';
 export const TRACK_TYPE = 'touchdown.track';
+export const TIMELINE_TYPE = 'touchdown.timeline';
 export const COMMANDS_TYPE = 'touchdown.commands';
 export const IMAGERY_TYPE = 'touchdown.imagery';
 
@@ -184,6 +185,8 @@ export function makeObjects(flight, parameters, severities) {
     });
   }
   points.forEach((pt) => add(telemetryObject(pt)));
+  add({ identifier: id('timeline'), name: 'Timeline', type: TIMELINE_TYPE,
+    location: `${NAMESPACE}:root` });
   add({
     identifier: id('root'),
     name: `touchdown · ${flight.scenario || 'ground'}`,
@@ -192,6 +195,7 @@ export function makeObjects(flight, parameters, severities) {
     composition: [
       id('landing'),
       ...landingParts.map((o) => o.identifier),
+      id('timeline'),
       ...packets.map((p) => id(`packet.${p}`))
     ]
   });

@@ -11,6 +11,7 @@ import {
   COMMANDS_TYPE,
   IMAGERY_TYPE,
   LINK_TYPE,
+  TIMELINE_TYPE,
   TRACK_TYPE,
   installObjects,
   makeObjects
@@ -18,6 +19,7 @@ import {
 import { installSessionIndicator } from './session.js';
 import { NAMESPACE, Severities, TELEMETRY_TYPE, TelemetryProvider } from './telemetry.js';
 import { MET_KEY, MET_TIME_SYSTEM, MetTimeFormat, UTC_KEY, convertBounds } from './time.js';
+import { timelineView } from './timeline.js';
 import { installLinkIndicator, linkView, trackView } from './views.js';
 
 const CLOCK_KEY = 'touchdown.ground';
@@ -143,6 +145,7 @@ export async function startMissionControl(openmct, element) {
   openmct.types.addType(TRACK_TYPE, { name: 'Ground track', cssClass: 'icon-map' });
   openmct.types.addType(COMMANDS_TYPE, { name: 'Command panel', cssClass: 'icon-command' });
   openmct.types.addType(IMAGERY_TYPE, { name: 'Camera images', cssClass: 'icon-image' });
+  openmct.types.addType(TIMELINE_TYPE, { name: 'Timeline', cssClass: 'icon-history' });
 
   installObjects(openmct, makeObjects(flight, parameters, severities));
   const provider = new TelemetryProvider(feed, parameters, severities, epochMs);
@@ -152,6 +155,7 @@ export async function startMissionControl(openmct, element) {
   openmct.objectViews.addProvider(trackView(openmct, feed, epochMs));
   openmct.objectViews.addProvider(commandsView(feed, epochMs));
   openmct.objectViews.addProvider(imageryView(epochMs));
+  openmct.objectViews.addProvider(timelineView(severities, epochMs));
   installLinkIndicator(openmct, feed);
   installSessionIndicator(openmct, api);
 
