@@ -409,9 +409,8 @@ def profile_phase(fsw, fp, t, work):
     """Fly the uploaded thrust profile (``F_PROFILE``): the planned thrust acceleration of the
     step that holds t, plus a pull toward the plan's position and velocity at t (interpolated
     between its nodes, cubic in time; at most the plan's reserve), from the guidance frame into
-    fsw[F_THRUST_ACC]. Returns
-    the time to go to the profile's end (s; at most 0 once it has run out, its last step held,
-    its end state tracked).
+    fsw[F_THRUST_ACC]. Returns the time to go to the profile's end (s; at most 0 once it has
+    run out, its last step held, its end state tracked).
 
     The plan was made from the estimate of its moment; the pull flies it as a path to the
     target, in the frame navigation keeps correcting, against what the plan cannot know (the

@@ -137,8 +137,9 @@ def _link(archive: Archive, los_timeout_s: float, now: float) -> Iterator[Entry]
                     line.kind, f"{line.kind}{apid}: {line.detail}")
     arrivals = sorted((tr, t) for _, t, tr in archive.arrivals())
     lost = losses(arrivals, los_timeout_s, now)
-    starts = arrivals[:1] + [a for a in (next((a for a in arrivals if a[0] > los.t_declared),
-                                              None) for los in lost) if a is not None]
+    received = [tr for tr, _ in arrivals]
+    after = (bisect.bisect_right(received, los.t_los) for los in lost)  # the next packet's
+    starts = arrivals[:1] + [arrivals[k] for k in after if k < len(arrivals)]
     for tr, t in starts:  # acquisition: the first packet, and the first after each loss
         yield Entry(tr, t, "link", "info", "aos", "acquisition of signal: packets received")
     for los in lost:  # (after an acquisition at the same time: the last packet's)

@@ -153,12 +153,11 @@ def load_profile(fsw: np.ndarray, fp: np.ndarray, s: Solution, thrust_max_n: flo
                  t0: float) -> None:
     """Load a solved profile into the flight software, its first step from t0 (s): per step,
     the thrust acceleration and the planned position (from the site) and velocity at its
-    start, in the guidance frame; the end's state one step more; and the reserve above the
-    plan's thrust_max_n (N) its tracking may use (per kilogram)."""
+    start, in the guidance frame; the end's state one step more (its thrust unused); and the
+    reserve above the plan's thrust_max_n (N) its tracking may use (per kilogram)."""
     n = len(s.thrust_n)
     words = np.zeros((n + 1, N_PROFILE_STEP))  # rows: solver axes -> guidance frame
     words[:n, :3] = (s.thrust_n / s.mass_kg[:-1, None]) @ TO_SOLVER
-    words[n, :3] = words[n - 1, :3]
     words[:, 3:6] = s.position_m @ TO_SOLVER + aim(fsw, fp)[:3]
     words[:, 6:9] = s.velocity_mps @ TO_SOLVER
     fsw[F_PROFILE_ACC:F_PROFILE_ACC + words.size] = words.ravel()

@@ -655,6 +655,7 @@ test('the timeline asks for what its filter shows and writes both times in T+', 
   assert.equal(timelineUrl(KINDS, 'info'), '/api/timeline');
   assert.equal(timelineUrl(['event', 'link'], 'warning', 'csv'),
     '/api/timeline?kind=event%2Clink&severity=warning&format=csv');
+  assert.equal(timelineUrl(KINDS, 'info', 'json', 'AAB/='), '/api/timeline?after=AAB%2F%3D');
   assert.deepEqual(timelineCells({
     t_received: 99.5, t_onboard: 94.5, kind: 'event', severity: 'info',
     subject: 'lrf_rejected', text: 'lrf_rejected: 1,276'

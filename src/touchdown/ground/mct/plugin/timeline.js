@@ -10,12 +10,14 @@ import { element, view } from './views.js';
 export const KINDS = ['event', 'link', 'alarm', 'operator', 'command'];
 const POLL_MS = 2000;
 
-/** The URL of the timeline with these kinds (all of them: no filter) at `severity` or above. */
-export function timelineUrl(kinds, severity, format = 'json') {
+/** The URL of the timeline with these kinds (all of them: no filter) at `severity` or above;
+ *  `after`: the cursor of the page before (the server's `next`). */
+export function timelineUrl(kinds, severity, format = 'json', after = null) {
   const q = new URLSearchParams();
   if (kinds.length < KINDS.length) q.set('kind', kinds.join(','));
   if (severity !== 'info') q.set('severity', severity);
   if (format !== 'json') q.set('format', format);
+  if (after) q.set('after', after);
   const text = q.toString();
   return `/api/timeline${text ? `?${text}` : ''}`;
 }
@@ -67,9 +69,7 @@ export function timelineView(severities, epochMs = 0) {
         const entries = [];
         let next = null;
         do { // page after page (the server's pages: 1,000 entries)
-          const url = timelineUrl(kinds, least);
-          const got = await getJSON(next ? `${url}${url.includes('?') ? '&' : '?'}after=${
-            encodeURIComponent(next)}` : url);
+          const got = await getJSON(timelineUrl(kinds, least, 'json', next));
           entries.push(...got.entries);
           next = got.next;
         } while (next);
