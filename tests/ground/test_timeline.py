@@ -10,9 +10,10 @@ import io
 import math
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from touchdown.ground.archive import Archive
+from touchdown.ground.archive import Archive, encode_cursor
 from touchdown.ground.server import make_app
 from touchdown.ground.timeline import timeline
 
@@ -139,3 +140,6 @@ def test_pages_do_not_shift_when_later_entries_arrive() -> None:
     assert [e.text for e in second] == ["2", "3"]
     third, after = page(grown, 2, after)
     assert [e.text for e in third] == ["4", "5"] and after is None
+    for forged in ((2.0, -1.0), (2.0, math.inf), (2.0, 0.5), (math.nan, 1.0)):
+        with pytest.raises(ValueError, match="not a cursor this server gave"):
+            page(grown, 2, encode_cursor(*forged))

@@ -79,6 +79,9 @@ def page(entries: list[Entry], limit: int, after: str | None = None,
     start = 0
     if after is not None:
         t, k = decode_cursor(after, 2)
+        if not (math.isfinite(t) and 0.0 <= k < math.inf and k == int(k)):
+            raise ValueError(f"after={after!r} is not a cursor this server gave; pass the "
+                             "'next' of the previous page unchanged")
         start = bisect.bisect_left([e.t_received for e in entries], t) + int(k)
     rows = entries[start:start + limit]
     if start + limit >= len(entries):
