@@ -28,8 +28,10 @@ Lists come in pages: ``limit`` (default 1,000, at most 10,000; ``touchdown.groun
 ``after`` = the ``next`` of the page before (null: the last page). A bad ``limit``, ``start``,
 ``end``, cursor or id is a 400 naming it; an unexpected error a one-line 500 (the traceback
 goes to the log).
-- ``GET /api/estimate`` — last known state and the free-fall outcome estimate (see
-  ``touchdown.ground.status``; it rests on the lander's own estimates).
+- ``GET /api/estimate`` — last known state, the free-fall outcome estimate (see
+  ``touchdown.ground.status``) and the predicted impact point with its 95 % ellipse
+  (``touchdown.ground.impact``; ``impact_unavailable`` says why there is none). All rest on
+  the lander's own estimates.
 
 Websocket ``/api/realtime``: new parameter values, batched as
 ``{"type": "values", "values": [{"name", "t", "value", "state", "severity", "t_received"}, ...]}``
@@ -37,10 +39,11 @@ Websocket ``/api/realtime``: new parameter values, batched as
 when the status or the set of stale packets changes; the active alarms as
 ``{"type": "alarms", "active": [...]}`` when any is raised, escalated, acknowledged or cleared;
 and on a live server, the clock every 0.2 s as ``{"type": "clock", "t_ground", "rate",
-"t_onboard_now"}``. A new client first gets the link status and the active alarms. A client may
-send ``{"subscribe": [names]}`` to receive only those parameters (default: all) and
-``{"unsubscribe": [names]}``; the answer is ``{"type": "subscribed", "all", "count", "names",
-"unknown"}`` (names the dictionary does not know are refused and only counted; at most
+"t_onboard_now", "held"}`` (after loss of signal it holds at the newest onboard time
+received: ``rate`` 0, ``held`` "LOS"). A new client first gets the link status and the active
+alarms. A client may send ``{"subscribe": [names]}`` to receive only those parameters (default:
+all) and ``{"unsubscribe": [names]}``; the answer is ``{"type": "subscribed", "all", "count",
+"names", "unknown"}`` (names the dictionary does not know are refused and only counted; at most
 MAX_SUBSCRIPTIONS names), anything else an ``{"type": "error"}`` message (the connection stays).
 A message over WS_MAX_MESSAGE octets closes it (1009). A client that does not read, so that
 QUEUE_LEN messages wait for it, is closed (1013) and counted (``/api/link`` ``server``).
@@ -69,7 +72,7 @@ from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from touchdown.errors import ArchiveError
+from touchdown.errors import ArchiveError, TouchdownError
 from touchdown.ground.alarm_api import add_alarm_routes, alarms_message
 from touchdown.ground.alarms import GARBAGE
 from touchdown.ground.auth import add_auth
@@ -85,6 +88,7 @@ from touchdown.ground.http import (
     query_limit,
 )
 from touchdown.ground.images import add_image_routes
+from touchdown.ground.impact import ImpactEstimate, fixes_from_archive, impact_estimate
 from touchdown.ground.ingest import Ingest
 from touchdown.ground.junk import WINDOW_OCTETS, GarbageWindow, JunkSampler, TokenBucket
 from touchdown.ground.status import last_known_state, outcome_estimate
@@ -284,6 +288,18 @@ def onboard_now(ingest: Ingest, now: float) -> float | None:
     return link.t_onboard_last + (now - link.last_any)
 
 
+def clock_message(ingest: Ingest, now: float, rate: float) -> dict[str, Any]:
+    """The websocket's clock at ground time ``now`` (s): onboard time now, running at ``rate``;
+    after loss of signal it holds (rate 0, ``held`` "LOS") at the newest onboard time
+    received, so displays keep what was last seen rather than run on into the silence."""
+    t = onboard_now(ingest, now)
+    los = ingest.link.los
+    if t is None and los is not None:
+        return {"type": "clock", "t_ground": now, "rate": 0.0,
+                "t_onboard_now": los.t_onboard_last, "held": "LOS"}
+    return {"type": "clock", "t_ground": now, "rate": rate, "t_onboard_now": t, "held": None}
+
+
 def server_status(app: web.Application) -> dict[str, Any]:
     """The web port's own state: websocket clients now and dropped as too slow, connections
     open and refused over the cap (``/api/link`` ``server``)."""
@@ -319,12 +335,30 @@ async def estimate(request: web.Request) -> web.Response:
     los = ingest.link.update(request.app[CLOCK]())
     state = last_known_state(ingest.dictionary, ingest.archive, los)
     est = outcome_estimate(state)
+    impact, why = await _impact(ingest)
     return json_response({
         "los": None if los is None else asdict(los),
         "signal": "lost" if los is not None else "present or never acquired",
         "last_known_state": {n: {"t": t, "value": v, "state": state.states.get(n)}
                              for n, (t, v) in state.values.items()},
-        "outcome": est.to_dict()})
+        "outcome": est.to_dict(),
+        "impact": None if impact is None else impact.to_dict(),
+        "impact_unavailable": why})
+
+
+async def _impact(ingest: Ingest) -> tuple[ImpactEstimate | None, str | None]:
+    """The impact point of the last navigation state (``ground.impact``), or why there is
+    none."""
+    from touchdown.moon.dem_tiles import load_truth_terrain
+
+    fixes = fixes_from_archive(ingest.archive)
+    if not any(f.usable for f in fixes):
+        return None, "no navigation state received yet"
+    try:  # the terrain loads in a thread the first time: ingest goes on meanwhile
+        terrain = await asyncio.to_thread(load_truth_terrain)
+        return impact_estimate(fixes, terrain), None
+    except TouchdownError as exc:
+        return None, f"no terrain map for the impact point: {exc}"
 
 
 async def timeline_view(request: web.Request) -> web.Response:
@@ -498,8 +532,7 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
                 log.exception("the archive cannot be written")
             now = clock()
             if app[LIVE]:
-                _broadcast(app, {"type": "clock", "t_ground": now, "rate": app[CLOCK_RATE],
-                                 "t_onboard_now": onboard_now(ingest, now)})
+                _broadcast(app, clock_message(ingest, now, app[CLOCK_RATE]))
             status = ingest.link.status(now)
             stale = ingest.link.stale_packets(now) if status != "UNAVAIL" else []
             if (status, stale) != last_link:

@@ -9,6 +9,8 @@ server, and what the plugin asks for beyond telemetry: the flight and a terrain 
   and whether the page should follow a live clock or show the archive (``mode``).
 - ``GET /api/terrain/map`` and ``/api/terrain/map.png`` — a shaded relief map of the terrain
   around the target (the published LRO map, as operators have it) and its lat/lon box.
+- ``GET /api/terrain/globe`` and ``/api/terrain/globe.png`` — the whole Moon's relief (LOLA,
+  equirectangular, 0-360 E): the map the approach from orbit is drawn on, under the site's.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ MCT_DIR = Path(__file__).parent / "mct"  # index.html, the plugin, package.json 
 OPENMCT_ENV = "TOUCHDOWN_OPENMCT"
 MAP_HALF_WIDTH_M = 80_000.0  # m: the map spans the target +-80 km (Atlas crater and its rim)
 MAP_PIXELS = 640
+GLOBE_PIXELS_PER_DEG = 2  # the globe's map: 720 x 360 cells of 0.5 deg (15 km at the equator)
+GLOBE_RELIEF = 4.0  # its relief exaggeration: slopes over 15 km cells are gentle
 
 FLIGHT = web.AppKey("flight", FlightInfo)
 LIVE = web.AppKey("live", bool)
@@ -54,6 +58,8 @@ def add_ui(app: web.Application, flight: FlightInfo, live: bool) -> None:
     app.add_routes([web.get("/api/flight", flight_handler),
                     web.get("/api/terrain/map", terrain_map),
                     web.get("/api/terrain/map.png", terrain_map_png),
+                    web.get("/api/terrain/globe", terrain_globe),
+                    web.get("/api/terrain/globe.png", terrain_globe_png),
                     web.get("/", index),
                     web.static("/plugin", MCT_DIR / "plugin")])
     try:
@@ -117,18 +123,51 @@ def render_map(lat_deg: float, lon_deg: float, pixels: int = MAP_PIXELS) -> dict
             "png": buf.getvalue()}
 
 
-async def _map(request: web.Request) -> dict[str, Any]:
+def render_globe(per_deg: int = GLOBE_PIXELS_PER_DEG) -> dict[str, Any]:
+    """A shaded relief PNG of the whole Moon, equirectangular: rows 90 N to 90 S, columns
+    0 to 360 E (cell centres), shaded with each row's own east-west spacing."""
+    import numpy as np
+    from matplotlib import pyplot as plt
+
+    from touchdown.moon.constants import R_REF
+    from touchdown.moon.dem_tiles import load_truth_terrain
+    from touchdown.plots.terrain import hillshade
+
+    step = 1.0 / per_deg
+    lats = np.arange(-90.0 + step / 2, 90.0, step)  # south to north, as hillshade wants
+    lons = np.arange(step / 2, 360.0, step)
+    h = np.asarray(load_truth_terrain().height(lats[:, None], lons[None, :]))
+    dy = math.radians(step) * R_REF
+    dx = np.maximum(np.cos(np.radians(lats)), 0.05)[:, None] * dy  # m per column, by row
+    # relief exaggerated (cells are 15 km) and tinted by height: maria dark, highlands light
+    low, high = np.percentile(h, [1, 99])
+    tint = np.clip((h - low) / (high - low), 0.0, 1.0)
+    shade = (0.6 * hillshade(GLOBE_RELIEF * h, dx, dy) + 0.4 * tint)[::-1]  # rows north first
+    buf = io.BytesIO()
+    plt.imsave(buf, shade, cmap="gray", vmin=0.0, vmax=1.0, format="png")
+    return {"south_deg": -90.0, "north_deg": 90.0, "west_deg": 0.0, "east_deg": 360.0,
+            "source": "LRO LOLA", "png": buf.getvalue()}
+
+
+async def _cached(request: web.Request, key: str) -> dict[str, Any]:
+    """The site's map (``map``) or the globe's (``globe``), drawn once (in a thread: ingest
+    goes on meanwhile) and kept."""
     flight, cache = request.app[FLIGHT], request.app[MAP]
-    if flight.target_lat_deg is None or flight.target_lon_deg is None:
+    if key == "map" and (flight.target_lat_deg is None or flight.target_lon_deg is None):
         raise http_error(web.HTTPNotFound, "this archive does not say where the target is; "
                          "start the server with --scenario NAME")
-    if "map" not in cache:
-        try:  # the terrain tiles load and shade in a thread: ingest goes on meanwhile
-            cache["map"] = await asyncio.to_thread(render_map, flight.target_lat_deg,
-                                                   flight.target_lon_deg)
+    if key not in cache:
+        try:
+            cache[key] = await (asyncio.to_thread(render_globe) if key == "globe" else
+                                asyncio.to_thread(render_map, flight.target_lat_deg,
+                                                  flight.target_lon_deg))
         except TouchdownError as exc:
             raise http_error(web.HTTPServiceUnavailable, str(exc)) from None
-    return cache["map"]
+    return cache[key]
+
+
+async def _map(request: web.Request) -> dict[str, Any]:
+    return await _cached(request, "map")
 
 
 async def terrain_map(request: web.Request) -> web.Response:
@@ -140,5 +179,17 @@ async def terrain_map(request: web.Request) -> web.Response:
 
 async def terrain_map_png(request: web.Request) -> web.Response:
     m = await _map(request)
+    return web.Response(body=m["png"], content_type="image/png",
+                        headers={"Cache-Control": "max-age=3600"})
+
+
+async def terrain_globe(request: web.Request) -> web.Response:
+    m = await _cached(request, "globe")
+    return json_response({**{k: v for k, v in m.items() if k != "png"},
+                          "image": "/api/terrain/globe.png"})
+
+
+async def terrain_globe_png(request: web.Request) -> web.Response:
+    m = await _cached(request, "globe")
     return web.Response(body=m["png"], content_type="image/png",
                         headers={"Cache-Control": "max-age=3600"})

@@ -129,3 +129,12 @@ def tangent_plane_en(lat_deg: ArrayLike, lon_deg: ArrayLike, lat0_deg: float,
     dlon = (np.asarray(lon_deg, float) - lon0_deg + 180.0) % 360.0 - 180.0
     north = np.radians(np.asarray(lat_deg, float) - lat0_deg) * R_REF
     return np.radians(dlon) * R_REF * math.cos(math.radians(lat0_deg)), north
+
+
+def latlon_from_tangent_plane(east_m: ArrayLike, north_m: ArrayLike, lat0_deg: float,
+                              lon0_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """The inverse of ``tangent_plane_en``: (lat, lon) deg of points east and north (m) of
+    (lat0, lon0), longitudes in 0-360."""
+    lat = lat0_deg + np.degrees(np.asarray(north_m, float) / R_REF)
+    dlon = np.degrees(np.asarray(east_m, float) / (R_REF * math.cos(math.radians(lat0_deg))))
+    return lat, (lon0_deg + dlon) % 360.0

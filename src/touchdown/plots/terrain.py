@@ -14,9 +14,11 @@ SUN_AZIMUTH_DEG = 315.0   # cartographic convention: light from the north-west,
 SUN_ELEVATION_DEG = 35.0  # fairly low, as lunar relief is best read
 
 
-def hillshade(height_m: np.ndarray, dx_m: float, dy_m: float) -> np.ndarray:
-    """Lambertian shading 0..1 of a height grid (rows south to north, columns west to east)."""
-    dz_dy, dz_dx = np.gradient(height_m, dy_m, dx_m)
+def hillshade(height_m: np.ndarray, dx_m: float | np.ndarray, dy_m: float) -> np.ndarray:
+    """Lambertian shading 0..1 of a height grid (rows south to north, columns west to east);
+    ``dx_m`` may be one spacing per row (a column of them: a map in degrees of longitude)."""
+    dz_dy, dz_dx = np.gradient(height_m, dy_m, 1.0)
+    dz_dx = dz_dx / dx_m
     az, el = math.radians(SUN_AZIMUTH_DEG), math.radians(SUN_ELEVATION_DEG)
     sun = np.array([math.sin(az) * math.cos(el), math.cos(az) * math.cos(el), math.sin(el)])
     norm = np.sqrt(dz_dx**2 + dz_dy**2 + 1.0)

@@ -38,6 +38,14 @@ import {
 } from '../../../src/touchdown/ground/mct/plugin/commands.js';
 import { captionText, receivedText } from '../../../src/touchdown/ground/mct/plugin/imagery.js';
 import { GroundApi } from '../../../src/touchdown/ground/mct/plugin/feed.js';
+import { latLonText, losLines } from '../../../src/touchdown/ground/mct/plugin/los.js';
+import {
+  approachBox,
+  distanceKm,
+  edgeArrow,
+  readingKind,
+  unwrap
+} from '../../../src/touchdown/ground/mct/plugin/map.js';
 import { COMMANDS_TYPE, makeObjects } from '../../../src/touchdown/ground/mct/plugin/objects.js';
 import { sessionText } from '../../../src/touchdown/ground/mct/plugin/session.js';
 import {
@@ -661,4 +669,68 @@ test('the timeline asks for what its filter shows and writes both times in T+', 
     subject: 'lrf_rejected', text: 'lrf_rejected: 1,276'
   }), ['T+01:39.5', 'T+01:34.5', 'event', 'info', 'lrf_rejected', 'lrf_rejected: 1,276']);
   assert.equal(timelineCells({ t_received: 101, t_onboard: null })[1], '—');
+});
+
+test('the map tells rejected readings from those taken before acquisition', () => {
+  assert.equal(readingKind(null, 0, 0), null); // no reading at all
+  assert.equal(readingKind(NaN, 0, 2), null);
+  assert.equal(readingKind(19980.8, 0, 0), 'waiting'); // before the range finder acquired
+  assert.equal(readingKind(5123.0, 0, 2), 'rejected');
+  assert.equal(readingKind(5123.0, 0, 1), 'rejected');
+  assert.equal(readingKind(5123.0, 1, 1), 'accepted');
+});
+
+test('the approach box holds the whole reported track and the site, square in km', () => {
+  const site = { south_deg: 46.7, north_deg: 48.3, west_deg: 43.2, east_deg: 45.6 };
+  assert.ok(Math.abs(unwrap(224.8, 44.4) + 135.2) < 1e-9);
+  assert.ok(Math.abs(unwrap(350, 44.4) + 10) < 1e-9);
+  assert.ok(Math.abs(unwrap(-10, 200) - 350) < 1e-9);
+  const track = [[-87.9, 224.8], [-60.9, 44.8], [3.3, 44.6], [47.5, 44.4]];
+  const box = approachBox(site, track);
+  assert.ok(box.south_deg <= -60.9 && box.north_deg >= 48.3, JSON.stringify(box));
+  assert.ok(box.south_deg >= -90 && box.north_deg <= 90);
+  assert.ok(box.west_deg <= 43.2 && box.east_deg >= 45.6);
+  const mid = ((box.south_deg + box.north_deg) / 2) * Math.PI / 180;
+  const widthKm = (box.east_deg - box.west_deg) * Math.cos(mid);
+  assert.ok(Math.abs(widthKm - (box.north_deg - box.south_deg)) < 1e-9); // square
+  assert.deepEqual(approachBox(site, []).south_deg < site.south_deg, true); // a tenth more
+});
+
+test('an off-map position gets an arrow at the edge pointing at it', () => {
+  const a = edgeArrow(1000, 10, 200); // far to the east, a little north of the centre
+  assert.ok(Math.abs(a.x - 186) < 1e-9 && a.y > 90 && a.y < 100, JSON.stringify(a));
+  assert.ok(Math.abs(a.angle - Math.atan2(-90, 900)) < 1e-9);
+  const b = edgeArrow(100, -500, 200); // due north
+  assert.equal(b.x, 100);
+  assert.equal(b.y, 14);
+  assert.ok(Math.abs(distanceKm(0, 0, 0, 1) - 30.32) < 0.01);
+});
+
+test('the loss-of-signal banner: last known state, outcome and impact point, both scales', () => {
+  assert.equal(losLines({ los: null }, 0), null);
+  assert.equal(latLonText(47.50003, 44.39992), '47.5000° N, 44.3999° E');
+  assert.equal(latLonText(-12.5, 350.25), '12.5000° S, 9.7500° W');
+  const epochMs = Date.parse('2023-04-25T15:40:00Z');
+  const lines = losLines({
+    los: { t_los: 4342.29, t_declared: 4361.29, t_onboard_last: 4340.44 },
+    outcome: { t_state: 4340, altitude_m: -3892.87, vertical_speed_mps: -111.867,
+      horizontal_speed_mps: 0.043, propellant_kg: -28.62, mode: 'terminal_descent',
+      powered: false, time_to_impact_s: 0, t_impact: 4340, impact_speed_mps: 111.87,
+      notes: ['propellant estimate -28.6 kg: engines taken as dead'], basis: 'own estimates' },
+    impact: { lat_deg: 47.50003, lon_deg: 44.39992, semi_major_m: 3123.5,
+      semi_minor_m: 3123.5, confidence: 0.95, notes: [], basis: 'fall to the map' }
+  }, epochMs);
+  assert.match(lines.title, /^LOSS OF SIGNAL · last packet received T\+72:22\.3, newest onboard time T\+72:20\.4 \(2023-04-25 16:52:20\.4 UTC\) · declared T\+72:41\.3$/);
+  assert.equal(lines.state, 'Last known state (T+72:20.0): altitude estimate -3,893 m · ' +
+    'vertical speed -111.9 m/s · horizontal speed 0.0 m/s · propellant -28.6 kg · ' +
+    'mode terminal descent');
+  assert.equal(lines.outcome,
+    'Outcome estimate, falling with no thrust: impact at T+72:20.0 at 112 m/s');
+  assert.equal(lines.impact,
+    'Impact point estimate: 47.5000° N, 44.3999° E, 95 % ellipse 3.1 km × 3.1 km (semi-axes)');
+  assert.deepEqual(lines.basis, ['own estimates', 'fall to the map']);
+  const none = losLines({ los: { t_los: 1, t_declared: 2, t_onboard_last: 1 }, outcome: {},
+    impact: null, impact_unavailable: 'no navigation state received yet' }, 0);
+  assert.match(none.impact, /none \(no navigation state received yet\)/);
+  assert.match(none.outcome, /none/);
 });

@@ -1,7 +1,8 @@
 // touchdown mission control: Open MCT configured for one ground server. The page asks the server
 // for the flight and the telemetry dictionary, then installs the object tree, the telemetry
 // providers, the two time systems (UTC and mission-elapsed T+), the ground clock, the views (the
-// command panel among them), the sign-in indicator and the Landing display, and opens it.
+// command panel among them), the sign-in indicator, the loss-of-signal banner and the Landing
+// display, and opens it.
 import { alarmsView } from './alarms.js';
 import { commandsView } from './commands.js';
 import { imageryView } from './imagery.js';
@@ -16,11 +17,13 @@ import {
   installObjects,
   makeObjects
 } from './objects.js';
+import { installLosBanner } from './los.js';
+import { trackView } from './map.js';
 import { installSessionIndicator } from './session.js';
 import { NAMESPACE, Severities, TELEMETRY_TYPE, TelemetryProvider } from './telemetry.js';
 import { MET_KEY, MET_TIME_SYSTEM, MetTimeFormat, UTC_KEY, convertBounds } from './time.js';
 import { timelineView } from './timeline.js';
-import { installLinkIndicator, linkView, trackView } from './views.js';
+import { installLinkIndicator, linkView } from './views.js';
 
 const CLOCK_KEY = 'touchdown.ground';
 const TICK_MS = 100;
@@ -30,7 +33,8 @@ const LANDING_PATH = `#/browse/${NAMESPACE}:root/${NAMESPACE}:landing?hideInspec
 
 /** Onboard time now, as the ground reckons it (the server's clock messages, interpolated at
  *  the rate it runs: a flight replayed ten times faster than real time ticks ten times
- *  faster), in the active time system: UTC ms, or MET ms (since the scenario epoch). */
+ *  faster; after loss of signal the rate is 0 and the clock holds at the newest onboard time
+ *  received), in the active time system: UTC ms, or MET ms (since the scenario epoch). */
 class GroundClock {
   constructor(feed, epochMs, timeSystemKey) {
     this.key = CLOCK_KEY;
@@ -158,12 +162,25 @@ export async function startMissionControl(openmct, element) {
   openmct.objectViews.addProvider(timelineView(severities, epochMs));
   installLinkIndicator(openmct, feed);
   installSessionIndicator(openmct, api);
+  installLosBanner(feed, epochMs, makeRoomForBanner(element));
 
   if (!location.hash || location.hash === '#/' || location.hash === '#/browse/') {
     location.hash = LANDING_PATH;
   }
   window.touchdown = { feed, flight, provider, epochMs, api }; // for the console and the tests
   openmct.start(element);
+}
+
+/** The page as a column: the loss-of-signal banner (returned), then Open MCT in the rest
+ *  (it fills its parent, which is no longer the whole window). */
+function makeRoomForBanner(element) {
+  const page = Object.assign(document.createElement('div'), { className: 'td-page' });
+  const banner = Object.assign(document.createElement('div'), { className: 'td-los', hidden: true });
+  const shell = Object.assign(document.createElement('div'), { className: 'td-shell' });
+  element.replaceWith(page);
+  page.append(banner, shell);
+  shell.append(element);
+  return banner;
 }
 
 /** Switching between UTC and T+: in a fixed time span the span is kept (Open MCT's conductor
