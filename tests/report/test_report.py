@@ -3,9 +3,12 @@ and its page in headless Chromium."""
 
 from __future__ import annotations
 
+import html
 import io
 import json
+import re
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +17,14 @@ from click.testing import CliRunner
 from matplotlib import image
 
 from touchdown.cli import main
+from touchdown.ground.archive import Archive
+from touchdown.ground.ingest import apid_counters, link_counters
 from touchdown.report.build import Report, build_report, compare_reports
 from touchdown.report.figures import FIGURES
+from touchdown.report.finding import ROLES
 from touchdown.report.findings import ALARMING
 from touchdown.scenario import Scenario, resolve
-from touchdown.telemetry.dictionary import SEVERITIES
+from touchdown.telemetry.dictionary import SEVERITIES, load_dictionary
 from touchdown.telemetry.downlink import fly_downlink
 from touchdown.telemetry.run_folder import write_run_folder
 
@@ -106,6 +112,108 @@ def test_the_archive_alone_gives_the_same_findings(m1: Report, root: Path) -> No
     assert r.document["outcome"] == m1.document["outcome"]
 
 
+# ---------------------------------------------------------------- for an investigator
+
+def visible_text(r: Report) -> str:
+    """The page's text as a reader sees it (no markup, no embedded images)."""
+    page = re.sub(r'src="data:[^"]*"', "", r.html.read_text())
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
+
+
+def test_completeness_agrees_with_the_archives_counters(m1: Report) -> None:
+    """Per type, what the report counts from the packets (received, and missing from the
+    sequence counts) is what the ground station counted as it ingested them; what was sent,
+    by the counts, is the span over the period for each periodic type."""
+    c = m1.document["completeness"]
+    with Archive(m1.folder / "ground.sqlite", read_only=True) as archive:
+        per = apid_counters(archive, load_dictionary())
+        link = link_counters(archive, load_dictionary())
+    rows = {p["packet"]: p for p in c["packets"]}
+    for name, counted in per.items():
+        row = rows[name]
+        assert (row["apid"], row["received"], row["missing"], row["gaps"]) == (
+            counted["apid"], counted["packets"], counted["missing"], counted["gaps"]), name
+        if row["period_s"] > 0:
+            assert row["sent"] == row["sent_by_period"] == row["received"] + row["missing"]
+    assert c["received"] == link["packets"] == m1.document["received"]["packets"]
+    assert c["missing"] == link["missing"] > 0
+    assert all(c["frames"][k] == link[k] for k in ("frames_ok", "frames_bad_crc", "frames_lost"))
+    never = " ".join(c["never"])
+    assert "8 of the 22 camera images" in never and "Anything after onboard time T+72:20.4" in never
+    text = visible_text(m1)
+    assert "Data completeness" in text and f"{link['frames_bad_crc']} of them received" in text
+
+
+def test_every_finding_cites_packets_the_archive_holds(m1: Report) -> None:
+    """Each finding names the packets behind it (type, APID, sequence counts, onboard and
+    received times), and the first and last of each are packets in the archive."""
+    with Archive(m1.folder / "ground.sqlite", read_only=True) as archive:
+        held = {(a, seq, t, tr) for a, seq, t, tr, _ in archive.packets()}
+    names = {p.name: p.apid for p in load_dictionary().packets}
+    for f in m1.document["findings"]:
+        assert f["packets"], f["id"]
+        for p in f["packets"]:
+            assert names[p["packet"]] == p["apid"]
+            assert (p["apid"], p["seq_first"], p["t_first_s"], p["t_received_first_s"]) in held
+            assert (p["apid"], p["seq_last"], p["t_last_s"], p["t_received_last_s"]) in held
+            assert p["t_first_s"] <= p["t_last_s"] and p["packets"] >= 1
+    rejected = keys(m1)["lrf_rejected"][0]["packets"]
+    lrf = next(p for p in rejected if p["packet"] == "lrf")
+    assert lrf["packets"] + lrf["missing"] == (lrf["seq_last"] - lrf["seq_first"]) + 1
+
+
+def test_the_root_cause_outranks_its_consequences(m1: Report) -> None:
+    """M1's terrain step is the root cause: graded at least as severe as the loss of signal
+    it led to, and listed before it; the links follow the findings' logic."""
+    findings = [f for f in m1.document["findings"] if f["role"] != "summary"]
+    by_id = {f["id"]: f for f in findings}
+    order = [f["id"] for f in findings]
+    step, los = keys(m1)["terrain_step"][0], keys(m1)["los"][-1]
+    assert step["role"] == "root cause" and los["role"] == "consequence"
+    assert SEVERITIES.index(step["severity"]) >= SEVERITIES.index(los["severity"])
+    assert order.index(step["id"]) < order.index(los["id"]) and order[0] == step["id"]
+    assert los["follows_from"] == ["outcome"]
+    assert by_id["lrf_rejected"]["follows_from"] == ["terrain_step"]
+    for f in findings:  # a finding is never graded below what it led to
+        assert f["role"] in ROLES
+        for e in f["leads_to"]:
+            assert SEVERITIES.index(f["severity"]) >= SEVERITIES.index(by_id[e]["severity"])
+    rule = m1.document["causal_rule"]
+    assert "root cause is never below its consequences" in rule and rule in visible_text(m1)
+
+
+def test_fig2_says_the_estimate_not_the_sensor_was_wrong(m1: Report) -> None:
+    note = m1.document["figure_notes"]["terrain"]
+    assert note.startswith("The range finder read the ground correctly")
+    assert "It was the navigation estimate that was wrong" in note
+    assert note in visible_text(m1)
+
+
+def test_report_text_has_units_and_names_not_raw_values(m1: Report) -> None:
+    """No float written to more than three decimals, no enumeration by its code, no
+    evidence key as a label ("t count zero s")."""
+    text = visible_text(m1)
+    assert not re.findall(r"\d\.\d{4,}", text)
+    assert "critical at faulty" in text and "terminal_descent" in text
+    labels = re.findall(r"<tr><th>([^<]+)</th><td>", m1.html.read_text())
+    assert labels and not [x for x in labels
+                           if re.search(r"(^t |\b(s|m|mps|mps2|kg|deg)$)", x)]
+    assert "onboard count at zero" in text and "t count zero" not in text
+    assert "1,004 m" in text  # nav.position_sigma_m's alarm, in metres
+
+
+def test_times_show_on_both_scales(m1: Report) -> None:
+    epoch = datetime.fromisoformat(m1.document["flight"]["epoch_utc"].replace("Z", "+00:00"))
+    text = visible_text(m1)
+    for f in m1.document["findings"]:
+        if f["t_s"] is None:
+            continue
+        stamp = datetime.fromisoformat(f["t_utc"].replace("Z", "+00:00"))
+        assert abs(stamp - (epoch + timedelta(seconds=f["t_s"]))) <= timedelta(seconds=0.05)
+        assert f"{f['t']} ({f['t_utc']})" in text
+    assert "2023-04-25T16:44:53.5Z" in text  # the rejection, T+64:53.5
+
+
 # ---------------------------------------------------------------- a nominal landing
 
 def test_nominal_landing_raises_no_false_alarm(nominal: Report) -> None:
@@ -115,6 +223,8 @@ def test_nominal_landing_raises_no_false_alarm(nominal: Report) -> None:
     td = nominal.document["truth"]["touchdown"]
     assert abs(nominal.document["outcome"]["t_s"] - td["time_s"]) < 1.0
     assert "chain" not in keys(nominal)
+    assert nominal.document["figure_notes"] == {}  # nothing rejected, nothing to explain
+    assert "root cause" not in {f["role"] for f in nominal.document["findings"]}
 
 
 # ---------------------------------------------------------------- the files
@@ -199,6 +309,9 @@ def test_range_finder_bias_is_found_and_blamed_on_the_sensor(root: Path) -> None
     suspect = k["sensor_suspect"][0]["evidence"]  # no terrain step explains it
     assert not suspect["explains_jump"] and abs(suspect["terrain_change_m"]) < 100.0
     assert "terrain_step" not in k
+    assert r.document["figure_notes"] == {}  # the sensor, not the estimate, was wrong
+    assert k["sensor_suspect"][0]["role"] == "root cause"
+    assert k["lrf_rejected"][0]["follows_from"] == ["sensor_suspect"]
     outcome, truth = r.document["outcome"], r.document["truth"]
     assert outcome["outcome"] == "impact" and truth["outcome"] == "crashed"
     assert abs(outcome["t_s"] - truth["touchdown"]["time_s"]) < 3.0
@@ -229,6 +342,9 @@ def test_propellant_leak_is_found_as_unaccounted_propellant(root: Path) -> None:
     assert outcome["outcome"] == "impact"
     assert abs(outcome["speed_mps"] - truth["impact_speed_mps"]) < 0.1 * truth["impact_speed_mps"]
     assert "lrf_rejected" not in k  # a healthy range finder is not blamed
+    assert [k[x][0]["role"] for x in ("propellant_unaccounted", "propellant_exhausted",
+                                      "outcome")] == ["root cause", "contributing",
+                                                      "consequence"]
 
 
 # ---------------------------------------------------------------- Beresheet: the restart chain

@@ -86,6 +86,7 @@ class ImpactEstimate:
     major_bearing_deg: float
     last_lat_deg: float
     last_lon_deg: float
+    position_sigma_m: float  # the fix's √trace of its position covariance (m)
     confidence: float = CONFIDENCE
     notes: list[str] = field(default_factory=list)
     basis: str = BASIS
@@ -158,7 +159,8 @@ def impact_estimate(fixes: list[NavFix], terrain: Heights,
     return ImpactEstimate(
         s.t, float(lat), float(lon), s.t + fall, fall, bearing, travel, above, vz,
         ELLIPSE_K * math.sqrt(along2), ELLIPSE_K * math.sqrt(across2),
-        bearing if bearing is not None else 0.0, s.lat_deg, s.lon_deg, notes=notes)
+        bearing if bearing is not None else 0.0, s.lat_deg, s.lon_deg, s.position_sigma_m,
+        notes=notes)
 
 
 def _fall_time(s: NavFix, above: float, unit: tuple[float, float], terrain: Heights,

@@ -21,6 +21,7 @@ from typing import Any
 from touchdown.errors import ReportInputError
 from touchdown.files import jsonable, write_atomic
 from touchdown.report.received import Received, is_archive, read_archive
+from touchdown.report.values import event_meaning, event_value, field_value
 from touchdown.telemetry import run_folder
 from touchdown.telemetry.run_folder import Truth
 
@@ -128,8 +129,9 @@ def _truth_doc(truth: Truth | None) -> dict[str, Any] | None:
 def build_report(source: Path, out: Path, flight: int | None = None) -> Report:
     """Read the source, investigate, draw, and write the report folder ``out``."""
     from touchdown.moon.dem_tiles import load_truth_terrain
+    from touchdown.report.completeness import completeness
     from touchdown.report.figures import Context, write_figures
-    from touchdown.report.findings import investigate
+    from touchdown.report.findings import ROLE_RULE, investigate
     from touchdown.report.html import render_report
     from touchdown.report.track import reported_track
 
@@ -139,20 +141,28 @@ def build_report(source: Path, out: Path, flight: int | None = None) -> Report:
     track = reported_track(rx, terrain)
     inv = investigate(rx, track)
     figures = write_figures(Context(rx, inv, track, truth, terrain), out)
+    epoch = rx.info.epoch_utc
     doc = jsonable({
         "source": rx.source,
         "flight": rx.info.to_dict(),
         "received": {"packets": len(rx.arrivals), "t_first_s": rx.t_first,
                      "t_last_s": rx.t_last, **rx.counters},
         "outcome": inv.outcome,
-        "findings": [f.to_dict() for f in inv.findings],
+        "causal_rule": ROLE_RULE,
+        "findings": [f.to_dict(epoch) for f in inv.findings],
+        "completeness": completeness(rx, inv.findings, inv.outcome).to_dict(),
         "figures": {k: p.name for k, p in figures.items()},
-        "events": [{"t": r.t, "name": r.name, "value": r.value}
+        "figure_notes": inv.notes,
+        "events": [{"t": r.t, "t_received": r.t_received, "name": r.name, "value": r.value,
+                    "value_text": event_value(r.name, r.value), "meaning": event_meaning(r.name)}
                    for r in rx.events.itertuples()],
         "alarms": [{"parameter": a.parameter, "trigger_severity": a.trigger_severity,
                     "trigger_value": _named(rx, a.parameter, a.trigger_value),
-                    "t_trigger_onboard": a.t_trigger_onboard, "severity": a.severity,
+                    "trigger": field_value(rx.dictionary, a.parameter, a.trigger_value),
+                    "t_trigger_onboard": a.t_trigger_onboard,
+                    "t_trigger_received": a.t_trigger, "severity": a.severity,
                     "most_severe_value": _named(rx, a.parameter, a.most_severe_value),
+                    "most_severe": field_value(rx.dictionary, a.parameter, a.most_severe_value),
                     "t_most_severe_onboard": a.t_most_severe_onboard} for a in rx.alarms],
         "truth": _truth_doc(truth),
     })

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from touchdown.report.finding import Finding
+from touchdown.report.finding import Finding, Source
 from touchdown.report.received import Received, speed_rates, value_at
 from touchdown.timefmt import mission_clock as clock
 
@@ -79,7 +79,8 @@ def engine_findings(rx: Received) -> list[Finding]:
                     "than "
                     "their model, so each command decelerated the lander more than guidance "
                     "meant.", t0, {"t_s": t0, "t_end_s": t1, "excess": excess, "phase": phase,
-                                   "reports": len(run)}, ("velocity", "engines")))
+                                   "reports": len(run)}, ("velocity", "engines"),
+                    (Source("nav", t0, t1), Source("gnc", t0, t1))))
                 break
     gnc = rx["gnc"].dropna(subset=["turn_held_deg"]) if "turn_held_deg" in rx["gnc"] \
         else pd.DataFrame()
@@ -96,7 +97,8 @@ def engine_findings(rx: Received) -> list[Finding]:
             f"{worst['turn_held_deg']:.0f} deg ({clock(float(worst['t']))}): the errors guidance "
             "was correcting grew while the lander turned.", float(held["t"].iloc[0]),
             {"reports": len(held), "share": share, "max_held_deg": float(worst["turn_held_deg"]),
-             "t_max_s": float(worst["t"])}, ("velocity", "modes")))
+             "t_max_s": float(worst["t"])}, ("velocity", "modes"),
+            (Source("gnc", float(held["t"].iloc[0]), float(held["t"].iloc[-1])),)))
     nav = rx["nav"].dropna(subset=["altitude_m", "horizontal_speed_mps"])
     low = nav[(nav["altitude_m"] < NEAR_GROUND_M) & (nav["altitude_m"] > 0.0)]
     if len(low) >= 3:
@@ -115,7 +117,8 @@ def engine_findings(rx: Received) -> list[Finding]:
                 f"m/s ({clock(float(b['t']))}, {b['altitude_m']:,.0f} m up): guidance flew the "
                 "lander toward its target rather than slowing it.", float(a["t"]),
                 {"from_mps": float(vh[k_min]), "to_mps": float(vh[k_max]),
-                 "t_from_s": float(a["t"]), "t_to_s": float(b["t"])}, ("velocity",)))
+                 "t_from_s": float(a["t"]), "t_to_s": float(b["t"])}, ("velocity",),
+                (Source("nav", float(a["t"]), float(b["t"])),)))
     return out
 
 
@@ -149,4 +152,6 @@ def engine_chain(found: list[Finding]) -> Finding | None:
         f"From telemetry alone: {lines}.", min(t for _, t, _ in links if t is not None),
         {"links": [{"link": n, "t_s": t, "t": clock(t), "evidence": w} for n, t, w in links],
          "complete": hard and gained is not None and math.isfinite(excess.evidence["excess"])},
-        ("velocity", "engines", "modes"))
+        ("velocity", "engines", "modes"),
+        chain=sorted((f for f in (excess, held, gained, outcome if hard else None)
+                      if f is not None), key=lambda f: f.t_s or 0.0))

@@ -8,6 +8,7 @@ are onboard, T+mm:ss since the scenario epoch.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,6 +311,9 @@ def terrain(ctx: Context) -> Figure:
     ax.set_ylabel("height above the 1737.4 km sphere (km)")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right", fontsize=8, framealpha=0.95, ncols=2)
+    note = ctx.inv.notes.get("terrain")
+    if note:
+        ax.set_title(textwrap.fill(note, 140), loc="left", fontsize=9)
     _title(fig, "terrain", ctx.rx)
     return fig
 

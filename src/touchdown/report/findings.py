@@ -3,7 +3,10 @@
 Every finding is drawn from what the ground received (``Received``) and the public map under
 the reported track (``report.track``), never from the simulation: an investigator with only the
 archive reaches the same findings. Each names its times (onboard, T+ since the epoch), the
-values that support it and the figures that show it.
+values that support it, the packets behind it (``Finding.sources``, cited by
+``Received.cite``) and the figures that show it. Which finding led to which comes from the
+detectors' logic (``_links``); each finding's causal role and its grading by what it led to
+follow (``causal_roles``, the rule in ``ROLE_RULE``), and the order (``ranked``).
 
 Detectors
 ---------
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,9 +41,10 @@ import pandas as pd
 from touchdown.ground.status import free_fall
 from touchdown.moon.constants import GM, R_REF
 from touchdown.report.engines import engine_chain, engine_findings
-from touchdown.report.finding import Finding
+from touchdown.report.finding import ROLES, SUMMARY, Finding, Source
 from touchdown.report.received import Received, speed_rates, value_at
 from touchdown.report.restarts import restart_chain, restart_findings
+from touchdown.report.values import duration
 from touchdown.telemetry.dictionary import SEVERITIES
 from touchdown.timefmt import mission_clock as clock
 
@@ -101,6 +105,7 @@ class Investigation:
     episodes: list[Episode]
     lrf: pd.DataFrame  # lrf packet with tilt, altitude estimate and ground-side divergence
     no_thrust_t: float | None
+    notes: dict[str, str] = field(default_factory=dict)  # figure key: what the figure shows
 
     def by_key(self, key: str) -> list[Finding]:
         return [f for f in self.findings if f.key == key]
@@ -122,9 +127,9 @@ def lrf_table(rx: Received) -> pd.DataFrame:
     return lrf
 
 
-def episodes(rx: Received, lrf: pd.DataFrame) -> tuple[list[Episode], int]:
-    """Runs of rejected or ignored readings (after acquisition); and how many were too short
-    to report singly."""
+def episodes(rx: Received, lrf: pd.DataFrame) -> tuple[list[Episode], list[Episode]]:
+    """Runs of rejected or ignored readings (after acquisition): those to report singly, and
+    those too short to."""
     t = lrf["t"].to_numpy()
     has = np.isfinite(lrf["range_m"].to_numpy())
     accepted = lrf["accepted"].to_numpy() == 1
@@ -166,8 +171,7 @@ def episodes(rx: Received, lrf: pd.DataFrame) -> tuple[list[Episode], int]:
             ep.t_recovered = float(t[rec])
         found.append(ep)
         i = j + 1
-    significant = [e for e in found if e.significant]
-    return significant, sum(e.readings for e in found if not e.significant)
+    return [e for e in found if e.significant], [e for e in found if not e.significant]
 
 
 def _event_before(rx: Received, name: str, t: float, within: float = 1.0) -> pd.Series | None:
@@ -211,9 +215,9 @@ def _unpowered_runs(rx: Received) -> list[tuple[float, float, bool, dict[str, An
 def no_thrust_onset(rx: Received) -> tuple[float | None, dict[str, Any]]:
     """When the propellant ran out: the first run of commanded thrust not delivered
     (``_unpowered_runs``) after which thrust never came back."""
-    for t0, _, again, detail in _unpowered_runs(rx):
+    for t0, t1, again, detail in _unpowered_runs(rx):
         if not again:
-            return t0, detail
+            return t0, {**detail, "t_end_s": t1}
     return None, {}
 
 
@@ -229,17 +233,11 @@ def _unlit(rx: Received) -> list[Finding]:
         f"{detail['vertical_acceleration_mps2']:+.2f} m/s², gravity "
         f"{detail['gravity_mps2']:.2f} m/s²); thrust came back after it, so the engine did not "
         "light, rather than running dry.", t0, {"t_s": t0, "t_end_s": t1, **detail},
-        ("velocity", "engines")) for t0, t1, again, detail in _unpowered_runs(rx) if again]
+        ("velocity", "engines"), (Source("nav", t0, t1), Source("gnc", t0, t1)))
+        for t0, t1, again, detail in _unpowered_runs(rx) if again]
 
 
 # ---------------------------------------------------------------- the detectors
-
-def _duration(s: float) -> str:
-    if s < 60:
-        return f"{s:.1f} s"
-    m, sec = divmod(round(s), 60)
-    return f"{m} min {sec:02d} s"
-
 
 def _km(d: float) -> str:
     return f"{abs(d):,.0f} km" if abs(d) >= 10 else f"{abs(d) * 1e3:,.0f} m"
@@ -267,14 +265,16 @@ def _rejection_finding(ep: Episode, end: float) -> Finding:
     length = ep.duration_s if ep.t_fault is None else end - ep.t_start
     return Finding(
         "lrf_rejected", severity,
-        f"Range finder rejected at {clock(ep.t_start)} for {_duration(length)}, {how}",
+        f"Range finder rejected at {clock(ep.t_start)} for {duration(length)}, {how}",
         text, ep.t_start,
         {"t_first_rejection_s": ep.t_start, "t_last_rejected_s": ep.t_end,
          "duration_s": round(length, 2), "readings_in_telemetry": ep.readings,
          "gap_first_m": ep.innovation_first_m, "gap_largest_m": ep.innovation_max_m,
          "beam_from_vertical_deg": ep.tilt_deg, "t_fault_declared_s": ep.t_fault,
          "t_reaccepted_s": ep.t_recovered},
-        ("altitude", "terrain"))
+        ("altitude", "terrain"),
+        (Source("event", ep.t_start), Source("lrf", ep.t_start, ep.t_end))
+        + ((Source("event", ep.t_fault),) if ep.t_fault is not None else ()))
 
 
 def _divergence_finding(lrf: pd.DataFrame, ep: Episode, end: float) -> Finding | None:
@@ -294,7 +294,7 @@ def _divergence_finding(lrf: pd.DataFrame, ep: Episode, end: float) -> Finding |
     first, last = big.iloc[0], big.iloc[-1]
     return Finding(
         "divergence", "critical" if ep.t_fault is not None else "warning",
-        f"Estimate and range readings diverged for {_duration(last['t'] - first['t'])}, by up "
+        f"Estimate and range readings diverged for {duration(last['t'] - first['t'])}, by up "
         f"to {abs(worst['divergence_m']) / 1e3:,.1f} km",
         f"From {clock(first['t'])} the range readings (made vertical along the beam's tilt) and "
         f"the altitude estimate disagreed by more than {DIVERGENCE_MIN_M:.0f} m or 10 %: "
@@ -308,7 +308,8 @@ def _divergence_finding(lrf: pd.DataFrame, ep: Episode, end: float) -> Finding |
          "divergence_largest_m": float(worst["divergence_m"]), "t_largest_s": float(worst["t"]),
          "reading_vertical_m": float(worst["vertical_m"]),
          "altitude_estimate_m": float(worst["altitude_est_m"])},
-        ("altitude",))
+        ("altitude",), (Source("lrf", float(first["t"]), float(last["t"])),
+                        Source("nav", float(first["t"]), float(last["t"]))))
 
 
 def _terrain_step(track: pd.DataFrame, ep: Episode) -> Finding | None:
@@ -356,7 +357,7 @@ def _terrain_step(track: pd.DataFrame, ep: Episode) -> Finding | None:
          "range_jump_slant_m": ep.innovation_max_m, "range_jump_vertical_m": jump_v,
          "explains_jump": explained, "lat_deg": float(w["lat_deg"].iloc[reach]),
          "lon_deg": float(w["lon_deg"].iloc[reach])},
-        ("terrain", "map"))
+        ("terrain", "map"), (Source("lrf", ep.t_start), Source("nav", t0, t1)))
 
 
 def _silences(lrf: pd.DataFrame) -> list[Finding]:
@@ -378,7 +379,7 @@ def _silences(lrf: pd.DataFrame) -> list[Finding]:
                 f"{back:+,.0f} m from the filter's prediction." if math.isfinite(back) else "")
         out.append(Finding(
             "lrf_silent", "warning",
-            f"No range readings for {_duration(length)} from {clock(before['t'])}",
+            f"No range readings for {duration(length)} from {clock(before['t'])}",
             f"The range finder sent no reading from {clock(before['t'])} to {clock(after['t'])} "
             f"while tracking, the altitude estimate going from {before['altitude_est_m']:,.0f} m "
             f"to {after['altitude_est_m']:,.0f} m: for that time the estimate ran on the "
@@ -388,7 +389,7 @@ def _silences(lrf: pd.DataFrame) -> list[Finding]:
              "altitude_estimate_from_m": float(before["altitude_est_m"]),
              "altitude_estimate_to_m": float(after["altitude_est_m"]),
              "gap_on_return_m": float(back) if math.isfinite(back) else None},
-            ("altitude",)))
+            ("altitude",), (Source("lrf", float(before["t"]), float(after["t"])),)))
     return out
 
 
@@ -420,7 +421,9 @@ def _estimate_zero(rx: Received, lrf: pd.DataFrame) -> Finding | None:
         t0,
         {"t_s": t0, "range_m": float(r["range_m"]), "range_vertical_m": float(r["vertical_m"]),
          "vertical_speed_mps": float(vv), "mode": mode_name, "range_finder_ignored": bool(ignored)},
-        ("altitude", "terrain"))
+        ("altitude", "terrain"),
+        ((Source("event", t0),) if ev is not None else ())
+        + (Source("nav", t0), Source("lrf", float(r["t"]))))
 
 
 def _propellant(rx: Received, onset: float | None, detail: dict[str, Any]) -> list[Finding]:
@@ -436,7 +439,8 @@ def _propellant(rx: Received, onset: float | None, detail: dict[str, Any]) -> li
                 f"Onboard propellant count reached zero at {clock(t_zero)}, thrust continued",
                 f"The propellant estimate (counted from commanded burn time) reached 0 kg at "
                 f"{clock(t_zero)}, but the speeds show no loss of thrust afterwards: the count "
-                "was conservative.", t_zero, {"t_count_zero_s": t_zero}, ("propellant",)))
+                "was conservative.", t_zero, {"t_count_zero_s": t_zero}, ("propellant",),
+                (Source("prop", t_zero),)))
         return out
     est = value_at(prop, "propellant_kg", np.array([onset]))[0]
     duty = detail.get("thruster_duty", math.nan)
@@ -452,7 +456,9 @@ def _propellant(rx: Received, onset: float | None, detail: dict[str, Any]) -> li
         "propellant_exhausted", "critical", f"Propellant exhausted at {clock(onset)}", text,
         onset, {"t_s": onset, "onboard_estimate_kg": float(est), "t_count_zero_s": t_zero,
                 "t_low_warning_s": None if low is None else float(low["t"]), **detail},
-        ("propellant", "velocity", "engines")))
+        ("propellant", "velocity", "engines"),
+        (Source("nav", onset, detail["t_end_s"]), Source("gnc", onset, detail["t_end_s"]),
+         Source("prop", onset))))
     if est > UNACCOUNTED_KG:
         out.append(Finding(
             "propellant_unaccounted", "critical",
@@ -460,8 +466,15 @@ def _propellant(rx: Received, onset: float | None, detail: dict[str, Any]) -> li
             f"When thrust stopped at {clock(onset)} the onboard count still showed {est:,.1f} kg."
             " The count follows the commanded burn time, so propellant left the tank another "
             "way (a leak) or the count was wrong from the start.",
-            onset, {"t_s": onset, "onboard_estimate_kg": float(est)}, ("propellant",)))
+            onset, {"t_s": onset, "onboard_estimate_kg": float(est)}, ("propellant",),
+            (Source("prop", onset),)))
     return out
+
+
+def _last_received(rx: Received, t_received: float) -> tuple[Source, ...]:
+    """The packets that arrived at ground time t_received (one frame's): one source a type."""
+    rows = rx.arrivals[rx.arrivals["t_received"] == t_received]
+    return tuple(Source(str(p), float(t)) for p, t in rows.groupby("packet")["t"].max().items())
 
 
 def _losses(rx: Received, landed: bool) -> list[Finding]:
@@ -494,7 +507,7 @@ def _losses(rx: Received, landed: bool) -> list[Finding]:
             {"t_last_received_ground_s": los.t_los, "t_declared_ground_s": los.t_declared,
              "t_onboard_last_s": los.t_onboard_last, "earth_elevation_deg": elev,
              "light_time_s": None if light is None else light["light_time_s"], "final": final},
-            ("link",)))
+            ("link",), _last_received(rx, los.t_los)))
     return out
 
 
@@ -515,6 +528,7 @@ def infer_outcome(rx: Received, lrf: pd.DataFrame, no_thrust: float | None) -> d
         if abs(v_td) <= LANDED_SPEED:
             return {"outcome": "landed", "t_s": float(td["t"]), "vertical_speed_mps": v_td,
                     "horizontal_speed_mps": float(at["horizontal_speed_mps"]),
+                    "t_report_s": float(at["t"]),
                     "basis": "touchdown detected by the footpad switches, reported speeds then"}
     final_los = rx.losses and rx.losses[-1].t_onboard_last >= end - 1e-6
     if not final_los or vv > -1.0:
@@ -523,10 +537,12 @@ def infer_outcome(rx: Received, lrf: pd.DataFrame, no_thrust: float | None) -> d
     powered = no_thrust is None
     # the lander's height: the last range reading (made vertical), else its own estimate
     recent = lrf[(lrf["t"] >= end - 5.0) & np.isfinite(lrf["vertical_m"])]
+    t_reading = None
     if not recent.empty:
         r = recent.iloc[-1]
-        h = float(r["vertical_m"]) + vv * (t_nav - float(r["t"]))
-        source = f"the last range reading, {r['range_m']:,.0f} m at {clock(float(r['t']))}"
+        t_reading = float(r["t"])
+        h = float(r["vertical_m"]) + vv * (t_nav - t_reading)
+        source = f"the last range reading, {r['range_m']:,.0f} m at {clock(t_reading)}"
     else:
         h = float(last["altitude_m"])
         source = f"the last altitude estimate, {h:,.0f} m"
@@ -546,6 +562,7 @@ def infer_outcome(rx: Received, lrf: pd.DataFrame, no_thrust: float | None) -> d
     speed = math.hypot(v_imp, vh)
     return {"outcome": "impact", "t_s": t_imp, "speed_mps": speed,
             "vertical_speed_mps": v_imp, "horizontal_speed_mps": vh, "powered": powered,
+            "t_report_s": t_nav, "t_reading_s": t_reading,
             "basis": (f"from {source}, the last reported speeds ({vv:+.1f} m/s vertical, "
                       f"{vh:.1f} m/s horizontal, {clock(t_nav)}) and "
                       + ("constant speed (thrust may have continued)" if powered
@@ -562,23 +579,34 @@ def outcome_headline(outcome: dict[str, Any]) -> str:
     return "outcome unknown from telemetry"
 
 
-def _outcome_finding(outcome: dict[str, Any]) -> Finding:
+def _outcome_sources(outcome: dict[str, Any]) -> tuple[Source, ...]:
+    """The packets an outcome rests on: the touchdown event, the last reports used."""
     kind = outcome["outcome"]
+    out = [Source("event", outcome["t_s"])] if kind == "landed" else []
+    out.append(Source("nav", outcome.get("t_report_s", outcome.get("t_last_s", math.inf))))
+    if outcome.get("t_reading_s") is not None:
+        out.append(Source("lrf", outcome["t_reading_s"]))
+    return tuple(out)
+
+
+def _outcome_finding(outcome: dict[str, Any]) -> Finding:
+    kind, sources = outcome["outcome"], _outcome_sources(outcome)
     if kind == "landed":
         return Finding("outcome", "info", f"Landed at {clock(outcome['t_s'])}",
                        f"Touchdown was detected at {clock(outcome['t_s'])} at "
                        f"{abs(outcome['vertical_speed_mps']):.2f} m/s vertical, "
                        f"{outcome['horizontal_speed_mps']:.2f} m/s horizontal "
-                       f"({outcome['basis']}).", outcome["t_s"], outcome, ("velocity", "modes"))
+                       f"({outcome['basis']}).", outcome["t_s"], outcome, ("velocity", "modes"),
+                       sources)
     if kind == "impact":
         return Finding("outcome", "critical",
                        f"Impact at about {clock(outcome['t_s'])}, {outcome['speed_mps']:.0f} m/s",
                        f"Inferred impact at {clock(outcome['t_s'])} at "
                        f"{outcome['speed_mps']:.1f} m/s ({abs(outcome['vertical_speed_mps']):.1f}"
                        f" m/s vertical), {outcome['basis']}", outcome["t_s"], outcome,
-                       ("altitude", "velocity", "link"))
+                       ("altitude", "velocity", "link"), sources)
     return Finding("outcome", "warning", "Outcome unknown from telemetry",
-                   outcome["basis"], outcome.get("t_last_s"), outcome, ("link",))
+                   outcome["basis"], outcome.get("t_last_s"), outcome, ("link",), sources)
 
 
 def _chain(found: list[Finding], eps: list[Episode]) -> Finding | None:
@@ -614,6 +642,10 @@ def _chain(found: list[Finding], eps: list[Episode]) -> Finding | None:
     times = [t for _, t, _ in links if t is not None]
     complete = len(links) == 6 and all(a <= b + 1e-6 for a, b in itertools.pairwise(times))
     lines = "; ".join(f"{clock(t)} {name}: {what}" for name, t, what in links)
+    rejected = next((f for f in found if f.key == "lrf_rejected" and f.t_s == faulted.t_start),
+                    None)
+    fell = outcome if links[-1][0] == "fall" else None
+    members = [f for f in (step, rejected, zero, prop, fell) if f is not None]
     return Finding(
         "chain", "critical",
         "The chain of events" + (": a healthy sensor rejected over the terrain, then the fall"
@@ -621,34 +653,161 @@ def _chain(found: list[Finding], eps: list[Episode]) -> Finding | None:
         f"From telemetry alone: {lines}.", times[0],
         {"links": [{"link": n, "t_s": t, "t": clock(t), "evidence": w} for n, t, w in links],
          "complete": complete},
-        ("altitude", "terrain", "propellant", "modes"))
+        ("altitude", "terrain", "propellant", "modes"),
+        chain=members)
+
+
+# ---------------------------------------------------------------- causes and roles
+
+def _links(found: list[Finding], pairs: list[tuple[Episode, list[Finding]]],
+           outcome: dict[str, Any]) -> None:
+    """Record which finding led to which, from the detectors' own logic: the links
+    ``ROLE_RULE`` lists, in that order."""
+    def first(key: str) -> Finding | None:
+        return next((f for f in found if f.key == key), None)
+
+    for chain in (f for f in found if f.chain):
+        for cause, effect in itertools.pairwise(chain.chain):
+            cause.caused(effect)
+    zero = first("estimate_zero_above_surface")
+    for ep, (rejection, *others) in pairs:
+        for f in others:
+            if f.key in ("terrain_step", "sensor_suspect"):
+                f.caused(rejection)
+            else:
+                rejection.caused(f)
+        if zero is not None and zero.evidence["range_finder_ignored"] and ep.t_fault is not None \
+                and ep.t_fault <= (zero.t_s or -math.inf):
+            rejection.caused(zero)
+    for restart in (f for f in found if f.key == "computer_restart"):
+        off, relit = restart.evidence["engine_off_t_s"], restart.evidence["relit_t_s"]
+        for dark in (f for f in found if f.key == "thrust_not_delivered"):
+            if off is not None and off <= (dark.t_s or -math.inf) <= (relit or math.inf):
+                restart.caused(dark)
+    exhausted, result = first("propellant_exhausted"), first("outcome")
+    unaccounted = first("propellant_unaccounted")
+    if unaccounted is not None:
+        unaccounted.caused(exhausted)
+    if result is None or outcome["outcome"] != "impact":
+        return
+    if exhausted is not None and not outcome["powered"]:
+        exhausted.caused(result)
+    for los in (f for f in found if f.key == "los" and f.evidence["final"]):
+        if abs((los.t_s or math.inf) - outcome["t_s"]) <= LATENCY_S:
+            result.caused(los)
+
+
+def _role(f: Finding) -> str:
+    """A finding's causal role: the outcome, and what follows from it, are consequences."""
+    if f.chain:
+        return SUMMARY
+    if not f.causes and not f.effects:
+        return "context"
+    if f.key == "outcome" or any(c.key == "outcome" for c in f.causes) or not f.effects:
+        return "consequence"
+    return "contributing" if f.causes else "root cause"
+
+
+def causal_roles(found: list[Finding]) -> None:
+    """Give each finding its role (``ROLES``) and grade causes by what they led to: a finding
+    is at least as severe as anything it led to, directly or not."""
+    for f in found:
+        f.effects = [e for e in found if any(c is f for c in e.causes)]
+        f.role = _role(f)
+    rank = SEVERITIES.index
+    for _ in found:  # as many passes as findings: every path is that short or shorter
+        for f in found:
+            for c in f.causes:
+                if rank(f.severity) > rank(c.severity):
+                    c.severity = f.severity
+
+
+def ranked(found: list[Finding]) -> list[Finding]:
+    """Summaries first, then the most severe, root causes before what they led to, then by
+    time; each finding gets its id (its key, numbered from the second)."""
+    def order(f: Finding) -> tuple[int, int, int, float]:
+        return (f.role != SUMMARY, -SEVERITIES.index(f.severity),
+                (*ROLES, SUMMARY).index(f.role), math.inf if f.t_s is None else f.t_s)
+
+    out = sorted(found, key=order)
+    seen: dict[str, int] = {}
+    for f in out:
+        seen[f.key] = seen.get(f.key, 0) + 1
+        f.id = f.key if seen[f.key] == 1 else f"{f.key}-{seen[f.key]}"
+    return out
+
+
+ROLE_RULE = (
+    "Each finding has a causal role. Which finding led to which comes from the findings' "
+    "own logic: the links of a chain of events in order, a terrain step (or a suspect "
+    "sensor) to the rejection at its range jump, a rejection to the divergence after it and "
+    "to an estimate at zero while the readings were ignored, a restart that stopped the "
+    "engine to the thrust not delivered until it was relit, propellant unaccounted for to "
+    "its exhaustion, the exhaustion to a fall without thrust, an impact to the loss of signal "
+    "at it. A root cause leads to others and follows from none; a contributing finding "
+    "follows from one and leads on; a consequence only follows (the outcome, and what "
+    "follows from it, always are); context stands alone. A finding is graded at least as "
+    "severe as anything it led to, so a root cause is never below its consequences; findings "
+    "are listed by severity, and within one severity root causes first, then contributing "
+    "findings, consequences and context, each in time order.")
+
+
+# ---------------------------------------------------------------- Fig. 2's reading
+
+def _estimate_not_sensor(rx: Received, lrf: pd.DataFrame, track: pd.DataFrame,
+                         ep: Episode, step: Finding, div: Finding) -> str:
+    """What Fig. 2 shows of a rejection that a terrain step explains and that the estimate
+    then drifted from: the sensor read the ground; the estimate was wrong."""
+    ev = step.evidence
+    text = (f"The range finder read the ground correctly: its jump at {clock(ep.t_start)} is "
+            f"the {abs(ev['terrain_change_m']) / 1e3:,.1f} km "
+            f"{'drop' if ev['terrain_change_m'] > 0 else 'rise'} of the mapped terrain under "
+            f"the track. It was the navigation estimate that was wrong: having rejected the "
+            f"readings, it drifted from them by up to "
+            f"{abs(div.evidence['divergence_largest_m']) / 1e3:,.1f} km")
+    rows = lrf[(lrf["t"] >= ep.t_start) & (lrf["t"] <= div.evidence["t_to_s"])
+               & np.isfinite(lrf["vertical_m"]) & (lrf["accepted"] != 1)]
+    t = rows["t"].to_numpy()
+    if t.size and len(track):
+        put = value_at(rx["nav"], "height_m", t) - rows["vertical_m"].to_numpy()
+        off = float(np.nanmedian(put - np.interp(t, track["t"], track["terrain_m"])))
+        if abs(off) > DIVERGENCE_MIN_M:
+            text += (f", which is why the ground the readings put under the estimated path "
+                     f"(faint red dots) lies about {abs(off) / 1e3:,.1f} km "
+                     f"{'below' if off < 0 else 'above'} the map")
+    return text + "."
 
 
 # ---------------------------------------------------------------- all together
 
 def investigate(rx: Received, track: pd.DataFrame) -> Investigation:
-    """Every finding the telemetry supports, most severe first within time order."""
+    """Every finding the telemetry supports, with its causal role and the packets behind it,
+    summaries first, then by severity and role (``ranked``)."""
     lrf = lrf_table(rx)
-    eps, isolated = episodes(rx, lrf)
+    eps, short = episodes(rx, lrf)
     end = rx.t_last
     onset, detail = no_thrust_onset(rx)
     outcome = infer_outcome(rx, lrf, onset)
     found: list[Finding] = []
+    pairs: list[tuple[Episode, list[Finding]]] = []
+    notes: dict[str, str] = {}
     for ep in eps:
-        found.append(_rejection_finding(ep, end))
         div = _divergence_finding(lrf, ep, end)
-        if div is not None:
-            found.append(div)
         step = _terrain_step(track, ep)
-        if step is not None:
-            found.append(step)
-    if isolated:
+        mine = [_rejection_finding(ep, end)] + [f for f in (div, step) if f is not None]
+        pairs.append((ep, mine))
+        found += mine
+        if div is not None and step is not None and step.key == "terrain_step":
+            notes.setdefault("terrain", _estimate_not_sensor(rx, lrf, track, ep, step, div))
+    if short:
+        isolated = sum(e.readings for e in short)
         found.append(Finding(
             "lrf_isolated_rejections", "info",
             f"{isolated} isolated range readings rejected",
             f"{isolated} readings in telemetry were rejected singly (runs under "
             f"{EPISODE_MIN_S:g} s) and the next ones accepted: the gate working as designed.",
-            None, {"readings": isolated}, ("altitude",)))
+            None, {"readings": isolated}, ("altitude",),
+            tuple(Source("lrf", e.t_start, e.t_end) for e in short)))
     found += _silences(lrf)
     zero = _estimate_zero(rx, lrf)
     if zero is not None:
@@ -659,8 +818,12 @@ def investigate(rx: Received, track: pd.DataFrame) -> Investigation:
     found.append(_outcome_finding(outcome))
     found += restart_findings(rx)
     found += engine_findings(rx)
-    chains = [c for c in (_chain(found, eps), restart_chain(found, rx), engine_chain(found))
+    found += [c for c in (_chain(found, eps), restart_chain(found, rx), engine_chain(found))
               if c is not None]
-    found.sort(key=lambda f: (math.inf if f.t_s is None else f.t_s))
-    found[:0] = chains
-    return Investigation(found, outcome, eps, lrf, onset)
+    _links(found, pairs, outcome)
+    causal_roles(found)
+    for f in found:
+        if f.chain:
+            f.sources = tuple(m.sources[0] for m in f.chain if m.sources)
+        f.packets = [c for s in f.sources if (c := rx.cite(s.packet, s.t_from, s.t_to))]
+    return Investigation(ranked(found), outcome, eps, lrf, onset, notes)

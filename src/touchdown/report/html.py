@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from touchdown.report.figures import FIGURES, NUMBER
 from touchdown.report.findings import outcome_headline
+from touchdown.report.values import evidence_label, evidence_value, percent, utc, when
 from touchdown.telemetry.dictionary import SEVERITIES
+from touchdown.telemetry.flight_info import FlightInfo
 from touchdown.timefmt import mission_clock as clock
 
 STYLE = """
@@ -30,7 +32,10 @@ color:#1b5e20}.outcome.unknown{background:#fff8e1;color:#6d4c00}
 font-weight:700;text-transform:uppercase;padding:2px 7px;border-radius:3px;margin-right:8px;
 color:#fff;vertical-align:2px}.sev.severe{background:#6a1b9a}.sev.critical{background:#c62828}
 .sev.distress{background:#d84315}.sev.warning{background:#ef6c00}.sev.watch{background:#1565c0}
-.sev.info{background:#607d8b}
+.sev.info{background:#607d8b}.role{display:inline-block;font-size:11px;font-weight:700;
+text-transform:uppercase;padding:1px 6px;border-radius:3px;margin-right:8px;vertical-align:2px;
+border:1px solid #455565;color:#455565}.role.root{background:#1d2733;color:#fff}
+.when{color:#566474;font-size:13px;margin:0 0 6px}.num{text-align:right}
 table{border-collapse:collapse;font-size:13px;margin:6px 0}td,th{border:1px solid #e1e6eb;
 padding:3px 8px;text-align:left;vertical-align:top}th{background:#f5f7f9}
 ol.chain li{margin:4px 0}.t{font-family:ui-monospace,monospace;white-space:nowrap}
@@ -48,22 +53,28 @@ def _e(x: Any) -> str:
     return html.escape(str(x))
 
 
-def _value(key: str, v: Any) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            return "—"
-        if key == "t_s" or (key.startswith("t_") and key.endswith("_s")):
-            return f'<span class="t">{clock(v)}</span>'
-        return f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
-    if isinstance(v, list):
-        return "<br>".join(_e(x if not isinstance(x, dict) else
-                              f"{x.get('t', '')} {x.get('link', '')}: {x.get('evidence', '')}")
-                           for x in v)
-    return _e(v)
+def _t(t: float | None, epoch: datetime | None) -> str:
+    """A time cell: T+ over UTC."""
+    return f'<span class="t">{_e(clock(t))}<br>{_e(utc(t, epoch))}</span>'
+
+
+def _packets(packets: list[dict[str, Any]], epoch: datetime | None) -> str:
+    """The packets a finding rests on: type, APID, counts, onboard and received times."""
+    rows = "".join(
+        f"<tr><td>{_e(p['packet'])}</td><td>{p['apid']:#05x}</td><td class=num>"
+        f"{_e(_counts(p))}</td><td class=num>{p['packets']:,}"
+        + (f" ({p['missing']} missing)" if p["missing"] else "") + "</td>"
+        f"<td>{_t(p['t_first_s'], epoch)}</td><td>{_t(p['t_last_s'], epoch)}</td>"
+        f"<td>{_t(p['t_received_first_s'], epoch)}</td><td>{_t(p['t_received_last_s'], epoch)}"
+        "</td></tr>" for p in packets)
+    return ("<table><tr><th>packet</th><th>APID</th><th>sequence counts</th><th>packets</th>"
+            "<th>onboard, first</th><th>onboard, last</th><th>received, first</th>"
+            f"<th>received, last</th></tr>{rows}</table>")
+
+
+def _counts(p: dict[str, Any]) -> str:
+    first, last = p["seq_first"], p["seq_last"]
+    return f"{first:,}" if first == last else f"{first:,}–{last:,}"
 
 
 def _fig_links(keys: list[str] | tuple[str, ...]) -> str:
@@ -71,22 +82,72 @@ def _fig_links(keys: list[str] | tuple[str, ...]) -> str:
                      "</a>" for k in keys if k in NUMBER)
 
 
-def _finding(f: dict[str, Any]) -> str:
-    rows = "".join(f"<tr><th>{_e(k.replace('_', ' '))}</th><td>{_value(k, v)}</td></tr>"
-                   for k, v in f["evidence"].items() if k not in ("basis",))
-    return (f'<div class="finding" id="finding-{_e(f["key"])}"><h3><span class="sev '
-            f'{_e(f["severity"])}">{_e(f["severity"])}</span>{_e(f["title"])}</h3>'
-            f'<p>{_e(f["text"])}</p><details><summary>Evidence</summary><table>{rows}</table>'
-            f'</details><p>See {_fig_links(f["figures"])}.</p></div>')
+def _refs(ids: list[str], titles: dict[str, str]) -> str:
+    return "; ".join(f'<a href="#finding-{_e(i)}">{_e(titles.get(i, i))}</a>' for i in ids)
 
 
-def _outcome(o: dict[str, Any]) -> str:
+def _finding(f: dict[str, Any], titles: dict[str, str], epoch: datetime | None) -> str:
+    rows = "".join(f"<tr><th>{_e(evidence_label(k))}</th><td>{_e(evidence_value(k, v, epoch))}"
+                   "</td></tr>" for k, v in f["evidence"].items() if k not in ("basis",))
+    links = "".join(f"<p>{label}: {_refs(f[k], titles)}.</p>" for k, label in
+                    (("follows_from", "Follows from"), ("leads_to", "Leads to")) if f.get(k))
+    role = f.get("role", "context")
+    return (f'<div class="finding" id="finding-{_e(f.get("id") or f["key"])}"><h3>'
+            f'<span class="role{" root" if role == "root cause" else ""}">{_e(role)}</span>'
+            f'<span class="sev {_e(f["severity"])}">{_e(f["severity"])}</span>{_e(f["title"])}'
+            f'</h3><p class="when">{_e(when(f["t_s"], epoch))}</p><p>{_e(f["text"])}</p>{links}'
+            f"<details open><summary>Evidence</summary><table>{rows}</table></details>"
+            f"<details open><summary>The packets behind it</summary>"
+            f"{_packets(f.get('packets', []), epoch)}</details>"
+            f'<p>See {_fig_links(f["figures"])}.</p></div>')
+
+
+def _period(p: dict[str, Any]) -> str:
+    return f"{p['period_s']:g} s" if p["period_s"] > 0 else "on occasion"
+
+
+def _completeness(c: dict[str, Any], epoch: datetime | None) -> str:
+    """What was received of what was sent, what never was, and what it means."""
+    rows = "".join(
+        f"<tr><td>{_e(p['packet'])}</td><td>{p['apid']:#05x}</td><td>{_period(p)}</td>"
+        f"<td class=num>{p['sent']:,}</td><td class=num>{p['received']:,}</td>"
+        f"<td class=num>{p['missing']:,}</td><td class=num>{p['gaps']:,}</td>"
+        f"<td class=num>{_e(percent(p['received'], p['sent']))}</td>"
+        f"<td class=num>{'' if p['seq_first'] is None else _e(_counts(p))}</td>"
+        f"<td>{_t(p['t_first_s'], epoch) if p['received'] else 'none received'}</td>"
+        f"<td>{_t(p['t_last_s'], epoch) if p['received'] else ''}</td></tr>"
+        for p in c["packets"])
+    fr = c["frames"]
+    frames = (f"Frames: {fr['frames_ok']:,} decoded; {fr['frames_lost']:,} missing from the "
+              f"frame count, {fr['frames_bad_crc']:,} of them received but failing their CRC"
+              + (f", {fr['frames_bad_header']:,} of another spacecraft"
+                 if fr["frames_bad_header"] else "")
+              + (f"; {fr['packets_incomplete']:,} packets cut by a lost frame"
+                 if fr["packets_incomplete"] else "")
+              + f"; {fr['sync_octets_discarded']:,} octets discarded between frames.")
+    never = "".join(f"<li>{_e(x)}</li>" for x in c["never"])
+    meaning = " ".join(c["meaning"])
+    sent = sum(p["sent"] for p in c["packets"])
+    return (f"<h2 id=\"completeness\">Data completeness</h2><p>The ground received "
+            f"{c['received']:,} of the {sent:,} packets the lander's sequence counts say it "
+            f"sent between the first and the last received of each type "
+            f"({_e(percent(c['received'], sent))}); {c['missing']:,} are missing. Sent: from "
+            "the sequence counts of the first and last received; missing: the counts skipped "
+            "(gaps).</p><table><tr><th>packet</th><th>APID</th><th>period</th><th>sent</th>"
+            "<th>received</th><th>missing</th><th>gaps</th><th>share</th>"
+            "<th>sequence counts</th><th>first (onboard)</th><th>last (onboard)</th></tr>"
+            f"{rows}</table><p>{_e(frames)}</p><p><b>Never received:</b></p><ul>{never}</ul>"
+            f"<p><b>What it means for the findings:</b> {_e(meaning)}</p>")
+
+
+def _outcome(o: dict[str, Any], epoch: datetime | None) -> str:
     kind = o.get("outcome", "unknown")
     if kind == "impact":
-        head = (f"Impact inferred at {clock(o['t_s'])}, {o['speed_mps']:.0f} m/s "
+        head = (f"Impact inferred at {when(o['t_s'], epoch)}, {o['speed_mps']:.0f} m/s "
                 f"({abs(o['vertical_speed_mps']):.0f} m/s vertical)")
     elif kind == "landed":
-        head = (f"Landed at {clock(o['t_s'])}, {abs(o['vertical_speed_mps']):.2f} m/s vertical, "
+        head = (f"Landed at {when(o['t_s'], epoch)}, {abs(o['vertical_speed_mps']):.2f} m/s "
+                f"vertical, "
                 f"{o['horizontal_speed_mps']:.2f} m/s horizontal")
     else:
         head = "Outcome not known from telemetry"
@@ -110,31 +171,53 @@ def _truth(doc: dict[str, Any]) -> str:
             + ". In the figures, simulation truth is the grey dashed lines.</div>")
 
 
+def _chain(chain: dict[str, Any] | None, epoch: datetime | None) -> str:
+    if chain is None:
+        return ""
+    items = "".join(f'<li><span class="t">{_e(when(x["t_s"], epoch))}</span> '
+                    f'<b>{_e(x["link"])}</b>: {_e(x["evidence"])}</li>'
+                    for x in chain["evidence"]["links"])
+    return (f"<h2>{_e(chain['title'])}</h2><p>Reconstructed from telemetry alone; each link is "
+            f'a finding below.</p><ol class="chain" id="finding-chain">{items}</ol>')
+
+
+def _figure(key: str, png: Path, note: str | None) -> str:
+    spec = FIGURES[NUMBER[key] - 1]
+    return (f'<figure id="fig-{key}"><img alt="Fig. {NUMBER[key]} {_e(spec.title)}" '
+            f'src="{data_uri(png)}"><figcaption><b>Fig. {NUMBER[key]}. {_e(spec.title)}.</b> '
+            f"{_e(spec.caption)}" + (f" <b>{_e(note)}</b>" if note else "")
+            + "</figcaption></figure>")
+
+
+def _events(events: list[dict[str, Any]], epoch: datetime | None) -> str:
+    rows = "".join(f"<tr><td>{_t(e['t'], epoch)}</td><td>{_t(e.get('t_received'), epoch)}</td>"
+                   f"<td>{_e(e['name'])}</td><td class=num>{_e(e.get('value_text', ''))}</td>"
+                   f"<td>{_e(e.get('meaning', ''))}</td></tr>" for e in events)
+    return ("<table><tr><th>onboard time</th><th>received</th><th>event</th><th>value</th>"
+            f"<th>what the value is</th></tr>{rows}</table>")
+
+
+def _alarms(alarms: list[dict[str, Any]], epoch: datetime | None) -> str:
+    rows = "".join(f"<tr><td>{_e(a['parameter'])}</td><td>{_t(a['t_trigger_onboard'], epoch)}"
+                   f"</td><td>{_e(a['trigger_severity'])} at {_e(a['trigger'])}</td>"
+                   f"<td>{_t(a['t_most_severe_onboard'], epoch)}</td><td>{_e(a['severity'])} "
+                   f"at {_e(a['most_severe'])}</td></tr>" for a in alarms)
+    return ("<table><tr><th>parameter</th><th>raised (onboard time)</th><th>trigger</th>"
+            "<th>most severe (onboard time)</th><th>most severe</th></tr>"
+            f"{rows or '<tr><td colspan=5>none</td></tr>'}</table>")
+
+
 def render_report(doc: dict[str, Any], figures: dict[str, Path]) -> str:
     """The report page for one flight from its findings document and figure files."""
     info = doc["flight"]
+    epoch = FlightInfo.from_dict(info).epoch_utc
     chain = next((f for f in doc["findings"] if f["key"] == "chain"), None)
-    chain_html = ""
-    if chain is not None:
-        items = "".join(f'<li><span class="t">{_e(x["t"])}</span> <b>{_e(x["link"])}</b>: '
-                        f'{_e(x["evidence"])}</li>' for x in chain["evidence"]["links"])
-        chain_html = (f"<h2>{_e(chain['title'])}</h2><p>Reconstructed from telemetry alone; "
-                      "each link is a finding below.</p>"
-                      f'<ol class="chain" id="finding-chain">{items}</ol>')
-    findings = "".join(_finding(f) for f in doc["findings"] if f["key"] != "chain")
-    figs = "".join(
-        f'<figure id="fig-{f.key}"><img alt="Fig. {NUMBER[f.key]} {_e(f.title)}" '
-        f'src="{data_uri(figures[f.key])}"><figcaption><b>Fig. {NUMBER[f.key]}. '
-        f"{_e(f.title)}.</b> {_e(f.caption)}</figcaption></figure>"
-        for f in FIGURES if f.key in figures)
-    events = "".join(f'<tr><td class="t">{_e(clock(e["t"]))}</td><td>{_e(e["name"])}</td>'
-                     f"<td>{_value('value', e['value'])}</td></tr>" for e in doc["events"])
-    alarms = "".join(f'<tr><td>{_e(a["parameter"])}</td><td class="t">'
-                     f'{_e(clock(a["t_trigger_onboard"]))}</td><td>{_e(a["trigger_severity"])} '
-                     f'at {_value("value", a["trigger_value"])}</td><td class="t">'
-                     f'{_e(clock(a["t_most_severe_onboard"]))}</td><td>{_e(a["severity"])} at '
-                     f'{_value("value", a["most_severe_value"])}</td></tr>'
-                     for a in doc["alarms"])
+    titles = {f["id"]: f["title"] for f in doc["findings"]}
+    findings = "".join(_finding(f, titles, epoch) for f in doc["findings"]
+                       if f["key"] != "chain")
+    notes = doc.get("figure_notes", {})
+    figs = "".join(_figure(f.key, figures[f.key], notes.get(f.key)) for f in FIGURES
+                   if f.key in figures)
     rec = doc["received"]
     target = info.get("target") or {}
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -145,18 +228,20 @@ def render_report(doc: dict[str, Any], figures: dict[str, Path]) -> str:
 · target {_e(target.get('lat_deg', '?'))} N, {_e(target.get('lon_deg', '?'))} E
 · source {_e(doc['source'])}</p>
 <div class="basis">Every finding below comes from what the ground received:
-{rec['packets']:,} packets, onboard times {_e(clock(rec['t_first_s']))} to
-{_e(clock(rec['t_last_s']))}, and the public map (LRO GLD100 + LOLA) under the reported
-track. Times are onboard, since the scenario epoch.</div>
+{rec['packets']:,} packets, onboard times {_e(when(rec['t_first_s'], epoch))} to
+{_e(when(rec['t_last_s'], epoch))}, and the public map (LRO GLD100 + LOLA) under the reported
+track (see <a href="#completeness">Data completeness</a>). Times are on two scales: T+mm:ss.s,
+mission-elapsed since the scenario epoch{' ' + _e(info['epoch_utc']) if info.get('epoch_utc')
+else ' (none known: counted from 1970-01-01)'}, and UTC, the epoch plus that. Onboard times
+are the packets' own; received times are the ground's clock on the same scale.</div>
 {_truth(doc)}
-<h2>Outcome</h2>{_outcome(doc['outcome'])}
-{chain_html}
-<h2>Findings</h2>{findings}
+<h2>Outcome</h2>{_outcome(doc['outcome'], epoch)}
+{_chain(chain, epoch)}
+{_completeness(doc['completeness'], epoch)}
+<h2>Findings</h2><p>{_e(doc.get('causal_rule', ''))}</p>{findings}
 <h2>Figures</h2>{figs}
-<h2>Onboard events</h2><table><tr><th>time</th><th>event</th><th>value</th></tr>{events}</table>
-<h2>Ground alarms</h2><table><tr><th>parameter</th><th>raised (onboard time)</th>
-<th>trigger</th><th>most severe (onboard time)</th><th>most severe</th></tr>
-{alarms or '<tr><td colspan=5>none</td></tr>'}</table>
+<h2>Onboard events</h2>{_events(doc['events'], epoch)}
+<h2>Ground alarms</h2>{_alarms(doc['alarms'], epoch)}
 </main></body></html>
 """
 

@@ -19,11 +19,12 @@ import pandas as pd
 from touchdown.errors import ArchiveOpenError, ReportInputError
 from touchdown.ground.archive import AlarmRecord, Archive
 from touchdown.ground.images import GroundImages
-from touchdown.ground.ingest import link_counters
+from touchdown.ground.ingest import apid_counters, link_counters
 from touchdown.ground.status import LossOfSignal, los_timeout, losses
 from touchdown.moon.constants import GM, R_REF
 from touchdown.telemetry.dictionary import Dictionary, load_dictionary
 from touchdown.telemetry.flight_info import FlightInfo
+from touchdown.telemetry.packets import SEQ_MODULO
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -39,9 +40,10 @@ class Received:
     packets: dict[str, pd.DataFrame]  # packet name -> t and one column per field
     events: pd.DataFrame  # t, t_received, name, value
     alarms: list[AlarmRecord]
-    arrivals: pd.DataFrame  # packet, t, t_received: one row per packet received
+    arrivals: pd.DataFrame  # packet, apid, seq, t, t_received: one row per packet received
     losses: list[LossOfSignal]
-    counters: dict[str, int]
+    counters: dict[str, int]  # the link's (``ground.ingest.link_counters``)
+    apid_counters: dict[str, dict[str, int]]  # by packet name (``ground.ingest.apid_counters``)
     images: GroundImages  # the camera's images as far as they came
 
     def __getitem__(self, packet: str) -> pd.DataFrame:
@@ -67,6 +69,30 @@ class Received:
     def state(self, field: str, code: float) -> str:
         """The name of an enumerated field's raw value (``lrf.state``, 2 -> ``faulty``)."""
         return str(self.dictionary.parameters[field].state(code))
+
+    def cite(self, packet: str, t_from: float, t_to: float | None = None) -> dict | None:
+        """The received packets of one type from onboard time t_from to t_to (s), or with no
+        t_to the one in force at t_from (the newest at or before it), as evidence: APID, how
+        many, how many the sequence counts between them say are missing, the first and last
+        (onboard order) with their counts, onboard and receive times; None when there are
+        none."""
+        rows = self.arrivals[self.arrivals["packet"] == packet]
+        if t_to is None:
+            rows = rows[rows["t"] <= t_from + 1e-6]
+            rows = rows[rows["t"] == rows["t"].max()]
+        else:
+            rows = rows[(rows["t"] >= t_from - 1e-6) & (rows["t"] <= t_to + 1e-6)]
+        if rows.empty:
+            return None
+        rows = rows.sort_values(["t", "t_received"], kind="stable")
+        first, last = rows.iloc[0], rows.iloc[-1]
+        counted = (int(last["seq"]) - int(first["seq"])) % SEQ_MODULO + 1
+        return {"packet": packet, "apid": int(first["apid"]), "packets": len(rows),
+                "missing": max(counted - len(rows), 0),
+                "seq_first": int(first["seq"]), "seq_last": int(last["seq"]),
+                "t_first_s": float(first["t"]), "t_last_s": float(last["t"]),
+                "t_received_first_s": float(first["t_received"]),
+                "t_received_last_s": float(last["t_received"])}
 
 
 def is_archive(path: Path) -> bool:
@@ -117,12 +143,14 @@ def _read(archive: Archive, dictionary: Dictionary, source: str) -> Received:
                            for e in archive.events()],
                           columns=["t", "t_received", "name", "value"])
     names = {p.apid: p.name for p in dictionary.packets}
-    arrivals = pd.DataFrame([(names.get(a, f"apid {a:#x}"), t, tr)
-                             for a, t, tr in archive.arrivals()],
-                            columns=["packet", "t", "t_received"])
+    arrivals = pd.DataFrame([(names.get(a, f"apid {a:#x}"), a, seq, t, tr)
+                             for a, seq, t, tr, _ in archive.packets()],
+                            columns=["packet", "apid", "seq", "t", "t_received"]
+                            ).sort_values("t_received", kind="stable", ignore_index=True)
     return Received(source, FlightInfo.from_dict(archive.flight()), dictionary, packets, events,
                     archive.alarms(), arrivals, _losses(dictionary, archive, arrivals),
-                    link_counters(archive, dictionary), GroundImages(archive, dictionary))
+                    link_counters(archive, dictionary), apid_counters(archive, dictionary),
+                    GroundImages(archive, dictionary))
 
 
 def _losses(dictionary: Dictionary, archive: Archive,

@@ -13,7 +13,7 @@ import math
 
 import pandas as pd
 
-from touchdown.report.finding import Finding
+from touchdown.report.finding import Finding, Source
 from touchdown.report.received import Received
 from touchdown.timefmt import mission_clock as clock
 
@@ -63,12 +63,12 @@ def restart_findings(rx: Received) -> list[Finding]:
             "imu_switched", "warning", f"IMU unit lost at {clock(t)}",
             f"Redundancy management switched navigation to the other IMU unit at {clock(t)} "
             f"({_state(_nav_at(rx, t))}): the unit in use had stopped reporting.", t,
-            {"t_s": t}, ("modes",)))
+            {"t_s": t}, ("modes",), (Source("event", t), Source("nav", t))))
     for t in rx.event_times("imu_lost"):
         out.append(Finding(
             "imu_lost", "critical", f"No IMU left at {clock(t)}",
             f"Neither IMU unit reported from {clock(t)}: navigation coasted on its model.", t,
-            {"t_s": t}, ("modes",)))
+            {"t_s": t}, ("modes",), (Source("event", t),)))
     commands = rx.events[rx.events["name"] == "command_received"]
     attempts_all = rx.event_times("relight_attempt")
     relits = rx.event_times("engine_relit")
@@ -81,7 +81,8 @@ def restart_findings(rx: Received) -> list[Finding]:
             f"{clock(alarms[0])} to {clock(alarms[-1])}",
             f"The executive overflowed {len(alarms)} times ({', '.join(map(clock, alarms))}): "
             "more work was queued than it could hold, and each time the software restarted.",
-            alarms[0], {"times_s": alarms}, ("modes",)))
+            alarms[0], {"times_s": alarms}, ("modes",),
+            tuple(Source("event", t) for t in alarms)))
     for k, t in enumerate(restarts):
         nxt = restarts[k + 1] if k + 1 < len(restarts) else math.inf
         cause = commands[(commands["t"] <= t + 1e-6) & (commands["t"] >= t - SAME_CYCLE_S)]
@@ -111,7 +112,10 @@ def restart_findings(rx: Received) -> list[Finding]:
             {"t_s": t, "commanded": not cause.empty, "engine_off_t_s": off,
              "relight_attempts": len(attempts),
              "first_attempt_t_s": attempts[0] if attempts else None, "relit_t_s": relit},
-            ("modes", "velocity")))
+            ("modes", "velocity"),
+            (Source("event", t), *(Source("event", a) for a in attempts),
+             *((Source("gnc", off),) if off is not None else ()),
+             *((Source("event", relit),) if relit is not None else ()))))
     return out
 
 
@@ -149,6 +153,8 @@ def restart_chain(found: list[Finding], rx: Received) -> Finding | None:
     if fell:
         links.append(("impact", outcome.t_s, f"about {outcome.evidence['speed_mps']:.0f} m/s"))
     lines = "; ".join(f"{clock(t)} {name}: {what}" for name, t, what in links)
+    linked_imu = imu if links[0][0] == "IMU unit lost" else None
+    members = [f for f in (linked_imu, restart, outcome if fell else None) if f is not None]
     return Finding(
         "restart_chain", "critical" if fell else "warning",
         "The chain of events: a restart stopped the engine" + (", then the fall" if fell
@@ -156,4 +162,4 @@ def restart_chain(found: list[Finding], rx: Received) -> Finding | None:
         f"From telemetry alone: {lines}.", links[0][1],
         {"links": [{"link": n, "t_s": t, "t": clock(t), "evidence": w} for n, t, w in links],
          "complete": fell and ev["commanded"]},
-        ("altitude", "velocity", "modes"))
+        ("altitude", "velocity", "modes"), chain=members)
