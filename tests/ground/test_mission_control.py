@@ -3,8 +3,9 @@ through Open MCT in Debian's Chromium driven by Playwright, signed in as the thr
 the flight prints.
 
 The screenshots go to out/screenshots/ (look at them): the live Landing display just after loss of
-signal, the camera's images that came down, the alarm history after the operator's actions,
-and the archived flight reopened, in UTC and in mission-elapsed time (T+).
+signal and held at it (landing-los.png, the banner), the camera's images that came down, the
+alarm history after the operator's actions, the archived flight reopened, in UTC and in
+mission-elapsed time (T+), its timeline, and the Landing display at three screen sizes.
 """
 
 import re
@@ -18,6 +19,7 @@ from tests.ground.browser import SHOTS, touchdown, wait_for
 SPEED = 200  # the 53 min from acquisition of signal to impact stream in about 16 s
 ESTIMATE_RGB = (0x4D, 0xD3, 0xFF)  # plugin/objects.js: the altitude estimate's line
 REJECTED_RGB = (0xFF, 0x4D, 0x4D)  # and rejected range readings
+IMPACT_RGB = (0xFF, 0x9F, 0x1A)  # plugin/map.js: the impact point estimate
 
 
 def pixels_near(png: bytes, rgb: tuple[int, int, int], tol: int = 40) -> int:
@@ -48,6 +50,7 @@ def test_a_live_landing_shows_values_plots_the_rejection_alarm_and_loss_of_signa
                    "--archive", str(archive), "-q") as live:
         page.goto(live.url)  # the downlink starts when the page opens
         watch_the_landing(page)
+        banner = hold_at_loss_of_signal(page)
         act_on_alarms(page, live.user, live.password)
     # the archived flight opened afterwards shows the descent (fixed time span)
     with touchdown("ground", "--archive", str(archive), "--port", "0", "--ingest-port",
@@ -62,6 +65,10 @@ def test_a_live_landing_shows_values_plots_the_rejection_alarm_and_loss_of_signa
                  10, "the acknowledgement, archived")
         assert COMMENT in lrf.inner_text()
         wait_for_track(page)
+        # the same banner as live, and the impact point on the map
+        assert page.locator(".td-los").inner_text() == banner
+        wait_for(lambda: pixels_near(frame(page, "Ground track").screenshot(), IMPACT_RGB) > 30,
+                 10, "the impact point on the map")
         page.screenshot(path=SHOTS / "landing-archive.png")
         switch_to_mission_elapsed_time(page)
         wait_for_track(page)
@@ -154,6 +161,35 @@ def watch_the_landing(page) -> None:
     wait_for(lambda: "picked" not in camera.locator(".td-img-caption").inner_text(), 10,
              "the newest image followed again")
     camera.screenshot(path=SHOTS / "camera-live.png")
+
+
+def hold_at_loss_of_signal(page) -> str:
+    """At LOS the screen holds: the banner shows the last known state, the outcome and the
+    impact point; the clock stops at the newest onboard time received, so the events stay in
+    the window while the flight's time would run on (3 s here are 10 minutes at SPEED).
+    Returns the banner's text."""
+    banner = page.locator(".td-los")
+    wait_for(lambda: banner.is_visible() and "Impact point estimate: 47." in banner.inner_text(),
+             20, "the loss-of-signal banner")
+    text = banner.inner_text()
+    assert re.search(r"^LOSS OF SIGNAL · last packet received T\+72:2\d\.\d, newest onboard "
+                     r"time T\+72:2\d\.\d \(2023-04-25 16:5\d:\d\d\.\d UTC\)", text), text
+    for said in ("Last known state (T+72:", "altitude estimate -3,", "propellant -",
+                 "mode terminal descent", "Outcome estimate, falling with no thrust: impact at",
+                 "95 % ellipse"):
+        assert said in text, said
+    end = lambda: page.evaluate("() => window.openmct.time.getBounds().end")  # noqa: E731
+    events = frame(page, "Events").locator("tbody tr")
+    # (the banner took room from the page: the table draws its rows again at its new size)
+    shown = wait_for(lambda: (lambda n: n if n >= 5 else 0)(events.count()), 10,
+                     "the events at loss of signal")
+    before = end()
+    time.sleep(3.0)
+    page.screenshot(path=SHOTS / "landing-los.png")
+    assert end() == before, "the clock ran on after loss of signal"
+    assert events.count() == shown, "the events emptied after loss of signal"
+
+    return text
 
 
 def act_on_alarms(page, user: str, password: str) -> None:
@@ -320,6 +356,7 @@ def check_layout_at_screen_sizes(page) -> None:
         page.screenshot(path=SHOTS / f"landing-{width}x{height}{shown}.png")
         problems = alarms.evaluate(cut)
         assert problems == [], f"at {width}×{height}{shown}: {problems}"
+
 
 def switch_to_mission_elapsed_time(page) -> None:
     """The time conductor's time system menu offers T+ beside UTC; in T+ the span stays, the

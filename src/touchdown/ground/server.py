@@ -36,7 +36,7 @@ goes to the log).
 Websocket ``/api/realtime``: new parameter values, batched as
 ``{"type": "values", "values": [{"name", "t", "value", "state", "severity", "t_received"}, ...]}``
 (everything queued for the client goes in one message); link status as ``{"type": "link", ...}``
-when the status or the set of stale packets changes; the active alarms as
+when the status, the set of stale packets or the loss of signal changes; the active alarms as
 ``{"type": "alarms", "active": [...]}`` when any is raised, escalated, acknowledged or cleared;
 and on a live server, the clock every 0.2 s as ``{"type": "clock", "t_ground", "rate",
 "t_onboard_now", "held"}`` (after loss of signal it holds at the newest onboard time
@@ -535,9 +535,11 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
                 _broadcast(app, clock_message(ingest, now, app[CLOCK_RATE]))
             status = ingest.link.status(now)
             stale = ingest.link.stale_packets(now) if status != "UNAVAIL" else []
-            if (status, stale) != last_link:
+            los = ingest.link.los  # a new loss of signal is news even while the status stays
+            link_now = (status, stale, None if los is None else los.t_los)
+            if link_now != last_link:
                 _broadcast(app, _link_message(app, now))
-                last_link = (status, stale)
+                last_link = link_now
             alarms = tuple((a.id, a.current_severity, a.severity, a.t_acknowledged,
                             a.shelved_at(now)) for a in ingest.alarms.active())
             if alarms != last_alarms:

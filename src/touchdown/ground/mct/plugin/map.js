@@ -77,7 +77,7 @@ export function trackView(openmct, feed, epochMs) {
     const caption = element('div', { class: 'td-note' });
     const scopes = ['auto', 'site', 'approach'].map((s) => element('button', {
       class: 'c-button td-scope', 'data-scope': s, text: s === 'auto' ? 'Auto' : s === 'site'
-        ? 'Site' : 'Approach', onclick: () => { scope = s; draw(); }
+        ? 'Site' : 'Approach', onclick: () => { scope = s; requestDraw(); }
     }));
     const bar = element('div', { class: 'td-toolbar td-track-bar' }, scopes);
     const wrap = element('div', { class: 'td-view td-track' }, [bar, canvas, caption]);
@@ -101,6 +101,16 @@ export function trackView(openmct, feed, epochMs) {
       const inside = last[1] >= site.south_deg && last[1] <= site.north_deg &&
         lon >= site.west_deg && lon <= site.east_deg;
       return inside ? 'site' : 'approach';
+    }
+
+    let drawing = false;
+    function requestDraw() { // at most once a frame, however fast the values come
+      if (drawing) return;
+      drawing = true;
+      requestAnimationFrame(() => {
+        drawing = false;
+        if (alive) draw();
+      });
     }
 
     function draw() {
@@ -152,9 +162,9 @@ export function trackView(openmct, feed, epochMs) {
         prev = px;
       }
       ctx.stroke();
-      if (impact) drawImpact(ctx, x, y);
       if (site.target) cross(ctx, x(site.target.lon_deg), y(site.target.lat_deg), COLOURS.target);
       drawLast(ctx, x, y, side);
+      if (impact) drawImpact(ctx, x, y); // on top: after loss of signal, what matters most
       scaleBar(ctx, side, (box.north_deg - box.south_deg) * DEG_KM);
     }
 
@@ -250,6 +260,7 @@ export function trackView(openmct, feed, epochMs) {
         `(yellow)${globe ? ` over ${globe.source}` : ''}. Blue: the lander’s position estimate ` +
         '(white: the last). Range readings rejected: red; before acquisition: grey. ' +
         'Orange: impact point estimate, 95 %.';
+      caption.title = caption.textContent; // two lines shown (touchdown.css), all of it here
       if (feed.link?.los) await loadImpact();
       if (alive) draw();
     }
@@ -289,7 +300,7 @@ export function trackView(openmct, feed, epochMs) {
       feed.onPair('nav.lat_deg', 'nav.lon_deg', (lat, lon) => {
         if (lat.value !== null && lon.value !== null) {
           track.push([lat.t, lat.value, lon.value]);
-          draw();
+          requestDraw();
         }
       }),
       // a range-finder packet's three fields come in the dictionary's order: range first
@@ -306,7 +317,7 @@ export function trackView(openmct, feed, epochMs) {
         const had = impact !== null;
         if (link.los && !had) await loadImpact();
         if (!link.los) impact = null;
-        if (alive && had !== (impact !== null)) draw();
+        if (had !== (impact !== null)) requestDraw();
       })
     ];
     const onBounds = (bounds, isTick) => {
