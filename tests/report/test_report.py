@@ -108,8 +108,52 @@ def test_the_archive_alone_gives_the_same_findings(m1: Report, root: Path) -> No
     shutil.copy(m1.folder / "ground.sqlite", alone)
     r = build_report(alone, root / "report-archive-only")
     assert r.document["truth"] is None
+    assert r.document["impact"]["simulation_truth"] is None
+    same = {k: v for k, v in m1.document["impact"].items() if k != "simulation_truth"}
+    assert {k: v for k, v in r.document["impact"].items() if k != "simulation_truth"} == same
     assert r.document["findings"] == m1.document["findings"]
     assert r.document["outcome"] == m1.document["outcome"]
+
+
+def great_circle_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2, dl = np.radians(lat1), np.radians(lat2), np.radians(lon1 - lon2)
+    c = np.sin(p1) * np.sin(p2) + np.cos(p1) * np.cos(p2) * np.cos(dl)
+    return float(1_737_400.0 * np.arccos(min(1.0, c)))
+
+
+def test_m1_impact_point_comes_from_the_last_nav_state_and_is_set_against_the_truth(
+        m1: Report) -> None:
+    """M1's last nav state lies kilometres below the map: the estimate is that position, with
+    the filter's own spread; the simulated contact is 1.9 km away, which the navigation's
+    horizontal error explains."""
+    i = m1.document["impact"]
+    nav = m1.document["received"]["t_last_s"]
+    assert nav - 1.0 <= i["t_state"] <= nav
+    assert i["height_above_map_m"] < -3000.0 and i["fall_s"] == 0.0
+    assert (i["lat_deg"], i["lon_deg"]) == (i["last_lat_deg"], i["last_lon_deg"])
+    assert i["semi_major_m"] == pytest.approx(2.4477 * i["position_sigma_m"] / np.sqrt(3),
+                                              rel=1e-3)
+    t = i["simulation_truth"]
+    td = m1.document["truth"]["touchdown"]
+    miss = great_circle_m(i["lat_deg"], i["lon_deg"], td["lat_deg"], td["lon_deg"])
+    assert t["miss_m"] == pytest.approx(miss, rel=1e-3) and 1000.0 < miss < 3000.0
+    assert t["inside_ellipse"] == (miss < i["semi_major_m"])  # a circle here: no direction
+    assert t["horizontal_error_m"] == pytest.approx(miss, abs=50.0)  # the error carried over
+    assert t["height_error_m"] < -3000.0  # the height estimate kilometres too low
+    text = visible_text(m1)
+    assert "Impact point" in text and "47.5000° N, 44.3999° E" in text
+    assert "1.9 km from the estimate, inside its 95 % ellipse" in text
+    assert "the navigation was 1.9 km off horizontally and its height 4.1 km low" in text
+
+
+def test_a_landed_flights_impact_point_holds_the_contact(nominal: Report) -> None:
+    i = nominal.document["impact"]
+    t = i["simulation_truth"]
+    assert t["inside_ellipse"] and t["miss_m"] < i["semi_major_m"]
+    assert abs(i["t_state"] - t["t_contact"]) < 2.0  # the last nav state: metres up
+    assert 0.0 < i["height_above_map_m"] < 100.0 and 0.0 < i["fall_s"] < 10.0
+    assert t["miss_m"] < 100.0  # a navigation that was right gives the right place
+    assert f"puts the impact {abs(t['time_error_s']):.1f} s late" in t["explanation"][1]
 
 
 # ---------------------------------------------------------------- for an investigator

@@ -133,6 +133,7 @@ def build_report(source: Path, out: Path, flight: int | None = None) -> Report:
     from touchdown.report.figures import Context, write_figures
     from touchdown.report.findings import ROLE_RULE, investigate
     from touchdown.report.html import render_report
+    from touchdown.report.impact import against_truth, estimate, explanation
     from touchdown.report.track import reported_track
 
     out.mkdir(parents=True, exist_ok=True)
@@ -140,7 +141,9 @@ def build_report(source: Path, out: Path, flight: int | None = None) -> Report:
     terrain = load_truth_terrain()
     track = reported_track(rx, terrain)
     inv = investigate(rx, track)
-    figures = write_figures(Context(rx, inv, track, truth, terrain), out)
+    impact = estimate(rx, terrain)
+    vs_truth = None if impact is None or truth is None else against_truth(impact, truth)
+    figures = write_figures(Context(rx, inv, track, truth, terrain, impact, vs_truth), out)
     epoch = rx.info.epoch_utc
     doc = jsonable({
         "source": rx.source,
@@ -165,6 +168,10 @@ def build_report(source: Path, out: Path, flight: int | None = None) -> Report:
                     "most_severe": field_value(rx.dictionary, a.parameter, a.most_severe_value),
                     "t_most_severe_onboard": a.t_most_severe_onboard} for a in rx.alarms],
         "truth": _truth_doc(truth),
+        "impact": None if impact is None else {
+            **impact.to_dict(),
+            "simulation_truth": None if vs_truth is None else {
+                **vs_truth.to_dict(), "explanation": explanation(impact, vs_truth, epoch)}},
     })
     text = json.dumps(doc, indent=2) + "\n"
     findings = write_atomic(out / FINDINGS_JSON, lambda p: p.write_text(text, "utf-8"))

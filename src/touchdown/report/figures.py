@@ -20,11 +20,14 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator, ScalarFormatter
 
+from touchdown.ground.impact import ImpactEstimate
+from touchdown.moon.constants import R_REF
 from touchdown.moon.dem_tiles import Terrain
 from touchdown.plots.flight import label_events
 from touchdown.plots.png import save_png
 from touchdown.plots.terrain import draw_hillshade
 from touchdown.report.findings import Investigation
+from touchdown.report.impact import AgainstTruth
 from touchdown.report.received import Received
 from touchdown.report.track import signed_range_km
 from touchdown.telemetry.dictionary import ALARM_SEVERITIES
@@ -35,6 +38,7 @@ ACCEPTED = "tab:green"
 REJECTED = "tab:red"
 TRUTH = {"color": "0.35", "lw": 1.4, "ls": (0, (4, 2))}
 TRUTH_LABEL = "simulation truth"
+IMPACT = "tab:purple"  # the impact point estimate
 LIMIT_COLOURS = dict(zip(ALARM_SEVERITIES, ("gold", "darkorange", "orangered", "red", "purple"),
                          strict=True))
 TICK_STEPS_S = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0)
@@ -67,7 +71,9 @@ FIGURES = (
     FigureSpec("link", "Link", "Packets received per 10 s of onboard time, by type; "
                "no-signal spans and the loss of signal."),
     FigureSpec("map", "Ground track", "The reported ground track on a shaded relief map "
-               "(LRO GLD100 + LOLA), with the target and the rejections."),
+               "(LRO GLD100 + LOLA), with the target, the rejections and the impact point "
+               "estimate with its 95 % ellipse (inset: around it, with the simulated contact "
+               "where the flight was simulated)."),
     FigureSpec("images", "Camera images received",
                "The camera's images as far as they came down, by the onboard time they were "
                "taken; strips that did not come whole are grey."),
@@ -156,6 +162,8 @@ class Context:
     track: pd.DataFrame
     truth: Truth | None
     terrain: Terrain
+    impact: ImpactEstimate | None = None
+    impact_truth: AgainstTruth | None = None
 
     @property
     def descent(self) -> tuple[float, float]:
@@ -480,6 +488,12 @@ def ground_map(ctx: Context) -> Figure:
     close = _clip(ctx.track, ctx.close)
     la = list(close["lat_deg"]) + lats[-1:]
     lo = list(ctx.lon(close["lon_deg"].to_numpy())) + lons[-1:]
+    ring = np.array(ctx.impact.ellipse()) if ctx.impact is not None else np.empty((0, 2))
+    la += list(ring[:, 0])  # the impact ellipse and the simulated contact in the box too
+    lo += list(ctx.lon(ring[:, 1]))
+    if ctx.impact_truth is not None:
+        la.append(ctx.impact_truth.lat_deg)
+        lo.append(float(ctx.lon(ctx.impact_truth.lon_deg)))
     pad = 0.3
     box_lat = (min(la) - pad, max(la) + pad)
     mid = math.cos(math.radians(0.5 * sum(box_lat)))
@@ -508,6 +522,30 @@ def ground_map(ctx: Context) -> Figure:
     if not tk.empty:
         ax.plot(tk_lon[-1], tk["lat_deg"].iloc[-1], "X", ms=12, color="black", mec="white",
                 label="last reported position")
+    if ctx.impact is not None:
+        _impact(ax, ctx, ring, legend=True)
+        inset = ax.inset_axes((0.02, 0.6, 0.38, 0.38))
+        half_m = 1.5 * max(ctx.impact.semi_major_m, ctx.impact_truth.miss_m
+                           if ctx.impact_truth is not None else 0.0, 1000.0)
+        dlat = math.degrees(half_m / R_REF)
+        dlon = dlat / mid
+        c_lat, c_lon = ctx.impact.lat_deg, float(ctx.lon(ctx.impact.lon_deg))
+        draw_hillshade(inset, ctx.terrain, (c_lat - dlat, c_lat + dlat),
+                       (c_lon - dlon, c_lon + dlon), pixels=300)
+        inset.plot(tk_lon, tk["lat_deg"], **EST)
+        if tr is not None:
+            inset.plot(ctx.lon(tr["lon_deg"].to_numpy()), tr["lat_deg"],
+                       **{**TRUTH, "color": "tab:cyan"})
+        _impact(inset, ctx, ring, legend=False)
+        if not tk.empty:
+            inset.plot(tk_lon[-1], tk["lat_deg"].iloc[-1], "X", ms=9, color="black", mec="white")
+        inset.set_xlim(c_lon - dlon, c_lon + dlon)
+        inset.set_ylim(c_lat - dlat, c_lat + dlat)
+        inset.set_aspect(1.0 / mid)
+        inset.set_xticks([])
+        inset.set_yticks([])
+        inset.set_title(f"the impact point, ±{half_m / 1e3:.1f} km", fontsize=8, pad=2)
+        ax.indicate_inset_zoom(inset, edgecolor="black")
     ax.set_xlim(*box_lon)
     ax.set_ylim(*box_lat)
     if box_lon[0] < 0.0 or box_lon[1] >= 360.0:
@@ -518,6 +556,20 @@ def ground_map(ctx: Context) -> Figure:
     ax.legend(loc="lower right", fontsize=8, framealpha=0.95)
     _title(fig, "map", ctx.rx)
     return fig
+
+
+def _impact(ax: Axes, ctx: Context, ring: np.ndarray, legend: bool) -> None:
+    """The impact point estimate with its 95 % ellipse and, for a simulated flight, where the
+    simulated lander struck."""
+    assert ctx.impact is not None
+    ax.fill(ctx.lon(ring[:, 1]), ring[:, 0], color=IMPACT, alpha=0.2, lw=0)
+    ax.plot(ctx.lon(ring[:, 1]), ring[:, 0], color=IMPACT, lw=1.8, label="impact point "
+            "estimate, 95 % ellipse (from the last nav state)" if legend else None)
+    ax.plot(ctx.lon(ctx.impact.lon_deg), ctx.impact.lat_deg, "+", ms=14, mew=2.5, color=IMPACT)
+    if ctx.impact_truth is not None:
+        ax.plot(ctx.lon(ctx.impact_truth.lon_deg), ctx.impact_truth.lat_deg, "o", ms=9,
+                mfc="none", mec="0.2", mew=2, ls="none",
+                label=f"{TRUTH_LABEL}: contact" if legend else None)
 
 
 IMAGES_SHOWN = 12  # images in a figure at most

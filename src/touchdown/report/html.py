@@ -11,6 +11,7 @@ from typing import Any
 
 from touchdown.report.figures import FIGURES, NUMBER
 from touchdown.report.findings import outcome_headline
+from touchdown.report.impact import latlon
 from touchdown.report.values import evidence_label, evidence_value, percent, utc, when
 from touchdown.telemetry.dictionary import SEVERITIES
 from touchdown.telemetry.flight_info import FlightInfo
@@ -155,6 +156,35 @@ def _outcome(o: dict[str, Any], epoch: datetime | None) -> str:
             "</p>")
 
 
+def _impact(i: dict[str, Any] | None, epoch: datetime | None) -> str:
+    """Where to look for the lander: the estimate, its basis, and against the simulation."""
+    if i is None:
+        return ("<h2>Impact point</h2><p>No estimate: no navigation state with a position was "
+                "received.</p>")
+    direction = ("none the track shows" if i["bearing_deg"] is None
+                 else f"{i['bearing_deg']:.0f}° from north")
+    rows = [("impact point estimate", latlon(i["lat_deg"], i["lon_deg"])),
+            ("95 % ellipse", f"{i['semi_major_m'] / 1e3:.1f} km × "
+                             f"{i['semi_minor_m'] / 1e3:.1f} km (semi-axes), major axis "
+                             f"{i['major_bearing_deg']:.0f}° from north"),
+            ("at", when(i["t_impact"], epoch)),
+            ("from the nav state of", when(i["t_state"], epoch)),
+            ("last reported position", latlon(i["last_lat_deg"], i["last_lon_deg"])),
+            ("its height above the map", f"{i['height_above_map_m']:,.0f} m"),
+            ("fall", f"{i['fall_s']:.1f} s, {i['travel_m']:,.0f} m along the track"),
+            ("direction of motion", direction),
+            ("filter's position σ (3-D)", f"{i['position_sigma_m']:,.0f} m")]
+    table = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+    notes = "".join(f"<li>{_e(n)}</li>" for n in i["notes"])
+    t = i.get("simulation_truth")
+    truth = "" if not t else (
+        '<div class="truth"><b>Against the simulation truth</b> (from the simulator, not the '
+        "telemetry; no finding uses it): "
+        + " ".join(_e(x) for x in t["explanation"]) + "</div>")
+    return (f'<h2 id="impact">Impact point</h2><p>{_e(i["basis"])} Fig. 8 draws it.</p>'
+            f"<table>{table}</table>{f'<ul>{notes}</ul>' if notes else ''}{truth}")
+
+
 def _truth(doc: dict[str, Any]) -> str:
     t = doc.get("truth")
     if not t:
@@ -236,6 +266,7 @@ else ' (none known: counted from 1970-01-01)'}, and UTC, the epoch plus that. On
 are the packets' own; received times are the ground's clock on the same scale.</div>
 {_truth(doc)}
 <h2>Outcome</h2>{_outcome(doc['outcome'], epoch)}
+{_impact(doc.get('impact'), epoch)}
 {_chain(chain, epoch)}
 {_completeness(doc['completeness'], epoch)}
 <h2>Findings</h2><p>{_e(doc.get('causal_rule', ''))}</p>{findings}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -15,8 +16,8 @@ from touchdown.ground.impact import ImpactEstimate, fixes_from_frame, impact_est
 from touchdown.moon.dem_tiles import Terrain
 from touchdown.moon.frames import tangent_plane_en
 from touchdown.report.received import Received
+from touchdown.report.values import when
 from touchdown.telemetry.run_folder import Truth
-from touchdown.timefmt import mission_clock
 
 
 def estimate(rx: Received, terrain: Terrain) -> ImpactEstimate | None:
@@ -68,7 +69,7 @@ def against_truth(est: ImpactEstimate, truth: Truth) -> AgainstTruth | None:
                         est.t_impact - float(contact["time_s"]))
 
 
-def explanation(est: ImpactEstimate, cmp: AgainstTruth) -> list[str]:
+def explanation(est: ImpactEstimate, cmp: AgainstTruth, epoch: datetime | None) -> list[str]:
     """Why the estimate is where it is against the truth, in sentences with the numbers."""
     held = "inside" if cmp.inside_ellipse else "outside"
     low = "low" if cmp.height_error_m < 0 else "high"
@@ -76,14 +77,16 @@ def explanation(est: ImpactEstimate, cmp: AgainstTruth) -> list[str]:
     per_axis = est.position_sigma_m / math.sqrt(3.0)
     return [
         f"Simulation truth (not telemetry): the simulated lander struck at "
-        f"{_latlon(cmp.lat_deg, cmp.lon_deg)} at {mission_clock(cmp.t_contact)}, "
+        f"{latlon(cmp.lat_deg, cmp.lon_deg)} at {when(cmp.t_contact, epoch)}, "
         f"{cmp.miss_m / 1e3:.1f} km from the estimate, {held} its 95 % ellipse "
         f"({est.semi_major_m / 1e3:.1f} km).",
-        f"At the state the estimate starts from ({mission_clock(est.t_state)}) the navigation "
+        f"At {when(est.t_state, epoch)}, the state the estimate starts from, the navigation "
         f"was {cmp.horizontal_error_m / 1e3:.1f} km off horizontally and its height "
         f"{abs(cmp.height_error_m) / 1e3:.1f} km {low}. The estimate carries the navigation's "
-        "error unchanged: a fall from a wrong position ends at a wrong position, and the height "
-        f"error puts the impact {abs(cmp.time_error_s):.1f} s {early}.",
+        "error unchanged: a fall from a wrong position ends at a wrong position"
+        + (", and the state came after the contact: the lander sent it from the ground."
+           if est.t_state >= cmp.t_contact else
+           f", and the height error puts the impact {abs(cmp.time_error_s):.1f} s {early}."),
         f"The ellipse is the filter's belief about its own error (σ {est.position_sigma_m:,.0f} "
         "m, 3-D), not the error: the horizontal error fell " + held + " it, and the height "
         f"error is {abs(cmp.height_error_m) / per_axis:.1f} of the filter's σ per axis "
@@ -94,7 +97,8 @@ def explanation(est: ImpactEstimate, cmp: AgainstTruth) -> list[str]:
     ]
 
 
-def _latlon(lat: float, lon: float) -> str:
+def latlon(lat: float, lon: float) -> str:
+    """47.5000° N, 44.3999° E (longitudes east 0-360 in, west of 0 as W)."""
     east = (lon + 180.0) % 360.0 - 180.0
     return (f"{abs(lat):.4f}° {'S' if lat < 0 else 'N'}, "
             f"{abs(east):.4f}° {'W' if east < 0 else 'E'}")
