@@ -328,5 +328,6 @@ def test_the_report_finds_the_losses_with_the_timeout_the_archive_was_ingested_w
     assert len(cli) > 1  # with 1 s, short silences are losses too
     r = CliRunner().invoke(main, ["report", str(archive), "--out", str(tmp_path / "r"), "-q"])
     doc = json.loads((tmp_path / "r" / "findings.json").read_text())
-    titles = [f["title"] for f in doc["findings"] if f["key"] == "los"]
+    losses = sorted((f for f in doc["findings"] if f["key"] == "los"), key=lambda f: f["t"])
+    titles = [f["title"] for f in losses]  # (the report lists them by causal role first)
     assert [t.split(" at ")[1] for t in titles] == cli

@@ -98,7 +98,8 @@ def explanation(est: ImpactEstimate, cmp: AgainstTruth, epoch: datetime | None) 
 
 
 def latlon(lat: float, lon: float) -> str:
-    """47.5000° N, 44.3999° E (longitudes east 0-360 in, west of 0 as W)."""
+    """47.500° N, 44.400° E: to 0.001° (30 m) as the report rounds positions (longitudes
+    east 0-360 in, west of 0 as W)."""
     east = (lon + 180.0) % 360.0 - 180.0
-    return (f"{abs(lat):.4f}° {'S' if lat < 0 else 'N'}, "
-            f"{abs(east):.4f}° {'W' if east < 0 else 'E'}")
+    return (f"{abs(lat):.3f}° {'S' if lat < 0 else 'N'}, "
+            f"{abs(east):.3f}° {'W' if east < 0 else 'E'}")

@@ -708,8 +708,8 @@ test('an off-map position gets an arrow at the edge pointing at it', () => {
 
 test('the loss-of-signal banner: last known state, outcome and impact point, both scales', () => {
   assert.equal(losLines({ los: null }, 0), null);
-  assert.equal(latLonText(47.50003, 44.39992), '47.5000° N, 44.3999° E');
-  assert.equal(latLonText(-12.5, 350.25), '12.5000° S, 9.7500° W');
+  assert.equal(latLonText(47.50003, 44.39992), '47.500° N, 44.400° E');
+  assert.equal(latLonText(-12.5, 350.25), '12.500° S, 9.750° W');
   const epochMs = Date.parse('2023-04-25T15:40:00Z');
   const lines = losLines({
     los: { t_los: 4342.29, t_declared: 4361.29, t_onboard_last: 4340.44 },
@@ -727,7 +727,7 @@ test('the loss-of-signal banner: last known state, outcome and impact point, bot
   assert.equal(lines.outcome,
     'Outcome estimate, falling with no thrust: impact at T+72:20.0 at 112 m/s');
   assert.equal(lines.impact,
-    'Impact point estimate: 47.5000° N, 44.3999° E, 95 % ellipse 3.1 km × 3.1 km (semi-axes)');
+    'Impact point estimate: 47.500° N, 44.400° E, 95 % ellipse 3.1 km × 3.1 km (semi-axes)');
   assert.deepEqual(lines.basis, ['own estimates', 'fall to the map']);
   const none = losLines({ los: { t_los: 1, t_declared: 2, t_onboard_last: 1 }, outcome: {},
     impact: null, impact_unavailable: 'no navigation state received yet' }, 0);

@@ -15,12 +15,13 @@ const fixed = (x, digits, unit) =>
       ` ${unit}`
     : '—';
 
-/** Latitude and longitude (deg, longitude east 0-360) as 47.5000° N, 44.3999° E. */
+/** Latitude and longitude (deg, longitude east 0-360) as 47.500° N, 44.400° E: to 0.001°
+ *  (30 m), as the report writes them. */
 export function latLonText(lat, lon) {
   if (!known(lat) || !known(lon)) return '—';
   const east = ((lon % 360) + 540) % 360 - 180; // -180..180
-  return `${Math.abs(lat).toFixed(4)}° ${lat < 0 ? 'S' : 'N'}, ` +
-    `${Math.abs(east).toFixed(4)}° ${east < 0 ? 'W' : 'E'}`;
+  return `${Math.abs(lat).toFixed(3)}° ${lat < 0 ? 'S' : 'N'}, ` +
+    `${Math.abs(east).toFixed(3)}° ${east < 0 ? 'W' : 'E'}`;
 }
 
 /** A time on both scales: T+mm:ss.s (UTC). */
