@@ -67,6 +67,12 @@ def test_a_live_landing_shows_values_plots_the_rejection_alarm_and_loss_of_signa
         wait_for_track(page)
         # the same banner as live, and the impact point on the map
         assert page.locator(".td-los").inner_text() == banner
+        fold = page.locator(".td-los-fold")  # folds to its first line, and back
+        fold.click()
+        assert not page.locator(".td-los-line").first.is_visible()
+        assert page.locator(".td-los").inner_text().startswith("LOSS OF SIGNAL")
+        fold.click()
+        assert page.locator(".td-los-line").first.is_visible()
         wait_for(lambda: pixels_near(frame(page, "Ground track").screenshot(), IMPACT_RGB) > 30,
                  10, "the impact point on the map")
         page.screenshot(path=SHOTS / "landing-archive.png")

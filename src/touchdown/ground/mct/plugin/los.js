@@ -88,7 +88,10 @@ export function installLosBanner(feed, epochMs, host) {
       ...lines.notes.map((n) => element('div', { class: 'td-los-note' }, [`• ${n}`])),
       ...lines.basis.map((b) => element('p', {}, [b]))
     ]);
-    host.replaceChildren(element('div', { class: 'td-los-title' }, [lines.title]), ...rows, basis);
+    const fold = element('button', { class: 'c-button td-los-fold', title: 'Fold the banner to ' +
+      'its first line, or unfold it', onclick: () => host.classList.toggle('is-folded') }, ['±']);
+    host.replaceChildren(element('div', { class: 'td-los-title' }, [
+      element('span', {}, [lines.title]), fold]), ...rows, basis);
     host.hidden = false;
   }
   feed.on('link', update);
