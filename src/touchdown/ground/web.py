@@ -166,19 +166,15 @@ async def _cached(request: web.Request, key: str) -> dict[str, Any]:
     return cache[key]
 
 
-async def _map(request: web.Request) -> dict[str, Any]:
-    return await _cached(request, "map")
-
-
 async def terrain_map(request: web.Request) -> web.Response:
-    m = await _map(request)
+    m = await _cached(request, "map")
     return json_response({**{k: v for k, v in m.items() if k != "png"},
                   "target": request.app[FLIGHT].to_dict()["target"],
                   "image": "/api/terrain/map.png"})
 
 
 async def terrain_map_png(request: web.Request) -> web.Response:
-    m = await _map(request)
+    m = await _cached(request, "map")
     return web.Response(body=m["png"], content_type="image/png",
                         headers={"Cache-Control": "max-age=3600"})
 

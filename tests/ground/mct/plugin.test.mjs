@@ -38,7 +38,8 @@ import {
 } from '../../../src/touchdown/ground/mct/plugin/commands.js';
 import { captionText, receivedText } from '../../../src/touchdown/ground/mct/plugin/imagery.js';
 import { GroundApi } from '../../../src/touchdown/ground/mct/plugin/feed.js';
-import { latLonText, losLines } from '../../../src/touchdown/ground/mct/plugin/los.js';
+import { losLines } from '../../../src/touchdown/ground/mct/plugin/los.js';
+import { latLonText } from '../../../src/touchdown/ground/mct/plugin/views.js';
 import {
   approachBox,
   distanceKm,
@@ -656,7 +657,7 @@ test('the camera: how much of an image came, and its caption', () => {
     'not kept onboard (storage full)');
   assert.match(receivedText({ ...base, octets: null }).text, /description not received/);
   assert.equal(captionText(base),
-    '#6 · T+59:00.0 · 98 % (7 of 8 strips) · estimate 46.105° N 38.200° E, 22.15 km up');
+    '#6 · T+59:00.0 · 98 % (7 of 8 strips) · estimate 46.105° N, 38.200° E, 22.15 km up');
 });
 
 test('the timeline asks for what its filter shows and writes both times in T+', () => {

@@ -7,7 +7,7 @@
 import { getJSON } from './feed.js';
 import { IMAGERY_TYPE } from './objects.js';
 import { metText } from './time.js';
-import { element, view } from './views.js';
+import { element, latLonText, view } from './views.js';
 
 export const POLL_MS = 2000; // the list asked for again (ms)
 export const THUMB_PX = 96; // filmstrip thumbnails' width
@@ -31,7 +31,7 @@ export function receivedText(image) {
 export function captionText(image) {
   const when = image.t === null || image.t === undefined ? 'time unknown' : metText(image.t);
   const where = image.lat_deg === null || image.lat_deg === undefined ? '' :
-    ` · estimate ${image.lat_deg.toFixed(3)}° N ${image.lon_deg.toFixed(3)}° E, ` +
+    ` · estimate ${latLonText(image.lat_deg, image.lon_deg)}, ` +
     `${(image.altitude_m / 1000).toFixed(2)} km up`;
   return `#${image.image_id} · ${when} · ${receivedText(image).text}${where}`;
 }

@@ -6,7 +6,7 @@
 // (acquisition of signal) takes the banner down.
 import { getJSON } from './feed.js';
 import { metText, utcText } from './time.js';
-import { element } from './views.js';
+import { element, latLonText } from './views.js';
 
 const known = (x) => x !== null && x !== undefined && Number.isFinite(x);
 const fixed = (x, digits, unit) =>
@@ -14,15 +14,6 @@ const fixed = (x, digits, unit) =>
     ? `${x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })}` +
       ` ${unit}`
     : '—';
-
-/** Latitude and longitude (deg, longitude east 0-360) as 47.500° N, 44.400° E: to 0.001°
- *  (30 m), as the report writes them. */
-export function latLonText(lat, lon) {
-  if (!known(lat) || !known(lon)) return '—';
-  const east = ((lon % 360) + 540) % 360 - 180; // -180..180
-  return `${Math.abs(lat).toFixed(3)}° ${lat < 0 ? 'S' : 'N'}, ` +
-    `${Math.abs(east).toFixed(3)}° ${east < 0 ? 'W' : 'E'}`;
-}
 
 /** A time on both scales: T+mm:ss.s (UTC). */
 export function bothScales(t, epochMs) {

@@ -4,7 +4,6 @@
 // map; range readings rejected apart from those taken before the range finder acquired the
 // ground; after loss of signal, the impact point estimate with its 95 % ellipse.
 import { getJSON, history, pairedHistory } from './feed.js';
-import { latLonText } from './los.js';
 import { TRACK_TYPE } from './objects.js';
 import { metText, secondsFrom } from './time.js';
 import { element, view } from './views.js';
@@ -91,6 +90,7 @@ export function trackView(openmct, feed, epochMs) {
     const readings = { rejected: [], waiting: [] }; // [lat, lon]
     let pendingReading = null; // the range finder packet being assembled (range, accepted, state)
     let impact = null; // /api/estimate's impact, after loss of signal
+    let impactFor = null; // the loss of signal (its t_los) the impact is for
     let alive = true;
 
     function shownScope() {
@@ -261,7 +261,8 @@ export function trackView(openmct, feed, epochMs) {
         '(white: the last). Range readings rejected: red; before acquisition: grey. ' +
         'Orange: impact point estimate, 95 %.';
       caption.title = caption.textContent; // two lines shown (touchdown.css), all of it here
-      if (feed.link?.los) await loadImpact();
+      impactFor = feed.link?.los?.t_los ?? null;
+      if (impactFor !== null) await loadImpact();
       if (alive) draw();
     }
 
@@ -313,11 +314,13 @@ export function trackView(openmct, feed, epochMs) {
         pendingReading = null;
         if (r?.t === v.t) addReading(v.t, readingKind(r.range, r.accepted, v.value));
       }),
-      feed.on('link', async (link) => {
-        const had = impact !== null;
-        if (link.los && !had) await loadImpact();
-        if (!link.los) impact = null;
-        if (had !== (impact !== null)) requestDraw();
+      feed.on('link', async (link) => { // each loss of signal has its own last state
+        const los = link.los?.t_los ?? null;
+        if (los === impactFor) return;
+        impactFor = los;
+        impact = null;
+        if (los !== null) await loadImpact();
+        requestDraw();
       })
     ];
     const onBounds = (bounds, isTick) => {

@@ -16,6 +16,15 @@ export function element(tag, attrs = {}, children = []) {
   return el;
 }
 
+/** Latitude and longitude (deg, longitude east 0-360) as 47.500° N, 44.400° E: to 0.001°
+ *  (30 m), as the report writes them. */
+export function latLonText(lat, lon) {
+  if (![lat, lon].every(Number.isFinite)) return '—';
+  const east = ((lon % 360) + 540) % 360 - 180; // -180..180
+  return `${Math.abs(lat).toFixed(3)}° ${lat < 0 ? 'S' : 'N'}, ` +
+    `${Math.abs(east).toFixed(3)}° ${east < 0 ? 'W' : 'E'}`;
+}
+
 export function view(key, name, cssClass, type, make) {
   return {
     key,
