@@ -162,8 +162,8 @@ def test_a_websocket_survives_bad_commands_and_keeps_no_junk(ingest, monkeypatch
         app = make_app(ingest, lambda: 0.0)
         async with TestClient(TestServer(app)) as client:
             ws = await client.ws_connect("/api/realtime")
-            assert [(await ws.receive_json(timeout=5))["type"] for _ in range(2)] == [
-                "link", "alarms"]
+            assert [(await ws.receive_json(timeout=5))["type"] for _ in range(3)] == [
+                "clock", "link", "alarms"]
             for bad in ('{"subscribe": 5}', '{"subscribe": "nav.altitude_m"}',
                         '{"subscribe": [1, 2]}', '{"unsubscribe": {"a": 1}}', "[1, 2]", "17",
                         "not json", "[" * 60_000, "{}", '{"subscribe": [' + "9" * 5000 + "]}"):

@@ -75,6 +75,7 @@ def test_a_live_landing_shows_values_plots_the_rejection_alarm_and_loss_of_signa
         assert page.locator(".td-los-line").first.is_visible()
         wait_for(lambda: pixels_near(frame(page, "Ground track").screenshot(), IMPACT_RGB) > 30,
                  10, "the impact point on the map")
+        ask_again_after_reconnecting(page)
         page.screenshot(path=SHOTS / "landing-archive.png")
         switch_to_mission_elapsed_time(page)
         wait_for_track(page)
@@ -86,6 +87,24 @@ def test_a_live_landing_shows_values_plots_the_rejection_alarm_and_loss_of_signa
 
 
 COMMENT = "range finder ignored onboard; known"
+
+
+def ask_again_after_reconnecting(page) -> None:
+    """A feed that was closed (the server dropped the page as too slow to read, or restarted)
+    missed what was sent meanwhile: once it is open again, the views ask for their window."""
+    asked: list[str] = []
+
+    def on_request(request) -> None:
+        if "/api/history/" in request.url:
+            asked.append(request.url)
+
+    page.on("request", on_request)
+    page.evaluate("() => window.touchdown.feed.ws.close()")
+    wait_for(lambda: page.evaluate("() => window.touchdown.feed.connected") and asked, 10,
+             "the views asking for their window again after the feed reconnected")
+    page.remove_listener("request", on_request)
+    events = frame(page, "Events").locator("tbody tr")
+    wait_for(lambda: events.count() >= 5, 10, "the events shown again")
 
 
 def wait_for_plot(plot, what: str) -> bytes:

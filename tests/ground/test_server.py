@@ -125,8 +125,8 @@ def test_a_websocket_subscriber_receives_new_values(ingest, dictionary, encoder,
         async with TestClient(TestServer(make_app(ingest, Clock(10.0)))) as client:
             ws = await client.ws_connect("/api/realtime")
             await ws.send_json({"subscribe": ["nav.vertical_speed_mps"]})
-            first = [(await ws.receive_json(timeout=5))["type"] for _ in range(3)]
-            assert first == ["link", "alarms", "subscribed"]  # where things stand, then ours
+            first = [(await ws.receive_json(timeout=5))["type"] for _ in range(4)]
+            assert first == ["clock", "link", "alarms", "subscribed"]  # where things stand, ours
             ingest.packet(packet(dictionary, encoder, "prop", 1.0), 10.0)  # not subscribed
             ingest.packet(packet(dictionary, encoder, "nav", 2.0, vertical_speed_mps=-90.0),
                           10.0)

@@ -88,8 +88,10 @@ def test_history_gives_the_newest_values_and_link_the_light_time(
     run(check())
 
 
-def test_a_new_realtime_client_gets_the_link_and_alarms_then_the_clock(
+def test_a_new_realtime_client_gets_the_clock_then_the_link_and_alarms(
         ingest, dictionary, encoder, packet):
+    """Where things stand comes first, the clock before the link: a page that reconnects knows
+    its clock is current once the link message is in (and then asks for its window again)."""
     ingest.packet(packet(dictionary, encoder, "lrf", 10.0, state=2), 11.0)  # faulty: critical
     clock = Clock(11.5)
 
@@ -98,13 +100,17 @@ def test_a_new_realtime_client_gets_the_link_and_alarms_then_the_clock(
         async with TestClient(TestServer(app)) as client:
             ws = await client.ws_connect("/api/realtime")
             first = await ws.receive_json(timeout=5)
-            assert first["type"] == "link" and first["status"] == "OK"
+            assert first["type"] == "clock"
+            assert first["rate"] == 10.0 and first["t_onboard_now"] == pytest.approx(10.5)
+            link = await ws.receive_json(timeout=5)
+            assert link["type"] == "link" and link["status"] == "OK"
             alarms = await ws.receive_json(timeout=5)
             assert alarms["type"] == "alarms"
             assert [a["parameter"] for a in alarms["active"]] == ["lrf.state"]
+            clock.t = 12.0
             while (m := await ws.receive_json(timeout=5))["type"] != "clock":
                 pass
-            assert m["rate"] == 10.0 and m["t_onboard_now"] == pytest.approx(10.5)
+            assert m["rate"] == 10.0 and m["t_onboard_now"] == pytest.approx(11.0)
             await ws.close()
 
     run(check())
@@ -220,6 +226,51 @@ def test_the_live_stream_keeps_pace_and_ends_in_loss_of_signal(ingest, dictionar
     # 10 s lead + 9.5 s of frames + the LOS timeout, at x100
     expected = (10.0 + 9.5 + ingest.link.los_timeout_s) / 100.0
     assert expected * 0.9 < wall < expected + 0.5
+
+
+def test_frames_late_all_at_once_leave_a_reading_client_connected(
+        ingest, dictionary, monkeypatch):
+    """After a slow step (the camera rendering on a busy machine) a live stream has many
+    frames due at once. Recorded in one go, their values would overflow a websocket client's
+    queue however fast it read, and the server would drop it as too slow; a turn for the loop
+    between frames lets it keep up."""
+    from touchdown.ground import server as server_module
+    from touchdown.telemetry.packets import PacketEncoder
+
+    monkeypatch.setattr(server_module, "QUEUE_LEN", 40)  # 5 frames' values
+    enc, frames = PacketEncoder(), FrameEncoder(dictionary.spacecraft_id, 0)
+    received = []
+    for k in range(100):  # 800 values
+        frames.push(enc.encode(dictionary["nav"], 98.0 + k * 0.5, [0.0] * 8))
+        received.append((100.0 + k * 0.5, ASM + frames.next_frame()))
+    live = LiveStream(received, 256, dictionary.spacecraft_id)
+    clock = PacedClock(200.0, 1.0)  # past every frame and the loss of signal: all are due
+
+    async def check():
+        app = make_app(ingest, clock)
+        async with TestClient(TestServer(app)) as client:
+            ws = await client.ws_connect("/api/realtime")
+            values = 0
+
+            async def read() -> None:
+                nonlocal values
+                async for msg in ws:
+                    values += len(msg.json().get("values", ()))
+
+            reading = asyncio.create_task(read())
+            await stream(live, ingest, clock)
+            link = await (await client.get("/api/link")).json()
+            for _ in range(100):
+                if values == 800:
+                    break
+                await asyncio.sleep(0.02)
+            await ws.close()
+            reading.cancel()
+            return link["server"], values
+
+    server, values = run(check())
+    assert server["clients_dropped"] == 0 and server["clients"] == 1
+    assert values == 800
 
 
 def test_paced_clock_rejects_a_speed_that_is_not_positive():

@@ -79,6 +79,17 @@ class LiveStream:
         return PacedClock(t0, speed)
 
 
+async def _record(replayer: Replayer, t: float, data: bytes,
+                  progress: Callable[[int], None] | None) -> None:
+    """Record one frame, then give the loop a turn. Frames late all at once (after a slow
+    step: the camera rendering on a busy machine) would otherwise be recorded in one go, and
+    their values overflow every websocket client's queue however fast it reads."""
+    replayer.record(t, data)
+    if progress is not None:
+        progress(1)
+    await asyncio.sleep(0)
+
+
 async def stream(live: LiveStream, ingest: Ingest, clock: PacedClock,
                  progress: Callable[[int], None] | None = None) -> ReplayReport:
     """Feed every frame into ``ingest`` when ``clock`` reaches its receive time, then let the
@@ -89,9 +100,7 @@ async def stream(live: LiveStream, ingest: Ingest, clock: PacedClock,
         wait = (t - clock()) / clock.speed
         if wait > 0:
             await asyncio.sleep(wait)
-        replayer.record(t, data)
-        if progress is not None:
-            progress(1)
+        await _record(replayer, t, data, progress)
     if replayer.report.t_last is not None:
         t_los = replayer.report.t_last + ingest.link.los_timeout_s
         await asyncio.sleep(max(0.0, (t_los - clock()) / clock.speed) + 0.05)
@@ -116,9 +125,7 @@ async def fly_live(space: Space, ingest: Ingest, clock: PacedClock, frame_length
                 order += 1
         while arriving and arriving[0][0] <= now:
             t, _, data = heapq.heappop(arriving)
-            replayer.record(t, data)
-            if progress is not None:
-                progress(1)
+            await _record(replayer, t, data, progress)
         replayer.silence(now)
         await asyncio.sleep(STEP_WALL_S)
     if replayer.report.t_last is not None:

@@ -431,8 +431,9 @@ async def realtime(request: web.Request) -> web.WebSocketResponse:
     request.app[CLIENTS].add(client)
     app = request.app
     now = app[CLOCK]()
-    for message in (_link_message(app, now), alarms_message(app[INGEST], now)):
-        client.queue.put_nowait(message)  # where things stand, before anything new
+    first = [clock_message(app[INGEST], now, app[CLOCK_RATE])] if app[LIVE] else []
+    for message in (*first, _link_message(app, now), alarms_message(app[INGEST], now)):
+        client.queue.put_nowait(message)  # where things stand (the link last), before anything new
 
     async def send() -> None:
         """Everything queued goes out at once: runs of values as one ``values`` message (a

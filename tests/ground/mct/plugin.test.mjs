@@ -57,6 +57,7 @@ import {
 } from '../../../src/touchdown/ground/mct/plugin/telemetry.js';
 import {
   MetTimeFormat,
+  askAgainAfterReconnecting,
   convertBounds,
   formatMet,
   metText,
@@ -174,6 +175,45 @@ test('time systems: a datum carries both times; bounds convert both ways', () =>
   const alt = makeObjects({ scenario: 'm1' }, parameters, severities).get('nav.altitude_m');
   const domains = alt.telemetry.values.filter((v) => v.hints.domain).map((v) => v.key);
   assert.deepEqual(domains, ['utc', 'met']);
+});
+
+test('a feed open again asks for the window once the link message says where things stand', () => {
+  const callbacks = new Map();
+  const feed = {
+    connected: true,
+    on: (type, callback) => callbacks.set(type, callback),
+    emit(type, message) {
+      if (type === 'connection') this.connected = message;
+      callbacks.get(type)(message);
+    }
+  };
+  const asked = [];
+  const offsets = { start: -600000, end: 15000 };
+  const bounds = { start: 1, end: 2 };
+  const time = {
+    realtime: true,
+    isRealTime() { return this.realtime; },
+    getClockOffsets: () => offsets,
+    setClockOffsets: (o) => asked.push(['offsets', o]),
+    getBounds: () => bounds,
+    setBounds: (b) => asked.push(['bounds', b])
+  };
+  askAgainAfterReconnecting(time, feed);
+  feed.emit('link', {}); // the first connection: the views asked already
+  assert.deepEqual(asked, []);
+  feed.emit('connection', false);
+  feed.emit('link', {}); // the last message of the closed one: not yet
+  feed.emit('connection', true);
+  assert.deepEqual(asked, []); // the clock is not current until the link message is in
+  feed.emit('link', {});
+  assert.deepEqual(asked, [['offsets', offsets]]); // realtime: the window at the clock's now
+  feed.emit('link', {});
+  assert.equal(asked.length, 1); // once per reconnection
+  time.realtime = false;
+  feed.emit('connection', false);
+  feed.emit('connection', true);
+  feed.emit('link', {});
+  assert.deepEqual(asked[1], ['bounds', bounds]); // a fixed span: the same span again
 });
 
 /** A fetch that answers from a list of [check(url, options), status, body], in order. */

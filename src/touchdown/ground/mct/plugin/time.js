@@ -97,3 +97,24 @@ export function convertBounds(bounds, from, to, epochMs) {
     end: convertTime(bounds.end, from, to, epochMs)
   };
 }
+
+/** A feed that was closed (the server dropped the page as too slow to read, or went away)
+ *  missed what was sent meanwhile, which the archive has. A new connection first gets where
+ *  things stand: the clock (live), then the link. Once that link message is in, the clock is
+ *  current again and the time bounds are set afresh (not as a clock's tick): every view asks
+ *  for its window again. `time` is Open MCT's time API. */
+export function askAgainAfterReconnecting(time, feed) {
+  let missed = false;
+  feed.on('connection', (connected) => {
+    if (!connected) missed = true;
+  });
+  feed.on('link', () => {
+    if (!missed || !feed.connected) return;
+    missed = false;
+    if (time.isRealTime()) {
+      time.setClockOffsets(time.getClockOffsets());
+    } else {
+      time.setBounds(time.getBounds());
+    }
+  });
+}

@@ -21,7 +21,14 @@ import { installLosBanner } from './los.js';
 import { trackView } from './map.js';
 import { installSessionIndicator } from './session.js';
 import { NAMESPACE, Severities, TELEMETRY_TYPE, TelemetryProvider } from './telemetry.js';
-import { MET_KEY, MET_TIME_SYSTEM, MetTimeFormat, UTC_KEY, convertBounds } from './time.js';
+import {
+  MET_KEY,
+  MET_TIME_SYSTEM,
+  MetTimeFormat,
+  UTC_KEY,
+  askAgainAfterReconnecting,
+  convertBounds
+} from './time.js';
 import { timelineView } from './timeline.js';
 import { installLinkIndicator, linkView } from './views.js';
 
@@ -137,6 +144,7 @@ export async function startMissionControl(openmct, element) {
     openmct.time.setBounds(fixed[0].bounds); // the conductor set them from the clock offsets
   }
   followTimeSystems(openmct, epochMs);
+  askAgainAfterReconnecting(openmct.time, feed);
   openmct.install(openmct.plugins.LADTable());
 
   openmct.types.addType(TELEMETRY_TYPE, {
