@@ -18,24 +18,31 @@ try:
 except Exception as exc:  # pragma: no cover - depends on the machine
     pytest.skip(f"terrain data not available: {exc}", allow_module_level=True)
 
-FLIGHT_S = 0.3  # a stand-in flight's length, long beside preparing a few samples
+WAIT_S = 10.0  # s a stand-in flight waits for the next chunk to be prepared
 
 
 def test_next_chunk_is_prepared_while_one_flies(monkeypatch: pytest.MonkeyPatch) -> None:
     nominal = Scenario.from_toml(resolve("hakuto-r-m1"))
     campaign = load_campaign(campaign_file_for(nominal.path), nominal)
     log: list[tuple[str, float, float, tuple[int, ...]]] = []
+    prepared_chunk = [threading.Event() for _ in range(3)]
 
-    def flying(*bundles: object) -> None:  # the compiled loop's stand-in: sleeps, GIL released
+    def flying(*bundles: object) -> None:
+        """The compiled loop's stand-in, GIL released: it lasts until the next chunk is
+        prepared (a runner that prepares only between flights makes it wait WAIT_S, and the
+        order below fails), however slow a busy machine makes the preparing."""
         t0 = time.perf_counter()
         assert threading.current_thread() is not threading.main_thread()
-        time.sleep(FLIGHT_S)
+        following = sum(e[0] == "fly" for e in log) + 1
+        if following < len(prepared_chunk):
+            prepared_chunk[following].wait(WAIT_S)
         log.append(("fly", t0, time.perf_counter(), ()))
 
     def prepare(ids: list[int]) -> runner.Chunk:
         t0 = time.perf_counter()
         chunk = runner.prepare_samples(nominal, campaign, 0, ids)
         log.append(("prepare", t0, time.perf_counter(), tuple(ids)))
+        prepared_chunk[sum(e[0] == "prepare" for e in log) - 1].set()
         return chunk
 
     monkeypatch.setattr(runner, "fly_batch", flying)
