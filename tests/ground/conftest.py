@@ -3,6 +3,8 @@ sign in."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
 
 import pytest
@@ -76,6 +78,22 @@ def open_stalled_websocket(port: int) -> socket.socket:
 def stalled_websocket():
     """open_stalled_websocket as a fixture: ``stalled_websocket(port)``."""
     return open_stalled_websocket
+
+
+class ReadingClient:
+    """A websocket client that reads everything it is sent, in a task of its own, counting
+    the parameter values (``values``); ``stop()`` ends the reading."""
+
+    def __init__(self, ws) -> None:
+        self.values = 0
+        self.task = asyncio.create_task(self._read(ws))
+
+    async def _read(self, ws) -> None:
+        async for msg in ws:
+            self.values += len(json.loads(msg.data).get("values", ()))
+
+    def stop(self) -> None:
+        self.task.cancel()
 
 
 PASSWORD = "correct horse battery"  # every test user's

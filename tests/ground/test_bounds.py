@@ -11,6 +11,7 @@ import time
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from tests.ground.conftest import ReadingClient
 
 from touchdown.cli.serving import start_web
 from touchdown.ground import server as server_module
@@ -218,15 +219,7 @@ def test_a_websocket_client_that_does_not_read_is_dropped_and_counted(
         app = make_app(ingest, lambda: 0.0)
         async with TestClient(TestServer(app)) as client:
             reader = await client.ws_connect("/api/realtime")
-            values = 0
-
-            async def read() -> None:
-                nonlocal values
-                async for msg in reader:
-                    m = json.loads(msg.data)
-                    values += len(m.get("values", ()))
-
-            reading = asyncio.create_task(read())
+            reading = ReadingClient(reader)
             stalled = stalled_websocket(client.port)
             for _ in range(250):
                 if len(app[CLIENTS]) == 2:
@@ -256,8 +249,8 @@ def test_a_websocket_client_that_does_not_read_is_dropped_and_counted(
                 pytest.fail("the stalled client's socket was not closed")
             stalled.close()
             await reader.close()
-            reading.cancel()
-            return link, values, sent
+            reading.stop()
+            return link, reading.values, sent
 
     link, values, sent = run(check())
     assert link["server"]["clients_dropped"] == 1 and link["server"]["clients"] == 1

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from click.testing import CliRunner
+from tests.ground.conftest import ReadingClient
 
 from touchdown.cli import main
 from touchdown.cli.common import load_scenario
@@ -250,23 +251,16 @@ def test_frames_late_all_at_once_leave_a_reading_client_connected(
         app = make_app(ingest, clock)
         async with TestClient(TestServer(app)) as client:
             ws = await client.ws_connect("/api/realtime")
-            values = 0
-
-            async def read() -> None:
-                nonlocal values
-                async for msg in ws:
-                    values += len(msg.json().get("values", ()))
-
-            reading = asyncio.create_task(read())
+            reading = ReadingClient(ws)
             await stream(live, ingest, clock)
             link = await (await client.get("/api/link")).json()
             for _ in range(100):
-                if values == 800:
+                if reading.values == 800:
                     break
                 await asyncio.sleep(0.02)
             await ws.close()
-            reading.cancel()
-            return link["server"], values
+            reading.stop()
+            return link["server"], reading.values
 
     server, values = run(check())
     assert server["clients_dropped"] == 0 and server["clients"] == 1
