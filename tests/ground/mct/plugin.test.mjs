@@ -230,6 +230,23 @@ function scriptedFetch(script) {
   return { fetchImpl, calls };
 }
 
+test('estimate: one request per loss of signal for every view; a failed one asked again', async () => {
+  const answer = (t) => ({ los: { t_los: t } });
+  const { fetchImpl, calls } = scriptedFetch([
+    [(u) => assert.equal(u, '/api/estimate'), 200, answer(100)],
+    [(u) => assert.equal(u, '/api/estimate'), 503, { error: 'busy' }],
+    [(u) => assert.equal(u, '/api/estimate'), 200, answer(200)]
+  ]);
+  const api = new GroundApi(fetchImpl);
+  const [banner, map] = await Promise.all([api.estimate(100), api.estimate(100)]);
+  assert.equal(banner, map);
+  assert.equal(calls.length, 1);
+  await assert.rejects(api.estimate(200), /busy/);
+  assert.deepEqual(await api.estimate(200), answer(200)); // asked again
+  assert.deepEqual(await api.estimate(100), answer(100)); // still the first answer
+  assert.equal(calls.length, 3);
+});
+
 test('paging: every page followed with after=<next>, and no more than maxPages', async () => {
   const { fetchImpl, calls } = scriptedFetch([
     [(u) => assert.equal(u, '/api/history/nav.altitude_m?start=10&end=20'), 200,

@@ -147,6 +147,7 @@ export class GroundApi {
     this.token = null; // Promise of the session's CSRF token, asked for once per page
     this.state = null; // {user, role, readOnly}: who is signed in, once the server has said
     this.listeners = new Set();
+    this.estimates = new Map(); // t_los -> Promise of GET /api/estimate
   }
 
   async getJSON(path, options) {
@@ -271,6 +272,17 @@ export class GroundApi {
     return (await this.pages(path, 'values', query)).rows;
   }
 
+  /** GET /api/estimate for the loss of signal at tLos (MET s): asked once, however many
+   *  views show it (the banner, the map); a request that failed is made again next time. */
+  estimate(tLos) {
+    if (!this.estimates.has(tLos)) {
+      const asked = this.getJSON('/api/estimate');
+      asked.catch(() => this.estimates.delete(tLos));
+      this.estimates.set(tLos, asked);
+    }
+    return this.estimates.get(tLos);
+  }
+
   /** History of two fields of one packet side by side, [[t, first, second], ...] oldest first. */
   async pairedHistory(first, second, startS, endS) {
     const [a, b] = await Promise.all([
@@ -301,6 +313,7 @@ export const api = new GroundApi();
 
 export const getJSON = (path, options) => api.getJSON(path, options);
 export const postJSON = (path, body) => api.postJSON(path, body);
+export const estimate = (tLos) => api.estimate(tLos);
 export const history = (name, startS, endS, options) => api.history(name, startS, endS, options);
 export const pairedHistory = (first, second, startS, endS) =>
   api.pairedHistory(first, second, startS, endS);

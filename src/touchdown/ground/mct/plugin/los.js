@@ -4,7 +4,7 @@
 // The clock holds at the newest onboard time received meanwhile (server.clock_message), so the
 // displays keep what was last seen. A reopened archive shows the same; a packet arriving again
 // (acquisition of signal) takes the banner down.
-import { getJSON } from './feed.js';
+import { estimate } from './feed.js';
 import { metText, utcText } from './time.js';
 import { element, latLonText } from './views.js';
 
@@ -23,10 +23,10 @@ export function bothScales(t, epochMs) {
 
 /** The banner's lines from /api/estimate: {title, state, outcome, impact, notes, basis}; null
  *  while the signal is present. */
-export function losLines(estimate, epochMs) {
-  const los = estimate?.los;
+export function losLines(answer, epochMs) {
+  const los = answer?.los;
   if (!los) return null;
-  const o = estimate.outcome ?? {};
+  const o = answer.outcome ?? {};
   const mode = o.mode ? o.mode.replaceAll('_', ' ') : '—';
   const title = `LOSS OF SIGNAL · last packet received ${metText(los.t_los)}, newest onboard ` +
     `time ${bothScales(los.t_onboard_last, epochMs)} · declared ${metText(los.t_declared)}`;
@@ -40,12 +40,12 @@ export function losLines(estimate, epochMs) {
     ? `Outcome estimate, ${fall}: impact at ${metText(o.t_impact)} at ` +
       `${fixed(o.impact_speed_mps, 0, 'm/s')}`
     : 'Outcome estimate: none (no altitude or vertical speed received)';
-  const i = estimate.impact;
+  const i = answer.impact;
   const impact = i
     ? `Impact point estimate: ${latLonText(i.lat_deg, i.lon_deg)}, ` +
       `${Math.round(i.confidence * 100)} % ellipse ${fixed(i.semi_major_m / 1000, 1, 'km')} × ` +
       `${fixed(i.semi_minor_m / 1000, 1, 'km')} (semi-axes)`
-    : `Impact point estimate: none (${estimate.impact_unavailable ?? 'no navigation state'})`;
+    : `Impact point estimate: none (${answer.impact_unavailable ?? 'no navigation state'})`;
   const notes = [...(o.notes ?? []), ...(i?.notes ?? [])];
   const basis = [o.basis, i?.basis].filter(Boolean);
   return { title, state, outcome, impact, notes, basis };
@@ -66,7 +66,7 @@ export function installLosBanner(feed, epochMs, host) {
     shown = los.t_los;
     let lines;
     try {
-      lines = losLines(await getJSON('/api/estimate'), epochMs);
+      lines = losLines(await estimate(los.t_los), epochMs);
     } catch (error) {
       lines = { title: `LOSS OF SIGNAL at ${metText(los.t_los)}`, state: '', outcome: '',
         impact: `No estimate: ${error.message}`, notes: [], basis: [] };

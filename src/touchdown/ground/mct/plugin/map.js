@@ -3,7 +3,7 @@
 // the last reported position marked, an arrow at the edge pointing to it when it is off the
 // map; range readings rejected apart from those taken before the range finder acquired the
 // ground; after loss of signal, the impact point estimate with its 95 % ellipse.
-import { getJSON, history, pairedHistory } from './feed.js';
+import { estimate, getJSON, history, pairedHistory } from './feed.js';
 import { TRACK_TYPE } from './objects.js';
 import { metText, secondsFrom } from './time.js';
 import { element, view } from './views.js';
@@ -268,7 +268,7 @@ export function trackView(openmct, feed, epochMs) {
 
     async function loadImpact() {
       try {
-        impact = (await getJSON('/api/estimate')).impact ?? null;
+        impact = (await estimate(impactFor)).impact ?? null;
       } catch {
         impact = null;
       }
