@@ -433,7 +433,7 @@ async def realtime(request: web.Request) -> web.WebSocketResponse:
     now = app[CLOCK]()
     first = [clock_message(app[INGEST], now, app[CLOCK_RATE])] if app[LIVE] else []
     for message in (*first, _link_message(app, now), alarms_message(app[INGEST], now)):
-        client.queue.put_nowait(message)  # where things stand (the link last), before anything new
+        client.queue.put_nowait(message)  # where things stand (the clock before the link), first
 
     async def send() -> None:
         """Everything queued goes out at once: runs of values as one ``values`` message (a
