@@ -231,7 +231,7 @@ def test_the_live_stream_keeps_pace_and_ends_in_loss_of_signal(ingest, dictionar
 
 def test_frames_late_all_at_once_leave_a_reading_client_connected(
         ingest, dictionary, monkeypatch):
-    """After a slow step (the camera rendering on a busy machine) a live stream has many
+    """After a slow step (the flight computing on a busy machine) a live stream has many
     frames due at once. Recorded in one go, their values would overflow a websocket client's
     queue however fast it read, and the server would drop it as too slow; a turn for the loop
     between frames lets it keep up."""

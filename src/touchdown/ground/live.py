@@ -82,7 +82,7 @@ class LiveStream:
 async def _record(replayer: Replayer, t: float, data: bytes,
                   progress: Callable[[int], None] | None) -> None:
     """Record one frame, then give the loop a turn. Frames late all at once (after a slow
-    step: the camera rendering on a busy machine) would otherwise be recorded in one go, and
+    step: the flight computing on a busy machine) would otherwise be recorded in one go, and
     their values overflow every websocket client's queue however fast it reads."""
     replayer.record(t, data)
     if progress is not None:
