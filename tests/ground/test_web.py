@@ -208,15 +208,20 @@ description = "not enumerated"
             parse(text.format(by=bad))
 
 
-def test_the_live_stream_keeps_pace_and_ends_in_loss_of_signal(ingest, dictionary):
+def nav_stream(dictionary, n: int) -> LiveStream:
+    """n nav packets (8 values each), one frame each, received 0.5 s apart from t = 100 s."""
     from touchdown.telemetry.packets import PacketEncoder
 
     enc, frames = PacketEncoder(), FrameEncoder(dictionary.spacecraft_id, 0)
     received = []
-    for k in range(20):  # 20 nav packets, one frame each, received 0.5 s apart from t = 100 s
+    for k in range(n):
         frames.push(enc.encode(dictionary["nav"], 98.0 + k * 0.5, [0.0] * 8))
         received.append((100.0 + k * 0.5, ASM + frames.next_frame()))
-    live = LiveStream(received, 256, dictionary.spacecraft_id)
+    return LiveStream(received, 256, dictionary.spacecraft_id)
+
+
+def test_the_live_stream_keeps_pace_and_ends_in_loss_of_signal(ingest, dictionary):
+    live = nav_stream(dictionary, 20)
     clock = live.clock(speed=100.0)
     assert not clock.started and clock() == 100.0 - 10.0  # held 10 s before the first frame
     wall = time.monotonic()
@@ -236,15 +241,9 @@ def test_frames_late_all_at_once_leave_a_reading_client_connected(
     queue however fast it read, and the server would drop it as too slow; a turn for the loop
     between frames lets it keep up."""
     from touchdown.ground import server as server_module
-    from touchdown.telemetry.packets import PacketEncoder
 
     monkeypatch.setattr(server_module, "QUEUE_LEN", 40)  # 5 frames' values
-    enc, frames = PacketEncoder(), FrameEncoder(dictionary.spacecraft_id, 0)
-    received = []
-    for k in range(100):  # 800 values
-        frames.push(enc.encode(dictionary["nav"], 98.0 + k * 0.5, [0.0] * 8))
-        received.append((100.0 + k * 0.5, ASM + frames.next_frame()))
-    live = LiveStream(received, 256, dictionary.spacecraft_id)
+    live = nav_stream(dictionary, 100)  # 800 values
     clock = PacedClock(200.0, 1.0)  # past every frame and the loss of signal: all are due
 
     async def check():
