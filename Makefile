@@ -38,8 +38,8 @@ mct: $(MCT_STAMP)
 	@:
 
 # Compile the flight software once into Numba's cache (NUMBA_CACHE_DIR): ~50 s of one core on
-# a fresh machine or after an edit to the source, then a warm flight (< 1 s). On a terminal
-# the fly's status line says it is compiling.
+# a fresh machine or after an edit to the kernels' source, then a warm flight (< 1 s). On a
+# terminal the fly's status line says it is compiling.
 warm: $(STAMP)
 	$(BIN)/touchdown fly hakuto-r-m1 > /dev/null
 

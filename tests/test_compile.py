@@ -50,9 +50,17 @@ def test_a_kernel_that_allocates_fails_to_compile():
         allocates(3)
 
 
-def test_the_compiled_cache_lives_in_a_folder_per_version_of_the_source(tmp_path, monkeypatch):
-    """Numba checks a kernel's own file only; a folder per digest of every source file makes a
-    changed callee or layout compile afresh instead of loading stale code."""
+def _package(root, files):
+    """A stand-in package: {relative path: source}."""
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+
+
+def test_the_compiled_cache_lives_in_a_folder_per_version_of_the_kernels_source(tmp_path,
+                                                                               monkeypatch):
+    """Numba checks a kernel's own file only; a folder per digest of the kernels' source makes
+    a changed callee or layout compile afresh instead of loading stale code."""
     from pathlib import Path
 
     import numba
@@ -60,16 +68,75 @@ def test_the_compiled_cache_lives_in_a_folder_per_version_of_the_source(tmp_path
     from touchdown import _compile
 
     assert Path(numba.config.CACHE_DIR).name == _compile.source_digest()
-    pkg = tmp_path / "pkg"
-    (pkg / "core").mkdir(parents=True)
-    (pkg / "core" / "layout.py").write_text("F_X = 0\n")
-    (pkg / "kernel.py").write_text("def f(): pass\n")
-    monkeypatch.setattr(_compile, "PACKAGE", pkg)
+    _package(tmp_path, {
+        "core/__init__.py": "",
+        "core/layout.py": "F_X = 0\n",
+        "kernel.py": "from touchdown._compile import kernel\n"
+                     "from touchdown.core.layout import (\n    F_X,\n)\n",
+    })
+    monkeypatch.setattr(_compile, "PACKAGE", tmp_path)
     before = _compile.source_digest()
-    (pkg / "core" / "layout.py").write_text("F_X = 1\n")  # a layout constant moves
+    (tmp_path / "core" / "layout.py").write_text("F_X = 1\n")  # a layout constant moves
     assert _compile.source_digest() != before
-    (pkg / "core" / "layout.py").write_text("F_X = 0\n")
+    (tmp_path / "core" / "layout.py").write_text("F_X = 0\n")
     assert _compile.source_digest() == before  # back to known source: the same folder
+
+
+def test_the_digest_follows_imports_and_skips_what_no_kernel_imports(tmp_path, monkeypatch):
+    """Imports are followed however deep, in any form (a submodule named in ``from ... import``,
+    an import inside a function, a package's ``__init__``); the bundles the kernels take count
+    too; a module no kernel imports (the ground, the command line) changes nothing."""
+    from touchdown import _compile
+
+    _package(tmp_path, {
+        "__init__.py": "",
+        "_compile.py": "FLAGS = 1\n",
+        "core/__init__.py": "",
+        "core/bundles.py": "class World: ...\n",
+        "moon/__init__.py": "X = 1\n",
+        "moon/frames.py": "def f():\n    import touchdown.moon.deep\n",
+        "moon/deep.py": "Y = 2\n",
+        "sim/step.py": "from touchdown._compile import kernel\nfrom touchdown.moon import frames\n",
+        "ground/server.py": "from touchdown.sim.step import advance\n",
+        "cli/main.py": "import touchdown.ground.server\n",
+    })
+    monkeypatch.setattr(_compile, "PACKAGE", tmp_path)
+    names = {p.relative_to(tmp_path).as_posix() for p in _compile.kernel_sources()}
+    assert names == {"__init__.py", "_compile.py", "core/bundles.py", "moon/__init__.py",
+                     "moon/frames.py", "moon/deep.py", "sim/step.py"}
+    for name in sorted(names):
+        before = _compile.source_digest()
+        (tmp_path / name).write_text((tmp_path / name).read_text() + "# edited\n")
+        assert _compile.source_digest() != before, name
+    before = _compile.source_digest()
+    for name in ("ground/server.py", "cli/main.py"):
+        (tmp_path / name).write_text((tmp_path / name).read_text() + "# edited\n")
+    assert _compile.source_digest() == before
+
+
+def test_every_kernel_of_the_package_is_in_the_digest():
+    """Every compiled kernel's own module is in ``kernel_sources``: a kernel added where the
+    digest does not look would load stale machine code after an edit to what it calls."""
+    import importlib
+    import pkgutil
+    from pathlib import Path
+
+    from numba.core.registry import CPUDispatcher
+
+    import touchdown
+    from touchdown import _compile
+
+    digested, found = set(_compile.kernel_sources()), 0
+    for info in pkgutil.walk_packages(touchdown.__path__, "touchdown."):
+        if info.name == "touchdown.__main__" or info.name.startswith("touchdown.ground.mct"):
+            continue
+        module = importlib.import_module(info.name)
+        for value in vars(module).values():
+            if isinstance(value, CPUDispatcher):
+                assert Path(value.py_func.__code__.co_filename).resolve() in digested, (
+                    f"{value.py_func.__qualname__} of {info.name}")
+                found += 1
+    assert found > 100  # the walk saw the package's kernels
 
 
 def test_source_digest_reads_package_source_not_node_modules(tmp_path, monkeypatch):
@@ -78,10 +145,11 @@ def test_source_digest_reads_package_source_not_node_modules(tmp_path, monkeypat
     from touchdown import _compile
 
     (tmp_path / "ground" / "mct" / "node_modules" / "gyp").mkdir(parents=True)
-    (tmp_path / "kernel.py").write_text("def f(): pass\n")
+    (tmp_path / "kernel.py").write_text("from touchdown._compile import kernel\n")
     monkeypatch.setattr(_compile, "PACKAGE", tmp_path)
     before = _compile.source_digest()
-    (tmp_path / "ground" / "mct" / "node_modules" / "gyp" / "build.py").write_text("x = 1\n")
+    (tmp_path / "ground" / "mct" / "node_modules" / "gyp" / "build.py").write_text(
+        "from touchdown._compile import kernel\n")
     assert _compile.source_digest() == before
     assert _compile.source_files() == [tmp_path / "kernel.py"]
 

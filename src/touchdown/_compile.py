@@ -4,8 +4,12 @@ compiled cache's folder, one per version of the package's source.
 Numba's cache checks a kernel's own source file only: a kernel whose callee, or whose layout
 constant (``core.layout``), changed would load its stale machine code and compute with the old
 one. So the cache lives in a subfolder of ``NUMBA_CACHE_DIR`` (by default ``.numba-cache`` beside
-``src``) named by a digest of every source file of the package: any edit, or a ``git pull``,
-compiles afresh, and a checkout returning to known source finds its cache again.
+``src``) named by a digest of the kernels' source (``kernel_sources``): every module that
+defines kernels, the bundles they take (``core.bundles``: a named tuple's field order is
+compiled in, and Numba's signature does not name the fields) and every module of the package
+those import, however deep. An edit there, or a ``git pull`` that brings one, compiles afresh;
+an edit to the ground, the reports or the command line (no kernel imports them) does not; a
+checkout returning to known source finds its cache again.
 
 Loading a kernel from that cache skips Numba's one-time set-up of its compiler (``_Cache``):
 start-up is what a warm ``touchdown fly`` waits for, and the set-up is half of it.
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,11 +45,55 @@ def source_files() -> list[Path]:
     return sorted(found)
 
 
+KERNEL_ARGUMENTS = "core/bundles.py"  # the named tuples kernels take (``core.bundles``)
+# ``from touchdown.a import b, c`` (names in parentheses may span lines) or ``import touchdown.a``,
+# at any indent (imports inside functions count too)
+_IMPORT = re.compile(rb"^[ \t]*(?:from[ \t]+(touchdown[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)"
+                     rb"|import[ \t]+(touchdown[\w.]*))", re.M)
+
+
+def _module_name(path: Path) -> str:
+    """``touchdown.a.b`` for the package's ``a/b.py`` or ``a/b/__init__.py``."""
+    parts = path.relative_to(PACKAGE).with_suffix("").parts
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(("touchdown", *parts))
+
+
+def _imported(text: bytes, modules: dict[str, Path]) -> set[Path]:
+    """The files of ``modules`` (by name) a module's source imports: each module it names with
+    the packages on the way (their ``__init__.py`` runs first) and, for ``from touchdown.a
+    import b``, the submodule ``touchdown.a.b`` where there is one."""
+    found: set[Path] = set()
+    for module, names, plain in _IMPORT.findall(text):
+        name = (module or plain).decode()
+        parts = name.split(".")
+        wanted = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        wanted += [f"{name}.{sub.decode()}" for sub in re.findall(rb"\w+", names)]
+        found.update(modules[m] for m in wanted if m in modules)
+    return found
+
+
+def kernel_sources() -> list[Path]:
+    """The source the compiled code depends on, sorted: this module, every module that uses
+    it (``touchdown._compile``), the bundles the kernels take (``KERNEL_ARGUMENTS``), and every
+    module of the package those import, transitively."""
+    text = {p: p.read_bytes() for p in source_files()}
+    modules = {_module_name(p): p for p in text}
+    roots = {p for p, t in text.items() if b"_compile" in t}
+    roots |= {PACKAGE / "_compile.py", PACKAGE / KERNEL_ARGUMENTS} & text.keys()
+    seen, todo = set(roots), list(roots)
+    while todo:
+        for p in _imported(text[todo.pop()], modules) - seen:
+            seen.add(p)
+            todo.append(p)
+    return sorted(seen)
+
+
 def source_digest() -> str:
-    """A digest of every ``.py`` file of the package (``source_files``), its path and its
-    bytes."""
+    """A digest of the kernels' source (``kernel_sources``): each file's path and bytes."""
     h = hashlib.sha256()
-    for p in source_files():
+    for p in kernel_sources():
         h.update(p.relative_to(PACKAGE).as_posix().encode())
         h.update(p.read_bytes())
     return h.hexdigest()[:16]

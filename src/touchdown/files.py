@@ -21,8 +21,8 @@ def cache_base() -> Path:
 
 def cached(kernel: Any) -> bool:
     """Whether the compiled cache holds ``kernel`` (a ``touchdown._compile.kernel``): its
-    index file exists. False on a fresh machine and after any edit to the source (a new digest
-    folder, ``_compile.source_digest``)."""
+    index file exists. False on a fresh machine and after an edit to the kernels' source (a
+    new digest folder, ``_compile.source_digest``)."""
     try:
         return Path(kernel._cache._cache_file._index_path).exists()
     except AttributeError:  # NUMBA_DISABLE_JIT (a plain function), or Numba's layout changed
