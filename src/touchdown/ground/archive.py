@@ -324,13 +324,17 @@ class Archive:
     create : make a new archive when the file is missing (or zero-length); without it a missing
         file is ``ArchiveMissingError``.
     read_only : open for reading only (no lock; no byte of the file can change).
-    batch_packets : commit after this many packets (-).
+    batch_packets : commit after this many packets (-). At a lander's rates (tens of packets
+        a second) ``batch_s`` decides; the packet count caps a burst (a recording replayed at
+        full speed), where a commit every 2,000 packets instead of 200 takes the ingest from
+        12,068 to 18,774 packets/s (``benchmarks/bench_ground.py``, 2026-12-08): each commit
+        rewrites the index pages it touched into the write-ahead log.
     batch_s : commit when the open transaction is older than this (s of wall time).
     clock : the wall clock for ``batch_s`` (s; injectable for tests).
     """
 
     def __init__(self, path: str | Path, *, create: bool = False, read_only: bool = False,
-                 batch_packets: int = 200, batch_s: float = 0.2,
+                 batch_packets: int = 2000, batch_s: float = 0.2,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if batch_packets < 1 or not batch_s > 0:
             raise ValueError(f"batch_packets must be >= 1 and batch_s > 0, got "
