@@ -144,12 +144,11 @@ def test_source_digest_reads_package_source_not_node_modules(tmp_path, monkeypat
     ``npm ci`` must not make every kernel compile afresh."""
     from touchdown import _compile
 
-    (tmp_path / "ground" / "mct" / "node_modules" / "gyp").mkdir(parents=True)
-    (tmp_path / "kernel.py").write_text("from touchdown._compile import kernel\n")
+    _package(tmp_path, {"kernel.py": "from touchdown._compile import kernel\n"})
     monkeypatch.setattr(_compile, "PACKAGE", tmp_path)
     before = _compile.source_digest()
-    (tmp_path / "ground" / "mct" / "node_modules" / "gyp" / "build.py").write_text(
-        "from touchdown._compile import kernel\n")
+    _package(tmp_path, {"ground/mct/node_modules/gyp/build.py":
+                        "from touchdown._compile import kernel\n"})
     assert _compile.source_digest() == before
     assert _compile.source_files() == [tmp_path / "kernel.py"]
 

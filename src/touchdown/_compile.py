@@ -74,10 +74,8 @@ def _imported(text: bytes, modules: dict[str, Path]) -> set[Path]:
     return found
 
 
-def kernel_sources() -> list[Path]:
-    """The source the compiled code depends on, sorted: this module, every module that uses
-    it (``touchdown._compile``), the bundles the kernels take (``KERNEL_ARGUMENTS``), and every
-    module of the package those import, transitively."""
+def _kernel_texts() -> dict[Path, bytes]:
+    """The bytes of each file of ``kernel_sources``, in its order (each file read once)."""
     text = {p: p.read_bytes() for p in source_files()}
     modules = {_module_name(p): p for p in text}
     roots = {p for p, t in text.items() if b"_compile" in t}
@@ -87,15 +85,22 @@ def kernel_sources() -> list[Path]:
         for p in _imported(text[todo.pop()], modules) - seen:
             seen.add(p)
             todo.append(p)
-    return sorted(seen)
+    return {p: text[p] for p in sorted(seen)}
+
+
+def kernel_sources() -> list[Path]:
+    """The source the compiled code depends on, sorted: this module, every module that uses
+    it (``touchdown._compile``), the bundles the kernels take (``KERNEL_ARGUMENTS``), and every
+    module of the package those import, transitively."""
+    return list(_kernel_texts())
 
 
 def source_digest() -> str:
     """A digest of the kernels' source (``kernel_sources``): each file's path and bytes."""
     h = hashlib.sha256()
-    for p in kernel_sources():
+    for p, text in _kernel_texts().items():
         h.update(p.relative_to(PACKAGE).as_posix().encode())
-        h.update(p.read_bytes())
+        h.update(text)
     return h.hexdigest()[:16]
 
 

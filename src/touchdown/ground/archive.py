@@ -326,9 +326,8 @@ class Archive:
     read_only : open for reading only (no lock; no byte of the file can change).
     batch_packets : commit after this many packets (-). At a lander's rates (tens of packets
         a second) ``batch_s`` decides; the packet count caps a burst (a recording replayed at
-        full speed), where a commit every 2,000 packets instead of 200 takes the ingest from
-        12,068 to 18,774 packets/s (``benchmarks/bench_ground.py``, 2026-12-08): each commit
-        rewrites the index pages it touched into the write-ahead log.
+        full speed). Each commit rewrites the index pages it touched into the write-ahead log,
+        so a burst ingests faster in larger batches (``benchmarks/README.md``, the ground).
     batch_s : commit when the open transaction is older than this (s of wall time).
     clock : the wall clock for ``batch_s`` (s; injectable for tests).
     """
